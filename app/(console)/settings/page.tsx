@@ -1,0 +1,24 @@
+import type { Metadata } from "next";
+import { PageHeader } from "@/app/_components/ui";
+import { requireOrg } from "@/app/_lib/guards";
+import { OrgSettings } from "./org-settings";
+
+export const metadata: Metadata = { title: "Organisation settings" };
+
+export default async function SettingsPage() {
+  const { org, me } = await requireOrg("/settings");
+  return (
+    <>
+      <PageHeader
+        title={org.name}
+        description={
+          <>
+            <code className="rounded bg-slate-100 px-1">{org.slug}</code> · you are <strong data-testid="my-role">{org.role}</strong>
+            {org.isPlatform && <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-800">platform</span>}
+          </>
+        }
+      />
+      <OrgSettings key={org.id} orgName={org.name} isOwner={org.role === "owner"} myUserId={me.user.id} />
+    </>
+  );
+}

@@ -1,0 +1,23 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import * as schema from "./schema";
+
+export type Db = NodePgDatabase<typeof schema>;
+/** A database handle or an open transaction: queries take either. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+// node-postgres returns int8 as string by default; money columns are bigint
+// and must come back as bigint, never as a float.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
+
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Db {
+  return drizzle(pool, { schema, casing: "snake_case" });
+}

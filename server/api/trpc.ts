@@ -1,0 +1,81 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError } from "zod";
+import type { Db } from "../../db/client";
+import type { MemberRole } from "../../db/schema";
+import { DomainError, errorTable } from "../errors";
+import { resolveActiveOrg } from "../orgs/service";
+
+export type SessionUser = { id: string; email: string; name?: string | null };
+
+export type Context = {
+  db: Db;
+  user: SessionUser | null;
+  /** Bearer token presented by a proxy or another service, if any. */
+  serviceToken: string | null;
+};
+
+/** "field.path: message; other: message" from a zod error. */
+function describeZod(error: ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const zod = error.cause instanceof ZodError ? error.cause : null;
+    const domain = error.cause instanceof DomainError ? error.cause : null;
+    const fieldErrors: Record<string, string[]> = {};
+    for (const issue of zod?.issues ?? []) (fieldErrors[issue.path.join(".") || "_"] ??= []).push(issue.message);
+    if (domain?.field) fieldErrors[domain.field] = [domain.message];
+    return {
+      ...shape,
+      message: zod ? describeZod(zod) : shape.message,
+      data: { ...shape.data, domainCode: domain?.code ?? null, fieldErrors, stack: undefined },
+    };
+  },
+});
+
+export const createCallerFactory = t.createCallerFactory;
+export const router = t.router;
+
+/** Turns DomainErrors into TRPCErrors with the mapped code; everything else passes through. */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: errorTable[cause.code].trpc, message: cause.message, cause });
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(domainErrors);
+
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
+  return next({ ctx: { ...ctx, user: ctx.user } });
+});
+
+/**
+ * A procedure acting in the caller's active organisation, allowed to the given
+ * roles (any member when none are given). Puts `ctx.org` in the context.
+ */
+export function orgProcedure(...roles: MemberRole[]) {
+  return authedProcedure.use(async ({ ctx, next }) => {
+    const org = await resolveActiveOrg(ctx.db, ctx.user.id);
+    if (!org) throw new TRPCError({ code: "FORBIDDEN", message: "Create or join an organisation first" });
+    if (roles.length && !roles.includes(org.role)) {
+      throw new TRPCError({ code: "FORBIDDEN", message: `This needs the ${roles.join(" or ")} role in ${org.name}` });
+    }
+    return next({ ctx: { ...ctx, org } });
+  });
+}
+
+/** Finance members of the platform organisation: the whole platform's books. */
+export const platformFinanceProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  const org = await resolveActiveOrg(ctx.db, ctx.user.id);
+  if (!org?.isPlatform || org.role !== "finance") {
+    throw new TRPCError({ code: "FORBIDDEN", message: "Only finance members of the platform organisation can see the platform's books" });
+  }
+  return next({ ctx: { ...ctx, org } });
+});

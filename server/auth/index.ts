@@ -1,0 +1,75 @@
+import "server-only";
+import { DrizzleAdapter } from "@auth/drizzle-adapter";
+import NextAuth, { CredentialsSignin, type NextAuthConfig } from "next-auth";
+import Credentials from "next-auth/providers/credentials";
+import GitHub from "next-auth/providers/github";
+import { accounts, sessions, users, verificationTokens } from "../../db/schema";
+import { getDb } from "../db";
+import { webEnv } from "../env";
+import { checkPasswordSignIn } from "./users";
+
+class TooManyAttempts extends CredentialsSignin {
+  code = "rate_limited";
+}
+
+function clientIp(request: Request): string {
+  const forwarded = request.headers.get("x-forwarded-for");
+  return forwarded?.split(",")[0]?.trim() || request.headers.get("x-real-ip") || "local";
+}
+
+// The config is built per request so nothing reads the environment at build time.
+export const { handlers, auth, signIn, signOut } = NextAuth(() => {
+  const env = webEnv();
+  const db = getDb();
+  const providers: NextAuthConfig["providers"] = [
+    Credentials({
+      credentials: { email: { type: "email" }, password: { type: "password" } },
+      async authorize(credentials, request) {
+        const email = typeof credentials.email === "string" ? credentials.email : "";
+        const password = typeof credentials.password === "string" ? credentials.password : "";
+        if (!email || !password) return null;
+        const result = await checkPasswordSignIn(
+          db,
+          { email, password, ip: clientIp(request) },
+          {
+            maxPerEmail: env.SIGNIN_MAX_FAILURES_PER_EMAIL,
+            maxPerIp: env.SIGNIN_MAX_FAILURES_PER_IP,
+            windowSeconds: env.SIGNIN_WINDOW_SECONDS,
+          },
+        );
+        if (result.ok) return result.user;
+        if (result.reason === "rate_limited") throw new TooManyAttempts();
+        return null;
+      },
+    }),
+  ];
+  if (env.AUTH_GITHUB_ID && env.AUTH_GITHUB_SECRET) {
+    providers.push(GitHub({ clientId: env.AUTH_GITHUB_ID, clientSecret: env.AUTH_GITHUB_SECRET }));
+  }
+  return {
+    secret: env.AUTH_SECRET,
+    trustHost: true,
+    adapter: DrizzleAdapter(db, {
+      usersTable: users,
+      accountsTable: accounts,
+      sessionsTable: sessions,
+      verificationTokensTable: verificationTokens,
+    }),
+    // Credentials sign-in requires JWT sessions; the user id rides in `sub`.
+    session: { strategy: "jwt" },
+    pages: { signIn: "/signin" },
+    providers,
+    callbacks: {
+      session({ session, token }) {
+        if (token.sub) session.user.id = token.sub;
+        return session;
+      },
+    },
+  };
+});
+
+/** Whether GitHub sign-in is configured (the sign-in page shows its button). */
+export function githubEnabled(): boolean {
+  const env = webEnv();
+  return Boolean(env.AUTH_GITHUB_ID && env.AUTH_GITHUB_SECRET);
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable the platform reads, validated in one place.
+ * The launcher (scripts/start.ts) fills in local defaults (an embedded database,
+ * generated secrets under DATA_DIR) before starting the web app, so a fresh
+ * clone needs no editing.
+ */
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
+  DEMO_SEED: bool,
+  DATA_DIR: z.string().min(1).default(".data"),
+  PORT: port(3000),
+  PG_PORT: port(54329),
+  APP_URL: z.url().optional(),
+  AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  AUTH_TRUST_HOST: bool,
+  AUTH_GITHUB_ID: z.string().min(1).optional(),
+  AUTH_GITHUB_SECRET: z.string().min(1).optional(),
+  SIGNIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
+  SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
+  /** Tests only: an existing server to create throw-away databases on (else an embedded one starts). */
+  TEST_DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
+  /** Tests only: port of the embedded PostgreSQL the unit/integration run starts. */
+  TEST_PG_PORT: port(54330),
+  SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {}
+
+/** Parses an environment; throws one message naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  throw new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
+}
+
+let cached: Env | undefined;
+
+/** The process environment, parsed once. */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** The variables the web process cannot run without (the launcher provides them). */
+export function webEnv(): Env & { DATABASE_URL: string; AUTH_SECRET: string } {
+  const e = env();
+  if (!e.DATABASE_URL) throw new EnvError("DATABASE_URL is not set (start the platform with `npm start`)");
+  if (!e.AUTH_SECRET) throw new EnvError("AUTH_SECRET is not set (start the platform with `npm start`)");
+  return e as Env & { DATABASE_URL: string; AUTH_SECRET: string };
+}
+

@@ -1,0 +1,37 @@
+import { randomBytes } from "node:crypto";
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { memberships, organizations, users, type MemberRole } from "../../db/schema";
+import { createCaller } from "../api/root";
+import type { SessionUser } from "../api/trpc";
+
+const unique = () => randomBytes(4).toString("hex");
+
+/** A user row (no password: tests act through callers, not sign-in). */
+export async function makeUser(db: Db, name = "user"): Promise<SessionUser> {
+  const email = `${name}-${unique()}@test.example`.toLowerCase();
+  const [u] = await db.insert(users).values({ email, name }).returning();
+  return { id: u!.id, email: u!.email, name: u!.name };
+}
+
+/** An organisation with `owner` as its owner, active for them. */
+export async function makeOrg(db: Db, owner: SessionUser, opts: { isPlatform?: boolean; name?: string } = {}) {
+  const slug = `org-${unique()}`;
+  const [org] = await db
+    .insert(organizations)
+    .values({ name: opts.name ?? slug, slug, isPlatform: opts.isPlatform ?? false })
+    .returning();
+  await addMember(db, org!.id, owner, "owner");
+  return org!;
+}
+
+/** Adds `user` to the organisation with `role` and makes it their active one. */
+export async function addMember(db: Db, orgId: string, user: SessionUser, role: MemberRole) {
+  await db.insert(memberships).values({ orgId, userId: user.id, role });
+  await db.update(users).set({ activeOrgId: orgId }).where(eq(users.id, user.id));
+}
+
+/** A tRPC caller acting as `user` (or signed out), with an optional service token. */
+export function callerFor(db: Db, user: SessionUser | null, serviceToken: string | null = null) {
+  return createCaller({ db, user, serviceToken });
+}

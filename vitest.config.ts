@@ -1,0 +1,20 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      "@": path.resolve(__dirname),
+      // `server-only` throws outside React server bundles; tests are server code.
+      "server-only": path.resolve(__dirname, "server/testing/empty.ts"),
+    },
+  },
+  test: {
+    include: ["server/**/*.test.ts", "db/**/*.test.ts", "scripts/**/*.test.ts"],
+    globalSetup: ["server/testing/global-setup.ts"],
+    server: { deps: { inline: ["next-auth"] } },
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+  },
+});
