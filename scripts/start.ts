@@ -52,6 +52,7 @@ async function main() {
     DATABASE_URL: databaseUrl,
     AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
     AUTH_TRUST_HOST: "true",
+    SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
     AUTH_URL: appUrl,
     APP_URL: appUrl,
     NEXT_TELEMETRY_DISABLED: "1",

@@ -27,6 +27,13 @@ export const envSchema = z.object({
   AUTH_GITHUB_SECRET: z.string().min(1).optional(),
   SIGNIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
   SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
+  /** Bearer token of the platform's own proxy (and workers) for service-authenticated tRPC. */
+  SERVICE_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Tokens for provider-run proxies, each limited to one provider organisation: `org-slug:token,org-slug:token`. */
+  PROVIDER_SERVICE_TOKENS: z
+    .string()
+    .optional()
+    .refine((v) => !v || v.split(",").every((p) => /^[a-z0-9-]+:.{32,}$/.test(p.trim())), "must be `org-slug:token` pairs, tokens ≥ 32 characters"),
   /** Tests only: an existing server to create throw-away databases on (else an embedded one starts). */
   TEST_DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
   /** Tests only: port of the embedded PostgreSQL the unit/integration run starts. */

@@ -96,6 +96,16 @@ describe("authorisation, for every procedure", () => {
     },
   );
 
+  const serviceOnly = Object.entries(accessRules).filter(([, a]) => a === "service");
+  if (serviceOnly.length) {
+    it.each(serviceOnly)("%s refuses a signed-in owner without a service token, and a wrong token", async (name) => {
+      expect(await codeOf(call(ownerA, name, sampleInput(name)))).toBe("UNAUTHORIZED");
+      const wrong = callerFor(t.db, null, "wrong-token-wrong-token-wrong-token") as unknown as Record<string, Record<string, (i: unknown) => Promise<unknown>>>;
+      const [ns, proc] = name.split(".") as [string, string];
+      expect(await codeOf(wrong[ns]![proc]!(sampleInput(name)))).toBe("UNAUTHORIZED");
+    });
+  }
+
   it.each(Object.entries(accessRules).filter(([, a]) => a === "owner"))("%s refuses developer and finance members", async (name) => {
     expect(await codeOf(call(devA, name, sampleInput(name)))).toBe("FORBIDDEN");
     expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
@@ -159,7 +169,7 @@ describe("bad input names the field and writes nothing", () => {
   });
 
   it("a taken email is refused, naming the email", async () => {
-    const err = await call(null, "account.signUp", { name: "Dup", email: ownerA.email, password: "long-enough-pass" }).catch((e) => e);
+    const err = await call(null, "account.signUp", { name: "Dup", email: ownerA.email, password: "long-enough-pass" }).catch((e: TRPCError) => e);
     expect(err.code).toBe("CONFLICT");
     expect(err.message).toMatch(/email/);
   });

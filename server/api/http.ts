@@ -1,6 +1,8 @@
 import "server-only";
 import { auth } from "../auth";
+import { serviceTokenMatcher } from "../auth/service-tokens";
 import { getDb } from "../db";
+import { env } from "../env";
 import type { Context, SessionUser } from "./trpc";
 
 /** The signed-in user from the Auth.js session, or null. */
@@ -11,6 +13,12 @@ export async function sessionUser(): Promise<SessionUser | null> {
   return { id: u.id, email: u.email, name: u.name ?? null };
 }
 
+let matcher: ReturnType<typeof serviceTokenMatcher> | undefined;
+function matchServiceToken(token: string | null) {
+  matcher ??= serviceTokenMatcher(env().SERVICE_TOKEN, env().PROVIDER_SERVICE_TOKENS);
+  return matcher(token);
+}
+
 /** Context for a tRPC call made over HTTP: session user and any bearer token. */
 export async function createHttpContext(req: Request): Promise<Context> {
   const authz = req.headers.get("authorization");
@@ -18,5 +26,6 @@ export async function createHttpContext(req: Request): Promise<Context> {
     db: getDb(),
     user: await sessionUser(),
     serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null,
+    matchServiceToken,
   };
 }

@@ -4,6 +4,7 @@ import { ZodError } from "zod";
 import type { Db } from "../../db/client";
 import type { MemberRole } from "../../db/schema";
 import { DomainError, errorTable } from "../errors";
+import type { ServiceIdentity } from "../auth/service-tokens";
 import { resolveActiveOrg } from "../orgs/service";
 
 export type SessionUser = { id: string; email: string; name?: string | null };
@@ -13,6 +14,8 @@ export type Context = {
   user: SessionUser | null;
   /** Bearer token presented by a proxy or another service, if any. */
   serviceToken: string | null;
+  /** Resolves a presented service token to who it speaks for (configured tokens). */
+  matchServiceToken?: (token: string | null) => ServiceIdentity | null;
 };
 
 /** "field.path: message; other: message" from a zod error. */
@@ -78,4 +81,14 @@ export const platformFinanceProcedure = authedProcedure.use(async ({ ctx, next }
     throw new TRPCError({ code: "FORBIDDEN", message: "Only finance members of the platform organisation can see the platform's books" });
   }
   return next({ ctx: { ...ctx, org } });
+});
+
+/**
+ * Called by proxies and workers with `Authorization: Bearer <service token>`.
+ * Puts `ctx.service` (platform, or one provider organisation) in the context.
+ */
+export const serviceProcedure = publicProcedure.use(({ ctx, next }) => {
+  const service = ctx.matchServiceToken?.(ctx.serviceToken) ?? null;
+  if (!service) throw new TRPCError({ code: "UNAUTHORIZED", message: "A valid service token is required" });
+  return next({ ctx: { ...ctx, service } });
 });

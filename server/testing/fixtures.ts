@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { memberships, organizations, users, type MemberRole } from "../../db/schema";
 import { createCaller } from "../api/root";
+import { serviceTokenMatcher } from "../auth/service-tokens";
 import type { SessionUser } from "../api/trpc";
 
 const unique = () => randomBytes(4).toString("hex");
@@ -31,7 +32,11 @@ export async function addMember(db: Db, orgId: string, user: SessionUser, role: 
   await db.update(users).set({ activeOrgId: orgId }).where(eq(users.id, user.id));
 }
 
+/** Service tokens valid in tests: the platform's, and one for the provider org with slug `provider-org`. */
+export const TEST_SERVICE_TOKEN = "test-platform-service-token-0123456789abcdef";
+export const testServiceTokens = serviceTokenMatcher(TEST_SERVICE_TOKEN, undefined);
+
 /** A tRPC caller acting as `user` (or signed out), with an optional service token. */
-export function callerFor(db: Db, user: SessionUser | null, serviceToken: string | null = null) {
-  return createCaller({ db, user, serviceToken });
+export function callerFor(db: Db, user: SessionUser | null, serviceToken: string | null = null, matchServiceToken = testServiceTokens) {
+  return createCaller({ db, user, serviceToken, matchServiceToken });
 }
