@@ -3,13 +3,10 @@
 // builds when needed, runs the web app, and shuts everything down in order.
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { createDb, createPool } from "../db/client";
-import { migrateDb } from "../db/migrate";
-import { demoSeeded, seedDemo, type DemoSignIn } from "../db/seed";
 import { EnvError, parseEnv } from "../server/env";
 import { buildIsStale } from "./lib/build";
 import { localSecret } from "./lib/local-secrets";
-import { startPgChild, type PgChild } from "./lib/pg-child";
+import { openDatabase, prepareDatabase } from "./lib/database";
 import { logger, runPrefixed, runToEnd, stopChild } from "./lib/run";
 
 const dev = process.argv.includes("--dev");
@@ -19,31 +16,12 @@ async function main() {
   const env = parseEnv(process.env);
   const dataDir = path.resolve(env.DATA_DIR);
 
-  let pgChild: PgChild | undefined;
-  let databaseUrl = env.DATABASE_URL;
-  let seed = env.DEMO_SEED;
-  if (!databaseUrl) {
-    log(`starting embedded PostgreSQL on port ${env.PG_PORT} (data in ${path.relative(process.cwd(), dataDir) || "."}/pg)`);
-    pgChild = await startPgChild({ dataDir: path.join(dataDir, "pg"), port: env.PG_PORT, database: "tokenmarket", onLog: logger("db") });
-    databaseUrl = pgChild.url;
-    seed = true;
-  } else {
-    log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
-  }
-
-  const pool = createPool(databaseUrl, 4);
-  const db = createDb(pool);
-  await migrateDb(db);
-  log("database migrated");
-  let signIns: DemoSignIn[] = [];
-  if (seed) {
-    const result = await seedDemo(db);
-    signIns = result.signIns;
-    log(result.created ? "demo data seeded" : "demo data already present");
-  } else if (await demoSeeded(db)) {
-    log("demo users exist in this database (seeded earlier)");
-  }
-  await pool.end();
+  const database = await openDatabase(env);
+  const pgChild = database.embedded;
+  const databaseUrl = database.url;
+  if (!pgChild) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
+  const { signIns, seededNow } = await prepareDatabase(databaseUrl, database.seed);
+  log(`database migrated${database.seed ? (seededNow ? "; demo data seeded" : "; demo data already present") : ""}`);
 
   const port = String(env.PORT);
   const appUrl = env.APP_URL ?? `http://localhost:${port}`;

@@ -58,6 +58,13 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
     // Credentials sign-in requires JWT sessions; the user id rides in `sub`.
     session: { strategy: "jwt" },
     pages: { signIn: "/signin" },
+    // A wrong password is an expected outcome, not a server error worth a stack trace.
+    logger: {
+      error(error: Error) {
+        if (error.name === "CredentialsSignin" || (error as { type?: string }).type === "CredentialsSignin") return;
+        console.error("[auth]", error);
+      },
+    },
     providers,
     callbacks: {
       session({ session, token }) {

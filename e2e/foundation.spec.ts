@@ -1,0 +1,65 @@
+import { expect, test } from "@playwright/test";
+import { demo, signIn, signOut, signUp, uniqueEmail } from "./helpers";
+
+test("each demo user can sign in and lands in their organisation", async ({ page }) => {
+  for (const [email, org] of [
+    [demo.buyer, "Demo Buyer"],
+    [demo.provider, "Demo Provider"],
+    [demo.finance, "tokenmarket platform"],
+  ] as const) {
+    await signIn(page, email);
+    await page.goto("/settings");
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(org);
+    await signOut(page);
+  }
+});
+
+test("a wrong password shows an error and does not sign in", async ({ page }) => {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(demo.buyer);
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByTestId("signin-error")).toHaveText(/Wrong email or password/);
+  await expect(page.getByTestId("user-menu")).toHaveCount(0);
+});
+
+test("sign up, create an organisation, invite a member who accepts, switch organisation, sign out", async ({ page }) => {
+  const ownerEmail = uniqueEmail("owner");
+  const memberEmail = uniqueEmail("member");
+  const password = "correct horse battery";
+
+  await signUp(page, "Olive Owner", ownerEmail, password);
+  await page.getByLabel("Name").fill("Acme Labs");
+  await page.getByRole("button", { name: "Create organisation" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Acme Labs");
+  await expect(page.getByTestId("my-role")).toHaveText("owner");
+
+  await page.getByLabel("Invite email").fill(memberEmail);
+  await page.getByLabel("Invite role").selectOption("developer");
+  await page.getByRole("button", { name: "Create invite link" }).click();
+  const link = await page.getByTestId("invite-link").inputValue();
+  expect(link).toMatch(/\/invite\/[\w-]+$/);
+  await signOut(page);
+
+  await signUp(page, "Mo Member", memberEmail, password);
+  await page.goto(new URL(link).pathname);
+  await expect(page.getByRole("heading", { name: "Join Acme Labs" })).toBeVisible();
+  await page.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Acme Labs");
+  await expect(page.getByTestId("my-role")).toHaveText("developer");
+  await expect(page.getByTestId("members")).toContainText(ownerEmail);
+  await expect(page.getByTestId("members")).toContainText(memberEmail);
+
+  // A second organisation of the member's own, then switch back.
+  await page.getByTestId("org-switcher").selectOption("__new");
+  await expect(page).toHaveURL(/\/onboarding/);
+  await page.getByLabel("Name").fill("Member Co");
+  await page.getByRole("button", { name: "Create organisation" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Member Co");
+  await page.getByTestId("org-switcher").selectOption({ label: "Acme Labs · developer" });
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Acme Labs");
+
+  await signOut(page);
+  await page.goto("/settings");
+  await expect(page).toHaveURL(/\/signin/);
+});

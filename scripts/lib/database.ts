@@ -1,0 +1,38 @@
+import path from "node:path";
+import { createDb, createPool } from "../../db/client";
+import { migrateDb } from "../../db/migrate";
+import { seedDemo, type DemoSignIn } from "../../db/seed";
+import type { Env } from "../../server/env";
+import { startPgChild, type PgChild } from "./pg-child";
+import { logger } from "./run";
+
+export type Database = { url: string; embedded?: PgChild; seed: boolean };
+
+/**
+ * DATABASE_URL selects a server and seeds only with DEMO_SEED=true (demo users
+ * have known passwords). Without it, an embedded PostgreSQL keeps its data
+ * under DATA_DIR/pg and always carries the demo.
+ */
+export async function openDatabase(env: Env): Promise<Database> {
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, seed: env.DEMO_SEED };
+  const dataDir = path.resolve(env.DATA_DIR, "pg");
+  logger("start")(`starting embedded PostgreSQL on port ${env.PG_PORT} (data in ${path.relative(process.cwd(), dataDir)})`);
+  const embedded = await startPgChild({ dataDir, port: env.PG_PORT, database: "tokenmarket", onLog: logger("db") });
+  return { url: embedded.url, embedded, seed: true };
+}
+
+/** Migrates, then seeds the demo when asked. Returns the demo sign-ins to print (if any). */
+export async function prepareDatabase(url: string, seed: boolean): Promise<{ signIns: DemoSignIn[]; seededNow: boolean }> {
+  const pool = createPool(url, 4);
+  try {
+    const db = createDb(pool);
+    await migrateDb(db);
+    if (seed) {
+      const result = await seedDemo(db);
+      return { signIns: result.signIns, seededNow: result.created };
+    }
+    return { signIns: [], seededNow: false };
+  } finally {
+    await pool.end();
+  }
+}
