@@ -34,6 +34,15 @@ export const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => !v || v.split(",").every((p) => /^[a-z0-9-]+:.{32,}$/.test(p.trim())), "must be `org-slug:token` pairs, tokens ≥ 32 characters"),
+  /** Stripe mode when both are set; otherwise top-ups use the built-in local checkout. */
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret key (sk_test_… or sk_live_…)").optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
+  /** Signs the local checkout's webhook events (generated locally). */
+  STRIPE_LOCAL_WEBHOOK_SECRET: z.string().min(16).optional(),
+  TOPUP_MIN_CENTS: z.coerce.number().int().min(50).default(500),
+  TOPUP_MAX_CENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
+  /** Default low-balance banner threshold for organisations that have not set one. */
+  LOW_BALANCE_DEFAULT_CENTS: z.coerce.number().int().min(0).default(500),
   /** Tests only: an existing server to create throw-away databases on (else an embedded one starts). */
   TEST_DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
   /** Tests only: port of the embedded PostgreSQL the unit/integration run starts. */

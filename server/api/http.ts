@@ -3,7 +3,8 @@ import { auth } from "../auth";
 import { serviceTokenMatcher } from "../auth/service-tokens";
 import { getDb } from "../db";
 import { env } from "../env";
-import type { Context, SessionUser } from "./trpc";
+import { appUrl, deliverToOwnWebhook, paymentsFromEnv, topUpLimits } from "../payments/runtime";
+import type { Context, PaymentsRuntime, SessionUser } from "./trpc";
 
 /** The signed-in user from the Auth.js session, or null. */
 export async function sessionUser(): Promise<SessionUser | null> {
@@ -11,6 +12,16 @@ export async function sessionUser(): Promise<SessionUser | null> {
   const u = session?.user;
   if (!u?.id || !u.email) return null;
   return { id: u.id, email: u.email, name: u.name ?? null };
+}
+
+function paymentsRuntime(): PaymentsRuntime {
+  return {
+    payments: paymentsFromEnv(),
+    deliver: deliverToOwnWebhook,
+    appUrl: appUrl(),
+    limits: topUpLimits(),
+    lowBalanceDefaultCents: env().LOW_BALANCE_DEFAULT_CENTS,
+  };
 }
 
 let matcher: ReturnType<typeof serviceTokenMatcher> | undefined;
@@ -27,5 +38,11 @@ export async function createHttpContext(req: Request): Promise<Context> {
     user: await sessionUser(),
     serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null,
     matchServiceToken,
+    payments: paymentsRuntime(),
   };
+}
+
+/** Context for server components: the session user, no bearer token. */
+export async function createServerContext(): Promise<Context> {
+  return { db: getDb(), user: await sessionUser(), serviceToken: null, matchServiceToken, payments: paymentsRuntime() };
 }

@@ -1,10 +1,12 @@
 import { accountRouter } from "./routers/account";
+import { creditsRouter } from "./routers/credits";
 import { orgsRouter } from "./routers/orgs";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
   account: accountRouter,
   orgs: orgsRouter,
+  credits: creditsRouter,
 });
 
 export type AppRouter = typeof appRouter;

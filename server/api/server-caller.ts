@@ -1,8 +1,7 @@
 import "server-only";
 import { cache } from "react";
-import { getDb } from "../db";
-import { sessionUser } from "./http";
+import { createServerContext } from "./http";
 import { createCaller } from "./root";
 
 /** A tRPC caller for server components, one per request. */
-export const serverCaller = cache(async () => createCaller({ db: getDb(), user: await sessionUser(), serviceToken: null }));
+export const serverCaller = cache(async () => createCaller(await createServerContext()));

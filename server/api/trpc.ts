@@ -5,6 +5,8 @@ import type { Db } from "../../db/client";
 import type { MemberRole } from "../../db/schema";
 import { DomainError, errorTable } from "../errors";
 import type { ServiceIdentity } from "../auth/service-tokens";
+import type { Deliver, TopUpLimits } from "../credits/service";
+import type { Payments } from "../payments/config";
 import { resolveActiveOrg } from "../orgs/service";
 
 export type SessionUser = { id: string; email: string; name?: string | null };
@@ -16,6 +18,16 @@ export type Context = {
   serviceToken: string | null;
   /** Resolves a presented service token to who it speaks for (configured tokens). */
   matchServiceToken?: (token: string | null) => ServiceIdentity | null;
+  /** Payments wiring (Stripe or local checkout); tests supply their own. */
+  payments?: PaymentsRuntime;
+};
+
+export type PaymentsRuntime = {
+  payments: Payments;
+  deliver: Deliver;
+  appUrl: string;
+  limits: TopUpLimits;
+  lowBalanceDefaultCents: number;
 };
 
 /** "field.path: message; other: message" from a zod error. */

@@ -1,0 +1,10 @@
+import { getDb } from "@/server/db";
+import { paymentsFromEnv } from "@/server/payments/runtime";
+import { receiveWebhook } from "@/server/payments/webhook";
+
+// The signature covers the exact bytes Stripe sent: read the raw body, never re-serialised JSON.
+export async function POST(req: Request) {
+  const raw = await req.text();
+  const result = await receiveWebhook(getDb(), paymentsFromEnv(), raw, req.headers.get("stripe-signature"));
+  return Response.json(result.body, { status: result.status });
+}

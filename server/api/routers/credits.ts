@@ -1,0 +1,67 @@
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { orgCreditBalance } from "../../credits/postings";
+import {
+  createTopUp,
+  createTopUpInput,
+  lowBalanceInput,
+  lowBalanceThresholdNano,
+  payLocally,
+  setLowBalanceThreshold,
+} from "../../credits/service";
+import { getTopUp, listTopUps } from "../../credits/store";
+import { DomainError } from "../../errors";
+import { orgProcedure, router, type Context } from "../trpc";
+
+function runtime(ctx: Context) {
+  if (!ctx.payments) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "payments are not configured" });
+  return ctx.payments;
+}
+
+const topupId = z.object({ topupId: z.uuid("is not a valid top-up id") });
+
+export const creditsRouter = router({
+  /** Balance, holds and the low-balance state of the active organisation. */
+  balance: orgProcedure().query(async ({ ctx }) => {
+    const rt = runtime(ctx);
+    const balance = await orgCreditBalance(ctx.db, ctx.org.id);
+    const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, ctx.org.id, rt.lowBalanceDefaultCents);
+    return {
+      ...balance,
+      lowThresholdNano,
+      low: balance.availableNano < lowThresholdNano,
+      blocked: balance.availableNano < 0n,
+      paymentsMode: rt.payments.mode,
+      limits: rt.limits,
+      canTopUp: ctx.org.role === "owner" || ctx.org.role === "finance",
+    };
+  }),
+
+  topups: orgProcedure().query(({ ctx }) => listTopUps(ctx.db, ctx.org.id)),
+
+  topup: orgProcedure()
+    .input(topupId)
+    .query(async ({ ctx, input }) => {
+      const topup = await getTopUp(ctx.db, ctx.org.id, input.topupId);
+      if (!topup) throw new DomainError("NOT_FOUND", "Top-up not found", "topupId");
+      return { ...topup, orgName: ctx.org.name, paymentsMode: runtime(ctx).payments.mode };
+    }),
+
+  createTopUp: orgProcedure("owner", "finance")
+    .input(createTopUpInput)
+    .mutation(({ ctx, input }) => {
+      const rt = runtime(ctx);
+      return createTopUp(ctx.db, rt.payments, { orgId: ctx.org.id, userId: ctx.user.id, amountUsd: input.amountUsd, limits: rt.limits, appUrl: rt.appUrl });
+    }),
+
+  payLocally: orgProcedure("owner", "finance")
+    .input(topupId.extend({ outcome: z.enum(["pay", "fail"]) }))
+    .mutation(({ ctx, input }) => {
+      const rt = runtime(ctx);
+      return payLocally(ctx.db, rt.payments, { orgId: ctx.org.id, topupId: input.topupId, outcome: input.outcome }, rt.deliver);
+    }),
+
+  setLowBalanceThreshold: orgProcedure("owner", "finance")
+    .input(lowBalanceInput)
+    .mutation(({ ctx, input }) => setLowBalanceThreshold(ctx.db, ctx.org.id, input.thresholdUsd)),
+});

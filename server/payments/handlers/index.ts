@@ -1,0 +1,18 @@
+import type Stripe from "stripe";
+import type { Tx } from "../../../db/client";
+import { onChargeRefunded } from "./charge-refunded";
+import { onCheckoutCompleted, onAsyncPaymentFailed, onAsyncPaymentSucceeded, onCheckoutExpired } from "./checkout-session";
+import { onDisputeClosed, onDisputeCreated } from "./charge-dispute";
+
+export type EventHandler = (tx: Tx, event: Stripe.Event) => Promise<void>;
+
+/** One handler per event type we act on; every other event is stored and acknowledged. */
+export const handlers: Partial<Record<string, EventHandler>> = {
+  "checkout.session.completed": onCheckoutCompleted,
+  "checkout.session.async_payment_succeeded": onAsyncPaymentSucceeded,
+  "checkout.session.async_payment_failed": onAsyncPaymentFailed,
+  "checkout.session.expired": onCheckoutExpired,
+  "charge.refunded": onChargeRefunded,
+  "charge.dispute.created": onDisputeCreated,
+  "charge.dispute.closed": onDisputeClosed,
+};
