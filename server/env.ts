@@ -34,6 +34,11 @@ export const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => !v || v.split(",").every((p) => /^[a-z0-9-]+:.{32,}$/.test(p.trim())), "must be `org-slug:token` pairs, tokens ≥ 32 characters"),
+  /**
+   * Pepper for API key hashes: keys are stored as HMAC-SHA256(secret) under it, so
+   * a copy of the database alone cannot verify guesses. Changing it invalidates every key.
+   */
+  KEY_PEPPER: z.string().min(32, "must be at least 32 characters").optional(),
   /** Tests only: an existing server to create throw-away databases on (else an embedded one starts). */
   TEST_DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
   /** Tests only: port of the embedded PostgreSQL the unit/integration run starts. */
@@ -59,6 +64,13 @@ let cached: Env | undefined;
 export function env(): Env {
   cached ??= parseEnv(process.env);
   return cached;
+}
+
+/** The API key pepper; the launcher generates one for local runs. */
+export function keyPepper(): string {
+  const pepper = env().KEY_PEPPER;
+  if (!pepper) throw new EnvError("KEY_PEPPER is not set (start the platform with `npm start`)");
+  return pepper;
 }
 
 /** The variables the web process cannot run without (the launcher provides them). */
