@@ -5,7 +5,7 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
-import { demoSeeded, seedDemo, type DemoSignIn } from "../db/seed";
+import { demoSeeded, seedDemo, seedDemoKey, type DemoKey, type DemoSignIn } from "../db/seed";
 import { EnvError, parseEnv } from "../server/env";
 import { buildIsStale } from "./lib/build";
 import { localSecret } from "./lib/local-secrets";
@@ -31,14 +31,17 @@ async function main() {
     log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
   }
 
+  const keyPepper = env.KEY_PEPPER ?? localSecret(dataDir, "KEY_PEPPER");
   const pool = createPool(databaseUrl, 4);
   const db = createDb(pool);
   await migrateDb(db);
   log("database migrated");
   let signIns: DemoSignIn[] = [];
+  let demoKey: DemoKey | null = null;
   if (seed) {
     const result = await seedDemo(db);
     signIns = result.signIns;
+    demoKey = await seedDemoKey(db, keyPepper);
     log(result.created ? "demo data seeded" : "demo data already present");
   } else if (await demoSeeded(db)) {
     log("demo users exist in this database (seeded earlier)");
@@ -53,6 +56,7 @@ async function main() {
     AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
     AUTH_TRUST_HOST: "true",
     SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
+    KEY_PEPPER: keyPepper,
     AUTH_URL: appUrl,
     APP_URL: appUrl,
     NEXT_TELEMETRY_DISABLED: "1",
@@ -96,6 +100,15 @@ async function main() {
   if (signIns.length) {
     log("demo sign-ins:");
     for (const s of signIns) log(`  ${s.role.padEnd(10)} ${s.email.padEnd(36)} password: ${s.password}   (${s.org})`);
+  }
+  if (demoKey) {
+    log(`demo API key (${demoKey.org})${demoKey.active ? "" : " — revoked or expired in this database; create a new one under Keys"}:`);
+    log(`  ${demoKey.secret}`);
+    const model = demoKey.exampleModel ?? "demo-provider/<model>";
+    log(
+      `  curl http://localhost:8787/v1/chat/completions -H "Authorization: Bearer ${demoKey.secret}" -H "Content-Type: application/json" ` +
+        `-d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`,
+    );
   }
 }
 
