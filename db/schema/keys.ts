@@ -70,7 +70,10 @@ export const apiKeys = pgTable(
 /**
  * Settled spend per key per UTC day, maintained by settlement. Any period's
  * spend is the sum of its days (a month is at most 31 rows), so changing a
- * key's limit period takes effect at once with the right figure.
+ * key's limit period takes effect at once with the right figure. Settlement
+ * adds to it with `insert … on conflict (key_id, day) do update set
+ * spend_nano = key_spend_daily.spend_nano + excluded.spend_nano`, keyed by the
+ * UTC day of the usage event (utcDay in server/keys/period.ts).
  */
 export const keySpendDaily = pgTable(
   "key_spend_daily",
@@ -90,7 +93,8 @@ export const keySpendDaily = pgTable(
 
 /**
  * A single row whose `version` increases in the same transaction as every
- * revoke, rotation or edit of any key. Proxies poll it (one primary-key read)
+ * creation, revoke, rotation or edit of any key (creation too, so a proxy's
+ * cached "unknown" answers are refreshed). Proxies poll it (one primary-key read)
  * to learn within seconds that cached key resolutions are stale. The row lock
  * also orders writers, so versions become visible in commit order.
  */
