@@ -14,6 +14,8 @@ export default defineConfig({
     globalSetup: ["server/testing/global-setup.ts"],
     server: { deps: { inline: ["next-auth"] } },
     pool: "forks",
+    // A fixed pepper for key hashes in tests (the launcher generates real ones).
+    env: { KEY_PEPPER: "test-key-pepper-0123456789abcdef-0123456789" },
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },

@@ -1,7 +1,11 @@
-import { eq } from "drizzle-orm";
+import { createHash } from "node:crypto";
+import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "./client";
-import { memberships, organizations, users, type MemberRole } from "./schema";
+import { apiKeys, listings, memberships, organizations, users, type MemberRole } from "./schema";
 import { hashPassword } from "../server/auth/password";
+import { createKey } from "../server/keys/service";
+import { generateSecret, hashSecret } from "../server/keys/secret";
+import { keyStatus } from "../server/keys/status";
 import { ensurePlatformOrg } from "../server/orgs/service";
 
 export type DemoSignIn = { role: string; email: string; password: string; org: string };
@@ -42,4 +46,42 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; signIns: Dem
 export async function demoSeeded(db: Db): Promise<boolean> {
   const [row] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
   return Boolean(row);
+}
+
+/**
+ * The demo buyer's API key. Its secret is derived from a fixed string so the
+ * launcher can print it on every start without it being stored anywhere in
+ * clear: like the demo passwords, it is public and only for demo databases.
+ */
+export const DEMO_KEY_NAME = "Demo key";
+const DEMO_KEY_BYTES = createHash("sha256").update("tokenmarket demo buyer API key").digest();
+export const DEMO_KEY_SECRET = generateSecret(DEMO_KEY_BYTES);
+
+export type DemoKey = { secret: string; org: string; active: boolean; exampleModel: string | null };
+
+/**
+ * Ensures the demo buyer organisation has the demo key (hashed under `pepper`);
+ * a second run changes nothing. A demo key someone revoked stays revoked.
+ */
+export async function seedDemoKey(db: Db, pepper: string, now = new Date()): Promise<DemoKey | null> {
+  const [org] = await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.slug, demoUsers.buyer.slug));
+  if (!org) return null;
+  const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
+  const hash = hashSecret(DEMO_KEY_SECRET, pepper);
+  const [existing] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, org.id), eq(apiKeys.name, DEMO_KEY_NAME)))
+    .orderBy(asc(apiKeys.createdAt))
+    .limit(1);
+  let active = true;
+  if (!existing) {
+    await createKey(db, pepper, org.id, owner?.id ?? null, { name: DEMO_KEY_NAME }, now, DEMO_KEY_BYTES);
+  } else {
+    // A regenerated pepper (a fresh secrets file over an old database) would orphan the printed key.
+    if (existing.hash !== hash) await db.update(apiKeys).set({ hash }).where(eq(apiKeys.id, existing.id));
+    active = keyStatus(existing, now) === "active";
+  }
+  const [model] = await db.select({ slug: listings.slug }).from(listings).where(eq(listings.status, "published")).orderBy(asc(listings.slug)).limit(1);
+  return { secret: DEMO_KEY_SECRET, org: demoUsers.buyer.org, active, exampleModel: model?.slug ?? null };
 }

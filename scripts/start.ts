@@ -16,11 +16,12 @@ async function main() {
   const env = parseEnv(process.env);
   const dataDir = path.resolve(env.DATA_DIR);
 
+  const keyPepper = env.KEY_PEPPER ?? localSecret(dataDir, "KEY_PEPPER");
   const database = await openDatabase(env);
   const pgChild = database.embedded;
   const databaseUrl = database.url;
   if (!pgChild) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
-  const { signIns, seededNow } = await prepareDatabase(databaseUrl, database.seed);
+  const { signIns, seededNow, demoKey } = await prepareDatabase(databaseUrl, database.seed, keyPepper);
   log(`database migrated${database.seed ? (seededNow ? "; demo data seeded" : "; demo data already present") : ""}`);
 
   const port = String(env.PORT);
@@ -32,6 +33,7 @@ async function main() {
     AUTH_TRUST_HOST: "true",
     SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
     STRIPE_LOCAL_WEBHOOK_SECRET: env.STRIPE_LOCAL_WEBHOOK_SECRET ?? `whsec_local_${localSecret(dataDir, "STRIPE_LOCAL_WEBHOOK_SECRET")}`,
+    KEY_PEPPER: keyPepper,
     AUTH_URL: appUrl,
     APP_URL: appUrl,
     NEXT_TELEMETRY_DISABLED: "1",
@@ -75,6 +77,15 @@ async function main() {
   if (signIns.length) {
     log("demo sign-ins:");
     for (const s of signIns) log(`  ${s.role.padEnd(10)} ${s.email.padEnd(36)} password: ${s.password}   (${s.org})`);
+  }
+  if (demoKey) {
+    log(`demo API key (${demoKey.org})${demoKey.active ? "" : " — revoked or expired in this database; create a new one under Keys"}:`);
+    log(`  ${demoKey.secret}`);
+    const model = demoKey.exampleModel ?? "demo-provider/<model>";
+    log(
+      `  curl http://localhost:8787/v1/chat/completions -H "Authorization: Bearer ${demoKey.secret}" -H "Content-Type: application/json" ` +
+        `-d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`,
+    );
   }
 }
 

@@ -43,6 +43,11 @@ export const envSchema = z.object({
   TOPUP_MAX_CENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
   /** Default low-balance banner threshold for organisations that have not set one. */
   LOW_BALANCE_DEFAULT_CENTS: z.coerce.number().int().min(0).default(500),
+  /**
+   * Pepper for API key hashes: keys are stored as HMAC-SHA256(secret) under it, so
+   * a copy of the database alone cannot verify guesses. Changing it invalidates every key.
+   */
+  KEY_PEPPER: z.string().min(32, "must be at least 32 characters").optional(),
   /** Tests only: an existing server to create throw-away databases on (else an embedded one starts). */
   TEST_DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
   /** Tests only: port of the embedded PostgreSQL the unit/integration run starts. */
@@ -68,6 +73,13 @@ let cached: Env | undefined;
 export function env(): Env {
   cached ??= parseEnv(process.env);
   return cached;
+}
+
+/** The API key pepper; the launcher generates one for local runs. */
+export function keyPepper(): string {
+  const pepper = env().KEY_PEPPER;
+  if (!pepper) throw new EnvError("KEY_PEPPER is not set (start the platform with `npm start`)");
+  return pepper;
 }
 
 /** The variables the web process cannot run without (the launcher provides them). */

@@ -2,3 +2,4 @@ export * from "./auth";
 export * from "./orgs";
 export * from "./catalog";
 export * from "./credits";
+export * from "./keys";

@@ -43,7 +43,7 @@ describe("launcher database step with DATABASE_URL", () => {
     const db = await openDatabase(parseEnv({ DATABASE_URL: url }));
     expect(db.embedded).toBeUndefined();
     expect(db.seed).toBe(false);
-    const { signIns } = await prepareDatabase(db.url, db.seed);
+    const { signIns } = await prepareDatabase(db.url, db.seed, "test-pepper-test-pepper-test-pepper-00");
     expect(signIns).toEqual([]);
     expect(await count(url, "select count(*) n from information_schema.tables where table_name = 'organizations'")).toBe(1);
     expect(await count(url, "select count(*) n from users")).toBe(0);
@@ -52,11 +52,11 @@ describe("launcher database step with DATABASE_URL", () => {
   it("seeds the demo with DEMO_SEED=true, once, and returns the sign-ins to print", async () => {
     const url = await emptyDatabase();
     const db = await openDatabase(parseEnv({ DATABASE_URL: url, DEMO_SEED: "true" }));
-    const first = await prepareDatabase(db.url, db.seed);
+    const first = await prepareDatabase(db.url, db.seed, "test-pepper-test-pepper-test-pepper-00");
     expect(first.seededNow).toBe(true);
     expect(first.signIns.map((s) => s.email)).toContain("buyer@demo.tokenmarket.test");
     const users = await count(url, "select count(*) n from users");
-    const again = await prepareDatabase(db.url, db.seed);
+    const again = await prepareDatabase(db.url, db.seed, "test-pepper-test-pepper-test-pepper-00");
     expect(again.seededNow).toBe(false);
     expect(await count(url, "select count(*) n from users")).toBe(users);
     expect(await count(url, "select count(*) n from organizations where is_platform")).toBe(1);

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { createDb, createPool } from "../../db/client";
 import { migrateDb } from "../../db/migrate";
-import { seedDemo, type DemoSignIn } from "../../db/seed";
+import { seedDemo, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
 import type { Env } from "../../server/env";
 import { startPgChild, type PgChild } from "./pg-child";
 import { logger } from "./run";
@@ -22,16 +22,21 @@ export async function openDatabase(env: Env): Promise<Database> {
 }
 
 /** Migrates, then seeds the demo when asked. Returns the demo sign-ins to print (if any). */
-export async function prepareDatabase(url: string, seed: boolean): Promise<{ signIns: DemoSignIn[]; seededNow: boolean }> {
+export async function prepareDatabase(
+  url: string,
+  seed: boolean,
+  keyPepper: string,
+): Promise<{ signIns: DemoSignIn[]; seededNow: boolean; demoKey: DemoKey | null }> {
   const pool = createPool(url, 4);
   try {
     const db = createDb(pool);
     await migrateDb(db);
     if (seed) {
       const result = await seedDemo(db);
-      return { signIns: result.signIns, seededNow: result.created };
+      const demoKey = await seedDemoKey(db, keyPepper);
+      return { signIns: result.signIns, seededNow: result.created, demoKey };
     }
-    return { signIns: [], seededNow: false };
+    return { signIns: [], seededNow: false, demoKey: null };
   } finally {
     await pool.end();
   }

@@ -7,7 +7,8 @@ import type { SessionUser } from "./trpc";
 
 // Every procedure's access rule, in one table. A procedure missing here fails
 // the first test, so new procedures cannot ship without a stated rule.
-type Access = "public" | "authed" | "member" | "owner" | "platform-finance" | "service";
+// "manager": owners and developers (not finance).
+type Access = "public" | "authed" | "member" | "manager" | "owner" | "platform-finance" | "service";
 export const accessRules: Record<string, Access> = {
   "account.signUp": "public",
   "account.me": "authed",
@@ -23,6 +24,13 @@ export const accessRules: Record<string, Access> = {
   "orgs.removeMember": "owner",
   "orgs.setRole": "owner",
   "orgs.rename": "owner",
+  "keys.list": "member",
+  "keys.create": "manager",
+  "keys.update": "manager",
+  "keys.revoke": "manager",
+  "keys.rotate": "manager",
+  "keys.resolve": "service",
+  "keys.revocationVersion": "service",
 };
 
 let t: TestDb;
@@ -70,6 +78,11 @@ function sampleInput(name: string): unknown {
     "orgs.removeMember": { userId: ownerB.id },
     "orgs.setRole": { userId: ownerB.id, role: "finance" },
     "orgs.rename": { name: "Renamed" },
+    "keys.create": { name: "Sample key" },
+    "keys.update": { keyId: "00000000-0000-7000-8000-000000000000", rpmLimit: 10 },
+    "keys.revoke": { keyId: "00000000-0000-7000-8000-000000000000" },
+    "keys.rotate": { keyId: "00000000-0000-7000-8000-000000000000", graceSeconds: 0 },
+    "keys.resolve": { secret: "tm_not-a-real-key" },
   };
   return inputs[name];
 }
@@ -89,7 +102,7 @@ describe("authorisation, for every procedure", () => {
     expect(await codeOf(call(null, name, sampleInput(name)))).toBe("UNAUTHORIZED");
   });
 
-  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "owner"))(
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "manager" || a === "owner"))(
     "%s refuses a user with no organisation",
     async (name) => {
       expect(await codeOf(call(loner, name, sampleInput(name)))).toBe("FORBIDDEN");
@@ -108,6 +121,10 @@ describe("authorisation, for every procedure", () => {
 
   it.each(Object.entries(accessRules).filter(([, a]) => a === "owner"))("%s refuses developer and finance members", async (name) => {
     expect(await codeOf(call(devA, name, sampleInput(name)))).toBe("FORBIDDEN");
+    expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
+  });
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "manager"))("%s refuses finance members", async (name) => {
     expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
   });
 });

@@ -1,5 +1,6 @@
 import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
+import { keysRouter } from "./routers/keys";
 import { orgsRouter } from "./routers/orgs";
 import { createCallerFactory, router } from "./trpc";
 
@@ -7,6 +8,7 @@ export const appRouter = router({
   account: accountRouter,
   orgs: orgsRouter,
   credits: creditsRouter,
+  keys: keysRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,15 +1,23 @@
 import type { Metadata } from "next";
-import { EmptyState, PageHeader } from "@/app/_components/ui";
+import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
+import { KeysConsole } from "./keys-console";
 
 export const metadata: Metadata = { title: "API keys" };
 
 export default async function Page() {
-  await requireOrg("/keys");
+  const { org } = await requireOrg("/keys");
   return (
     <>
-      <PageHeader title="API keys" description="Keys let any OpenAI client call tokenmarket's proxy." />
-      <EmptyState title="No API keys yet">Create a key with spend and rate limits to call models.</EmptyState>
+      <PageHeader
+        title="API keys"
+        description={
+          <>
+            Keys let any OpenAI client call tokenmarket&apos;s proxy on behalf of <strong>{org.name}</strong>. Treat them like passwords.
+          </>
+        }
+      />
+      <KeysConsole key={org.id} canManage={org.role === "owner" || org.role === "developer"} />
     </>
   );
 }
