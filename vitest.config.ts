@@ -14,6 +14,8 @@ export default defineConfig({
     globalSetup: ["server/testing/global-setup.ts"],
     server: { deps: { inline: ["next-auth"] } },
     pool: "forks",
+    // A fixed key for tests: the launcher generates one for local runs.
+    env: { CATALOG_ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },
