@@ -7,7 +7,8 @@ import type { SessionUser } from "./trpc";
 
 // Every procedure's access rule, in one table. A procedure missing here fails
 // the first test, so new procedures cannot ship without a stated rule.
-type Access = "public" | "authed" | "member" | "owner" | "platform-finance" | "service";
+// "editor": owners and developers of the active organisation (not finance).
+type Access = "public" | "authed" | "member" | "editor" | "owner" | "platform-finance" | "service";
 export const accessRules: Record<string, Access> = {
   "account.signUp": "public",
   "account.me": "authed",
@@ -23,6 +24,18 @@ export const accessRules: Record<string, Access> = {
   "orgs.removeMember": "owner",
   "orgs.setRole": "owner",
   "orgs.rename": "owner",
+  "catalog.marketplace": "public",
+  "catalog.facets": "public",
+  "catalog.family": "public",
+  "catalog.listing": "public",
+  "catalog.mine": "member",
+  "catalog.get": "member",
+  "catalog.create": "editor",
+  "catalog.update": "editor",
+  "catalog.testConnection": "editor",
+  "catalog.setStatus": "owner",
+  "catalog.changePrice": "owner",
+  "catalog.routing": "service",
 };
 
 let t: TestDb;
@@ -70,6 +83,32 @@ function sampleInput(name: string): unknown {
     "orgs.removeMember": { userId: ownerB.id },
     "orgs.setRole": { userId: ownerB.id, role: "finance" },
     "orgs.rename": { name: "Renamed" },
+    "catalog.marketplace": {},
+    "catalog.family": { family: "llama-3.1-8b" },
+    "catalog.listing": { slug: "org/model" },
+    "catalog.get": { id: "00000000-0000-7000-8000-000000000000" },
+    "catalog.create": {
+      modelSlug: "authz-model",
+      name: "Authz model",
+      family: "llama-3.1-8b",
+      contextLength: 8192,
+      modalities: ["chat"],
+      upstreamBaseUrl: "http://127.0.0.1:9/v1",
+      upstreamModel: "m",
+      prices: { unit: "1M", input: "0.1", output: "0.2", cachedInput: "0" },
+    },
+    "catalog.update": {
+      id: "00000000-0000-7000-8000-000000000000",
+      name: "Authz model",
+      family: "llama-3.1-8b",
+      contextLength: 8192,
+      modalities: ["chat"],
+      upstreamBaseUrl: "http://127.0.0.1:9/v1",
+      upstreamModel: "m",
+    },
+    "catalog.testConnection": { id: "00000000-0000-7000-8000-000000000000" },
+    "catalog.setStatus": { id: "00000000-0000-7000-8000-000000000000", status: "published" },
+    "catalog.changePrice": { id: "00000000-0000-7000-8000-000000000000", prices: { unit: "1M", input: "1", output: "1", cachedInput: "0" } },
   };
   return inputs[name];
 }
@@ -89,7 +128,7 @@ describe("authorisation, for every procedure", () => {
     expect(await codeOf(call(null, name, sampleInput(name)))).toBe("UNAUTHORIZED");
   });
 
-  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "owner"))(
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "editor" || a === "owner"))(
     "%s refuses a user with no organisation",
     async (name) => {
       expect(await codeOf(call(loner, name, sampleInput(name)))).toBe("FORBIDDEN");
@@ -105,6 +144,10 @@ describe("authorisation, for every procedure", () => {
       expect(await codeOf(wrong[ns]![proc]!(sampleInput(name)))).toBe("UNAUTHORIZED");
     });
   }
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "editor"))("%s refuses finance members", async (name) => {
+    expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
+  });
 
   it.each(Object.entries(accessRules).filter(([, a]) => a === "owner"))("%s refuses developer and finance members", async (name) => {
     expect(await codeOf(call(devA, name, sampleInput(name)))).toBe("FORBIDDEN");
