@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
 import { demoSeeded, seedDemo, type DemoSignIn } from "../db/seed";
+import { parseEncryptionKey } from "../server/catalog/crypto";
 import { EnvError, parseEnv } from "../server/env";
 import { buildIsStale } from "./lib/build";
 import { localSecret } from "./lib/local-secrets";
@@ -31,13 +32,16 @@ async function main() {
     log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
   }
 
+  const encryptionKey = env.CATALOG_ENCRYPTION_KEY ?? localSecret(dataDir, "CATALOG_ENCRYPTION_KEY");
+  const demoUpstreamUrl = `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1`;
+
   const pool = createPool(databaseUrl, 4);
   const db = createDb(pool);
   await migrateDb(db);
   log("database migrated");
   let signIns: DemoSignIn[] = [];
   if (seed) {
-    const result = await seedDemo(db);
+    const result = await seedDemo(db, { upstreamUrl: demoUpstreamUrl, encryptionKey: parseEncryptionKey(encryptionKey) });
     signIns = result.signIns;
     log(result.created ? "demo data seeded" : "demo data already present");
   } else if (await demoSeeded(db)) {
@@ -53,6 +57,7 @@ async function main() {
     AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
     AUTH_TRUST_HOST: "true",
     SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
+    CATALOG_ENCRYPTION_KEY: encryptionKey,
     AUTH_URL: appUrl,
     APP_URL: appUrl,
     NEXT_TELEMETRY_DISABLED: "1",
@@ -65,6 +70,12 @@ async function main() {
   }
 
   const children: { name: string; child: ChildProcess }[] = [];
+  if (seed) {
+    // The demo listings point at this OpenAI-compatible server.
+    const tsx = path.resolve("node_modules/.bin/tsx");
+    const upstream = runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv);
+    children.push({ name: "upstream", child: upstream });
+  }
   const web = runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
     ...childEnv,
     NODE_ENV: dev ? "development" : "production",
