@@ -415,21 +415,21 @@ export type MarketplaceItem = {
 };
 
 /**
- * Sort keys, each as an SQL expression over the listing `l` and its current price `p`, best
- * first. Measured throughput and latency join here once the proxy records them: add a
- * per-listing stats table to the query below, its expressions to this table and the names to
- * `marketplaceSorts`.
+ * Sort keys, each as an SQL expression over a matched listing `m` (its current prices and
+ * tokens per watt), best first. Measured throughput and latency join here once the proxy
+ * records them: add a per-listing stats table to `matched` below, its expressions to this
+ * table and the names to `marketplaceSorts`.
  */
 const sortSql: Record<MarketplaceSort, SQL> = {
-  blended: sql`(3 * p.input_per1k_nano + p.output_per1k_nano) asc`,
-  input: sql`p.input_per1k_nano asc`,
-  output: sql`p.output_per1k_nano asc`,
+  blended: sql`(3 * m.input_per1k_nano + m.output_per1k_nano) asc`,
+  input: sql`m.input_per1k_nano asc`,
+  output: sql`m.output_per1k_nano asc`,
   // Tokens per dollar is 4e12 / (3·in + out): most tokens per dollar is the lowest blend.
-  tokensPerDollar: sql`(3 * p.input_per1k_nano + p.output_per1k_nano) asc`,
-  tokensPerWatt: sql`l.tokens_per_watt desc nulls last`,
+  tokensPerDollar: sql`(3 * m.input_per1k_nano + m.output_per1k_nano) asc`,
+  tokensPerWatt: sql`m.tokens_per_watt desc nulls last`,
   // Wh per 1M is 1e6 / (tpw · 3600): fewest Wh is the highest tokens per watt.
-  whPer1M: sql`l.tokens_per_watt desc nulls last`,
-  name: sql`l.name asc`,
+  whPer1M: sql`m.tokens_per_watt desc nulls last`,
+  name: sql`m.name asc`,
 };
 
 function likePattern(q: string): string {
@@ -437,7 +437,8 @@ function likePattern(q: string): string {
 }
 
 type Row = {
-  id: string;
+  total: number;
+  id: string | null;
   slug: string;
   name: string;
   family: string;
@@ -453,10 +454,9 @@ type Row = {
   energy_method: string | null;
   energy_hardware: string | null;
   region: string | null;
-  total: number;
 };
 
-function toItem(r: Row): MarketplaceItem {
+function toItem(r: Row & { id: string }): MarketplaceItem {
   const prices = { inputPer1kNano: r.input_per1k_nano, outputPer1kNano: r.output_per1k_nano, cachedInputPer1kNano: r.cached_input_per1k_nano };
   return {
     id: r.id,
@@ -495,40 +495,39 @@ export async function listMarketplace(db: DbOrTx, input: z.input<typeof marketpl
     const max = parseUsd(f.maxBlendedPer1M, "maxBlendedPer1M");
     where.push(sql`(3 * p.input_per1k_nano + p.output_per1k_nano) * 250 <= ${max.toString()}::numeric`);
   }
+  const order = sql`${sortSql[f.sort]}, m.slug asc`;
+  // Two phases (bench/catalog.ts): rank narrow rows of every match, then fetch the wide columns
+  // for one page only. `cur` is each listing's version in force at `now`, read in one pass over
+  // the covering index listing_prices_current_index instead of one lookup per listing.
   const result = await db.execute<Row>(sql`
-    select l.id, l.slug, l.name, l.family, o.slug as org_slug, o.name as org_name, l.context_length,
+    with cur as (
+      select distinct on (lp.listing_id) lp.listing_id, lp.input_per1k_nano, lp.output_per1k_nano, lp.cached_input_per1k_nano
+      from listing_prices lp
+      where lp.effective_from <= ${now.toISOString()}::timestamptz
+      order by lp.listing_id, lp.effective_from desc
+    ),
+    matched as (
+      select l.id, l.slug, l.name, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano
+      from listings l
+      join organizations o on o.id = l.org_id
+      join cur p on p.listing_id = l.id
+      where ${sql.join(where, sql` and `)}
+    ),
+    page as (
+      select m.* from matched m order by ${order} limit ${f.pageSize} offset ${(f.page - 1) * f.pageSize}
+    )
+    select c.total, m.id, l.slug, l.name, l.family, o.slug as org_slug, o.name as org_name, l.context_length,
            l.modalities::text[] as modalities, l.tokens_per_watt, l.grid_carbon_g_per_kwh,
            l.energy_method, l.energy_hardware, l.region,
-           p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano,
-           (count(*) over ())::int as total
-    from listings l
-    join organizations o on o.id = l.org_id
-    join lateral (
-      select lp.input_per1k_nano, lp.output_per1k_nano, lp.cached_input_per1k_nano
-      from listing_prices lp
-      where lp.listing_id = l.id and lp.effective_from <= ${now.toISOString()}::timestamptz
-      order by lp.effective_from desc
-      limit 1
-    ) p on true
-    where ${sql.join(where, sql` and `)}
-    order by ${sortSql[f.sort]}, l.slug asc
-    limit ${f.pageSize} offset ${(f.page - 1) * f.pageSize}`);
-  const total = result.rows[0]?.total ?? (f.page > 1 ? await countOnly(db, where, now) : 0);
-  return { items: result.rows.map(toItem), total, page: f.page, pageSize: f.pageSize, sort: f.sort };
-}
-
-// A page past the end has no rows to carry the window count; count separately then.
-async function countOnly(db: DbOrTx, where: SQL[], now: Date): Promise<number> {
-  const r = await db.execute<{ n: number }>(sql`
-    select count(*)::int as n from listings l
-    join organizations o on o.id = l.org_id
-    join lateral (
-      select lp.input_per1k_nano, lp.output_per1k_nano from listing_prices lp
-      where lp.listing_id = l.id and lp.effective_from <= ${now.toISOString()}::timestamptz
-      order by lp.effective_from desc limit 1
-    ) p on true
-    where ${sql.join(where, sql` and `)}`);
-  return r.rows[0]?.n ?? 0;
+           m.input_per1k_nano, m.output_per1k_nano, m.cached_input_per1k_nano
+    from (select count(*)::int as total from matched) c
+    left join page m on true
+    left join listings l on l.id = m.id
+    left join organizations o on o.id = l.org_id
+    order by ${order}`);
+  const total = result.rows[0]?.total ?? 0;
+  const items = result.rows.filter((r): r is Row & { id: string } => r.id !== null).map(toItem);
+  return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort };
 }
 
 /** Providers and families that have published listings, for the marketplace filters. */
