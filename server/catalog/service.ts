@@ -315,6 +315,20 @@ export async function getOwnListing(db: DbOrTx, orgId: string, id: string, now =
 
 // ---------------------------------------------------------------- test connection
 
+/**
+ * Only an OpenAI-style `error.message` is passed on from a failed response: the URL is the
+ * provider's choice, and echoing arbitrary bodies would turn the test into a way to read
+ * pages this server can reach.
+ */
+function upstreamErrorMessage(body: string): string {
+  try {
+    const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === "string" ? `: ${message}` : "";
+  } catch {
+    return "";
+  }
+}
+
 export type ConnectionCheck = { name: string; ok: boolean; status: number | null; latencyMs: number; detail: string };
 
 const TEST_TIMEOUT_MS = 10_000;
@@ -352,7 +366,7 @@ export async function testConnection(db: DbOrTx, p: { orgId: string; id: string;
     const started = performance.now();
     try {
       const r = await timedRequest(url, credential, body);
-      let problem: string | null = r.status >= 200 && r.status < 300 ? null : `HTTP ${r.status}: ${r.text}`;
+      let problem: string | null = r.status >= 200 && r.status < 300 ? null : `HTTP ${r.status}${upstreamErrorMessage(r.text)}`;
       if (!problem) {
         try {
           problem = judge(JSON.parse(r.text));

@@ -255,7 +255,7 @@ describe("upstream credentials", () => {
     expect((await a.catalog.get({ id: l.id })).credentialMask).toBeNull();
     const r = await a.catalog.testConnection({ id: l.id });
     expect(r.ok).toBe(false);
-    expect(r.checks[0]).toMatchObject({ ok: false, status: 401 });
+    expect(r.checks[0]).toMatchObject({ ok: false, status: 401, detail: "HTTP 401: Incorrect API key provided" });
   });
 });
 
