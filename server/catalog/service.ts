@@ -561,13 +561,15 @@ export async function marketplaceFacets(db: DbOrTx) {
 /** Every provider of one model family side by side, cheapest blended price first. */
 export async function compareFamily(db: DbOrTx, family: string, now = new Date()) {
   const { items } = await listMarketplace(db, { family, sort: "blended", pageSize: 100 }, now);
-  const best = (score: (i: MarketplaceItem) => number | null) =>
-    items.reduce<MarketplaceItem | null>((a, i) => ((score(i) ?? -Infinity) > (a ? (score(a) ?? -Infinity) : -Infinity) ? i : a), null)?.id ?? null;
+  const mostEfficient = items.reduce<MarketplaceItem | null>(
+    (best, i) => (i.tokensPerWatt !== null && (best === null || i.tokensPerWatt > best.tokensPerWatt!) ? i : best),
+    null,
+  );
   return {
     family,
     listings: items,
     cheapestId: items[0]?.id ?? null,
-    mostEfficientId: best((i) => i.tokensPerWatt),
+    mostEfficientId: mostEfficient?.id ?? null,
   };
 }
 
