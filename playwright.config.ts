@@ -4,6 +4,8 @@ import { defineConfig } from "@playwright/test";
 // `npm start`, on its own ports and data directory (wiped by `npm test`).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const pgPort = process.env.E2E_PG_PORT ?? "54340";
+// The demo upstream of the e2e platform; its own port so it can run beside `npm start`.
+export const upstreamPort = process.env.E2E_UPSTREAM_PORT ?? "8791";
 
 export default defineConfig({
   testDir: "e2e",
@@ -36,6 +38,6 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: "pipe",
     stderr: "pipe",
-    env: { PORT: String(port), PG_PORT: pgPort, DATA_DIR: ".data/e2e", NODE_ENV: "production" },
+    env: { PORT: String(port), PG_PORT: pgPort, DEMO_UPSTREAM_PORT: upstreamPort, DATA_DIR: ".data/e2e", NODE_ENV: "production" },
   },
 });

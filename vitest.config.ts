@@ -14,8 +14,11 @@ export default defineConfig({
     globalSetup: ["server/testing/global-setup.ts"],
     server: { deps: { inline: ["next-auth"] } },
     pool: "forks",
-    // A fixed pepper for key hashes in tests (the launcher generates real ones).
-    env: { KEY_PEPPER: "test-key-pepper-0123456789abcdef-0123456789" },
+    // Fixed secrets for tests (the launcher generates real ones for local runs).
+    env: {
+      KEY_PEPPER: "test-key-pepper-0123456789abcdef-0123456789",
+      CATALOG_ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    },
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },

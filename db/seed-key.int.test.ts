@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keyPepper } from "../server/env";
+import { catalogEncryptionKey, keyPepper } from "../server/env";
 import { resolveKey, revokeKey } from "../server/keys/service";
 import { createTestDb, type TestDb } from "../server/testing/db";
 import { DEMO_KEY_SECRET, seedDemo, seedDemoKey } from "./seed";
@@ -12,7 +12,7 @@ afterAll(() => t.close());
 
 describe("demo API key seed", () => {
   it("creates one resolvable key for the demo buyer, idempotently, without storing the secret", async () => {
-    await seedDemo(t.db);
+    await seedDemo(t.db, { upstreamUrl: "http://127.0.0.1:9/v1", encryptionKey: catalogEncryptionKey() });
     const first = await seedDemoKey(t.db, keyPepper());
     const second = await seedDemoKey(t.db, keyPepper());
     expect(first).toMatchObject({ secret: DEMO_KEY_SECRET, org: "Demo Buyer", active: true });

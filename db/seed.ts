@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Db } from "./client";
-import { apiKeys, listings, memberships, organizations, users, type MemberRole } from "./schema";
+import { apiKeys, listingPrices, listings, memberships, organizations, users, type MemberRole } from "./schema";
 import { hashPassword } from "../server/auth/password";
+import { credentialLast4, encryptCredential } from "../server/catalog/crypto";
+import { parsePricePer1kNano } from "../server/catalog/pricing";
 import { createKey } from "../server/keys/service";
 import { generateSecret, hashSecret } from "../server/keys/secret";
 import { keyStatus } from "../server/keys/status";
+import { uuidv7 } from "../server/lib/ids";
 import { ensurePlatformOrg } from "../server/orgs/service";
 
 export type DemoSignIn = { role: string; email: string; password: string; org: string };
@@ -19,11 +22,23 @@ export const demoUsers = {
   finance: { email: "finance@demo.tokenmarket.test", name: "Fin Ance", org: "tokenmarket platform", slug: "platform", role: "finance" },
 } as const satisfies Record<string, { email: string; name: string; org: string; slug: string; role: MemberRole }>;
 
+export type DemoSeedOptions = {
+  /** Base URL of the local demo upstream that serves the demo listings (`http://127.0.0.1:8790/v1`). */
+  upstreamUrl: string;
+  /** The key upstream credentials are encrypted with (CATALOG_ENCRYPTION_KEY). */
+  encryptionKey: Buffer;
+};
+
 /** Seeds the demo into an empty database; a second run changes nothing. */
-export async function seedDemo(db: Db): Promise<{ created: boolean; signIns: DemoSignIn[] }> {
+export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created: boolean; signIns: DemoSignIn[] }> {
   const signIns = Object.entries(demoUsers).map(([role, u]) => ({ role, email: u.email, password: DEMO_PASSWORD, org: u.org }));
   const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
-  if (existing) return { created: false, signIns };
+  if (!existing) await seedDemoUsers(db);
+  await seedDemoCatalog(db, opts);
+  return { created: !existing, signIns };
+}
+
+async function seedDemoUsers(db: Db) {
 
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   const platform = await ensurePlatformOrg(db, demoUsers.finance.org, demoUsers.finance.slug);
@@ -39,7 +54,117 @@ export async function seedDemo(db: Db): Promise<{ created: boolean; signIns: Dem
       await tx.update(users).set({ activeOrgId: orgId }).where(eq(users.id, user!.id));
     }
   });
-  return { created: true, signIns };
+}
+
+type DemoListing = {
+  org: string;
+  modelSlug: string;
+  name: string;
+  family: string;
+  upstreamModel: string;
+  contextLength: number;
+  modalities: ("chat" | "completion" | "embeddings")[];
+  tokensPerWatt: number;
+  hardware: string;
+  grid: number;
+  region: string;
+  /** [input, output, cached input] in dollars per 1M: the older version, then the current one. */
+  prices: [[string, string, string], [string, string, string]];
+  description: string;
+};
+
+/** Both demo providers sell Llama 3.1 8B (at different prices and efficiency) plus a model of their own. */
+export const demoListings: DemoListing[] = [
+  {
+    org: demoUsers.provider.slug, modelSlug: "llama-3.1-8b", name: "Llama 3.1 8B Instruct", family: "llama-3.1-8b",
+    upstreamModel: "llama-3.1-8b-instruct", contextLength: 131_072, modalities: ["chat", "completion"],
+    tokensPerWatt: 6.5, hardware: "1× NVIDIA H100 SXM, vLLM, FP8", grid: 380, region: "eu-central",
+    prices: [["0.06", "0.12", "0.03"], ["0.05", "0.08", "0.025"]],
+    description: "Meta's 8B instruction-tuned model: fast, cheap, good for extraction and chat.",
+  },
+  {
+    org: demoUsers.provider.slug, modelSlug: "llama-3.1-70b", name: "Llama 3.1 70B Instruct", family: "llama-3.1-70b",
+    upstreamModel: "llama-3.1-70b-instruct", contextLength: 131_072, modalities: ["chat", "completion"],
+    tokensPerWatt: 1.1, hardware: "4× NVIDIA H100 SXM, vLLM, FP8", grid: 380, region: "eu-central",
+    prices: [["0.90", "0.90", "0.45"], ["0.59", "0.79", "0.295"]],
+    description: "The 70B model for harder reasoning and longer answers.",
+  },
+  {
+    org: demoUsers.provider.slug, modelSlug: "demo-embed-small", name: "Demo Embed Small", family: "demo-embed-small",
+    upstreamModel: "demo-embed-small", contextLength: 8_192, modalities: ["embeddings"],
+    tokensPerWatt: 60, hardware: "1× NVIDIA L4", grid: 380, region: "eu-central",
+    prices: [["0.03", "0", "0"], ["0.02", "0", "0"]],
+    description: "Small text embeddings for search and clustering.",
+  },
+  {
+    org: demoUsers.provider2.slug, modelSlug: "llama-3.1-8b", name: "Llama 3.1 8B Instruct (Green)", family: "llama-3.1-8b",
+    upstreamModel: "llama-3.1-8b-instruct", contextLength: 131_072, modalities: ["chat"],
+    tokensPerWatt: 9.2, hardware: "1× NVIDIA H200, TensorRT-LLM, FP8", grid: 45, region: "eu-north",
+    prices: [["0.05", "0.07", "0.025"], ["0.055", "0.085", "0.0275"]],
+    description: "The same 8B model on newer hardware and a hydro-powered grid.",
+  },
+  {
+    org: demoUsers.provider2.slug, modelSlug: "qwen2.5-7b", name: "Qwen 2.5 7B Instruct", family: "qwen2.5-7b",
+    upstreamModel: "qwen2.5-7b-instruct", contextLength: 32_768, modalities: ["chat", "completion"],
+    tokensPerWatt: 7.4, hardware: "1× NVIDIA H200, TensorRT-LLM, FP8", grid: 45, region: "eu-north",
+    prices: [["0.04", "0.10", "0.02"], ["0.03", "0.09", "0.015"]],
+    description: "Alibaba's 7B multilingual model, strong at code and maths for its size.",
+  },
+];
+
+const DAY_MS = 86_400_000;
+
+/** Publishes the demo listings that do not exist yet, each with an older and a current price. */
+async function seedDemoCatalog(db: Db, opts: DemoSeedOptions) {
+  const orgs = await db
+    .select({ id: organizations.id, slug: organizations.slug })
+    .from(organizations)
+    .where(inArray(organizations.slug, [demoUsers.provider.slug, demoUsers.provider2.slug]));
+  const now = Date.now();
+  await db.transaction(async (tx) => {
+    for (const d of demoListings) {
+      const org = orgs.find((o) => o.slug === d.org);
+      if (!org) continue;
+      const id = uuidv7();
+      const credential = `demo-upstream-key-${d.org}-${d.modelSlug}`;
+      const [row] = await tx
+        .insert(listings)
+        .values({
+          id,
+          orgId: org.id,
+          slug: `${d.org}/${d.modelSlug}`,
+          modelSlug: d.modelSlug,
+          name: d.name,
+          description: d.description,
+          family: d.family,
+          contextLength: d.contextLength,
+          modalities: d.modalities,
+          upstreamBaseUrl: opts.upstreamUrl,
+          upstreamModel: d.upstreamModel,
+          upstreamCredentialEnc: encryptCredential(credential, opts.encryptionKey, id),
+          upstreamCredentialLast4: credentialLast4(credential),
+          tokensPerWatt: d.tokensPerWatt,
+          energyHardware: d.hardware,
+          energyMethod: "Average wall power of the serving nodes (IPMI) over a 30-minute load test at typical batch size",
+          energyMeasuredOn: new Date(now - 45 * DAY_MS).toISOString().slice(0, 10),
+          gridCarbonGPerKwh: d.grid,
+          region: d.region,
+          status: "published",
+        })
+        .onConflictDoNothing({ target: listings.slug })
+        .returning({ id: listings.id });
+      if (!row) continue;
+      const [older, current] = d.prices;
+      const version = (p: [string, string, string], daysAgo: number) => ({
+        listingId: id,
+        effectiveFrom: new Date(now - daysAgo * DAY_MS),
+        inputPer1kNano: parsePricePer1kNano(p[0], "1M", "input"),
+        outputPer1kNano: parsePricePer1kNano(p[1], "1M", "output"),
+        cachedInputPer1kNano: parsePricePer1kNano(p[2], "1M", "cachedInput"),
+      });
+      await tx.insert(listingPrices).values([version(older, 30), version(current, 7)]);
+    }
+  });
 }
 
 /** Whether the demo users exist (so the launcher can print them again). */

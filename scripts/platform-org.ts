@@ -23,7 +23,7 @@ async function main() {
   if (!["owner", "developer", "finance"].includes(values.role!)) throw new Error(`--role must be owner, developer or finance`);
   const database = await openDatabase(parseEnv(process.env));
   try {
-    await prepareDatabase(database.url, false, "");
+    await prepareDatabase(database.url, null);
     const pool = createPool(database.url, 2);
     const db = createDb(pool);
     const org = await ensurePlatformOrg(db, values.name, values.slug);

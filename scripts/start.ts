@@ -16,13 +16,18 @@ async function main() {
   const env = parseEnv(process.env);
   const dataDir = path.resolve(env.DATA_DIR);
 
-  const keyPepper = env.KEY_PEPPER ?? localSecret(dataDir, "KEY_PEPPER");
+  const secrets = {
+    keyPepper: env.KEY_PEPPER ?? localSecret(dataDir, "KEY_PEPPER"),
+    encryptionKey: env.CATALOG_ENCRYPTION_KEY ?? localSecret(dataDir, "CATALOG_ENCRYPTION_KEY"),
+    localWebhookSecret: env.STRIPE_LOCAL_WEBHOOK_SECRET ?? `whsec_local_${localSecret(dataDir, "STRIPE_LOCAL_WEBHOOK_SECRET")}`,
+  };
   const database = await openDatabase(env);
   const pgChild = database.embedded;
   const databaseUrl = database.url;
+  const seed = database.seed;
   if (!pgChild) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
-  const { signIns, seededNow, demoKey } = await prepareDatabase(databaseUrl, database.seed, keyPepper);
-  log(`database migrated${database.seed ? (seededNow ? "; demo data seeded" : "; demo data already present") : ""}`);
+  const { signIns, seededNow, demoKey } = await prepareDatabase(databaseUrl, seed ? { ...secrets, upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1` } : null);
+  log(`database migrated${seed ? (seededNow ? "; demo data seeded" : "; demo data checked") : ""}`);
 
   const port = String(env.PORT);
   const appUrl = env.APP_URL ?? `http://localhost:${port}`;
@@ -32,8 +37,9 @@ async function main() {
     AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
     AUTH_TRUST_HOST: "true",
     SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
-    STRIPE_LOCAL_WEBHOOK_SECRET: env.STRIPE_LOCAL_WEBHOOK_SECRET ?? `whsec_local_${localSecret(dataDir, "STRIPE_LOCAL_WEBHOOK_SECRET")}`,
-    KEY_PEPPER: keyPepper,
+    STRIPE_LOCAL_WEBHOOK_SECRET: secrets.localWebhookSecret,
+    KEY_PEPPER: secrets.keyPepper,
+    CATALOG_ENCRYPTION_KEY: secrets.encryptionKey,
     AUTH_URL: appUrl,
     APP_URL: appUrl,
     NEXT_TELEMETRY_DISABLED: "1",
@@ -46,6 +52,12 @@ async function main() {
   }
 
   const children: { name: string; child: ChildProcess }[] = [];
+  if (seed) {
+    // The demo listings point at this OpenAI-compatible server.
+    const tsx = path.resolve("node_modules/.bin/tsx");
+    const upstream = runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv);
+    children.push({ name: "upstream", child: upstream });
+  }
   const web = runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
     ...childEnv,
     NODE_ENV: dev ? "development" : "production",

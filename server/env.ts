@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseEncryptionKey } from "./catalog/crypto";
 
 /**
  * Every environment variable the platform reads, validated in one place.
@@ -53,6 +54,22 @@ export const envSchema = z.object({
   /** Tests only: port of the embedded PostgreSQL the unit/integration run starts. */
   TEST_PG_PORT: port(54330),
   SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** AES-256-GCM key for upstream credentials at rest: 32 bytes as 64 hex characters or base64. */
+  CATALOG_ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        parseEncryptionKey(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+      }
+    }),
+  /** Port of the local OpenAI-compatible demo upstream that serves the demo listings. */
+  DEMO_UPSTREAM_PORT: port(8790),
+  /** The proxy's base URL as buyers use it, shown in the copy-paste examples. */
+  GATEWAY_PUBLIC_URL: z.url().default("http://localhost:8787/v1"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -80,6 +97,13 @@ export function keyPepper(): string {
   const pepper = env().KEY_PEPPER;
   if (!pepper) throw new EnvError("KEY_PEPPER is not set (start the platform with `npm start`)");
   return pepper;
+}
+
+/** The key that encrypts upstream credentials; the launcher generates a local one. */
+export function catalogEncryptionKey(): Buffer {
+  const text = env().CATALOG_ENCRYPTION_KEY;
+  if (!text) throw new EnvError("CATALOG_ENCRYPTION_KEY is not set (start the platform with `npm start`)");
+  return parseEncryptionKey(text);
 }
 
 /** The variables the web process cannot run without (the launcher provides them). */

@@ -1,4 +1,29 @@
+import { formatPricePer1k, formatPricePer1M } from "@/server/catalog/pricing";
 import { formatUsd } from "@/server/ledger/money";
+
+export { formatPricePer1k, formatPricePer1M, formatUsd };
+
+const sig3 = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3 });
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumSignificantDigits: 3 });
+const whole = new Intl.NumberFormat("en-US");
+
+/** A physical figure to three significant digits ("—" when not declared). */
+export function formatFigure(n: number | null | undefined): string {
+  return n === null || n === undefined ? "—" : sig3.format(n);
+}
+
+/** Large counts the short way: 5 714 285 → "5.71M"; unbounded (null) → "∞". */
+export function formatCompact(n: number | null): string {
+  return n === null ? "∞" : compact.format(n);
+}
+
+export function formatTokens(n: number): string {
+  return n >= 1024 && n % 1024 === 0 ? `${whole.format(n / 1024)}k` : whole.format(n);
+}
+
+export function formatDateTime(d: Date): string {
+  return d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
+}
 
 /** Dollars for people: as many decimals as the value needs (at least 2). */
 export const usd = (nano: bigint) => formatUsd(nano);

@@ -8,6 +8,12 @@ import { openDatabase, prepareDatabase } from "./database";
 // The launcher's database step against an existing server (DATABASE_URL), as in
 // production: it must migrate there, start nothing embedded, and seed only on request.
 const adminUrl = inject("adminUrl");
+const demoSecrets = {
+  keyPepper: "test-pepper-test-pepper-test-pepper-00",
+  encryptionKey: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+  localWebhookSecret: "whsec_local_test_0123456789",
+  upstreamUrl: "http://127.0.0.1:9/v1",
+};
 const created: string[] = [];
 
 async function emptyDatabase(): Promise<string> {
@@ -43,7 +49,7 @@ describe("launcher database step with DATABASE_URL", () => {
     const db = await openDatabase(parseEnv({ DATABASE_URL: url }));
     expect(db.embedded).toBeUndefined();
     expect(db.seed).toBe(false);
-    const { signIns } = await prepareDatabase(db.url, db.seed, "test-pepper-test-pepper-test-pepper-00");
+    const { signIns } = await prepareDatabase(db.url, db.seed ? demoSecrets : null);
     expect(signIns).toEqual([]);
     expect(await count(url, "select count(*) n from information_schema.tables where table_name = 'organizations'")).toBe(1);
     expect(await count(url, "select count(*) n from users")).toBe(0);
@@ -52,11 +58,11 @@ describe("launcher database step with DATABASE_URL", () => {
   it("seeds the demo with DEMO_SEED=true, once, and returns the sign-ins to print", async () => {
     const url = await emptyDatabase();
     const db = await openDatabase(parseEnv({ DATABASE_URL: url, DEMO_SEED: "true" }));
-    const first = await prepareDatabase(db.url, db.seed, "test-pepper-test-pepper-test-pepper-00");
+    const first = await prepareDatabase(db.url, db.seed ? demoSecrets : null);
     expect(first.seededNow).toBe(true);
     expect(first.signIns.map((s) => s.email)).toContain("buyer@demo.tokenmarket.test");
     const users = await count(url, "select count(*) n from users");
-    const again = await prepareDatabase(db.url, db.seed, "test-pepper-test-pepper-test-pepper-00");
+    const again = await prepareDatabase(db.url, db.seed ? demoSecrets : null);
     expect(again.seededNow).toBe(false);
     expect(await count(url, "select count(*) n from users")).toBe(users);
     expect(await count(url, "select count(*) n from organizations where is_platform")).toBe(1);

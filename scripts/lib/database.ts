@@ -2,6 +2,7 @@ import path from "node:path";
 import { createDb, createPool } from "../../db/client";
 import { migrateDb } from "../../db/migrate";
 import { seedDemo, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
+import { parseEncryptionKey } from "../../server/catalog/crypto";
 import type { Env } from "../../server/env";
 import { startPgChild, type PgChild } from "./pg-child";
 import { logger } from "./run";
@@ -21,19 +22,20 @@ export async function openDatabase(env: Env): Promise<Database> {
   return { url: embedded.url, embedded, seed: true };
 }
 
-/** Migrates, then seeds the demo when asked. Returns the demo sign-ins to print (if any). */
+export type DemoSecrets = { keyPepper: string; encryptionKey: string; localWebhookSecret: string; upstreamUrl: string };
+
+/** Migrates, then seeds the demo when given its secrets. Returns what to print. */
 export async function prepareDatabase(
   url: string,
-  seed: boolean,
-  keyPepper: string,
+  demo: DemoSecrets | null,
 ): Promise<{ signIns: DemoSignIn[]; seededNow: boolean; demoKey: DemoKey | null }> {
   const pool = createPool(url, 4);
   try {
     const db = createDb(pool);
     await migrateDb(db);
-    if (seed) {
-      const result = await seedDemo(db);
-      const demoKey = await seedDemoKey(db, keyPepper);
+    if (demo) {
+      const result = await seedDemo(db, { upstreamUrl: demo.upstreamUrl, encryptionKey: parseEncryptionKey(demo.encryptionKey) });
+      const demoKey = await seedDemoKey(db, demo.keyPepper);
       return { signIns: result.signIns, seededNow: result.created, demoKey };
     }
     return { signIns: [], seededNow: false, demoKey: null };

@@ -1,6 +1,7 @@
 import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
 import { keysRouter } from "./routers/keys";
+import { catalogRouter } from "./routers/catalog";
 import { orgsRouter } from "./routers/orgs";
 import { createCallerFactory, router } from "./trpc";
 
@@ -9,6 +10,7 @@ export const appRouter = router({
   orgs: orgsRouter,
   credits: creditsRouter,
   keys: keysRouter,
+  catalog: catalogRouter,
 });
 
 export type AppRouter = typeof appRouter;

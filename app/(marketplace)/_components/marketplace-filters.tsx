@@ -1,0 +1,91 @@
+"use client";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useRef } from "react";
+
+export const sortLabels = {
+  blended: "Blended price (3:1)",
+  input: "Input price",
+  output: "Output price",
+  tokensPerDollar: "Tokens per dollar",
+  tokensPerWatt: "Tokens per watt",
+  whPer1M: "Wh per 1M tokens",
+  name: "Name",
+} as const;
+
+type Props = { providers: { slug: string; name: string }[]; families: string[] };
+
+/** Search, filters and sort as URL parameters, so every view of the market is a link. */
+export function MarketplaceFilters({ providers, families }: Props) {
+  const router = useRouter();
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const form = useRef<HTMLFormElement>(null);
+
+  function apply() {
+    const data = new FormData(form.current!);
+    const next = new URLSearchParams();
+    for (const [k, v] of data) if (typeof v === "string" && v.trim() !== "") next.set(k, v.trim());
+    router.push(`${pathname}${next.size ? `?${next}` : ""}`);
+  }
+  const submitOnChange = () => apply();
+
+  return (
+    <form
+      ref={form}
+      className="card grid gap-3 sm:grid-cols-2 lg:grid-cols-4"
+      onSubmit={(e) => {
+        e.preventDefault();
+        apply();
+      }}
+      data-testid="market-filters"
+    >
+      <div className="sm:col-span-2">
+        <label className="label" htmlFor="q">Search</label>
+        <div className="flex gap-2">
+          <input className="input" id="q" name="q" type="search" placeholder="Model, family or provider" defaultValue={params.get("q") ?? ""} data-testid="market-search" />
+          <button className="btn-primary" type="submit">Search</button>
+        </div>
+      </div>
+      <div>
+        <label className="label" htmlFor="sort">Sort by</label>
+        <select className="input" id="sort" name="sort" defaultValue={params.get("sort") ?? "blended"} onChange={submitOnChange} data-testid="market-sort">
+          {Object.entries(sortLabels).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+        </select>
+      </div>
+      <div>
+        <label className="label" htmlFor="modality">Modality</label>
+        <select className="input" id="modality" name="modality" defaultValue={params.get("modality") ?? ""} onChange={submitOnChange}>
+          <option value="">Any</option>
+          <option value="chat">Chat</option>
+          <option value="completion">Completion</option>
+          <option value="embeddings">Embeddings</option>
+        </select>
+      </div>
+      <div>
+        <label className="label" htmlFor="provider">Provider</label>
+        <select className="input" id="provider" name="provider" defaultValue={params.get("provider") ?? ""} onChange={submitOnChange}>
+          <option value="">Any</option>
+          {providers.map((p) => <option key={p.slug} value={p.slug}>{p.name}</option>)}
+        </select>
+      </div>
+      <div>
+        <label className="label" htmlFor="family">Model family</label>
+        <select className="input" id="family" name="family" defaultValue={params.get("family") ?? ""} onChange={submitOnChange}>
+          <option value="">Any</option>
+          {families.map((f) => <option key={f} value={f}>{f}</option>)}
+        </select>
+      </div>
+      <div>
+        <label className="label" htmlFor="maxBlendedPer1M">Max blended $ / 1M</label>
+        <input className="input" id="maxBlendedPer1M" name="maxBlendedPer1M" inputMode="decimal" placeholder="e.g. 0.50" defaultValue={params.get("maxBlendedPer1M") ?? ""} />
+      </div>
+      <div>
+        <label className="label" htmlFor="minContext">Min context</label>
+        <select className="input" id="minContext" name="minContext" defaultValue={params.get("minContext") ?? ""} onChange={submitOnChange}>
+          <option value="">Any</option>
+          {[8_192, 32_768, 131_072, 1_000_000].map((n) => <option key={n} value={n}>{n >= 1_000_000 ? "1M" : `${n / 1024}k`} tokens</option>)}
+        </select>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,134 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { TRPCError } from "@trpc/server";
+import { formatDateTime, formatCompact, formatFigure, formatPricePer1k, formatPricePer1M, formatTokens, formatUsd } from "@/app/_lib/format";
+import { serverCaller } from "@/server/api/server-caller";
+import { env } from "@/server/env";
+import { CodeExamples } from "../../../_components/code-examples";
+import { PriceHistoryChart } from "../../../_components/price-history-chart";
+
+type Params = Promise<{ org: string; model: string }>;
+
+async function load(params: Params) {
+  const { org, model } = await params;
+  try {
+    return await (await serverCaller()).catalog.listing({ slug: `${decodeURIComponent(org)}/${decodeURIComponent(model)}` });
+  } catch (err) {
+    if (err instanceof TRPCError && (err.code === "NOT_FOUND" || err.code === "BAD_REQUEST")) notFound();
+    throw err;
+  }
+}
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  const l = await load(params);
+  return { title: l.name };
+}
+
+// Chart coordinates only: dollars per 1M as a float to place points; text prices stay exact.
+const dollarsPer1M = (per1kNano: bigint) => Number(per1kNano) / 1e6;
+
+export default async function ListingPage({ params }: { params: Params }) {
+  const l = await load(params);
+  const now = new Date();
+  const rows: [string, bigint][] = [
+    ["Input", l.currentPrice.inputPer1kNano],
+    ["Output", l.currentPrice.outputPer1kNano],
+    ["Cached input", l.currentPrice.cachedInputPer1kNano],
+  ];
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <p className="text-sm text-slate-500">
+            <Link href="/" className="hover:underline">Marketplace</Link> / <Link href={`/family/${l.family}`} className="hover:underline">{l.family}</Link>
+          </p>
+          <h1 className="text-2xl font-semibold tracking-tight" data-testid="listing-name">{l.name}</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            by <strong>{l.provider.name}</strong> · <code className="rounded bg-slate-100 px-1" data-testid="listing-slug">{l.slug}</code> · {formatTokens(l.contextLength)} context · {l.modalities.join(", ")}
+            {l.status === "paused" && <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-800">paused: not serving requests</span>}
+          </p>
+          {l.description && <p className="mt-3 max-w-2xl text-slate-700">{l.description}</p>}
+        </div>
+        <Link href={`/family/${l.family}`} className="btn-secondary">Compare providers of {l.family}</Link>
+      </div>
+
+      <div className="grid gap-6 lg:grid-cols-3">
+        <section className="card space-y-3 lg:col-span-2">
+          <h2 className="font-semibold">Prices</h2>
+          <table className="data-table" data-testid="listing-prices">
+            <thead>
+              <tr><th>Tokens</th><th className="text-right">per 1M</th><th className="text-right">per 1k</th></tr>
+            </thead>
+            <tbody>
+              {rows.map(([label, nano]) => (
+                <tr key={label}>
+                  <td>{label}</td>
+                  <td className="text-right tabular-nums" data-testid={`price-1m-${label.toLowerCase().replace(" ", "-")}`}>{formatPricePer1M(nano)}</td>
+                  <td className="text-right tabular-nums">{formatPricePer1k(nano)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="text-sm text-slate-600">
+            Blended (3:1) <strong>{formatUsd(l.blendedPer1MNano)}</strong> per 1M tokens · about <strong>{formatCompact(l.tokensPerDollar)}</strong> tokens per dollar.
+          </p>
+        </section>
+
+        <section className="card space-y-2" data-testid="listing-energy">
+          <h2 className="font-semibold">Energy</h2>
+          {l.tokensPerWatt === null ? (
+            <p className="text-sm text-slate-600">The provider has not declared an energy figure.</p>
+          ) : (
+            <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
+              <dt className="text-slate-500">Tokens per watt</dt><dd className="tabular-nums">{formatFigure(l.tokensPerWatt)}</dd>
+              <dt className="text-slate-500">Wh per 1M tokens</dt><dd className="tabular-nums" data-testid="wh-per-1m">{formatFigure(l.whPer1M)}</dd>
+              <dt className="text-slate-500">gCO₂ per 1M tokens</dt>
+              <dd className="tabular-nums">{l.gCo2Per1M === null ? "—" : `${formatFigure(l.gCo2Per1M)} g`}</dd>
+              {l.gridCarbonGPerKwh !== null && (<><dt className="text-slate-500">Grid intensity</dt><dd>{formatFigure(l.gridCarbonGPerKwh)} g/kWh</dd></>)}
+              {l.region && (<><dt className="text-slate-500">Region</dt><dd>{l.region}</dd></>)}
+              {l.energyHardware && (<><dt className="text-slate-500">Hardware</dt><dd>{l.energyHardware}</dd></>)}
+              {l.energyMeasuredOn && (<><dt className="text-slate-500">Measured on</dt><dd>{l.energyMeasuredOn}</dd></>)}
+            </dl>
+          )}
+          {l.energyMethod && <p className="text-xs text-slate-500">Method: {l.energyMethod}</p>}
+          <p className="text-xs text-slate-500">Wh per 1M = 1 000 000 / (tokens per watt × 3600); gCO₂ = Wh / 1000 × grid g/kWh.</p>
+        </section>
+      </div>
+
+      <section className="card space-y-3">
+        <h2 className="font-semibold">Price history</h2>
+        <PriceHistoryChart
+          points={l.priceHistory.map((v) => ({
+            t: v.effectiveFrom.getTime(),
+            input: dollarsPer1M(v.inputPer1kNano),
+            output: dollarsPer1M(v.outputPer1kNano),
+            cachedInput: dollarsPer1M(v.cachedInputPer1kNano),
+          }))}
+        />
+        <table className="data-table text-xs">
+          <thead>
+            <tr><th>From</th><th className="text-right">Input $/1M</th><th className="text-right">Output $/1M</th><th className="text-right">Cached $/1M</th><th /></tr>
+          </thead>
+          <tbody>
+            {l.priceHistory.map((v) => (
+              <tr key={v.effectiveFrom.toISOString()}>
+                <td>{formatDateTime(v.effectiveFrom)}</td>
+                <td className="text-right tabular-nums">{formatPricePer1M(v.inputPer1kNano)}</td>
+                <td className="text-right tabular-nums">{formatPricePer1M(v.outputPer1kNano)}</td>
+                <td className="text-right tabular-nums">{formatPricePer1M(v.cachedInputPer1kNano)}</td>
+                <td className="text-slate-500">{v.effectiveFrom > now ? "scheduled" : v.effectiveFrom.getTime() === l.currentPrice.effectiveFrom.getTime() ? "current" : ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section className="space-y-3">
+        <h2 className="font-semibold">Call it</h2>
+        <p className="text-sm text-slate-600">Any OpenAI client works: point it at our proxy and use the model name <code className="rounded bg-slate-100 px-1">{l.slug}</code>.</p>
+        <CodeExamples baseUrl={env().GATEWAY_PUBLIC_URL} model={l.slug} embeddings={!l.modalities.includes("chat") && !l.modalities.includes("completion") && l.modalities.includes("embeddings")} />
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,195 @@
+import { z } from "zod";
+import { listingStatus, modality } from "../../../db/schema";
+import {
+  changeListingPrice,
+  changePriceInput,
+  compareFamily,
+  createListing,
+  createListingInput,
+  getOwnListing,
+  listingDetail,
+  listMarketplace,
+  listOwnListings,
+  marketplaceFacets,
+  marketplaceInput,
+  marketplaceSorts,
+  routingTable,
+  setListingStatus,
+  setStatusInput,
+  testConnection,
+  updateListing,
+  updateListingInput,
+} from "../../catalog/service";
+import { catalogEncryptionKey } from "../../env";
+import { orgProcedure, publicProcedure, router, serviceProcedure } from "../trpc";
+
+// Output schemas for everything a browser receives. zod objects drop keys they do not
+// name, so an upstream credential (or its ciphertext) cannot leak through a later change
+// to a service function's return value.
+const priceVersion = z.object({
+  effectiveFrom: z.date(),
+  inputPer1kNano: z.bigint(),
+  outputPer1kNano: z.bigint(),
+  cachedInputPer1kNano: z.bigint(),
+});
+const prices = priceVersion.omit({ effectiveFrom: true });
+const modalities = z.array(z.enum(modality.enumValues));
+const energy = {
+  tokensPerWatt: z.number().nullable(),
+  whPer1M: z.number().nullable(),
+  gCo2Per1M: z.number().nullable(),
+  energyMethod: z.string().nullable(),
+  energyHardware: z.string().nullable(),
+  region: z.string().nullable(),
+};
+const provider = z.object({ slug: z.string(), name: z.string() });
+
+const marketplaceItem = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  family: z.string(),
+  provider,
+  contextLength: z.number(),
+  modalities,
+  prices,
+  blendedPer1MNano: z.bigint(),
+  tokensPerDollar: z.number().nullable(),
+  ...energy,
+});
+
+const marketplacePage = z.object({
+  items: z.array(marketplaceItem),
+  total: z.number(),
+  page: z.number(),
+  pageSize: z.number(),
+  sort: z.enum(marketplaceSorts),
+});
+
+const listingPage = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string(),
+  family: z.string(),
+  status: z.enum(listingStatus.enumValues),
+  contextLength: z.number(),
+  modalities,
+  provider,
+  currentPrice: priceVersion,
+  blendedPer1MNano: z.bigint(),
+  tokensPerDollar: z.number().nullable(),
+  energyMeasuredOn: z.string().nullable(),
+  gridCarbonGPerKwh: z.number().nullable(),
+  priceHistory: z.array(priceVersion),
+  ...energy,
+});
+
+const ownListingRow = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  family: z.string(),
+  status: z.enum(listingStatus.enumValues),
+  tokensPerWatt: z.number().nullable(),
+  updatedAt: z.date(),
+  currentPrice: priceVersion.nullable(),
+  scheduledPrice: priceVersion.nullable(),
+});
+
+const ownListing = z.object({
+  id: z.string(),
+  slug: z.string(),
+  modelSlug: z.string(),
+  name: z.string(),
+  description: z.string(),
+  family: z.string(),
+  contextLength: z.number(),
+  modalities,
+  upstreamBaseUrl: z.string(),
+  upstreamModel: z.string(),
+  /** `••••` + last 4, never the credential. */
+  credentialMask: z.string().nullable(),
+  tokensPerWatt: z.number().nullable(),
+  energyHardware: z.string().nullable(),
+  energyMethod: z.string().nullable(),
+  energyMeasuredOn: z.string().nullable(),
+  gridCarbonGPerKwh: z.number().nullable(),
+  region: z.string().nullable(),
+  status: z.enum(listingStatus.enumValues),
+  updatedAt: z.date(),
+  currentPrice: priceVersion.nullable(),
+  priceHistory: z.array(priceVersion),
+});
+
+const connectionResult = z.object({
+  ok: z.boolean(),
+  testedAt: z.date(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), status: z.number().nullable(), latencyMs: z.number(), detail: z.string() })),
+});
+
+const listingRef = z.object({ id: z.string(), slug: z.string() });
+const byId = z.object({ id: z.uuid("is not a valid listing id") });
+
+export const catalogRouter = router({
+  // Public reads: anyone, signed in or not. Only published listings.
+  marketplace: publicProcedure
+    .input(marketplaceInput)
+    .output(marketplacePage)
+    .query(({ ctx, input }) => listMarketplace(ctx.db, input)),
+
+  facets: publicProcedure
+    .output(z.object({ providers: z.array(provider), families: z.array(z.string()) }))
+    .query(({ ctx }) => marketplaceFacets(ctx.db)),
+
+  family: publicProcedure
+    .input(z.object({ family: z.string().trim().min(1, "is required").max(64) }))
+    .output(z.object({ family: z.string(), listings: z.array(marketplaceItem), cheapestId: z.string().nullable(), mostEfficientId: z.string().nullable() }))
+    .query(({ ctx, input }) => compareFamily(ctx.db, input.family)),
+
+  listing: publicProcedure
+    .input(z.object({ slug: z.string().trim().min(3, "is required").max(120) }))
+    .output(listingPage)
+    .query(({ ctx, input }) => listingDetail(ctx.db, input.slug)),
+
+  // The provider console: the active organisation's own listings.
+  mine: orgProcedure()
+    .output(z.array(ownListingRow))
+    .query(({ ctx }) => listOwnListings(ctx.db, ctx.org.id)),
+
+  get: orgProcedure()
+    .input(byId)
+    .output(ownListing)
+    .query(({ ctx, input }) => getOwnListing(ctx.db, ctx.org.id, input.id)),
+
+  // Developers may draft and edit; publishing and price changes are the owner's call.
+  create: orgProcedure("owner", "developer")
+    .input(createListingInput)
+    .output(listingRef)
+    .mutation(({ ctx, input }) =>
+      createListing(ctx.db, { orgId: ctx.org.id, orgSlug: ctx.org.slug, userId: ctx.user.id, input, key: catalogEncryptionKey() }),
+    ),
+
+  update: orgProcedure("owner", "developer")
+    .input(updateListingInput)
+    .output(listingRef)
+    .mutation(({ ctx, input }) => updateListing(ctx.db, { orgId: ctx.org.id, input, key: catalogEncryptionKey() })),
+
+  testConnection: orgProcedure("owner", "developer")
+    .input(byId)
+    .output(connectionResult)
+    .mutation(({ ctx, input }) => testConnection(ctx.db, { orgId: ctx.org.id, id: input.id, key: catalogEncryptionKey() })),
+
+  setStatus: orgProcedure("owner")
+    .input(setStatusInput)
+    .output(z.object({ id: z.string(), status: z.enum(listingStatus.enumValues) }))
+    .mutation(({ ctx, input }) => setListingStatus(ctx.db, ctx.org.id, input)),
+
+  changePrice: orgProcedure("owner")
+    .input(changePriceInput)
+    .output(priceVersion)
+    .mutation(({ ctx, input }) => changeListingPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
+
+  // Proxies: decrypted credentials, so only with a service token (never a browser session).
+  routing: serviceProcedure.query(({ ctx }) => routingTable(ctx.db, { service: ctx.service, key: catalogEncryptionKey() })),
+});

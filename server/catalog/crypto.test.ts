@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { credentialLast4, decryptCredential, encryptCredential, maskCredential, parseEncryptionKey } from "./crypto";
+
+const key = randomBytes(32);
+
+describe("credential encryption", () => {
+  it("round-trips and never contains the plaintext", () => {
+    const secret = "sk-live-abcdefghijklmnop1234";
+    const enc = encryptCredential(secret, key, "listing-1");
+    expect(enc).not.toContain(secret);
+    expect(enc).not.toContain(Buffer.from(secret).toString("base64url"));
+    expect(decryptCredential(enc, key, "listing-1")).toBe(secret);
+  });
+  it("uses a fresh IV each time", () => {
+    expect(encryptCredential("same", key, "l")).not.toBe(encryptCredential("same", key, "l"));
+  });
+  it("fails with another key, another listing id, or a tampered ciphertext", () => {
+    const enc = encryptCredential("sk-secret-value", key, "listing-1");
+    expect(() => decryptCredential(enc, randomBytes(32), "listing-1")).toThrow();
+    expect(() => decryptCredential(enc, key, "listing-2")).toThrow();
+    const parts = enc.split(".");
+    const data = Buffer.from(parts[3]!, "base64url");
+    data[0] = data[0]! ^ 1;
+    expect(() => decryptCredential([parts[0], parts[1], parts[2], data.toString("base64url")].join("."), key, "listing-1")).toThrow();
+  });
+});
+
+describe("parseEncryptionKey", () => {
+  const raw = randomBytes(32);
+  it.each([
+    ["hex", raw.toString("hex")],
+    ["base64", raw.toString("base64")],
+    ["base64url (what the launcher generates)", raw.toString("base64url")],
+  ])("accepts %s", (_l, text) => expect(parseEncryptionKey(text).equals(raw)).toBe(true));
+  it.each([
+    ["16 bytes", randomBytes(16).toString("hex")],
+    ["33 bytes base64", randomBytes(33).toString("base64")],
+    ["not base64", "this is not a key at all, not even close!!"],
+    ["empty", ""],
+  ])("refuses %s", (_l, text) => expect(() => parseEncryptionKey(text)).toThrow(/32 bytes/));
+});
+
+describe("masking", () => {
+  it.each([
+    ["long key shows last 4", "sk-abcdefgh1234", "••••1234"],
+    ["short key shows nothing of itself", "short", "••••"],
+  ])("%s", (_l, secret, mask) => expect(maskCredential(credentialLast4(secret))).toBe(mask));
+  it("no credential, no mask", () => expect(maskCredential(null)).toBeNull());
+});

@@ -1,0 +1,66 @@
+import { DomainError } from "../errors";
+import { checkInt64, formatUsd, parseUsd, type PricesPer1k } from "../ledger/money";
+
+/**
+ * Listing prices are stored as integer nano-USD per 1k tokens. Providers type
+ * them as decimal dollars per 1M or per 1k tokens; these functions convert
+ * both ways exactly, never through a float.
+ */
+
+export type PriceUnit = "1M" | "1k";
+
+/** Decimals a price can have and still be a whole number of nano-USD per 1k tokens. */
+const MAX_DECIMALS: Record<PriceUnit, number> = { "1k": 9, "1M": 6 };
+const DECIMAL_PART = /\.(\d+)$/;
+
+/**
+ * Parses a decimal dollar price per `unit` tokens into nano-USD per 1k tokens, exactly:
+ * "0.14" per 1M → 140 000n. Throws DomainError(INVALID_INPUT, field) for anything that is
+ * not a plain non-negative decimal or that would need a fraction of a nano-USD per 1k.
+ */
+export function parsePricePer1kNano(text: string, unit: PriceUnit, field: string): bigint {
+  const cleaned = text.trim().replace(/^\$/, "").replace(/,/g, "");
+  if (cleaned === "") throw new DomainError("INVALID_INPUT", `${field}: enter a price in dollars per ${unit} tokens`, field);
+  if (cleaned.startsWith("-")) throw new DomainError("INVALID_INPUT", `${field}: a price cannot be negative`, field);
+  // Drop trailing zeros first: "0.140000000000" is as exact as "0.14".
+  const normalised = cleaned.includes(".") ? cleaned.replace(/0+$/, "").replace(/\.$/, "") : cleaned;
+  const decimals = DECIMAL_PART.exec(normalised)?.[1]?.length ?? 0;
+  if (decimals > MAX_DECIMALS[unit]) {
+    const step = unit === "1M" ? "$0.000001 per 1M" : "$0.000000001 per 1k";
+    throw new DomainError(
+      "INVALID_INPUT",
+      `${field}: "${text}" per ${unit} tokens cannot be stored exactly; use at most ${MAX_DECIMALS[unit]} decimals (the smallest step is ${step})`,
+      field,
+    );
+  }
+  const nano = parseUsd(normalised, field);
+  const per1k = unit === "1k" ? nano : nano / 1000n;
+  try {
+    return checkInt64(per1k);
+  } catch {
+    throw new DomainError("INVALID_INPUT", `${field}: "${text}" is too large`, field);
+  }
+}
+
+/** Nano-USD per 1k tokens as dollars per 1k tokens: 140 000n → "$0.00014". */
+export function formatPricePer1k(per1kNano: bigint): string {
+  return formatUsd(per1kNano);
+}
+
+/** Nano-USD per 1k tokens as dollars per 1M tokens: 140 000n → "$0.14". Exact (×1000). */
+export function formatPricePer1M(per1kNano: bigint): string {
+  return formatUsd(per1kNano * 1000n);
+}
+
+/** Plain decimal dollars per 1M tokens, for form fields: 18 750n → "0.01875". */
+export function pricePer1MDecimal(per1kNano: bigint): string {
+  return formatUsd(per1kNano * 1000n, { minDecimals: 0, symbol: false });
+}
+
+/**
+ * The blended price the industry quotes, 3 input tokens to 1 output token, in nano-USD
+ * per 1M tokens: (3·in + out)/4 per 1k × 1000 = (3·in + out)·250. Always exact.
+ */
+export function blendedPer1MNano(prices: Pick<PricesPer1k, "inputPer1kNano" | "outputPer1kNano">): bigint {
+  return (3n * prices.inputPer1kNano + prices.outputPer1kNano) * 250n;
+}

@@ -1,0 +1,125 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { completionWords, startDemoUpstream, type DemoUpstream } from "./server";
+
+let upstream: DemoUpstream;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = await startDemoUpstream({ apiKey: "demo-key-123456789" });
+  client = new OpenAI({ baseURL: upstream.url, apiKey: "demo-key-123456789", maxRetries: 0 });
+});
+afterAll(() => upstream.close());
+
+const expectedText = (prompt: string, max?: number) => completionWords(prompt).slice(0, max).join(" ");
+
+describe("demo upstream, through the official openai client", () => {
+  it("lists models", async () => {
+    const page = await client.models.list();
+    expect(page.data.map((m) => m.id)).toContain("llama-3.1-8b-instruct");
+  });
+
+  it("answers a chat completion deterministically, with usage", async () => {
+    const req = { model: "llama-3.1-8b-instruct", messages: [{ role: "user" as const, content: "What is a token?" }] };
+    const a = await client.chat.completions.create(req);
+    const b = await client.chat.completions.create(req);
+    expect(a.choices[0]!.message.content).toBe(b.choices[0]!.message.content);
+    expect(a.choices[0]!.message.content).toBe(expectedText("user: What is a token?"));
+    expect(a.choices[0]!.finish_reason).toBe("stop");
+    expect(a.usage).toMatchObject({
+      prompt_tokens: 4 + 4, // 16 characters ≈ 4 tokens + 4 of chat overhead
+      completion_tokens: completionWords("user: What is a token?").length,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
+    expect(a.usage!.total_tokens).toBe(a.usage!.prompt_tokens + a.usage!.completion_tokens);
+  });
+
+  it("different prompts give different answers", async () => {
+    const one = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "one" }] });
+    const two = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "two" }] });
+    expect(one.choices[0]!.message.content).not.toBe(two.choices[0]!.message.content);
+  });
+
+  it("honours max_tokens and says it stopped for length", async () => {
+    const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "long story" }], max_tokens: 3 });
+    expect(r.usage!.completion_tokens).toBe(3);
+    expect(r.choices[0]!.message.content!.split(" ")).toHaveLength(3);
+    expect(r.choices[0]!.finish_reason).toBe("length");
+  });
+
+  it("reports cached tokens for long prompts", async () => {
+    const content = "x".repeat(4 * 2000);
+    const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content }], max_tokens: 1 });
+    expect(r.usage!.prompt_tokens).toBe(2004);
+    expect(r.usage!.prompt_tokens_details!.cached_tokens).toBe(896);
+  });
+
+  it("streams the same text, with a final usage chunk when asked", async () => {
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "stream me" }],
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: 5,
+    });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) {
+        expect(chunk.choices).toEqual([]);
+        usage = chunk.usage;
+      }
+    }
+    expect(text).toBe(expectedText("user: stream me", 5));
+    expect(finish).toBe("length");
+    expect(usage).toMatchObject({ completion_tokens: 5, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  it("sends no usage chunk unless asked", async () => {
+    const stream = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "quiet" }], stream: true });
+    for await (const chunk of stream) expect(chunk.usage ?? null).toBeNull();
+  });
+
+  it("answers legacy completions, streaming and not", async () => {
+    const r = await client.completions.create({ model: "m", prompt: "Once upon", max_tokens: 4 });
+    expect(r.choices[0]!.text).toBe(expectedText("Once upon", 4));
+    expect(r.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
+    let text = "";
+    for await (const c of await client.completions.create({ model: "m", prompt: "Once upon", max_tokens: 4, stream: true })) text += c.choices[0]?.text ?? "";
+    expect(text).toBe(r.choices[0]!.text);
+  });
+
+  it("returns deterministic unit-length embeddings (the client asks for base64)", async () => {
+    const r = await client.embeddings.create({ model: "demo-embed-small", input: ["alpha", "beta", "alpha"] });
+    expect(r.data).toHaveLength(3);
+    const [a, b, a2] = r.data.map((d) => d.embedding);
+    expect(a).toHaveLength(16);
+    expect(a2).toEqual(a);
+    expect(b).not.toEqual(a);
+    expect(Math.hypot(...a!)).toBeCloseTo(1, 5);
+    const floats = await client.embeddings.create({ model: "demo-embed-small", input: "alpha", encoding_format: "float", dimensions: 8 });
+    expect(floats.data[0]!.embedding).toHaveLength(8);
+    expect(r.usage.prompt_tokens).toBe(2 + 1 + 2);
+  });
+
+  it("refuses a wrong key like OpenAI does", async () => {
+    const wrong = new OpenAI({ baseURL: upstream.url, apiKey: "nope", maxRetries: 0 });
+    await expect(wrong.models.list()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("paces tokens and delays the first one", async () => {
+    const slow = await startDemoUpstream({ delayMs: 100, tokensPerSecond: 50 });
+    try {
+      const c = new OpenAI({ baseURL: slow.url, apiKey: "x", maxRetries: 0 });
+      const started = performance.now();
+      await c.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 });
+      // 100 ms before the first token + 5 tokens at 50/s (100 ms).
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    } finally {
+      await slow.close();
+    }
+  });
+});
