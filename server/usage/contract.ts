@@ -1,0 +1,88 @@
+import { z } from "zod";
+
+/**
+ * The contract between proxies (server/gateway, or a provider's own) and the
+ * backend's service-authenticated tRPC procedures for credit control and usage
+ * (../shared/DESIGN.md "Credit control", "Usage reporting and settlement").
+ * Both sides import these schemas; amounts are nano-USD bigint (superjson).
+ */
+
+const uuid = z.uuid("must be a UUID");
+const tokens = z.number().int("must be an integer").min(0, "must not be negative").max(100_000_000, "is implausibly large");
+
+/** `reservations.reserve`: hold up to `amountNano` of the organisation's credit for a key. */
+export const reserveInput = z.object({
+  /** Caller-chosen (UUIDv7): a retried reserve with the same id returns the same grant. */
+  id: uuid,
+  keyId: uuid,
+  amountNano: z.bigint().min(1n, "must be positive").max(1_000_000_000_000n, "must be at most $1000 per reservation"),
+  /** Seconds until the remainder returns to the balance by itself. */
+  ttlSeconds: z.number().int().min(5).max(3600),
+});
+export const reserveOutput = z.object({
+  id: z.string(),
+  /** May be less than asked (what the balance and the key's period limit allow); 0 means refused. */
+  grantedNano: z.bigint(),
+  expiresAt: z.date(),
+  /** Why less than asked was granted, when it was. */
+  limitedBy: z.enum(["credit", "key_limit", "blocked"]).nullable(),
+});
+
+/** `reservations.release`: return what is unused of a reservation (all of it when amountNano is absent). */
+export const releaseInput = z.object({ id: uuid, amountNano: z.bigint().min(1n).optional() });
+export const releaseOutput = z.object({ releasedNano: z.bigint() });
+
+export const usageStatus = z.enum(["ok", "error", "aborted"]);
+
+/** One request's usage, reported after it ends. */
+export const usageEvent = z.object({
+  /** Client-generated UUIDv7 (also the request's generation id): settled exactly once, forever. */
+  id: uuid,
+  /** The reservation the request spent from (null if served without one, e.g. a late report). */
+  reservationId: uuid.nullable(),
+  keyId: uuid,
+  listingId: uuid,
+  /** Uncached prompt tokens. */
+  inputTokens: tokens,
+  outputTokens: tokens,
+  cachedInputTokens: tokens,
+  startedAt: z.date(),
+  firstTokenAt: z.date().nullable(),
+  endedAt: z.date(),
+  status: usageStatus,
+  /** True when the counts come from our tokenizer because the upstream sent no usage. */
+  estimated: z.boolean(),
+  /** Upstream HTTP status, when there was one. */
+  upstreamStatus: z.number().int().min(100).max(599).nullable(),
+});
+export type UsageEvent = z.infer<typeof usageEvent>;
+
+/** `usage.report`: a batch of up to 5 000 events; valid ones proceed even when others are rejected. */
+export const reportInput = z.object({ events: z.array(z.unknown()).min(1).max(5000, "at most 5000 events per batch") });
+export const eventResult = z.object({
+  id: z.string(),
+  /** settled: billed now; duplicate: billed before (same fields); conflict: same id, different fields (stored for finance, not billed); rejected: invalid. */
+  status: z.enum(["settled", "duplicate", "conflict", "rejected"]),
+  costNano: z.bigint().nullable(),
+  reason: z.string().nullable(),
+});
+export const reportOutput = z.object({ results: z.array(eventResult) });
+
+/** `usage.generation`: one request's settled record (for `GET /v1/generation?id=`), scoped to the key's organisation. */
+export const generationInput = z.object({ id: uuid, keyId: uuid });
+export const generationOutput = z
+  .object({
+    id: z.string(),
+    listingSlug: z.string(),
+    providerOrg: z.string(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cachedInputTokens: z.number(),
+    costNano: z.bigint(),
+    startedAt: z.date(),
+    firstTokenAt: z.date().nullable(),
+    endedAt: z.date(),
+    status: usageStatus,
+    estimated: z.boolean(),
+  })
+  .nullable();
