@@ -1,3 +1,4 @@
 export * from "./auth";
 export * from "./orgs";
 export * from "./catalog";
+export * from "./ledger";
