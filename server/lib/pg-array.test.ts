@@ -4,7 +4,7 @@ import { pgArray } from "./pg-array";
 describe("pgArray", () => {
   it.each([
     ["empty", [], "{}"],
-    ["numbers and bigints", [1, 2n, -3n], '{"1","2","-3"}'],
+    ["numbers and bigints unquoted", [1, 2n, -3n], "{1,2,-3}"],
     ["null and undefined are NULL", [null, undefined, "x"], '{NULL,NULL,"x"}'],
     ["the word NULL stays text", ["NULL"], '{"NULL"}'],
     ["quotes and backslashes are escaped", ['a"b', "c\\d"], '{"a\\"b","c\\\\d"}'],
