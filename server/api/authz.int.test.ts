@@ -23,10 +23,14 @@ export const accessRules: Record<string, Access> = {
   "orgs.removeMember": "owner",
   "orgs.setRole": "owner",
   "orgs.rename": "owner",
+  "ledger.balances": "member",
+  "ledger.trialBalance": "platform-finance",
+  "ledger.statement": "platform-finance",
+  "ledger.invariants": "platform-finance",
 };
 
 let t: TestDb;
-let ownerA: SessionUser, devA: SessionUser, financeA: SessionUser, ownerB: SessionUser, loner: SessionUser;
+let ownerA: SessionUser, devA: SessionUser, financeA: SessionUser, ownerB: SessionUser, loner: SessionUser, platformOwner: SessionUser;
 let orgA: { id: string }, orgB: { id: string };
 
 beforeAll(async () => {
@@ -40,6 +44,8 @@ beforeAll(async () => {
   await addMember(t.db, orgA.id, devA, "developer");
   await addMember(t.db, orgA.id, financeA, "finance");
   orgB = await makeOrg(t.db, ownerB);
+  platformOwner = await makeUser(t.db, "platformOwner");
+  await makeOrg(t.db, platformOwner, { isPlatform: true });
 });
 afterAll(() => t.close());
 
@@ -70,6 +76,7 @@ function sampleInput(name: string): unknown {
     "orgs.removeMember": { userId: ownerB.id },
     "orgs.setRole": { userId: ownerB.id, role: "finance" },
     "orgs.rename": { name: "Renamed" },
+    "ledger.statement": { accountId: "00000000-0000-7000-8000-000000000000" },
   };
   return inputs[name];
 }
@@ -105,6 +112,16 @@ describe("authorisation, for every procedure", () => {
       expect(await codeOf(wrong[ns]![proc]!(sampleInput(name)))).toBe("UNAUTHORIZED");
     });
   }
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "platform-finance"))(
+    "%s refuses finance members of ordinary organisations and the platform's non-finance members",
+    async (name) => {
+      expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
+      expect(await codeOf(call(ownerA, name, sampleInput(name)))).toBe("FORBIDDEN");
+      expect(await codeOf(call(platformOwner, name, sampleInput(name)))).toBe("FORBIDDEN");
+      expect(await codeOf(call(loner, name, sampleInput(name)))).toBe("FORBIDDEN");
+    },
+  );
 
   it.each(Object.entries(accessRules).filter(([, a]) => a === "owner"))("%s refuses developer and finance members", async (name) => {
     expect(await codeOf(call(devA, name, sampleInput(name)))).toBe("FORBIDDEN");

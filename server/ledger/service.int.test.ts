@@ -126,7 +126,7 @@ describe("postings", () => {
     const f = await newBuyer();
     const req = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 500n, code: "topup" as const, ref: { kind: "stripe_event", id: "evt_1" } };
     await t.db.transaction((tx) => postTransfers(tx, [req]));
-    const changed = change === "swap" ? { ...req, creditAccountId: f.revenue.id } : { ...req, ...change };
+    const changed = change === "swap" ? { ...req, creditAccountId: f.revenue.id } : { ...req, ...(change as object) };
     const other = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 7n, code: "topup" as const };
     let caught: unknown;
     // The caller catches the error and tries to commit: the new leg must still not land.
@@ -160,7 +160,7 @@ describe("postings", () => {
   ])("bad input (%s) names the field", async (_label, change, field) => {
     const f = await newBuyer();
     const base = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 1n, code: "topup" as const };
-    const req = change === "same" ? { ...base, creditAccountId: f.clearing.id } : { ...base, ...change };
+    const req = change === "same" ? { ...base, creditAccountId: f.clearing.id } : { ...base, ...(change as object) };
     const err = await errorOf(t.db.transaction((tx) => postTransfers(tx, [req])));
     expect(err.code).toBe("INVALID_INPUT");
     expect(err.field).toBe(field);
