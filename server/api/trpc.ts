@@ -7,7 +7,7 @@ import { DomainError, errorTable } from "../errors";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import type { Deliver, TopUpLimits } from "../credits/service";
 import type { Payments } from "../payments/config";
-import { resolveActiveOrg } from "../orgs/service";
+import { requireOrgRole, requirePlatformFinance } from "../orgs/access";
 
 export type SessionUser = { id: string; email: string; name?: string | null };
 
@@ -77,21 +77,14 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
  */
 export function orgProcedure(...roles: MemberRole[]) {
   return authedProcedure.use(async ({ ctx, next }) => {
-    const org = await resolveActiveOrg(ctx.db, ctx.user.id);
-    if (!org) throw new TRPCError({ code: "FORBIDDEN", message: "Create or join an organisation first" });
-    if (roles.length && !roles.includes(org.role)) {
-      throw new TRPCError({ code: "FORBIDDEN", message: `This needs the ${roles.join(" or ")} role in ${org.name}` });
-    }
+    const org = await requireOrgRole(ctx.db, ctx.user.id, roles);
     return next({ ctx: { ...ctx, org } });
   });
 }
 
 /** Finance members of the platform organisation: the whole platform's books. */
 export const platformFinanceProcedure = authedProcedure.use(async ({ ctx, next }) => {
-  const org = await resolveActiveOrg(ctx.db, ctx.user.id);
-  if (!org?.isPlatform || org.role !== "finance") {
-    throw new TRPCError({ code: "FORBIDDEN", message: "Only finance members of the platform organisation can see the platform's books" });
-  }
+  const org = await requirePlatformFinance(ctx.db, ctx.user.id);
   return next({ ctx: { ...ctx, org } });
 });
 

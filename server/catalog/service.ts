@@ -5,6 +5,7 @@ import type { Db, DbOrTx } from "../../db/client";
 import { listingPrices, listings, listingStatus, modality, organizations } from "../../db/schema";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError } from "../errors";
+import { recordAudit } from "../finance/audit";
 import { parseUsd, type PricesPer1k } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
@@ -141,14 +142,18 @@ export async function changeListingPrice(
     throw new DomainError("INVALID_INPUT", "effectiveFrom: a price change cannot take effect in the past; choose now or a later time", "effectiveFrom");
   }
   const prices = parsePrices(p.input.prices);
-  await ownListing(db, p.orgId, p.input.id);
-  const [row] = await db
-    .insert(listingPrices)
-    .values({ listingId: p.input.id, effectiveFrom, ...prices, createdBy: p.userId })
-    .onConflictDoNothing()
-    .returning(priceColumns);
-  if (!row) throw new DomainError("CONFLICT", "effectiveFrom: a price version already starts at that moment; choose another time", "effectiveFrom");
-  return row;
+  const listing = await ownListing(db, p.orgId, p.input.id);
+  return db.transaction(async (tx) => {
+    const before = await priceAt(tx, p.input.id, effectiveFrom);
+    const [row] = await tx
+      .insert(listingPrices)
+      .values({ listingId: p.input.id, effectiveFrom, ...prices, createdBy: p.userId })
+      .onConflictDoNothing()
+      .returning(priceColumns);
+    if (!row) throw new DomainError("CONFLICT", "effectiveFrom: a price version already starts at that moment; choose another time", "effectiveFrom");
+    await recordAudit(tx, { actorUserId: p.userId, orgId: p.orgId, action: "price.change", subject: { kind: "listing", id: listing.id }, before: before && { slug: listing.slug, ...before }, after: { slug: listing.slug, ...row } });
+    return row;
+  });
 }
 
 // ---------------------------------------------------------------- provider: own listings

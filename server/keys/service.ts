@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod } from "../../db/schema";
 import { DomainError } from "../errors";
+import { recordAudit } from "../finance/audit";
 import { uuidv7 } from "../lib/ids";
 import { validateGraceSeconds, validateLimits, type Limits } from "./limits";
 import { periodEnd, periodStart, utcDay } from "./period";
@@ -103,6 +104,7 @@ export async function createKey(
         changedVersion: version,
       })
       .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, last4: apiKeys.last4 });
+    await recordAudit(tx, { actorUserId: userId, orgId, action: "key.create", subject: { kind: "api_key", id }, after: { ...row, ...limits } });
     return { ...row!, secret };
   });
 }
@@ -186,7 +188,7 @@ async function lockKey(tx: DbOrTx, orgId: string, id: string) {
 }
 
 /** Revokes a key now; a key whose rotation grace is running is cut short. Idempotent for revoked keys. */
-export async function revokeKey(db: Db, orgId: string, id: string, now = new Date()) {
+export async function revokeKey(db: Db, orgId: string, id: string, now = new Date(), actorUserId: string | null = null) {
   return db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) === "revoked") return { id, revokedAt: key.revokedAt! };
@@ -196,6 +198,14 @@ export async function revokeKey(db: Db, orgId: string, id: string, now = new Dat
       .set({ revokedAt: now, changedVersion: version })
       .where(eq(apiKeys.id, id))
       .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
+    await recordAudit(tx, {
+      actorUserId,
+      orgId,
+      action: "key.revoke",
+      subject: { kind: "api_key", id },
+      before: { name: key.name, prefix: key.prefix, revokedAt: key.revokedAt },
+      after: { revokedAt: now },
+    });
     return { id: row!.id, revokedAt: row!.revokedAt! };
   });
 }
@@ -244,6 +254,14 @@ export async function rotateKey(
         changedVersion: version,
       })
       .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, last4: apiKeys.last4 });
+    await recordAudit(tx, {
+      actorUserId: userId,
+      orgId,
+      action: "key.rotate",
+      subject: { kind: "api_key", id: old.id },
+      before: { id: old.id, prefix: old.prefix, last4: old.last4 },
+      after: { ...row, oldKeyRevokesAt },
+    });
     return { ...row!, secret, oldKeyRevokesAt };
   });
 }

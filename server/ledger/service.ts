@@ -119,6 +119,8 @@ async function run(db: DbOrTx, query: SQL, fieldOfAccount?: (accountId: string) 
         throw new DomainError("NOT_FOUND", pg.message, field);
       case "TL409":
         throw new DomainError("CONFLICT", pg.message, field);
+      case "TL423":
+        throw new DomainError("PERIOD_CLOSED", pg.message);
       case "22003":
         throw new DomainError("INVALID_INPUT", `amount overflows a 64-bit balance: ${pg.message}`, field);
       case "23505":

@@ -5,6 +5,7 @@ import type { Db, DbOrTx } from "../../db/client";
 import { invites, memberRole, memberships, organizations, users, type MemberRole } from "../../db/schema";
 import { emailSchema } from "../auth/users";
 import { DomainError } from "../errors";
+import { recordAudit } from "../finance/audit";
 import { SLUG_RE, slugify } from "./slug";
 
 export type ActiveOrg = { id: string; name: string; slug: string; isPlatform: boolean; role: MemberRole };
@@ -184,7 +185,7 @@ async function lockMembers(tx: DbOrTx, orgId: string) {
   await tx.execute(sql`select id from organizations where id = ${orgId} for update`);
 }
 
-export async function removeMember(db: Db, orgId: string, userId: string) {
+export async function removeMember(db: Db, orgId: string, userId: string, actorUserId: string | null = null) {
   await db.transaction(async (tx) => {
     await lockMembers(tx, orgId);
     const [m] = await tx.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
@@ -193,10 +194,11 @@ export async function removeMember(db: Db, orgId: string, userId: string) {
       throw new DomainError("CONFLICT", "An organisation needs at least one owner", "userId");
     }
     await tx.delete(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    await recordAudit(tx, { actorUserId, orgId, action: "member.remove", subject: { kind: "user", id: userId }, before: { role: m.role } });
   });
 }
 
-export async function setMemberRole(db: Db, orgId: string, userId: string, role: MemberRole) {
+export async function setMemberRole(db: Db, orgId: string, userId: string, role: MemberRole, actorUserId: string | null = null) {
   return db.transaction(async (tx) => {
     await lockMembers(tx, orgId);
     const [m] = await tx.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
@@ -205,6 +207,7 @@ export async function setMemberRole(db: Db, orgId: string, userId: string, role:
       throw new DomainError("CONFLICT", "An organisation needs at least one owner", "role");
     }
     await tx.update(memberships).set({ role }).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    await recordAudit(tx, { actorUserId, orgId, action: "member.role", subject: { kind: "user", id: userId }, before: { role: m.role }, after: { role } });
     return { before: m.role, after: role };
   });
 }

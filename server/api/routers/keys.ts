@@ -53,7 +53,7 @@ export const keysRouter = router({
 
   revoke: orgProcedure("owner", "developer")
     .input(keyIdInput)
-    .mutation(({ ctx, input }) => revokeKey(ctx.db, ctx.org.id, input.keyId)),
+    .mutation(({ ctx, input }) => revokeKey(ctx.db, ctx.org.id, input.keyId, new Date(), ctx.user.id)),
 
   rotate: orgProcedure("owner", "developer")
     .input(rotateKeyInput)

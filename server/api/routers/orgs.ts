@@ -47,11 +47,11 @@ export const orgsRouter = router({
 
   removeMember: orgProcedure("owner")
     .input(z.object({ userId: z.string().min(1, "is required") }))
-    .mutation(({ ctx, input }) => removeMember(ctx.db, ctx.org.id, input.userId)),
+    .mutation(({ ctx, input }) => removeMember(ctx.db, ctx.org.id, input.userId, ctx.user.id)),
 
   setRole: orgProcedure("owner")
     .input(z.object({ userId: z.string().min(1, "is required"), role: z.enum(memberRole.enumValues) }))
-    .mutation(({ ctx, input }) => setMemberRole(ctx.db, ctx.org.id, input.userId, input.role)),
+    .mutation(({ ctx, input }) => setMemberRole(ctx.db, ctx.org.id, input.userId, input.role, ctx.user.id)),
 
   invitation: authedProcedure.input(token).query(({ ctx, input }) => describeInvite(ctx.db, input.token)),
 

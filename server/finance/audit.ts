@@ -1,0 +1,83 @@
+import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client";
+import { auditLog, organizations, users } from "../../db/schema";
+
+export const auditActions = [
+  "price.change",
+  "key.create",
+  "key.revoke",
+  "key.rotate",
+  "member.role",
+  "member.remove",
+  "payout.record",
+  "period.close",
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+export type AuditEntry = {
+  actorUserId: string | null;
+  orgId: string | null;
+  action: AuditAction;
+  subject: { kind: string; id: string };
+  before?: unknown;
+  after?: unknown;
+};
+
+/** JSON for jsonb: bigints (money) as decimal strings, dates as ISO text. */
+function toJson(v: unknown): unknown {
+  if (v === undefined) return null;
+  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
+}
+
+/**
+ * Records a sensitive action in the caller's transaction, so the record exists exactly
+ * when the change does.
+ */
+export async function recordAudit(tx: DbOrTx, e: AuditEntry): Promise<void> {
+  await tx.insert(auditLog).values({
+    actorUserId: e.actorUserId,
+    orgId: e.orgId,
+    action: e.action,
+    subjectKind: e.subject.kind,
+    subjectId: e.subject.id,
+    before: toJson(e.before),
+    after: toJson(e.after),
+  });
+}
+
+/**
+ * The audit log newest first, `limit` per page (pass the last row's id as `before` for
+ * the next). `orgId` limits it to one organisation; null reads all (platform finance).
+ */
+export async function listAudit(db: DbOrTx, p: { orgId: string | null; action?: AuditAction | null; before?: string | null; limit?: number }) {
+  const limit = Math.min(Math.max(p.limit ?? 50, 1), 200);
+  const conds: SQL[] = [];
+  if (p.orgId) conds.push(eq(auditLog.orgId, p.orgId));
+  if (p.action) conds.push(eq(auditLog.action, p.action));
+  if (p.before) {
+    const cursor = sql`(select at from audit_log where id = ${p.before}::uuid)`;
+    conds.push(or(lt(auditLog.at, cursor), and(eq(auditLog.at, cursor), lt(auditLog.id, p.before)))!);
+  }
+  const rows = await db
+    .select({
+      id: auditLog.id,
+      at: auditLog.at,
+      action: auditLog.action,
+      subjectKind: auditLog.subjectKind,
+      subjectId: auditLog.subjectId,
+      before: auditLog.before,
+      after: auditLog.after,
+      orgId: auditLog.orgId,
+      orgName: organizations.name,
+      actorUserId: auditLog.actorUserId,
+      actorEmail: users.email,
+    })
+    .from(auditLog)
+    .leftJoin(organizations, eq(organizations.id, auditLog.orgId))
+    .leftJoin(users, eq(users.id, auditLog.actorUserId))
+    .where(conds.length ? and(...conds) : undefined)
+    .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(limit + 1);
+  const entries = rows.slice(0, limit);
+  return { entries, nextCursor: rows.length > limit ? entries[entries.length - 1]!.id : null };
+}

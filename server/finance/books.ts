@@ -1,0 +1,315 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client";
+import type { LedgerAccountKind, LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
+import { DomainError } from "../errors";
+import { isUuid } from "../lib/ids";
+import { accountBalance, normalSide } from "../ledger/posting";
+import { usageEventsOfTransfer } from "./usage-queries";
+
+/**
+ * The platform's books as finance reads them: accounts, the journal (every transfer,
+ * filtered and keyset-paged), and the drill-down from a transfer to its source record.
+ */
+
+type Row = Record<string, unknown>;
+
+/** Raw query timestamps come back as PostgreSQL text ("2026-05-01 15:35:52.123+00"). */
+export function toDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  return new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
+}
+
+async function rows(db: DbOrTx, q: SQL): Promise<Row[]> {
+  return (await db.execute(q)).rows as Row[];
+}
+
+export type AccountRow = {
+  id: string;
+  orgId: string | null;
+  orgName: string | null;
+  kind: LedgerAccountKind;
+  currency: string;
+  debitsPosted: bigint;
+  creditsPosted: bigint;
+  postedNano: bigint;
+  pendingNano: bigint;
+  availableNano: bigint;
+};
+
+/** Every ledger account with its organisation and balances, platform accounts first, then by organisation. */
+export async function listAccounts(db: DbOrTx, p: { kind?: LedgerAccountKind | null; orgId?: string | null } = {}): Promise<AccountRow[]> {
+  const found = await rows(
+    db,
+    sql`select a.*, o.name as org_name from ledger_accounts a left join organizations o on o.id = a.org_id
+        where (${p.kind ?? null}::ledger_account_kind is null or a.kind = ${p.kind ?? null}::ledger_account_kind)
+          and (${p.orgId ?? null}::uuid is null or a.org_id = ${p.orgId ?? null}::uuid)
+        order by a.org_id nulls first, o.name, a.kind`,
+  );
+  return found.map((r) => {
+    const sums = {
+      kind: r.kind as LedgerAccountKind,
+      debitsPosted: r.debits_posted as bigint,
+      creditsPosted: r.credits_posted as bigint,
+      debitsPending: r.debits_pending as bigint,
+      creditsPending: r.credits_pending as bigint,
+      creditLimitNano: r.credit_limit_nano as bigint,
+      debitsMustNotExceedCredits: r.debits_must_not_exceed_credits as boolean,
+      creditsMustNotExceedDebits: r.credits_must_not_exceed_debits as boolean,
+    };
+    return {
+      id: r.id as string,
+      orgId: (r.org_id as string | null) ?? null,
+      orgName: (r.org_name as string | null) ?? null,
+      kind: sums.kind,
+      currency: r.currency as string,
+      debitsPosted: sums.debitsPosted,
+      creditsPosted: sums.creditsPosted,
+      ...accountBalance(sums),
+    };
+  });
+}
+
+export type JournalFilter = {
+  code?: LedgerTransferCode | null;
+  accountId?: string | null;
+  /** Transfers touching any account of this organisation. */
+  orgId?: string | null;
+  refKind?: string | null;
+  refId?: string | null;
+  from?: Date | null;
+  /** Exclusive. */
+  to?: Date | null;
+};
+
+export type Side = { accountId: string; kind: LedgerAccountKind; orgId: string | null; orgName: string | null };
+
+export type JournalEntry = {
+  id: string;
+  createdAt: Date;
+  type: LedgerTransferType;
+  code: LedgerTransferCode;
+  amountNano: bigint;
+  debit: Side;
+  credit: Side;
+  refKind: string | null;
+  refId: string | null;
+  pendingId: string | null;
+};
+
+function filterSql(f: JournalFilter): SQL {
+  const parts: SQL[] = [sql`true`];
+  if (f.code) parts.push(sql`t.code = ${f.code}::ledger_transfer_code`);
+  if (f.accountId) parts.push(sql`(t.debit_account_id = ${f.accountId}::uuid or t.credit_account_id = ${f.accountId}::uuid)`);
+  if (f.orgId) parts.push(sql`(d.org_id = ${f.orgId}::uuid or c.org_id = ${f.orgId}::uuid)`);
+  if (f.refKind) parts.push(sql`t.ref_kind = ${f.refKind}`);
+  if (f.refId) parts.push(sql`t.ref_id = ${f.refId}`);
+  if (f.from) parts.push(sql`t.created_at >= ${f.from}`);
+  if (f.to) parts.push(sql`t.created_at < ${f.to}`);
+  return sql.join(parts, sql` and `);
+}
+
+const toEntry = (r: Row): JournalEntry => ({
+  id: r.id as string,
+  createdAt: toDate(r.created_at),
+  type: r.type as LedgerTransferType,
+  code: r.code as LedgerTransferCode,
+  amountNano: r.amount_nano as bigint,
+  debit: { accountId: r.debit_account_id as string, kind: r.d_kind as LedgerAccountKind, orgId: (r.d_org as string | null) ?? null, orgName: (r.d_org_name as string | null) ?? null },
+  credit: { accountId: r.credit_account_id as string, kind: r.c_kind as LedgerAccountKind, orgId: (r.c_org as string | null) ?? null, orgName: (r.c_org_name as string | null) ?? null },
+  refKind: (r.ref_kind as string | null) ?? null,
+  refId: (r.ref_id as string | null) ?? null,
+  pendingId: (r.pending_id as string | null) ?? null,
+});
+
+/**
+ * One page of the journal: transfers matching the filter, keyset-paged on (created_at, id)
+ * (`after` is the previous page's last transfer id). Newest first for people browsing;
+ * oldest first for exports.
+ */
+export async function journalPage(
+  db: DbOrTx,
+  filter: JournalFilter,
+  page: { after?: string | null; limit?: number; order?: "asc" | "desc" } = {},
+): Promise<{ entries: JournalEntry[]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(page.limit ?? 50, 1), 5000);
+  const desc = (page.order ?? "desc") === "desc";
+  if (page.after && !isUuid(page.after)) throw new DomainError("INVALID_INPUT", "after: is not a valid cursor", "after");
+  const cursor = page.after
+    ? desc
+      ? sql`and (t.created_at, t.id) < (select created_at, id from ledger_transfers where id = ${page.after}::uuid)`
+      : sql`and (t.created_at, t.id) > (select created_at, id from ledger_transfers where id = ${page.after}::uuid)`
+    : sql``;
+  const found = await rows(
+    db,
+    sql`select t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
+        from ledger_transfers t
+        join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
+        join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id
+        where ${filterSql(filter)} ${cursor}
+        order by t.created_at ${sql.raw(desc ? "desc" : "asc")}, t.id ${sql.raw(desc ? "desc" : "asc")}
+        limit ${limit + 1}`,
+  );
+  const entries = found.slice(0, limit).map(toEntry);
+  return { entries, nextCursor: found.length > limit ? entries[entries.length - 1]!.id : null };
+}
+
+/** Every page of the journal oldest first, for streamed exports. */
+export async function* journalPages(db: DbOrTx, filter: JournalFilter, pageSize = 1000): AsyncGenerator<JournalEntry[]> {
+  let after: string | null = null;
+  for (;;) {
+    const page = await journalPage(db, filter, { after, limit: pageSize, order: "asc" });
+    if (page.entries.length) yield page.entries;
+    if (!page.nextCursor) return;
+    after = page.nextCursor;
+  }
+}
+
+export type StatementLine = {
+  transferId: string;
+  createdAt: Date;
+  code: LedgerTransferCode;
+  refKind: string | null;
+  refId: string | null;
+  side: "debit" | "credit";
+  amountNano: bigint;
+  /** Change of the posted balance on the account's normal side. */
+  deltaNano: bigint;
+  balanceNano: bigint;
+};
+
+/**
+ * An account's posted entries in [from, to) oldest first with the running posted balance,
+ * in pages: the opening balance is summed once, then each page continues it, so any range
+ * streams in constant memory and linear time.
+ */
+export async function* statementPages(
+  db: DbOrTx,
+  p: { accountId: string; from?: Date | null; to?: Date | null },
+  pageSize = 1000,
+): AsyncGenerator<{ openingNano: bigint; lines: StatementLine[] }> {
+  const [account] = await rows(db, sql`select id, kind from ledger_accounts where id = ${p.accountId}::uuid`);
+  if (!account) throw new DomainError("NOT_FOUND", `ledger account ${p.accountId} not found`, "accountId");
+  const debitNormal = normalSide(account.kind as LedgerAccountKind) === "debit";
+  const [opening] = await rows(
+    db,
+    sql`select coalesce(sum(case when (debit_account_id = ${p.accountId}::uuid) = ${debitNormal} then amount_nano else -amount_nano end), 0)::int8 as b
+        from ledger_transfers where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid)
+          and type in ('single', 'post_pending') and ${p.from ?? null}::timestamptz is not null and created_at < ${p.from ?? null}::timestamptz`,
+  );
+  const openingNano = opening!.b as bigint;
+  let balance = openingNano;
+  let cursor: { at: unknown; id: string } | null = null;
+  let first = true;
+  for (;;) {
+    const found = await rows(
+      db,
+      sql`select id, created_at, code, ref_kind, ref_id, amount_nano, debit_account_id = ${p.accountId}::uuid as is_debit
+          from ledger_transfers
+          where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid)
+            and type in ('single', 'post_pending')
+            and (${p.from ?? null}::timestamptz is null or created_at >= ${p.from ?? null}::timestamptz)
+            and (${p.to ?? null}::timestamptz is null or created_at < ${p.to ?? null}::timestamptz)
+            ${cursor ? sql`and (created_at, id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)` : sql``}
+          order by created_at, id limit ${pageSize}`,
+    );
+    const lines = found.map((r) => {
+      const isDebit = r.is_debit as boolean;
+      const amount = r.amount_nano as bigint;
+      const deltaNano = isDebit === debitNormal ? amount : -amount;
+      balance += deltaNano;
+      return {
+        transferId: r.id as string,
+        createdAt: toDate(r.created_at),
+        code: r.code as LedgerTransferCode,
+        refKind: (r.ref_kind as string | null) ?? null,
+        refId: (r.ref_id as string | null) ?? null,
+        side: isDebit ? ("debit" as const) : ("credit" as const),
+        amountNano: amount,
+        deltaNano,
+        balanceNano: balance,
+      };
+    });
+    if (lines.length || first) yield { openingNano, lines };
+    first = false;
+    if (found.length < pageSize) return;
+    const last = found[found.length - 1]!;
+    cursor = { at: last.created_at, id: last.id as string };
+  }
+}
+
+export type TransferSource =
+  | { kind: "topup"; topup: Row | null; events: { id: string; type: string; receivedAt: Date; payload: unknown }[] }
+  | { kind: "payment_adjustment"; adjustments: Row[]; events: { id: string; type: string; receivedAt: Date; payload: unknown }[] }
+  | { kind: "payout"; payout: Row | null }
+  | { kind: "usage"; settlementId: string }
+  | { kind: "reversal"; originalId: string }
+  | { kind: "pending"; pendingId: string }
+  | { kind: "none" };
+
+async function stripeEventsById(db: DbOrTx, ids: string[]) {
+  if (!ids.length) return [];
+  const found = await rows(db, sql`select id, type, received_at, payload from stripe_events where id = any(${sql.param(ids)}::text[]) order by received_at`);
+  return found.map((r) => ({ id: r.id as string, type: r.type as string, receivedAt: toDate(r.received_at), payload: r.payload }));
+}
+
+async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
+  switch (t.refKind) {
+    case "stripe_checkout_session":
+    case "receivable_repayment": {
+      const [topup] = await rows(db, sql`select * from topups where checkout_session_id = ${t.refId}`);
+      if (!topup && t.refKind === "receivable_repayment") break;
+      // The checkout events name the session as their object; every one received is stored.
+      const events = await rows(
+        db,
+        sql`select id from stripe_events where type like 'checkout.session.%' and payload -> 'data' -> 'object' ->> 'id' = ${t.refId}`,
+      );
+      return { kind: "topup", topup: topup ?? null, events: await stripeEventsById(db, events.map((e) => e.id as string)) };
+    }
+    case "stripe_charge":
+    case "stripe_dispute": {
+      const adjustments = await rows(
+        db,
+        sql`select * from payment_adjustments where external_id = ${t.refId} or external_id like ${`${t.refId}:%`} order by created_at`,
+      );
+      const ids = [...new Set(adjustments.map((a) => a.stripe_event_id as string))];
+      return { kind: "payment_adjustment", adjustments, events: await stripeEventsById(db, ids) };
+    }
+    case "payout": {
+      const [payout] = await rows(
+        db,
+        sql`select p.*, o.name as org_name, u.email as created_by_email from payouts p join organizations o on o.id = p.org_id
+            left join users u on u.id = p.created_by where p.id::text = ${t.refId}`,
+      );
+      return { kind: "payout", payout: payout ?? null };
+    }
+    case "usage_settlement":
+      return { kind: "usage", settlementId: t.refId! };
+    case "ledger_transfer":
+      return { kind: "reversal", originalId: t.refId! };
+  }
+  if (t.pendingId) return { kind: "pending", pendingId: t.pendingId };
+  return { kind: "none" };
+}
+
+/** One transfer with both accounts and the record that caused it (the drill-down). */
+export async function transferDetail(db: DbOrTx, id: string) {
+  if (!isUuid(id)) throw new DomainError("INVALID_INPUT", "id: is not a valid transfer id", "id");
+  const [row] = await rows(
+    db,
+    sql`select t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
+        from ledger_transfers t
+        join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
+        join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id
+        where t.id = ${id}::uuid`,
+  );
+  if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
+  const transfer = toEntry(row);
+  const related = transfer.refId ? (await journalPage(db, { refKind: transfer.refKind, refId: transfer.refId }, { limit: 50, order: "asc" })).entries : [];
+  return { transfer, source: await sourceOf(db, transfer), related };
+}
+
+/** The usage events behind a usage transfer (paged), for the drill-down. */
+export async function transferUsageEvents(db: DbOrTx, p: { transferId: string; after?: string | null; limit?: number }) {
+  if (!isUuid(p.transferId)) throw new DomainError("INVALID_INPUT", "transferId: is not a valid transfer id", "transferId");
+  return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: Math.min(Math.max(p.limit ?? 100, 1), 1000) });
+}

@@ -1,0 +1,96 @@
+import { sql } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client";
+import { ledgerAccountKind, type LedgerAccountKind, type LedgerTransferCode } from "../../db/schema/ledger";
+import { DomainError } from "../errors";
+import { accountScope, normalSide } from "../ledger/posting";
+import { statement } from "../ledger/service";
+import { toDate } from "./books";
+import { parseMonth } from "./period";
+import { listPayouts } from "./payouts";
+import { usageCostByKeyAndListing } from "./usage-queries";
+
+/**
+ * An organisation's own finance (owners and finance members): its accounts' statements,
+ * a printable monthly statement, usage cost, payouts received. Always scoped by the
+ * caller's organisation id, never by an id from the request.
+ */
+
+type Row = Record<string, unknown>;
+
+const DEBIT_NORMAL = sql.param(ledgerAccountKind.enumValues.filter((k) => normalSide(k) === "debit"));
+
+async function orgAccountId(db: DbOrTx, orgId: string, kind: LedgerAccountKind): Promise<string | null> {
+  if (accountScope(kind) !== "org") throw new DomainError("INVALID_INPUT", `kind: ${kind} is not an organisation account`, "kind");
+  const { rows } = await db.execute<{ id: string }>(sql`select id from ledger_accounts where org_id = ${orgId} and kind = ${kind} and currency = 'USD'`);
+  return rows[0]?.id ?? null;
+}
+
+/** The organisation's account of `kind` with running balance (paged), or null when it has none yet. */
+export async function orgStatement(db: DbOrTx, p: { orgId: string; kind: LedgerAccountKind; after?: string | null; limit?: number }) {
+  const accountId = await orgAccountId(db, p.orgId, p.kind);
+  if (!accountId) return null;
+  return statement(db, { accountId, after: p.after ?? null, limit: p.limit ?? 100 });
+}
+
+/** Whether an account belongs to the organisation (CSV statements of its own accounts). */
+export async function orgOwnsAccount(db: DbOrTx, orgId: string, accountId: string): Promise<boolean> {
+  const { rows } = await db.execute(sql`select 1 from ledger_accounts where id = ${accountId}::uuid and org_id = ${orgId}::uuid`);
+  return rows.length > 0;
+}
+
+export type MonthlyAccount = {
+  accountId: string;
+  kind: LedgerAccountKind;
+  openingNano: bigint;
+  closingNano: bigint;
+  /** Movement by code on the account's normal side: increases and decreases. */
+  byCode: { code: LedgerTransferCode; increaseNano: bigint; decreaseNano: bigint; count: number }[];
+};
+
+/**
+ * A month of the organisation's books for its monthly statement: each account's opening
+ * and closing posted balance with the movements between by code, the top-ups paid, usage
+ * cost by key and listing, and payouts received.
+ */
+export async function monthlyStatement(db: DbOrTx, p: { orgId: string; month: string }) {
+  const month = parseMonth(p.month);
+  const { rows: movements } = await db.execute<Row>(sql`
+    select a.id, a.kind, t.code,
+           sum(case when t.created_at < ${month.startsAt} then (case when (t.debit_account_id = a.id) = (a.kind = any(${DEBIT_NORMAL}::ledger_account_kind[])) then t.amount_nano else -t.amount_nano end) else 0 end)::int8 as before,
+           sum(case when t.created_at >= ${month.startsAt} and (t.debit_account_id = a.id) = (a.kind = any(${DEBIT_NORMAL}::ledger_account_kind[])) then t.amount_nano else 0 end)::int8 as inc,
+           sum(case when t.created_at >= ${month.startsAt} and (t.debit_account_id = a.id) <> (a.kind = any(${DEBIT_NORMAL}::ledger_account_kind[])) then t.amount_nano else 0 end)::int8 as dec,
+           count(*) filter (where t.created_at >= ${month.startsAt})::int as n
+    from ledger_accounts a join ledger_transfers t on (t.debit_account_id = a.id or t.credit_account_id = a.id)
+    where a.org_id = ${p.orgId} and t.type in ('single', 'post_pending') and t.created_at < ${month.endsAt}
+    group by a.id, a.kind, t.code order by a.kind, t.code`);
+  const accounts = new Map<string, MonthlyAccount>();
+  for (const r of movements) {
+    const kind = r.kind as LedgerAccountKind;
+    let a = accounts.get(r.id as string);
+    if (!a) accounts.set(r.id as string, (a = { accountId: r.id as string, kind, openingNano: 0n, closingNano: 0n, byCode: [] }));
+    a.openingNano += r.before as bigint;
+    a.closingNano += (r.before as bigint) + (r.inc as bigint) - (r.dec as bigint);
+    if ((r.n as number) > 0) a.byCode.push({ code: r.code as LedgerTransferCode, increaseNano: r.inc as bigint, decreaseNano: r.dec as bigint, count: r.n as number });
+  }
+  const { rows: topups } = await db.execute<Row>(
+    sql`select id, amount_cents, receipt_number, paid_at, refunded_cents from topups
+        where org_id = ${p.orgId} and status = 'paid' and paid_at >= ${month.startsAt} and paid_at < ${month.endsAt} order by paid_at`,
+  );
+  const usage = await usageCostByKeyAndListing(db, { orgId: p.orgId, from: month.startsAt, to: month.endsAt });
+  const payouts = (await listPayouts(db, { orgId: p.orgId, limit: 200 })).entries.filter((x) => x.paidOn >= `${month.month}-01` && x.paidOn < month.endsAt.toISOString().slice(0, 10));
+  return {
+    month: month.month,
+    startsAt: month.startsAt,
+    endsAt: month.endsAt,
+    accounts: [...accounts.values()],
+    topups: topups.map((t) => ({
+      id: t.id as string,
+      amountCents: t.amount_cents as number,
+      refundedCents: t.refunded_cents as number,
+      receiptNumber: (t.receipt_number as number | null) ?? null,
+      paidAt: toDate(t.paid_at),
+    })),
+    usage,
+    payouts,
+  };
+}

@@ -1,0 +1,266 @@
+import { sql } from "drizzle-orm";
+import type Stripe from "stripe";
+import type { Db, DbOrTx } from "../../db/client";
+import { NANO_PER_CENT } from "../ledger/money";
+import { checkInvariants } from "../ledger/service";
+import { addTo, compareFigures } from "./compare";
+import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "./usage-queries";
+
+/**
+ * Reconciliation reports: each compares two independent records of the same money and
+ * passes only when they agree exactly, listing every difference otherwise.
+ */
+
+export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts";
+
+export type ReportDifference = {
+  /** What the difference is about: an account, transfer, payment, pair of organisations… */
+  ref: string;
+  detail: string;
+  expectedNano: bigint | null;
+  actualNano: bigint | null;
+};
+
+export type Report = {
+  key: ReportKey;
+  title: string;
+  status: "pass" | "fail";
+  /** Headline figures (nano-USD) both sides were summed to. */
+  figures: { label: string; nano: bigint }[];
+  differences: ReportDifference[];
+};
+
+type Row = Record<string, unknown>;
+const rows = async (db: DbOrTx, q: ReturnType<typeof sql>) => (await db.execute(q)).rows as Row[];
+
+const report = (key: ReportKey, title: string, figures: Report["figures"], differences: ReportDifference[]): Report => ({
+  key,
+  title,
+  status: differences.length ? "fail" : "pass",
+  figures,
+  differences,
+});
+
+/** (a) The ledger's invariants over the whole ledger; each violation names its row. */
+export async function integrityReport(db: Db): Promise<Report> {
+  const violations = await checkInvariants(db);
+  const [totals] = await rows(db, sql`select coalesce(sum(debits_posted), 0)::int8 as d, coalesce(sum(credits_posted), 0)::int8 as c from ledger_accounts`);
+  return report(
+    "integrity",
+    "Ledger integrity",
+    [
+      { label: "Posted debits", nano: totals!.d as bigint },
+      { label: "Posted credits", nano: totals!.c as bigint },
+    ],
+    violations.map((v) => ({ ref: v.ref, detail: `${v.invariant}: ${v.detail}`, expectedNano: null, actualNano: null })),
+  );
+}
+
+/** (b) Settled usage cost equals usage transfers, per (buyer, provider), for the range. */
+export async function usageReport(db: DbOrTx, range: Range): Promise<Report> {
+  const u = await usageByPair(db, range);
+  const sum = (m: Map<string, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
+  const differences: ReportDifference[] = compareFigures(u.eventsNano, u.transfersNano).map((d) => ({
+    ref: d.key,
+    detail: `usage events ${d.expectedNano} vs usage transfers ${d.actualNano}${d.note ? ` (${d.note})` : ""}`,
+    expectedNano: d.expectedNano,
+    actualNano: d.actualNano,
+  }));
+  for (const t of u.unattributed) {
+    differences.push({ ref: t.transferId, detail: "usage transfer with no settlement record", expectedNano: 0n, actualNano: t.amountNano });
+  }
+  return report(
+    "usage",
+    "Usage ↔ ledger",
+    [
+      { label: "Settled usage events", nano: sum(u.eventsNano) },
+      { label: "Usage transfers", nano: sum(u.transfersNano) + u.unattributed.reduce((a, t) => a + t.amountNano, 0n) },
+    ],
+    differences,
+  );
+}
+
+/**
+ * Where a payments_clearing posting came from, as a key both sides share: the checkout
+ * session (top-up), the charge (refunds), the dispute (amount, and its fee apart).
+ * A reversal counts against the transfer it reverses.
+ */
+const LEDGER_KEY = sql.raw(`CASE coalesce(o.ref_kind, t.ref_kind)
+    WHEN 'stripe_checkout_session' THEN 'checkout:' || coalesce(o.ref_id, t.ref_id)
+    WHEN 'stripe_charge' THEN 'charge:' || coalesce(o.ref_id, t.ref_id)
+    WHEN 'stripe_dispute' THEN CASE coalesce(o.code, t.code) WHEN 'payment_fee' THEN 'dispute_fee:' ELSE 'dispute:' END || coalesce(o.ref_id, t.ref_id)
+    ELSE coalesce(t.ref_kind || ':' || t.ref_id, 'transfer:' || t.id) END`);
+
+/**
+ * (c) Stored Stripe payments, refunds and disputes (top-ups and payment adjustments) equal
+ * the payments_clearing postings in the range, per payment. Figures are the net debit of
+ * payments_clearing (money received less money returned). With `stripe`, also compares
+ * gross amounts per payment intent with Stripe's balance transactions.
+ */
+export async function paymentsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
+  const stored = new Map<string, bigint>();
+  const paid = await rows(
+    db,
+    sql`select checkout_session_id, amount_cents from topups where status = 'paid' and paid_at >= ${range.from} and paid_at < ${range.to}`,
+  );
+  for (const p of paid) addTo(stored, `checkout:${p.checkout_session_id}`, BigInt(p.amount_cents as number) * NANO_PER_CENT);
+  const adjustments = await rows(
+    db,
+    sql`select kind, external_id, amount_nano from payment_adjustments where created_at >= ${range.from} and created_at < ${range.to}`,
+  );
+  for (const a of adjustments) {
+    const amount = a.amount_nano as bigint;
+    const external = a.external_id as string;
+    switch (a.kind) {
+      case "refund":
+        // Refund rows are keyed "charge:cumulative"; postings refer to the charge.
+        addTo(stored, `charge:${external.split(":")[0]}`, -amount);
+        break;
+      case "dispute_opened":
+        addTo(stored, `dispute:${external}`, -amount);
+        break;
+      case "dispute_won":
+        addTo(stored, `dispute:${external}`, amount);
+        break;
+      case "dispute_fee":
+        addTo(stored, `dispute_fee:${external}`, -amount);
+        break;
+    }
+  }
+  const ledger = new Map<string, bigint>();
+  const postings = await rows(
+    db,
+    sql`select ${LEDGER_KEY} as key,
+               sum(case when t.debit_account_id = a.id then t.amount_nano else -t.amount_nano end)::int8 as net
+        from ledger_transfers t
+        join ledger_accounts a on a.kind = 'payments_clearing' and a.org_id is null and (a.id = t.debit_account_id or a.id = t.credit_account_id)
+        left join ledger_transfers o on t.ref_kind = 'ledger_transfer' and o.id::text = t.ref_id
+        where t.type in ('single', 'post_pending') and t.created_at >= ${range.from} and t.created_at < ${range.to}
+        group by 1`,
+  );
+  for (const p of postings) addTo(ledger, p.key as string, p.net as bigint);
+  const total = (m: Map<string, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
+  const differences: ReportDifference[] = compareFigures(stored, ledger).map((d) => ({
+    ref: d.key,
+    detail: `stored payments ${d.expectedNano} vs payments_clearing ${d.actualNano}${d.note ? ` (${d.note})` : ""}`,
+    expectedNano: d.expectedNano,
+    actualNano: d.actualNano,
+  }));
+  const figures = [
+    { label: "Stored payments, net of refunds and disputes", nano: total(stored) },
+    { label: "payments_clearing postings, net", nano: total(ledger) },
+  ];
+  if (stripe) {
+    const s = await stripeDifferences(db, stripe, range);
+    figures.push({ label: "Stripe balance transactions, gross", nano: s.stripeNano });
+    differences.push(...s.differences);
+  }
+  return report("payments", "Payments ↔ ledger", figures, differences);
+}
+
+type BalanceSource = { object?: string; id?: string; payment_intent?: string | { id: string } | null; charge?: string | { payment_intent?: string | { id: string } | null } | null };
+
+function paymentIntentOf(source: BalanceSource | string | null): string | null {
+  if (!source || typeof source === "string") return null;
+  const pi = source.payment_intent;
+  if (pi) return typeof pi === "string" ? pi : pi.id;
+  const charge = source.charge;
+  if (charge && typeof charge === "object" && charge.payment_intent) {
+    return typeof charge.payment_intent === "string" ? charge.payment_intent : charge.payment_intent.id;
+  }
+  return null;
+}
+
+/** Stripe's gross amounts (charges, refunds, dispute withdrawals and reinstatements) per payment intent vs our stored ones. */
+async function stripeDifferences(db: DbOrTx, stripe: Stripe, range: Range): Promise<{ stripeNano: bigint; differences: ReportDifference[] }> {
+  const theirs = new Map<string, bigint>();
+  const created = { gte: Math.floor(range.from.getTime() / 1000), lt: Math.ceil(range.to.getTime() / 1000) };
+  for await (const bt of stripe.balanceTransactions.list({ created, limit: 100, expand: ["data.source"] })) {
+    if (!["charge", "payment", "refund", "payment_refund", "adjustment"].includes(bt.type)) continue;
+    const pi = paymentIntentOf(bt.source as BalanceSource | string | null);
+    if (!pi) continue;
+    addTo(theirs, `pi:${pi}`, BigInt(bt.amount) * NANO_PER_CENT);
+  }
+  const ours = new Map<string, bigint>();
+  const paid = await rows(
+    db,
+    sql`select payment_intent_id, amount_cents from topups where mode = 'stripe' and status = 'paid' and payment_intent_id is not null
+          and paid_at >= ${range.from} and paid_at < ${range.to}`,
+  );
+  for (const p of paid) addTo(ours, `pi:${p.payment_intent_id}`, BigInt(p.amount_cents as number) * NANO_PER_CENT);
+  const adj = await rows(
+    db,
+    sql`select a.kind, a.amount_nano, t.payment_intent_id from payment_adjustments a join topups t on t.id = a.topup_id
+        where t.mode = 'stripe' and t.payment_intent_id is not null and a.kind <> 'dispute_fee'
+          and a.created_at >= ${range.from} and a.created_at < ${range.to}`,
+  );
+  for (const a of adj) addTo(ours, `pi:${a.payment_intent_id}`, a.kind === "dispute_won" ? (a.amount_nano as bigint) : -(a.amount_nano as bigint));
+  const differences = compareFigures(ours, theirs).map((d) => ({
+    ref: d.key,
+    detail: `stored ${d.expectedNano} vs Stripe balance transactions ${d.actualNano}${d.note === "only in the ledger" ? " (only at Stripe)" : d.note === "missing from the ledger" ? " (missing at Stripe)" : ""}`,
+    expectedNano: d.expectedNano,
+    actualNano: d.actualNano,
+  }));
+  return { stripeNano: [...theirs.values()].reduce((a, b) => a + b, 0n), differences };
+}
+
+/**
+ * (d) Pending sums equal the open pending transfers, per account; and, where reservations
+ * are recorded, each buyer's held credit equals its open reservations.
+ */
+export async function reservationsReport(db: DbOrTx): Promise<Report> {
+  const found = await rows(
+    db,
+    sql`with o as (
+          select debit_account_id as id, amount_nano as dpe, 0::int8 as cpe from ledger_pending where status = 'open'
+          union all select credit_account_id, 0, amount_nano from ledger_pending where status = 'open'
+        ), s as (select id, sum(dpe)::int8 as dpe, sum(cpe)::int8 as cpe from o group by id)
+        select a.id, a.kind, a.org_id, a.debits_pending, a.credits_pending, coalesce(s.dpe, 0)::int8 as dpe, coalesce(s.cpe, 0)::int8 as cpe
+        from ledger_accounts a left join s on s.id = a.id`,
+  );
+  const differences: ReportDifference[] = [];
+  let held = 0n;
+  for (const r of found) {
+    held += r.debits_pending as bigint;
+    if (r.debits_pending !== r.dpe) {
+      differences.push({ ref: r.id as string, detail: `pending debits ${r.debits_pending} vs open holds ${r.dpe}`, expectedNano: r.dpe as bigint, actualNano: r.debits_pending as bigint });
+    }
+    if (r.credits_pending !== r.cpe) {
+      differences.push({ ref: r.id as string, detail: `pending credits ${r.credits_pending} vs open holds ${r.cpe}`, expectedNano: r.cpe as bigint, actualNano: r.credits_pending as bigint });
+    }
+  }
+  const figures = [{ label: "Pending debits (all accounts)", nano: held }];
+  const reservations = await openReservationsByOrg(db);
+  if (reservations) {
+    const ledger = new Map<string, bigint>();
+    for (const r of found) if (r.kind === "buyer_credits" && (r.debits_pending as bigint) !== 0n) ledger.set(r.org_id as string, r.debits_pending as bigint);
+    figures.push({ label: "Open reservations", nano: [...reservations.values()].reduce((a, b) => a + b, 0n) });
+    for (const d of compareFigures(reservations, ledger)) {
+      differences.push({ ref: `org:${d.key}`, detail: `open reservations ${d.expectedNano} vs held buyer credit ${d.actualNano}`, expectedNano: d.expectedNano, actualNano: d.actualNano });
+    }
+  }
+  return report("reservations", "Reservations ↔ pending", figures, differences);
+}
+
+/** (e) Usage reports that conflicted with settled events in the range; unreviewed ones fail the report. */
+export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report> {
+  const conflicts = await usageConflicts(db, range);
+  const open = conflicts.filter((c) => !c.reviewed);
+  return report(
+    "conflicts",
+    "Usage conflicts",
+    [],
+    open.map((c) => ({ ref: c.id, detail: `reported ${c.reports}× with different fields (fingerprint ${c.fingerprint}); not billed, needs review`, expectedNano: null, actualNano: null })),
+  );
+}
+
+/** Every report for the range, in a fixed order. */
+export async function runReconciliation(db: Db, range: Range, stripe: Stripe | null = null): Promise<Report[]> {
+  return [
+    await integrityReport(db),
+    await usageReport(db, range),
+    await paymentsReport(db, range, stripe),
+    await reservationsReport(db),
+    await conflictsReport(db, range),
+  ];
+}
