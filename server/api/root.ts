@@ -2,8 +2,11 @@ import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
 import { keysRouter } from "./routers/keys";
 import { catalogRouter } from "./routers/catalog";
+import { auditRouter } from "./routers/audit";
+import { financeRouter } from "./routers/finance";
 import { ledgerRouter } from "./routers/ledger";
 import { orgsRouter } from "./routers/orgs";
+import { payoutsRouter } from "./routers/payouts";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -13,6 +16,9 @@ export const appRouter = router({
   keys: keysRouter,
   catalog: catalogRouter,
   ledger: ledgerRouter,
+  finance: financeRouter,
+  payouts: payoutsRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,8 @@
-import { sql, type SQL } from "drizzle-orm";
+import { asc, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
 import type { DbOrTx } from "../../db/client";
-import type { LedgerAccountKind, LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
+import { organizations } from "../../db/schema";
+import { ledgerTransferCode, type LedgerAccountKind, type LedgerTransferCode, type LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
 import { isUuid } from "../lib/ids";
 import { accountBalance, normalSide } from "../ledger/posting";
@@ -68,6 +70,19 @@ export async function listAccounts(db: DbOrTx, p: { kind?: LedgerAccountKind | n
     };
   });
 }
+
+const date = z.coerce.date({ message: "must be a date" });
+
+/** The journal's filters, validated the same for the browser (tRPC) and the CSV export. */
+export const journalFilterInput = z.object({
+  code: z.enum(ledgerTransferCode.enumValues).nullish(),
+  accountId: z.uuid("accountId: is not a valid id").nullish(),
+  orgId: z.uuid("orgId: is not a valid id").nullish(),
+  refKind: z.string().trim().max(64).nullish(),
+  refId: z.string().trim().max(200).nullish(),
+  from: date.nullish(),
+  to: date.nullish(),
+});
 
 export type JournalFilter = {
   code?: LedgerTransferCode | null;
@@ -312,4 +327,9 @@ export async function transferDetail(db: DbOrTx, id: string) {
 export async function transferUsageEvents(db: DbOrTx, p: { transferId: string; after?: string | null; limit?: number }) {
   if (!isUuid(p.transferId)) throw new DomainError("INVALID_INPUT", "transferId: is not a valid transfer id", "transferId");
   return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: Math.min(Math.max(p.limit ?? 100, 1), 1000) });
+}
+
+/** Organisations for finance's filters (id and name only). */
+export function listOrganizations(db: DbOrTx) {
+  return db.select({ id: organizations.id, name: organizations.name, isPlatform: organizations.isPlatform }).from(organizations).orderBy(asc(organizations.name));
 }
