@@ -1,0 +1,459 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRPCError } from "@trpc/server";
+import type { SessionUser } from "../api/trpc";
+import { uuidv7 } from "../lib/ids";
+import { NANO_PER_CENT, parseUsd } from "../ledger/money";
+import { ensureAccount, postTransfers } from "../ledger/service";
+import { localIds, signPayload } from "../payments/local-checkout";
+import { receiveWebhook } from "../payments/webhook";
+import { createTestDb, type TestDb } from "../testing/db";
+import { addMember, callerFor, makeOrg, makeUser, testPaymentsRuntime } from "../testing/fixtures";
+import { exportCsv } from "./exports";
+import { monthOf } from "./period";
+
+// Known activity, then every report's figures asserted exactly:
+//   buyer A tops up $100, buyer B $40 (local checkout, through the webhook);
+//   A uses $33 at provider P1 (fee $3) and $11 at P2 (fee $1); B uses $5.50 at P2 (fee $0.50);
+//   B is refunded $10; P1 is paid out $20.
+const usd = (text: string) => parseUsd(text);
+
+let t: TestDb;
+let platformFinance: SessionUser, platformOwner: SessionUser;
+let buyerA: SessionUser, financeA: SessionUser, buyerB: SessionUser, financeB: SessionUser;
+let p1Owner: SessionUser, p1Finance: SessionUser, p2Owner: SessionUser;
+let orgA: { id: string }, orgB: { id: string }, p1: { id: string }, p2: { id: string };
+let topupA: string, topupB: string;
+let payoutId: string;
+const usageTransferIds: string[] = [];
+
+async function topUp(owner: SessionUser, amountUsd: string): Promise<string> {
+  const caller = callerFor(t.db, owner);
+  const { id } = await caller.credits.createTopUp({ amountUsd });
+  await caller.credits.payLocally({ topupId: id, outcome: "pay" });
+  return id;
+}
+
+/** Usage-shaped transfers as settlement posts them: buyer credits → provider payable (cost − fee) and platform revenue (fee). */
+async function postUsage(buyerOrgId: string, providerOrgId: string, costUsd: string, feeUsd: string) {
+  const credits = await ensureAccount(t.db, { orgId: buyerOrgId, kind: "buyer_credits" });
+  const payable = await ensureAccount(t.db, { orgId: providerOrgId, kind: "provider_payable" });
+  const revenue = await ensureAccount(t.db, { orgId: null, kind: "platform_revenue" });
+  const ref = { kind: "usage_settlement", id: uuidv7() };
+  // In id order, so statements list the provider leg before the fee leg (same created_at).
+  const ids = [uuidv7(), uuidv7()].sort();
+  usageTransferIds.push(...ids);
+  await t.db.transaction((tx) =>
+    postTransfers(tx, [
+      { id: ids[0]!, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: usd(costUsd) - usd(feeUsd), code: "usage", ref },
+      { id: ids[1]!, debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(feeUsd), code: "usage", ref },
+    ]),
+  );
+}
+
+async function refund(topupId: string, cumulativeCents: number) {
+  const payments = testPaymentsRuntime(t.db).payments;
+  const event = {
+    id: `evt_refund_${uuidv7()}`,
+    object: "event",
+    type: "charge.refunded",
+    livemode: false,
+    created: Math.floor(Date.now() / 1000),
+    data: { object: { id: localIds.charge(topupId), object: "charge", payment_intent: localIds.paymentIntent(topupId), amount_refunded: cumulativeCents } },
+  };
+  const payload = JSON.stringify(event);
+  const res = await receiveWebhook(t.db, payments, payload, signPayload(payments.stripe, payload, payments.webhookSecret));
+  expect(res.status).toBe(200);
+}
+
+const thisMonth = () => {
+  const m = monthOf(new Date());
+  return { from: m.startsAt, to: m.endsAt };
+};
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    if (err instanceof TRPCError) return err.code;
+    throw err;
+  }
+}
+
+async function readAll(res: Response): Promise<string> {
+  return await res.text();
+}
+
+beforeAll(async () => {
+  t = await createTestDb();
+  platformOwner = await makeUser(t.db, "platformOwner");
+  const platform = await makeOrg(t.db, platformOwner, { isPlatform: true, name: "Platform" });
+  platformFinance = await makeUser(t.db, "platformFinance");
+  await addMember(t.db, platform.id, platformFinance, "finance");
+
+  buyerA = await makeUser(t.db, "buyerA");
+  orgA = await makeOrg(t.db, buyerA, { name: "Buyer A" });
+  financeA = await makeUser(t.db, "financeA");
+  await addMember(t.db, orgA.id, financeA, "finance");
+  buyerB = await makeUser(t.db, "buyerB");
+  orgB = await makeOrg(t.db, buyerB, { name: "Buyer B" });
+  financeB = await makeUser(t.db, "financeB");
+  await addMember(t.db, orgB.id, financeB, "finance");
+  p1Owner = await makeUser(t.db, "p1Owner");
+  p1 = await makeOrg(t.db, p1Owner, { name: "Provider One" });
+  p1Finance = await makeUser(t.db, "p1Finance");
+  await addMember(t.db, p1.id, p1Finance, "finance");
+  p2Owner = await makeUser(t.db, "p2Owner");
+  p2 = await makeOrg(t.db, p2Owner, { name: "Provider Two" });
+
+  topupA = await topUp(buyerA, "100");
+  topupB = await topUp(buyerB, "40");
+  await postUsage(orgA.id, p1.id, "33", "3");
+  await postUsage(orgA.id, p2.id, "11", "1");
+  await postUsage(orgB.id, p2.id, "5.50", "0.50");
+  await refund(topupB, 1000);
+  payoutId = uuidv7();
+  await callerFor(t.db, platformFinance).payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "20", paidOn: "2026-04-30", bankReference: "SEPA-0001" });
+});
+afterAll(() => t.close());
+
+describe("platform books", () => {
+  it("the trial balance by account kind, debits equal credits", async () => {
+    const tb = await callerFor(t.db, platformFinance).ledger.trialBalance();
+    const byKind = Object.fromEntries(tb.kinds.map((k) => [k.kind, k.balanceNano]));
+    expect(byKind).toEqual({
+      buyer_credits: usd("80.50"),
+      payments_clearing: usd("130"),
+      provider_payable: usd("25"),
+      platform_revenue: usd("4.50"),
+      payouts: usd("20"),
+    });
+    expect(tb.totals).toEqual([{ currency: "USD", debitsNano: usd("219.50"), creditsNano: usd("219.50"), balanced: true }]);
+  });
+
+  it("the trial balance at a date before any activity is empty", async () => {
+    const tb = await callerFor(t.db, platformFinance).ledger.trialBalance({ at: new Date("2020-01-01") });
+    expect(tb.kinds).toEqual([]);
+  });
+
+  it("the journal filters by code, organisation, reference and date, and pages", async () => {
+    const caller = callerFor(t.db, platformFinance);
+    const topups = await caller.finance.journal({ code: "topup" });
+    expect(topups.entries.map((e) => e.amountNano).sort()).toEqual([usd("100"), usd("40")].sort());
+    const p2Entries = await caller.finance.journal({ orgId: p2.id });
+    expect(p2Entries.entries.map((e) => e.amountNano).sort()).toEqual([usd("10"), usd("5")].sort());
+    const byRef = await caller.finance.journal({ refKind: "payout", refId: payoutId });
+    expect(byRef.entries).toHaveLength(1);
+    expect(byRef.entries[0]).toMatchObject({ code: "payout", amountNano: usd("20"), debit: { kind: "provider_payable", orgId: p1.id }, credit: { kind: "payouts" } });
+    expect((await caller.finance.journal({ to: new Date("2020-01-01") })).entries).toEqual([]);
+    const all: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { entries: { id: string }[]; nextCursor: string | null } = await caller.finance.journal({ limit: 3, after });
+      all.push(...page.entries.map((e) => e.id));
+      if (!page.nextCursor) break;
+      after = page.nextCursor;
+    }
+    // 2 top-ups + 6 usage legs + 1 refund + 1 payout, each once.
+    expect(all).toHaveLength(10);
+    expect(new Set(all).size).toBe(10);
+  });
+
+  it("drills from a top-up transfer to its stored Stripe event, and from a payout transfer to its record", async () => {
+    const caller = callerFor(t.db, platformFinance);
+    const [topupTransfer] = (await caller.finance.journal({ refId: localIds.session(topupA) })).entries;
+    const detail = await caller.finance.transfer({ id: topupTransfer!.id });
+    expect(detail.source.kind).toBe("topup");
+    if (detail.source.kind !== "topup") throw new Error("unreachable");
+    expect(detail.source.topup).toMatchObject({ id: topupA, amount_cents: 10_000, status: "paid" });
+    expect(detail.source.events.map((e) => e.type)).toEqual(["checkout.session.completed"]);
+    expect(detail.source.events[0]!.payload).toMatchObject({ data: { object: { id: localIds.session(topupA), amount_total: 10_000 } } });
+
+    const [payoutTransfer] = (await caller.finance.journal({ code: "payout" })).entries;
+    const payout = await caller.finance.transfer({ id: payoutTransfer!.id });
+    expect(payout.source).toMatchObject({ kind: "payout", payout: { id: payoutId, bank_reference: "SEPA-0001", paid_on: "2026-04-30", org_name: "Provider One" } });
+
+    const [refundTransfer] = (await caller.finance.journal({ code: "refund" })).entries;
+    const refundDetail = await caller.finance.transfer({ id: refundTransfer!.id });
+    expect(refundDetail.source).toMatchObject({ kind: "payment_adjustment", adjustments: [{ kind: "refund", amount_nano: usd("10") }], events: [{ type: "charge.refunded" }] });
+  });
+
+  it("the account list shows every account with its balance", async () => {
+    const accounts = await callerFor(t.db, platformFinance).finance.accounts({ kind: "provider_payable" });
+    expect(accounts.map((a) => [a.orgName, a.postedNano])).toEqual([
+      ["Provider One", usd("10")],
+      ["Provider Two", usd("15")],
+    ]);
+  });
+});
+
+describe("reconciliation", () => {
+  it("every report passes on sound books, with exact figures", async () => {
+    const reports = await callerFor(t.db, platformFinance).finance.reconciliation(thisMonth());
+    expect(reports.map((r) => [r.key, r.status])).toEqual([
+      ["integrity", "pass"],
+      ["usage", "pass"],
+      ["payments", "pass"],
+      ["reservations", "pass"],
+      ["conflicts", "pass"],
+    ]);
+    const payments = reports.find((r) => r.key === "payments")!;
+    expect(payments.figures).toEqual([
+      { label: "Stored payments, net of refunds and disputes", nano: usd("130") },
+      { label: "payments_clearing postings, net", nano: usd("130") },
+    ]);
+    expect(reports.find((r) => r.key === "integrity")!.figures).toEqual([
+      { label: "Posted debits", nano: usd("219.50") },
+      { label: "Posted credits", nano: usd("219.50") },
+    ]);
+  });
+
+  it("a stored refund without its ledger posting fails payments ↔ ledger and names the charge", async () => {
+    const db = await createTestDb();
+    try {
+      const owner = await makeUser(db.db, "o");
+      const org = await makeOrg(db.db, owner);
+      const caller = callerFor(db.db, owner);
+      const { id } = await caller.credits.createTopUp({ amountUsd: "30" });
+      await caller.credits.payLocally({ topupId: id, outcome: "pay" });
+      await db.pool.query(`insert into stripe_events (id, type, livemode, local, payload) values ('evt_x', 'charge.refunded', false, true, '{}')`);
+      await db.pool.query(`insert into payment_adjustments (id, topup_id, kind, external_id, amount_nano, stripe_event_id) values ($1, $2, 'refund', $3, $4, 'evt_x')`, [
+        uuidv7(),
+        id,
+        `${localIds.charge(id)}:700`,
+        700n * NANO_PER_CENT,
+      ]);
+      const fin = await makeUser(db.db, "fin");
+      const platform = await makeOrg(db.db, await makeUser(db.db, "po"), { isPlatform: true });
+      await addMember(db.db, platform.id, fin, "finance");
+      const reports = await callerFor(db.db, fin).finance.reconciliation(thisMonth());
+      const payments = reports.find((r) => r.key === "payments")!;
+      expect(payments.status).toBe("fail");
+      expect(payments.differences).toEqual([
+        {
+          ref: `charge:${localIds.charge(id)}`,
+          detail: `stored payments -${700n * NANO_PER_CENT} vs payments_clearing 0 (missing from the ledger)`,
+          expectedNano: -700n * NANO_PER_CENT,
+          actualNano: 0n,
+        },
+      ]);
+      expect(org.id).toBeTruthy();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("a corrupted transfer (written with triggers bypassed) fails the integrity report, naming the accounts it moved", async () => {
+    const db = await createTestDb();
+    try {
+      const owner = await makeUser(db.db, "o");
+      await makeOrg(db.db, owner);
+      const caller = callerFor(db.db, owner);
+      const { id } = await caller.credits.createTopUp({ amountUsd: "30" });
+      await caller.credits.payLocally({ topupId: id, outcome: "pay" });
+      const { rows } = await db.pool.query(`select id, debit_account_id, credit_account_id from ledger_transfers where ref_id = $1`, [localIds.session(id)]);
+      const corrupted = rows[0]!;
+      const client = await db.pool.connect();
+      try {
+        // Replica mode skips the append-only trigger: this is the corruption, not a code path.
+        await client.query("set session_replication_role = replica");
+        await client.query("update ledger_transfers set amount_nano = amount_nano + 1 where id = $1", [corrupted.id]);
+        await client.query("set session_replication_role = origin");
+      } finally {
+        client.release();
+      }
+      const fin = await makeUser(db.db, "fin");
+      const platform = await makeOrg(db.db, await makeUser(db.db, "po"), { isPlatform: true });
+      await addMember(db.db, platform.id, fin, "finance");
+      const integrity = (await callerFor(db.db, fin).finance.reconciliation(thisMonth())).find((r) => r.key === "integrity")!;
+      expect(integrity.status).toBe("fail");
+      expect(integrity.differences.map((d) => d.ref).sort()).toEqual([corrupted.debit_account_id, corrupted.credit_account_id].sort());
+      expect(integrity.differences[0]!.detail).toMatch(/account sums equal the sums of its transfers/);
+      expect(integrity.differences.map((d) => d.detail).join("\n")).toContain("transfers give 30000000001/");
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("payouts", () => {
+  it("payables per provider, net of payouts", async () => {
+    const payables = await callerFor(t.db, platformFinance).payouts.payables();
+    expect(payables.map((p) => [p.orgName, p.payableNano, p.paidNano])).toEqual([
+      ["Provider One", usd("10"), usd("20")],
+      ["Provider Two", usd("15"), 0n],
+    ]);
+  });
+
+  it("a payout above the payable balance is refused naming amountUsd; a replay is idempotent; a changed replay conflicts", async () => {
+    const caller = callerFor(t.db, platformFinance);
+    await expect(caller.payouts.record({ id: uuidv7(), orgId: p1.id, amountUsd: "10.01", paidOn: "2026-05-01", bankReference: "SEPA-X" })).rejects.toThrow(
+      /amountUsd: \$10\.01 is more than Provider One's payable balance of \$10\.00/,
+    );
+    const again = await caller.payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "20", paidOn: "2026-04-30", bankReference: "SEPA-0001" });
+    expect(again.id).toBe(payoutId);
+    await expect(caller.payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "21", paidOn: "2026-04-30", bankReference: "SEPA-0001" })).rejects.toThrow(/amountUsd/);
+    expect((await caller.finance.journal({ code: "payout" })).entries).toHaveLength(1);
+    await expect(caller.payouts.record({ id: uuidv7(), orgId: p1.id, amountUsd: "abc", paidOn: "2026-05-01", bankReference: "SEPA-X" })).rejects.toThrow(/amountUsd/);
+  });
+
+  it("a provider's finance member sees its own payout statement only", async () => {
+    const mine = await callerFor(t.db, p1Finance).payouts.mine({});
+    expect(mine.entries.map((p) => [p.id, p.amountNano, p.bankReference])).toEqual([[payoutId, usd("20"), "SEPA-0001"]]);
+    expect((await callerFor(t.db, p2Owner).payouts.mine({})).entries).toEqual([]);
+  });
+});
+
+describe("organisation finance: each sees only its own", () => {
+  it("a buyer's statement with running balance", async () => {
+    const s = await callerFor(t.db, financeA).finance.myStatement({ kind: "buyer_credits" });
+    expect(s!.entries.map((e) => [e.code, e.postedDeltaNano, e.balanceNano])).toEqual([
+      ["topup", usd("100"), usd("100")],
+      ["usage", -usd("30"), usd("70")],
+      ["usage", -usd("3"), usd("67")],
+      ["usage", -usd("10"), usd("57")],
+      ["usage", -usd("1"), usd("56")],
+    ]);
+    const b = await callerFor(t.db, financeB).finance.myStatement({ kind: "buyer_credits" });
+    expect(b!.entries.map((e) => e.balanceNano)).toEqual([usd("40"), usd("35"), usd("34.50"), usd("24.50")]);
+  });
+
+  it("the monthly statement: opening, movements by code, closing, top-ups with receipts", async () => {
+    const m = monthOf(new Date()).month;
+    const s = await callerFor(t.db, financeA).finance.myMonthly({ month: m });
+    expect(s.accounts).toEqual([
+      {
+        accountId: expect.any(String),
+        kind: "buyer_credits",
+        openingNano: 0n,
+        closingNano: usd("56"),
+        byCode: [
+          { code: "topup", increaseNano: usd("100"), decreaseNano: 0n, count: 1 },
+          { code: "usage", increaseNano: 0n, decreaseNano: usd("44"), count: 4 },
+        ],
+      },
+    ]);
+    expect(s.topups).toEqual([expect.objectContaining({ id: topupA, amountCents: 10_000, refundedCents: 0, receiptNumber: expect.any(Number) })]);
+  });
+
+  it("buyer and provider finance members cannot read the platform's books", async () => {
+    for (const user of [financeA, p1Finance, buyerB, platformOwner]) {
+      expect(await codeOf(callerFor(t.db, user).finance.journal({}))).toBe("FORBIDDEN");
+      expect(await codeOf(callerFor(t.db, user).ledger.trialBalance())).toBe("FORBIDDEN");
+      expect(await codeOf(callerFor(t.db, user).payouts.payables())).toBe("FORBIDDEN");
+      expect(await codeOf(callerFor(t.db, user).audit.list({}))).toBe("FORBIDDEN");
+    }
+  });
+});
+
+describe("audit log", () => {
+  it("records the payout with actor and before/after; platform finance reads all, an organisation its own", async () => {
+    const all = await callerFor(t.db, platformFinance).audit.list({ action: "payout.record" });
+    expect(all.entries).toHaveLength(1);
+    expect(all.entries[0]).toMatchObject({
+      actorUserId: platformFinance.id,
+      orgId: p1.id,
+      subjectId: payoutId,
+      before: { payableNano: usd("30").toString() },
+      after: { amountNano: usd("20").toString(), payableNano: usd("10").toString(), bankReference: "SEPA-0001" },
+    });
+    expect((await callerFor(t.db, p1Finance).audit.mine({})).entries.map((e) => e.action)).toContain("payout.record");
+    expect((await callerFor(t.db, financeA).audit.mine({})).entries.filter((e) => e.action === "payout.record")).toEqual([]);
+  });
+
+  it("records key creation, revocation and rotation, role changes, removals and price changes, each in its organisation", async () => {
+    const owner = callerFor(t.db, buyerA);
+    const key = await owner.keys.create({ name: "audited" });
+    const rotated = await owner.keys.rotate({ keyId: key.id, graceSeconds: 0 });
+    await owner.keys.revoke({ keyId: rotated.id });
+    await owner.orgs.setRole({ userId: financeA.id, role: "developer" });
+    await owner.orgs.setRole({ userId: financeA.id, role: "finance" });
+    const extra = await makeUser(t.db, "extra");
+    await addMember(t.db, orgA.id, extra, "developer");
+    await owner.orgs.removeMember({ userId: extra.id });
+    const entries = (await callerFor(t.db, financeA).audit.mine({})).entries;
+    expect(entries.map((e) => e.action).reverse()).toEqual(["key.create", "key.rotate", "key.revoke", "member.role", "member.role", "member.remove"]);
+    expect(entries.every((e) => e.actorUserId === buyerA.id && e.orgId === orgA.id)).toBe(true);
+    expect(entries.find((e) => e.action === "member.role")).toMatchObject({ before: { role: "developer" }, after: { role: "finance" } });
+
+    const provider = callerFor(t.db, p1Owner);
+    const listing = await provider.catalog.create({
+      modelSlug: "audited-model",
+      name: "Audited",
+      family: "audited",
+      contextLength: 8192,
+      modalities: ["chat"],
+      upstreamBaseUrl: "http://127.0.0.1:9/v1",
+      upstreamModel: "m",
+      prices: { unit: "1M", input: "1", output: "2", cachedInput: "0" },
+    });
+    await provider.catalog.changePrice({ id: listing.id, prices: { unit: "1M", input: "1.5", output: "2", cachedInput: "0" } });
+    const [change] = (await callerFor(t.db, p1Finance).audit.mine({ action: "price.change" })).entries;
+    expect(change).toMatchObject({ subjectId: listing.id, before: { inputPer1kNano: "1000000" }, after: { inputPer1kNano: "1500000" } });
+  });
+});
+
+describe("CSV exports (streamed route handlers)", () => {
+  const url = (path: string) => new URL(`http://localhost/api/finance/${path}`);
+
+  it("the journal: header and a row per transfer, for platform finance only", async () => {
+    const res = await exportCsv(t.db, platformFinance, "journal", url("journal?code=topup"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const lines = (await readAll(res)).trimEnd().split("\r\n");
+    expect(lines[0]).toBe(
+      "transfer_id,created_at,type,code,amount_usd,amount_nano,debit_account_id,debit_kind,debit_org,credit_account_id,credit_kind,credit_org,ref_kind,ref_id,pending_id",
+    );
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.includes(localIds.session(topupA)))).toMatch(/,single,topup,100,100000000000,[0-9a-f-]+,payments_clearing,,[0-9a-f-]+,buyer_credits,Buyer A,stripe_checkout_session,/);
+    expect((await exportCsv(t.db, financeA, "journal", url("journal"))).status).toBe(403);
+    expect((await exportCsv(t.db, null, "journal", url("journal"))).status).toBe(401);
+    expect((await exportCsv(t.db, platformFinance, "journal", url("journal?code=nope"))).status).toBe(400);
+  });
+
+  it("the trial balance", async () => {
+    const text = await readAll(await exportCsv(t.db, platformFinance, "trial-balance", url("trial-balance")));
+    expect(text).toContain("provider_payable,USD,2,20,45,25,");
+    expect(text).toContain("total,USD,,219.5,219.5,balanced,");
+    expect((await exportCsv(t.db, p1Finance, "trial-balance", url("trial-balance"))).status).toBe(403);
+  });
+
+  it("a statement with opening and running balance; an organisation may export only its own accounts", async () => {
+    const [account] = await callerFor(t.db, platformFinance).finance.accounts({ kind: "buyer_credits", orgId: orgA.id });
+    const own = await readAll(await exportCsv(t.db, financeA, "statement", url(`statement?accountId=${account!.id}`)));
+    const lines = own.trimEnd().split("\r\n");
+    expect(lines).toHaveLength(1 + 1 + 5);
+    expect(lines[1]).toBe("opening,,,,,,,,0,,,0");
+    expect(lines[6]).toMatch(/,usage,usage_settlement,[0-9a-f-]+,debit,1,-1,56,1000000000,-1000000000,56000000000$/);
+    expect((await exportCsv(t.db, financeB, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
+    expect((await exportCsv(t.db, p1Finance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
+    expect((await exportCsv(t.db, platformFinance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(200);
+    const developer = await makeUser(t.db, "dev");
+    await addMember(t.db, orgA.id, developer, "developer");
+    expect((await exportCsv(t.db, developer, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(403);
+  });
+
+  it("streams a long journal in pages without holding it all", async () => {
+    const a = await ensureAccount(t.db, { orgId: null, kind: "promotions" });
+    const b = await ensureAccount(t.db, { orgId: orgB.id, kind: "buyer_credits" });
+    await t.db.transaction((tx) =>
+      postTransfers(
+        tx,
+        Array.from({ length: 2500 }, () => ({ id: uuidv7(), debitAccountId: a.id, creditAccountId: b.id, amountNano: 1n, code: "promotion" as const })),
+      ),
+    );
+    const res = await exportCsv(t.db, platformFinance, "journal", url("journal?code=promotion"));
+    const reader = res.body!.getReader();
+    let chunks = 0;
+    let rows = 0;
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      chunks++;
+      rows += new TextDecoder().decode(r.value).split("\r\n").length - 1;
+    }
+    // Header, then 1 000-row pages.
+    expect(rows).toBe(2501);
+    expect(chunks).toBe(4);
+  });
+});
