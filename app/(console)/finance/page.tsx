@@ -1,15 +1,35 @@
 import type { Metadata } from "next";
-import { EmptyState, PageHeader } from "@/app/_components/ui";
-import { requireOrg } from "@/app/_lib/guards";
+import { PageHeader } from "@/app/_components/ui";
+import { financeAccess } from "./_components/access";
+import { Forbidden } from "./_components/bits";
+import { FinanceNav } from "./_components/finance-nav";
+import { OrgFinance } from "./org-finance";
+import { TrialBalance } from "./trial-balance";
 
 export const metadata: Metadata = { title: "Finance" };
 
 export default async function Page() {
-  await requireOrg("/finance");
+  const { org, mode } = await financeAccess("/finance");
+  if (mode === "platform") {
+    return (
+      <>
+        <PageHeader title="Platform books" description="Trial balance by account kind at any moment: posted debits must equal posted credits." />
+        <FinanceNav mode="platform" />
+        <TrialBalance />
+      </>
+    );
+  }
   return (
     <>
-      <PageHeader title="Finance" description="Statements, reconciliation and exports." />
-      <EmptyState title="No ledger activity yet">Once money moves, statements and reconciliation reports appear here.</EmptyState>
+      <PageHeader title="Finance" description={`${org.name}'s statements, top-ups, usage cost and payouts.`} />
+      {mode === "org" ? (
+        <>
+          <FinanceNav mode="org" />
+          <OrgFinance />
+        </>
+      ) : (
+        <Forbidden />
+      )}
     </>
   );
 }

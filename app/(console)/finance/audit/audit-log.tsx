@@ -1,0 +1,58 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { dateTime } from "@/app/_lib/format";
+import { useTRPC } from "@/app/_lib/trpc";
+import type { AuditAction } from "@/server/finance/audit";
+
+const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 1));
+
+export function AuditLog({ scope, actions }: { scope: "platform" | "org"; actions: readonly AuditAction[] }) {
+  const trpc = useTRPC();
+  const [action, setAction] = useState<AuditAction | "">("");
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const input = { action: action || null, before: cursors[cursors.length - 1] ?? null, limit: 50 };
+  const platform = useQuery({ ...trpc.audit.list.queryOptions(input), enabled: scope === "platform" });
+  const own = useQuery({ ...trpc.audit.mine.queryOptions(input), enabled: scope === "org" });
+  const q = scope === "platform" ? platform : own;
+  return (
+    <section className="card space-y-4">
+      <div className="w-60">
+        <label className="label" htmlFor="a-action">Action</label>
+        <select id="a-action" className="input" value={action} onChange={(e) => { setAction(e.target.value as AuditAction | ""); setCursors([null]); }}>
+          <option value="">All actions</option>
+          {actions.map((a) => <option key={a} value={a}>{a}</option>)}
+        </select>
+      </div>
+      {q.isLoading ? (
+        <Spinner />
+      ) : q.error ? (
+        <ErrorText>{q.error.message}</ErrorText>
+      ) : !q.data?.entries.length ? (
+        <EmptyState title="Nothing recorded">Price changes, keys, role changes, payouts and closed months appear here.</EmptyState>
+      ) : (
+        <table className="data-table" data-testid="audit-log">
+          <thead><tr><th>When</th><th>Action</th><th>Who</th>{scope === "platform" && <th>Organisation</th>}<th>Subject</th><th>Before</th><th>After</th></tr></thead>
+          <tbody>
+            {q.data.entries.map((e) => (
+              <tr key={e.id} className="align-top" data-testid="audit-row" data-action={e.action}>
+                <td className="whitespace-nowrap">{dateTime(e.at)}</td>
+                <td className="font-medium">{e.action}</td>
+                <td>{e.actorEmail ?? "system"}</td>
+                {scope === "platform" && <td>{e.orgName ?? "Platform"}</td>}
+                <td className="font-mono text-xs">{e.subjectKind}:{e.subjectId}</td>
+                <td><pre className="max-w-xs overflow-auto text-xs">{json(e.before)}</pre></td>
+                <td><pre className="max-w-xs overflow-auto text-xs">{json(e.after)}</pre></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="flex justify-between">
+        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
+        <button className="btn-secondary" disabled={!q.data?.nextCursor} onClick={() => q.data?.nextCursor && setCursors([...cursors, q.data.nextCursor])}>Older</button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,25 @@
+import type { Metadata } from "next";
+import { PageHeader } from "@/app/_components/ui";
+import { financeAccess } from "../_components/access";
+import { Forbidden } from "../_components/bits";
+import { FinanceNav } from "../_components/finance-nav";
+import { Payouts } from "./payouts";
+
+export const metadata: Metadata = { title: "Payouts" };
+
+export default async function Page() {
+  const { mode } = await financeAccess("/finance/payouts");
+  return (
+    <>
+      <PageHeader title="Provider payouts" description="What the platform owes each provider, and the payouts recorded against it." />
+      {mode === "platform" ? (
+        <>
+          <FinanceNav mode="platform" />
+          <Payouts />
+        </>
+      ) : (
+        <Forbidden />
+      )}
+    </>
+  );
+}

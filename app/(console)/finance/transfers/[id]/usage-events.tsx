@@ -1,0 +1,52 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { dateTime, usd } from "@/app/_lib/format";
+import { useTRPC } from "@/app/_lib/trpc";
+
+export function UsageEvents({ transferId }: { transferId: string }) {
+  const trpc = useTRPC();
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const q = useQuery(trpc.finance.usageEvents.queryOptions({ transferId, after: cursors[cursors.length - 1] ?? null, limit: 100 }));
+  if (q.isLoading) return <Spinner label="Loading usage events…" />;
+  if (q.error) return <ErrorText>{q.error.message}</ErrorText>;
+  const { settlement, events, nextCursor } = q.data!;
+  return (
+    <div className="space-y-3">
+      {settlement && (
+        <p className="text-sm" data-testid="usage-settlement">
+          Settlement <span className="font-mono">{settlement.id}</span>: {settlement.events} events costing{" "}
+          <span className="font-mono">{usd(settlement.costNano)}</span> in total (all legs of this settlement).
+        </p>
+      )}
+      {!events.length ? (
+        <EmptyState title="No usage events">No settled usage events refer to this transfer.</EmptyState>
+      ) : (
+        <table className="data-table" data-testid="usage-events">
+          <thead>
+            <tr><th>Event</th><th>Started</th><th>Listing</th><th>Key</th><th className="text-right">In / out / cached</th><th>Status</th><th className="text-right">Cost</th><th className="text-right">Fee</th></tr>
+          </thead>
+          <tbody>
+            {events.map((e) => (
+              <tr key={e.id} data-testid="usage-event">
+                <td className="font-mono text-xs">{e.id.slice(0, 8)}…</td>
+                <td className="whitespace-nowrap">{dateTime(e.startedAt)}</td>
+                <td>{e.listingSlug}</td>
+                <td className="font-mono text-xs">{e.keyId.slice(0, 8)}…</td>
+                <td className="text-right font-mono">{e.inputTokens} / {e.outputTokens} / {e.cachedInputTokens}</td>
+                <td>{e.status}</td>
+                <td className="text-right font-mono">{usd(e.costNano)}</td>
+                <td className="text-right font-mono">{usd(e.feeNano)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="flex justify-between">
+        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
+        <button className="btn-secondary" disabled={!nextCursor} onClick={() => nextCursor && setCursors([...cursors, nextCursor])}>Next</button>
+      </div>
+    </div>
+  );
+}
