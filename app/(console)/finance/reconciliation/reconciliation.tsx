@@ -29,6 +29,8 @@ export function Reconciliation() {
   );
   const review = useMutation(trpc.finance.reviewConflict.mutationOptions({ onSuccess: () => reports.refetch() }));
   const closed = periods.data?.find((p) => p.month.startsWith(month));
+  // A month closes once it is over (the server refuses earlier too).
+  const ended = valid && monthBounds(month).to.getTime() <= Date.now();
 
   return (
     <div className="space-y-6">
@@ -43,11 +45,13 @@ export function Reconciliation() {
         <div className="ml-auto text-right">
           {closed ? (
             <p className="text-sm text-slate-600" data-testid="period-closed">Closed {dateTime(closed.closedAt)}</p>
+          ) : !ended ? (
+            <p className="text-sm text-slate-500">{valid ? `${month} can be closed once it has ended.` : "Choose a month."}</p>
           ) : (
             <button
               className="btn-primary"
               data-testid="close-period"
-              disabled={close.isPending || !valid}
+              disabled={close.isPending}
               onClick={() => {
                 if (window.confirm(`Close ${month}? No posting can be dated in it afterwards.`)) close.mutate({ month });
               }}
