@@ -144,7 +144,7 @@ function record(results: { workload: string; ledger: number; baseline: number }[
     "",
     `## Ledger, ${new Date().toISOString()}`,
     "",
-    `Machine: ${nproc} CPUs, ${cpu}, Node ${process.version}, PostgreSQL (embedded), ${seconds}s per measurement. Invariant check after the run: ${violations ? `${violations} violations` : "clean"}.`,
+    `Machine: ${nproc} CPUs, ${cpu}, Node ${process.version}, PostgreSQL (embedded), ${seconds}s per measurement, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (a shared machine: compare ratios, not absolute rates). Invariant check after the run: ${violations ? `${violations} violations` : "clean"}.`,
     "",
     "| workload | ledger transfers/s | baseline rows/s | ledger / baseline |",
     "| --- | ---: | ---: | ---: |",
