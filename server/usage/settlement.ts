@@ -16,16 +16,18 @@ import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withR
  *
  *  1. one statement claims the ids (usage_event_ids, `on conflict do nothing`), prices
  *     each new event at the listing's price in force at its start, inserts it into the
- *     month's usage_events partition, adds to key_spend_daily and usage_hourly, and
- *     writes one usage_settlements row per (buyer, provider);
+ *     month's usage_events partition and writes one usage_settlements row per
+ *     (buyer, provider);
  *  2. the reservations the new events spent from are locked, their holds voided and what
  *     remains re-held, and per (buyer, provider) the cost moves buyer_credits →
  *     provider_payable (cost − fee) and → platform_revenue (fee), from buyer_receivable
  *     for what the buyer's credit cannot cover (usage is a fact: it always posts), all
- *     in one batched posting.
+ *     in one batched posting;
+ *  3. one statement adds the new events to key_spend_daily and usage_hourly.
  *
  * Locks are taken in one order by every writer (event ids sorted, then reservations,
- * their holds, then ledger accounts in id order), so concurrent batches do not deadlock;
+ * their holds, ledger accounts in id order, then the counters in key order), so
+ * concurrent batches do not deadlock;
  * if PostgreSQL still aborts one (or a crash does), nothing of it is kept and a retry or
  * resend settles it once.
  */
@@ -156,30 +158,6 @@ ins AS (
          input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano, settlement_id
   FROM ev
 ),
-spend AS (
-  INSERT INTO key_spend_daily (org_id, key_id, day, spend_nano)
-  SELECT org_id, key_id, (started_at AT TIME ZONE 'UTC')::date, sum(cost_nano)::int8 FROM ev GROUP BY 1, 2, 3 ORDER BY 2, 3
-  ON CONFLICT (key_id, day) DO UPDATE SET spend_nano = key_spend_daily.spend_nano + excluded.spend_nano
-),
-hourly AS (
-  INSERT INTO usage_hourly (org_id, key_id, listing_id, hour, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano,
-                            errors, latency_ms_sum, ttft_ms_sum, ttft_count)
-  SELECT org_id, key_id, listing_id, date_trunc('hour', started_at, 'UTC'), count(*), sum(input_tokens), sum(output_tokens),
-         sum(cached_input_tokens), sum(cost_nano)::int8, count(*) FILTER (WHERE status <> 'ok'),
-         coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
-         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
-  FROM ev GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (org_id, key_id, listing_id, hour) DO UPDATE SET
-    requests = usage_hourly.requests + excluded.requests,
-    input_tokens = usage_hourly.input_tokens + excluded.input_tokens,
-    output_tokens = usage_hourly.output_tokens + excluded.output_tokens,
-    cached_input_tokens = usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
-    cost_nano = usage_hourly.cost_nano + excluded.cost_nano,
-    errors = usage_hourly.errors + excluded.errors,
-    latency_ms_sum = usage_hourly.latency_ms_sum + excluded.latency_ms_sum,
-    ttft_ms_sum = usage_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
-    ttft_count = usage_hourly.ttft_count + excluded.ttft_count
-),
 settlements AS (
   INSERT INTO usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano)
   SELECT settlement_id, ${batchId}::uuid, org_id, provider_org_id, count(*), sum(cost_nano)::int8, sum(fee_nano)::int8
@@ -220,8 +198,79 @@ async function settle(
     else others.push(c);
   }
   if (others.length) await answerResends(tx, others, out);
-  if (groups.length) await postSettlement(tx, groups, reserved, account, now);
+  if (groups.length) {
+    await postSettlement(tx, groups, reserved, account, now);
+    await addToCounters(tx, candidates.filter((c) => settled.has(c.event.id)), settled);
+  }
   return out;
+}
+
+const HOUR_MS = 3600_000;
+
+/**
+ * Adds the new events to key_spend_daily and usage_hourly. Last before commit: these rows
+ * are shared by concurrent batches (a key's day, a key's hour), so they are locked for as
+ * short a time as possible, in key order.
+ */
+async function addToCounters(tx: Tx, events: readonly Candidate[], costOf: ReadonlyMap<string, bigint>) {
+  const spend = new Map<string, { orgId: string; keyId: string; day: string; costNano: bigint }>();
+  type Hour = { orgId: string; keyId: string; listingId: string; hour: Date; requests: number; input: number; output: number; cached: number; costNano: bigint; errors: number; latencyMs: number; ttftMs: number; ttftCount: number };
+  const hours = new Map<string, Hour>();
+  for (const c of events) {
+    const e = c.event;
+    const cost = costOf.get(e.id)!;
+    const keyId = e.keyId.toLowerCase();
+    const listingId = e.listingId.toLowerCase();
+    const day = e.startedAt.toISOString().slice(0, 10);
+    const s = spend.get(`${keyId}|${day}`);
+    if (s) s.costNano += cost;
+    else spend.set(`${keyId}|${day}`, { orgId: c.key.orgId, keyId, day, costNano: cost });
+    const hour = new Date(Math.floor(e.startedAt.getTime() / HOUR_MS) * HOUR_MS);
+    const k = `${keyId}|${listingId}|${hour.getTime()}`;
+    let h = hours.get(k);
+    if (!h) {
+      h = { orgId: c.key.orgId, keyId, listingId, hour, requests: 0, input: 0, output: 0, cached: 0, costNano: 0n, errors: 0, latencyMs: 0, ttftMs: 0, ttftCount: 0 };
+      hours.set(k, h);
+    }
+    h.requests++;
+    h.input += e.inputTokens;
+    h.output += e.outputTokens;
+    h.cached += e.cachedInputTokens;
+    h.costNano += cost;
+    if (e.status !== "ok") h.errors++;
+    h.latencyMs += e.endedAt.getTime() - e.startedAt.getTime();
+    if (e.firstTokenAt) {
+      h.ttftMs += e.firstTokenAt.getTime() - e.startedAt.getTime();
+      h.ttftCount++;
+    }
+  }
+  // A consistent order (key, then day or listing and hour) across transactions; keys are 13-digit times.
+  const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+  const s = sorted(spend);
+  const h = sorted(hours);
+  const col = <T>(xs: readonly T[], f: (x: T) => string | number | bigint | Date) => pgArray(xs.map(f));
+  await tx.execute(sql`
+WITH spend AS (
+  INSERT INTO key_spend_daily (org_id, key_id, day, spend_nano)
+  SELECT * FROM unnest(${col(s, (x) => x.orgId)}::uuid[], ${col(s, (x) => x.keyId)}::uuid[], ${col(s, (x) => x.day)}::date[], ${col(s, (x) => x.costNano)}::int8[])
+  ON CONFLICT (key_id, day) DO UPDATE SET spend_nano = key_spend_daily.spend_nano + excluded.spend_nano
+)
+INSERT INTO usage_hourly (org_id, key_id, listing_id, hour, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano,
+                          errors, latency_ms_sum, ttft_ms_sum, ttft_count)
+SELECT * FROM unnest(${col(h, (x) => x.orgId)}::uuid[], ${col(h, (x) => x.keyId)}::uuid[], ${col(h, (x) => x.listingId)}::uuid[],
+  ${col(h, (x) => x.hour)}::timestamptz[], ${col(h, (x) => x.requests)}::int8[], ${col(h, (x) => x.input)}::int8[], ${col(h, (x) => x.output)}::int8[],
+  ${col(h, (x) => x.cached)}::int8[], ${col(h, (x) => x.costNano)}::int8[], ${col(h, (x) => x.errors)}::int8[], ${col(h, (x) => x.latencyMs)}::int8[],
+  ${col(h, (x) => x.ttftMs)}::int8[], ${col(h, (x) => x.ttftCount)}::int8[])
+ON CONFLICT (org_id, key_id, listing_id, hour) DO UPDATE SET
+  requests = usage_hourly.requests + excluded.requests,
+  input_tokens = usage_hourly.input_tokens + excluded.input_tokens,
+  output_tokens = usage_hourly.output_tokens + excluded.output_tokens,
+  cached_input_tokens = usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+  cost_nano = usage_hourly.cost_nano + excluded.cost_nano,
+  errors = usage_hourly.errors + excluded.errors,
+  latency_ms_sum = usage_hourly.latency_ms_sum + excluded.latency_ms_sum,
+  ttft_ms_sum = usage_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
+  ttft_count = usage_hourly.ttft_count + excluded.ttft_count`);
 }
 
 /** Ids already settled: the same fields are a duplicate (answered with the stored cost), different ones a conflict kept for finance. */
