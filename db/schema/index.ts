@@ -4,3 +4,4 @@ export * from "./catalog";
 export * from "./credits";
 export * from "./keys";
 export * from "./ledger";
+export * from "./usage";

@@ -54,6 +54,10 @@ export const accessRules: Record<string, Access> = {
   "ledger.trialBalance": "platform-finance",
   "ledger.statement": "platform-finance",
   "ledger.invariants": "platform-finance",
+  "reservations.reserve": "service",
+  "reservations.release": "service",
+  "usage.report": "service",
+  "usage.generation": "service",
 };
 
 let t: TestDb;
@@ -139,6 +143,10 @@ function sampleInput(name: string): unknown {
     "credits.payLocally": { topupId: "00000000-0000-7000-8000-000000000000", outcome: "pay" },
     "credits.setLowBalanceThreshold": { thresholdUsd: "5" },
     "ledger.statement": { accountId: "00000000-0000-7000-8000-000000000000" },
+    "reservations.reserve": { id: "00000000-0000-7000-8000-000000000001", keyId: "00000000-0000-7000-8000-000000000000", amountNano: 1000n, ttlSeconds: 60 },
+    "reservations.release": { id: "00000000-0000-7000-8000-000000000001" },
+    "usage.report": { events: [{ id: "00000000-0000-7000-8000-000000000002" }] },
+    "usage.generation": { id: "00000000-0000-7000-8000-000000000002", keyId: "00000000-0000-7000-8000-000000000000" },
   };
   return inputs[name];
 }

@@ -4,6 +4,8 @@ import { keysRouter } from "./routers/keys";
 import { catalogRouter } from "./routers/catalog";
 import { ledgerRouter } from "./routers/ledger";
 import { orgsRouter } from "./routers/orgs";
+import { reservationsRouter } from "./routers/reservations";
+import { usageRouter } from "./routers/usage";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -13,6 +15,8 @@ export const appRouter = router({
   keys: keysRouter,
   catalog: catalogRouter,
   ledger: ledgerRouter,
+  reservations: reservationsRouter,
+  usage: usageRouter,
 });
 
 export type AppRouter = typeof appRouter;
