@@ -70,6 +70,12 @@ export const envSchema = z.object({
   DEMO_UPSTREAM_PORT: port(8790),
   /** The proxy's base URL as buyers use it, shown in the copy-paste examples. */
   GATEWAY_PUBLIC_URL: z.url().default("http://localhost:8787/v1"),
+  /** The platform's fee on settled usage, basis points of the cost (500 = 5 %); overridable per provider (provider_fee_overrides). */
+  PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000, "must be at most 10000 basis points").default(500),
+  /** How often the worker expires reservations and keeps usage partitions ahead. */
+  WORKER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
+  SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

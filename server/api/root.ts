@@ -6,7 +6,9 @@ import { auditRouter } from "./routers/audit";
 import { financeRouter } from "./routers/finance";
 import { ledgerRouter } from "./routers/ledger";
 import { orgsRouter } from "./routers/orgs";
+import { reservationsRouter } from "./routers/reservations";
 import { payoutsRouter } from "./routers/payouts";
+import { usageRouter } from "./routers/usage";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -16,6 +18,8 @@ export const appRouter = router({
   keys: keysRouter,
   catalog: catalogRouter,
   ledger: ledgerRouter,
+  reservations: reservationsRouter,
+  usage: usageRouter,
   finance: financeRouter,
   payouts: payoutsRouter,
   audit: auditRouter,

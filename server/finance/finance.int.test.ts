@@ -7,24 +7,28 @@ import { ensureAccount, postTransfers } from "../ledger/service";
 import { localIds, signPayload } from "../payments/local-checkout";
 import { receiveWebhook } from "../payments/webhook";
 import { createTestDb, type TestDb } from "../testing/db";
-import { addMember, callerFor, makeOrg, makeUser, testPaymentsRuntime } from "../testing/fixtures";
+import { addMember, callerFor, makeOrg, makeUser, TEST_SERVICE_TOKEN, testPaymentsRuntime } from "../testing/fixtures";
+import type { UsageEvent } from "../usage/contract";
+import { makeEvent, makeKey, makeListing, type WorldListing } from "../usage/testing";
+import { providerFeeOverrides } from "../../db/schema";
 import { exportCsv } from "./exports";
 import { monthOf } from "./period";
 
 // Known activity, then every report's figures asserted exactly:
 //   buyer A tops up $100, buyer B $40 (local checkout, through the webhook);
-//   A uses $33 at provider P1 (fee $3) and $11 at P2 (fee $1); B uses $5.50 at P2 (fee $0.50);
-//   B is refunded $10; P1 is paid out $20.
+//   through usage.report (settlement), A uses $30 at provider P1 (3 requests) and $10 at P2,
+//   B uses $5 at P2, each with a 10% platform fee; B is refunded $10; P1 is paid out $20.
 const usd = (text: string) => parseUsd(text);
 
 let t: TestDb;
 let platformFinance: SessionUser, platformOwner: SessionUser;
 let buyerA: SessionUser, financeA: SessionUser, buyerB: SessionUser, financeB: SessionUser;
 let p1Owner: SessionUser, p1Finance: SessionUser, p2Owner: SessionUser;
-let orgA: { id: string }, orgB: { id: string }, p1: { id: string }, p2: { id: string };
+let orgA: { id: string }, orgB: { id: string }, p1: { id: string; slug: string }, p2: { id: string; slug: string };
 let topupA: string, topupB: string;
 let payoutId: string;
-const usageTransferIds: string[] = [];
+let keyA: string, keyB: string, listing1: WorldListing, listing2: WorldListing;
+let eventsAtP1: UsageEvent[];
 
 async function topUp(owner: SessionUser, amountUsd: string): Promise<string> {
   const caller = callerFor(t.db, owner);
@@ -33,21 +37,14 @@ async function topUp(owner: SessionUser, amountUsd: string): Promise<string> {
   return id;
 }
 
-/** Usage-shaped transfers as settlement posts them: buyer credits → provider payable (cost − fee) and platform revenue (fee). */
-async function postUsage(buyerOrgId: string, providerOrgId: string, costUsd: string, feeUsd: string) {
-  const credits = await ensureAccount(t.db, { orgId: buyerOrgId, kind: "buyer_credits" });
-  const payable = await ensureAccount(t.db, { orgId: providerOrgId, kind: "provider_payable" });
-  const revenue = await ensureAccount(t.db, { orgId: null, kind: "platform_revenue" });
-  const ref = { kind: "usage_settlement", id: uuidv7() };
-  // In id order, so statements list the provider leg before the fee leg (same created_at).
-  const ids = [uuidv7(), uuidv7()].sort();
-  usageTransferIds.push(...ids);
-  await t.db.transaction((tx) =>
-    postTransfers(tx, [
-      { id: ids[0]!, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: usd(costUsd) - usd(feeUsd), code: "usage", ref },
-      { id: ids[1]!, debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(feeUsd), code: "usage", ref },
-    ]),
-  );
+const PRICE_PER_1K = 1_000_000_000n; // $1 per 1k input tokens: 10 000 tokens cost $10
+
+/** Reports one request per entry through usage.report, as a proxy does; settlement posts the ledger. */
+async function reportUsage(keyId: string, listingId: string, inputTokens: number[]) {
+  const events = inputTokens.map((n) => makeEvent({ keyId, listingId, inputTokens: n, outputTokens: 0 }));
+  const { results } = await callerFor(t.db, null, TEST_SERVICE_TOKEN).usage.report({ events });
+  expect(results.map((r) => r.status)).toEqual(events.map(() => "settled"));
+  return events;
 }
 
 async function refund(topupId: string, cumulativeCents: number) {
@@ -106,11 +103,18 @@ beforeAll(async () => {
   p2Owner = await makeUser(t.db, "p2Owner");
   p2 = await makeOrg(t.db, p2Owner, { name: "Provider Two" });
 
+  const prices = [{ effectiveFrom: new Date(Date.now() - 86_400_000), inputPer1kNano: PRICE_PER_1K, outputPer1kNano: 0n, cachedInputPer1kNano: 0n }];
+  listing1 = await makeListing(t.db, p1, prices);
+  listing2 = await makeListing(t.db, p2, prices);
+  await t.db.insert(providerFeeOverrides).values([{ orgId: p1.id, feeBps: 1000 }, { orgId: p2.id, feeBps: 1000 }]);
+  keyA = await makeKey(t.db, orgA.id);
+  keyB = await makeKey(t.db, orgB.id);
+
   topupA = await topUp(buyerA, "100");
   topupB = await topUp(buyerB, "40");
-  await postUsage(orgA.id, p1.id, "33", "3");
-  await postUsage(orgA.id, p2.id, "11", "1");
-  await postUsage(orgB.id, p2.id, "5.50", "0.50");
+  eventsAtP1 = await reportUsage(keyA, listing1.id, [10_000, 10_000, 10_000]);
+  await reportUsage(keyA, listing2.id, [10_000]);
+  await reportUsage(keyB, listing2.id, [5_000]);
   await refund(topupB, 1000);
   payoutId = uuidv7();
   await callerFor(t.db, platformFinance).payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "20", paidOn: "2026-04-30", bankReference: "SEPA-0001" });
@@ -122,13 +126,13 @@ describe("platform books", () => {
     const tb = await callerFor(t.db, platformFinance).ledger.trialBalance();
     const byKind = Object.fromEntries(tb.kinds.map((k) => [k.kind, k.balanceNano]));
     expect(byKind).toEqual({
-      buyer_credits: usd("80.50"),
+      buyer_credits: usd("85"),
       payments_clearing: usd("130"),
-      provider_payable: usd("25"),
+      provider_payable: usd("20.50"),
       platform_revenue: usd("4.50"),
       payouts: usd("20"),
     });
-    expect(tb.totals).toEqual([{ currency: "USD", debitsNano: usd("219.50"), creditsNano: usd("219.50"), balanced: true }]);
+    expect(tb.totals).toEqual([{ currency: "USD", debitsNano: usd("215"), creditsNano: usd("215"), balanced: true }]);
   });
 
   it("the trial balance at a date before any activity is empty", async () => {
@@ -141,7 +145,7 @@ describe("platform books", () => {
     const topups = await caller.finance.journal({ code: "topup" });
     expect(topups.entries.map((e) => e.amountNano).sort()).toEqual([usd("100"), usd("40")].sort());
     const p2Entries = await caller.finance.journal({ orgId: p2.id });
-    expect(p2Entries.entries.map((e) => e.amountNano).sort()).toEqual([usd("10"), usd("5")].sort());
+    expect(p2Entries.entries.map((e) => e.amountNano).sort()).toEqual([usd("9"), usd("4.50")].sort());
     const byRef = await caller.finance.journal({ refKind: "payout", refId: payoutId });
     expect(byRef.entries).toHaveLength(1);
     expect(byRef.entries[0]).toMatchObject({ code: "payout", amountNano: usd("20"), debit: { kind: "provider_payable", orgId: p1.id }, credit: { kind: "payouts" } });
@@ -178,11 +182,27 @@ describe("platform books", () => {
     expect(refundDetail.source).toMatchObject({ kind: "payment_adjustment", adjustments: [{ kind: "refund", amount_nano: usd("10") }], events: [{ type: "charge.refunded" }] });
   });
 
+  it("drills from a usage transfer to the events it settled", async () => {
+    const caller = callerFor(t.db, platformFinance);
+    const [leg] = (await caller.finance.journal({ code: "usage", orgId: p1.id })).entries;
+    const detail = await caller.finance.transfer({ id: leg!.id });
+    expect(detail.source.kind).toBe("usage");
+    const page1 = await caller.finance.usageEvents({ transferId: leg!.id, limit: 2 });
+    expect(page1.settlement).toMatchObject({ buyerOrgId: orgA.id, providerOrgId: p1.id, events: 3, costNano: usd("30"), feeNano: usd("3") });
+    const page2 = await caller.finance.usageEvents({ transferId: leg!.id, limit: 2, after: page1.nextCursor });
+    expect(page2.nextCursor).toBeNull();
+    const events = [...page1.events, ...page2.events];
+    expect(events.map((e) => e.id).sort()).toEqual(eventsAtP1.map((e) => e.id).sort());
+    expect(events.every((e) => e.costNano === usd("10") && e.feeNano === usd("1") && e.listingSlug === listing1.slug && e.keyId === keyA)).toBe(true);
+    // The other leg of the same settlement names the same events.
+    expect(detail.related.map((r) => r.amountNano).sort()).toEqual([usd("27"), usd("3")].sort());
+  });
+
   it("the account list shows every account with its balance", async () => {
     const accounts = await callerFor(t.db, platformFinance).finance.accounts({ kind: "provider_payable" });
     expect(accounts.map((a) => [a.orgName, a.postedNano])).toEqual([
-      ["Provider One", usd("10")],
-      ["Provider Two", usd("15")],
+      ["Provider One", usd("7")],
+      ["Provider Two", usd("13.50")],
     ]);
   });
 });
@@ -202,9 +222,13 @@ describe("reconciliation", () => {
       { label: "Stored payments, net of refunds and disputes", nano: usd("130") },
       { label: "payments_clearing postings, net", nano: usd("130") },
     ]);
+    expect(reports.find((r) => r.key === "usage")!.figures).toEqual([
+      { label: "Settled usage events", nano: usd("45") },
+      { label: "Usage transfers", nano: usd("45") },
+    ]);
     expect(reports.find((r) => r.key === "integrity")!.figures).toEqual([
-      { label: "Posted debits", nano: usd("219.50") },
-      { label: "Posted credits", nano: usd("219.50") },
+      { label: "Posted debits", nano: usd("215") },
+      { label: "Posted credits", nano: usd("215") },
     ]);
   });
 
@@ -280,15 +304,15 @@ describe("payouts", () => {
   it("payables per provider, net of payouts", async () => {
     const payables = await callerFor(t.db, platformFinance).payouts.payables();
     expect(payables.map((p) => [p.orgName, p.payableNano, p.paidNano])).toEqual([
-      ["Provider One", usd("10"), usd("20")],
-      ["Provider Two", usd("15"), 0n],
+      ["Provider One", usd("7"), usd("20")],
+      ["Provider Two", usd("13.50"), 0n],
     ]);
   });
 
   it("a payout above the payable balance is refused naming amountUsd; a replay is idempotent; a changed replay conflicts", async () => {
     const caller = callerFor(t.db, platformFinance);
-    await expect(caller.payouts.record({ id: uuidv7(), orgId: p1.id, amountUsd: "10.01", paidOn: "2026-05-01", bankReference: "SEPA-X" })).rejects.toThrow(
-      /amountUsd: \$10\.01 is more than Provider One's payable balance of \$10\.00/,
+    await expect(caller.payouts.record({ id: uuidv7(), orgId: p1.id, amountUsd: "7.01", paidOn: "2026-05-01", bankReference: "SEPA-X" })).rejects.toThrow(
+      /amountUsd: \$7\.01 is more than Provider One's payable balance of \$7\.00/,
     );
     const again = await caller.payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "20", paidOn: "2026-04-30", bankReference: "SEPA-0001" });
     expect(again.id).toBe(payoutId);
@@ -307,15 +331,15 @@ describe("payouts", () => {
 describe("organisation finance: each sees only its own", () => {
   it("a buyer's statement with running balance", async () => {
     const s = await callerFor(t.db, financeA).finance.myStatement({ kind: "buyer_credits" });
-    expect(s!.entries.map((e) => [e.code, e.postedDeltaNano, e.balanceNano])).toEqual([
-      ["topup", usd("100"), usd("100")],
-      ["usage", -usd("30"), usd("70")],
-      ["usage", -usd("3"), usd("67")],
-      ["usage", -usd("10"), usd("57")],
-      ["usage", -usd("1"), usd("56")],
-    ]);
+    expect(s!.entries.map((e) => e.code)).toEqual(["topup", "usage", "usage", "usage", "usage"]);
+    expect(s!.entries[0]!.balanceNano).toBe(usd("100"));
+    // The settlement legs (provider's part and fee) of each (buyer, provider), in any order within a posting.
+    expect(s!.entries.slice(1).map((e) => -e.postedDeltaNano).sort()).toEqual([usd("27"), usd("3"), usd("9"), usd("1")].sort());
+    expect(s!.entries.reduce((b, e) => b + e.postedDeltaNano, 0n)).toBe(usd("60"));
+    expect(s!.entries.at(-1)!.balanceNano).toBe(usd("60"));
     const b = await callerFor(t.db, financeB).finance.myStatement({ kind: "buyer_credits" });
-    expect(b!.entries.map((e) => e.balanceNano)).toEqual([usd("40"), usd("35"), usd("34.50"), usd("24.50")]);
+    expect(b!.entries.map((e) => e.code)).toEqual(["topup", "usage", "usage", "refund"]);
+    expect(b!.entries.at(-1)!.balanceNano).toBe(usd("25"));
   });
 
   it("the monthly statement: opening, movements by code, closing, top-ups with receipts", async () => {
@@ -326,14 +350,18 @@ describe("organisation finance: each sees only its own", () => {
         accountId: expect.any(String),
         kind: "buyer_credits",
         openingNano: 0n,
-        closingNano: usd("56"),
+        closingNano: usd("60"),
         byCode: [
           { code: "topup", increaseNano: usd("100"), decreaseNano: 0n, count: 1 },
-          { code: "usage", increaseNano: 0n, decreaseNano: usd("44"), count: 4 },
+          { code: "usage", increaseNano: 0n, decreaseNano: usd("40"), count: 4 },
         ],
       },
     ]);
     expect(s.topups).toEqual([expect.objectContaining({ id: topupA, amountCents: 10_000, refundedCents: 0, receiptNumber: expect.any(Number) })]);
+    expect(s.usage.map((u) => [u.keyId, u.listingSlug, u.requests, u.costNano])).toEqual([
+      [keyA, listing1.slug, 3n, usd("30")],
+      [keyA, listing2.slug, 1n, usd("10")],
+    ]);
   });
 
   it("buyer and provider finance members cannot read the platform's books", async () => {
@@ -354,8 +382,8 @@ describe("audit log", () => {
       actorUserId: platformFinance.id,
       orgId: p1.id,
       subjectId: payoutId,
-      before: { payableNano: usd("30").toString() },
-      after: { amountNano: usd("20").toString(), payableNano: usd("10").toString(), bankReference: "SEPA-0001" },
+      before: { payableNano: usd("27").toString() },
+      after: { amountNano: usd("20").toString(), payableNano: usd("7").toString(), bankReference: "SEPA-0001" },
     });
     expect((await callerFor(t.db, p1Finance).audit.mine({})).entries.map((e) => e.action)).toContain("payout.record");
     expect((await callerFor(t.db, financeA).audit.mine({})).entries.filter((e) => e.action === "payout.record")).toEqual([]);
@@ -413,8 +441,8 @@ describe("CSV exports (streamed route handlers)", () => {
 
   it("the trial balance", async () => {
     const text = await readAll(await exportCsv(t.db, platformFinance, "trial-balance", url("trial-balance")));
-    expect(text).toContain("provider_payable,USD,2,20,45,25,");
-    expect(text).toContain("total,USD,,219.5,219.5,balanced,");
+    expect(text).toContain("provider_payable,USD,2,20,40.5,20.5,");
+    expect(text).toContain("total,USD,,215,215,balanced,");
     expect((await exportCsv(t.db, p1Finance, "trial-balance", url("trial-balance"))).status).toBe(403);
   });
 
@@ -424,7 +452,7 @@ describe("CSV exports (streamed route handlers)", () => {
     const lines = own.trimEnd().split("\r\n");
     expect(lines).toHaveLength(1 + 1 + 5);
     expect(lines[1]).toBe("opening,,,,,,,,0,,,0");
-    expect(lines[6]).toMatch(/,usage,usage_settlement,[0-9a-f-]+,debit,1,-1,56,1000000000,-1000000000,56000000000$/);
+    expect(lines[6]).toMatch(/,usage,usage_settlement,[0-9a-f-]+,debit,[0-9.]+,-[0-9.]+,60,\d+,-\d+,60000000000$/);
     expect((await exportCsv(t.db, financeB, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
     expect((await exportCsv(t.db, p1Finance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
     expect((await exportCsv(t.db, platformFinance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(200);
@@ -455,5 +483,71 @@ describe("CSV exports (streamed route handlers)", () => {
     // Header, then 1 000-row pages.
     expect(rows).toBe(2501);
     expect(chunks).toBe(4);
+  });
+});
+
+describe("usage reconciliation, conflicts and reservations", () => {
+  it("a usage transfer with no settlement behind it fails usage ↔ ledger, naming the transfer", async () => {
+    const db = await createTestDb();
+    try {
+      const fin = await makeUser(db.db, "fin");
+      const platform = await makeOrg(db.db, await makeUser(db.db, "po"), { isPlatform: true });
+      await addMember(db.db, platform.id, fin, "finance");
+      const buyer = await makeOrg(db.db, await makeUser(db.db, "b"));
+      const provider = await makeOrg(db.db, await makeUser(db.db, "p"));
+      const clearing = await ensureAccount(db.db, { orgId: null, kind: "payments_clearing" });
+      const credits = await ensureAccount(db.db, { orgId: buyer.id, kind: "buyer_credits" });
+      const payable = await ensureAccount(db.db, { orgId: provider.id, kind: "provider_payable" });
+      const stray = uuidv7();
+      await db.db.transaction((tx) =>
+        postTransfers(tx, [
+          { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: usd("5"), code: "promotion" },
+          { id: stray, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: usd("2"), code: "usage", ref: { kind: "usage_settlement", id: uuidv7() } },
+        ]),
+      );
+      const usage = (await callerFor(db.db, fin).finance.reconciliation(thisMonth())).find((r) => r.key === "usage")!;
+      expect(usage.status).toBe("fail");
+      expect(usage.differences).toEqual([{ ref: stray, detail: "usage transfer with no settlement record", expectedNano: 0n, actualNano: usd("2") }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("a conflicting report is listed for review and fails the conflicts report until finance reviews it", async () => {
+    const [first] = eventsAtP1;
+    const { results } = await callerFor(t.db, null, TEST_SERVICE_TOKEN).usage.report({ events: [{ ...first!, inputTokens: 99 }] });
+    expect(results[0]!.status).toBe("conflict");
+    const caller = callerFor(t.db, platformFinance);
+    const conflicts = (await caller.finance.reconciliation(thisMonth())).find((r) => r.key === "conflicts")!;
+    expect(conflicts.status).toBe("fail");
+    expect(conflicts.differences).toHaveLength(1);
+    expect(conflicts.differences[0]!.ref).toMatch(new RegExp(`^${first!.id}:`));
+    await caller.finance.reviewConflict({ conflictId: conflicts.differences[0]!.ref, note: "proxy retried with a recount; first report stands" });
+    const after = (await caller.finance.reconciliation(thisMonth())).find((r) => r.key === "conflicts")!;
+    expect(after.status).toBe("pass");
+  });
+
+  it("open reservations equal the held buyer credit", async () => {
+    const service = callerFor(t.db, null, TEST_SERVICE_TOKEN);
+    const grant = await service.reservations.reserve({ id: uuidv7(), keyId: keyA, amountNano: usd("2"), ttlSeconds: 600 });
+    expect(grant.grantedNano).toBe(usd("2"));
+    const report = (await callerFor(t.db, platformFinance).finance.reconciliation(thisMonth())).find((r) => r.key === "reservations")!;
+    expect(report.status).toBe("pass");
+    expect(report.figures).toEqual([
+      { label: "Pending debits (all accounts)", nano: usd("2") },
+      { label: "Open reservations", nano: usd("2") },
+    ]);
+    // A reservation whose recorded hold disagrees with the ledger's is named.
+    const client = await t.pool.connect();
+    try {
+      await client.query("update reservations set held_nano = held_nano - 1 where org_id = $1", [orgA.id]);
+    } finally {
+      client.release();
+    }
+    const broken = (await callerFor(t.db, platformFinance).finance.reconciliation(thisMonth())).find((r) => r.key === "reservations")!;
+    expect(broken.status).toBe("fail");
+    expect(broken.differences).toEqual([
+      { ref: `org:${orgA.id}`, detail: `open reservations ${usd("2") - 1n} vs held buyer credit ${usd("2")}`, expectedNano: usd("2") - 1n, actualNano: usd("2") },
+    ]);
   });
 });

@@ -227,9 +227,20 @@ chk AS (
   END AS ok
 )`);
 
-function postingStatement(transfers: readonly TransferInput[], returning: "rows" | "ids"): SQL {
+/**
+ * One statement per posting. `rows` (postTransfers) skips ids that exist with ON CONFLICT,
+ * so even a concurrent duplicate becomes a replay, and returns the inserted rows. `count`
+ * (the bulk path) skips existing ids with an index probe instead of speculative insertion,
+ * measurably cheaper per row; a duplicate inserted concurrently then fails with a unique
+ * violation (CONFLICT) and the retry is a replay. It returns only how many were inserted.
+ */
+function postingStatement(transfers: readonly TransferInput[], mode: "rows" | "count"): SQL {
   const col = <T>(f: (t: TransferInput) => T) => pgArray(transfers.map(f) as (string | bigint | Date | null)[]);
-  const out = returning === "rows" ? sql.raw("ins.*") : sql.raw("ins.id");
+  const skipExisting =
+    mode === "rows"
+      ? sql.raw("FROM input ON CONFLICT (id) DO NOTHING")
+      : sql.raw("FROM input WHERE NOT EXISTS (SELECT 1 FROM ledger_transfers x WHERE x.id = input.id)");
+  const out = mode === "rows" ? sql.raw("SELECT ins.* FROM chk LEFT JOIN ins ON true") : sql.raw("SELECT (SELECT count(*) FROM ins)::int AS inserted FROM chk");
   return sql`
 WITH input AS (
   SELECT * FROM unnest(
@@ -241,8 +252,7 @@ WITH input AS (
 ),
 ins AS (
   INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id)
-  SELECT id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id FROM input
-  ON CONFLICT (id) DO NOTHING
+  SELECT id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id ${skipExisting}
   RETURNING *
 ),
 pend AS (
@@ -262,7 +272,7 @@ d AS (
   ) legs GROUP BY id
 ),
 ${MOVE_ACCOUNTS}
-SELECT ${out} FROM chk LEFT JOIN ins ON true`;
+${out}`;
 }
 
 const legFieldOf = (transfers: readonly TransferInput[]) => (accountId: string) => {
@@ -272,9 +282,11 @@ const legFieldOf = (transfers: readonly TransferInput[]) => (accountId: string) 
   return j >= 0 ? `transfers[${j}].creditAccountId` : "transfers";
 };
 
-/** Checks replays against the stored transfers; a different request under a used id aborts the transaction. */
-async function checkReplays(tx: Tx, transfers: readonly TransferInput[], insertedIds: Set<string>): Promise<Map<string, Transfer>> {
-  const replayed = transfers.filter((t) => !insertedIds.has(t.id.toLowerCase()));
+/**
+ * Checks the transfers not inserted (replays) against the stored ones; a different request
+ * under a used id aborts the transaction. Returns the stored versions by id.
+ */
+async function checkReplays(tx: Tx, transfers: readonly TransferInput[], replayed: readonly TransferInput[]): Promise<Map<string, Transfer>> {
   const stored = new Map<string, Transfer>();
   if (!replayed.length) return stored;
   const rows = await run(tx, sql`select * from ledger_transfers where id = any(${pgArray(replayed.map((t) => t.id))}::uuid[])`);
@@ -305,7 +317,7 @@ export async function postTransfers(tx: Tx, transfers: readonly TransferInput[],
   const rows = await run(tx, postingStatement(transfers, "rows"), legFieldOf(transfers));
   const inserted = new Map<string, Transfer>();
   for (const r of rows) if (r.id) inserted.set(r.id as string, toTransfer(r));
-  const replayed = await checkReplays(tx, transfers, new Set(inserted.keys()));
+  const replayed = await checkReplays(tx, transfers, transfers.filter((t) => !inserted.has(t.id.toLowerCase())));
   return transfers.map((t) => (inserted.get(t.id.toLowerCase()) ?? replayed.get(t.id.toLowerCase()))!);
 }
 
@@ -316,11 +328,11 @@ export async function postTransfers(tx: Tx, transfers: readonly TransferInput[],
  */
 export async function postTransfersBatch(tx: Tx, transfers: readonly TransferInput[], now = new Date()): Promise<{ inserted: number; replayed: number }> {
   validateTransfers(transfers, now);
-  const rows = await run(tx, postingStatement(transfers, "ids"), legFieldOf(transfers));
-  const ids = new Set<string>();
-  for (const r of rows) if (r.id) ids.add(r.id as string);
-  const replayed = await checkReplays(tx, transfers, ids);
-  return { inserted: ids.size, replayed: replayed.size };
+  const [row] = await run(tx, postingStatement(transfers, "count"), legFieldOf(transfers));
+  const inserted = row!.inserted as number;
+  // Some ids existed: compare them all with what is stored (the inserted ones match by construction).
+  if (inserted < transfers.length) await checkReplays(tx, transfers, transfers);
+  return { inserted, replayed: transfers.length - inserted };
 }
 
 /** A hold: moves the pending sums of both accounts (limits apply) until posted, voided or expired. */
@@ -433,6 +445,37 @@ export function postPending(tx: Tx, input: ResolveInput, now = new Date()): Prom
 /** Releases a pending transfer, exactly once. */
 export function voidPending(tx: Tx, input: Omit<ResolveInput, "amountNano">, now = new Date()): Promise<Transfer> {
   return resolvePending(tx, "void_pending", input, now);
+}
+
+/**
+ * Voids many holds in one statement, for settlement, which consumes reservations by voiding
+ * their holds and re-holding what remains in the same transaction. Holds that are no longer
+ * open, or have expired at `now` (the sweeper's), are skipped rather than failing the batch.
+ * Locks the holds in id order; returns the pending ids it voided.
+ */
+export async function voidPendingBatch(tx: Tx, items: readonly Omit<ResolveInput, "amountNano">[], now = new Date()): Promise<Set<string>> {
+  const voided = new Set<string>();
+  if (!items.length) return voided;
+  for (const [i, it] of items.entries()) {
+    if (!isUuid(it.id)) throw new DomainError("INVALID_INPUT", `items[${i}].id: must be a UUID`, `items[${i}].id`);
+    if (!isUuid(it.pendingId)) throw new DomainError("INVALID_INPUT", `items[${i}].pendingId: must be a UUID`, `items[${i}].pendingId`);
+  }
+  const rows = await run(
+    tx,
+    sql`select ${PENDING_COLUMNS} from ledger_pending p join ledger_transfers t on t.id = p.pending_id
+        where p.pending_id = any(${pgArray(items.map((x) => x.pendingId))}::uuid[]) order by p.pending_id for update of p`,
+  );
+  const open = new Map(rows.map((r) => [r.pending_id as string, toPending(r)]));
+  const todo = [];
+  for (const it of items) {
+    const pending = open.get(it.pendingId.toLowerCase());
+    if (!pending || pending.status !== "open" || pending.expiresAt.getTime() <= now.getTime() || voided.has(pending.pendingId)) continue;
+    const ref = it.ref !== undefined ? it.ref : pending.refKind ? { kind: pending.refKind, id: pending.refId! } : null;
+    todo.push({ id: it.id.toLowerCase(), pending, resolution: decideResolution(pending, "void_pending", now), ref });
+    voided.add(pending.pendingId);
+  }
+  if (todo.length) await run(tx, resolutionStatement(todo));
+  return voided;
 }
 
 /**
