@@ -1,6 +1,8 @@
 import { asc, sql, type SQL } from "drizzle-orm";
+import type pg from "pg";
+import { PgDialect } from "drizzle-orm/pg-core";
 import { z } from "zod";
-import type { DbOrTx } from "../../db/client";
+import type { Db, DbOrTx } from "../../db/client";
 import { organizations } from "../../db/schema";
 import { ledgerTransferCode, type LedgerAccountKind, type LedgerTransferCode, type LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
@@ -23,6 +25,33 @@ export function toDate(v: unknown): Date {
 
 async function rows(db: DbOrTx, q: SQL): Promise<Row[]> {
   return (await db.execute(q)).rows as Row[];
+}
+
+const dialect = new PgDialect();
+
+/**
+ * The rows of one query, `pageSize` at a time, from a server-side cursor in a read-only
+ * transaction: one plan and one sort however long the result, so exports stream in
+ * constant memory and linear time. Holds a pooled connection until the last page is read
+ * or the reader stops.
+ */
+async function* cursorPages(db: Db, query: SQL, pageSize: number): AsyncGenerator<Row[]> {
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  const client = await (db as Db & { $client: pg.Pool }).$client.connect();
+  try {
+    await client.query("begin isolation level repeatable read read only");
+    await client.query(`declare export_rows no scroll cursor for ${text}`, params);
+    for (;;) {
+      const found = (await client.query(`fetch ${pageSize} from export_rows`)).rows as Row[];
+      if (found.length) yield found;
+      if (found.length < pageSize) break;
+    }
+    await client.query("commit");
+  } finally {
+    // A reader that stops early leaves the transaction open: rollback closes it and the cursor.
+    await client.query("rollback").catch(() => {});
+    client.release();
+  }
 }
 
 export type AccountRow = {
@@ -156,11 +185,7 @@ export async function journalPage(
     : sql``;
   const found = await rows(
     db,
-    sql`select t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
-        from ledger_transfers t
-        join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
-        join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id
-        where ${filterSql(filter)} ${cursor}
+    sql`select ${JOURNAL_COLUMNS} where ${filterSql(filter)} ${cursor}
         order by t.created_at ${sql.raw(desc ? "desc" : "asc")}, t.id ${sql.raw(desc ? "desc" : "asc")}
         limit ${limit + 1}`,
   );
@@ -168,14 +193,15 @@ export async function journalPage(
   return { entries, nextCursor: found.length > limit ? entries[entries.length - 1]!.id : null };
 }
 
-/** Every page of the journal oldest first, for streamed exports. */
-export async function* journalPages(db: DbOrTx, filter: JournalFilter, pageSize = 1000): AsyncGenerator<JournalEntry[]> {
-  let after: string | null = null;
-  for (;;) {
-    const page = await journalPage(db, filter, { after, limit: pageSize, order: "asc" });
-    if (page.entries.length) yield page.entries;
-    if (!page.nextCursor) return;
-    after = page.nextCursor;
+const JOURNAL_COLUMNS = sql.raw(`t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
+  from ledger_transfers t
+  join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
+  join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id`);
+
+/** Every transfer matching the filter, oldest first, in pages, for streamed exports. */
+export async function* journalPages(db: Db, filter: JournalFilter, pageSize = 1000): AsyncGenerator<JournalEntry[]> {
+  for await (const page of cursorPages(db, sql`select ${JOURNAL_COLUMNS} where ${filterSql(filter)} order by t.created_at, t.id`, pageSize)) {
+    yield page.map(toEntry);
   }
 }
 
@@ -194,39 +220,36 @@ export type StatementLine = {
 
 /**
  * An account's posted entries in [from, to) oldest first with the running posted balance,
- * in pages: the opening balance is summed once, then each page continues it, so any range
- * streams in constant memory and linear time.
+ * in pages from one cursor (the account indexes carry no time order, so keyset pages would
+ * each sort the account again): the opening balance is summed first, then each page
+ * continues it. Postings are always dated when they are written, so nothing new can land
+ * before a past `from` between the two reads.
  */
 export async function* statementPages(
-  db: DbOrTx,
+  db: Db,
   p: { accountId: string; from?: Date | null; to?: Date | null },
   pageSize = 1000,
 ): AsyncGenerator<{ openingNano: bigint; lines: StatementLine[] }> {
   const [account] = await rows(db, sql`select id, kind from ledger_accounts where id = ${p.accountId}::uuid`);
   if (!account) throw new DomainError("NOT_FOUND", `ledger account ${p.accountId} not found`, "accountId");
   const debitNormal = normalSide(account.kind as LedgerAccountKind) === "debit";
+  const from = p.from ?? null;
+  const to = p.to ?? null;
   const [opening] = await rows(
     db,
     sql`select coalesce(sum(case when (debit_account_id = ${p.accountId}::uuid) = ${debitNormal} then amount_nano else -amount_nano end), 0)::int8 as b
         from ledger_transfers where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid)
-          and type in ('single', 'post_pending') and ${p.from ?? null}::timestamptz is not null and created_at < ${p.from ?? null}::timestamptz`,
+          and type in ('single', 'post_pending') and ${from}::timestamptz is not null and created_at < ${from}::timestamptz`,
   );
   const openingNano = opening!.b as bigint;
   let balance = openingNano;
-  let cursor: { at: unknown; id: string } | null = null;
-  let first = true;
-  for (;;) {
-    const found = await rows(
-      db,
-      sql`select id, created_at, code, ref_kind, ref_id, amount_nano, debit_account_id = ${p.accountId}::uuid as is_debit
-          from ledger_transfers
-          where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid)
-            and type in ('single', 'post_pending')
-            and (${p.from ?? null}::timestamptz is null or created_at >= ${p.from ?? null}::timestamptz)
-            and (${p.to ?? null}::timestamptz is null or created_at < ${p.to ?? null}::timestamptz)
-            ${cursor ? sql`and (created_at, id) > (${cursor.at}::timestamptz, ${cursor.id}::uuid)` : sql``}
-          order by created_at, id limit ${pageSize}`,
-    );
+  let yielded = false;
+  const query = sql`select id, created_at, code, ref_kind, ref_id, amount_nano, debit_account_id = ${p.accountId}::uuid as is_debit
+      from ledger_transfers
+      where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid) and type in ('single', 'post_pending')
+        and (${from}::timestamptz is null or created_at >= ${from}::timestamptz) and (${to}::timestamptz is null or created_at < ${to}::timestamptz)
+      order by created_at, id`;
+  for await (const found of cursorPages(db, query, pageSize)) {
     const lines = found.map((r) => {
       const isDebit = r.is_debit as boolean;
       const amount = r.amount_nano as bigint;
@@ -244,12 +267,10 @@ export async function* statementPages(
         balanceNano: balance,
       };
     });
-    if (lines.length || first) yield { openingNano, lines };
-    first = false;
-    if (found.length < pageSize) return;
-    const last = found[found.length - 1]!;
-    cursor = { at: last.created_at, id: last.id as string };
+    yielded = true;
+    yield { openingNano, lines };
   }
+  if (!yielded) yield { openingNano, lines: [] };
 }
 
 export type TransferSource =
@@ -311,11 +332,7 @@ export async function transferDetail(db: DbOrTx, id: string) {
   if (!isUuid(id)) throw new DomainError("INVALID_INPUT", "id: is not a valid transfer id", "id");
   const [row] = await rows(
     db,
-    sql`select t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
-        from ledger_transfers t
-        join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
-        join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id
-        where t.id = ${id}::uuid`,
+    sql`select ${JOURNAL_COLUMNS} where t.id = ${id}::uuid`,
   );
   if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
   const transfer = toEntry(row);

@@ -484,6 +484,16 @@ describe("CSV exports (streamed route handlers)", () => {
     expect(rows).toBe(2501);
     expect(chunks).toBe(4);
   });
+
+  it("a reader that stops early gives the connection back", async () => {
+    const res = await exportCsv(t.db, platformFinance, "journal", url("journal?code=promotion"));
+    const reader = res.body!.getReader();
+    await reader.read(); // header
+    await reader.read(); // first page: the cursor's transaction is open
+    expect(t.pool.totalCount - t.pool.idleCount).toBe(1);
+    await reader.cancel();
+    await expect.poll(() => t.pool.totalCount - t.pool.idleCount).toBe(0);
+  });
 });
 
 describe("usage reconciliation, conflicts and reservations", () => {
