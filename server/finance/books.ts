@@ -105,8 +105,8 @@ const date = z.coerce.date({ message: "must be a date" });
 /** The journal's filters, validated the same for the browser (tRPC) and the CSV export. */
 export const journalFilterInput = z.object({
   code: z.enum(ledgerTransferCode.enumValues).nullish(),
-  accountId: z.uuid("accountId: is not a valid id").nullish(),
-  orgId: z.uuid("orgId: is not a valid id").nullish(),
+  accountId: z.uuid("is not a valid id").nullish(),
+  orgId: z.uuid("is not a valid id").nullish(),
   refKind: z.string().trim().max(64).nullish(),
   refId: z.string().trim().max(200).nullish(),
   from: date.nullish(),

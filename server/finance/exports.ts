@@ -20,7 +20,7 @@ export type ExportKind = "journal" | "trial-balance" | "statement";
 
 const dateParam = z.coerce.date({ message: "must be a date" }).nullish();
 const statementParams = z.object({
-  accountId: z.uuid("accountId: is not a valid account id"),
+  accountId: z.uuid("is not a valid account id"),
   from: dateParam,
   to: dateParam,
 });
@@ -111,7 +111,7 @@ function parse<T extends z.ZodType>(schema: T, params: Record<string, string>): 
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const field = issue.path.join(".");
-    throw new DomainError("INVALID_INPUT", issue.message.startsWith(`${field}:`) ? issue.message : `${field}: ${issue.message}`, field);
+    throw new DomainError("INVALID_INPUT", `${field}: ${issue.message}`, field);
   }
   return r.data;
 }

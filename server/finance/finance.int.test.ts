@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRPCError } from "@trpc/server";
+import type { ZodError } from "zod";
 import type { SessionUser } from "../api/trpc";
 import { uuidv7 } from "../lib/ids";
 import { NANO_PER_CENT, parseUsd } from "../ledger/money";
@@ -559,5 +560,36 @@ describe("usage reconciliation, conflicts and reservations", () => {
     expect(broken.differences).toEqual([
       { ref: `org:${orgA.id}`, detail: `open reservations ${usd("2") - 1n} vs held buyer credit ${usd("2")}`, expectedNano: usd("2") - 1n, actualNano: usd("2") },
     ]);
+  });
+});
+
+describe("bad input names the field once and writes nothing", () => {
+  it.each([
+    ["payouts.record", { id: "nope", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "2026-01-01", bankReference: "REF-1" }, "id: must be a UUID"],
+    ["payouts.record", { id: "00000000-0000-7000-8000-00000000000a", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "yesterday", bankReference: "REF-1" }, "paidOn: must be a date (YYYY-MM-DD)"],
+    ["payouts.record", { id: "00000000-0000-7000-8000-00000000000a", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "2026-01-01", bankReference: "x" }, "bankReference: must be at least 3 characters"],
+    ["finance.journal", { accountId: "nope" }, "accountId: is not a valid id"],
+    ["finance.closePeriod", { month: "April" }, "month: must be a month as YYYY-MM"],
+    ["finance.reconciliation", { from: new Date("2026-02-01"), to: new Date("2026-01-01") }, "to: must end after it starts"],
+  ])("%s → %s", async (name, input, message) => {
+    const before = await t.pool.query("select (select count(*) from payouts) p, (select count(*) from accounting_periods) a, (select count(*) from ledger_transfers) l");
+    const [ns, proc] = name.split(".") as [string, string];
+    const caller = callerFor(t.db, platformFinance) as unknown as Record<string, Record<string, (i: unknown) => Promise<unknown>>>;
+    const err = await caller[ns]![proc]!(input).then(
+      () => null,
+      (e: unknown) => e as TRPCError,
+    );
+    expect(err?.code).toBe("BAD_REQUEST");
+    // What the API answers (server/api/trpc.ts formats zod issues as "field: message").
+    const issues = (err?.cause as ZodError).issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    expect(issues).toEqual([message]);
+    const after = await t.pool.query("select (select count(*) from payouts) p, (select count(*) from accounting_periods) a, (select count(*) from ledger_transfers) l");
+    expect(after.rows).toEqual(before.rows);
+  });
+
+  it("the CSV export names the bad parameter", async () => {
+    const res = await exportCsv(t.db, platformFinance, "statement", new URL("http://localhost/api/finance/statement?accountId=nope"));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "accountId: is not a valid account id" });
   });
 });

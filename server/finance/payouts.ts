@@ -10,8 +10,8 @@ import { recordAudit } from "./audit";
 
 export const recordPayoutInput = z.object({
   /** Caller-chosen (the form generates it once): a retried submit records one payout. */
-  id: z.uuid("id: must be a UUID"),
-  orgId: z.uuid("orgId: choose a provider"),
+  id: z.uuid("must be a UUID"),
+  orgId: z.uuid("choose a provider"),
   /** Dollars as a decimal string, at most the provider's payable balance. */
   amountUsd: z.string().trim().min(1, "is required").max(24, "is too long"),
   paidOn: z.iso.date("must be a date (YYYY-MM-DD)"),

@@ -8,7 +8,7 @@ import { runReconciliation } from "../../finance/reconcile";
 import { usageCostByKeyAndListing } from "../../finance/usage-queries";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
 
-const uuid = (field: string) => z.uuid(`${field}: is not a valid id`);
+const uuid = z.uuid("is not a valid id");
 const date = z.coerce.date({ message: "must be a date" });
 const month = z.string().trim().regex(/^\d{4}-\d{2}$/, "must be a month as YYYY-MM");
 const limit = (max: number, dflt: number) => z.number().int().min(1, "must be at least 1").max(max, `must be at most ${max}`).default(dflt);
@@ -42,19 +42,19 @@ const statementOutput = z
 export const financeRouter = router({
   // ── Platform books (finance members of the platform organisation) ──────────
   accounts: platformFinanceProcedure
-    .input(z.object({ kind: z.enum(ledgerAccountKind.enumValues).nullish(), orgId: uuid("orgId").nullish() }).default({}))
+    .input(z.object({ kind: z.enum(ledgerAccountKind.enumValues).nullish(), orgId: uuid.nullish() }).default({}))
     .query(({ ctx, input }) => listAccounts(ctx.db, input)),
 
   organizations: platformFinanceProcedure.query(({ ctx }) => listOrganizations(ctx.db)),
 
   journal: platformFinanceProcedure
-    .input(journalFilterInput.extend({ after: uuid("after").nullish(), limit: limit(500, 50) }))
+    .input(journalFilterInput.extend({ after: uuid.nullish(), limit: limit(500, 50) }))
     .query(({ ctx, input: { after, limit, ...filter } }) => journalPage(ctx.db, filter, { after, limit })),
 
-  transfer: platformFinanceProcedure.input(z.object({ id: uuid("id") })).query(({ ctx, input }) => transferDetail(ctx.db, input.id)),
+  transfer: platformFinanceProcedure.input(z.object({ id: uuid })).query(({ ctx, input }) => transferDetail(ctx.db, input.id)),
 
   usageEvents: platformFinanceProcedure
-    .input(z.object({ transferId: uuid("transferId"), after: z.string().max(64).nullish(), limit: limit(1000, 100) }))
+    .input(z.object({ transferId: uuid, after: z.string().max(64).nullish(), limit: limit(1000, 100) }))
     .query(({ ctx, input }) => transferUsageEvents(ctx.db, input)),
 
   reconciliation: platformFinanceProcedure.input(range).query(({ ctx, input }) => runReconciliation(ctx.db, input, stripeOf(ctx))),
@@ -71,7 +71,7 @@ export const financeRouter = router({
 
   // ── An organisation's own finance (its owners and finance members) ─────────
   myStatement: orgProcedure("owner", "finance")
-    .input(z.object({ kind: z.enum(["buyer_credits", "buyer_receivable", "provider_payable"]), after: uuid("after").nullish(), limit: limit(1000, 100) }))
+    .input(z.object({ kind: z.enum(["buyer_credits", "buyer_receivable", "provider_payable"]), after: uuid.nullish(), limit: limit(1000, 100) }))
     .output(statementOutput)
     .query(({ ctx, input }) => orgStatement(ctx.db, { orgId: ctx.org.id, ...input })),
 

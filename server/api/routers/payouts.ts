@@ -3,7 +3,7 @@ import { listPayables, listPayouts, recordPayout, recordPayoutInput } from "../.
 import { orgProcedure, platformFinanceProcedure, router } from "../trpc";
 
 const page = z.object({
-  before: z.uuid("before: is not a valid cursor").nullish(),
+  before: z.uuid("is not a valid cursor").nullish(),
   limit: z.number().int().min(1, "must be at least 1").max(200, "must be at most 200").default(50),
 });
 
@@ -13,7 +13,7 @@ export const payoutsRouter = router({
   record: platformFinanceProcedure.input(recordPayoutInput).mutation(({ ctx, input }) => recordPayout(ctx.db, input, ctx.user.id)),
 
   list: platformFinanceProcedure
-    .input(page.extend({ orgId: z.uuid("orgId: is not a valid id").nullish() }))
+    .input(page.extend({ orgId: z.uuid("is not a valid id").nullish() }))
     .query(({ ctx, input }) => listPayouts(ctx.db, { orgId: input.orgId ?? null, before: input.before, limit: input.limit })),
 
   /** A provider's own payout statement. */
