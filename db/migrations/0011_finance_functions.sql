@@ -42,13 +42,16 @@ CREATE TRIGGER audit_log_append_only
   BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION tm_finance_append_only();
 --> statement-breakpoint
--- Finance's reads of the ledger, kept to two narrow indexes because every index entry is
--- paid on each posting (see 0007_ledger_indexes): by reference (drill-down, payments and
--- usage reconciliation join on ref_id) and by time (the journal newest first, trial balance
--- at a date, a period's reports); other journal filters ride on the time order.
-CREATE INDEX ledger_transfers_ref ON ledger_transfers (ref_id);
---> statement-breakpoint
+-- Finance's reads of the ledger and of usage, chosen for what they cost settlement: every
+-- index entry is paid on each posting (see 0007_ledger_indexes). By time, on an
+-- always-increasing key (the journal newest first, trial balance at a date, a period's
+-- reports; other journal filters ride on the time order).
 CREATE INDEX ledger_transfers_created ON ledger_transfers (created_at);
 --> statement-breakpoint
--- Finance's drill-down from a usage transfer to the events its settlement covered.
-CREATE INDEX usage_events_settlement ON usage_events (settlement_id);
+-- By reference (drill-down from a payment, refund, dispute, payout or reversal), leaving out
+-- the high-volume usage and reservation references: their transfers are found through the
+-- settlement (same transaction, same created_at) instead.
+CREATE INDEX ledger_transfers_ref ON ledger_transfers (ref_id) WHERE ref_kind NOT IN ('usage_settlement', 'reservation');
+--> statement-breakpoint
+-- A settlement's events and a period's events: BRIN on the append-ordered settled_at.
+CREATE INDEX usage_events_settled ON usage_events USING brin (settled_at);

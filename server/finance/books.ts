@@ -311,10 +311,11 @@ async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
       return { kind: "payment_adjustment", adjustments, events: await stripeEventsById(db, ids) };
     }
     case "payout": {
+      if (!isUuid(t.refId!)) break;
       const [payout] = await rows(
         db,
         sql`select p.*, o.name as org_name, u.email as created_by_email from payouts p join organizations o on o.id = p.org_id
-            left join users u on u.id = p.created_by where p.id::text = ${t.refId}`,
+            left join users u on u.id = p.created_by where p.id = ${t.refId}::uuid`,
       );
       return { kind: "payout", payout: payout ?? null };
     }
@@ -336,7 +337,19 @@ export async function transferDetail(db: DbOrTx, id: string) {
   );
   if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
   const transfer = toEntry(row);
-  const related = transfer.refId ? (await journalPage(db, { refKind: transfer.refKind, refId: transfer.refId }, { limit: 50, order: "asc" })).entries : [];
+  // Usage and reservation references are not indexed (ledger_transfers_ref leaves them out):
+  // their legs are posted in one transaction, so they share the transfer's millisecond.
+  const sameTransaction = transfer.refKind === "usage_settlement" || transfer.refKind === "reservation";
+  const at = transfer.createdAt.getTime();
+  const related = transfer.refId
+    ? (
+        await journalPage(
+          db,
+          { refKind: transfer.refKind, refId: transfer.refId, ...(sameTransaction ? { from: new Date(at), to: new Date(at + 1) } : {}) },
+          { limit: 50, order: "asc" },
+        )
+      ).entries
+    : [];
   return { transfer, source: await sourceOf(db, transfer), related };
 }
 

@@ -134,7 +134,7 @@ export async function paymentsReport(db: DbOrTx, range: Range, stripe: Stripe | 
                sum(case when t.debit_account_id = a.id then t.amount_nano else -t.amount_nano end)::int8 as net
         from ledger_transfers t
         join ledger_accounts a on a.kind = 'payments_clearing' and a.org_id is null and (a.id = t.debit_account_id or a.id = t.credit_account_id)
-        left join ledger_transfers o on t.ref_kind = 'ledger_transfer' and o.id::text = t.ref_id
+        left join ledger_transfers o on o.id = case when t.ref_kind = 'ledger_transfer' then t.ref_id::uuid end
         where t.type in ('single', 'post_pending') and t.created_at >= ${range.from} and t.created_at < ${range.to}
         group by 1`,
   );
