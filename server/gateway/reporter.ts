@@ -1,0 +1,127 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { UsageEvent } from "../usage/contract";
+import type { Backend } from "./backend";
+import type { Spool } from "./spool";
+
+/**
+ * Sends usage events to `usage.report` in batches, one batch in flight at a
+ * time, retrying with exponential backoff while the backend is unreachable.
+ * Every event is journalled in the spool first and acknowledged there only
+ * when the backend has answered for it, so retries and restarts re-send until
+ * it has (the backend settles each id exactly once).
+ */
+
+export type ReporterOptions = {
+  spool: Spool;
+  batchSize?: number;
+  /** Wait at most this long to fill a batch. */
+  flushMs?: number;
+  maxBackoffMs?: number;
+  log?: (line: string) => void;
+};
+
+export class UsageReporter {
+  private queue: UsageEvent[] = [];
+  private sending: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private readonly batchSize: number;
+  private readonly flushMs: number;
+  private readonly maxBackoffMs: number;
+  /** Counters for /metrics. */
+  readonly stats = { reported: 0, duplicate: 0, conflict: 0, rejected: 0, failedBatches: 0 };
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly opts: ReporterOptions,
+  ) {
+    this.batchSize = opts.batchSize ?? 1000;
+    this.flushMs = opts.flushMs ?? 100;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Journals and queues one completed request's usage. */
+  record(event: UsageEvent) {
+    this.opts.spool.append(event);
+    this.enqueue([event]);
+  }
+
+  /** Queues events already in the spool (replayed at start). */
+  enqueue(events: UsageEvent[]) {
+    this.queue.push(...events);
+    if (this.queue.length >= this.batchSize) this.schedule(0);
+    else this.schedule(this.flushMs);
+  }
+
+  private schedule(ms: number) {
+    if (this.sending) return;
+    if (this.timer) {
+      if (ms > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.send();
+    }, ms);
+  }
+
+  private send(): Promise<void> {
+    if (this.sending || this.queue.length === 0) return this.sending ?? Promise.resolve();
+    const batch = this.queue.splice(0, this.batchSize);
+    this.sending = (async () => {
+      try {
+        const { results } = await this.backend.report(batch);
+        const answered = new Set<string>();
+        for (const r of results) {
+          answered.add(r.id);
+          if (r.status === "rejected") {
+            // Invalid forever: kept beside the spool for a person to look at, never re-sent.
+            this.stats.rejected++;
+            this.opts.log?.(`usage event ${r.id} rejected: ${r.reason ?? "no reason given"}`);
+            const event = batch.find((e) => e.id === r.id);
+            fs.appendFileSync(path.join(this.opts.spool.dir, "rejected.jsonl"), JSON.stringify({ event, reason: r.reason }) + "\n");
+          } else if (r.status === "settled") this.stats.reported++;
+          else this.stats[r.status]++;
+          this.opts.spool.ack(r.id);
+        }
+        const unanswered = batch.filter((e) => !answered.has(e.id));
+        if (unanswered.length) this.queue.unshift(...unanswered);
+        this.failures = 0;
+      } catch (err) {
+        this.failures++;
+        this.stats.failedBatches++;
+        this.queue.unshift(...batch);
+        this.opts.log?.(`usage report failed (${batch.length} events kept, attempt ${this.failures}): ${(err as Error).message}`);
+      } finally {
+        this.sending = null;
+      }
+      if (this.queue.length) {
+        const backoff = this.failures ? Math.min(this.maxBackoffMs, 250 * 2 ** (this.failures - 1)) * (0.75 + Math.random() * 0.5) : 0;
+        this.schedule(this.failures ? backoff : this.queue.length >= this.batchSize ? 0 : this.flushMs);
+      }
+    })();
+    return this.sending;
+  }
+
+  /** Sends everything queued, retrying until `deadlineMs` passes; resolves with how many remain unsent (they stay spooled). */
+  async flush(deadlineMs: number): Promise<number> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.queue.length || this.sending) {
+      if (Date.now() > deadlineMs) break;
+      if (this.sending) await this.sending;
+      else {
+        await this.send();
+        if (this.failures && this.queue.length) await new Promise((r) => setTimeout(r, Math.min(1000, deadlineMs - Date.now())));
+      }
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    return this.queue.length;
+  }
+}
