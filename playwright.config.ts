@@ -38,6 +38,14 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: "pipe",
     stderr: "pipe",
-    env: { PORT: String(port), PG_PORT: pgPort, DEMO_UPSTREAM_PORT: upstreamPort, DATA_DIR: ".data/e2e", NODE_ENV: "production" },
+    env: {
+      PORT: String(port),
+      PG_PORT: pgPort,
+      DEMO_UPSTREAM_PORT: upstreamPort,
+      // The proxy the launcher starts; its own port so the suite can run beside `npm start`.
+      GATEWAY_PORT: process.env.E2E_GATEWAY_PORT ?? "8792",
+      DATA_DIR: ".data/e2e",
+      NODE_ENV: "production",
+    },
   },
 });

@@ -39,6 +39,8 @@ type Request = {
   headers: Record<string, string>;
 };
 
+type Bill = { costNano: bigint; estimated: boolean; promptTokens: number; outputTokens: number; cachedTokens: number };
+
 type Outcome = {
   status: UsageEvent["status"];
   usage: UpstreamUsage | null;
@@ -76,6 +78,28 @@ function validate(endpoint: Endpoint, body: Record<string, unknown>): ApiError |
     if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v >= 1)) return bad(field, "must be a whole number of at least 1");
   }
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") return bad("stream", "must be true or false");
+  return null;
+}
+
+/** Parses the JSON object starting at `start` (a `{`) up to its matching brace; null if it is not one. */
+function parseObjectAt(buf: Buffer, start: number): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) {
+      try {
+        return JSON.parse(buf.toString("utf8", start, i + 1));
+      } catch {
+        return null;
+      }
+    }
+  }
   return null;
 }
 
@@ -243,13 +267,14 @@ export class Proxy {
       headers,
     };
 
-    const abort = new AbortController();
+    // A client that leaves stops the upstream: its body is destroyed (which closes that
+    // upstream connection), or, if it has not answered yet, as soon as it does.
     let clientGone = false;
+    let upstreamBody: Dispatcher.ResponseData["body"] | null = null;
     res.once("close", () => {
-      if (!res.writableFinished) {
-        clientGone = true;
-        abort.abort();
-      }
+      if (res.writableFinished) return;
+      clientGone = true;
+      upstreamBody?.destroy(new Error("client disconnected"));
     });
 
     let lastFailure = "";
@@ -265,7 +290,6 @@ export class Proxy {
             ? { "content-type": "application/json", authorization: `Bearer ${listing.upstreamCredential}` }
             : { "content-type": "application/json" },
           body: JSON.stringify(up),
-          signal: abort.signal,
         });
       } catch (err) {
         if (clientGone) return this.s.credit.settle(hold, 0n);
@@ -274,11 +298,18 @@ export class Proxy {
         continue;
       }
       const status = upstream.statusCode;
+      if (clientGone) {
+        // Nothing of it reached anyone: nothing is billed.
+        upstream.body.destroy();
+        return this.s.credit.settle(hold, 0n);
+      }
+      upstreamBody = upstream.body;
       if (status >= 500 || status === 429) {
         const text = await upstream.body.text().catch(() => "");
         this.s.metrics.upstreamFailures.inc({ listing: listing.slug });
         lastFailure = `${listing.slug} answered ${status}${text ? `: ${text.slice(0, 300)}` : ""}`;
         if (clientGone) return this.s.credit.settle(hold, 0n);
+        upstreamBody = null;
         continue;
       }
       if (status >= 400) {
@@ -302,14 +333,15 @@ export class Proxy {
    * Bills a finished request: tokens from the upstream's usage when it sent
    * one, else counted (estimated); journals the event, returns the unused hold.
    */
-  private finish(r: Request, listing: RoutingListing, o: Outcome): { costNano: bigint; estimated: boolean; promptTokens: number; outputTokens: number; cachedTokens: number } {
+  private finish(r: Request, listing: RoutingListing, o: Outcome, then?: (bill: Bill) => void): Bill {
     const ended = Date.now();
     const estimated = o.usage === null;
     const promptTokens = o.usage ? o.usage.promptTokens : r.promptTokens;
     const cachedTokens = o.usage ? o.usage.cachedTokens : 0;
     const outputTokens = o.usage ? o.usage.completionTokens : o.countedOutput;
     const costNano = usageCostNano({ input: promptTokens - cachedTokens, output: outputTokens, cachedInput: cachedTokens }, priceAt(listing, r.started));
-    this.s.reporter.record({
+    const bill: Bill = { costNano, estimated, promptTokens, outputTokens, cachedTokens };
+    const event: UsageEvent = {
       id: r.requestId,
       reservationId: r.hold.reservationId,
       keyId: r.key.keyId,
@@ -323,7 +355,8 @@ export class Proxy {
       status: o.status,
       estimated,
       upstreamStatus: o.upstreamStatus,
-    });
+    };
+    this.s.reporter.record(event, then && (() => then(bill)));
     this.s.credit.settle(r.hold, costNano);
     this.s.keys.addSpend(r.key.keyId, costNano);
     this.s.rates.adjustTokens(r.key.keyId, promptTokens + outputTokens - r.promptTokens, ended);
@@ -335,7 +368,7 @@ export class Proxy {
     if (o.firstTokenAt !== null && outputTokens > 1 && ended > o.firstTokenAt) {
       this.s.catalog.observeThroughput(listing.listingId, (outputTokens - 1) / ((ended - o.firstTokenAt) / 1000));
     }
-    return { costNano, estimated, promptTokens, outputTokens, cachedTokens };
+    return bill;
   }
 
   private relayJson(r: Request, listing: RoutingListing, upstream: Dispatcher.ResponseData, res: http.ServerResponse, clientGone: () => boolean) {
@@ -351,35 +384,41 @@ export class Proxy {
     });
     body.on("end", () => {
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      // Usage sits at the end of OpenAI-style answers: parse just that object when it is there.
+      const at = raw.lastIndexOf(USAGE_OPEN);
+      let usage = at === -1 ? null : readUsage(parseObjectAt(raw, at + USAGE_OPEN.length - 1));
       let parsed: Record<string, unknown> | null = null;
-      try {
-        const p = JSON.parse(raw.toString("utf8")) as unknown;
-        if (isObject(p)) parsed = p;
-      } catch {
-        parsed = null;
+      if (!usage) {
+        try {
+          const p = JSON.parse(raw.toString("utf8")) as unknown;
+          if (isObject(p)) parsed = p;
+        } catch {
+          parsed = null;
+        }
+        usage = parsed ? readUsage(parsed.usage) : null;
       }
-      const usage = parsed ? readUsage(parsed.usage) : null;
       const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
-      const bill = this.finish(r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode });
-      const cost = usdDecimal(bill.costNano);
-      let out: Buffer | string = raw;
-      const at = usage ? raw.lastIndexOf(USAGE_OPEN) : -1;
-      if (at !== -1) {
-        // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
-        const cut = at + USAGE_OPEN.length;
-        out = Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]);
-      } else if (parsed) {
-        parsed.usage = {
-          prompt_tokens: bill.promptTokens,
-          completion_tokens: bill.outputTokens,
-          total_tokens: bill.promptTokens + bill.outputTokens,
-          cost,
-          estimated: true,
-        };
-        out = JSON.stringify(parsed);
-      }
-      this.count(r.endpoint, upstream.statusCode, r.started, false);
-      sendJson(res, upstream.statusCode, out, r.headers);
+      this.finish(r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
+        const cost = usdDecimal(bill.costNano);
+        let out: Buffer | string = raw;
+        if (usage && at !== -1) {
+          // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
+          const cut = at + USAGE_OPEN.length;
+          out = Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]);
+        } else if (parsed) {
+          parsed.usage = {
+            ...(isObject(parsed.usage) ? parsed.usage : {}),
+            prompt_tokens: bill.promptTokens,
+            completion_tokens: bill.outputTokens,
+            total_tokens: bill.promptTokens + bill.outputTokens,
+            cost,
+            ...(bill.estimated ? { estimated: true } : {}),
+          };
+          out = JSON.stringify(parsed);
+        }
+        this.count(r.endpoint, upstream.statusCode, r.started, false);
+        sendJson(res, upstream.statusCode, out, r.headers);
+      });
     });
   }
 
@@ -397,39 +436,38 @@ export class Proxy {
     const end = (status: UsageEvent["status"], error: ApiError | null) => {
       if (done) return;
       done = true;
-      const bill = this.finish(r, listing, {
+      const outcome = {
         status,
         usage: status === "ok" ? relay.usage : null,
         countedOutput: relay.outputTokens,
         firstTokenAt: relay.firstTokenAt,
         upstreamStatus: upstream.statusCode,
-      });
+      };
       this.count(r.endpoint, 200, r.started, true);
-      if (status === "aborted") return;
-      if (error) {
-        res.end(sseErrorEvent(error));
-        return;
-      }
-      if (r.wantsUsage) {
-        const chunk = relay.usageChunk ?? {
-          id: `gen-${r.requestId}`,
-          object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
-          created: Math.floor(r.started / 1000),
-          model: r.model,
-          choices: [],
-        };
-        const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};
-        chunk.usage = {
-          prompt_tokens: bill.promptTokens,
-          completion_tokens: bill.outputTokens,
-          total_tokens: bill.promptTokens + bill.outputTokens,
-          ...upstreamUsage,
-          cost: usdDecimal(bill.costNano),
-          ...(bill.estimated ? { estimated: true } : {}),
-        };
-        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-      }
-      res.end(DONE_EVENT);
+      if (status === "aborted") return void this.finish(r, listing, outcome);
+      this.finish(r, listing, outcome, (bill) => {
+        if (error) return void res.end(sseErrorEvent(error));
+        if (r.wantsUsage) {
+          const chunk = relay.usageChunk ?? {
+            id: `gen-${r.requestId}`,
+            object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
+            created: Math.floor(r.started / 1000),
+            model: r.model,
+            choices: [],
+          };
+          const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};
+          chunk.usage = {
+            prompt_tokens: bill.promptTokens,
+            completion_tokens: bill.outputTokens,
+            total_tokens: bill.promptTokens + bill.outputTokens,
+            ...upstreamUsage,
+            cost: usdDecimal(bill.costNano),
+            ...(bill.estimated ? { estimated: true } : {}),
+          };
+          res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        }
+        res.end(DONE_EVENT);
+      });
     };
     body.on("data", (c: Buffer) => {
       if (!relay.push(c)) {
@@ -443,6 +481,6 @@ export class Proxy {
       this.s.log(`upstream stream from ${listing.slug} broke: ${err.message}`);
       end("error", apiError("UPSTREAM_FAILED", "upstream_error", "The provider's stream broke off; the tokens streamed so far are billed"));
     });
-    // A client that leaves mid-stream: the abort signal ends the upstream body with an error, handled above.
+    // A client that leaves mid-stream: run() destroys the upstream body, which lands in "error" above.
   }
 }

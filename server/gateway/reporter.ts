@@ -45,10 +45,13 @@ export class UsageReporter {
     return this.queue.length;
   }
 
-  /** Journals and queues one completed request's usage. */
-  record(event: UsageEvent) {
-    this.opts.spool.append(event);
-    this.enqueue([event]);
+  /** Journals and queues one completed request's usage; `then` runs once it is on disk. */
+  record(event: UsageEvent, then?: () => void) {
+    // Sent only once journalled, so an acknowledgement always finds its spool segment.
+    this.opts.spool.append(event, () => {
+      this.enqueue([event]);
+      then?.();
+    });
   }
 
   /** Queues events already in the spool (replayed at start). */

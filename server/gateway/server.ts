@@ -172,7 +172,8 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
 
   state.keys.start();
   state.catalog.start();
-  state.catalog.get();
+  // Load the catalog now so the first request does not wait for it (the web app may still be starting).
+  void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
   const proxy = new Proxy(state);
   const idleTimer = setInterval(() => void state.credit.releaseIdle(), 5_000);
   idleTimer.unref();

@@ -30,6 +30,17 @@ const event = (): UsageEvent => ({
 
 const files = () => fs.readdirSync(dir).sort();
 
+it("writes queued events once per event-loop turn and only then runs their callbacks", async () => {
+  const { spool } = Spool.open({ dir, maxBytes: 1e6 });
+  const order: string[] = [];
+  const a = event();
+  spool.append(a, () => order.push(fs.readFileSync(path.join(dir, files()[0]!), "utf8").includes(a.id) ? "written" : "not yet"));
+  expect(order).toEqual([]);
+  await new Promise((r) => setImmediate(r));
+  expect(order).toEqual(["written"]);
+  spool.close();
+});
+
 describe("Spool", () => {
   it("replays a segment with unacknowledged events after the process dies (no close), dates intact", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6 });
@@ -37,6 +48,7 @@ describe("Spool", () => {
     spool.append(a);
     spool.append(b);
     spool.append(c);
+    spool.flush();
     spool.ack(b.id);
     // No close(): what a SIGKILL leaves behind. b is replayed too: acknowledgements are not journalled,
     // and reporting an event twice is harmless (the backend answers "duplicate").
@@ -49,6 +61,7 @@ describe("Spool", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6 });
     const events = [event(), event()];
     for (const e of events) spool.append(e);
+    spool.flush();
     expect(files()).toHaveLength(1);
     for (const e of events) spool.ack(e.id);
     spool.close();
@@ -59,7 +72,10 @@ describe("Spool", () => {
   it("rotates segments by size and keeps only those with unacknowledged events", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6, segmentBytes: 1000 });
     const events = Array.from({ length: 12 }, event);
-    for (const e of events) spool.append(e);
+    for (const e of events) {
+      spool.append(e);
+      spool.flush();
+    }
     expect(files().length).toBeGreaterThan(3);
     for (const e of events.slice(0, 11)) spool.ack(e.id);
     const { replay, spool: again } = Spool.open({ dir, maxBytes: 1e6, segmentBytes: 1000 });
@@ -76,6 +92,7 @@ describe("Spool", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6 });
     const a = event();
     spool.append(a);
+    spool.flush();
     fs.appendFileSync(path.join(dir, files()[0]!), '{"id":"cut-sh');
     expect(Spool.open({ dir, maxBytes: 1e6 }).replay).toEqual([a]);
   });
@@ -83,7 +100,10 @@ describe("Spool", () => {
   it("is full past its byte bound until events are acknowledged", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1000, segmentBytes: 400 });
     const events = Array.from({ length: 4 }, event);
-    for (const e of events) spool.append(e);
+    for (const e of events) {
+      spool.append(e);
+      spool.flush();
+    }
     expect(spool.full).toBe(true);
     for (const e of events) spool.ack(e.id);
     expect(spool.full).toBe(false);

@@ -5,9 +5,11 @@ import type { UsageEvent } from "../usage/contract";
 /**
  * The proxy's usage spool: an append-only journal of usage events on local
  * disk, so a crash loses nothing that completed. Every event is written
- * (write(2), synchronously) before its response ends, so a killed process
- * leaves it in the page cache; the file is fsync'd on a short timer, so a
- * machine crash loses at most that window. Events live in segment files
+ * (write(2)) before its response ends: `append` queues the line and its
+ * response's ending, and once per event-loop turn all queued lines go out in
+ * one write, then those responses end. A killed process thus leaves every
+ * answered request's event in the page cache; the file is fsync'd on a short
+ * timer, so a machine crash loses at most that window. Events live in segment files
  * (`<seq>.jsonl`); a segment is deleted once the backend has acknowledged every
  * event in it. At start the remaining segments are replayed: the backend's
  * report is idempotent, so an event acknowledged just before a crash is
@@ -110,18 +112,44 @@ export class Spool {
     return this.bytes >= this.opts.maxBytes;
   }
 
-  /** Journals one event (synchronously, before the caller acknowledges anything to its client). */
-  append(event: UsageEvent) {
-    const line = JSON.stringify(event) + "\n";
-    const n = Buffer.byteLength(line);
-    fs.writeSync(this.fd, line);
+  /**
+   * Journals one event; `then` runs once it is written (the caller ends its
+   * response there, never before). Writes are batched per event-loop turn.
+   */
+  append(event: UsageEvent, then?: () => void) {
+    this.lines.push(JSON.stringify(event));
+    this.ids.push(event.id);
+    if (then) this.waiting.push(then);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushBound);
+    }
+  }
+
+  private readonly lines: string[] = [];
+  private readonly ids: string[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private scheduled = false;
+  private readonly flushBound = () => this.flush();
+
+  /** Writes every queued event now, then runs their callbacks. */
+  flush() {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const text = this.lines.join("\n") + "\n";
+    const n = Buffer.byteLength(text);
+    fs.writeSync(this.fd, text);
     this.dirty = true;
     const seg = this.current;
     seg.bytes += n;
-    seg.outstanding++;
+    seg.outstanding += this.ids.length;
     this.bytes += n;
-    this.segmentOf.set(event.id, seg);
+    for (const id of this.ids) this.segmentOf.set(id, seg);
+    this.lines.length = 0;
+    this.ids.length = 0;
+    const waiting = this.waiting.splice(0);
     if (seg.bytes >= this.segmentBytes) this.rotate();
+    for (const then of waiting) then();
   }
 
   private rotate() {
@@ -166,6 +194,7 @@ export class Spool {
 
   /** Flushes to disk and closes; an empty final segment is removed. */
   close() {
+    this.flush();
     if (this.timer) clearInterval(this.timer);
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
