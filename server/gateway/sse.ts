@@ -12,11 +12,12 @@ import { countJsonStringTokens } from "./tokens";
 
 export type UpstreamUsage = { promptTokens: number; completionTokens: number; cachedTokens: number };
 
-const LF2 = Buffer.from("\n\n");
-const CRLF2 = Buffer.from("\r\n\r\n");
 const USAGE = Buffer.from('"usage":');
-const DONE = Buffer.from("[DONE]");
-const DATA = Buffer.from("data:");
+
+function matches(data: Buffer, at: number, key: Buffer): boolean {
+  for (let j = 0; j < key.length; j++) if (data[at + j] !== key[j]) return false;
+  return true;
+}
 
 /** Reads an OpenAI usage object (chat, completions or embeddings). Null when absent or malformed. */
 export function readUsage(u: unknown): UpstreamUsage | null {
@@ -36,7 +37,6 @@ export class SseRelay {
   usageChunk: Record<string, unknown> | null = null;
   sawDone = false;
   private pending: Buffer | null = null;
-  private sep: Buffer | null = null;
   private readonly contentKey: Buffer;
 
   constructor(
@@ -51,59 +51,64 @@ export class SseRelay {
   push(chunk: Buffer): boolean {
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
-    this.sep ??= data.includes("\r\n") ? CRLF2 : LF2;
-    const sep = this.sep;
     let pos = 0;
     let runStart = 0;
     let ok = true;
-    for (;;) {
-      const end = data.indexOf(sep, pos);
-      if (end === -1) break;
-      const next = end + sep.length;
-      const keep = this.inspect(data, pos, end);
+    const len = data.length;
+    // One pass in plain JS over the bytes: per-event native indexOf calls cost more than they save.
+    for (let i = 0; i < len; i++) {
+      if (data[i] !== 10) continue;
+      let next: number;
+      if (data[i + 1] === 10) next = i + 2;
+      else if (data[i - 1] === 13 && data[i + 1] === 13 && data[i + 2] === 10) next = i + 3;
+      else continue;
+      const keep = this.inspect(data, pos, data[i - 1] === 13 ? i - 1 : i);
       if (keep !== true) {
         if (pos > runStart) ok = this.write(data.subarray(runStart, pos)) && ok;
         if (keep !== false) ok = this.write(keep) && ok;
         runStart = next;
       }
       pos = next;
+      i = next - 1;
     }
-    if (pos > runStart) ok = this.write(runStart === 0 && pos === data.length ? data : data.subarray(runStart, pos)) && ok;
-    if (pos < data.length) this.pending = Buffer.from(data.subarray(pos));
+    if (pos > runStart) ok = this.write(runStart === 0 && pos === len ? data : data.subarray(runStart, pos)) && ok;
+    if (pos < len) this.pending = Buffer.from(data.subarray(pos));
     return ok;
   }
 
-  /** true: forward unchanged; false: drop; a string: forward this instead. */
+  /** true: forward unchanged; false: drop; a string: forward this instead. Plain byte compares: this runs per event. */
   private inspect(data: Buffer, start: number, end: number): boolean | string {
-    let p = start;
-    if (data.indexOf(DATA, p) !== p) return true;
-    p += DATA.length;
+    // "data:" then an optional space
+    if (data[start] !== 100 || data[start + 1] !== 97 || data[start + 2] !== 116 || data[start + 3] !== 97 || data[start + 4] !== 58) return true;
+    let p = start + 5;
     if (data[p] === 32) p++;
-    if (data.indexOf(DONE, p) === p && p + DONE.length <= end) {
+    if (data[p] === 91 /* [ */ && data[p + 1] === 68 /* D */ && data[p + 2] === 79 && data[p + 3] === 78 && data[p + 4] === 69 && data[p + 5] === 93) {
       this.sawDone = true;
       return false;
     }
-    const event = data.subarray(p, end);
-    const u = event.indexOf(USAGE);
-    if (u !== -1) {
-      // A non-null usage object: parse the event (once per stream) and take the usage out.
-      let q = u + USAGE.length;
-      while (event[q] === 32) q++;
-      if (event[q] === 123 /* { */) return this.takeUsage(event);
-    }
-    let from = 0;
-    for (;;) {
-      const at = event.indexOf(this.contentKey, from);
-      if (at === -1) break;
-      const s = at + this.contentKey.length;
-      let e = s;
-      while (e < event.length && event[e] !== 34 /* " */) e += event[e] === 92 /* \ */ ? 2 : 1;
-      const n = countJsonStringTokens(event, s, Math.min(e, event.length));
-      if (n > 0) {
-        this.outputTokens += n;
-        this.firstTokenAt ??= this.now();
+    const key = this.contentKey;
+    const k0 = key[1]!;
+    for (let i = p; i < end; i++) {
+      if (data[i] !== 34 /* " */) continue;
+      const c = data[i + 1];
+      if (c === 117 /* u */ && matches(data, i, USAGE)) {
+        // A non-null usage object: parse the event (once per stream) and take the usage out.
+        let q = i + USAGE.length;
+        while (data[q] === 32) q++;
+        if (data[q] === 123 /* { */) return this.takeUsage(data.subarray(p, end));
+      } else if (c === k0 && matches(data, i, key)) {
+        const s = i + key.length;
+        let e = s;
+        while (e < end && data[e] !== 34 /* " */) e += data[e] === 92 /* \ */ ? 2 : 1;
+        if (e > s) {
+          const n = countJsonStringTokens(data, s, Math.min(e, end));
+          if (n > 0) {
+            this.outputTokens += n;
+            this.firstTokenAt ??= this.now();
+          }
+        }
+        i = e;
       }
-      from = e + 1;
     }
     return true;
   }
