@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Db } from "./client";
-import { apiKeys, listingPrices, listings, memberships, organizations, users, type MemberRole } from "./schema";
+import { apiKeys, listingPrices, listings, memberships, organizations, topups, users, type MemberRole } from "./schema";
 import { hashPassword } from "../server/auth/password";
 import { credentialLast4, encryptCredential } from "../server/catalog/crypto";
 import { parsePricePer1kNano } from "../server/catalog/pricing";
+import { createTopUp, payLocally } from "../server/credits/service";
 import { createKey } from "../server/keys/service";
+import { createPayments } from "../server/payments/config";
+import { receiveWebhook } from "../server/payments/webhook";
 import { generateSecret, hashSecret } from "../server/keys/secret";
 import { keyStatus } from "../server/keys/status";
 import { uuidv7 } from "../server/lib/ids";
@@ -214,4 +217,31 @@ export async function seedDemoKey(db: Db, pepper: string, now = new Date()): Pro
     .from(listings)
     .where(and(eq(listings.status, "published"), eq(listings.slug, `${chat.org}/${chat.modelSlug}`)));
   return { secret: DEMO_KEY_SECRET, org: demoUsers.buyer.org, active, exampleModel: model?.slug ?? null };
+}
+
+/** The demo buyer's opening balance: a paid top-up made through the local checkout path. */
+export const DEMO_TOPUP_USD = "50";
+
+/**
+ * Gives the demo buyer credit the way a buyer gets it: a top-up, "paid" in the
+ * local checkout, whose signed webhook event goes through the same handler as
+ * Stripe's. Only when the buyer has no top-up yet.
+ */
+export async function seedDemoCredits(db: Db, localWebhookSecret: string): Promise<void> {
+  const [org] = await db.select().from(organizations).where(eq(organizations.slug, demoUsers.buyer.slug));
+  const [owner] = await db.select().from(users).where(eq(users.email, demoUsers.buyer.email));
+  if (!org || !owner) return;
+  const [existing] = await db.select({ id: topups.id }).from(topups).where(eq(topups.orgId, org.id)).limit(1);
+  if (existing) return;
+  const payments = createPayments({ localWebhookSecret });
+  const { id } = await createTopUp(db, payments, {
+    orgId: org.id,
+    userId: owner.id,
+    amountUsd: DEMO_TOPUP_USD,
+    limits: { minCents: 1, maxCents: 100_000_000 },
+    appUrl: "",
+  });
+  await payLocally(db, payments, { orgId: org.id, topupId: id, outcome: "pay" }, (payload, signature) =>
+    receiveWebhook(db, payments, payload, signature),
+  );
 }

@@ -3,3 +3,4 @@ export * from "./orgs";
 export * from "./catalog";
 export * from "./credits";
 export * from "./keys";
+export * from "./ledger";

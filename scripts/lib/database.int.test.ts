@@ -66,6 +66,10 @@ describe("launcher database step with DATABASE_URL", () => {
     expect(again.seededNow).toBe(false);
     expect(await count(url, "select count(*) n from users")).toBe(users);
     expect(await count(url, "select count(*) n from organizations where is_platform")).toBe(1);
+    // The demo buyer's opening credit went through the local checkout and its webhook handler, once.
+    expect(await count(url, "select count(*) n from topups where status = 'paid'")).toBe(1);
+    expect(await count(url, "select count(*) n from stripe_events where processed_at is not null")).toBe(1);
+    expect(await count(url, "select count(*) n from ledger_transfers where code = 'topup'")).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { createDb, createPool } from "../../db/client";
 import { migrateDb } from "../../db/migrate";
-import { seedDemo, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
+import { seedDemo, seedDemoCredits, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
 import { parseEncryptionKey } from "../../server/catalog/crypto";
 import type { Env } from "../../server/env";
 import { startPgChild, type PgChild } from "./pg-child";
@@ -36,6 +36,7 @@ export async function prepareDatabase(
     if (demo) {
       const result = await seedDemo(db, { upstreamUrl: demo.upstreamUrl, encryptionKey: parseEncryptionKey(demo.encryptionKey) });
       const demoKey = await seedDemoKey(db, demo.keyPepper);
+      await seedDemoCredits(db, demo.localWebhookSecret);
       return { signIns: result.signIns, seededNow: result.created, demoKey };
     }
     return { signIns: [], seededNow: false, demoKey: null };

@@ -8,7 +8,8 @@ import type { SessionUser } from "./trpc";
 // Every procedure's access rule, in one table. A procedure missing here fails
 // the first test, so new procedures cannot ship without a stated rule.
 // "editor": owners and developers of the active organisation (not finance).
-type Access = "public" | "authed" | "member" | "editor" | "owner" | "platform-finance" | "service";
+// "billing": owners and finance members (not developers).
+type Access = "public" | "authed" | "member" | "editor" | "billing" | "owner" | "platform-finance" | "service";
 export const accessRules: Record<string, Access> = {
   "account.signUp": "public",
   "account.me": "authed",
@@ -43,10 +44,20 @@ export const accessRules: Record<string, Access> = {
   "catalog.setStatus": "owner",
   "catalog.changePrice": "owner",
   "catalog.routing": "service",
+  "credits.balance": "member",
+  "credits.topups": "member",
+  "credits.topup": "member",
+  "credits.createTopUp": "billing",
+  "credits.payLocally": "billing",
+  "credits.setLowBalanceThreshold": "billing",
+  "ledger.balances": "member",
+  "ledger.trialBalance": "platform-finance",
+  "ledger.statement": "platform-finance",
+  "ledger.invariants": "platform-finance",
 };
 
 let t: TestDb;
-let ownerA: SessionUser, devA: SessionUser, financeA: SessionUser, ownerB: SessionUser, loner: SessionUser;
+let ownerA: SessionUser, devA: SessionUser, financeA: SessionUser, ownerB: SessionUser, loner: SessionUser, platformOwner: SessionUser;
 let orgA: { id: string }, orgB: { id: string };
 
 beforeAll(async () => {
@@ -60,6 +71,8 @@ beforeAll(async () => {
   await addMember(t.db, orgA.id, devA, "developer");
   await addMember(t.db, orgA.id, financeA, "finance");
   orgB = await makeOrg(t.db, ownerB);
+  platformOwner = await makeUser(t.db, "platformOwner");
+  await makeOrg(t.db, platformOwner, { isPlatform: true });
 });
 afterAll(() => t.close());
 
@@ -121,6 +134,11 @@ function sampleInput(name: string): unknown {
     "catalog.testConnection": { id: "00000000-0000-7000-8000-000000000000" },
     "catalog.setStatus": { id: "00000000-0000-7000-8000-000000000000", status: "published" },
     "catalog.changePrice": { id: "00000000-0000-7000-8000-000000000000", prices: { unit: "1M", input: "1", output: "1", cachedInput: "0" } },
+    "credits.topup": { topupId: "00000000-0000-7000-8000-000000000000" },
+    "credits.createTopUp": { amountUsd: "25" },
+    "credits.payLocally": { topupId: "00000000-0000-7000-8000-000000000000", outcome: "pay" },
+    "credits.setLowBalanceThreshold": { thresholdUsd: "5" },
+    "ledger.statement": { accountId: "00000000-0000-7000-8000-000000000000" },
   };
   return inputs[name];
 }
@@ -140,7 +158,7 @@ describe("authorisation, for every procedure", () => {
     expect(await codeOf(call(null, name, sampleInput(name)))).toBe("UNAUTHORIZED");
   });
 
-  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "editor" || a === "owner"))(
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "member" || a === "editor" || a === "billing" || a === "owner"))(
     "%s refuses a user with no organisation",
     async (name) => {
       expect(await codeOf(call(loner, name, sampleInput(name)))).toBe("FORBIDDEN");
@@ -159,6 +177,19 @@ describe("authorisation, for every procedure", () => {
 
   it.each(Object.entries(accessRules).filter(([, a]) => a === "editor"))("%s refuses finance members", async (name) => {
     expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
+  });
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "platform-finance"))(
+    "%s refuses finance members of ordinary organisations and the platform's non-finance members",
+    async (name) => {
+      expect(await codeOf(call(financeA, name, sampleInput(name)))).toBe("FORBIDDEN");
+      expect(await codeOf(call(ownerA, name, sampleInput(name)))).toBe("FORBIDDEN");
+      expect(await codeOf(call(platformOwner, name, sampleInput(name)))).toBe("FORBIDDEN");
+      expect(await codeOf(call(loner, name, sampleInput(name)))).toBe("FORBIDDEN");
+    },
+  );
+
+  it.each(Object.entries(accessRules).filter(([, a]) => a === "billing"))("%s refuses developers", async (name) => {
+    expect(await codeOf(call(devA, name, sampleInput(name)))).toBe("FORBIDDEN");
   });
 
   it.each(Object.entries(accessRules).filter(([, a]) => a === "owner"))("%s refuses developer and finance members", async (name) => {

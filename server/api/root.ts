@@ -2,6 +2,7 @@ import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
 import { keysRouter } from "./routers/keys";
 import { catalogRouter } from "./routers/catalog";
+import { ledgerRouter } from "./routers/ledger";
 import { orgsRouter } from "./routers/orgs";
 import { createCallerFactory, router } from "./trpc";
 
@@ -11,6 +12,7 @@ export const appRouter = router({
   credits: creditsRouter,
   keys: keysRouter,
   catalog: catalogRouter,
+  ledger: ledgerRouter,
 });
 
 export type AppRouter = typeof appRouter;

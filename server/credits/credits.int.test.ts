@@ -73,7 +73,7 @@ function disputeEvent(topupId: string, type: "charge.dispute.created" | "charge.
     created: Math.floor(Date.now() / 1000),
     data: {
       object: {
-        id: `dp_${topupId.slice(0, 8)}`,
+        id: `dp_${topupId.replace(/-/g, "")}`,
         object: "dispute",
         amount: amountCents,
         status,
@@ -235,9 +235,9 @@ describe("refunds and disputes", () => {
     await deliver(disputeEvent(topup.id, "charge.dispute.closed", "won", 10_000));
     expect(await available(org.id)).toBe(usd(100));
     const { rows } = await t.pool.query(
-      `select coalesce(sum(t.amount_nano), 0) as fees from ledger_transfers t join ledger_accounts a on a.id = t.debit_account_id
+      `select coalesce(sum(t.amount_nano), 0)::bigint as fees from ledger_transfers t join ledger_accounts a on a.id = t.debit_account_id
         where a.kind = 'payment_fees' and t.ref_id = $1`,
-      [`dp_${topup.id.slice(0, 8)}`],
+      [`dp_${topup.id.replace(/-/g, "")}`],
     );
     expect(rows[0].fees).toBe(usd(15));
     expect(await checkInvariants(t.db)).toEqual([]);
@@ -262,5 +262,38 @@ describe("top-up input", () => {
     const { user, org } = await buyer();
     await expect(createTopUp(t.db, payments, { orgId: org.id, userId: user.id, amountUsd, limits, appUrl: "http://x" })).rejects.toThrow(message);
     expect(await t.db.select().from(topups).where(eq(topups.orgId, org.id))).toEqual([]);
+  });
+});
+
+describe("through the tRPC router", () => {
+  it("an owner tops up through the local checkout; a developer may look but not pay; another org sees nothing", async () => {
+    const { callerFor, addMember } = await import("../testing/fixtures");
+    const { user, org } = await buyer();
+    const dev = await makeUser(t.db, "dev");
+    await addMember(t.db, org.id, dev, "developer");
+    const owner = callerFor(t.db, user);
+    const { id } = await owner.credits.createTopUp({ amountUsd: "25" });
+    await expect(callerFor(t.db, dev).credits.payLocally({ topupId: id, outcome: "pay" })).rejects.toThrow(/owner or finance/);
+    await owner.credits.payLocally({ topupId: id, outcome: "pay" });
+    const balance = await callerFor(t.db, dev).credits.balance();
+    expect(balance).toMatchObject({ availableNano: usd(25), blocked: false, paymentsMode: "local" });
+    expect((await callerFor(t.db, dev).credits.topups()).map((x) => x.status)).toEqual(["paid"]);
+
+    const outsider = await makeUser(t.db, "outsider");
+    await makeOrg(t.db, outsider);
+    await expect(callerFor(t.db, outsider).credits.topup({ topupId: id })).rejects.toThrow(/not found/);
+    await expect(callerFor(t.db, outsider).credits.payLocally({ topupId: id, outcome: "pay" })).rejects.toThrow(/not found/);
+    expect((await callerFor(t.db, outsider).credits.balance()).availableNano).toBe(0n);
+  });
+
+  it("the low-balance banner follows the threshold", async () => {
+    const { callerFor } = await import("../testing/fixtures");
+    const { user, org } = await buyer();
+    const owner = callerFor(t.db, user);
+    const topup = await openTopUp(org.id, user.id, "10");
+    await deliver(localCheckoutEvent(topup, "checkout.session.completed", "paid"));
+    expect((await owner.credits.balance()).low).toBe(false);
+    await owner.credits.setLowBalanceThreshold({ thresholdUsd: "20" });
+    expect((await owner.credits.balance())).toMatchObject({ low: true, lowThresholdNano: usd(20) });
   });
 });

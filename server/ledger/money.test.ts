@@ -103,3 +103,50 @@ describe("parseUsd / formatUsd", () => {
     expect(usdDecimal(0n)).toBe("0");
   });
 });
+
+// Rounding edge cases, labelled: every money bug starts as a failing row here.
+describe("rounding: ties to even, fee + provider = cost, zero and maximum values", () => {
+  it.each([
+    ["max int64 / 1 is itself", INT64_MAX, 1n, INT64_MAX],
+    ["max int64 / 2 is a tie (…903.5) and goes to even …904", INT64_MAX, 2n, 4_611_686_018_427_387_904n],
+    ["min int64 / 1000 rounds half away only past the tie", -9_223_372_036_854_775_808n, 1000n, -9_223_372_036_854_776n],
+    ["-1.5 ties to even -2", -15n, 10n, -2n],
+    ["-0.5 ties to even 0", -5n, 10n, 0n],
+    ["2.5000…1 is past the tie and rounds up", 2_500_001n, 1_000_000n, 3n],
+  ])("divRoundHalfEven: %s", (_label, n, d, q) => {
+    expect(divRoundHalfEven(n, d)).toBe(q);
+  });
+
+  it.each([
+    ["zero tokens at the maximum prices cost nothing", { input: 0, output: 0, cachedInput: 0 }, prices(INT64_MAX, INT64_MAX, INT64_MAX), 0n],
+    ["one token at the maximum price", { input: 1, output: 0, cachedInput: 0 }, prices(INT64_MAX, 0n, 0n), 9_223_372_036_854_776n],
+    ["large tie 500 000.5 goes to even 500 000", { input: 1_000_001, output: 0, cachedInput: 0 }, prices(500n, 0n, 0n), 500_000n],
+    ["large tie 500 001.5 goes to even 500 002", { input: 1_000_003, output: 0, cachedInput: 0 }, prices(500n, 0n, 0n), 500_002n],
+    ["cached tokens alone, tie 0.5 → 0", { input: 0, output: 0, cachedInput: 1 }, prices(0n, 0n, 500n), 0n],
+    ["output tokens alone, tie 3.5 → 4", { input: 0, output: 7, cachedInput: 0 }, prices(0n, 500n, 0n), 4n],
+  ])("usageCostNano: %s", (_label, tokens, p, cost) => {
+    expect(usageCostNano(tokens, p)).toBe(cost);
+  });
+
+  it.each([
+    ["every class at the maximum", { input: INT64_MAX, output: INT64_MAX, cachedInput: INT64_MAX }, prices(INT64_MAX, INT64_MAX, INT64_MAX)],
+    ["one past the largest cost", { input: INT64_MAX, output: 0, cachedInput: 0 }, prices(1001n, 0n, 0n)],
+  ])("usageCostNano overflows with a RangeError, never wraps: %s", (_label, tokens, p) => {
+    expect(() => usageCostNano(tokens, p)).toThrow(RangeError);
+  });
+
+  it.each([
+    ["1 nano at 50% is a tie: fee 0", 1n, 5_000, 0n, 1n],
+    ["3 nano at 50% is a tie: fee 2", 3n, 5_000, 2n, 1n],
+    ["31 nano at 5% is 1.55: fee 2", 31n, 500, 2n, 29n],
+    ["29 nano at 5% is 1.45: fee 1", 29n, 500, 1n, 28n],
+    ["max cost at 50% ties to even", INT64_MAX, 5_000, 4_611_686_018_427_387_904n, 4_611_686_018_427_387_903n],
+    ["max cost, all fee", INT64_MAX, 10_000, INT64_MAX, 0n],
+    ["max cost, no fee", INT64_MAX, 0, 0n, INT64_MAX],
+    ["a refund (negative cost) splits symmetrically", -30n, 500, -2n, -28n],
+  ])("splitFee: %s", (_label, cost, bps, fee, provider) => {
+    const split = splitFee(cost, bps);
+    expect(split).toEqual({ feeNano: fee, providerNano: provider });
+    expect(split.feeNano + split.providerNano).toBe(cost);
+  });
+});

@@ -4,7 +4,9 @@ import type { Db } from "../../db/client";
 import { memberships, organizations, users, type MemberRole } from "../../db/schema";
 import { createCaller } from "../api/root";
 import { serviceTokenMatcher } from "../auth/service-tokens";
-import type { SessionUser } from "../api/trpc";
+import type { PaymentsRuntime, SessionUser } from "../api/trpc";
+import { createPayments } from "../payments/config";
+import { receiveWebhook } from "../payments/webhook";
 
 const unique = () => randomBytes(4).toString("hex");
 
@@ -36,7 +38,21 @@ export async function addMember(db: Db, orgId: string, user: SessionUser, role: 
 export const TEST_SERVICE_TOKEN = "test-platform-service-token-0123456789abcdef";
 export const testServiceTokens = serviceTokenMatcher(TEST_SERVICE_TOKEN, undefined);
 
+export const TEST_LOCAL_WEBHOOK_SECRET = "whsec_local_test_secret_0123456789";
+
+/** Local-checkout payments whose webhook deliveries go straight to the handler (no HTTP). */
+export function testPaymentsRuntime(db: Db): PaymentsRuntime {
+  const payments = createPayments({ localWebhookSecret: TEST_LOCAL_WEBHOOK_SECRET });
+  return {
+    payments,
+    deliver: (payload, signature) => receiveWebhook(db, payments, payload, signature),
+    appUrl: "http://localhost:3000",
+    limits: { minCents: 500, maxCents: 1_000_000 },
+    lowBalanceDefaultCents: 500,
+  };
+}
+
 /** A tRPC caller acting as `user` (or signed out), with an optional service token. */
 export function callerFor(db: Db, user: SessionUser | null, serviceToken: string | null = null, matchServiceToken = testServiceTokens) {
-  return createCaller({ db, user, serviceToken, matchServiceToken });
+  return createCaller({ db, user, serviceToken, matchServiceToken, payments: testPaymentsRuntime(db) });
 }

@@ -1,5 +1,5 @@
 "use client";
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { ErrorText } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -7,9 +7,12 @@ import { useTRPC } from "@/app/_lib/trpc";
 export function LocalCheckout({ topupId, amount }: { topupId: string; amount: string }) {
   const trpc = useTRPC();
   const router = useRouter();
+  const queryClient = useQueryClient();
   const pay = useMutation(
     trpc.credits.payLocally.mutationOptions({
-      onSuccess: () => {
+      onSuccess: async () => {
+        // The balance and history changed: do not show cached ones on the way back.
+        await queryClient.invalidateQueries({ queryKey: trpc.credits.pathKey() });
         router.push(`/credits?topup=${topupId}`);
         router.refresh();
       },
