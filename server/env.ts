@@ -81,6 +81,8 @@ export const envSchema = z.object({
   GATEWAY_SPOOL_MAX_BYTES: z.coerce.number().int().min(65_536).default(256 * 1024 * 1024),
   /** Smallest reservation the proxy asks the backend for per key, in dollars (it asks more when one request needs more). */
   GATEWAY_RESERVATION_CHUNK_USD: z.string().regex(/^\d+(\.\d{1,9})?$/, "must be a decimal dollar amount such as 0.10").default("0.10"),
+  /** How long the proxy gathers usage events into one `usage.report` batch (milliseconds). */
+  GATEWAY_REPORT_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
   /** max_tokens assumed for credit when a request sets none (then clamped to context length and to what the key can afford). */
   GATEWAY_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
 });

@@ -18,6 +18,7 @@ function config() {
       spoolMaxBytes: e.GATEWAY_SPOOL_MAX_BYTES,
       reservationChunkNano: parseUsd(e.GATEWAY_RESERVATION_CHUNK_USD, "GATEWAY_RESERVATION_CHUNK_USD"),
       defaultMaxTokens: e.GATEWAY_DEFAULT_MAX_TOKENS,
+      reportFlushMs: e.GATEWAY_REPORT_INTERVAL_MS,
     },
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,

@@ -24,6 +24,7 @@ export type ReporterOptions = {
 export class UsageReporter {
   private queue: UsageEvent[] = [];
   private sending: Promise<void> | null = null;
+  private sendingCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private failures = 0;
   private readonly batchSize: number;
@@ -41,8 +42,9 @@ export class UsageReporter {
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   }
 
+  /** Events journalled but not yet acknowledged by the backend (queued or in flight). */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.sendingCount;
   }
 
   /** Journals and queues one completed request's usage; `then` runs once it is on disk. */
@@ -76,6 +78,7 @@ export class UsageReporter {
   private send(): Promise<void> {
     if (this.sending || this.queue.length === 0) return this.sending ?? Promise.resolve();
     const batch = this.queue.splice(0, this.batchSize);
+    this.sendingCount = batch.length;
     this.sending = (async () => {
       try {
         const { results } = await this.backend.report(batch);
@@ -102,6 +105,7 @@ export class UsageReporter {
         this.opts.log?.(`usage report failed (${batch.length} events kept, attempt ${this.failures}): ${(err as Error).message}`);
       } finally {
         this.sending = null;
+        this.sendingCount = 0;
       }
       if (this.queue.length) {
         const backoff = this.failures ? Math.min(this.maxBackoffMs, 250 * 2 ** (this.failures - 1)) * (0.75 + Math.random() * 0.5) : 0;
