@@ -16,12 +16,33 @@ export class CatalogCache {
     private readonly opts: { refreshMs?: number; log?: (line: string) => void } = {},
   ) {}
 
+  /** Listings by slug and by family, so routing a request looks at its model's few listings, not the catalog. */
+  private bySlug = new Map<string, RoutingListing[]>();
+  private byFamily = new Map<string, RoutingListing[]>();
+
   private load(): Promise<RoutingListing[]> {
     this.loading ??= this.backend
       .routing()
-      .then((l) => (this.listings = l))
+      .then((l) => {
+        const bySlug = new Map<string, RoutingListing[]>();
+        const byFamily = new Map<string, RoutingListing[]>();
+        for (const x of l) {
+          bySlug.set(x.slug, [x]);
+          (byFamily.get(x.family) ?? byFamily.set(x.family, []).get(x.family)!).push(x);
+        }
+        this.bySlug = bySlug;
+        this.byFamily = byFamily;
+        return (this.listings = l);
+      })
       .finally(() => (this.loading = null));
     return this.loading;
+  }
+
+  /** The listings a `model` can mean: the one with that slug, else the family's (chooseProviders decides among them). */
+  async candidates(model: string): Promise<RoutingListing[]> {
+    if (!this.listings) await this.load();
+    const m = model.toLowerCase();
+    return this.bySlug.get(m) ?? this.byFamily.get(m) ?? [];
   }
 
   /** The table, waiting for the first load only. */

@@ -186,7 +186,7 @@ export class Proxy {
 
     let listings: RoutingListing[];
     try {
-      listings = await this.s.catalog.get();
+      listings = await this.s.catalog.candidates(model);
     } catch (err) {
       this.s.log(`catalog unavailable: ${(err as Error).message}`);
       return fail(unavailable("backend_unavailable", "The model catalog is not available right now; try again shortly"));
