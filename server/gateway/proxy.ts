@@ -6,7 +6,6 @@ import type { UsageEvent } from "../usage/contract";
 import type { ActiveKey, RoutingListing } from "./backend";
 import { affordableOutputTokens, defaultMaxTokens, worstCaseNano } from "./estimate";
 import { BodyTooLarge, CORS_HEADERS, readBody, sendError, sendJson } from "./http";
-import type { CachedKey } from "./key-cache";
 import { apiError, sseErrorEvent, unavailable, type ApiError } from "./openai-errors";
 import { isHold, type Hold } from "./reservations";
 import { chooseProviders, parseProviderPreferences, priceAt, type Endpoint } from "./routing";
@@ -277,6 +276,7 @@ export class Proxy {
       upstreamBody?.destroy(new Error("client disconnected"));
     });
 
+    if (res.destroyed) return this.s.credit.settle(hold, 0n);
     let lastFailure = "";
     for (const listing of route.candidates) {
       up.model = listing.upstreamModel;
@@ -438,7 +438,8 @@ export class Proxy {
       done = true;
       const outcome = {
         status,
-        usage: status === "ok" ? relay.usage : null,
+        // The upstream's count when it came (it arrives last: everything was produced), else what streamed.
+        usage: relay.usage,
         countedOutput: relay.outputTokens,
         firstTokenAt: relay.firstTokenAt,
         upstreamStatus: upstream.statusCode,

@@ -1,4 +1,4 @@
-import { countJsonStringTokens } from "./tokens";
+import { countJsonStringTokens, countTextTokens } from "./tokens";
 
 /**
  * Relays an upstream's SSE stream to the client event by event, without
@@ -125,10 +125,13 @@ export class SseRelay {
     if (Array.isArray(choices) && choices.length > 0) {
       // Usage riding on a content chunk: forward the content, keep the usage for the end.
       this.usageChunk = { ...parsed, choices: [] };
-      const { usage: _usage, ...rest } = parsed;
+      const rest = { ...parsed };
+      delete rest.usage;
       for (const c of choices as { delta?: { content?: unknown }; text?: unknown }[]) {
         const text = typeof c.delta?.content === "string" ? c.delta.content : typeof c.text === "string" ? c.text : "";
-        if (text) this.firstTokenAt ??= this.now();
+        if (!text) continue;
+        this.outputTokens += countTextTokens(text);
+        this.firstTokenAt ??= this.now();
       }
       return `data: ${JSON.stringify(rest)}\n\n`;
     }
