@@ -143,9 +143,20 @@ export class Proxy {
     });
   }
 
+  // prom-client children bound to their labels once: looking labels up per request is measurable here.
+  private readonly counters = new Map<string, { inc: () => void; observe: (seconds: number) => void }>();
+
   private count(endpoint: Endpoint, status: number, started: number, stream: boolean) {
-    this.s.metrics.requests.inc({ endpoint, status });
-    this.s.metrics.duration.observe({ endpoint, stream: stream ? "true" : "false" }, (Date.now() - started) / 1000);
+    const k = `${endpoint} ${status} ${stream}`;
+    let c = this.counters.get(k);
+    if (!c) {
+      const requests = this.s.metrics.requests.labels(endpoint, String(status));
+      const duration = this.s.metrics.duration.labels(endpoint, stream ? "true" : "false");
+      c = { inc: () => requests.inc(), observe: (seconds) => duration.observe(seconds) };
+      this.counters.set(k, c);
+    }
+    c.inc();
+    c.observe((Date.now() - started) / 1000);
   }
 
   private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint) {
