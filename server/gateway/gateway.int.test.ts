@@ -87,6 +87,35 @@ describe("the proxy process against the real backend", () => {
     });
   });
 
+  it("400 naming the bad field, 503 when no provider serves the endpoint", async () => {
+    expect(await failure(client().chat.completions.create({ model: "llama-3.1-8b", messages: [] }))).toMatchObject({
+      status: 400,
+      error: { code: "invalid_value", type: "invalid_request_error" },
+    });
+    expect(await failure(client().embeddings.create({ model: "demo-provider/llama-3.1-8b", input: "x" }))).toMatchObject({
+      status: 503,
+      error: { code: "no_provider_available" },
+    });
+  });
+
+  it("429 with Retry-After and x-ratelimit-* past the key's requests per minute", async () => {
+    const key = await createKey(backend.t.db, keyPepper(), buyerOrgId, null, { name: "One a minute", rpmLimit: 1 });
+    const call = () =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "llama-3.1-8b", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }),
+      });
+    await (await call()).text();
+    const limited = await call();
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ error: { message: expect.stringMatching(/requests per minute/), type: "rate_limit_error", param: null, code: "rate_limit_exceeded" } });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(limited.headers.get("x-ratelimit-limit-requests")).toBe("1");
+    expect(limited.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(limited.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("honours a revocation within 5 seconds", async () => {
     const key = await createKey(backend.t.db, keyPepper(), buyerOrgId, null, { name: "Soon revoked" });
     const info = await fetch(`${gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key.secret}` } });
