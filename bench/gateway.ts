@@ -124,7 +124,8 @@ try {
 
   const rows: string[] = [];
   const ratios: Record<string, number> = {};
-  for (const stream of [false, true]) {
+  const modes = (process.env.BENCH_MODES ?? "non-streaming,streaming").split(",");
+  for (const stream of [false, true].filter((st) => modes.includes(st ? "streaming" : "non-streaming"))) {
     const mode = stream ? "streaming" : "non-streaming";
     const cases: { name: string; origin: string; model: string; headers: Record<string, string>; pid: number | null }[] = [
       { name: "direct", origin: `http://127.0.0.1:${ports.upstream}`, model: "llama-3.1-8b-instruct", headers: {}, pid: null },

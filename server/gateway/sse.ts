@@ -13,6 +13,8 @@ import { countJsonStringTokens, countTextTokens } from "./tokens";
 export type UpstreamUsage = { promptTokens: number; completionTokens: number; cachedTokens: number };
 
 const USAGE = Buffer.from('"usage":');
+const CHAT_CONTENT = Buffer.from('"content":"');
+const TEXT_CONTENT = Buffer.from('"text":"');
 
 function matches(data: Buffer, at: number, key: Buffer): boolean {
   for (let j = 0; j < key.length; j++) if (data[at + j] !== key[j]) return false;
@@ -44,7 +46,7 @@ export class SseRelay {
     private readonly write: (data: Buffer | string) => boolean,
     private readonly now: () => number = Date.now,
   ) {
-    this.contentKey = Buffer.from(endpoint === "chat" ? '"content":"' : '"text":"');
+    this.contentKey = endpoint === "chat" ? CHAT_CONTENT : TEXT_CONTENT;
   }
 
   /** Feeds one upstream chunk; returns false when the client's socket wants a pause. */
