@@ -79,6 +79,28 @@ describe("CreditControl", () => {
     expect(isHold(await credit.acquire(keyId, 10n))).toBe(true);
   });
 
+  it("asks again with the same reservation id after a lost answer, so nothing is held twice", async () => {
+    let now = 1_000_000;
+    const backend = new FakeBackend();
+    const keyId = backend.addKey("sk-1", "org-1");
+    backend.balances.set("org-1", 1000n);
+    const credit = new CreditControl(backend, { ...defaultCreditOptions, chunkNano: 100n, now: () => now });
+    const reserve = backend.reserve.bind(backend);
+    let lose = true;
+    backend.reserve = async (input) => {
+      const out = await reserve(input);
+      if (lose) {
+        lose = false;
+        throw new Error("connection reset after the backend answered");
+      }
+      return out;
+    };
+    expect(await credit.acquire(keyId, 10n)).toMatchObject({ limitedBy: "unavailable" });
+    now += defaultCreditOptions.refusalBackoffMs + 1;
+    expect(isHold(await credit.acquire(keyId, 10n))).toBe(true);
+    expect(backend.reservations.size).toBe(1);
+  });
+
   it("says the backend is unavailable when reserve fails", async () => {
     const { backend, keyId, credit } = setup(1000n);
     backend.down = true;

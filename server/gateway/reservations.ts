@@ -32,6 +32,8 @@ type KeyCredit = {
   refusedUntil: number;
   refusedBy: LimitedBy;
   lastUsed: number;
+  /** The id of a reserve call whose answer was lost: asked again with it, the backend returns that grant instead of holding twice. */
+  retryId: string | null;
 };
 
 export type CreditOptions = {
@@ -76,7 +78,7 @@ export class CreditControl {
   private entry(keyId: string): KeyCredit {
     let kc = this.keys.get(keyId);
     if (!kc) {
-      kc = { current: null, refill: null, refusedUntil: 0, refusedBy: "credit", lastUsed: this.now() };
+      kc = { current: null, refill: null, refusedUntil: 0, refusedBy: "credit", lastUsed: this.now(), retryId: null };
       this.keys.set(keyId, kc);
     }
     return kc;
@@ -120,8 +122,10 @@ export class CreditControl {
     if (kc.refill) return kc.refill;
     if (kc.refusedUntil > this.now()) return Promise.resolve();
     kc.refill = (async () => {
+      const id = kc.retryId ?? uuidv7();
       try {
-        const grant = await this.backend.reserve({ id: uuidv7(), keyId, amountNano, ttlSeconds: this.opts.ttlSeconds });
+        const grant = await this.backend.reserve({ id, keyId, amountNano, ttlSeconds: this.opts.ttlSeconds });
+        kc.retryId = null;
         if (grant.grantedNano <= 0n) {
           kc.refusedUntil = this.now() + this.opts.refusalBackoffMs;
           kc.refusedBy = grant.limitedBy ?? "credit";
@@ -140,6 +144,7 @@ export class CreditControl {
           this.releaseIfDone(old);
         }
       } catch (err) {
+        kc.retryId = id;
         this.opts.log?.(`reserve failed for key ${keyId}: ${(err as Error).message}`);
         kc.refusedUntil = this.now() + this.opts.refusalBackoffMs;
         kc.refusedBy = "unavailable";
