@@ -28,7 +28,7 @@ const SERVICE_TOKEN = "bench-service-token-0123456789abcdef0123";
 const CLK_TCK = 100;
 
 function startChild(name: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE && name === "proxy" ? ["--cpu-prof", "--cpu-prof-dir=/tmp/gw/prof"] : []), "--import", "tsx", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE && (name === "proxy" || name === "pipe") ? ["--cpu-prof", `--cpu-prof-dir=/tmp/gw/prof-${name}`] : []), "--import", "tsx", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     const onLine = (line: string) => {
       if (ready.test(line)) resolve(child);
@@ -142,6 +142,7 @@ try {
       const med = (f: (r: Result) => number) => rs.map(f).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
       const r = { rps: med((x) => x.requests / x.seconds), p50: med((x) => x.p50), p99: med((x) => x.p99), cpu: c.pid ? med((x) => x.cpuUsPerRequest!) : null };
       const errors = rs.reduce((n, x) => n + x.errors, 0);
+      if (process.env.BENCH_VERBOSE) console.log(c.name, rs.map((x) => `${(x.requests / x.seconds).toFixed(0)} req/s ${x.cpuUsPerRequest?.toFixed(0) ?? "-"} µs`).join(" · "));
       if (r.cpu !== null) cpu[c.name] = r.cpu;
       const line = `| ${mode} | ${c.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpu === null ? "–" : r.cpu.toFixed(0)} | ${errors} |`;
       console.log(line);

@@ -2,7 +2,7 @@ import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../lib/ids";
 import { reportInput, usageEvent, type UsageEvent } from "../usage/contract";
-import { encodeReport } from "./backend";
+import { reportBody, usageEventJson } from "./backend";
 
 const event = (firstToken: boolean): UsageEvent => ({
   id: uuidv7(),
@@ -20,10 +20,14 @@ const event = (firstToken: boolean): UsageEvent => ({
   upstreamStatus: firstToken ? 200 : null,
 });
 
-describe("encodeReport", () => {
-  it("is what superjson would send: the backend decodes the same events, dates as dates", () => {
+describe("usage.report's wire format, written directly", () => {
+  it("each event's line is what JSON.stringify gives", () => {
+    for (const e of [event(true), event(false)]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
+  });
+
+  it("is what the tRPC link would send with superjson: the backend decodes the same events, dates as dates", () => {
     const events = [event(true), event(false), event(true)];
-    const wire = JSON.parse(JSON.stringify(encodeReport(events)));
+    const wire = JSON.parse(reportBody(events, events.map(usageEventJson)));
     const decoded = superjson.deserialize(wire) as { events: unknown[] };
     expect(decoded).toEqual({ events });
     expect(reportInput.parse(decoded).events.map((e) => usageEvent.parse(e))).toEqual(events);

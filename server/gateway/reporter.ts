@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { UsageEvent } from "../usage/contract";
-import type { Backend } from "./backend";
+import { usageEventJson, type Backend } from "./backend";
 import type { Spool } from "./spool";
 
 /**
@@ -23,6 +23,8 @@ export type ReporterOptions = {
 
 export class UsageReporter {
   private queue: UsageEvent[] = [];
+  /** The queued events' JSON, index for index (what the spool holds and the report sends). */
+  private lines: string[] = [];
   private sending: Promise<void> | null = null;
   private sendingCount = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -49,16 +51,26 @@ export class UsageReporter {
 
   /** Journals and queues one completed request's usage; `then` runs once it is on disk. */
   record(event: UsageEvent, then?: () => void) {
+    const line = usageEventJson(event);
     // Sent only once journalled, so an acknowledgement always finds its spool segment.
-    this.opts.spool.append(event, () => {
-      this.enqueue([event]);
+    this.opts.spool.append(event.id, line, () => {
+      this.queue.push(event);
+      this.lines.push(line);
+      this.scheduleSend();
       then?.();
     });
   }
 
   /** Queues events already in the spool (replayed at start). */
   enqueue(events: UsageEvent[]) {
-    this.queue.push(...events);
+    for (const e of events) {
+      this.queue.push(e);
+      this.lines.push(usageEventJson(e));
+    }
+    this.scheduleSend();
+  }
+
+  private scheduleSend() {
     if (this.queue.length >= this.batchSize) this.schedule(0);
     else this.schedule(this.flushMs);
   }
@@ -78,10 +90,11 @@ export class UsageReporter {
   private send(): Promise<void> {
     if (this.sending || this.queue.length === 0) return this.sending ?? Promise.resolve();
     const batch = this.queue.splice(0, this.batchSize);
+    const lines = this.lines.splice(0, this.batchSize);
     this.sendingCount = batch.length;
     this.sending = (async () => {
       try {
-        const { results } = await this.backend.report(batch);
+        const { results } = await this.backend.report(batch, lines);
         const answered = new Set<string>();
         for (const r of results) {
           answered.add(r.id);
@@ -95,13 +108,17 @@ export class UsageReporter {
           else this.stats[r.status]++;
           this.opts.spool.ack(r.id);
         }
-        const unanswered = batch.filter((e) => !answered.has(e.id));
-        if (unanswered.length) this.queue.unshift(...unanswered);
+        const unanswered = batch.flatMap((e, i) => (answered.has(e.id) ? [] : [[e, lines[i]!] as const]));
+        if (unanswered.length) {
+          this.queue.unshift(...unanswered.map(([e]) => e));
+          this.lines.unshift(...unanswered.map(([, l]) => l));
+        }
         this.failures = 0;
       } catch (err) {
         this.failures++;
         this.stats.failedBatches++;
         this.queue.unshift(...batch);
+        this.lines.unshift(...lines);
         this.opts.log?.(`usage report failed (${batch.length} events kept, attempt ${this.failures}): ${(err as Error).message}`);
       } finally {
         this.sending = null;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uuidv7 } from "../lib/ids";
 import type { UsageEvent } from "../usage/contract";
+import { usageEventJson } from "./backend";
 import { Spool } from "./spool";
 
 let dir: string;
@@ -34,7 +35,7 @@ it("writes queued events once per event-loop turn and only then runs their callb
   const { spool } = Spool.open({ dir, maxBytes: 1e6 });
   const order: string[] = [];
   const a = event();
-  spool.append(a, () => order.push(fs.readFileSync(path.join(dir, files()[0]!), "utf8").includes(a.id) ? "written" : "not yet"));
+  spool.append(a.id, usageEventJson(a), () => order.push(fs.readFileSync(path.join(dir, files()[0]!), "utf8").includes(a.id) ? "written" : "not yet"));
   expect(order).toEqual([]);
   await new Promise((r) => setImmediate(r));
   expect(order).toEqual(["written"]);
@@ -45,9 +46,9 @@ describe("Spool", () => {
   it("replays a segment with unacknowledged events after the process dies (no close), dates intact", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6 });
     const [a, b, c] = [event(), event(), event()];
-    spool.append(a);
-    spool.append(b);
-    spool.append(c);
+    spool.append(a.id, usageEventJson(a));
+    spool.append(b.id, usageEventJson(b));
+    spool.append(c.id, usageEventJson(c));
     spool.flush();
     spool.ack(b.id);
     // No close(): what a SIGKILL leaves behind. b is replayed too: acknowledgements are not journalled,
@@ -60,7 +61,7 @@ describe("Spool", () => {
   it("deletes a segment once every event in it is acknowledged", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6 });
     const events = [event(), event()];
-    for (const e of events) spool.append(e);
+    for (const e of events) spool.append(e.id, usageEventJson(e));
     spool.flush();
     expect(files()).toHaveLength(1);
     for (const e of events) spool.ack(e.id);
@@ -73,7 +74,7 @@ describe("Spool", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6, segmentBytes: 1000 });
     const events = Array.from({ length: 12 }, event);
     for (const e of events) {
-      spool.append(e);
+      spool.append(e.id, usageEventJson(e));
       spool.flush();
     }
     expect(files().length).toBeGreaterThan(3);
@@ -91,7 +92,7 @@ describe("Spool", () => {
   it("skips a line cut short by a crash mid-write", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1e6 });
     const a = event();
-    spool.append(a);
+    spool.append(a.id, usageEventJson(a));
     spool.flush();
     fs.appendFileSync(path.join(dir, files()[0]!), '{"id":"cut-sh');
     expect(Spool.open({ dir, maxBytes: 1e6 }).replay).toEqual([a]);
@@ -101,7 +102,7 @@ describe("Spool", () => {
     const { spool } = Spool.open({ dir, maxBytes: 1000, segmentBytes: 400 });
     const events = Array.from({ length: 4 }, event);
     for (const e of events) {
-      spool.append(e);
+      spool.append(e.id, usageEventJson(e));
       spool.flush();
     }
     expect(spool.full).toBe(true);

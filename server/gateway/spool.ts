@@ -113,12 +113,12 @@ export class Spool {
   }
 
   /**
-   * Journals one event; `then` runs once it is written (the caller ends its
-   * response there, never before). Writes are batched per event-loop turn.
+   * Journals one event (its JSON `line`); `then` runs once it is written (the
+   * caller ends its response there, never before). Writes are batched per event-loop turn.
    */
-  append(event: UsageEvent, then?: () => void) {
-    this.lines.push(JSON.stringify(event));
-    this.ids.push(event.id);
+  append(id: string, line: string, then?: () => void) {
+    this.lines.push(line);
+    this.ids.push(id);
     if (then) this.waiting.push(then);
     if (!this.scheduled) {
       this.scheduled = true;
