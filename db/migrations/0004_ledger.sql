@@ -57,6 +57,6 @@ ALTER TABLE "ledger_accounts" ADD CONSTRAINT "ledger_accounts_org_id_organizatio
 ALTER TABLE "ledger_pending" ADD CONSTRAINT "ledger_pending_pending_id_ledger_transfers_id_fk" FOREIGN KEY ("pending_id") REFERENCES "public"."ledger_transfers"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "ledger_pending" ADD CONSTRAINT "ledger_pending_resolved_by_ledger_transfers_id_fk" FOREIGN KEY ("resolved_by") REFERENCES "public"."ledger_transfers"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "ledger_pending_open_expiry" ON "ledger_pending" USING btree ("expires_at") WHERE "ledger_pending"."status" = 'open';--> statement-breakpoint
-CREATE UNIQUE INDEX "ledger_transfers_one_resolution" ON "ledger_transfers" USING btree ("pending_id");--> statement-breakpoint
-CREATE INDEX "ledger_transfers_debit_account" ON "ledger_transfers" USING btree ("debit_account_id","created_at");--> statement-breakpoint
-CREATE INDEX "ledger_transfers_credit_account" ON "ledger_transfers" USING btree ("credit_account_id","created_at");
+CREATE UNIQUE INDEX "ledger_transfers_one_resolution" ON "ledger_transfers" USING btree ("pending_id") WHERE "ledger_transfers"."pending_id" is not null;--> statement-breakpoint
+CREATE INDEX "ledger_transfers_debit_account" ON "ledger_transfers" USING btree ("debit_account_id");--> statement-breakpoint
+CREATE INDEX "ledger_transfers_credit_account" ON "ledger_transfers" USING btree ("credit_account_id");

@@ -16,6 +16,7 @@ import {
   voidPending,
   type LedgerAccount,
 } from "./service";
+import { topUp } from "./testing";
 
 // Random sequences of postings and holds, run by several concurrent workers against
 // a real PostgreSQL. After every run: the invariant check finds nothing, posted balances
@@ -70,15 +71,25 @@ describe("ledger properties under concurrency", () => {
         const accounts: LedgerAccount[] = [];
         for (let i = 0; i < BUYERS; i++) accounts.push(await ensureAccount(t.db, { orgId: (await makeOrg(t.db, owner)).id, kind: "buyer_credits" }));
         const revenue = await ensureAccount(t.db, { orgId: null, kind: "platform_revenue" });
+        // Some credit to start with, so holds and spending succeed as well as fail.
+        for (const a of accounts) await topUp(t.db, a, clearing, 1500n);
         const target = (i: number) => (i < BUYERS ? accounts[i]! : revenue);
 
         // Fix every id and clock up front; holds are referred to by their position.
         const plans: Planned[][] = workers.map((ops) =>
           ops.map((op, step) => ({ op, ids: [uuidv7(), uuidv7()], now: at(step) })),
         );
+        // Holds created earlier by the same worker are preferred (they exist, so posts and voids
+        // resolve them and later ones collide); otherwise any worker's, which races their creation.
         const pendingIds = plans.flat().filter((p) => p.op.op === "pending").map((p) => p.ids[0]!);
-        for (const p of plans.flat()) {
-          if ((p.op.op === "post" || p.op.op === "void") && pendingIds.length) p.pendingId = pendingIds[p.op.pending % pendingIds.length];
+        for (const ops of plans) {
+          const earlier: string[] = [];
+          for (const p of ops) {
+            if (p.op.op === "pending") earlier.push(p.ids[0]!);
+            if (p.op.op !== "post" && p.op.op !== "void") continue;
+            const from = earlier.length ? earlier : pendingIds;
+            if (from.length) p.pendingId = from[p.op.pending % from.length];
+          }
         }
 
         const exec = (p: Planned): Promise<Transfer[] | number> => {
@@ -149,8 +160,8 @@ describe("ledger properties under concurrency", () => {
         }
         expect(await checkInvariants(t.db)).toEqual([]);
 
-        // Posted balances are exactly what the successful operations moved.
-        const expected = accounts.map(() => 0n);
+        // Posted balances are exactly the opening credit plus what the successful operations moved.
+        const expected = accounts.map(() => 1500n);
         for (const [, o] of outcomes) {
           if (!o.ok || typeof o.value === "number") continue;
           for (const tr of o.value) {

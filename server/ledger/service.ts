@@ -225,9 +225,20 @@ chk AS (
   END AS ok
 )`);
 
-function postingStatement(transfers: readonly TransferInput[], returning: "rows" | "ids"): SQL {
+/**
+ * One statement per posting. `rows` (postTransfers) skips ids that exist with ON CONFLICT,
+ * so even a concurrent duplicate becomes a replay, and returns the inserted rows. `count`
+ * (the bulk path) skips existing ids with an index probe instead of speculative insertion,
+ * measurably cheaper per row; a duplicate inserted concurrently then fails with a unique
+ * violation (CONFLICT) and the retry is a replay. It returns only how many were inserted.
+ */
+function postingStatement(transfers: readonly TransferInput[], mode: "rows" | "count"): SQL {
   const col = <T>(f: (t: TransferInput) => T) => pgArray(transfers.map(f) as (string | bigint | Date | null)[]);
-  const out = returning === "rows" ? sql.raw("ins.*") : sql.raw("ins.id");
+  const skipExisting =
+    mode === "rows"
+      ? sql.raw("FROM input ON CONFLICT (id) DO NOTHING")
+      : sql.raw("FROM input WHERE NOT EXISTS (SELECT 1 FROM ledger_transfers x WHERE x.id = input.id)");
+  const out = mode === "rows" ? sql.raw("SELECT ins.* FROM chk LEFT JOIN ins ON true") : sql.raw("SELECT (SELECT count(*) FROM ins)::int AS inserted FROM chk");
   return sql`
 WITH input AS (
   SELECT * FROM unnest(
@@ -239,8 +250,7 @@ WITH input AS (
 ),
 ins AS (
   INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id)
-  SELECT id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id FROM input
-  ON CONFLICT (id) DO NOTHING
+  SELECT id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id ${skipExisting}
   RETURNING *
 ),
 pend AS (
@@ -260,7 +270,7 @@ d AS (
   ) legs GROUP BY id
 ),
 ${MOVE_ACCOUNTS}
-SELECT ${out} FROM chk LEFT JOIN ins ON true`;
+${out}`;
 }
 
 const legFieldOf = (transfers: readonly TransferInput[]) => (accountId: string) => {
@@ -270,9 +280,11 @@ const legFieldOf = (transfers: readonly TransferInput[]) => (accountId: string) 
   return j >= 0 ? `transfers[${j}].creditAccountId` : "transfers";
 };
 
-/** Checks replays against the stored transfers; a different request under a used id aborts the transaction. */
-async function checkReplays(tx: Tx, transfers: readonly TransferInput[], insertedIds: Set<string>): Promise<Map<string, Transfer>> {
-  const replayed = transfers.filter((t) => !insertedIds.has(t.id.toLowerCase()));
+/**
+ * Checks the transfers not inserted (replays) against the stored ones; a different request
+ * under a used id aborts the transaction. Returns the stored versions by id.
+ */
+async function checkReplays(tx: Tx, transfers: readonly TransferInput[], replayed: readonly TransferInput[]): Promise<Map<string, Transfer>> {
   const stored = new Map<string, Transfer>();
   if (!replayed.length) return stored;
   const rows = await run(tx, sql`select * from ledger_transfers where id = any(${pgArray(replayed.map((t) => t.id))}::uuid[])`);
@@ -303,7 +315,7 @@ export async function postTransfers(tx: Tx, transfers: readonly TransferInput[],
   const rows = await run(tx, postingStatement(transfers, "rows"), legFieldOf(transfers));
   const inserted = new Map<string, Transfer>();
   for (const r of rows) if (r.id) inserted.set(r.id as string, toTransfer(r));
-  const replayed = await checkReplays(tx, transfers, new Set(inserted.keys()));
+  const replayed = await checkReplays(tx, transfers, transfers.filter((t) => !inserted.has(t.id.toLowerCase())));
   return transfers.map((t) => (inserted.get(t.id.toLowerCase()) ?? replayed.get(t.id.toLowerCase()))!);
 }
 
@@ -314,11 +326,11 @@ export async function postTransfers(tx: Tx, transfers: readonly TransferInput[],
  */
 export async function postTransfersBatch(tx: Tx, transfers: readonly TransferInput[], now = new Date()): Promise<{ inserted: number; replayed: number }> {
   validateTransfers(transfers, now);
-  const rows = await run(tx, postingStatement(transfers, "ids"), legFieldOf(transfers));
-  const ids = new Set<string>();
-  for (const r of rows) if (r.id) ids.add(r.id as string);
-  const replayed = await checkReplays(tx, transfers, ids);
-  return { inserted: ids.size, replayed: replayed.size };
+  const [row] = await run(tx, postingStatement(transfers, "count"), legFieldOf(transfers));
+  const inserted = row!.inserted as number;
+  // Some ids existed: compare them all with what is stored (the inserted ones match by construction).
+  if (inserted < transfers.length) await checkReplays(tx, transfers, transfers);
+  return { inserted, replayed: transfers.length - inserted };
 }
 
 /** A hold: moves the pending sums of both accounts (limits apply) until posted, voided or expired. */
