@@ -20,3 +20,4 @@ http
       });
   })
   .listen(Number(port), "127.0.0.1", () => console.log("ready"));
+process.on("SIGTERM", () => process.exit(0));

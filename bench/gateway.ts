@@ -6,7 +6,10 @@
 // to an in-memory backend served over tRPC (keys cached, $100 reservation chunks, batched
 // reports), so backend calls stay off the hot path as they do in production.
 // Target: proxy CPU/request ≤ 2× the bare pipe's. Appends to bench/RESULTS.md.
-import { spawn, type ChildProcess } from "node:child_process";
+// Knobs: BENCH_SECONDS (per round, 4), BENCH_ROUNDS (3), BENCH_MODES (non-streaming,streaming),
+// BENCH_PORT (8870..8872), BENCH_VERBOSE=1 (every round), BENCH_PROFILE=1 (V8 CPU profiles of the
+// pipe and the proxy into .data/bench-profile/, written when they exit).
+import { execSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -25,10 +28,11 @@ const base = Number(process.env.BENCH_PORT ?? 8870);
 const ports = { upstream: base, pipe: base + 1, proxy: base + 2 };
 const SECRET = "sk-bench-0123456789";
 const SERVICE_TOKEN = "bench-service-token-0123456789abcdef0123";
-const CLK_TCK = 100;
+const CLK_TCK = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
 
 function startChild(name: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE && (name === "proxy" || name === "pipe") ? ["--cpu-prof", `--cpu-prof-dir=/tmp/gw/prof-${name}`] : []), "--import", "tsx", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const profile = process.env.BENCH_PROFILE && name !== "upstream" ? ["--cpu-prof", `--cpu-prof-dir=.data/bench-profile/${name}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     const onLine = (line: string) => {
       if (ready.test(line)) resolve(child);
