@@ -175,6 +175,8 @@ describe("serving through the openai client", () => {
     const m = models.data.find((x) => x.id === "prov/llama-3.1-8b") as unknown as { pricing: { prompt: string; completion: string }; context_length: number; owned_by: string };
     expect(m).toMatchObject({ owned_by: "prov", context_length: 131_072, pricing: { prompt: "0.00000005", completion: "0.00000008" } });
     expect(models.data).toHaveLength(4);
+    expect((await client().models.retrieve("prov/qwen2.5-7b")).id).toBe("prov/qwen2.5-7b");
+    expect(await failure(client().models.retrieve("nobody/none"))).toMatchObject({ status: 404, error: { code: "model_not_found" } });
   });
 
   it("GET /v1/key and /v1/generation describe the key and a settled request", async () => {

@@ -4,7 +4,7 @@ import client from "prom-client";
 import { whPer1M } from "../catalog/energy";
 import { usdDecimal } from "../ledger/money";
 import { isUuid } from "../lib/ids";
-import type { ActiveKey, Backend } from "./backend";
+import type { ActiveKey, Backend, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
 import { bearer, preflight, sendError, sendJson } from "./http";
@@ -65,25 +65,31 @@ export function perTokenUsd(per1kNano: bigint): string {
   return frac ? `${head}.${frac}` : head;
 }
 
-async function listModels(state: GatewayState, res: http.ServerResponse) {
+/** A listing in OpenAI's model format, with our prices (per token, like OpenRouter, and exact per 1k) and energy. */
+function modelObject(l: RoutingListing, now: number) {
+  const p = priceAt(l, now);
+  return {
+    id: l.slug,
+    object: "model",
+    // The routing table carries no listing creation time; this is when its current price took effect.
+    created: Math.floor(p.effectiveFrom.getTime() / 1000),
+    owned_by: l.orgSlug,
+    family: l.family,
+    context_length: l.contextLength,
+    modalities: l.modalities,
+    pricing: { prompt: perTokenUsd(p.inputPer1kNano), completion: perTokenUsd(p.outputPer1kNano), input_cache_read: perTokenUsd(p.cachedInputPer1kNano) },
+    pricing_per_1k_nano: { input: p.inputPer1kNano.toString(), output: p.outputPer1kNano.toString(), cached_input: p.cachedInputPer1kNano.toString() },
+    energy: { tokens_per_watt: l.tokensPerWatt, wh_per_1m_tokens: l.tokensPerWatt ? whPer1M(l.tokensPerWatt) : null },
+  };
+}
+
+async function listModels(state: GatewayState, res: http.ServerResponse, id: string | null) {
   const listings = await state.catalog.get();
   const now = Date.now();
-  const data = listings.map((l) => {
-    const p = priceAt(l, now);
-    return {
-      id: l.slug,
-      object: "model",
-      created: Math.floor(p.effectiveFrom.getTime() / 1000),
-      owned_by: l.orgSlug,
-      family: l.family,
-      context_length: l.contextLength,
-      modalities: l.modalities,
-      pricing: { prompt: perTokenUsd(p.inputPer1kNano), completion: perTokenUsd(p.outputPer1kNano), input_cache_read: perTokenUsd(p.cachedInputPer1kNano) },
-      pricing_per_1k_nano: { input: p.inputPer1kNano.toString(), output: p.outputPer1kNano.toString(), cached_input: p.cachedInputPer1kNano.toString() },
-      energy: { tokens_per_watt: l.tokensPerWatt, wh_per_1m_tokens: l.tokensPerWatt ? whPer1M(l.tokensPerWatt) : null },
-    };
-  });
-  sendJson(res, 200, JSON.stringify({ object: "list", data }));
+  if (id === null) return sendJson(res, 200, JSON.stringify({ object: "list", data: listings.map((l) => modelObject(l, now)) }));
+  const l = listings.find((x) => x.slug === id.toLowerCase());
+  if (!l) return sendError(res, apiError("NOT_FOUND", "model_not_found", `The model \`${id}\` does not exist or is not published`, { param: "model" }));
+  sendJson(res, 200, JSON.stringify(modelObject(l, now)));
 }
 
 function keyInfo(state: GatewayState, key: ActiveKey, cached: CachedKey, secret: string) {
@@ -196,8 +202,9 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
           res.end(text);
         });
       }
-      if (path === "/v1/models") {
-        return void listModels(state, res).catch((err: Error) => {
+      if (path === "/v1/models" || path.startsWith("/v1/models/")) {
+        const id = path === "/v1/models" ? null : decodeURIComponent(path.slice("/v1/models/".length));
+        return void listModels(state, res, id).catch((err: Error) => {
           log(`model list failed: ${err.message}`);
           sendError(res, unavailable("backend_unavailable", "The model list is not available right now"));
         });
