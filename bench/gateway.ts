@@ -6,7 +6,7 @@
 // to an in-memory backend served over tRPC (keys cached, $100 reservation chunks, batched
 // reports), so backend calls stay off the hot path as they do in production.
 // Target: proxy CPU/request ≤ 2× the bare pipe's. Appends to bench/RESULTS.md.
-// Knobs: BENCH_SECONDS (per round, 4), BENCH_ROUNDS (3), BENCH_MODES (non-streaming,streaming),
+// Knobs: BENCH_SECONDS (per round, 3), BENCH_ROUNDS (5), BENCH_MODES (non-streaming,streaming),
 // BENCH_PORT (8870..8872), BENCH_VERBOSE=1 (every round), BENCH_PROFILE=1 (V8 CPU profiles of the
 // pipe and the proxy into .data/bench-profile/, written when they exit).
 import { execSync, spawn, type ChildProcess } from "node:child_process";
@@ -20,9 +20,9 @@ import { serveFakeBackend } from "../server/gateway/fake-backend-server";
 
 const CONNECTIONS = 50;
 const WARMUP_MS = 1_000;
-const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 4) * 1000;
+const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 3) * 1000;
 // The machine is shared and noisy: each case runs in several interleaved rounds and the median round counts.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_RATIO = 2;
 const base = Number(process.env.BENCH_PORT ?? 8870);
 const ports = { upstream: base, pipe: base + 1, proxy: base + 2 };
