@@ -70,6 +70,14 @@ describe("SseRelay", () => {
     expect(text).toContain('"usage":null');
   });
 
+  it("counts tool-call arguments and reasoning as output too", () => {
+    const r = new SseRelay("chat", () => true);
+    r.push(Buffer.from(`data: {"choices":[{"delta":{"reasoning_content":"think first"}}]}\n\n`));
+    r.push(Buffer.from(`data: {"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\": \\"Paris\\"}"}}]}}]}\n\n`));
+    // "think first" = 2; {"city": "Paris"} = { " city " : " Paris " } = 9
+    expect(r.outputTokens).toBe(2 + 9);
+  });
+
   it("counts completions' text deltas", () => {
     const r = new SseRelay("completion", () => true);
     r.push(Buffer.from(`data: {"choices":[{"text":" alpha beta"}]}\n\n`));

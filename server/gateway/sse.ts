@@ -4,7 +4,7 @@ import { countJsonStringTokens, countTextTokens } from "./tokens";
  * Relays an upstream's SSE stream to the client event by event, without
  * buffering beyond the event being received: complete events go out as soon
  * as they arrive (in one write, zero-copy, when none needs changing), while
- * the meter counts the content tokens streamed so far (for billing a
+ * the meter counts the tokens streamed so far (content, tool-call arguments, reasoning) (for billing a
  * disconnect or an upstream that sends no usage), notes when the first one
  * came, and takes out the usage chunk and the closing `[DONE]`; the proxy adds
  * those back at the end, the usage with its cost, and only if the client asked.
@@ -13,8 +13,17 @@ import { countJsonStringTokens, countTextTokens } from "./tokens";
 export type UpstreamUsage = { promptTokens: number; completionTokens: number; cachedTokens: number };
 
 const USAGE = Buffer.from('"usage":');
-const CHAT_CONTENT = Buffer.from('"content":"');
-const TEXT_CONTENT = Buffer.from('"text":"');
+// What a model generates, by endpoint: chat text, tool-call arguments and reasoning (all billed as output).
+const CHAT_KEYS = ['"content":"', '"arguments":"', '"reasoning_content":"'].map((k) => Buffer.from(k));
+const TEXT_KEYS = [Buffer.from('"text":"')];
+/** Marks the second byte of each key (the first is the quote): a table lookup before comparing keys. */
+function keyStarts(keys: Buffer[]): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const k of keys) t[k[1]!] = 1;
+  return t;
+}
+const CHAT_STARTS = keyStarts(CHAT_KEYS);
+const TEXT_STARTS = keyStarts(TEXT_KEYS);
 
 function matches(data: Buffer, at: number, key: Buffer): boolean {
   for (let j = 0; j < key.length; j++) if (data[at + j] !== key[j]) return false;
@@ -39,14 +48,16 @@ export class SseRelay {
   usageChunk: Record<string, unknown> | null = null;
   sawDone = false;
   private pending: Buffer | null = null;
-  private readonly contentKey: Buffer;
+  private readonly keys: Buffer[];
+  private readonly starts: Uint8Array;
 
   constructor(
     endpoint: "chat" | "completion",
     private readonly write: (data: Buffer | string) => boolean,
     private readonly now: () => number = Date.now,
   ) {
-    this.contentKey = endpoint === "chat" ? CHAT_CONTENT : TEXT_CONTENT;
+    this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
+    this.starts = endpoint === "chat" ? CHAT_STARTS : TEXT_STARTS;
   }
 
   /** Feeds one upstream chunk; returns false when the client's socket wants a pause. */
@@ -88,8 +99,6 @@ export class SseRelay {
       this.sawDone = true;
       return false;
     }
-    const key = this.contentKey;
-    const k0 = key[1]!;
     for (let i = p; i < end; i++) {
       if (data[i] !== 34 /* " */) continue;
       const c = data[i + 1];
@@ -98,7 +107,11 @@ export class SseRelay {
         let q = i + USAGE.length;
         while (data[q] === 32) q++;
         if (data[q] === 123 /* { */) return this.takeUsage(data.subarray(p, end));
-      } else if (c === k0 && matches(data, i, key)) {
+      } else if (c !== undefined && this.starts[c] === 1) {
+        const keys = this.keys;
+        let key: Buffer | null = null;
+        for (let j = 0; j < keys.length && key === null; j++) if (matches(data, i, keys[j]!)) key = keys[j]!;
+        if (key === null) continue;
         const s = i + key.length;
         let e = s;
         while (e < end && data[e] !== 34 /* " */) e += data[e] === 92 /* \ */ ? 2 : 1;
