@@ -327,6 +327,26 @@ describe("errors in OpenAI's envelope", () => {
     expect([...backend.events.values()].filter((e) => e.costNano > 0n)).toHaveLength(1);
   });
 
+  it("503 while the usage spool is full: nothing is served that could not be recorded", async () => {
+    await gateway.close();
+    backend.failReports = 1_000;
+    gateway = await startGateway({ backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    await client().chat.completions.create(ask("fills the spool"));
+    const f = await failure(client().chat.completions.create(ask("refused")));
+    expect(f).toMatchObject({ status: 503, error: { code: "usage_spool_full" } });
+    backend.failReports = 0;
+  });
+
+  it("413 for a body past the limit", async () => {
+    const r = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+      body: JSON.stringify({ ...ask("x".repeat(17 * 1024 * 1024)) }),
+    });
+    expect(r.status).toBe(413);
+    expect((await r.json()).error.code).toBe("request_too_large");
+  });
+
   it("503 when no provider serves the endpoint", async () => {
     const f = await failure(client().embeddings.create({ model: "prov/llama-3.1-8b", input: "x" }));
     expect(f).toMatchObject({ status: 503, error: { code: "no_provider_available" } });

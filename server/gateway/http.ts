@@ -39,11 +39,15 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on("data", (c: Buffer) => {
+      if (tooLarge) return;
       size += c.length;
       if (size > maxBytes) {
+        // Read the rest and drop it, so the client gets its 413 instead of a reset connection.
+        tooLarge = true;
+        chunks.length = 0;
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(c);

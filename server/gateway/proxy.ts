@@ -177,7 +177,10 @@ export class Proxy {
     try {
       raw = await readBody(req, this.s.config.maxBodyBytes ?? 16 * 1024 * 1024);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return fail({ ...apiError("INVALID_INPUT", "request_too_large", "The request body is too large"), status: 413 });
+      if (err instanceof BodyTooLarge) {
+        headers.connection = "close";
+        return fail({ ...apiError("INVALID_INPUT", "request_too_large", "The request body is too large"), status: 413 });
+      }
       return;
     }
     let parsed: unknown;
