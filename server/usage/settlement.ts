@@ -16,7 +16,8 @@ import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withR
  *
  *  1. one statement claims the ids (usage_event_ids, `on conflict do nothing`), prices
  *     each new event at the listing's price in force at its start, inserts it into the
- *     month's usage_events partition, adds to key_spend_daily and usage_hourly, and
+ *     month's usage_events partition, adds to key_spend_daily, usage_hourly and the listing
+ *     rollups (listing_hourly, listing_latency_hourly), and
  *     writes one usage_settlements row per (buyer, provider);
  *  2. the reservations the new events spent from are locked, their holds voided and what
  *     remains re-held, and per (buyer, provider) the cost moves buyer_credits →
@@ -179,6 +180,39 @@ hourly AS (
     latency_ms_sum = usage_hourly.latency_ms_sum + excluded.latency_ms_sum,
     ttft_ms_sum = usage_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
     ttft_count = usage_hourly.ttft_count + excluded.ttft_count
+),
+listing_rollup AS (
+  INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
+                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), provider_org_id, count(*), count(*) FILTER (WHERE status <> 'ok'),
+         sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cost_nano)::int8, sum(fee_nano)::int8,
+         coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
+         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
+  FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
+  ON CONFLICT (listing_id, hour) DO UPDATE SET
+    requests = listing_hourly.requests + excluded.requests,
+    errors = listing_hourly.errors + excluded.errors,
+    input_tokens = listing_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = listing_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = listing_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = listing_hourly.cost_nano + excluded.cost_nano,
+    fee_nano = listing_hourly.fee_nano + excluded.fee_nano,
+    latency_ms_sum = listing_hourly.latency_ms_sum + excluded.latency_ms_sum,
+    ttft_ms_sum = listing_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
+    ttft_count = listing_hourly.ttft_count + excluded.ttft_count
+),
+-- Measured marketplace figures (server/dashboards/histogram.ts): time to first token (ms) and output tokens/s of ok events.
+latency_rollup AS (
+  INSERT INTO listing_latency_hourly (listing_id, hour, metric, bucket, events)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), m.metric, tm_hist_bucket(m.v), count(*)
+  FROM ev CROSS JOIN LATERAL (VALUES
+    (1::smallint, CASE WHEN first_token_at IS NOT NULL THEN extract(epoch FROM first_token_at - started_at) * 1000 END),
+    (2::smallint, CASE WHEN output_tokens > 0 AND ended_at > coalesce(first_token_at, started_at)
+                       THEN output_tokens / extract(epoch FROM ended_at - coalesce(first_token_at, started_at)) END)
+  ) AS m(metric, v)
+  WHERE status = 'ok' AND m.v IS NOT NULL
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (listing_id, hour, metric, bucket) DO UPDATE SET events = listing_latency_hourly.events + excluded.events
 ),
 settlements AS (
   INSERT INTO usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano)
