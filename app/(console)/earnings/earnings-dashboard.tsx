@@ -154,7 +154,7 @@ export function EarningsDashboard() {
                 <tr key={l.listingId} data-testid="performance-row">
                   <td className="font-mono text-xs">{l.slug}</td>
                   <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
-                  <td className="text-right tabular-nums">{l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}</td>
+                  <td className="text-right tabular-nums" data-testid="performance-tps">{l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}</td>
                   <td className="text-right tabular-nums">{ms(l.medianTtftMs)}</td>
                   <td className="text-right tabular-nums">{ms(l.meanLatencyMs)}</td>
                   <td className="text-right tabular-nums">{pct(l.errorRate)}</td>
