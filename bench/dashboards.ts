@@ -98,6 +98,12 @@ try {
            sum((extract(epoch from ended_at - started_at) * 1000)::int8), sum((extract(epoch from first_token_at - started_at) * 1000)::int8), count(first_token_at)
     from usage_events group by 1, 2, 3, 4`);
   await db.execute(sql`
+    insert into org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+    select org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
+           sum(cached_input_tokens), sum(cost_nano)::int8
+    from usage_events e cross join lateral (values (1::smallint, e.listing_id), (2::smallint, e.key_id)) as d(dimension, group_id)
+    group by 1, 2, 3, 4`);
+  await db.execute(sql`
     insert into key_spend_daily (org_id, key_id, day, spend_nano)
     select org_id, key_id, (started_at at time zone 'UTC')::date, sum(cost_nano)::int8 from usage_events group by 1, 2, 3`);
   await db.execute(sql`
@@ -122,7 +128,7 @@ try {
       select (select count(*)::int from usage_events) as events,
              (select count(*)::int from usage_events where org_id = ${big.orgId}::uuid) as big,
              (select count(*)::int from usage_hourly) as hourly,
-             (select count(*)::int from usage_hourly where org_id = ${big.orgId}::uuid) as big_hourly,
+             (select count(*)::int from org_usage_hourly where org_id = ${big.orgId}::uuid) as big_hourly,
              (select count(*)::int from listing_hourly) as listing_hourly`)
   ).rows[0]!;
   log(`seeded in ${(seedMs / 1000).toFixed(1)} s: ${JSON.stringify(counts)}`);
@@ -163,7 +169,7 @@ try {
     `## Dashboards: buyer overview and usage chart — ${new Date().toISOString()}`,
     ``,
     `Machine: ${machine}.`,
-    `Data: ${counts.events.toLocaleString("en-US")} usage events over ${DAYS} days (${BUYERS} buyers, ${LISTINGS} listings), ${counts.big.toLocaleString("en-US")} of them by the buyer timed here (${BIG_KEYS} keys); rollups: ${counts.hourly.toLocaleString("en-US")} usage_hourly rows (${counts.big_hourly.toLocaleString("en-US")} the buyer's), ${counts.listing_hourly.toLocaleString("en-US")} listing_hourly rows. Seeded with set-based SQL in ${(seedMs / 1000).toFixed(0)} s.`,
+    `Data: ${counts.events.toLocaleString("en-US")} usage events over ${DAYS} days (${BUYERS} buyers, ${LISTINGS} listings), ${counts.big.toLocaleString("en-US")} of them by the buyer timed here (${BIG_KEYS} keys); rollups: ${counts.hourly.toLocaleString("en-US")} usage_hourly rows, ${counts.big_hourly.toLocaleString("en-US")} org_usage_hourly rows of the buyer's, ${counts.listing_hourly.toLocaleString("en-US")} listing_hourly rows. Seeded with set-based SQL in ${(seedMs / 1000).toFixed(0)} s.`,
     `Each case: the service function behind the tRPC procedure, ${WARMUP} warm-up + ${RUNS} timed runs, one connection, server-side (no HTTP).`,
     ``,
     `| case | p50 ms | p95 ms |`,

@@ -2,9 +2,6 @@
 -- created on the partitioned parent, so every month's partition gets it.
 CREATE INDEX usage_events_org_started_index ON usage_events (org_id, started_at DESC, id DESC);
 --> statement-breakpoint
--- Buyer dashboards read an organisation's hours of a period (the primary key leads with key and listing after org).
-CREATE INDEX usage_hourly_org_hour_index ON usage_hourly (org_id, hour) INCLUDE (key_id, listing_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano);
---> statement-breakpoint
 -- The histogram bucket of a positive measurement (listing_latency_hourly): floor(ln(v) · 20), so
 -- each bucket is e^(1/20) ≈ 5.1 % wide. The TypeScript twin is bucketOf in server/dashboards/histogram.ts.
 CREATE FUNCTION tm_hist_bucket(v double precision) RETURNS smallint
@@ -29,4 +26,10 @@ CROSS JOIN LATERAL (VALUES
                      THEN e.output_tokens / extract(epoch FROM e.ended_at - coalesce(e.first_token_at, e.started_at)) END)
 ) AS m(metric, v)
 WHERE e.status = 'ok' AND m.v IS NOT NULL
+GROUP BY 1, 2, 3, 4;
+--> statement-breakpoint
+INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+SELECT org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
+       sum(cached_input_tokens), sum(cost_nano)::int8
+FROM usage_events e CROSS JOIN LATERAL (VALUES (1::smallint, e.listing_id), (2::smallint, e.key_id)) AS d(dimension, group_id)
 GROUP BY 1, 2, 3, 4;

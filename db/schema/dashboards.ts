@@ -7,6 +7,30 @@ import { bigint, index, pgTable, primaryKey, smallint, timestamp, uuid } from "d
  */
 
 /**
+ * Per (buyer organisation, dimension, listing or key, hour): the buyer's usage split one
+ * way at a time. usage_hourly splits by key × listing at once, which multiplies its rows
+ * (a buyer with 10 keys on 20 models has up to 200 per hour); the buyer's charts and
+ * overview read this narrower table instead (bench/dashboards.ts).
+ * dimension 1: group_id is a listing; dimension 2: group_id is an API key.
+ */
+export const orgUsageHourly = pgTable(
+  "org_usage_hourly",
+  {
+    orgId: uuid().notNull(),
+    dimension: smallint().notNull(),
+    hour: timestamp({ withTimezone: true }).notNull(),
+    groupId: uuid().notNull(),
+    requests: bigint({ mode: "bigint" }).notNull(),
+    inputTokens: bigint({ mode: "bigint" }).notNull(),
+    outputTokens: bigint({ mode: "bigint" }).notNull(),
+    cachedInputTokens: bigint({ mode: "bigint" }).notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+  },
+  // Serves "this organisation's hours since t, split by listing (or key)".
+  (t) => [primaryKey({ columns: [t.orgId, t.dimension, t.hour, t.groupId] })],
+);
+
+/**
  * Per (listing, hour): what the listing served and earned. `fee_nano` is the sum of the
  * events' own fees, so cost − fee is exactly what the provider's payable was credited.
  */

@@ -13,13 +13,16 @@ import { burnRatePerDayNano, csvLine, daysOfCreditLeft, decodeCursor, encodeCurs
 
 /**
  * Buyer usage and provider earnings dashboards. Every figure comes from the rollups
- * settlement maintains (usage_hourly, listing_hourly, listing_latency_hourly) or the
+ * settlement maintains (org_usage_hourly, listing_hourly, listing_latency_hourly) or the
  * ledger, except the activity log, which pages raw events through their
  * (org_id, started_at, id) index. Periods are whole days (or hours) in the viewer's
  * time zone; rollups are UTC hours, so days are exact in zones with whole-hour offsets.
  */
 
 const BURN_DAYS = 7;
+/** org_usage_hourly.dimension: what group_id is. */
+const BY_LISTING = 1;
+const BY_KEY = 2;
 
 const timeZone = z
   .string()
@@ -84,7 +87,8 @@ export async function buyerOverview(db: DbOrTx, orgId: string, p: z.infer<typeof
              coalesce(sum(h.requests) filter (where h.hour >= b.month), 0)::int8 as requests_month,
              coalesce(sum(h.input_tokens + h.output_tokens + h.cached_input_tokens) filter (where h.hour >= b.month), 0)::int8 as tokens_month,
              coalesce(sum(h.cost_nano) filter (where h.hour >= b.week), 0)::int8 as spend_burn
-      from b left join usage_hourly h on h.org_id = ${orgId}::uuid and h.hour >= least(b.today, b.month, b.week)`),
+      from b left join org_usage_hourly h
+        on h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING} and h.hour >= least(b.today, b.month, b.week)`),
   ]);
   const r = rows[0]!;
   const burnPerDayNano = burnRatePerDayNano(big(r.spend_burn!), BURN_DAYS);
@@ -109,13 +113,12 @@ export async function buyerSeries(db: DbOrTx, orgId: string, p: z.infer<typeof s
     p.granularity === "day"
       ? daysStartSql(now, p.tz, p.days)
       : sql`date_trunc('hour', ${now.toISOString()}::timestamptz) - ${p.days * 24 - 1} * interval '1 hour'`;
-  const group = p.groupBy === "listing" ? sql`h.listing_id` : sql`h.key_id`;
   const { rows } = await db.execute<{ bucket: string; group_id: string; requests: bigint; input_tokens: bigint; output_tokens: bigint; cached_input_tokens: bigint; cost_nano: bigint }>(sql`
-    select date_trunc(${p.granularity}, h.hour, ${p.tz}) as bucket, ${group} as group_id,
+    select date_trunc(${p.granularity}, h.hour, ${p.tz}) as bucket, h.group_id,
            sum(h.requests)::int8 as requests, sum(h.input_tokens)::int8 as input_tokens, sum(h.output_tokens)::int8 as output_tokens,
            sum(h.cached_input_tokens)::int8 as cached_input_tokens, sum(h.cost_nano)::int8 as cost_nano
-    from usage_hourly h
-    where h.org_id = ${orgId}::uuid and h.hour >= ${from}
+    from org_usage_hourly h
+    where h.org_id = ${orgId}::uuid and h.dimension = ${p.groupBy === "listing" ? BY_LISTING : BY_KEY} and h.hour >= ${from}
     group by 1, 2 order by 1, 2`);
   const ids = [...new Set(rows.map((r) => r.group_id))];
   const names = ids.length ? await groupNames(db, p.groupBy, ids) : new Map<string, string>();
@@ -286,8 +289,8 @@ export async function buyerEnergy(db: DbOrTx, orgId: string, p: z.infer<typeof p
   }>(sql`
     select l.id as listing_id, l.slug, l.tokens_per_watt, l.grid_carbon_g_per_kwh, l.energy_method, l.energy_hardware,
            sum(h.requests)::int8 as requests, sum(h.input_tokens + h.output_tokens + h.cached_input_tokens)::int8 as tokens
-    from usage_hourly h join listings l on l.id = h.listing_id
-    where h.org_id = ${orgId}::uuid and h.hour >= ${daysStartSql(now, p.tz, p.days)}
+    from org_usage_hourly h join listings l on l.id = h.group_id
+    where h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING} and h.hour >= ${daysStartSql(now, p.tz, p.days)}
     group by l.id order by l.slug`);
   const listings = rows.map((r) => {
     const tokens = n(r.tokens);

@@ -16,8 +16,8 @@ import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withR
  *
  *  1. one statement claims the ids (usage_event_ids, `on conflict do nothing`), prices
  *     each new event at the listing's price in force at its start, inserts it into the
- *     month's usage_events partition, adds to key_spend_daily, usage_hourly and the listing
- *     rollups (listing_hourly, listing_latency_hourly), and
+ *     month's usage_events partition, adds to key_spend_daily, usage_hourly and the dashboard
+ *     rollups (org_usage_hourly, listing_hourly, listing_latency_hourly), and
  *     writes one usage_settlements row per (buyer, provider);
  *  2. the reservations the new events spent from are locked, their holds voided and what
  *     remains re-held, and per (buyer, provider) the cost moves buyer_credits →
@@ -180,6 +180,19 @@ hourly AS (
     latency_ms_sum = usage_hourly.latency_ms_sum + excluded.latency_ms_sum,
     ttft_ms_sum = usage_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
     ttft_count = usage_hourly.ttft_count + excluded.ttft_count
+),
+org_rollup AS (
+  INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+  SELECT org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
+         sum(cached_input_tokens), sum(cost_nano)::int8
+  FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET
+    requests = org_usage_hourly.requests + excluded.requests,
+    input_tokens = org_usage_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = org_usage_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = org_usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = org_usage_hourly.cost_nano + excluded.cost_nano
 ),
 listing_rollup AS (
   INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
