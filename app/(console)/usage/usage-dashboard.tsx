@@ -145,7 +145,7 @@ export function UsageDashboard() {
                 </tbody>
               </table>
               <p className="text-xs text-slate-500">
-                Method: Wh = tokens processed (input + output + cached input) × 1 000 000 / (declared tokens per watt × 3 600) ÷ 1 000 000;
+                Method: Wh = tokens processed (input + output + cached input) ÷ (declared tokens per watt × 3 600), since tokens per watt is tokens per joule;
                 gCO₂ = Wh ÷ 1 000 × the listing&apos;s declared grid carbon intensity (gCO₂/kWh). These are the providers&apos; declared figures, not metered
                 power. {energy.data!.undeclaredTokens > 0 && `${energy.data!.undeclaredTokens.toLocaleString()} tokens ran on models that declare no figure and are not counted.`}
               </p>

@@ -75,6 +75,7 @@ export default async function ListingPage({ params }: { params: Params }) {
           </p>
         </section>
 
+        <div className="space-y-6">
         <section className="card space-y-2" data-testid="listing-energy">
           <h2 className="font-semibold">Energy</h2>
           {l.tokensPerWatt === null ? (
@@ -118,6 +119,7 @@ export default async function ListingPage({ params }: { params: Params }) {
             read from 5 %-wide histogram buckets.
           </p>
         </section>
+        </div>
       </div>
 
       <section className="card space-y-3">
