@@ -5,3 +5,4 @@ export * from "./credits";
 export * from "./keys";
 export * from "./ledger";
 export * from "./usage";
+export * from "./dashboards";

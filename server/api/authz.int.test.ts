@@ -58,6 +58,15 @@ export const accessRules: Record<string, Access> = {
   "reservations.release": "service",
   "usage.report": "service",
   "usage.generation": "service",
+  "dashboards.overview": "member",
+  "dashboards.series": "member",
+  "dashboards.activity": "member",
+  "dashboards.activityTotals": "member",
+  "dashboards.energy": "member",
+  "dashboards.keySpend": "member",
+  "dashboards.earnings": "member",
+  "dashboards.performance": "member",
+  "dashboards.payouts": "member",
 };
 
 let t: TestDb;
@@ -147,6 +156,13 @@ function sampleInput(name: string): unknown {
     "reservations.release": { id: "00000000-0000-7000-8000-000000000001" },
     "usage.report": { events: [{ id: "00000000-0000-7000-8000-000000000002" }] },
     "usage.generation": { id: "00000000-0000-7000-8000-000000000002", keyId: "00000000-0000-7000-8000-000000000000" },
+    "dashboards.overview": { tz: "UTC" },
+    "dashboards.series": { tz: "UTC", granularity: "day", days: 7, groupBy: "key" },
+    "dashboards.activity": { filter: {}, limit: 10 },
+    "dashboards.activityTotals": { filter: {} },
+    "dashboards.energy": { tz: "UTC", days: 7 },
+    "dashboards.earnings": { tz: "UTC", days: 7 },
+    "dashboards.performance": { tz: "UTC", days: 1 },
   };
   return inputs[name];
 }

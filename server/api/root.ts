@@ -1,5 +1,6 @@
 import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
+import { dashboardsRouter } from "./routers/dashboards";
 import { keysRouter } from "./routers/keys";
 import { catalogRouter } from "./routers/catalog";
 import { ledgerRouter } from "./routers/ledger";
@@ -17,6 +18,7 @@ export const appRouter = router({
   ledger: ledgerRouter,
   reservations: reservationsRouter,
   usage: usageRouter,
+  dashboards: dashboardsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -17,7 +17,8 @@ import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withR
  *  1. one statement claims the ids (usage_event_ids, `on conflict do nothing`), prices
  *     each new event at the listing's price in force at its start, inserts it into the
  *     month's usage_events partition and writes one usage_settlements row per
- *     (buyer, provider);
+ *     (buyer, provider), and adds to the dashboard rollups (org_usage_hourly,
+ *     listing_hourly, listing_latency_hourly);
  *  2. the reservations the new events spent from are locked, their holds voided and what
  *     remains re-held, and per (buyer, provider) the cost moves buyer_credits →
  *     provider_payable (cost − fee) and → platform_revenue (fee), from buyer_receivable
@@ -157,6 +158,52 @@ ins AS (
   SELECT id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
          input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano, settlement_id
   FROM ev
+),
+org_rollup AS (
+  INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+  SELECT org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
+         sum(cached_input_tokens), sum(cost_nano)::int8
+  FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET
+    requests = org_usage_hourly.requests + excluded.requests,
+    input_tokens = org_usage_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = org_usage_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = org_usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = org_usage_hourly.cost_nano + excluded.cost_nano
+),
+listing_rollup AS (
+  INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
+                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), provider_org_id, count(*), count(*) FILTER (WHERE status <> 'ok'),
+         sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cost_nano)::int8, sum(fee_nano)::int8,
+         coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
+         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
+  FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
+  ON CONFLICT (listing_id, hour) DO UPDATE SET
+    requests = listing_hourly.requests + excluded.requests,
+    errors = listing_hourly.errors + excluded.errors,
+    input_tokens = listing_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = listing_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = listing_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = listing_hourly.cost_nano + excluded.cost_nano,
+    fee_nano = listing_hourly.fee_nano + excluded.fee_nano,
+    latency_ms_sum = listing_hourly.latency_ms_sum + excluded.latency_ms_sum,
+    ttft_ms_sum = listing_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
+    ttft_count = listing_hourly.ttft_count + excluded.ttft_count
+),
+-- Measured marketplace figures (server/dashboards/histogram.ts): time to first token (ms) and output tokens/s of ok events.
+latency_rollup AS (
+  INSERT INTO listing_latency_hourly (listing_id, hour, metric, bucket, events)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), m.metric, tm_hist_bucket(m.v), count(*)
+  FROM ev CROSS JOIN LATERAL (VALUES
+    (1::smallint, CASE WHEN first_token_at IS NOT NULL THEN extract(epoch FROM first_token_at - started_at) * 1000 END),
+    (2::smallint, CASE WHEN output_tokens > 0 AND ended_at > coalesce(first_token_at, started_at)
+                       THEN output_tokens / extract(epoch FROM ended_at - coalesce(first_token_at, started_at)) END)
+  ) AS m(metric, v)
+  WHERE status = 'ok' AND m.v IS NOT NULL
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (listing_id, hour, metric, bucket) DO UPDATE SET events = listing_latency_hourly.events + excluded.events
 ),
 settlements AS (
   INSERT INTO usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano)
