@@ -58,6 +58,9 @@ async function main() {
     const upstream = runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv);
     children.push({ name: "upstream", child: upstream });
   }
+  // Expires reservations and keeps usage partitions ahead (server/worker).
+  const worker = runPrefixed("worker", path.resolve("node_modules/.bin/tsx"), ["server/worker/main.ts"], childEnv);
+  children.push({ name: "worker", child: worker });
   const web = runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
     ...childEnv,
     NODE_ENV: dev ? "development" : "production",

@@ -85,6 +85,12 @@ export const envSchema = z.object({
   GATEWAY_REPORT_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
   /** max_tokens assumed for credit when a request sets none (then clamped to context length and to what the key can afford). */
   GATEWAY_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
+  /** The platform's fee on settled usage, basis points of the cost (500 = 5 %); overridable per provider (provider_fee_overrides). */
+  PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000, "must be at most 10000 basis points").default(500),
+  /** How often the worker expires reservations and keeps usage partitions ahead. */
+  WORKER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
+  SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -4,3 +4,5 @@ export * from "./catalog";
 export * from "./credits";
 export * from "./keys";
 export * from "./ledger";
+export * from "./usage";
+export * from "./dashboards";

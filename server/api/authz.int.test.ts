@@ -54,6 +54,19 @@ export const accessRules: Record<string, Access> = {
   "ledger.trialBalance": "platform-finance",
   "ledger.statement": "platform-finance",
   "ledger.invariants": "platform-finance",
+  "reservations.reserve": "service",
+  "reservations.release": "service",
+  "usage.report": "service",
+  "usage.generation": "service",
+  "dashboards.overview": "member",
+  "dashboards.series": "member",
+  "dashboards.activity": "member",
+  "dashboards.activityTotals": "member",
+  "dashboards.energy": "member",
+  "dashboards.keySpend": "member",
+  "dashboards.earnings": "member",
+  "dashboards.performance": "member",
+  "dashboards.payouts": "member",
 };
 
 let t: TestDb;
@@ -139,6 +152,17 @@ function sampleInput(name: string): unknown {
     "credits.payLocally": { topupId: "00000000-0000-7000-8000-000000000000", outcome: "pay" },
     "credits.setLowBalanceThreshold": { thresholdUsd: "5" },
     "ledger.statement": { accountId: "00000000-0000-7000-8000-000000000000" },
+    "reservations.reserve": { id: "00000000-0000-7000-8000-000000000001", keyId: "00000000-0000-7000-8000-000000000000", amountNano: 1000n, ttlSeconds: 60 },
+    "reservations.release": { id: "00000000-0000-7000-8000-000000000001" },
+    "usage.report": { events: [{ id: "00000000-0000-7000-8000-000000000002" }] },
+    "usage.generation": { id: "00000000-0000-7000-8000-000000000002", keyId: "00000000-0000-7000-8000-000000000000" },
+    "dashboards.overview": { tz: "UTC" },
+    "dashboards.series": { tz: "UTC", granularity: "day", days: 7, groupBy: "key" },
+    "dashboards.activity": { filter: {}, limit: 10 },
+    "dashboards.activityTotals": { filter: {} },
+    "dashboards.energy": { tz: "UTC", days: 7 },
+    "dashboards.earnings": { tz: "UTC", days: 7 },
+    "dashboards.performance": { tz: "UTC", days: 1 },
   };
   return inputs[name];
 }

@@ -446,6 +446,37 @@ export function voidPending(tx: Tx, input: Omit<ResolveInput, "amountNano">, now
 }
 
 /**
+ * Voids many holds in one statement, for settlement, which consumes reservations by voiding
+ * their holds and re-holding what remains in the same transaction. Holds that are no longer
+ * open, or have expired at `now` (the sweeper's), are skipped rather than failing the batch.
+ * Locks the holds in id order; returns the pending ids it voided.
+ */
+export async function voidPendingBatch(tx: Tx, items: readonly Omit<ResolveInput, "amountNano">[], now = new Date()): Promise<Set<string>> {
+  const voided = new Set<string>();
+  if (!items.length) return voided;
+  for (const [i, it] of items.entries()) {
+    if (!isUuid(it.id)) throw new DomainError("INVALID_INPUT", `items[${i}].id: must be a UUID`, `items[${i}].id`);
+    if (!isUuid(it.pendingId)) throw new DomainError("INVALID_INPUT", `items[${i}].pendingId: must be a UUID`, `items[${i}].pendingId`);
+  }
+  const rows = await run(
+    tx,
+    sql`select ${PENDING_COLUMNS} from ledger_pending p join ledger_transfers t on t.id = p.pending_id
+        where p.pending_id = any(${pgArray(items.map((x) => x.pendingId))}::uuid[]) order by p.pending_id for update of p`,
+  );
+  const open = new Map(rows.map((r) => [r.pending_id as string, toPending(r)]));
+  const todo = [];
+  for (const it of items) {
+    const pending = open.get(it.pendingId.toLowerCase());
+    if (!pending || pending.status !== "open" || pending.expiresAt.getTime() <= now.getTime() || voided.has(pending.pendingId)) continue;
+    const ref = it.ref !== undefined ? it.ref : pending.refKind ? { kind: pending.refKind, id: pending.refId! } : null;
+    todo.push({ id: it.id.toLowerCase(), pending, resolution: decideResolution(pending, "void_pending", now), ref });
+    voided.add(pending.pendingId);
+  }
+  if (todo.length) await run(tx, resolutionStatement(todo));
+  return voided;
+}
+
+/**
  * The sweeper: releases every hold expired at `now`, each exactly once, in batches of
  * `batchSize` per transaction. Safe to run concurrently (SKIP LOCKED: sweepers and
  * post/void never wait on or repeat each other's holds). Returns how many it expired.

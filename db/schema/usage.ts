@@ -1,0 +1,163 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { apiKeys } from "./keys";
+import { organizations } from "./orgs";
+
+/**
+ * Usage and credit control (../shared/DESIGN.md "Credit control", "Usage reporting and settlement").
+ *
+ * The events themselves live in `usage_events`, a table partitioned by month on
+ * `started_at`. Drizzle cannot declare partitioned tables, so it is created (with its
+ * partitions and the partition upkeep function) by the custom migration
+ * `usage_functions`, and queried with SQL in server/usage/. High-volume tables here
+ * carry no foreign keys on purpose: a key check per row would cost settlement a lookup
+ * per event, and organisations, keys and listings are never deleted while usage exists.
+ */
+
+/**
+ * A proxy's credit reservation: a pending ledger transfer buyer_credits → usage_holds
+ * of `held_nano` (hold `hold_transfer_id`) until released, consumed by settled usage,
+ * or expired by the ledger's sweeper. Settlement consumes a reservation by voiding its
+ * hold and re-holding the remainder, so money held is never also counted as spent.
+ * Accounting: amount = consumed + released + held while the hold is open; what the
+ * sweeper expired is amount − consumed − released once it has.
+ */
+export const reservations = pgTable(
+  "reservations",
+  {
+    /** Caller-chosen (UUIDv7): a retried reserve returns the stored grant. */
+    id: uuid().primaryKey(),
+    orgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    keyId: uuid()
+      .notNull()
+      .references(() => apiKeys.id),
+    /** The key's rotation family: the key spend limit counts open reservations per lineage. */
+    lineageId: uuid().notNull(),
+    requestedNano: bigint({ mode: "bigint" }).notNull(),
+    /** What was granted; 0 when refused. */
+    amountNano: bigint({ mode: "bigint" }).notNull(),
+    /** Why less than asked was granted: credit, key_limit or blocked. */
+    limitedBy: text(),
+    /** Usage settled against the hold (never more than was held). */
+    consumedNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+    /** Returned by `reservations.release`. */
+    releasedNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+    /** The amount of the current hold; meaningful while that hold is open. */
+    heldNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+    /** The current pending ledger transfer; null once nothing is held. */
+    holdTransferId: uuid(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Serves the key limit check: a lineage's reservations still holding money.
+    index().on(t.lineageId, t.expiresAt),
+    check(
+      "reservations_amounts",
+      sql`${t.amountNano} >= 0 and ${t.consumedNano} >= 0 and ${t.releasedNano} >= 0 and ${t.heldNano} >= 0
+          and ${t.consumedNano} + ${t.releasedNano} + ${t.heldNano} <= ${t.amountNano} and ${t.amountNano} <= ${t.requestedNano}`,
+    ),
+    check("reservations_limited_by", sql`${t.limitedBy} is null or ${t.limitedBy} in ('credit', 'key_limit', 'blocked')`),
+  ],
+);
+
+/**
+ * Exactly once, forever: every event id ever settled, claimed with
+ * `insert … on conflict (id) do nothing` in the settlement transaction. (The partitioned
+ * usage_events table cannot enforce a unique id alone: its primary key must include
+ * the partition key.) `fingerprint` is an MD5 of the reported fields, so a resend is
+ * told apart from a different event under a used id; `cost_nano` answers resends.
+ */
+export const usageEventIds = pgTable("usage_event_ids", {
+  id: uuid().primaryKey(),
+  startedAt: timestamp({ withTimezone: true }).notNull(),
+  fingerprint: uuid().notNull(),
+  costNano: bigint({ mode: "bigint" }).notNull(),
+});
+
+/**
+ * Reports that reused a settled event's id with different fields: never billed, kept
+ * for finance (one row per distinct version; `reports` counts resends of it).
+ */
+export const usageConflicts = pgTable(
+  "usage_conflicts",
+  {
+    id: uuid().notNull(),
+    fingerprint: uuid().notNull(),
+    /** The fingerprint of the event that was settled under this id. */
+    settledFingerprint: uuid().notNull(),
+    /** The conflicting event as reported. */
+    event: jsonb().notNull(),
+    reports: integer().notNull().default(1),
+    firstReportedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastReportedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.id, t.fingerprint] })],
+);
+
+/**
+ * One row per (settlement batch, buyer organisation, provider organisation): the events
+ * carrying its id in `usage_events.settlement_id` sum to `cost_nano`, and the ledger
+ * transfers with ref ('usage_settlement', id) sum to the same amount, which is how
+ * finance proves sum(cost of events) = transfers for any period.
+ */
+export const usageSettlements = pgTable(
+  "usage_settlements",
+  {
+    id: uuid().primaryKey(),
+    batchId: uuid().notNull(),
+    buyerOrgId: uuid().notNull(),
+    providerOrgId: uuid().notNull(),
+    events: integer().notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+    /** The platform's part of cost_nano; the provider's is the rest. */
+    feeNano: bigint({ mode: "bigint" }).notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Finance: settlements of a period.
+    index().on(t.createdAt),
+  ],
+);
+
+/**
+ * Hourly rollups per (buyer organisation, key, listing, UTC hour), maintained by
+ * settlement in its transaction, for dashboards (which never read raw events).
+ */
+export const usageHourly = pgTable(
+  "usage_hourly",
+  {
+    orgId: uuid().notNull(),
+    keyId: uuid().notNull(),
+    listingId: uuid().notNull(),
+    hour: timestamp({ withTimezone: true }).notNull(),
+    requests: bigint({ mode: "bigint" }).notNull(),
+    inputTokens: bigint({ mode: "bigint" }).notNull(),
+    outputTokens: bigint({ mode: "bigint" }).notNull(),
+    cachedInputTokens: bigint({ mode: "bigint" }).notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+    /** Events whose status was error or aborted. */
+    errors: bigint({ mode: "bigint" }).notNull(),
+    /** Sum of ended_at − started_at, milliseconds. */
+    latencyMsSum: bigint({ mode: "bigint" }).notNull(),
+    /** Sum of first_token_at − started_at over events that had a first token, and their count. */
+    ttftMsSum: bigint({ mode: "bigint" }).notNull(),
+    ttftCount: bigint({ mode: "bigint" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.keyId, t.listingId, t.hour] })],
+);
+
+/** A provider organisation's platform fee when it differs from PLATFORM_FEE_BPS. */
+export const providerFeeOverrides = pgTable(
+  "provider_fee_overrides",
+  {
+    orgId: uuid()
+      .primaryKey()
+      .references(() => organizations.id),
+    feeBps: integer().notNull(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check("provider_fee_overrides_bps", sql`${t.feeBps} between 0 and 10000`)],
+);

@@ -1,0 +1,53 @@
+import { sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { DbOrTx } from "../../db/client";
+import type { ServiceIdentity } from "../auth/service-tokens";
+import type { generationInput, generationOutput } from "./contract";
+import { asDate } from "./store";
+
+/**
+ * `usage.generation`: one settled event, only for a key of the event's buyer organisation
+ * (and, for a provider's token, only on that provider's listings); null otherwise, so
+ * ids of other organisations' requests reveal nothing.
+ */
+export async function getGeneration(db: DbOrTx, input: z.infer<typeof generationInput>, service: ServiceIdentity): Promise<z.infer<typeof generationOutput>> {
+  const { rows } = await db.execute<{
+    id: string;
+    listing_slug: string;
+    provider_name: string;
+    provider_slug: string;
+    input_tokens: number;
+    output_tokens: number;
+    cached_input_tokens: number;
+    cost_nano: bigint;
+    started_at: unknown;
+    first_token_at: unknown;
+    ended_at: unknown;
+    status: "ok" | "error" | "aborted";
+    estimated: boolean;
+  }>(sql`
+    select e.id, l.slug as listing_slug, o.name as provider_name, o.slug as provider_slug, e.input_tokens, e.output_tokens,
+           e.cached_input_tokens, e.cost_nano, e.started_at, e.first_token_at, e.ended_at, e.status, e.estimated
+    from usage_event_ids i
+    join usage_events e on e.id = i.id and e.started_at = i.started_at
+    join api_keys k on k.id = ${input.keyId.toLowerCase()} and k.org_id = e.org_id
+    join listings l on l.id = e.listing_id
+    join organizations o on o.id = e.provider_org_id
+    where i.id = ${input.id.toLowerCase()}`);
+  const r = rows[0];
+  if (!r || (service.kind === "provider" && r.provider_slug !== service.orgSlug)) return null;
+  return {
+    id: r.id,
+    listingSlug: r.listing_slug,
+    providerOrg: r.provider_name,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cachedInputTokens: r.cached_input_tokens,
+    costNano: r.cost_nano,
+    startedAt: asDate(r.started_at),
+    firstTokenAt: r.first_token_at ? asDate(r.first_token_at) : null,
+    endedAt: asDate(r.ended_at),
+    status: r.status,
+    estimated: r.estimated,
+  };
+}

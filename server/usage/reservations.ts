@@ -1,0 +1,173 @@
+import { sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Db } from "../../db/client";
+import type { KeyLimitPeriod } from "../../db/schema/keys";
+import { DomainError } from "../errors";
+import { currentPeriodSpend } from "../keys/service";
+import { keyStatus } from "../keys/status";
+import { nameUuid } from "../lib/ids";
+import { createPending, voidPendingBatch } from "../ledger/service";
+import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
+import { decideGrant, type LimitedBy } from "./rules";
+import { accountIds, asDate, withRetry } from "./store";
+
+/**
+ * Credit reservations (../shared/DESIGN.md "Credit control"): a proxy holds part of an
+ * organisation's credit for a key before serving, as a pending ledger transfer
+ * buyer_credits → usage_holds that settlement consumes, `release` returns, or the
+ * ledger's sweeper expires (returning the remainder exactly once).
+ */
+
+type ReserveInput = z.infer<typeof reserveInput>;
+type ReserveOutput = z.infer<typeof reserveOutput>;
+
+type ReservationRow = { id: string; key_id: string; amount_nano: bigint; limited_by: LimitedBy | null; expires_at: unknown };
+
+const toOutput = (r: ReservationRow): ReserveOutput => ({
+  id: r.id,
+  grantedNano: r.amount_nano,
+  expiresAt: asDate(r.expires_at),
+  limitedBy: r.limited_by,
+});
+
+/**
+ * Grants min(asked, the organisation's available balance, the key's remaining period limit),
+ * atomically: the buyer's accounts and the key's lineage are locked while deciding, and the
+ * ledger's conditional update refuses a hold past the credit limit. A blocked organisation
+ * (available < 0) gets 0. Idempotent by `input.id` (the same id for another key is a CONFLICT).
+ */
+export async function reserve(db: Db, input: ReserveInput, now = new Date()): Promise<ReserveOutput> {
+  const id = input.id.toLowerCase();
+  const keyId = input.keyId.toLowerCase();
+  const existing = await findReservation(db, id);
+  if (existing) return replay(existing, keyId);
+  const { rows: keys } = await db.execute<{
+    id: string;
+    org_id: string;
+    lineage_id: string;
+    spend_limit_nano: bigint | null;
+    limit_period: KeyLimitPeriod | null;
+    revoked_at: unknown;
+    expires_at: unknown;
+  }>(sql`select id, org_id, lineage_id, spend_limit_nano, limit_period, revoked_at, expires_at from api_keys where id = ${keyId}`);
+  const key = keys[0];
+  if (!key) throw new DomainError("NOT_FOUND", "keyId: no such API key", "keyId");
+  const status = keyStatus({ revokedAt: key.revoked_at ? asDate(key.revoked_at) : null, expiresAt: key.expires_at ? asDate(key.expires_at) : null }, now);
+  if (status !== "active") throw new DomainError("FORBIDDEN", `keyId: the key is ${status}`, "keyId");
+  const account = await accountIds(db, [
+    { orgId: key.org_id, kind: "buyer_credits" },
+    { orgId: key.org_id, kind: "buyer_receivable" },
+    { orgId: null, kind: "usage_holds" },
+  ]);
+  const creditsId = account({ orgId: key.org_id, kind: "buyer_credits" });
+  const receivableId = account({ orgId: key.org_id, kind: "buyer_receivable" });
+  const holdsId = account({ orgId: null, kind: "usage_holds" });
+  const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
+
+  try {
+    return await withRetry(() =>
+      db.transaction(async (tx) => {
+        // The lineage first (serialises grants against one key limit), then the accounts in id order.
+        if (key.spend_limit_nano !== null) {
+          await tx.execute(sql`select id from api_keys where lineage_id = ${key.lineage_id} order by id for update`);
+        }
+        const { rows: accounts } = await tx.execute<{ id: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credit_limit_nano: bigint }>(
+          sql`select id, debits_posted, credits_posted, debits_pending, credit_limit_nano from ledger_accounts
+              where id in (${creditsId}, ${receivableId}, ${holdsId}) order by id for no key update`,
+        );
+        const c = accounts.find((a) => a.id === creditsId)!;
+        const r = accounts.find((a) => a.id === receivableId)!;
+        const owed = r.debits_posted - r.credits_posted;
+        const available = c.credits_posted + c.credit_limit_nano - c.debits_posted - c.debits_pending - owed;
+        let keyRemaining: bigint | null = null;
+        if (key.spend_limit_nano !== null && key.limit_period !== null) {
+          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period }, now);
+          const { rows: held } = await tx.execute<{ held: bigint }>(sql`
+            select coalesce(sum(r.held_nano), 0)::int8 as held from reservations r
+            join ledger_pending p on p.pending_id = r.hold_transfer_id and p.status = 'open'
+            where r.lineage_id = ${key.lineage_id} and r.expires_at > ${now}`);
+          keyRemaining = key.spend_limit_nano - spent - held[0]!.held;
+        }
+        const { grantedNano, limitedBy } = decideGrant(input.amountNano, available, keyRemaining);
+        let holdTransferId: string | null = null;
+        if (grantedNano > 0n) {
+          holdTransferId = nameUuid("reservation-hold", id);
+          await createPending(
+            tx,
+            { id: holdTransferId, debitAccountId: creditsId, creditAccountId: holdsId, amountNano: grantedNano, code: "reservation", ref: { kind: "reservation", id }, expiresAt },
+            now,
+          );
+        }
+        const { rows } = await tx.execute<ReservationRow>(sql`
+          insert into reservations (id, org_id, key_id, lineage_id, requested_nano, amount_nano, limited_by, held_nano, hold_transfer_id, expires_at, created_at)
+          values (${id}, ${key.org_id}, ${keyId}, ${key.lineage_id}, ${input.amountNano}, ${grantedNano}, ${limitedBy}, ${grantedNano}, ${holdTransferId}, ${expiresAt}, ${now})
+          returning id, key_id, amount_nano, limited_by, expires_at`);
+        return toOutput(rows[0]!);
+      }),
+    );
+  } catch (err) {
+    // A concurrent reserve with the same id won the insert: answer with its grant.
+    const again = await findReservation(db, id);
+    if (again) return replay(again, keyId);
+    throw err;
+  }
+}
+
+async function findReservation(db: Db, id: string): Promise<ReservationRow | undefined> {
+  const { rows } = await db.execute<ReservationRow>(sql`select id, key_id, amount_nano, limited_by, expires_at from reservations where id = ${id}`);
+  return rows[0];
+}
+
+function replay(r: ReservationRow, keyId: string): ReserveOutput {
+  if (r.key_id !== keyId) throw new DomainError("CONFLICT", "id: this reservation id is already used for another key", "id");
+  return toOutput(r);
+}
+
+/**
+ * Returns `amountNano` (all when absent) of what a reservation still holds to the
+ * balance: its hold is voided and the rest, if any, held again. Returns what was
+ * released: 0 once nothing is held (released, consumed or expired).
+ */
+export async function release(db: Db, input: z.infer<typeof releaseInput>, now = new Date()): Promise<z.infer<typeof releaseOutput>> {
+  const id = input.id.toLowerCase();
+  return withRetry(() =>
+    db.transaction(async (tx) => {
+      const { rows } = await tx.execute<{ org_id: string; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown }>(
+        sql`select org_id, held_nano, hold_transfer_id, expires_at from reservations where id = ${id} for update`,
+      );
+      const r = rows[0];
+      if (!r) throw new DomainError("NOT_FOUND", "id: no such reservation", "id");
+      const expiresAt = asDate(r.expires_at);
+      if (!r.hold_transfer_id || r.held_nano <= 0n || expiresAt.getTime() <= now.getTime()) return { releasedNano: 0n };
+      const voided = await voidPendingBatch(tx, [{ id: nameUuid("reservation-void", r.hold_transfer_id), pendingId: r.hold_transfer_id }], now);
+      if (!voided.size) return { releasedNano: 0n };
+      const releasedNano = input.amountNano === undefined || input.amountNano > r.held_nano ? r.held_nano : input.amountNano;
+      const remaining = r.held_nano - releasedNano;
+      let holdTransferId: string | null = null;
+      if (remaining > 0n) {
+        // The ledger account ids are the hold's own (same buyer, same holds account).
+        const { rows: hold } = await tx.execute<{ debit_account_id: string; credit_account_id: string }>(
+          sql`select debit_account_id, credit_account_id from ledger_transfers where id = ${r.hold_transfer_id}`,
+        );
+        holdTransferId = nameUuid("reservation-hold", r.hold_transfer_id);
+        await createPending(
+          tx,
+          {
+            id: holdTransferId,
+            debitAccountId: hold[0]!.debit_account_id,
+            creditAccountId: hold[0]!.credit_account_id,
+            amountNano: remaining,
+            code: "reservation",
+            ref: { kind: "reservation", id },
+            expiresAt,
+          },
+          now,
+        );
+      }
+      await tx.execute(sql`
+        update reservations set released_nano = released_nano + ${releasedNano}, held_nano = ${remaining}, hold_transfer_id = ${holdTransferId}
+        where id = ${id}`);
+      return { releasedNano };
+    }),
+  );
+}

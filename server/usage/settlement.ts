@@ -1,0 +1,464 @@
+import { sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Db, Tx } from "../../db/client";
+import type { ServiceIdentity } from "../auth/service-tokens";
+import { nameUuid, uuidv7 } from "../lib/ids";
+import { pgArray } from "../lib/pg-array";
+import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
+import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
+import { usageEvent, type eventResult, type UsageEvent } from "./contract";
+import { consumeHold, eventFingerprint, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
+import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
+
+/**
+ * `usage.report`: validates a batch of usage events and settles the new ones into the
+ * ledger in one database transaction, exactly once per event id forever:
+ *
+ *  1. one statement claims the ids (usage_event_ids, `on conflict do nothing`), prices
+ *     each new event at the listing's price in force at its start, inserts it into the
+ *     month's usage_events partition and writes one usage_settlements row per
+ *     (buyer, provider), and adds to the dashboard rollups (org_usage_hourly,
+ *     listing_hourly, listing_latency_hourly);
+ *  2. the reservations the new events spent from are locked, their holds voided and what
+ *     remains re-held, and per (buyer, provider) the cost moves buyer_credits →
+ *     provider_payable (cost − fee) and → platform_revenue (fee), from buyer_receivable
+ *     for what the buyer's credit cannot cover (usage is a fact: it always posts), all
+ *     in one batched posting;
+ *  3. one statement adds the new events to key_spend_daily and usage_hourly.
+ *
+ * Locks are taken in one order by every writer (event ids sorted, then reservations,
+ * their holds, ledger accounts in id order, then the counters in key order), so
+ * concurrent batches do not deadlock;
+ * if PostgreSQL still aborts one (or a crash does), nothing of it is kept and a retry or
+ * resend settles it once.
+ */
+
+export type EventResult = z.infer<typeof eventResult>;
+export type ReportOptions = { service: ServiceIdentity; defaultFeeBps: number; now?: Date };
+
+type Candidate = { index: number; event: UsageEvent; fingerprint: string; key: KeyInfo; listing: ListingInfo };
+
+const rejected = (id: string, reason: string): EventResult => ({ id, status: "rejected", costNano: null, reason });
+
+function idOf(raw: unknown): string {
+  const id = typeof raw === "object" && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  return typeof id === "string" ? id.slice(0, 64) : "";
+}
+
+export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: ReportOptions): Promise<EventResult[]> {
+  const now = opts.now ?? new Date();
+  const results: (EventResult | undefined)[] = new Array(rawEvents.length);
+  const parsed: { index: number; event: UsageEvent; fingerprint: string }[] = [];
+  // Later occurrences of an id within the batch, answered from the first one.
+  const repeats: { index: number; first: number; fingerprint: string }[] = [];
+  const firstIndex = new Map<string, number>();
+
+  rawEvents.forEach((raw, index) => {
+    const r = usageEvent.safeParse(raw);
+    if (!r.success) return void (results[index] = rejected(idOf(raw), zodReason(r.error)));
+    const event = { ...r.data, id: r.data.id.toLowerCase() };
+    const problem = timingProblem(event, now);
+    if (problem) return void (results[index] = rejected(event.id, problem));
+    const fingerprint = eventFingerprint(event);
+    const first = firstIndex.get(event.id);
+    if (first !== undefined) return void repeats.push({ index, first, fingerprint });
+    firstIndex.set(event.id, index);
+    parsed.push({ index, event, fingerprint });
+  });
+
+  const keys = await lookupKeys(db, new Set(parsed.map((p) => p.event.keyId.toLowerCase())));
+  const listings = await lookupListings(db, new Set(parsed.map((p) => p.event.listingId.toLowerCase())));
+  const candidates: Candidate[] = [];
+  for (const p of parsed) {
+    const key = keys.get(p.event.keyId.toLowerCase());
+    const listing = listings.get(p.event.listingId.toLowerCase());
+    if (!key) results[p.index] = rejected(p.event.id, "keyId: no such API key");
+    else if (!listing) results[p.index] = rejected(p.event.id, "listingId: no such listing");
+    else if (opts.service.kind === "provider" && listing.providerSlug !== opts.service.orgSlug) {
+      results[p.index] = rejected(p.event.id, `listingId: this service token may only report usage of ${opts.service.orgSlug}'s listings`);
+    } else candidates.push({ ...p, key, listing });
+  }
+
+  if (candidates.length) {
+    const times = candidates.map((c) => c.event.startedAt.getTime());
+    await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
+    const account = await accountIds(db, accountsNeeded(candidates));
+    const outcome = await withRetry(() => db.transaction((tx) => settle(tx, candidates, account, opts.defaultFeeBps, now)));
+    for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
+  }
+
+  const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
+  for (const r of repeats) {
+    const first = results[r.first]!;
+    const firstFingerprint = fingerprintAt.get(r.first);
+    if (first.status === "rejected") results[r.index] = first;
+    else if (r.fingerprint === firstFingerprint) results[r.index] = { ...first, status: "duplicate" };
+    else results[r.index] = rejected(first.id, "id: appears twice in this batch with different fields (the first was taken)");
+  }
+  return results as EventResult[];
+}
+
+function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
+  const needs = new Map<string, AccountNeed>();
+  const add = (n: AccountNeed) => needs.set(`${n.orgId}:${n.kind}`, n);
+  add({ orgId: null, kind: "platform_revenue" });
+  add({ orgId: null, kind: "usage_holds" });
+  for (const c of candidates) {
+    add({ orgId: c.key.orgId, kind: "buyer_credits" });
+    add({ orgId: c.key.orgId, kind: "buyer_receivable" });
+    add({ orgId: c.listing.providerOrgId, kind: "provider_payable" });
+  }
+  return [...needs.values()];
+}
+
+type Group = SettlementGroup & { buyerOrgId: string; providerOrgId: string };
+type ReservedUse = { reservationId: string; orgId: string; usedNano: bigint };
+
+/** Statement 1: claim, price, insert, count spend and rollups, one settlement row per (buyer, provider). */
+async function insertNewEvents(tx: Tx, candidates: readonly Candidate[], batchId: string, defaultFeeBps: number) {
+  // Sorted ids: concurrent batches claim overlapping ids in the same order.
+  const sorted = [...candidates].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
+  const col = (f: (c: Candidate) => string | number | boolean | Date | null) => pgArray(sorted.map(f));
+  const { rows } = await tx.execute<{ settled: [string, string][] | null; unpriced: string[] | null; groups: [string, string, string, string, string][] | null; reserved: [string, string, string][] | null }>(sql`
+WITH input AS (
+  SELECT * FROM unnest(
+    ${col((c) => c.event.id)}::uuid[], ${col((c) => c.event.reservationId)}::uuid[], ${col((c) => c.event.keyId)}::uuid[],
+    ${col((c) => c.event.listingId)}::uuid[], ${col((c) => c.event.inputTokens)}::int4[], ${col((c) => c.event.outputTokens)}::int4[],
+    ${col((c) => c.event.cachedInputTokens)}::int4[], ${col((c) => c.event.startedAt)}::timestamptz[], ${col((c) => c.event.firstTokenAt)}::timestamptz[],
+    ${col((c) => c.event.endedAt)}::timestamptz[], ${col((c) => c.event.status)}::text[], ${col((c) => c.event.estimated)}::bool[],
+    ${col((c) => c.event.upstreamStatus)}::int2[], ${col((c) => c.fingerprint)}::uuid[], ${col((c) => c.key.orgId)}::uuid[],
+    ${col((c) => c.listing.providerOrgId)}::uuid[]
+  ) WITH ORDINALITY AS i(id, reservation_id, key_id, listing_id, input_tokens, output_tokens, cached_input_tokens, started_at, first_token_at,
+                         ended_at, status, estimated, upstream_status, fingerprint, org_id, provider_org_id, n)
+),
+priced AS (
+  SELECT i.*, p.id AS price_id,
+         tm_usage_cost(i.input_tokens, i.output_tokens, i.cached_input_tokens, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano) AS cost_nano
+  FROM input i
+  CROSS JOIN LATERAL (
+    SELECT lp.id, lp.input_per1k_nano, lp.output_per1k_nano, lp.cached_input_per1k_nano FROM listing_prices lp
+    WHERE lp.listing_id = i.listing_id AND lp.effective_from <= i.started_at
+    ORDER BY lp.effective_from DESC LIMIT 1
+  ) p
+),
+claimed AS (
+  INSERT INTO usage_event_ids (id, started_at, fingerprint, cost_nano)
+  SELECT id, started_at, fingerprint, cost_nano FROM priced ORDER BY n
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id
+),
+ev AS (
+  SELECT p.*, tm_fee_nano(p.cost_nano, coalesce(o.fee_bps, ${defaultFeeBps}::int)) AS fee_nano,
+         md5(${batchId}::text || p.org_id::text || p.provider_org_id::text)::uuid AS settlement_id
+  FROM priced p JOIN claimed c ON c.id = p.id LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id
+),
+ins AS (
+  INSERT INTO usage_events (id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
+                            input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano, settlement_id)
+  SELECT id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
+         input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano, settlement_id
+  FROM ev
+),
+org_rollup AS (
+  INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+  SELECT org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
+         sum(cached_input_tokens), sum(cost_nano)::int8
+  FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET
+    requests = org_usage_hourly.requests + excluded.requests,
+    input_tokens = org_usage_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = org_usage_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = org_usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = org_usage_hourly.cost_nano + excluded.cost_nano
+),
+listing_rollup AS (
+  INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
+                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), provider_org_id, count(*), count(*) FILTER (WHERE status <> 'ok'),
+         sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cost_nano)::int8, sum(fee_nano)::int8,
+         coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
+         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
+  FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
+  ON CONFLICT (listing_id, hour) DO UPDATE SET
+    requests = listing_hourly.requests + excluded.requests,
+    errors = listing_hourly.errors + excluded.errors,
+    input_tokens = listing_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = listing_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = listing_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = listing_hourly.cost_nano + excluded.cost_nano,
+    fee_nano = listing_hourly.fee_nano + excluded.fee_nano,
+    latency_ms_sum = listing_hourly.latency_ms_sum + excluded.latency_ms_sum,
+    ttft_ms_sum = listing_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
+    ttft_count = listing_hourly.ttft_count + excluded.ttft_count
+),
+-- Measured marketplace figures (server/dashboards/histogram.ts): time to first token (ms) and output tokens/s of ok events.
+latency_rollup AS (
+  INSERT INTO listing_latency_hourly (listing_id, hour, metric, bucket, events)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), m.metric, tm_hist_bucket(m.v), count(*)
+  FROM ev CROSS JOIN LATERAL (VALUES
+    (1::smallint, CASE WHEN first_token_at IS NOT NULL THEN extract(epoch FROM first_token_at - started_at) * 1000 END),
+    (2::smallint, CASE WHEN output_tokens > 0 AND ended_at > coalesce(first_token_at, started_at)
+                       THEN output_tokens / extract(epoch FROM ended_at - coalesce(first_token_at, started_at)) END)
+  ) AS m(metric, v)
+  WHERE status = 'ok' AND m.v IS NOT NULL
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (listing_id, hour, metric, bucket) DO UPDATE SET events = listing_latency_hourly.events + excluded.events
+),
+settlements AS (
+  INSERT INTO usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano)
+  SELECT settlement_id, ${batchId}::uuid, org_id, provider_org_id, count(*), sum(cost_nano)::int8, sum(fee_nano)::int8
+  FROM ev GROUP BY settlement_id, org_id, provider_org_id
+  RETURNING id, buyer_org_id, provider_org_id, cost_nano, fee_nano
+)
+SELECT
+  (SELECT json_agg(json_build_array(id, cost_nano::text)) FROM ev) AS settled,
+  (SELECT json_agg(id) FROM input WHERE NOT EXISTS (SELECT 1 FROM priced WHERE priced.id = input.id)) AS unpriced,
+  (SELECT json_agg(json_build_array(id, buyer_org_id, provider_org_id, cost_nano::text, fee_nano::text) ORDER BY buyer_org_id, id) FROM settlements) AS groups,
+  (SELECT json_agg(json_build_array(reservation_id, org_id, used::text)) FROM (
+     SELECT reservation_id, org_id, sum(cost_nano) AS used FROM ev WHERE reservation_id IS NOT NULL GROUP BY 1, 2) r) AS reserved`);
+  const row = rows[0]!;
+  return {
+    settled: new Map((row.settled ?? []).map(([id, cost]) => [id, BigInt(cost)])),
+    unpriced: new Set(row.unpriced ?? []),
+    groups: (row.groups ?? []).map(([id, buyerOrgId, providerOrgId, cost, fee]): Group => ({ id, buyerOrgId, providerOrgId, costNano: BigInt(cost), feeNano: BigInt(fee) })),
+    reserved: (row.reserved ?? []).map(([reservationId, orgId, used]): ReservedUse => ({ reservationId, orgId, usedNano: BigInt(used) })),
+  };
+}
+
+async function settle(
+  tx: Tx,
+  candidates: readonly Candidate[],
+  account: (need: AccountNeed) => string,
+  defaultFeeBps: number,
+  now: Date,
+): Promise<Map<string, EventResult>> {
+  const batchId = uuidv7(now.getTime());
+  const { settled, unpriced, groups, reserved } = await insertNewEvents(tx, candidates, batchId, defaultFeeBps);
+  const out = new Map<string, EventResult>();
+  const others: Candidate[] = [];
+  for (const c of candidates) {
+    const id = c.event.id;
+    const cost = settled.get(id);
+    if (cost !== undefined) out.set(id, { id, status: "settled", costNano: cost, reason: null });
+    else if (unpriced.has(id)) out.set(id, rejected(id, "startedAt: the listing had no price in force at that time"));
+    else others.push(c);
+  }
+  if (others.length) await answerResends(tx, others, out);
+  if (groups.length) {
+    await postSettlement(tx, groups, reserved, account, now);
+    await addToCounters(tx, candidates.filter((c) => settled.has(c.event.id)), settled);
+  }
+  return out;
+}
+
+const HOUR_MS = 3600_000;
+
+/**
+ * Adds the new events to key_spend_daily and usage_hourly. Last before commit: these rows
+ * are shared by concurrent batches (a key's day, a key's hour), so they are locked for as
+ * short a time as possible, in key order.
+ */
+async function addToCounters(tx: Tx, events: readonly Candidate[], costOf: ReadonlyMap<string, bigint>) {
+  const spend = new Map<string, { orgId: string; keyId: string; day: string; costNano: bigint }>();
+  type Hour = { orgId: string; keyId: string; listingId: string; hour: Date; requests: number; input: number; output: number; cached: number; costNano: bigint; errors: number; latencyMs: number; ttftMs: number; ttftCount: number };
+  const hours = new Map<string, Hour>();
+  for (const c of events) {
+    const e = c.event;
+    const cost = costOf.get(e.id)!;
+    const keyId = e.keyId.toLowerCase();
+    const listingId = e.listingId.toLowerCase();
+    const day = e.startedAt.toISOString().slice(0, 10);
+    const s = spend.get(`${keyId}|${day}`);
+    if (s) s.costNano += cost;
+    else spend.set(`${keyId}|${day}`, { orgId: c.key.orgId, keyId, day, costNano: cost });
+    const hour = new Date(Math.floor(e.startedAt.getTime() / HOUR_MS) * HOUR_MS);
+    const k = `${keyId}|${listingId}|${hour.getTime()}`;
+    let h = hours.get(k);
+    if (!h) {
+      h = { orgId: c.key.orgId, keyId, listingId, hour, requests: 0, input: 0, output: 0, cached: 0, costNano: 0n, errors: 0, latencyMs: 0, ttftMs: 0, ttftCount: 0 };
+      hours.set(k, h);
+    }
+    h.requests++;
+    h.input += e.inputTokens;
+    h.output += e.outputTokens;
+    h.cached += e.cachedInputTokens;
+    h.costNano += cost;
+    if (e.status !== "ok") h.errors++;
+    h.latencyMs += e.endedAt.getTime() - e.startedAt.getTime();
+    if (e.firstTokenAt) {
+      h.ttftMs += e.firstTokenAt.getTime() - e.startedAt.getTime();
+      h.ttftCount++;
+    }
+  }
+  // A consistent order (key, then day or listing and hour) across transactions; keys are 13-digit times.
+  const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+  const s = sorted(spend);
+  const h = sorted(hours);
+  const col = <T>(xs: readonly T[], f: (x: T) => string | number | bigint | Date) => pgArray(xs.map(f));
+  await tx.execute(sql`
+WITH spend AS (
+  INSERT INTO key_spend_daily (org_id, key_id, day, spend_nano)
+  SELECT * FROM unnest(${col(s, (x) => x.orgId)}::uuid[], ${col(s, (x) => x.keyId)}::uuid[], ${col(s, (x) => x.day)}::date[], ${col(s, (x) => x.costNano)}::int8[])
+  ON CONFLICT (key_id, day) DO UPDATE SET spend_nano = key_spend_daily.spend_nano + excluded.spend_nano
+)
+INSERT INTO usage_hourly (org_id, key_id, listing_id, hour, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano,
+                          errors, latency_ms_sum, ttft_ms_sum, ttft_count)
+SELECT * FROM unnest(${col(h, (x) => x.orgId)}::uuid[], ${col(h, (x) => x.keyId)}::uuid[], ${col(h, (x) => x.listingId)}::uuid[],
+  ${col(h, (x) => x.hour)}::timestamptz[], ${col(h, (x) => x.requests)}::int8[], ${col(h, (x) => x.input)}::int8[], ${col(h, (x) => x.output)}::int8[],
+  ${col(h, (x) => x.cached)}::int8[], ${col(h, (x) => x.costNano)}::int8[], ${col(h, (x) => x.errors)}::int8[], ${col(h, (x) => x.latencyMs)}::int8[],
+  ${col(h, (x) => x.ttftMs)}::int8[], ${col(h, (x) => x.ttftCount)}::int8[])
+ON CONFLICT (org_id, key_id, listing_id, hour) DO UPDATE SET
+  requests = usage_hourly.requests + excluded.requests,
+  input_tokens = usage_hourly.input_tokens + excluded.input_tokens,
+  output_tokens = usage_hourly.output_tokens + excluded.output_tokens,
+  cached_input_tokens = usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+  cost_nano = usage_hourly.cost_nano + excluded.cost_nano,
+  errors = usage_hourly.errors + excluded.errors,
+  latency_ms_sum = usage_hourly.latency_ms_sum + excluded.latency_ms_sum,
+  ttft_ms_sum = usage_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
+  ttft_count = usage_hourly.ttft_count + excluded.ttft_count`);
+}
+
+/** Ids already settled: the same fields are a duplicate (answered with the stored cost), different ones a conflict kept for finance. */
+async function answerResends(tx: Tx, others: readonly Candidate[], out: Map<string, EventResult>) {
+  const { rows } = await tx.execute<{ id: string; fingerprint: string; cost_nano: bigint }>(
+    sql`select id, fingerprint, cost_nano from usage_event_ids where id = any(${pgArray(others.map((c) => c.event.id))}::uuid[])`,
+  );
+  const stored = new Map(rows.map((r) => [r.id, r]));
+  const conflicts: { c: Candidate; settledFingerprint: string }[] = [];
+  for (const c of others) {
+    const s = stored.get(c.event.id)!;
+    if (s.fingerprint === c.fingerprint) out.set(c.event.id, { id: c.event.id, status: "duplicate", costNano: s.cost_nano, reason: null });
+    else {
+      out.set(c.event.id, { id: c.event.id, status: "conflict", costNano: null, reason: "id: already settled with different fields; kept for review, not billed" });
+      conflicts.push({ c, settledFingerprint: s.fingerprint });
+    }
+  }
+  if (!conflicts.length) return;
+  conflicts.sort((a, b) => (a.c.event.id < b.c.event.id ? -1 : 1));
+  await tx.execute(sql`
+    insert into usage_conflicts (id, fingerprint, settled_fingerprint, event)
+    select * from unnest(${pgArray(conflicts.map((x) => x.c.event.id))}::uuid[], ${pgArray(conflicts.map((x) => x.c.fingerprint))}::uuid[],
+                         ${pgArray(conflicts.map((x) => x.settledFingerprint))}::uuid[], ${pgArray(conflicts.map((x) => JSON.stringify(x.c.event)))}::jsonb[])
+    on conflict (id, fingerprint) do update set reports = usage_conflicts.reports + 1, last_reported_at = now()`);
+}
+
+type HeldReservation = { id: string; orgId: string; heldNano: bigint; holdTransferId: string; expiresAt: Date };
+
+/** Statement: lock the reservations, then their holds (the order release uses), and read what they hold. */
+async function lockReservations(tx: Tx, ids: readonly string[]): Promise<Map<string, HeldReservation & { holdOpen: boolean }>> {
+  const { rows } = await tx.execute<{ id: string; org_id: string; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown; status: string | null }>(sql`
+WITH r AS (
+  SELECT id, org_id, held_nano, hold_transfer_id, expires_at FROM reservations WHERE id = any(${pgArray(ids)}::uuid[]) ORDER BY id FOR UPDATE
+),
+p AS (
+  SELECT pending_id, status FROM ledger_pending WHERE pending_id IN (SELECT hold_transfer_id FROM r) ORDER BY pending_id FOR UPDATE
+)
+SELECT r.*, p.status FROM r LEFT JOIN p ON p.pending_id = r.hold_transfer_id`);
+  const out = new Map<string, HeldReservation & { holdOpen: boolean }>();
+  for (const r of rows) {
+    if (!r.hold_transfer_id) continue;
+    out.set(r.id, { id: r.id, orgId: r.org_id, heldNano: r.held_nano, holdTransferId: r.hold_transfer_id, expiresAt: asDate(r.expires_at), holdOpen: r.status === "open" });
+  }
+  return out;
+}
+
+async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readonly ReservedUse[], account: (need: AccountNeed) => string, now: Date) {
+  // Reservations the new usage spent from, whose hold is still open and unexpired (late usage simply posts).
+  const live = reserved.length ? await lockReservations(tx, [...new Set(reserved.map((r) => r.reservationId))].sort()) : new Map();
+  const usage = new Map<string, { reservation: HeldReservation; usedNano: bigint }>();
+  for (const r of reserved) {
+    const res = live.get(r.reservationId);
+    if (!res || !res.holdOpen || res.orgId !== r.orgId || res.heldNano <= 0n || res.expiresAt.getTime() <= now.getTime()) continue;
+    usage.set(res.id, { reservation: res, usedNano: r.usedNano });
+  }
+
+  const holdsAccount = account({ orgId: null, kind: "usage_holds" });
+  const revenueAccount = account({ orgId: null, kind: "platform_revenue" });
+  const buyers = [...new Set(groups.map((g) => g.buyerOrgId))];
+  const accountRows = [
+    holdsAccount,
+    revenueAccount,
+    ...buyers.flatMap((b) => [account({ orgId: b, kind: "buyer_credits" }), account({ orgId: b, kind: "buyer_receivable" })]),
+    ...new Set(groups.map((g) => account({ orgId: g.providerOrgId, kind: "provider_payable" }))),
+  ];
+  // Every account this settlement moves, locked in id order before any of them moves.
+  const { rows: balances } = await tx.execute<{ id: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credit_limit_nano: bigint }>(
+    sql`select id, debits_posted, credits_posted, debits_pending, credit_limit_nano from ledger_accounts
+        where id = any(${pgArray(accountRows)}::uuid[]) order by id for no key update`,
+  );
+  const balanceOf = new Map(balances.map((b) => [b.id, b]));
+
+  // Consume: void each hold, re-hold what the usage left of it.
+  const voided = await voidPendingBatch(
+    tx,
+    [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId), pendingId: reservation.holdTransferId })),
+    now,
+  );
+  const transfers: TransferInput[] = [];
+  const reservationUpdates: { id: string; heldNano: bigint; consumedNano: bigint; holdTransferId: string | null }[] = [];
+  const voidedBy = new Map<string, bigint>();
+  const newHoldsBy = new Map<string, bigint>();
+  for (const { reservation, usedNano } of usage.values()) {
+    if (!voided.has(reservation.holdTransferId)) continue;
+    const { coveredNano, remainingNano } = consumeHold(reservation.heldNano, usedNano);
+    const creditsId = account({ orgId: reservation.orgId, kind: "buyer_credits" });
+    voidedBy.set(reservation.orgId, (voidedBy.get(reservation.orgId) ?? 0n) + reservation.heldNano);
+    let holdTransferId: string | null = null;
+    if (remainingNano > 0n) {
+      holdTransferId = nameUuid("reservation-hold", reservation.holdTransferId);
+      newHoldsBy.set(reservation.orgId, (newHoldsBy.get(reservation.orgId) ?? 0n) + remainingNano);
+      transfers.push({
+        id: holdTransferId,
+        debitAccountId: creditsId,
+        creditAccountId: holdsAccount,
+        amountNano: remainingNano,
+        code: "reservation",
+        ref: { kind: "reservation", id: reservation.id },
+        pending: { expiresAt: reservation.expiresAt },
+      });
+    }
+    reservationUpdates.push({ id: reservation.id, heldNano: remainingNano, consumedNano: coveredNano, holdTransferId });
+  }
+
+  const groupsOf = new Map<string, Group[]>();
+  for (const g of groups) {
+    const list = groupsOf.get(g.buyerOrgId);
+    if (list) list.push(g);
+    else groupsOf.set(g.buyerOrgId, [g]);
+  }
+  for (const [buyer, own] of groupsOf) {
+    const creditsId = account({ orgId: buyer, kind: "buyer_credits" });
+    const receivableId = account({ orgId: buyer, kind: "buyer_receivable" });
+    const c = balanceOf.get(creditsId)!;
+    const spendable = c.credits_posted + c.credit_limit_nano - c.debits_posted - (c.debits_pending - (voidedBy.get(buyer) ?? 0n));
+    const usageNano = own.reduce((s, g) => s + g.costNano, 0n);
+    const legs = splitGroups(own, fromCredits(usageNano, spendable, newHoldsBy.get(buyer) ?? 0n));
+    own.forEach((g, i) => {
+      const l = legs[i]!;
+      const payableId = account({ orgId: g.providerOrgId, kind: "provider_payable" });
+      const ref = { kind: "usage_settlement", id: g.id };
+      const leg = (name: string, debitAccountId: string, creditAccountId: string, amountNano: bigint) => {
+        if (amountNano > 0n) transfers.push({ id: nameUuid("usage_settlement", g.id, name), debitAccountId, creditAccountId, amountNano, code: "usage", ref });
+      };
+      leg("credits-provider", creditsId, payableId, l.creditsToProviderNano);
+      leg("credits-platform", creditsId, revenueAccount, l.creditsToPlatformNano);
+      leg("receivable-provider", receivableId, payableId, l.receivableToProviderNano);
+      leg("receivable-platform", receivableId, revenueAccount, l.receivableToPlatformNano);
+    });
+  }
+
+  // New holds first: each posting statement checks limits on its own net effect, and the holds always fit.
+  for (let i = 0; i < transfers.length; i += MAX_TRANSFERS_PER_POSTING) {
+    await postTransfersBatch(tx, transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now);
+  }
+  if (reservationUpdates.length) {
+    await tx.execute(sql`
+      update reservations r set held_nano = u.held, consumed_nano = r.consumed_nano + u.consumed, hold_transfer_id = u.hold
+      from unnest(${pgArray(reservationUpdates.map((u) => u.id))}::uuid[], ${pgArray(reservationUpdates.map((u) => u.heldNano))}::int8[],
+                  ${pgArray(reservationUpdates.map((u) => u.consumedNano))}::int8[], ${pgArray(reservationUpdates.map((u) => u.holdTransferId))}::uuid[])
+           as u(id, held, consumed, hold)
+      where r.id = u.id`);
+  }
+}

@@ -1,0 +1,43 @@
+// The background worker (`[worker]` under scripts/start.ts): a plain Node process with
+// its own small pool that runs runWorkerTick every WORKER_INTERVAL_SECONDS.
+import { createDb, createPool } from "../../db/client";
+import { env, EnvError } from "../env";
+import { runWorkerTick } from "./jobs";
+
+async function main() {
+  const e = env();
+  if (!e.DATABASE_URL) throw new EnvError("DATABASE_URL is not set (start the platform with `npm start`)");
+  const pool = createPool(e.DATABASE_URL, 2);
+  const db = createDb(pool);
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const tick = async () => {
+    try {
+      const r = await runWorkerTick(db);
+      if (r.expiredHolds || r.partitionsCreated) console.log(`expired ${r.expiredHolds} reservation holds; created ${r.partitionsCreated} usage partitions`);
+    } catch (err) {
+      // A failed round (database restarting, say) is retried at the next interval.
+      console.error("tick failed:", err instanceof Error ? err.message : err);
+    }
+    if (!stopping) timer = setTimeout(() => void (running = tick()), e.WORKER_INTERVAL_SECONDS * 1000);
+  };
+
+  const stop = async () => {
+    stopping = true;
+    clearTimeout(timer);
+    await running;
+    await pool.end();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  console.log(`running every ${e.WORKER_INTERVAL_SECONDS} s`);
+  running = tick();
+}
+
+main().catch((err) => {
+  console.error(err instanceof EnvError ? err.message : err);
+  process.exit(1);
+});
