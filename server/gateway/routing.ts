@@ -75,11 +75,12 @@ const byPrice = (now: number) => (a: RoutingListing, b: RoutingListing) => {
  * `model` is a listing slug (exactly that listing) or a family (every
  * published provider of it, ordered by `provider.order` first, then by the
  * policy). Policies: price = blended 3:1 price, cheapest first (the default);
- * efficiency = declared tokens per watt, highest first; throughput = output
- * tokens per second this proxy measured (`throughput`), fastest first. Nothing
- * measures providers centrally yet (dashboards will), so listings this proxy
- * has not measured sort after measured ones and by price among themselves:
- * until there are measurements, "fastest" is "cheapest".
+ * efficiency = declared tokens per watt, highest first; throughput = median
+ * output tokens per second that settled traffic measured over the last 24 h
+ * (`measured`, from the dashboards' rollups via catalog.routing), else what
+ * this proxy measured itself (`throughput`), fastest first. Listings nobody has
+ * measured sort after measured ones and by price among themselves: without
+ * measurements, "fastest" is "cheapest".
  */
 export function chooseProviders(p: {
   listings: RoutingListing[];
@@ -106,12 +107,13 @@ export function chooseProviders(p: {
     return { ok: false, code: "no_provider", message: `No provider of \`${p.model}\` serves ${p.endpoint} requests within the given provider preferences` };
   }
   const price = byPrice(p.now);
+  const speed = (l: RoutingListing) => l.measured?.medianOutputTokensPerSecond ?? p.throughput?.(l.listingId) ?? -1;
   const ranked = [...serving].sort((a, b) => {
     if (policy === "efficiency") {
       const d = (b.tokensPerWatt ?? 0) - (a.tokensPerWatt ?? 0);
       if (d !== 0) return d;
     } else if (policy === "throughput") {
-      const d = (p.throughput?.(b.listingId) ?? -1) - (p.throughput?.(a.listingId) ?? -1);
+      const d = speed(b) - speed(a);
       if (d !== 0) return d;
     }
     return price(a, b);
