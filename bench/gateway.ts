@@ -127,7 +127,9 @@ try {
   children.push(proxy);
 
   const rows: string[] = [];
+  const rounds: string[] = [];
   const ratios: Record<string, number> = {};
+  const roundRatios: Record<string, number> = {};
   const modes = (process.env.BENCH_MODES ?? "non-streaming,streaming").split(",");
   for (const stream of [false, true].filter((st) => modes.includes(st ? "streaming" : "non-streaming"))) {
     const mode = stream ? "streaming" : "non-streaming";
@@ -146,13 +148,18 @@ try {
       const med = (f: (r: Result) => number) => rs.map(f).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
       const r = { rps: med((x) => x.requests / x.seconds), p50: med((x) => x.p50), p99: med((x) => x.p99), cpu: c.pid ? med((x) => x.cpuUsPerRequest!) : null };
       const errors = rs.reduce((n, x) => n + x.errors, 0);
-      if (process.env.BENCH_VERBOSE) console.log(c.name, rs.map((x) => `${(x.requests / x.seconds).toFixed(0)} req/s ${x.cpuUsPerRequest?.toFixed(0) ?? "-"} µs`).join(" · "));
+      const perRound = `${mode}, ${c.name}: ${rs.map((x) => `${(x.requests / x.seconds).toFixed(0)} req/s${x.cpuUsPerRequest === null ? "" : ` ${x.cpuUsPerRequest.toFixed(0)} µs`}`).join(" · ")}`;
+      rounds.push(perRound);
+      if (process.env.BENCH_VERBOSE) console.log(perRound);
       if (r.cpu !== null) cpu[c.name] = r.cpu;
       const line = `| ${mode} | ${c.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpu === null ? "–" : r.cpu.toFixed(0)} | ${errors} |`;
       console.log(line);
       rows.push(line);
     }
     ratios[mode] = cpu["our proxy"]! / cpu["bare undici pipe"]!;
+    // Rounds interleave the cases, so a round's pipe and proxy ran under similar machine load.
+    const pairs = runs.get("our proxy")!.map((x, i) => x.cpuUsPerRequest! / runs.get("bare undici pipe")![i]!.cpuUsPerRequest!).sort((a, b) => a - b);
+    roundRatios[mode] = pairs[Math.floor(pairs.length / 2)]!;
   }
   const settled = fake.events.size;
   const verdict = Object.entries(ratios)
@@ -175,6 +182,11 @@ try {
     ...rows,
     "",
     `Proxy CPU per request vs the bare pipe (target ≤ ${TARGET_RATIO}×): ${verdict}. Usage events the backend received: ${settled}.`,
+    `Median of the per-round ratios (each round's proxy ÷ that round's pipe): ${Object.entries(roundRatios).map(([m, r]) => `${m} ${r.toFixed(2)}×`).join(", ")}. Load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")}.`,
+    "",
+    "Every round (req/s, CPU µs per request):",
+    "",
+    ...rounds.map((r) => `- ${r}`),
     "",
   ].join("\n");
   fs.appendFileSync("bench/RESULTS.md", report);
