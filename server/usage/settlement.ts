@@ -82,8 +82,37 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     const times = candidates.map((c) => c.event.startedAt.getTime());
     await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
     const account = await accountIds(db, accountsNeeded(candidates));
-    const outcome = await withRetry(() => db.transaction((tx) => settle(tx, candidates, account, opts.defaultFeeBps, now)));
-    for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
+    const settleOnce = async (some: Candidate[]) => {
+      const outcome = await withRetry(() => db.transaction((tx) => settle(tx, some, account, opts.defaultFeeBps, now)));
+      for (const c of some) results[c.index] = outcome.get(c.event.id)!;
+    };
+    // Ids another request of this process is settling right now wait for it to finish
+    // (then they are duplicates, or new again if it failed) instead of making this whole
+    // transaction wait on that one's unique-index entries until it commits.
+    const busy = inFlightOf(db);
+    const waitFor = new Set<Promise<void>>();
+    const free: Candidate[] = [];
+    const later: Candidate[] = [];
+    for (const c of candidates) {
+      const other = busy.get(c.event.id);
+      if (other) {
+        waitFor.add(other);
+        later.push(c);
+      } else free.push(c);
+    }
+    let done = () => {};
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    for (const c of free) busy.set(c.event.id, mine);
+    try {
+      if (free.length) await settleOnce(free);
+    } finally {
+      for (const c of free) busy.delete(c.event.id);
+      done();
+    }
+    if (later.length) {
+      await Promise.all(waitFor);
+      await settleOnce(later);
+    }
   }
 
   const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
@@ -108,6 +137,13 @@ function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
     add({ orgId: c.listing.providerOrgId, kind: "provider_payable" });
   }
   return [...needs.values()];
+}
+
+const inFlight = new WeakMap<Db, Map<string, Promise<void>>>();
+function inFlightOf(db: Db): Map<string, Promise<void>> {
+  let m = inFlight.get(db);
+  if (!m) inFlight.set(db, (m = new Map()));
+  return m;
 }
 
 type Group = SettlementGroup & { buyerOrgId: string; providerOrgId: string };
