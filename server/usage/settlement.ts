@@ -83,7 +83,8 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
     const account = await accountIds(db, accountsNeeded(candidates));
     const settleOnce = async (some: Candidate[]) => {
-      const outcome = await withRetry(() => db.transaction((tx) => settle(tx, some, account, opts.defaultFeeBps, now)));
+      // Holds are judged (open, expired) at the time of the transaction, which may run after a wait.
+      const outcome = await withRetry(() => db.transaction((tx) => settle(tx, some, account, opts.defaultFeeBps, opts.now ?? new Date())));
       for (const c of some) results[c.index] = outcome.get(c.event.id)!;
     };
     // Ids another request of this process is settling right now wait for it to finish
