@@ -8,7 +8,7 @@ import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
 import { usageEvent, type eventResult, type UsageEvent } from "./contract";
 import { consumeHold, eventFingerprint, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
-import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
+import { accountIds, accountOf, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountIds, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
 
 /**
  * `usage.report`: validates a batch of usage events and settles the new ones into the
@@ -81,39 +81,9 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
   if (candidates.length) {
     const times = candidates.map((c) => c.event.startedAt.getTime());
     await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
-    const account = await accountIds(db, accountsNeeded(candidates));
-    const settleOnce = async (some: Candidate[]) => {
-      // Holds are judged (open, expired) at the time of the transaction, which may run after a wait.
-      const outcome = await withRetry(() => db.transaction((tx) => settle(tx, some, account, opts.defaultFeeBps, opts.now ?? new Date())));
-      for (const c of some) results[c.index] = outcome.get(c.event.id)!;
-    };
-    // Ids another request of this process is settling right now wait for it to finish
-    // (then they are duplicates, or new again if it failed) instead of making this whole
-    // transaction wait on that one's unique-index entries until it commits.
-    const busy = inFlightOf(db);
-    const waitFor = new Set<Promise<void>>();
-    const free: Candidate[] = [];
-    const later: Candidate[] = [];
-    for (const c of candidates) {
-      const other = busy.get(c.event.id);
-      if (other) {
-        waitFor.add(other);
-        later.push(c);
-      } else free.push(c);
-    }
-    let done = () => {};
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    for (const c of free) busy.set(c.event.id, mine);
-    try {
-      if (free.length) await settleOnce(free);
-    } finally {
-      for (const c of free) busy.delete(c.event.id);
-      done();
-    }
-    if (later.length) {
-      await Promise.all(waitFor);
-      await settleOnce(later);
-    }
+    const accounts = await accountIds(db, accountsNeeded(candidates));
+    const outcome = await settleQueued(db, { pending: candidates, accounts, feeBps: opts.defaultFeeBps });
+    for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
   }
 
   const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
@@ -127,6 +97,84 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
   return results as EventResult[];
 }
 
+/** Most events one settlement transaction takes when it merges concurrent reports. */
+const MAX_MERGED_EVENTS = 5000;
+
+type Job = {
+  pending: Candidate[];
+  accounts: AccountIds;
+  feeBps: number;
+  results: Map<string, EventResult>;
+  done: (results: Map<string, EventResult>) => void;
+  fail: (err: unknown) => void;
+};
+type Writer = { jobs: Job[]; running: boolean };
+const writers = new WeakMap<Db, Writer>();
+
+/**
+ * Settles through this process's single settlement writer. Concurrent reports are merged
+ * into one transaction (up to MAX_MERGED_EVENTS events): shared rows (the platform's
+ * accounts, buyers' accounts, a key's counters) are then locked by one transaction at a
+ * time instead of making concurrent ones queue behind each other, and a merged batch
+ * aggregates into fewer transfers. An id that two waiting reports both carry is settled
+ * in the first round and answered as a duplicate (or conflict) in the next.
+ */
+function settleQueued(db: Db, job: Omit<Job, "results" | "done" | "fail">): Promise<Map<string, EventResult>> {
+  let w = writers.get(db);
+  if (!w) writers.set(db, (w = { jobs: [], running: false }));
+  const writer = w;
+  return new Promise((resolve, reject) => {
+    writer.jobs.push({ ...job, results: new Map(), done: resolve, fail: reject });
+    if (!writer.running) void drain(db, writer);
+  });
+}
+
+async function drain(db: Db, w: Writer) {
+  w.running = true;
+  try {
+    while (w.jobs.length) {
+      const feeBps = w.jobs[0]!.feeBps;
+      const round: { job: Job; taken: Candidate[] }[] = [];
+      const ids = new Set<string>();
+      for (const job of w.jobs) {
+        if (job.feeBps !== feeBps || ids.size >= MAX_MERGED_EVENTS) continue;
+        const taken: Candidate[] = [];
+        const rest: Candidate[] = [];
+        for (const c of job.pending) {
+          if (ids.has(c.event.id) || ids.size >= MAX_MERGED_EVENTS) rest.push(c);
+          else {
+            ids.add(c.event.id);
+            taken.push(c);
+          }
+        }
+        if (taken.length) {
+          job.pending = rest;
+          round.push({ job, taken });
+        }
+      }
+      const accounts = new Map<string, string>();
+      for (const { job } of round) for (const [k, v] of job.accounts) accounts.set(k, v);
+      const merged = round.flatMap((r) => r.taken);
+      let failed: unknown = null;
+      try {
+        // Holds are judged (open, expired) at the time of the transaction.
+        const outcome = await withRetry(() => db.transaction((tx) => settle(tx, merged, accounts, feeBps, new Date())));
+        for (const { job, taken } of round) for (const c of taken) job.results.set(c.event.id, outcome.get(c.event.id)!);
+      } catch (err) {
+        failed = err;
+      }
+      for (const { job } of round) {
+        if (!failed && job.pending.length) continue;
+        w.jobs.splice(w.jobs.indexOf(job), 1);
+        if (failed) job.fail(failed);
+        else job.done(job.results);
+      }
+    }
+  } finally {
+    w.running = false;
+  }
+}
+
 function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
   const needs = new Map<string, AccountNeed>();
   const add = (n: AccountNeed) => needs.set(`${n.orgId}:${n.kind}`, n);
@@ -138,13 +186,6 @@ function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
     add({ orgId: c.listing.providerOrgId, kind: "provider_payable" });
   }
   return [...needs.values()];
-}
-
-const inFlight = new WeakMap<Db, Map<string, Promise<void>>>();
-function inFlightOf(db: Db): Map<string, Promise<void>> {
-  let m = inFlight.get(db);
-  if (!m) inFlight.set(db, (m = new Map()));
-  return m;
 }
 
 type Group = SettlementGroup & { buyerOrgId: string; providerOrgId: string };
@@ -219,7 +260,7 @@ SELECT
 async function settle(
   tx: Tx,
   candidates: readonly Candidate[],
-  account: (need: AccountNeed) => string,
+  accounts: AccountIds,
   defaultFeeBps: number,
   now: Date,
 ): Promise<Map<string, EventResult>> {
@@ -236,7 +277,7 @@ async function settle(
   }
   if (others.length) await answerResends(tx, others, out);
   if (groups.length) {
-    await postSettlement(tx, groups, reserved, account, now);
+    await postSettlement(tx, groups, reserved, accounts, now);
     await addToCounters(tx, candidates.filter((c) => settled.has(c.event.id)), settled);
   }
   return out;
@@ -354,7 +395,8 @@ SELECT r.*, p.status FROM r LEFT JOIN p ON p.pending_id = r.hold_transfer_id`);
   return out;
 }
 
-async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readonly ReservedUse[], account: (need: AccountNeed) => string, now: Date) {
+async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readonly ReservedUse[], accounts: AccountIds, now: Date) {
+  const account = (need: AccountNeed) => accountOf(accounts, need);
   // Reservations the new usage spent from, whose hold is still open and unexpired (late usage simply posts).
   const live = reserved.length ? await lockReservations(tx, [...new Set(reserved.map((r) => r.reservationId))].sort()) : new Map();
   const usage = new Map<string, { reservation: HeldReservation; usedNano: bigint }>();
