@@ -226,7 +226,8 @@ claimed AS (
 ),
 ev AS (
   SELECT p.*, tm_fee_nano(p.cost_nano, coalesce(o.fee_bps, ${defaultFeeBps}::int)) AS fee_nano,
-         md5(${batchId}::text || p.org_id::text || p.provider_org_id::text)::uuid AS settlement_id
+         -- The batch's time (its UUIDv7's first 48 bits) then a digest of the pair: time-ordered ids keep index inserts at the right edge.
+         overlay(md5(${batchId}::text || p.org_id::text || p.provider_org_id::text) PLACING left(replace(${batchId}::text, '-', ''), 12) FROM 1 FOR 12)::uuid AS settlement_id
   FROM priced p JOIN claimed c ON c.id = p.id LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id
 ),
 ins AS (
@@ -471,13 +472,14 @@ async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readon
       const l = legs[i]!;
       const payableId = account({ orgId: g.providerOrgId, kind: "provider_payable" });
       const ref = { kind: "usage_settlement", id: g.id };
-      const leg = (name: string, debitAccountId: string, creditAccountId: string, amountNano: bigint) => {
-        if (amountNano > 0n) transfers.push({ id: nameUuid("usage_settlement", g.id, name), debitAccountId, creditAccountId, amountNano, code: "usage", ref });
+      const leg = (debitAccountId: string, creditAccountId: string, amountNano: bigint) => {
+        // Fresh time-ordered ids: a retry is a new batch, so these transfers are never replayed.
+        if (amountNano > 0n) transfers.push({ id: uuidv7(now.getTime()), debitAccountId, creditAccountId, amountNano, code: "usage", ref });
       };
-      leg("credits-provider", creditsId, payableId, l.creditsToProviderNano);
-      leg("credits-platform", creditsId, revenueAccount, l.creditsToPlatformNano);
-      leg("receivable-provider", receivableId, payableId, l.receivableToProviderNano);
-      leg("receivable-platform", receivableId, revenueAccount, l.receivableToPlatformNano);
+      leg(creditsId, payableId, l.creditsToProviderNano);
+      leg(creditsId, revenueAccount, l.creditsToPlatformNano);
+      leg(receivableId, payableId, l.receivableToProviderNano);
+      leg(receivableId, revenueAccount, l.receivableToPlatformNano);
     });
   }
 
