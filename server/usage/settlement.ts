@@ -25,7 +25,8 @@ import { accountIds, accountOf, asDate, ensurePartitions, lookupKeys, lookupList
  *     in one batched posting;
  *  3. one statement adds the new events to key_spend_daily and usage_hourly.
  *
- * Locks are taken in one order by every writer (event ids sorted, then reservations,
+ * Within a process, concurrent reports are merged into one transaction at a time
+ * (settleQueued). Across processes, locks are taken in one order by every writer (event ids sorted, then reservations,
  * their holds, ledger accounts in id order, then the counters in key order), so
  * concurrent batches do not deadlock;
  * if PostgreSQL still aborts one (or a crash does), nothing of it is kept and a retry or
