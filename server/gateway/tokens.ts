@@ -58,7 +58,7 @@ export function countTextTokens(text: string): number {
  * The same count over the raw bytes of a JSON string's contents (between its
  * quotes), without decoding it: the streaming hot path counts each chunk's
  * delta this way. An escape (`\n`, `\"`, `\u00e9`) counts as what it stands
- * for closely enough: `\n` as space, `\"` as a symbol, `\uXXXX` as a letter.
+ * for closely enough: `\n` as space, `\"` as a symbol, a `\u` escape as a letter.
  */
 export function countJsonStringTokens(buf: Buffer, start: number, end: number): number {
   let tokens = 0;
