@@ -6,6 +6,8 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const pgPort = process.env.E2E_PG_PORT ?? "54340";
 // The demo upstream of the e2e platform; its own port so it can run beside `npm start`.
 export const upstreamPort = process.env.E2E_UPSTREAM_PORT ?? "8791";
+// The e2e platform's proxy, which journeys call with the official openai client.
+export const gatewayPort = process.env.E2E_GATEWAY_PORT ?? "8792";
 
 export default defineConfig({
   testDir: "e2e",
@@ -38,6 +40,14 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: "pipe",
     stderr: "pipe",
-    env: { PORT: String(port), PG_PORT: pgPort, DEMO_UPSTREAM_PORT: upstreamPort, DATA_DIR: ".data/e2e", NODE_ENV: "production" },
+    env: {
+      PORT: String(port),
+      PG_PORT: pgPort,
+      DEMO_UPSTREAM_PORT: upstreamPort,
+      // The proxy the launcher starts; its own port so the suite can run beside `npm start`.
+      GATEWAY_PORT: gatewayPort,
+      DATA_DIR: ".data/e2e",
+      NODE_ENV: "production",
+    },
   },
 });

@@ -83,9 +83,10 @@ function makeEvents(world: World, n: number, reservationOf?: Map<string, string>
   const events: UsageEvent[] = [];
   for (let i = 0; i < n; i++) {
     const key = world.keys[Math.floor(Math.random() * world.keys.length)]!;
-    const startedAt = new Date(now - 60_000 - Math.floor(Math.random() * 3 * 86_400_000));
+    // As a proxy reports: requests of the last few minutes, ids minted when they ended.
+    const startedAt = new Date(now - 10_000 - Math.floor(Math.random() * 300_000));
     events.push({
-      id: uuidv7(startedAt.getTime() + 1000),
+      id: uuidv7(startedAt.getTime() + 1500),
       reservationId: reservationOf?.get(key.keyId) ?? null,
       keyId: key.keyId,
       listingId: world.listingIds[Math.floor(Math.random() * world.listingIds.length)]!,

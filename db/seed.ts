@@ -210,7 +210,12 @@ export async function seedDemoKey(db: Db, pepper: string, now = new Date()): Pro
     if (existing.hash !== hash) await db.update(apiKeys).set({ hash }).where(eq(apiKeys.id, existing.id));
     active = keyStatus(existing, now) === "active";
   }
-  const [model] = await db.select({ slug: listings.slug }).from(listings).where(eq(listings.status, "published")).orderBy(asc(listings.slug)).limit(1);
+  // The printed curl line calls chat completions: the first demo listing that chats, if published.
+  const chat = demoListings.find((d) => d.modalities.includes("chat"))!;
+  const [model] = await db
+    .select({ slug: listings.slug })
+    .from(listings)
+    .where(and(eq(listings.status, "published"), eq(listings.slug, `${chat.org}/${chat.modelSlug}`)));
   return { secret: DEMO_KEY_SECRET, org: demoUsers.buyer.org, active, exampleModel: model?.slug ?? null };
 }
 

@@ -66,13 +66,22 @@ async function main() {
     NODE_ENV: dev ? "development" : "production",
   });
   children.push({ name: "web", child: web });
+  // The OpenAI-compatible proxy: its own process, reaching the backend through the web app's tRPC.
+  const gatewayUrl = `http://localhost:${env.GATEWAY_PORT}/v1`;
+  const gateway = runPrefixed("gateway", path.resolve("node_modules/.bin/tsx"), ["server/gateway/main.ts"], {
+    ...childEnv,
+    GATEWAY_BACKEND_URL: env.GATEWAY_BACKEND_URL ?? `http://127.0.0.1:${port}/api/trpc`,
+    NODE_ENV: "production",
+  });
+  children.push({ name: "gateway", child: gateway });
 
   let stopping = false;
   async function shutdown(code: number) {
     if (stopping) return;
     stopping = true;
     log("shutting down…");
-    // Web and services first, the database last.
+    // The proxy first (it reports its last usage to the web app), then web and services, the database last.
+    await stopChild(gateway, 20_000);
     await Promise.all(children.map(({ child }) => stopChild(child)));
     if (pgChild) await pgChild.stop();
     log("stopped");
@@ -98,7 +107,7 @@ async function main() {
     log(`  ${demoKey.secret}`);
     const model = demoKey.exampleModel ?? "demo-provider/<model>";
     log(
-      `  curl http://localhost:8787/v1/chat/completions -H "Authorization: Bearer ${demoKey.secret}" -H "Content-Type: application/json" ` +
+      `  curl ${gatewayUrl}/chat/completions -H "Authorization: Bearer ${demoKey.secret}" -H "Content-Type: application/json" ` +
         `-d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`,
     );
   }

@@ -70,6 +70,21 @@ export const envSchema = z.object({
   DEMO_UPSTREAM_PORT: port(8790),
   /** The proxy's base URL as buyers use it, shown in the copy-paste examples. */
   GATEWAY_PUBLIC_URL: z.url().default("http://localhost:8787/v1"),
+  /** Port of the OpenAI-compatible proxy (server/gateway). */
+  GATEWAY_PORT: port(8787),
+  GATEWAY_HOST: z.string().min(1).default("0.0.0.0"),
+  /** The backend's tRPC endpoint the proxy calls with SERVICE_TOKEN; `${APP_URL}/api/trpc` when unset. */
+  GATEWAY_BACKEND_URL: z.url().optional(),
+  /** Where the proxy spools usage events until the backend acknowledges them; `${DATA_DIR}/gateway-spool` when unset. */
+  GATEWAY_SPOOL_DIR: z.string().min(1).optional(),
+  /** Most bytes of unacknowledged usage the spool holds; past it the proxy refuses new requests (503) rather than lose billing. */
+  GATEWAY_SPOOL_MAX_BYTES: z.coerce.number().int().min(65_536).default(256 * 1024 * 1024),
+  /** Smallest reservation the proxy asks the backend for per key, in dollars (it asks more when one request needs more). */
+  GATEWAY_RESERVATION_CHUNK_USD: z.string().regex(/^\d+(\.\d{1,9})?$/, "must be a decimal dollar amount such as 0.10").default("0.10"),
+  /** How long the proxy gathers usage events into one `usage.report` batch (milliseconds). */
+  GATEWAY_REPORT_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
+  /** max_tokens assumed for credit when a request sets none (then clamped to context length and to what the key can afford). */
+  GATEWAY_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
   /** The platform's fee on settled usage, basis points of the cost (500 = 5 %); overridable per provider (provider_fee_overrides). */
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000, "must be at most 10000 basis points").default(500),
   /** How often the worker expires reservations and keeps usage partitions ahead. */

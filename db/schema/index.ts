@@ -5,4 +5,5 @@ export * from "./credits";
 export * from "./keys";
 export * from "./ledger";
 export * from "./usage";
+export * from "./dashboards";
 export * from "./finance";

@@ -1,5 +1,6 @@
 import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
+import { dashboardsRouter } from "./routers/dashboards";
 import { keysRouter } from "./routers/keys";
 import { catalogRouter } from "./routers/catalog";
 import { auditRouter } from "./routers/audit";
@@ -20,6 +21,7 @@ export const appRouter = router({
   ledger: ledgerRouter,
   reservations: reservationsRouter,
   usage: usageRouter,
+  dashboards: dashboardsRouter,
   finance: financeRouter,
   payouts: payoutsRouter,
   audit: auditRouter,

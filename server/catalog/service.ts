@@ -10,6 +10,7 @@ import { parseUsd, type PricesPer1k } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
 import { gCo2Per1M, tokensPerDollar, whPer1M } from "./energy";
+import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } from "./measured";
 import { blendedPer1MNano, parsePricePer1kNano } from "./pricing";
 
 // ---------------------------------------------------------------- inputs
@@ -71,7 +72,8 @@ export const changePriceInput = z.object({
   effectiveFrom: z.coerce.date({ message: "must be a date and time" }).optional(),
 });
 
-export const marketplaceSorts = ["blended", "input", "output", "tokensPerDollar", "tokensPerWatt", "whPer1M", "name"] as const;
+/** throughput and ttft sort by what real traffic measured over the last 24 h (server/catalog/measured.ts); unmeasured listings last. */
+export const marketplaceSorts = ["blended", "input", "output", "tokensPerDollar", "tokensPerWatt", "whPer1M", "throughput", "ttft", "name"] as const;
 export type MarketplaceSort = (typeof marketplaceSorts)[number];
 
 export const marketplaceInput = z.object({
@@ -431,13 +433,13 @@ export type MarketplaceItem = {
   energyMethod: string | null;
   energyHardware: string | null;
   region: string | null;
+  /** Measured by real traffic over the last 24 h; null when the listing served none. */
+  measured: MeasuredStats | null;
 };
 
 /**
- * Sort keys, each as an SQL expression over a matched listing `m` (its current prices and
- * tokens per watt), best first. Measured throughput and latency join here once the proxy
- * records them: add a per-listing stats table to `matched` below, its expressions to this
- * table and the names to `marketplaceSorts`.
+ * Sort keys, each as an SQL expression over a matched listing `m` (its current prices, tokens
+ * per watt and measured median buckets, which order like the medians), best first.
  */
 const sortSql: Record<MarketplaceSort, SQL> = {
   blended: sql`(3 * m.input_per1k_nano + m.output_per1k_nano) asc`,
@@ -448,8 +450,13 @@ const sortSql: Record<MarketplaceSort, SQL> = {
   tokensPerWatt: sql`m.tokens_per_watt desc nulls last`,
   // Wh per 1M is 1e6 / (tpw · 3600): fewest Wh is the highest tokens per watt.
   whPer1M: sql`m.tokens_per_watt desc nulls last`,
+  throughput: sql`m.tps_bucket desc nulls last`,
+  ttft: sql`m.ttft_bucket asc nulls last`,
   name: sql`m.name asc`,
 };
+
+/** Sorts that need the measured figures joined into every match (the others skip that work). */
+const measuredSorts: ReadonlySet<MarketplaceSort> = new Set(["throughput", "ttft"]);
 
 function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -494,6 +501,7 @@ function toItem(r: Row & { id: string }): MarketplaceItem {
     energyMethod: r.energy_method,
     energyHardware: r.energy_hardware,
     region: r.region,
+    measured: null,
   };
 }
 
@@ -515,6 +523,9 @@ export async function listMarketplace(db: DbOrTx, input: z.input<typeof marketpl
     where.push(sql`(3 * p.input_per1k_nano + p.output_per1k_nano) * 250 <= ${max.toString()}::numeric`);
   }
   const order = sql`${sortSql[f.sort]}, m.slug asc`;
+  const measuredJoin = measuredSorts.has(f.sort)
+    ? sql`left join (${measuredBucketsSql(windowStart(now))}) ms on ms.listing_id = l.id`
+    : sql`left join (select null::uuid as listing_id, null::smallint as tps_bucket, null::smallint as ttft_bucket) ms on false`;
   // Two phases (bench/catalog.ts): rank narrow rows of every match, then fetch the wide columns
   // for one page only. `cur` is each listing's version in force at `now`, read in one pass over
   // the covering index listing_prices_current_index instead of one lookup per listing.
@@ -526,10 +537,12 @@ export async function listMarketplace(db: DbOrTx, input: z.input<typeof marketpl
       order by lp.listing_id, lp.effective_from desc
     ),
     matched as (
-      select l.id, l.slug, l.name, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano
+      select l.id, l.slug, l.name, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano,
+             ms.tps_bucket, ms.ttft_bucket
       from listings l
       join organizations o on o.id = l.org_id
       join cur p on p.listing_id = l.id
+      ${measuredJoin}
       where ${sql.join(where, sql` and `)}
     ),
     page as (
@@ -546,6 +559,8 @@ export async function listMarketplace(db: DbOrTx, input: z.input<typeof marketpl
     order by ${order}`);
   const total = result.rows[0]?.total ?? 0;
   const items = result.rows.filter((r): r is Row & { id: string } => r.id !== null).map(toItem);
+  const measured = await measuredStats(db, { from: windowStart(now), listingIds: items.map((i) => i.id) });
+  for (const item of items) item.measured = measured.get(item.id) ?? null;
   return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort };
 }
 
@@ -605,6 +620,7 @@ export async function listingDetail(db: DbOrTx, slug: string, now = new Date()) 
   if (!l) throw new DomainError("NOT_FOUND", "No published model has that name", "slug");
   const [history, current] = await Promise.all([priceHistory(db, l.id), priceAt(db, l.id, now)]);
   if (!current) throw new DomainError("NOT_FOUND", "No published model has that name", "slug");
+  const measured = await measuredStats(db, { from: windowStart(now), listingIds: [l.id] });
   const { providerSlug, providerName, ...rest } = l;
   return {
     ...rest,
@@ -615,6 +631,7 @@ export async function listingDetail(db: DbOrTx, slug: string, now = new Date()) 
     whPer1M: l.tokensPerWatt === null ? null : whPer1M(l.tokensPerWatt),
     gCo2Per1M: l.tokensPerWatt === null || l.gridCarbonGPerKwh === null ? null : gCo2Per1M(l.tokensPerWatt, l.gridCarbonGPerKwh),
     priceHistory: history,
+    measured: measured.get(l.id) ?? null,
   };
 }
 
@@ -656,6 +673,8 @@ export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; ke
         .where(and(...conditions))
         .orderBy(asc(listingPrices.listingId), asc(listingPrices.effectiveFrom))
     : [];
+  // What traffic measured over the last 24 h, for "fastest" routing (absent when a listing served none).
+  const measured = rows.length ? await measuredStats(db, { from: windowStart(now), listingIds: rows.map((r) => r.listingId) }) : new Map<string, MeasuredStats>();
   const byListing = new Map<string, PriceVersion[]>();
   for (const { listingId, ...v } of prices) (byListing.get(listingId) ?? byListing.set(listingId, []).get(listingId)!).push(v);
   return rows.flatMap(({ upstreamCredentialEnc, ...r }) => {
@@ -668,6 +687,7 @@ export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; ke
         upstreamCredential: upstreamCredentialEnc ? decryptCredential(upstreamCredentialEnc, p.key, r.listingId) : null,
         currentPrice: current,
         scheduledPrices: versions.filter((v) => v.effectiveFrom > now),
+        measured: measured.get(r.listingId) ?? null,
       },
     ];
   });

@@ -1,11 +1,26 @@
 import { createHash, randomBytes } from "node:crypto";
 
+// Random bytes drawn 4 KiB at a time: one crypto call per 256 ids instead of one per id
+// (the proxy makes an id per request). Same CSPRNG, same bits.
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let offset = POOL_SIZE;
+function randomInto(b: Buffer) {
+  if (offset + 16 > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    offset = 0;
+  }
+  pool.copy(b, 0, offset, offset + 16);
+  offset += 16;
+}
+
 /**
  * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits. Time-ordered
  * ids keep B-tree inserts at the right edge of the index (~20% faster here than v4).
  */
 export function uuidv7(now: number = Date.now()): string {
-  const b = randomBytes(16);
+  const b = Buffer.allocUnsafe(16);
+  randomInto(b);
   b.writeUIntBE(now, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;

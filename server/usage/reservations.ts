@@ -9,7 +9,7 @@ import { nameUuid } from "../lib/ids";
 import { createPending, voidPendingBatch } from "../ledger/service";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
 import { decideGrant, type LimitedBy } from "./rules";
-import { accountIds, asDate, withRetry } from "./store";
+import { accountIds, accountOf, asDate, withRetry } from "./store";
 
 /**
  * Credit reservations (../shared/DESIGN.md "Credit control"): a proxy holds part of an
@@ -59,9 +59,9 @@ export async function reserve(db: Db, input: ReserveInput, now = new Date()): Pr
     { orgId: key.org_id, kind: "buyer_receivable" },
     { orgId: null, kind: "usage_holds" },
   ]);
-  const creditsId = account({ orgId: key.org_id, kind: "buyer_credits" });
-  const receivableId = account({ orgId: key.org_id, kind: "buyer_receivable" });
-  const holdsId = account({ orgId: null, kind: "usage_holds" });
+  const creditsId = accountOf(account, { orgId: key.org_id, kind: "buyer_credits" });
+  const receivableId = accountOf(account, { orgId: key.org_id, kind: "buyer_receivable" });
+  const holdsId = accountOf(account, { orgId: null, kind: "usage_holds" });
   const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
 
   try {

@@ -8,7 +8,7 @@ import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
 import { usageEvent, type eventResult, type UsageEvent } from "./contract";
 import { consumeHold, eventFingerprint, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
-import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
+import { accountIds, accountOf, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountIds, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
 
 /**
  * `usage.report`: validates a batch of usage events and settles the new ones into the
@@ -17,7 +17,8 @@ import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withR
  *  1. one statement claims the ids (usage_event_ids, `on conflict do nothing`), prices
  *     each new event at the listing's price in force at its start, inserts it into the
  *     month's usage_events partition and writes one usage_settlements row per
- *     (buyer, provider);
+ *     (buyer, provider), and adds to the dashboard rollups (org_usage_hourly,
+ *     listing_hourly, listing_latency_hourly);
  *  2. the reservations the new events spent from are locked, their holds voided and what
  *     remains re-held, and per (buyer, provider) the cost moves buyer_credits →
  *     provider_payable (cost − fee) and → platform_revenue (fee), from buyer_receivable
@@ -25,7 +26,8 @@ import { accountIds, asDate, ensurePartitions, lookupKeys, lookupListings, withR
  *     in one batched posting;
  *  3. one statement adds the new events to key_spend_daily and usage_hourly.
  *
- * Locks are taken in one order by every writer (event ids sorted, then reservations,
+ * Within a process, concurrent reports are merged into one transaction at a time
+ * (settleQueued). Across processes, locks are taken in one order by every writer (event ids sorted, then reservations,
  * their holds, ledger accounts in id order, then the counters in key order), so
  * concurrent batches do not deadlock;
  * if PostgreSQL still aborts one (or a crash does), nothing of it is kept and a retry or
@@ -81,8 +83,8 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
   if (candidates.length) {
     const times = candidates.map((c) => c.event.startedAt.getTime());
     await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
-    const account = await accountIds(db, accountsNeeded(candidates));
-    const outcome = await withRetry(() => db.transaction((tx) => settle(tx, candidates, account, opts.defaultFeeBps, now)));
+    const accounts = await accountIds(db, accountsNeeded(candidates));
+    const outcome = await settleQueued(db, { pending: candidates, accounts, feeBps: opts.defaultFeeBps });
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
   }
 
@@ -95,6 +97,84 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     else results[r.index] = rejected(first.id, "id: appears twice in this batch with different fields (the first was taken)");
   }
   return results as EventResult[];
+}
+
+/** Most events one settlement transaction takes when it merges concurrent reports. */
+const MAX_MERGED_EVENTS = 5000;
+
+type Job = {
+  pending: Candidate[];
+  accounts: AccountIds;
+  feeBps: number;
+  results: Map<string, EventResult>;
+  done: (results: Map<string, EventResult>) => void;
+  fail: (err: unknown) => void;
+};
+type Writer = { jobs: Job[]; running: boolean };
+const writers = new WeakMap<Db, Writer>();
+
+/**
+ * Settles through this process's single settlement writer. Concurrent reports are merged
+ * into one transaction (up to MAX_MERGED_EVENTS events): shared rows (the platform's
+ * accounts, buyers' accounts, a key's counters) are then locked by one transaction at a
+ * time instead of making concurrent ones queue behind each other, and a merged batch
+ * aggregates into fewer transfers. An id that two waiting reports both carry is settled
+ * in the first round and answered as a duplicate (or conflict) in the next.
+ */
+function settleQueued(db: Db, job: Omit<Job, "results" | "done" | "fail">): Promise<Map<string, EventResult>> {
+  let w = writers.get(db);
+  if (!w) writers.set(db, (w = { jobs: [], running: false }));
+  const writer = w;
+  return new Promise((resolve, reject) => {
+    writer.jobs.push({ ...job, results: new Map(), done: resolve, fail: reject });
+    if (!writer.running) void drain(db, writer);
+  });
+}
+
+async function drain(db: Db, w: Writer) {
+  w.running = true;
+  try {
+    while (w.jobs.length) {
+      const feeBps = w.jobs[0]!.feeBps;
+      const round: { job: Job; taken: Candidate[] }[] = [];
+      const ids = new Set<string>();
+      for (const job of w.jobs) {
+        if (job.feeBps !== feeBps || ids.size >= MAX_MERGED_EVENTS) continue;
+        const taken: Candidate[] = [];
+        const rest: Candidate[] = [];
+        for (const c of job.pending) {
+          if (ids.has(c.event.id) || ids.size >= MAX_MERGED_EVENTS) rest.push(c);
+          else {
+            ids.add(c.event.id);
+            taken.push(c);
+          }
+        }
+        if (taken.length) {
+          job.pending = rest;
+          round.push({ job, taken });
+        }
+      }
+      const accounts = new Map<string, string>();
+      for (const { job } of round) for (const [k, v] of job.accounts) accounts.set(k, v);
+      const merged = round.flatMap((r) => r.taken);
+      let failed: unknown = null;
+      try {
+        // Holds are judged (open, expired) at the time of the transaction.
+        const outcome = await withRetry(() => db.transaction((tx) => settle(tx, merged, accounts, feeBps, new Date())));
+        for (const { job, taken } of round) for (const c of taken) job.results.set(c.event.id, outcome.get(c.event.id)!);
+      } catch (err) {
+        failed = err;
+      }
+      for (const { job } of round) {
+        if (!failed && job.pending.length) continue;
+        w.jobs.splice(w.jobs.indexOf(job), 1);
+        if (failed) job.fail(failed);
+        else job.done(job.results);
+      }
+    }
+  } finally {
+    w.running = false;
+  }
 }
 
 function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
@@ -148,7 +228,8 @@ claimed AS (
 ),
 ev AS (
   SELECT p.*, tm_fee_nano(p.cost_nano, coalesce(o.fee_bps, ${defaultFeeBps}::int)) AS fee_nano,
-         md5(${batchId}::text || p.org_id::text || p.provider_org_id::text)::uuid AS settlement_id
+         -- The batch's time (its UUIDv7's first 48 bits) then a digest of the pair: time-ordered ids keep index inserts at the right edge.
+         overlay(md5(${batchId}::text || p.org_id::text || p.provider_org_id::text) PLACING left(replace(${batchId}::text, '-', ''), 12) FROM 1 FOR 12)::uuid AS settlement_id
   FROM priced p JOIN claimed c ON c.id = p.id LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id
 ),
 ins AS (
@@ -157,6 +238,52 @@ ins AS (
   SELECT id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
          input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano, settlement_id
   FROM ev
+),
+org_rollup AS (
+  INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+  SELECT org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
+         sum(cached_input_tokens), sum(cost_nano)::int8
+  FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET
+    requests = org_usage_hourly.requests + excluded.requests,
+    input_tokens = org_usage_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = org_usage_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = org_usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = org_usage_hourly.cost_nano + excluded.cost_nano
+),
+listing_rollup AS (
+  INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
+                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), provider_org_id, count(*), count(*) FILTER (WHERE status <> 'ok'),
+         sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cost_nano)::int8, sum(fee_nano)::int8,
+         coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
+         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
+  FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
+  ON CONFLICT (listing_id, hour) DO UPDATE SET
+    requests = listing_hourly.requests + excluded.requests,
+    errors = listing_hourly.errors + excluded.errors,
+    input_tokens = listing_hourly.input_tokens + excluded.input_tokens,
+    output_tokens = listing_hourly.output_tokens + excluded.output_tokens,
+    cached_input_tokens = listing_hourly.cached_input_tokens + excluded.cached_input_tokens,
+    cost_nano = listing_hourly.cost_nano + excluded.cost_nano,
+    fee_nano = listing_hourly.fee_nano + excluded.fee_nano,
+    latency_ms_sum = listing_hourly.latency_ms_sum + excluded.latency_ms_sum,
+    ttft_ms_sum = listing_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
+    ttft_count = listing_hourly.ttft_count + excluded.ttft_count
+),
+-- Measured marketplace figures (server/dashboards/histogram.ts): time to first token (ms) and output tokens/s of ok events.
+latency_rollup AS (
+  INSERT INTO listing_latency_hourly (listing_id, hour, metric, bucket, events)
+  SELECT listing_id, date_trunc('hour', started_at, 'UTC'), m.metric, tm_hist_bucket(m.v), count(*)
+  FROM ev CROSS JOIN LATERAL (VALUES
+    (1::smallint, CASE WHEN first_token_at IS NOT NULL THEN extract(epoch FROM first_token_at - started_at) * 1000 END),
+    (2::smallint, CASE WHEN output_tokens > 0 AND ended_at > coalesce(first_token_at, started_at)
+                       THEN output_tokens / extract(epoch FROM ended_at - coalesce(first_token_at, started_at)) END)
+  ) AS m(metric, v)
+  WHERE status = 'ok' AND m.v IS NOT NULL
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (listing_id, hour, metric, bucket) DO UPDATE SET events = listing_latency_hourly.events + excluded.events
 ),
 settlements AS (
   INSERT INTO usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano)
@@ -182,7 +309,7 @@ SELECT
 async function settle(
   tx: Tx,
   candidates: readonly Candidate[],
-  account: (need: AccountNeed) => string,
+  accounts: AccountIds,
   defaultFeeBps: number,
   now: Date,
 ): Promise<Map<string, EventResult>> {
@@ -199,7 +326,7 @@ async function settle(
   }
   if (others.length) await answerResends(tx, others, out);
   if (groups.length) {
-    await postSettlement(tx, groups, reserved, account, now);
+    await postSettlement(tx, groups, reserved, accounts, now);
     await addToCounters(tx, candidates.filter((c) => settled.has(c.event.id)), settled);
   }
   return out;
@@ -317,7 +444,8 @@ SELECT r.*, p.status FROM r LEFT JOIN p ON p.pending_id = r.hold_transfer_id`);
   return out;
 }
 
-async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readonly ReservedUse[], account: (need: AccountNeed) => string, now: Date) {
+async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readonly ReservedUse[], accounts: AccountIds, now: Date) {
+  const account = (need: AccountNeed) => accountOf(accounts, need);
   // Reservations the new usage spent from, whose hold is still open and unexpired (late usage simply posts).
   const live = reserved.length ? await lockReservations(tx, [...new Set(reserved.map((r) => r.reservationId))].sort()) : new Map();
   const usage = new Map<string, { reservation: HeldReservation; usedNano: bigint }>();
@@ -392,13 +520,14 @@ async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readon
       const l = legs[i]!;
       const payableId = account({ orgId: g.providerOrgId, kind: "provider_payable" });
       const ref = { kind: "usage_settlement", id: g.id };
-      const leg = (name: string, debitAccountId: string, creditAccountId: string, amountNano: bigint) => {
-        if (amountNano > 0n) transfers.push({ id: nameUuid("usage_settlement", g.id, name), debitAccountId, creditAccountId, amountNano, code: "usage", ref });
+      const leg = (debitAccountId: string, creditAccountId: string, amountNano: bigint) => {
+        // Fresh time-ordered ids: a retry is a new batch, so these transfers are never replayed.
+        if (amountNano > 0n) transfers.push({ id: uuidv7(now.getTime()), debitAccountId, creditAccountId, amountNano, code: "usage", ref });
       };
-      leg("credits-provider", creditsId, payableId, l.creditsToProviderNano);
-      leg("credits-platform", creditsId, revenueAccount, l.creditsToPlatformNano);
-      leg("receivable-provider", receivableId, payableId, l.receivableToProviderNano);
-      leg("receivable-platform", receivableId, revenueAccount, l.receivableToPlatformNano);
+      leg(creditsId, payableId, l.creditsToProviderNano);
+      leg(creditsId, revenueAccount, l.creditsToPlatformNano);
+      leg(receivableId, payableId, l.receivableToProviderNano);
+      leg(receivableId, revenueAccount, l.receivableToPlatformNano);
     });
   }
 

@@ -81,24 +81,30 @@ export async function lookupListings(db: Db, ids: Iterable<string>): Promise<Map
 }
 
 export type AccountNeed = { orgId: string | null; kind: LedgerAccountKind };
+export type AccountIds = ReadonlyMap<string, string>;
 const accountKey = (a: AccountNeed) => `${a.orgId ?? "platform"}:${a.kind}`;
 
 /**
  * The ledger account id of each (organisation, kind), created on first use. Runs
  * outside the settlement transaction, so creating accounts never holds its locks.
  */
-export async function accountIds(db: Db, needs: readonly AccountNeed[]): Promise<(need: AccountNeed) => string> {
+export async function accountIds(db: Db, needs: readonly AccountNeed[]): Promise<AccountIds> {
   const cache = cacheOf(db).accounts;
+  const ids = new Map<string, string>();
   for (const need of needs) {
     const key = accountKey(need);
-    if (!cache.has(key)) remember(cache, key, (await ensureAccount(db, need)).id);
+    let id = cache.get(key);
+    if (!id) remember(cache, key, (id = (await ensureAccount(db, need)).id));
+    ids.set(key, id);
   }
-  const ids = new Map(needs.map((n) => [accountKey(n), cache.get(accountKey(n))!]));
-  return (need) => {
-    const id = ids.get(accountKey(need)) ?? cache.get(accountKey(need));
-    if (!id) throw new Error(`ledger account ${accountKey(need)} was not prepared`);
-    return id;
-  };
+  return ids;
+}
+
+/** The id of a prepared account (see accountIds). */
+export function accountOf(ids: AccountIds, need: AccountNeed): string {
+  const id = ids.get(accountKey(need));
+  if (!id) throw new Error(`ledger account ${accountKey(need)} was not prepared`);
+  return id;
 }
 
 /** `YYYY-MM` of a date in UTC: the usage_events partition it belongs to. */

@@ -1,15 +1,16 @@
 import type { Metadata } from "next";
-import { EmptyState, PageHeader } from "@/app/_components/ui";
+import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
+import { UsageDashboard } from "./usage-dashboard";
 
 export const metadata: Metadata = { title: "Usage" };
 
 export default async function Page() {
-  await requireOrg("/usage");
+  const { org } = await requireOrg("/usage");
   return (
     <>
-      <PageHeader title="Usage" description="Spend, tokens and energy by model, key and day." />
-      <EmptyState title="No usage yet">Requests made with your keys show up here within seconds.</EmptyState>
+      <PageHeader title="Usage" description={`What ${org.name} spent, on which models and keys, and the energy it took.`} />
+      <UsageDashboard />
     </>
   );
 }

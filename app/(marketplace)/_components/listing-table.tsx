@@ -9,6 +9,10 @@ export function listingHref(slug: string): string {
   return `/m/${slug}`;
 }
 
+function measuredTitle(m: MarketItem["measured"]): string {
+  return m ? `${m.requests.toLocaleString("en-US")} requests in the last 24 h, ${(m.successRate * 100).toFixed(1)} % successful` : "No traffic through the proxy in the last 24 h";
+}
+
 /** Published listings with prices per 1M tokens and energy figures, one row each. */
 export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: (item: MarketItem) => string[] }) {
   return (
@@ -24,6 +28,8 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
             <th className="text-right">Tokens / $</th>
             <th className="text-right" title="Tokens per second per watt (tokens per joule), declared by the provider">Tokens / W</th>
             <th className="text-right">Wh / 1M</th>
+            <th className="text-right" title="Median output tokens per second of successful requests through the proxy over the last 24 hours">Measured tok/s</th>
+            <th className="text-right" title="Median time to first token over the last 24 hours">Measured TTFT</th>
           </tr>
         </thead>
         <tbody>
@@ -45,6 +51,12 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
               <td className="text-right tabular-nums">{formatCompact(i.tokensPerDollar)}</td>
               <td className="text-right tabular-nums" data-testid="tokens-per-watt">{formatFigure(i.tokensPerWatt)}</td>
               <td className="text-right tabular-nums">{formatFigure(i.whPer1M)}</td>
+              <td className="text-right tabular-nums" data-testid="measured-tps" title={measuredTitle(i.measured)}>
+                {i.measured?.medianOutputTokensPerSecond == null ? "—" : formatFigure(i.measured.medianOutputTokensPerSecond)}
+              </td>
+              <td className="text-right tabular-nums" data-testid="measured-ttft" title={measuredTitle(i.measured)}>
+                {i.measured?.medianTtftMs == null ? "—" : `${formatFigure(i.measured.medianTtftMs)} ms`}
+              </td>
             </tr>
           ))}
         </tbody>

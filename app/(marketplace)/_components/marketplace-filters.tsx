@@ -9,6 +9,8 @@ export const sortLabels = {
   tokensPerDollar: "Tokens per dollar",
   tokensPerWatt: "Tokens per watt",
   whPer1M: "Wh per 1M tokens",
+  throughput: "Measured throughput (24 h)",
+  ttft: "Measured time to first token (24 h)",
   name: "Name",
 } as const;
 

@@ -43,6 +43,9 @@ const energy = {
   region: z.string().nullable(),
 };
 const provider = z.object({ slug: z.string(), name: z.string() });
+const measured = z
+  .object({ requests: z.number(), successRate: z.number(), medianOutputTokensPerSecond: z.number().nullable(), medianTtftMs: z.number().nullable() })
+  .nullable();
 
 const marketplaceItem = z.object({
   id: z.string(),
@@ -55,6 +58,7 @@ const marketplaceItem = z.object({
   prices,
   blendedPer1MNano: z.bigint(),
   tokensPerDollar: z.number().nullable(),
+  measured,
   ...energy,
 });
 
@@ -82,6 +86,7 @@ const listingPage = z.object({
   energyMeasuredOn: z.string().nullable(),
   gridCarbonGPerKwh: z.number().nullable(),
   priceHistory: z.array(priceVersion),
+  measured,
   ...energy,
 });
 

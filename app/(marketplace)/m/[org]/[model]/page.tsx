@@ -75,6 +75,7 @@ export default async function ListingPage({ params }: { params: Params }) {
           </p>
         </section>
 
+        <div className="space-y-6">
         <section className="card space-y-2" data-testid="listing-energy">
           <h2 className="font-semibold">Energy</h2>
           {l.tokensPerWatt === null ? (
@@ -94,6 +95,31 @@ export default async function ListingPage({ params }: { params: Params }) {
           {l.energyMethod && <p className="text-xs text-slate-500">Method: {l.energyMethod}</p>}
           <p className="text-xs text-slate-500">Wh per 1M = 1 000 000 / (tokens per watt × 3600); gCO₂ = Wh / 1000 × grid g/kWh.</p>
         </section>
+
+        <section className="card space-y-2" data-testid="listing-measured">
+          <h2 className="font-semibold">Measured (last 24 h)</h2>
+          {l.measured === null ? (
+            <p className="text-sm text-slate-600">No requests through the proxy in the last 24 hours.</p>
+          ) : (
+            <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
+              <dt className="text-slate-500">Median throughput</dt>
+              <dd className="tabular-nums" data-testid="measured-tps">
+                {l.measured.medianOutputTokensPerSecond === null ? "—" : `${formatFigure(l.measured.medianOutputTokensPerSecond)} tokens/s`}
+              </dd>
+              <dt className="text-slate-500">Median time to first token</dt>
+              <dd className="tabular-nums" data-testid="measured-ttft">{l.measured.medianTtftMs === null ? "—" : `${formatFigure(l.measured.medianTtftMs)} ms`}</dd>
+              <dt className="text-slate-500">Success rate</dt>
+              <dd className="tabular-nums">{(l.measured.successRate * 100).toFixed(1)} %</dd>
+              <dt className="text-slate-500">Requests</dt>
+              <dd className="tabular-nums">{l.measured.requests.toLocaleString("en-US")}</dd>
+            </dl>
+          )}
+          <p className="text-xs text-slate-500">
+            From real traffic, beside the provider&apos;s declared figures: medians of successful requests (output tokens ÷ time from first token to end),
+            read from 5 %-wide histogram buckets.
+          </p>
+        </section>
+        </div>
       </div>
 
       <section className="card space-y-3">

@@ -1,0 +1,199 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import { LocalTime, viewerTimeZone } from "@/app/_components/time";
+import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { formatFigure, usd } from "@/app/_lib/format";
+import { useTRPC } from "@/app/_lib/trpc";
+import { Stat } from "../usage/usage-dashboard";
+import { pivot, StackedChart } from "../usage/usage-chart";
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)} %`);
+const ms = (v: number | null) => (v === null ? "—" : `${formatFigure(v)} ms`);
+
+export function EarningsDashboard() {
+  const trpc = useTRPC();
+  const tz = useMemo(() => viewerTimeZone(), []);
+  const [days, setDays] = useState(30);
+  const [perfDays, setPerfDays] = useState(1);
+  const earnings = useQuery(trpc.dashboards.earnings.queryOptions({ tz, days }));
+  const performance = useQuery(trpc.dashboards.performance.queryOptions({ tz, days: perfDays }));
+  const payouts = useQuery(trpc.dashboards.payouts.queryOptions());
+
+  if (earnings.isLoading || payouts.isLoading) return <Spinner label="Loading earnings…" />;
+  if (earnings.error || payouts.error) return <ErrorText>{(earnings.error ?? payouts.error)!.message}</ErrorText>;
+  const e = earnings.data!;
+  const p = payouts.data!;
+  const groups = e.byListing.map((l) => ({ id: l.listingId, name: l.slug }));
+  const chart = pivot(
+    e.entries.map((x) => ({ bucket: x.day, groupId: x.listingId, netNano: x.netNano })),
+    (x) => Number(x.netNano) / 1e9,
+  );
+
+  return (
+    <div className="space-y-6">
+      <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+        <Stat label="Payable balance" value={usd(p.payableNano)} hint="earned and not yet paid out" testId="earnings-payable" />
+        <Stat label="Paid out" value={usd(p.paidOutNano)} hint={`${p.payouts.length} payout${p.payouts.length === 1 ? "" : "s"}`} testId="earnings-paid-out" />
+        <Stat label="Earned, all time" value={usd(p.earnedNano)} hint="net of platform fees" testId="earnings-earned" />
+      </div>
+
+      <section className="card space-y-4">
+        <div className="flex flex-wrap items-end justify-between gap-3">
+          <h2 className="font-semibold">Revenue</h2>
+          <select aria-label="Period" className="input w-auto text-sm" value={days} onChange={(ev) => setDays(Number(ev.target.value))}>
+            <option value={1}>Today</option>
+            <option value={7}>Last 7 days</option>
+            <option value={30}>Last 30 days</option>
+            <option value={90}>Last 90 days</option>
+          </select>
+        </div>
+        <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
+          <Stat label="Requests" value={e.totals.requests.toLocaleString()} testId="earnings-requests" />
+          <Stat label="Tokens served" value={e.totals.tokens.toLocaleString()} testId="earnings-tokens" />
+          <Stat label="Gross" value={usd(e.totals.grossNano)} hint="what buyers were charged" testId="earnings-gross" />
+          <Stat label="Platform fee" value={usd(e.totals.feeNano)} testId="earnings-fee" />
+          <Stat label="Net" value={usd(e.totals.netNano)} hint="credited to your payable" testId="earnings-net" />
+        </div>
+        {e.entries.length === 0 ? (
+          <EmptyState title="Nothing earned in this period">Earnings appear as buyers use your listings.</EmptyState>
+        ) : (
+          <>
+            <StackedChart data={chart} groups={groups} granularity="day" unit="usd" testId="earnings-chart" />
+            <table className="data-table" data-testid="earnings-by-listing">
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th className="text-right">Requests</th>
+                  <th className="text-right">Tokens</th>
+                  <th className="text-right">Gross</th>
+                  <th className="text-right">Fee</th>
+                  <th className="text-right">Net</th>
+                </tr>
+              </thead>
+              <tbody>
+                {e.byListing.map((l) => (
+                  <tr key={l.listingId}>
+                    <td className="font-mono text-xs">{l.slug}</td>
+                    <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
+                    <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
+                    <td className="text-right tabular-nums">{usd(l.grossNano)}</td>
+                    <td className="text-right tabular-nums">{usd(l.feeNano)}</td>
+                    <td className="text-right tabular-nums">{usd(l.netNano)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <details>
+              <summary className="cursor-pointer text-sm text-slate-600">By day and model</summary>
+              <table className="data-table mt-2">
+                <thead>
+                  <tr>
+                    <th>Day</th>
+                    <th>Model</th>
+                    <th className="text-right">Requests</th>
+                    <th className="text-right">Out tokens</th>
+                    <th className="text-right">Gross</th>
+                    <th className="text-right">Fee</th>
+                    <th className="text-right">Net</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {e.entries.map((x) => (
+                    <tr key={`${x.day.getTime()}-${x.listingId}`}>
+                      <td><LocalTime date={x.day} format={dayFormat} /></td>
+                      <td className="font-mono text-xs">{x.slug}</td>
+                      <td className="text-right tabular-nums">{x.requests.toLocaleString()}</td>
+                      <td className="text-right tabular-nums">{x.outputTokens.toLocaleString()}</td>
+                      <td className="text-right tabular-nums">{usd(x.grossNano)}</td>
+                      <td className="text-right tabular-nums">{usd(x.feeNano)}</td>
+                      <td className="text-right tabular-nums">{usd(x.netNano)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </>
+        )}
+        <p className="text-xs text-slate-500">
+          The platform fee is computed on each request&apos;s cost and summed, so gross, fee and net are exact per model and per day; they add up to the
+          settlements posted to your payable account. Days are in your time zone ({tz}).
+        </p>
+      </section>
+
+      <section className="card space-y-3" data-testid="performance">
+        <div className="flex flex-wrap items-end justify-between gap-3">
+          <h2 className="font-semibold">Measured performance</h2>
+          <select aria-label="Performance period" className="input w-auto text-sm" value={perfDays} onChange={(ev) => setPerfDays(Number(ev.target.value))}>
+            <option value={1}>Last 24 hours</option>
+            <option value={7}>Last 7 days</option>
+            <option value={30}>Last 30 days</option>
+          </select>
+        </div>
+        {performance.isLoading ? (
+          <Spinner label="Loading performance…" />
+        ) : performance.error ? (
+          <ErrorText>{performance.error.message}</ErrorText>
+        ) : !performance.data!.listings.length ? (
+          <EmptyState title="No published models">Publish a model to see how it performs.</EmptyState>
+        ) : (
+          <table className="data-table">
+            <thead>
+              <tr>
+                <th>Model</th>
+                <th className="text-right">Requests</th>
+                <th className="text-right">Median output tokens/s</th>
+                <th className="text-right">Median TTFT</th>
+                <th className="text-right">Mean latency</th>
+                <th className="text-right">Error rate</th>
+              </tr>
+            </thead>
+            <tbody>
+              {performance.data!.listings.map((l) => (
+                <tr key={l.listingId} data-testid="performance-row">
+                  <td className="font-mono text-xs">{l.slug}</td>
+                  <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
+                  <td className="text-right tabular-nums" data-testid="performance-tps">{l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}</td>
+                  <td className="text-right tabular-nums">{ms(l.medianTtftMs)}</td>
+                  <td className="text-right tabular-nums">{ms(l.meanLatencyMs)}</td>
+                  <td className="text-right tabular-nums">{pct(l.errorRate)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p className="text-xs text-slate-500">
+          Measured by the proxy on real requests. Throughput: output tokens ÷ time from first token to the end (from the start when nothing streamed);
+          medians of successful requests, read from 5 %-wide histogram buckets. Error rate counts errors and aborted requests.
+        </p>
+      </section>
+
+      <section className="card space-y-3">
+        <h2 className="font-semibold">Payouts received</h2>
+        {p.payouts.length === 0 ? (
+          <p className="text-sm text-slate-600">No payouts yet. Your payable balance is paid out by the platform&apos;s finance team.</p>
+        ) : (
+          <table className="data-table">
+            <thead>
+              <tr>
+                <th>Date</th>
+                <th>Reference</th>
+                <th className="text-right">Amount</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.payouts.map((x) => (
+                <tr key={x.id}>
+                  <td><LocalTime date={x.createdAt} /></td>
+                  <td className="font-mono text-xs">{x.reference ?? "—"}</td>
+                  <td className="text-right tabular-nums">{usd(x.amountNano)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,189 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { LocalTime } from "@/app/_components/time";
+import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { usd } from "@/app/_lib/format";
+import { useTRPC } from "@/app/_lib/trpc";
+
+type Option = { id: string; name: string };
+type Draft = { keyId: string; listingId: string; status: string; from: string; to: string };
+const emptyDraft: Draft = { keyId: "", listingId: "", status: "", from: "", to: "" };
+const PAGE = 25;
+
+/** The filter as the API and the CSV export take it (datetime-local values are the viewer's local time). */
+function toFilter(d: Draft) {
+  return {
+    ...(d.keyId ? { keyId: d.keyId } : {}),
+    ...(d.listingId ? { listingId: d.listingId } : {}),
+    ...(d.status ? { status: d.status as "ok" | "error" | "aborted" } : {}),
+    ...(d.from ? { from: new Date(d.from) } : {}),
+    ...(d.to ? { to: new Date(d.to) } : {}),
+  };
+}
+
+function exportHref(filter: ReturnType<typeof toFilter>) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) q.set(k, v instanceof Date ? v.toISOString() : String(v));
+  const s = q.toString();
+  return `/api/usage/export${s ? `?${s}` : ""}`;
+}
+
+const statusStyle: Record<string, string> = {
+  ok: "bg-emerald-50 text-emerald-700",
+  error: "bg-red-50 text-red-700",
+  aborted: "bg-amber-50 text-amber-800",
+};
+
+export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Option[] }) {
+  const trpc = useTRPC();
+  const [draft, setDraft] = useState<Draft>(emptyDraft);
+  const [applied, setApplied] = useState<Draft>(emptyDraft);
+  // Cursors of the pages before the current one (keyset paging: "previous" pops).
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const filter = toFilter(applied);
+  const cursor = cursors.at(-1);
+  const page = useQuery(trpc.dashboards.activity.queryOptions({ filter, cursor, limit: PAGE }));
+  const totals = useQuery(trpc.dashboards.activityTotals.queryOptions({ filter }));
+  const set = (k: keyof Draft) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: e.target.value }));
+
+  return (
+    <section className="card space-y-4" data-testid="activity-log">
+      <div className="flex flex-wrap items-end justify-between gap-3">
+        <h2 className="font-semibold">Activity</h2>
+        <a className="btn-secondary" href={exportHref(filter)} data-testid="activity-export" download>
+          Export CSV
+        </a>
+      </div>
+      <form
+        className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(draft);
+          setCursors([undefined]);
+        }}
+      >
+        <div>
+          <label className="label" htmlFor="f-key">Key</label>
+          <select id="f-key" className="input" value={draft.keyId} onChange={set("keyId")}>
+            <option value="">All keys</option>
+            {keys.map((k) => <option key={k.id} value={k.id}>{k.name}</option>)}
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="f-listing">Model</label>
+          <select id="f-listing" className="input" value={draft.listingId} onChange={set("listingId")}>
+            <option value="">All models</option>
+            {listings.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="f-status">Status</label>
+          <select id="f-status" className="input" value={draft.status} onChange={set("status")}>
+            <option value="">Any</option>
+            <option value="ok">ok</option>
+            <option value="error">error</option>
+            <option value="aborted">aborted</option>
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="f-from">From</label>
+          <input id="f-from" className="input" type="datetime-local" value={draft.from} onChange={set("from")} />
+        </div>
+        <div>
+          <label className="label" htmlFor="f-to">To</label>
+          <input id="f-to" className="input" type="datetime-local" value={draft.to} onChange={set("to")} />
+        </div>
+        <div className="flex items-end gap-2">
+          <button className="btn-primary" type="submit">Apply</button>
+          <button
+            className="btn-secondary"
+            type="button"
+            onClick={() => {
+              setDraft(emptyDraft);
+              setApplied(emptyDraft);
+              setCursors([undefined]);
+            }}
+          >
+            Clear
+          </button>
+        </div>
+      </form>
+
+      {totals.data && (
+        <p className="text-sm text-slate-600" data-testid="activity-totals">
+          <strong data-testid="activity-total-requests">{totals.data.requests.toLocaleString()}</strong> requests ·{" "}
+          {(totals.data.inputTokens + totals.data.cachedInputTokens).toLocaleString()} tokens in · {totals.data.outputTokens.toLocaleString()} out ·{" "}
+          <strong data-testid="activity-total-cost">{usd(totals.data.costNano)}</strong>
+        </p>
+      )}
+
+      {page.isLoading ? (
+        <Spinner label="Loading requests…" />
+      ) : page.error ? (
+        <ErrorText>{page.error.message}</ErrorText>
+      ) : !page.data?.rows.length ? (
+        <EmptyState title="No requests match">Requests made with your keys appear here within seconds of finishing.</EmptyState>
+      ) : (
+        <>
+          <div className="overflow-x-auto">
+            <table className="data-table" data-testid="activity-table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Key</th>
+                  <th>Model</th>
+                  <th>Provider</th>
+                  <th className="text-right">In</th>
+                  <th className="text-right">Out</th>
+                  <th className="text-right">Cached</th>
+                  <th className="text-right">Cost</th>
+                  <th className="text-right">Latency</th>
+                  <th className="text-right">TTFT</th>
+                  <th>Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.rows.map((r) => (
+                  <tr key={r.id} data-testid="activity-row">
+                    <td className="whitespace-nowrap"><LocalTime date={r.startedAt} /></td>
+                    <td>{r.keyName}</td>
+                    <td className="font-mono text-xs">{r.listingSlug}</td>
+                    <td>{r.providerName}</td>
+                    <td className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
+                    <td className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
+                    <td className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
+                    <td className="text-right tabular-nums">{usd(r.costNano)}</td>
+                    <td className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
+                    <td className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
+                    <td className="whitespace-nowrap">
+                      <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[r.status]}`}>{r.status}</span>
+                      {r.estimated && (
+                        <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600" title="The upstream sent no usage; tokens were counted by our tokenizer">
+                          estimated
+                        </span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="flex items-center justify-end gap-2 text-sm">
+            <button className="btn-secondary" type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+              Newer
+            </button>
+            <button
+              className="btn-secondary"
+              type="button"
+              disabled={!page.data.nextCursor}
+              onClick={() => setCursors((c) => [...c, page.data!.nextCursor ?? undefined])}
+            >
+              Older
+            </button>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

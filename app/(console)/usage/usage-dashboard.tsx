@@ -1,0 +1,209 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import { LocalTime, viewerTimeZone } from "@/app/_components/time";
+import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { formatFigure, usd } from "@/app/_lib/format";
+import { useTRPC } from "@/app/_lib/trpc";
+import { ActivityLog } from "./activity-log";
+import { pivot, StackedChart } from "./usage-chart";
+
+const ranges = [
+  { label: "Last 24 hours", granularity: "hour", days: 1 },
+  { label: "Last 7 days (hourly)", granularity: "hour", days: 7 },
+  { label: "Last 7 days", granularity: "day", days: 7 },
+  { label: "Last 30 days", granularity: "day", days: 30 },
+  { label: "Last 90 days", granularity: "day", days: 90 },
+] as const;
+
+const periodLabel: Record<string, string> = { daily: "today (UTC)", weekly: "this week (UTC)", monthly: "this month (UTC)", lifetime: "lifetime" };
+
+export function Stat({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId: string }) {
+  return (
+    <div className="card">
+      <div className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</div>
+      <div className="mt-1 text-xl font-semibold tabular-nums" data-testid={testId}>
+        {value}
+      </div>
+      {hint && <div className="mt-1 text-xs text-slate-500">{hint}</div>}
+    </div>
+  );
+}
+
+export function UsageDashboard() {
+  const trpc = useTRPC();
+  const tz = useMemo(() => viewerTimeZone(), []);
+  const overview = useQuery(trpc.dashboards.overview.queryOptions({ tz }));
+  const [range, setRange] = useState(3);
+  const [groupBy, setGroupBy] = useState<"listing" | "key">("listing");
+  const [metric, setMetric] = useState<"usd" | "tokens">("usd");
+  const r = ranges[range]!;
+  const series = useQuery(trpc.dashboards.series.queryOptions({ tz, granularity: r.granularity, days: r.days, groupBy }));
+  const [energyDays, setEnergyDays] = useState(30);
+  const energy = useQuery(trpc.dashboards.energy.queryOptions({ tz, days: energyDays }));
+  const listingOptions = useQuery(trpc.dashboards.energy.queryOptions({ tz, days: 93 }));
+  const keys = useQuery(trpc.dashboards.keySpend.queryOptions());
+
+  if (overview.isLoading) return <Spinner label="Loading usage…" />;
+  if (overview.error) return <ErrorText>{overview.error.message}</ErrorText>;
+  const o = overview.data!;
+
+  const chartData = series.data
+    ? pivot(series.data.points, (p) => (metric === "usd" ? Number(p.costNano) / 1e9 : p.inputTokens + p.outputTokens + p.cachedInputTokens))
+    : [];
+
+  return (
+    <div className="space-y-6">
+      <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
+        <Stat label="Available balance" value={usd(o.availableNano)} hint={o.reservedNano > 0n ? `${usd(o.reservedNano)} reserved by requests in flight` : undefined} testId="overview-balance" />
+        <Stat label="Spent today" value={usd(o.spendTodayNano)} hint={`${o.requestsToday.toLocaleString()} requests`} testId="overview-spend-today" />
+        <Stat label="Spent this month" value={usd(o.spendMonthNano)} hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`} testId="overview-spend-month" />
+        <Stat label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
+        <Stat
+          label="Credit left"
+          value={o.daysLeft === null ? "—" : `${formatFigure(o.daysLeft)} days`}
+          hint={o.daysLeft === null ? "nothing spent in the last 7 days" : "at the current burn rate"}
+          testId="overview-days-left"
+        />
+      </div>
+
+      <section className="card space-y-4">
+        <div className="flex flex-wrap items-end justify-between gap-3">
+          <h2 className="font-semibold">{metric === "usd" ? "Spend" : "Tokens"} by {groupBy === "listing" ? "model" : "key"}</h2>
+          <div className="flex flex-wrap gap-2 text-sm">
+            <select aria-label="Period" className="input w-auto" value={range} onChange={(e) => setRange(Number(e.target.value))}>
+              {ranges.map((x, i) => <option key={x.label} value={i}>{x.label}</option>)}
+            </select>
+            <select aria-label="Measure" className="input w-auto" value={metric} onChange={(e) => setMetric(e.target.value as "usd" | "tokens")}>
+              <option value="usd">Spend</option>
+              <option value="tokens">Tokens</option>
+            </select>
+            <select aria-label="Break down by" className="input w-auto" value={groupBy} onChange={(e) => setGroupBy(e.target.value as "listing" | "key")}>
+              <option value="listing">By model</option>
+              <option value="key">By key</option>
+            </select>
+          </div>
+        </div>
+        {series.isLoading ? (
+          <Spinner label="Loading chart…" />
+        ) : series.error ? (
+          <ErrorText>{series.error.message}</ErrorText>
+        ) : chartData.length === 0 ? (
+          <EmptyState title="No usage in this period">Requests made with your keys show up here within seconds.</EmptyState>
+        ) : (
+          <StackedChart data={chartData} groups={series.data!.groups} granularity={r.granularity} unit={metric} testId="usage-chart" />
+        )}
+        <p className="text-xs text-slate-500">Times in your time zone ({tz}); hover a bar for UTC.</p>
+      </section>
+
+      <ActivityLog
+        keys={(keys.data ?? []).map((k) => ({ id: k.id, name: `${k.name} (…${k.last4})` }))}
+        listings={(listingOptions.data?.listings ?? []).map((l) => ({ id: l.listingId, name: l.slug }))}
+      />
+
+      <div className="grid gap-6 lg:grid-cols-2">
+        <section className="card space-y-3" data-testid="energy">
+          <div className="flex items-end justify-between gap-3">
+            <h2 className="font-semibold">Energy</h2>
+            <select aria-label="Energy period" className="input w-auto text-sm" value={energyDays} onChange={(e) => setEnergyDays(Number(e.target.value))}>
+              <option value={1}>Today</option>
+              <option value={7}>Last 7 days</option>
+              <option value={30}>Last 30 days</option>
+              <option value={90}>Last 90 days</option>
+            </select>
+          </div>
+          {energy.isLoading ? (
+            <Spinner label="Loading energy…" />
+          ) : energy.error ? (
+            <ErrorText>{energy.error.message}</ErrorText>
+          ) : !energy.data!.listings.length ? (
+            <EmptyState title="No usage in this period" />
+          ) : (
+            <>
+              <p className="text-sm">
+                <strong data-testid="energy-total-wh">{formatFigure(energy.data!.totalWh)} Wh</strong> ·{" "}
+                <strong data-testid="energy-total-co2">{formatFigure(energy.data!.totalGCo2)} gCO₂</strong>
+              </p>
+              <table className="data-table">
+                <thead>
+                  <tr>
+                    <th>Model</th>
+                    <th className="text-right">Tokens</th>
+                    <th className="text-right">Wh</th>
+                    <th className="text-right">gCO₂</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {energy.data!.listings.map((l) => (
+                    <tr key={l.listingId}>
+                      <td className="font-mono text-xs" title={l.energyHardware ?? undefined}>{l.slug}</td>
+                      <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
+                      <td className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
+                      <td className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <p className="text-xs text-slate-500">
+                Method: Wh = tokens processed (input + output + cached input) ÷ (declared tokens per watt × 3 600), since tokens per watt is tokens per joule;
+                gCO₂ = Wh ÷ 1 000 × the listing&apos;s declared grid carbon intensity (gCO₂/kWh). These are the providers&apos; declared figures, not metered
+                power. {energy.data!.undeclaredTokens > 0 && `${energy.data!.undeclaredTokens.toLocaleString()} tokens ran on models that declare no figure and are not counted.`}
+              </p>
+            </>
+          )}
+        </section>
+
+        <section className="card space-y-3" data-testid="key-spend">
+          <h2 className="font-semibold">Spend by key</h2>
+          {keys.isLoading ? (
+            <Spinner label="Loading keys…" />
+          ) : keys.error ? (
+            <ErrorText>{keys.error.message}</ErrorText>
+          ) : !keys.data!.length ? (
+            <EmptyState title="No API keys yet" />
+          ) : (
+            <table className="data-table">
+              <thead>
+                <tr>
+                  <th>Key</th>
+                  <th className="text-right">Spent</th>
+                  <th>Limit</th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.data!.map((k) => {
+                  const share = k.spendLimitNano ? Math.min(1, Number(k.periodSpendNano) / Number(k.spendLimitNano)) : null;
+                  return (
+                    <tr key={k.id}>
+                      <td>
+                        {k.name} <span className="text-xs text-slate-500">…{k.last4}{k.status !== "active" ? ` · ${k.status}` : ""}</span>
+                      </td>
+                      <td className="text-right tabular-nums">
+                        {usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span>
+                      </td>
+                      <td className="min-w-40">
+                        {k.spendLimitNano === null ? (
+                          <span className="text-xs text-slate-500">no limit</span>
+                        ) : (
+                          <div title={k.periodResetsAt ? `resets ${k.periodResetsAt.toISOString()}` : undefined}>
+                            <div className="h-2 w-full rounded bg-slate-100">
+                              <div className={`h-2 rounded ${share! >= 0.9 ? "bg-red-500" : "bg-indigo-500"}`} style={{ width: `${share! * 100}%` }} />
+                            </div>
+                            <div className="mt-1 text-xs text-slate-500">
+                              of {usd(k.spendLimitNano)}
+                              {k.periodResetsAt && <> · resets <LocalTime date={k.periodResetsAt} /></>}
+                            </div>
+                          </div>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,80 @@
+import { bigint, index, pgTable, primaryKey, smallint, timestamp, uuid } from "drizzle-orm/pg-core";
+
+/**
+ * Rollups for dashboards and measured marketplace figures, maintained by settlement in
+ * the same statement that inserts the events (server/usage/settlement.ts), so they are
+ * exact and never read raw events. Hours are UTC hours of the events' `started_at`.
+ */
+
+/**
+ * Per (buyer organisation, dimension, listing or key, hour): the buyer's usage split one
+ * way at a time. usage_hourly splits by key × listing at once, which multiplies its rows
+ * (a buyer with 10 keys on 20 models has up to 200 per hour); the buyer's charts and
+ * overview read this narrower table instead (bench/dashboards.ts).
+ * dimension 1: group_id is a listing; dimension 2: group_id is an API key.
+ */
+export const orgUsageHourly = pgTable(
+  "org_usage_hourly",
+  {
+    orgId: uuid().notNull(),
+    dimension: smallint().notNull(),
+    hour: timestamp({ withTimezone: true }).notNull(),
+    groupId: uuid().notNull(),
+    requests: bigint({ mode: "bigint" }).notNull(),
+    inputTokens: bigint({ mode: "bigint" }).notNull(),
+    outputTokens: bigint({ mode: "bigint" }).notNull(),
+    cachedInputTokens: bigint({ mode: "bigint" }).notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+  },
+  // Serves "this organisation's hours since t, split by listing (or key)".
+  (t) => [primaryKey({ columns: [t.orgId, t.dimension, t.hour, t.groupId] })],
+);
+
+/**
+ * Per (listing, hour): what the listing served and earned. `fee_nano` is the sum of the
+ * events' own fees, so cost − fee is exactly what the provider's payable was credited.
+ */
+export const listingHourly = pgTable(
+  "listing_hourly",
+  {
+    listingId: uuid().notNull(),
+    hour: timestamp({ withTimezone: true }).notNull(),
+    providerOrgId: uuid().notNull(),
+    requests: bigint({ mode: "bigint" }).notNull(),
+    /** Events whose status was error or aborted. */
+    errors: bigint({ mode: "bigint" }).notNull(),
+    inputTokens: bigint({ mode: "bigint" }).notNull(),
+    outputTokens: bigint({ mode: "bigint" }).notNull(),
+    cachedInputTokens: bigint({ mode: "bigint" }).notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+    feeNano: bigint({ mode: "bigint" }).notNull(),
+    /** Sum of ended_at − started_at, milliseconds. */
+    latencyMsSum: bigint({ mode: "bigint" }).notNull(),
+    /** Sum of first_token_at − started_at over events that had a first token, and their count. */
+    ttftMsSum: bigint({ mode: "bigint" }).notNull(),
+    ttftCount: bigint({ mode: "bigint" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.listingId, t.hour] }),
+    // The earnings page: one provider's listings over a period.
+    index().on(t.providerOrgId, t.hour),
+  ],
+);
+
+/**
+ * Per (listing, hour, metric, bucket): how many events fell in a log-scale bucket, so
+ * medians over any span of hours come from a few hundred rows instead of the events.
+ * metric 1: time to first token (ms); metric 2: output tokens per second. Bucket b holds
+ * values in [e^(b/20), e^((b+1)/20)): about 5 % wide (server/dashboards/histogram.ts).
+ */
+export const listingLatencyHourly = pgTable(
+  "listing_latency_hourly",
+  {
+    listingId: uuid().notNull(),
+    hour: timestamp({ withTimezone: true }).notNull(),
+    metric: smallint().notNull(),
+    bucket: smallint().notNull(),
+    events: bigint({ mode: "bigint" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.listingId, t.hour, t.metric, t.bucket] }), index().on(t.hour)],
+);

@@ -1,0 +1,444 @@
+import { sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import type { DbOrTx } from "../../db/client";
+import { measuredStats, windowStart } from "../catalog/measured";
+import { orgCreditBalance } from "../credits/postings";
+import { DomainError } from "../errors";
+import { listKeys } from "../keys/service";
+import { usdDecimal } from "../ledger/money";
+import { pgArray } from "../lib/pg-array";
+import { asDate } from "../usage/store";
+import { usageStatus } from "../usage/contract";
+import { burnRatePerDayNano, csvLine, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
+
+/**
+ * Buyer usage and provider earnings dashboards. Every figure comes from the rollups
+ * settlement maintains (org_usage_hourly, listing_hourly, listing_latency_hourly) or the
+ * ledger, except the activity log, which pages raw events through their
+ * (org_id, started_at, id) index. Periods are whole days (or hours) in the viewer's
+ * time zone; rollups are UTC hours, so days are exact in zones with whole-hour offsets.
+ */
+
+const BURN_DAYS = 7;
+/** org_usage_hourly.dimension: what group_id is. */
+const BY_LISTING = 1;
+const BY_KEY = 2;
+
+const timeZone = z
+  .string()
+  .max(64, "must be at most 64 characters")
+  .refine(isTimeZone, "must be an IANA time zone such as Europe/Paris")
+  .default("UTC");
+const uuid = (what: string) => z.uuid(`is not a valid ${what} id`);
+
+export const overviewInput = z.object({ tz: timeZone });
+export const seriesInput = z
+  .object({
+    tz: timeZone,
+    granularity: z.enum(["hour", "day"]).default("day"),
+    /** Days back, today included. */
+    days: z.number().int().min(1, "must be at least 1").max(93, "must be at most 93").default(30),
+    groupBy: z.enum(["listing", "key"]).default("listing"),
+  })
+  .refine((v) => v.granularity === "day" || v.days <= 7, { message: "must be at most 7 for hourly charts", path: ["days"] });
+export const activityFilter = z
+  .object({
+    keyId: uuid("key").optional(),
+    listingId: uuid("listing").optional(),
+    status: usageStatus.optional(),
+    /** Inclusive start and exclusive end of started_at. */
+    from: z.coerce.date({ message: "must be a date" }).optional(),
+    to: z.coerce.date({ message: "must be a date" }).optional(),
+  })
+  .refine((v) => !v.from || !v.to || v.from < v.to, { message: "must be after from", path: ["to"] });
+export const activityInput = z.object({
+  filter: activityFilter.default({}),
+  cursor: z.string().max(200).optional(),
+  limit: z.number().int().min(1).max(200, "must be at most 200").default(50),
+});
+export const periodInput = z.object({
+  tz: timeZone,
+  days: z.number().int().min(1, "must be at least 1").max(93, "must be at most 93").default(30),
+});
+
+/** First instant of the day `days − 1` days before today, in `tz` (so `days` calendar days, today included). */
+const daysStartSql = (now: Date, tz: string, days: number): SQL =>
+  sql`((date_trunc('day', ${now.toISOString()}::timestamptz, ${tz}) at time zone ${tz}) - ${days - 1} * interval '1 day') at time zone ${tz}`;
+
+const n = (v: bigint | number | string | null) => Number(v ?? 0);
+const big = (v: bigint | number | string | null) => BigInt(v ?? 0);
+
+// ---------------------------------------------------------------- buyer
+
+/** Balance, spend today / this month (viewer's days), 7-day burn rate and the days of credit it leaves. */
+export async function buyerOverview(db: DbOrTx, orgId: string, p: z.infer<typeof overviewInput>, now = new Date()) {
+  const nowText = now.toISOString();
+  const [balance, { rows }] = await Promise.all([
+    orgCreditBalance(db, orgId),
+    db.execute<Record<string, bigint>>(sql`
+      with b as (
+        select date_trunc('day', ${nowText}::timestamptz, ${p.tz}) as today,
+               date_trunc('month', ${nowText}::timestamptz, ${p.tz}) as month,
+               date_trunc('hour', ${nowText}::timestamptz) - interval '${sql.raw(String(BURN_DAYS * 24 - 1))} hours' as week
+      )
+      select coalesce(sum(h.cost_nano) filter (where h.hour >= b.today), 0)::int8 as spend_today,
+             coalesce(sum(h.requests) filter (where h.hour >= b.today), 0)::int8 as requests_today,
+             coalesce(sum(h.cost_nano) filter (where h.hour >= b.month), 0)::int8 as spend_month,
+             coalesce(sum(h.requests) filter (where h.hour >= b.month), 0)::int8 as requests_month,
+             coalesce(sum(h.input_tokens + h.output_tokens + h.cached_input_tokens) filter (where h.hour >= b.month), 0)::int8 as tokens_month,
+             coalesce(sum(h.cost_nano) filter (where h.hour >= b.week), 0)::int8 as spend_burn
+      from b left join org_usage_hourly h
+        on h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING} and h.hour >= least(b.today, b.month, b.week)`),
+  ]);
+  const r = rows[0]!;
+  const burnPerDayNano = burnRatePerDayNano(big(r.spend_burn!), BURN_DAYS);
+  return {
+    availableNano: balance.availableNano,
+    reservedNano: balance.reservedNano,
+    owedNano: balance.owedNano,
+    spendTodayNano: big(r.spend_today!),
+    requestsToday: n(r.requests_today!),
+    spendMonthNano: big(r.spend_month!),
+    requestsMonth: n(r.requests_month!),
+    tokensMonth: n(r.tokens_month!),
+    burnDays: BURN_DAYS,
+    burnPerDayNano,
+    daysLeft: daysOfCreditLeft(balance.availableNano, burnPerDayNano),
+  };
+}
+
+/** Spend, requests and tokens per day or hour (viewer's zone), split by listing or by key, with the groups' names. */
+export async function buyerSeries(db: DbOrTx, orgId: string, p: z.infer<typeof seriesInput>, now = new Date()) {
+  const from =
+    p.granularity === "day"
+      ? daysStartSql(now, p.tz, p.days)
+      : sql`date_trunc('hour', ${now.toISOString()}::timestamptz) - ${p.days * 24 - 1} * interval '1 hour'`;
+  const { rows } = await db.execute<{ bucket: string; group_id: string; requests: bigint; input_tokens: bigint; output_tokens: bigint; cached_input_tokens: bigint; cost_nano: bigint }>(sql`
+    select date_trunc(${p.granularity}, h.hour, ${p.tz}) as bucket, h.group_id,
+           sum(h.requests)::int8 as requests, sum(h.input_tokens)::int8 as input_tokens, sum(h.output_tokens)::int8 as output_tokens,
+           sum(h.cached_input_tokens)::int8 as cached_input_tokens, sum(h.cost_nano)::int8 as cost_nano
+    from org_usage_hourly h
+    where h.org_id = ${orgId}::uuid and h.dimension = ${p.groupBy === "listing" ? BY_LISTING : BY_KEY} and h.hour >= ${from}
+    group by 1, 2 order by 1, 2`);
+  const ids = [...new Set(rows.map((r) => r.group_id))];
+  const names = ids.length ? await groupNames(db, p.groupBy, ids) : new Map<string, string>();
+  return {
+    granularity: p.granularity,
+    groupBy: p.groupBy,
+    groups: ids.map((id) => ({ id, name: names.get(id) ?? id })).sort((a, b) => a.name.localeCompare(b.name)),
+    points: rows.map((r) => ({
+      bucket: asDate(r.bucket),
+      groupId: r.group_id,
+      requests: n(r.requests),
+      inputTokens: n(r.input_tokens),
+      outputTokens: n(r.output_tokens),
+      cachedInputTokens: n(r.cached_input_tokens),
+      costNano: r.cost_nano,
+    })),
+  };
+}
+
+async function groupNames(db: DbOrTx, groupBy: "listing" | "key", ids: string[]) {
+  const table = groupBy === "listing" ? sql`listings` : sql`api_keys`;
+  const label = groupBy === "listing" ? sql`slug` : sql`name || ' (…' || last4 || ')'`;
+  const { rows } = await db.execute<{ id: string; name: string }>(sql`select id, ${label} as name from ${table} where id = any(${pgArray(ids)}::uuid[])`);
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+type ActivityRow = {
+  id: string;
+  started_at_text: string;
+  started_at: string;
+  key_id: string;
+  key_name: string;
+  listing_id: string;
+  listing_slug: string;
+  provider_name: string;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cost_nano: bigint;
+  latency_ms: number;
+  ttft_ms: number | null;
+  status: "ok" | "error" | "aborted";
+  estimated: boolean;
+  upstream_status: number | null;
+};
+
+function activityWhere(orgId: string, f: z.infer<typeof activityFilter>): SQL {
+  const c: SQL[] = [sql`e.org_id = ${orgId}::uuid`];
+  if (f.keyId) c.push(sql`e.key_id = ${f.keyId}::uuid`);
+  if (f.listingId) c.push(sql`e.listing_id = ${f.listingId}::uuid`);
+  if (f.status) c.push(sql`e.status = ${f.status}`);
+  if (f.from) c.push(sql`e.started_at >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) c.push(sql`e.started_at < ${f.to.toISOString()}::timestamptz`);
+  return sql.join(c, sql` and `);
+}
+
+/** One page of the organisation's requests, newest first, after `cursor` (keyset paging: stable while new events arrive). */
+export async function activityPage(db: DbOrTx, orgId: string, p: z.infer<typeof activityInput>) {
+  const where = [activityWhere(orgId, p.filter)];
+  if (p.cursor) {
+    const c = decodeCursor(p.cursor);
+    if (!c) throw new DomainError("INVALID_INPUT", "cursor: is not a cursor this page gave out", "cursor");
+    where.push(sql`(e.started_at, e.id) < (${c.startedAtText}::timestamptz, ${c.id}::uuid)`);
+  }
+  const { rows } = await db.execute<ActivityRow>(sql`
+    select e.id, e.started_at::text as started_at_text, e.started_at, e.key_id, k.name as key_name, e.listing_id, l.slug as listing_slug,
+           p.name as provider_name, e.input_tokens, e.output_tokens, e.cached_input_tokens, e.cost_nano,
+           round(extract(epoch from e.ended_at - e.started_at) * 1000)::int as latency_ms,
+           round(extract(epoch from e.first_token_at - e.started_at) * 1000)::int as ttft_ms,
+           e.status, e.estimated, e.upstream_status
+    from usage_events e
+    join api_keys k on k.id = e.key_id
+    join listings l on l.id = e.listing_id
+    join organizations p on p.id = e.provider_org_id
+    where ${sql.join(where, sql` and `)}
+    order by e.started_at desc, e.id desc
+    limit ${p.limit + 1}`);
+  const page = rows.slice(0, p.limit);
+  const last = page.at(-1);
+  return {
+    rows: page.map((r) => ({
+      id: r.id,
+      startedAt: asDate(r.started_at),
+      keyId: r.key_id,
+      keyName: r.key_name,
+      listingId: r.listing_id,
+      listingSlug: r.listing_slug,
+      providerName: r.provider_name,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      cachedInputTokens: r.cached_input_tokens,
+      costNano: r.cost_nano,
+      latencyMs: r.latency_ms,
+      ttftMs: r.ttft_ms,
+      status: r.status,
+      estimated: r.estimated,
+      upstreamStatus: r.upstream_status,
+    })),
+    nextCursor: rows.length > p.limit && last ? encodeCursor({ startedAtText: last.started_at_text, id: last.id }) : null,
+  };
+}
+
+/** Count and sums of every request the filter matches (what the log's pages and the CSV add up to). */
+export async function activityTotals(db: DbOrTx, orgId: string, filter: z.infer<typeof activityFilter>) {
+  const { rows } = await db.execute<{ requests: bigint; input_tokens: bigint; output_tokens: bigint; cached_input_tokens: bigint; cost_nano: bigint }>(sql`
+    select count(*)::int8 as requests, coalesce(sum(e.input_tokens), 0)::int8 as input_tokens, coalesce(sum(e.output_tokens), 0)::int8 as output_tokens,
+           coalesce(sum(e.cached_input_tokens), 0)::int8 as cached_input_tokens, coalesce(sum(e.cost_nano), 0)::int8 as cost_nano
+    from usage_events e where ${activityWhere(orgId, filter)}`);
+  const r = rows[0]!;
+  return { requests: n(r.requests), inputTokens: n(r.input_tokens), outputTokens: n(r.output_tokens), cachedInputTokens: n(r.cached_input_tokens), costNano: r.cost_nano };
+}
+
+export const CSV_HEADER = [
+  "started_at_utc",
+  "request_id",
+  "key",
+  "listing",
+  "provider",
+  "input_tokens",
+  "output_tokens",
+  "cached_input_tokens",
+  "cost_usd",
+  "latency_ms",
+  "ttft_ms",
+  "status",
+  "estimated",
+] as const;
+
+/** The filtered log as CSV lines (header first), read page by page so memory stays flat however long the log. */
+export async function* activityCsv(db: DbOrTx, orgId: string, filter: z.infer<typeof activityFilter>): AsyncGenerator<string> {
+  yield csvLine(CSV_HEADER);
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await activityPage(db, orgId, { filter, cursor, limit: 200 });
+    for (const r of page.rows) {
+      yield csvLine([
+        r.startedAt.toISOString(),
+        r.id,
+        r.keyName,
+        r.listingSlug,
+        r.providerName,
+        r.inputTokens,
+        r.outputTokens,
+        r.cachedInputTokens,
+        usdDecimal(r.costNano),
+        r.latencyMs,
+        r.ttftMs,
+        r.status,
+        r.estimated,
+      ]);
+    }
+    if (!page.nextCursor) return;
+    cursor = page.nextCursor;
+  }
+}
+
+/** Energy of the organisation's usage per listing over the period, from each listing's declared tokens per watt and grid carbon. */
+export async function buyerEnergy(db: DbOrTx, orgId: string, p: z.infer<typeof periodInput>, now = new Date()) {
+  const { rows } = await db.execute<{
+    listing_id: string;
+    slug: string;
+    tokens_per_watt: number | null;
+    grid_carbon_g_per_kwh: number | null;
+    energy_method: string | null;
+    energy_hardware: string | null;
+    requests: bigint;
+    tokens: bigint;
+  }>(sql`
+    select l.id as listing_id, l.slug, l.tokens_per_watt, l.grid_carbon_g_per_kwh, l.energy_method, l.energy_hardware,
+           sum(h.requests)::int8 as requests, sum(h.input_tokens + h.output_tokens + h.cached_input_tokens)::int8 as tokens
+    from org_usage_hourly h join listings l on l.id = h.group_id
+    where h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING} and h.hour >= ${daysStartSql(now, p.tz, p.days)}
+    group by l.id order by l.slug`);
+  const listings = rows.map((r) => {
+    const tokens = n(r.tokens);
+    return {
+      listingId: r.listing_id,
+      slug: r.slug,
+      requests: n(r.requests),
+      tokens,
+      tokensPerWatt: r.tokens_per_watt,
+      gridCarbonGPerKwh: r.grid_carbon_g_per_kwh,
+      energyMethod: r.energy_method,
+      energyHardware: r.energy_hardware,
+      ...usageEnergy(tokens, r.tokens_per_watt, r.grid_carbon_g_per_kwh),
+    };
+  });
+  const sum = (f: (l: (typeof listings)[number]) => number | null) => listings.reduce((s, l) => s + (f(l) ?? 0), 0);
+  return {
+    days: p.days,
+    listings,
+    totalWh: sum((l) => l.wh),
+    totalGCo2: sum((l) => l.gCo2),
+    /** Tokens on listings that declare no tokens-per-watt figure (not counted in the totals). */
+    undeclaredTokens: sum((l) => (l.wh === null ? l.tokens : 0)),
+  };
+}
+
+/** Each key's spend in its limit period (this month when it has none) against the limit. */
+export async function keySpend(db: DbOrTx, orgId: string, now = new Date()) {
+  const keys = await listKeys(db, orgId, now);
+  return keys.map((k) => ({
+    id: k.id,
+    name: k.name,
+    last4: k.last4,
+    status: k.status,
+    spendPeriod: k.spendPeriod,
+    periodSpendNano: k.periodSpendNano,
+    spendLimitNano: k.spendLimitNano,
+    periodResetsAt: k.periodResetsAt,
+  }));
+}
+
+// ---------------------------------------------------------------- provider
+
+/**
+ * What the provider's listings served and earned per day (viewer's zone) and listing:
+ * gross is what buyers were charged, fee the platform's part (each event's own fee, so
+ * exact per listing and day), net what was credited to the provider's payable.
+ */
+export async function providerEarnings(db: DbOrTx, orgId: string, p: z.infer<typeof periodInput>, now = new Date()) {
+  const { rows } = await db.execute<{
+    day: string;
+    listing_id: string;
+    slug: string;
+    requests: bigint;
+    errors: bigint;
+    input_tokens: bigint;
+    output_tokens: bigint;
+    cached_input_tokens: bigint;
+    cost_nano: bigint;
+    fee_nano: bigint;
+  }>(sql`
+    select date_trunc('day', h.hour, ${p.tz}) as day, h.listing_id, l.slug,
+           sum(h.requests)::int8 as requests, sum(h.errors)::int8 as errors, sum(h.input_tokens)::int8 as input_tokens,
+           sum(h.output_tokens)::int8 as output_tokens, sum(h.cached_input_tokens)::int8 as cached_input_tokens,
+           sum(h.cost_nano)::int8 as cost_nano, sum(h.fee_nano)::int8 as fee_nano
+    from listing_hourly h join listings l on l.id = h.listing_id
+    where h.provider_org_id = ${orgId}::uuid and h.hour >= ${daysStartSql(now, p.tz, p.days)}
+    group by 1, 2, 3 order by 1, 3`);
+  const entries = rows.map((r) => ({
+    day: asDate(r.day),
+    listingId: r.listing_id,
+    slug: r.slug,
+    requests: n(r.requests),
+    errors: n(r.errors),
+    inputTokens: n(r.input_tokens),
+    outputTokens: n(r.output_tokens),
+    cachedInputTokens: n(r.cached_input_tokens),
+    grossNano: r.cost_nano,
+    feeNano: r.fee_nano,
+    netNano: r.cost_nano - r.fee_nano,
+  }));
+  type Totals = { requests: number; tokens: number; grossNano: bigint; feeNano: bigint; netNano: bigint };
+  const add = (t: Totals, e: (typeof entries)[number]): Totals => ({
+    requests: t.requests + e.requests,
+    tokens: t.tokens + e.inputTokens + e.outputTokens + e.cachedInputTokens,
+    grossNano: t.grossNano + e.grossNano,
+    feeNano: t.feeNano + e.feeNano,
+    netNano: t.netNano + e.netNano,
+  });
+  const zero: Totals = { requests: 0, tokens: 0, grossNano: 0n, feeNano: 0n, netNano: 0n };
+  const byListing = new Map<string, Totals & { listingId: string; slug: string }>();
+  for (const e of entries) byListing.set(e.listingId, { ...add(byListing.get(e.listingId) ?? zero, e), listingId: e.listingId, slug: e.slug });
+  return { days: p.days, entries, byListing: [...byListing.values()], totals: entries.reduce(add, zero) };
+}
+
+/** Measured performance of the provider's listings over the period: medians, error rate, mean latency. */
+export async function providerPerformance(db: DbOrTx, orgId: string, p: z.infer<typeof periodInput>, now = new Date()) {
+  const from = p.days === 1 ? windowStart(now) : null;
+  const fromSql = from ? sql`${from.toISOString()}::timestamptz` : daysStartSql(now, p.tz, p.days);
+  const { rows } = await db.execute<{ listing_id: string; slug: string; from_ts: string; requests: bigint; errors: bigint; latency_ms_sum: bigint; ttft_ms_sum: bigint; ttft_count: bigint }>(sql`
+    select l.id as listing_id, l.slug, ${fromSql} as from_ts, coalesce(sum(h.requests), 0)::int8 as requests, coalesce(sum(h.errors), 0)::int8 as errors,
+           coalesce(sum(h.latency_ms_sum), 0)::int8 as latency_ms_sum, coalesce(sum(h.ttft_ms_sum), 0)::int8 as ttft_ms_sum,
+           coalesce(sum(h.ttft_count), 0)::int8 as ttft_count
+    from listings l left join listing_hourly h on h.listing_id = l.id and h.hour >= ${fromSql}
+    where l.org_id = ${orgId}::uuid and l.status <> 'draft'
+    group by l.id order by l.slug`);
+  const start = rows[0] ? asDate(rows[0].from_ts) : (from ?? now);
+  const measured = await measuredStats(db, { from: start, providerOrgId: orgId });
+  return {
+    from: start,
+    listings: rows.map((r) => {
+      const requests = n(r.requests);
+      const m = measured.get(r.listing_id);
+      return {
+        listingId: r.listing_id,
+        slug: r.slug,
+        requests,
+        errorRate: requests === 0 ? null : n(r.errors) / requests,
+        meanLatencyMs: requests === 0 ? null : n(r.latency_ms_sum) / requests,
+        meanTtftMs: n(r.ttft_count) === 0 ? null : n(r.ttft_ms_sum) / n(r.ttft_count),
+        medianOutputTokensPerSecond: m?.medianOutputTokensPerSecond ?? null,
+        medianTtftMs: m?.medianTtftMs ?? null,
+      };
+    }),
+  };
+}
+
+/** The provider's payable balance (earned, not yet paid out) and the payouts it received, from the ledger. */
+export async function providerPayouts(db: DbOrTx, orgId: string) {
+  const { rows: acct } = await db.execute<{ id: string; debits_posted: bigint; credits_posted: bigint }>(
+    sql`select id, debits_posted, credits_posted from ledger_accounts where org_id = ${orgId}::uuid and kind = 'provider_payable'`,
+  );
+  const a = acct[0];
+  if (!a) return { payableNano: 0n, earnedNano: 0n, paidOutNano: 0n, payouts: [] };
+  const [{ rows: sums }, { rows: payouts }] = await Promise.all([
+    db.execute<{ earned: bigint; paid: bigint }>(sql`
+      select coalesce(sum(amount_nano) filter (where credit_account_id = ${a.id}::uuid and code = 'usage'), 0)::int8 as earned,
+             coalesce(sum(amount_nano) filter (where debit_account_id = ${a.id}::uuid and code = 'payout'), 0)::int8 as paid
+      from ledger_transfers where (credit_account_id = ${a.id}::uuid or debit_account_id = ${a.id}::uuid) and type = 'single'`),
+    db.execute<{ id: string; amount_nano: bigint; ref_id: string | null; created_at: string }>(sql`
+      select id, amount_nano, ref_id, created_at from ledger_transfers
+      where debit_account_id = ${a.id}::uuid and code = 'payout' and type = 'single'
+      order by created_at desc, id desc limit 100`),
+  ]);
+  return {
+    payableNano: a.credits_posted - a.debits_posted,
+    earnedNano: sums[0]!.earned,
+    paidOutNano: sums[0]!.paid,
+    payouts: payouts.map((p) => ({ id: p.id, amountNano: p.amount_nano, reference: p.ref_id, createdAt: asDate(p.created_at) })),
+  };
+}

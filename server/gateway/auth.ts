@@ -1,0 +1,35 @@
+import type http from "node:http";
+import type { ActiveKey } from "./backend";
+import { bearer } from "./http";
+import type { CachedKey } from "./key-cache";
+import { apiError, unavailable, type ApiError } from "./openai-errors";
+import type { GatewayState } from "./server";
+
+/** 401s for what `keys.resolve` said, or the active key. */
+export function checkKey(cached: CachedKey): ActiveKey | ApiError {
+  const r = cached.resolution;
+  if (r.status === "active") return r;
+  if (r.status === "revoked") return apiError("UNAUTHENTICATED", "key_revoked", "This API key has been revoked");
+  if (r.status === "expired") return apiError("UNAUTHENTICATED", "key_expired", "This API key has expired");
+  return apiError("UNAUTHENTICATED", "invalid_api_key", "Incorrect API key provided");
+}
+
+/** Authenticates a request: the active key and its cache entry, or the error to send. */
+export async function authenticate(state: GatewayState, req: http.IncomingMessage): Promise<{ key: ActiveKey; cached: CachedKey } | ApiError> {
+  const secret = bearer(req);
+  if (!secret) {
+    return apiError("UNAUTHENTICATED", "missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.");
+  }
+  let cached = state.keys.peek(secret);
+  if (!cached) {
+    try {
+      cached = await state.keys.resolve(secret);
+    } catch (err) {
+      state.log(`key resolution failed: ${(err as Error).message}`);
+      return unavailable("backend_unavailable", "The API key could not be checked right now; try again shortly");
+    }
+  }
+  const key = checkKey(cached);
+  return "keyId" in key ? { key, cached } : key;
+}
+

@@ -1,0 +1,36 @@
+import superjson from "superjson";
+import { describe, expect, it } from "vitest";
+import { uuidv7 } from "../lib/ids";
+import { reportInput, usageEvent, type UsageEvent } from "../usage/contract";
+import { reportBody, usageEventJson } from "./backend";
+
+const event = (firstToken: boolean): UsageEvent => ({
+  id: uuidv7(),
+  reservationId: firstToken ? uuidv7() : null,
+  keyId: uuidv7(),
+  listingId: uuidv7(),
+  inputTokens: 12,
+  outputTokens: 34,
+  cachedInputTokens: 5,
+  startedAt: new Date("2026-03-01T10:00:00.001Z"),
+  firstTokenAt: firstToken ? new Date("2026-03-01T10:00:00.250Z") : null,
+  endedAt: new Date("2026-03-01T10:00:01.999Z"),
+  status: firstToken ? "ok" : "aborted",
+  estimated: !firstToken,
+  upstreamStatus: firstToken ? 200 : null,
+});
+
+describe("usage.report's wire format, written directly", () => {
+  it("each event's line is what JSON.stringify gives", () => {
+    for (const e of [event(true), event(false)]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
+  });
+
+  it("is what the tRPC link would send with superjson: the backend decodes the same events, dates as dates", () => {
+    const events = [event(true), event(false), event(true)];
+    const wire = JSON.parse(reportBody(events, events.map(usageEventJson)));
+    const decoded = superjson.deserialize(wire) as { events: unknown[] };
+    expect(decoded).toEqual({ events });
+    expect(reportInput.parse(decoded).events.map((e) => usageEvent.parse(e))).toEqual(events);
+    expect(wire).toEqual(JSON.parse(JSON.stringify(superjson.serialize({ events }))));
+  });
+});

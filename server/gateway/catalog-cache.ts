@@ -1,0 +1,72 @@
+import type { Backend, RoutingListing } from "./backend";
+
+/**
+ * The published listings (`catalog.routing`), refreshed in the background
+ * every `refreshMs`; a failed refresh keeps the last good table. Also the
+ * output throughput this proxy measures per listing, for the "throughput" policy.
+ */
+export class CatalogCache {
+  private listings: RoutingListing[] | null = null;
+  private loading: Promise<RoutingListing[]> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly throughputs = new Map<string, number>();
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly opts: { refreshMs?: number; log?: (line: string) => void } = {},
+  ) {}
+
+  /** Listings by slug and by family, so routing a request looks at its model's few listings, not the catalog. */
+  private bySlug = new Map<string, RoutingListing[]>();
+  private byFamily = new Map<string, RoutingListing[]>();
+
+  private load(): Promise<RoutingListing[]> {
+    this.loading ??= this.backend
+      .routing()
+      .then((l) => {
+        const bySlug = new Map<string, RoutingListing[]>();
+        const byFamily = new Map<string, RoutingListing[]>();
+        for (const x of l) {
+          bySlug.set(x.slug, [x]);
+          (byFamily.get(x.family) ?? byFamily.set(x.family, []).get(x.family)!).push(x);
+        }
+        this.bySlug = bySlug;
+        this.byFamily = byFamily;
+        return (this.listings = l);
+      })
+      .finally(() => (this.loading = null));
+    return this.loading;
+  }
+
+  /** The listings a `model` can mean: the one with that slug, else the family's (chooseProviders decides among them). */
+  async candidates(model: string): Promise<RoutingListing[]> {
+    if (!this.listings) await this.load();
+    const m = model.toLowerCase();
+    return this.bySlug.get(m) ?? this.byFamily.get(m) ?? [];
+  }
+
+  /** The table, waiting for the first load only. */
+  get(): RoutingListing[] | Promise<RoutingListing[]> {
+    return this.listings ?? this.load();
+  }
+
+  start() {
+    this.timer = setInterval(() => {
+      this.load().catch((err: Error) => this.opts.log?.(`catalog refresh failed (keeping the last table): ${err.message}`));
+    }, this.opts.refreshMs ?? 10_000);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Records a finished generation's output tokens per second (exponentially weighted, α = 0.2). */
+  observeThroughput(listingId: string, tokensPerSecond: number) {
+    if (!Number.isFinite(tokensPerSecond) || tokensPerSecond <= 0) return;
+    const old = this.throughputs.get(listingId);
+    this.throughputs.set(listingId, old === undefined ? tokensPerSecond : old * 0.8 + tokensPerSecond * 0.2);
+  }
+
+  throughput = (listingId: string): number | undefined => this.throughputs.get(listingId);
+}

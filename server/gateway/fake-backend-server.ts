@@ -1,0 +1,51 @@
+import type { AddressInfo } from "node:net";
+import { initTRPC } from "@trpc/server";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import superjson from "superjson";
+import { z } from "zod";
+import { generationInput, releaseInput, reserveInput, usageEvent } from "../usage/contract";
+import type { FakeBackend } from "./fake-backend";
+
+/**
+ * Serves a FakeBackend over tRPC with the real procedure paths, so a proxy
+ * process can run against it exactly as against the web app (the benchmark
+ * does, to keep the backend's cost out of the proxy's numbers).
+ */
+export async function serveFakeBackend(backend: FakeBackend, serviceToken: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const t = initTRPC.context<{ token: string | null }>().create({ transformer: superjson });
+  const authed = t.procedure.use(({ ctx, next }) => {
+    if (ctx.token !== serviceToken) throw new Error("bad service token");
+    return next();
+  });
+  const router = t.router({
+    catalog: t.router({ routing: authed.query(() => backend.routing()) }),
+    keys: t.router({
+      resolve: authed.input(z.object({ secret: z.string() })).mutation(({ input }) => backend.resolveKey(input.secret)),
+      revocationVersion: authed
+        .input(z.object({ since: z.number().optional() }).optional())
+        .query(({ input }) => backend.revocationVersion(input?.since)),
+    }),
+    reservations: t.router({
+      reserve: authed.input(reserveInput).mutation(({ input }) => backend.reserve(input)),
+      release: authed.input(releaseInput).mutation(({ input }) => backend.release(input)),
+    }),
+    usage: t.router({
+      report: authed.input(z.object({ events: z.array(usageEvent) })).mutation(({ input }) => backend.report(input.events)),
+      generation: authed.input(generationInput).query(({ input }) => backend.generation(input)),
+    }),
+  });
+  const server = createHTTPServer({
+    router,
+    createContext: ({ req }) => ({ token: req.headers.authorization?.replace(/^Bearer /, "") ?? null }),
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -1,0 +1,66 @@
+import type http from "node:http";
+import { errorBody, type ApiError } from "./openai-errors";
+
+/** Small response helpers shared by the proxy's endpoints. */
+
+/** Browser clients call the proxy directly (their own key in the header), so any origin may. */
+export const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers":
+    "x-request-id, retry-after, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens",
+};
+
+export function preflight(req: http.IncomingMessage, res: http.ServerResponse) {
+  res.writeHead(204, {
+    ...CORS_HEADERS,
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "authorization, content-type",
+    "access-control-max-age": "86400",
+    "content-length": "0",
+  });
+  res.end();
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}) {
+  res.writeHead(status, { ...CORS_HEADERS, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+export function sendError(res: http.ServerResponse, e: ApiError, headers: Record<string, string> = {}) {
+  // Retrying cannot help a 4xx here, nor a 402 ever; 5xx and 429 are the official clients' to retry.
+  const shouldRetry = e.status === 429 || e.status >= 500 ? "true" : "false";
+  sendJson(res, e.status, errorBody(e), { "x-should-retry": shouldRetry, ...headers, ...e.headers });
+}
+
+export class BodyTooLarge extends Error {}
+
+/** The request body, refusing more than `maxBytes`. */
+export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (c: Buffer) => {
+      if (tooLarge) return;
+      size += c.length;
+      if (size > maxBytes) {
+        // Read the rest and drop it, so the client gets its 413 instead of a reset connection.
+        tooLarge = true;
+        chunks.length = 0;
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** The bearer token of a request, or null. */
+export function bearer(req: http.IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  if (!h || h.length < 8 || h.slice(0, 7).toLowerCase() !== "bearer ") return null;
+  const token = h.slice(7).trim();
+  return token || null;
+}

@@ -1,0 +1,127 @@
+import { blendedPer1MNano } from "../catalog/pricing";
+import type { PriceVersion, RoutingListing } from "./backend";
+
+/**
+ * Which providers may serve a request, in the order to try them. Pure: the
+ * catalog, the request's `model` and `provider` preferences, the key's
+ * allowlist and this proxy's own throughput measurements in; a decision out.
+ */
+
+export type Endpoint = "chat" | "completion" | "embeddings";
+
+export type Policy = "price" | "efficiency" | "throughput";
+
+/** OpenRouter's `provider` object (plus `allow`/`deny` as aliases of `only`/`ignore`, and sort "efficiency"). */
+export type ProviderPreferences = {
+  order?: string[];
+  only?: string[];
+  ignore?: string[];
+  allow_fallbacks?: boolean;
+  sort?: Policy;
+};
+
+export type RouteDecision =
+  | { ok: true; candidates: RoutingListing[]; policy: Policy; family: boolean }
+  | { ok: false; code: "unknown_model" | "model_not_allowed" | "no_provider"; message: string };
+
+/** The price in force at `now`: the latest scheduled version already effective, else the current one. */
+export function priceAt(listing: RoutingListing, now: number): PriceVersion {
+  let price = listing.currentPrice;
+  for (const v of listing.scheduledPrices) if (v.effectiveFrom.getTime() <= now && v.effectiveFrom >= price.effectiveFrom) price = v;
+  return price;
+}
+
+const stringList = (v: unknown): string[] | null =>
+  v === undefined || v === null ? [] : Array.isArray(v) && v.every((s) => typeof s === "string") ? v.map((s) => s.toLowerCase()) : null;
+
+const SORTS: Record<string, Policy> = { price: "price", cheapest: "price", efficiency: "efficiency", throughput: "throughput", fastest: "throughput", latency: "throughput" };
+
+/** Validates the request's `provider` object; a string message names the bad field. */
+export function parseProviderPreferences(raw: unknown): ProviderPreferences | string {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) return "provider: must be an object";
+  const p = raw as Record<string, unknown>;
+  const order = stringList(p.order);
+  const only = stringList(p.only ?? p.allow);
+  const ignore = stringList(p.ignore ?? p.deny);
+  if (!order) return "provider.order: must be an array of provider or listing slugs";
+  if (!only) return "provider.only: must be an array of provider or listing slugs";
+  if (!ignore) return "provider.ignore: must be an array of provider or listing slugs";
+  if (p.allow_fallbacks !== undefined && typeof p.allow_fallbacks !== "boolean") return "provider.allow_fallbacks: must be true or false";
+  let sort: Policy | undefined;
+  if (p.sort !== undefined) {
+    sort = typeof p.sort === "string" ? SORTS[p.sort] : undefined;
+    if (!sort) return 'provider.sort: must be "price", "efficiency" or "throughput"';
+  }
+  return { order, only, ignore, allow_fallbacks: p.allow_fallbacks as boolean | undefined, sort };
+}
+
+/** A provider preference entry names an organisation (`demo-provider`) or one listing (`demo-provider/llama-3.1-8b`). */
+const names = (entry: string, l: RoutingListing) => entry === l.orgSlug || entry === l.slug;
+
+/** An empty allowlist allows everything; otherwise a listing is allowed by its slug or its family. */
+export function allowedByKey(allowlist: string[], l: RoutingListing): boolean {
+  return allowlist.length === 0 || allowlist.includes(l.slug) || allowlist.includes(l.family);
+}
+
+const byPrice = (now: number) => (a: RoutingListing, b: RoutingListing) => {
+  const pa = blendedPer1MNano(priceAt(a, now));
+  const pb = blendedPer1MNano(priceAt(b, now));
+  return pa < pb ? -1 : pa > pb ? 1 : a.slug < b.slug ? -1 : 1;
+};
+
+/**
+ * Orders the providers of a model and drops those the request or key excludes.
+ * `model` is a listing slug (exactly that listing) or a family (every
+ * published provider of it, ordered by `provider.order` first, then by the
+ * policy). Policies: price = blended 3:1 price, cheapest first (the default);
+ * efficiency = declared tokens per watt, highest first; throughput = median
+ * output tokens per second that settled traffic measured over the last 24 h
+ * (`measured`, from the dashboards' rollups via catalog.routing), else what
+ * this proxy measured itself (`throughput`), fastest first. Listings nobody has
+ * measured sort after measured ones and by price among themselves: without
+ * measurements, "fastest" is "cheapest".
+ */
+export function chooseProviders(p: {
+  listings: RoutingListing[];
+  model: string;
+  endpoint: Endpoint;
+  preferences: ProviderPreferences;
+  allowlist: string[];
+  throughput?: (listingId: string) => number | undefined;
+  now: number;
+}): RouteDecision {
+  const model = p.model.toLowerCase();
+  const exact = p.listings.filter((l) => l.slug === model);
+  const family = exact.length === 0;
+  const matching = family ? p.listings.filter((l) => l.family === model) : exact;
+  if (matching.length === 0) return { ok: false, code: "unknown_model", message: `The model \`${p.model}\` does not exist or is not published` };
+  const allowed = matching.filter((l) => allowedByKey(p.allowlist, l));
+  if (allowed.length === 0) return { ok: false, code: "model_not_allowed", message: `This API key may not use \`${p.model}\`` };
+  const { order = [], only = [], ignore = [] } = p.preferences;
+  const serving = allowed.filter(
+    (l) => l.modalities.includes(p.endpoint) && (only.length === 0 || only.some((e) => names(e, l))) && !ignore.some((e) => names(e, l)),
+  );
+  const policy: Policy = p.preferences.sort ?? "price";
+  if (serving.length === 0) {
+    return { ok: false, code: "no_provider", message: `No provider of \`${p.model}\` serves ${p.endpoint} requests within the given provider preferences` };
+  }
+  const price = byPrice(p.now);
+  const speed = (l: RoutingListing) => l.measured?.medianOutputTokensPerSecond ?? p.throughput?.(l.listingId) ?? -1;
+  const ranked = [...serving].sort((a, b) => {
+    if (policy === "efficiency") {
+      const d = (b.tokensPerWatt ?? 0) - (a.tokensPerWatt ?? 0);
+      if (d !== 0) return d;
+    } else if (policy === "throughput") {
+      const d = speed(b) - speed(a);
+      if (d !== 0) return d;
+    }
+    return price(a, b);
+  });
+  const rank = (l: RoutingListing) => {
+    const i = order.findIndex((e) => names(e, l));
+    return i === -1 ? order.length : i;
+  };
+  const candidates = order.length ? ranked.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map((x) => x.l) : ranked;
+  return { ok: true, candidates: p.preferences.allow_fallbacks === false ? candidates.slice(0, 1) : candidates, policy, family };
+}

@@ -1,0 +1,260 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import client from "prom-client";
+import { whPer1M } from "../catalog/energy";
+import { usdDecimal } from "../ledger/money";
+import { isUuid } from "../lib/ids";
+import type { ActiveKey, Backend, RoutingListing } from "./backend";
+import { authenticate } from "./auth";
+import { CatalogCache } from "./catalog-cache";
+import { bearer, preflight, sendError, sendJson } from "./http";
+import { KeyCache, type CachedKey } from "./key-cache";
+import { createMetrics, type Metrics } from "./metrics";
+import { apiError, unavailable } from "./openai-errors";
+import { Proxy } from "./proxy";
+import { RateLimiter } from "./rate-limit";
+import { UsageReporter } from "./reporter";
+import { CreditControl, defaultCreditOptions } from "./reservations";
+import { priceAt } from "./routing";
+import { Spool } from "./spool";
+
+/**
+ * The OpenAI-compatible proxy as an HTTP server (plain node:http): routes,
+ * authentication, the small read endpoints, and the lifecycle of the parts
+ * that keep backend calls off the hot path (key cache, catalog cache, credit
+ * reservations, usage reporter with its spool).
+ */
+
+export type GatewayConfig = {
+  backend: Backend;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  /** Smallest reservation asked of the backend per key, nano-USD. */
+  reservationChunkNano: bigint;
+  /** max_tokens held for when a request sets none (clamped to context and credit). */
+  defaultMaxTokens: number;
+  maxBodyBytes?: number;
+  catalogRefreshMs?: number;
+  keyPollMs?: number;
+  reportFlushMs?: number;
+  creditIdleMs?: number;
+  log?: (line: string) => void;
+};
+
+export type Gateway = { url: string; port: number; server: http.Server; close: () => Promise<void> };
+
+export type GatewayState = {
+  config: GatewayConfig;
+  keys: KeyCache;
+  catalog: CatalogCache;
+  credit: CreditControl;
+  rates: RateLimiter;
+  reporter: UsageReporter;
+  spool: Spool;
+  metrics: Metrics;
+  log: (line: string) => void;
+};
+
+/** Per-token dollars as an exact decimal string from nano-USD per 1k tokens (OpenRouter quotes prices per token). */
+export function perTokenUsd(per1kNano: bigint): string {
+  // nano-USD per 1k tokens = 1e-12 USD per token: shift usdDecimal's nano scale by three more places.
+  const text = usdDecimal(per1kNano).split(".");
+  const whole = text[0]!.padStart(4, "0");
+  const frac = (whole.slice(-3) + (text[1] ?? "")).replace(/0+$/, "");
+  const head = whole.slice(0, -3).replace(/^0+(?=\d)/, "");
+  return frac ? `${head}.${frac}` : head;
+}
+
+/** A listing in OpenAI's model format, with our prices (per token, like OpenRouter, and exact per 1k) and energy. */
+function modelObject(l: RoutingListing, now: number) {
+  const p = priceAt(l, now);
+  return {
+    id: l.slug,
+    object: "model",
+    // The routing table carries no listing creation time; this is when its current price took effect.
+    created: Math.floor(p.effectiveFrom.getTime() / 1000),
+    owned_by: l.orgSlug,
+    family: l.family,
+    context_length: l.contextLength,
+    modalities: l.modalities,
+    pricing: { prompt: perTokenUsd(p.inputPer1kNano), completion: perTokenUsd(p.outputPer1kNano), input_cache_read: perTokenUsd(p.cachedInputPer1kNano) },
+    pricing_per_1k_nano: { input: p.inputPer1kNano.toString(), output: p.outputPer1kNano.toString(), cached_input: p.cachedInputPer1kNano.toString() },
+    energy: { tokens_per_watt: l.tokensPerWatt, wh_per_1m_tokens: l.tokensPerWatt ? whPer1M(l.tokensPerWatt) : null },
+  };
+}
+
+async function listModels(state: GatewayState, res: http.ServerResponse, id: string | null) {
+  const listings = await state.catalog.get();
+  const now = Date.now();
+  if (id === null) return sendJson(res, 200, JSON.stringify({ object: "list", data: listings.map((l) => modelObject(l, now)) }));
+  const l = listings.find((x) => x.slug === id.toLowerCase());
+  if (!l) return sendError(res, apiError("NOT_FOUND", "model_not_found", `The model \`${id}\` does not exist or is not published`, { param: "model" }));
+  sendJson(res, 200, JSON.stringify(modelObject(l, now)));
+}
+
+function keyInfo(state: GatewayState, key: ActiveKey, cached: CachedKey, secret: string) {
+  const usageNano = key.currentPeriodSpendNano + cached.localSpendNano;
+  const limit = key.spendLimitNano;
+  return {
+    data: {
+      // Like OpenRouter's: the key itself masked, never its name from the console (the backend does not send it).
+      label: `${secret.slice(0, Math.min(10, secret.length - 4))}…${secret.slice(-4)}`,
+      limit: limit === null ? null : usdDecimal(limit),
+      limit_remaining: limit === null ? null : usdDecimal(limit > usageNano ? limit - usageNano : 0n),
+      limit_period: key.limitPeriod,
+      period_start: key.periodStart,
+      period_end: key.periodEnd,
+      usage: usdDecimal(usageNano),
+      reserved_available: (() => {
+        const a = state.credit.availableNano(key.keyId);
+        return a === null ? null : usdDecimal(a);
+      })(),
+      rate_limit: { requests_per_minute: key.rpmLimit, tokens_per_minute: key.tpmLimit },
+      model_allowlist: key.modelAllowlist,
+      expires_at: key.validUntil,
+    },
+  };
+}
+
+async function generation(state: GatewayState, key: ActiveKey, url: URL, res: http.ServerResponse) {
+  const id = url.searchParams.get("id");
+  if (!id || !isUuid(id)) {
+    return sendError(res, apiError("INVALID_INPUT", "invalid_id", "id: pass the generation id (the x-request-id of a response)", { param: "id" }));
+  }
+  let g;
+  try {
+    g = await state.config.backend.generation({ id, keyId: key.keyId });
+  } catch (err) {
+    state.log(`generation lookup failed: ${(err as Error).message}`);
+    return sendError(res, unavailable("backend_unavailable", "The generation could not be looked up right now; try again shortly"));
+  }
+  if (!g) return sendError(res, apiError("NOT_FOUND", "generation_not_found", `Generation ${id} is not settled yet or does not belong to this key's organisation`));
+  sendJson(
+    res,
+    200,
+    JSON.stringify({
+      data: {
+        id: g.id,
+        model: g.listingSlug,
+        provider_name: g.providerOrg,
+        tokens_prompt: g.inputTokens + g.cachedInputTokens,
+        tokens_completion: g.outputTokens,
+        native_tokens_cached: g.cachedInputTokens,
+        total_cost: usdDecimal(g.costNano),
+        created_at: g.startedAt.toISOString(),
+        latency: g.firstTokenAt ? g.firstTokenAt.getTime() - g.startedAt.getTime() : null,
+        generation_time: g.endedAt.getTime() - g.startedAt.getTime(),
+        status: g.status,
+        estimated: g.estimated,
+      },
+    }),
+  );
+}
+
+export async function startGateway(config: GatewayConfig, listen: { port: number; host?: string }): Promise<Gateway> {
+  const log = config.log ?? ((line: string) => console.log(line));
+  const { spool, replay } = Spool.open({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, log });
+  const reporter = new UsageReporter(config.backend, { spool, flushMs: config.reportFlushMs, log });
+  if (replay.length) {
+    log(`replaying ${replay.length} usage events left in the spool by the previous run`);
+    reporter.enqueue(replay);
+  }
+  const metrics = createMetrics();
+  const state: GatewayState = {
+    config,
+    keys: new KeyCache(config.backend, { pollMs: config.keyPollMs, log }),
+    catalog: new CatalogCache(config.backend, { refreshMs: config.catalogRefreshMs, log }),
+    credit: new CreditControl(config.backend, { ...defaultCreditOptions, chunkNano: config.reservationChunkNano, idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs, log }),
+    rates: new RateLimiter(),
+    reporter,
+    spool,
+    metrics,
+    log,
+  };
+  new client.Gauge({ name: "gateway_usage_unreported", help: "Usage events not yet acknowledged by the backend", registers: [metrics.registry], collect() { this.set(reporter.pending); } });
+  new client.Gauge({ name: "gateway_spool_bytes", help: "Bytes of spool segments holding unacknowledged usage", registers: [metrics.registry], collect() { this.set(spool.bytes); } });
+  new client.Gauge({ name: "gateway_credit_granted_nano", help: "Credit granted to this proxy by reservations (nano-USD)", registers: [metrics.registry], collect() { this.set(Number(state.credit.grantedNano)); } });
+  new client.Gauge({ name: "gateway_credit_released_nano", help: "Unused credit returned to the backend (nano-USD)", registers: [metrics.registry], collect() { this.set(Number(state.credit.releasedNano)); } });
+
+  state.keys.start();
+  state.catalog.start();
+  // Load the catalog now so the first request does not wait for it (the web app may still be starting).
+  void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
+  const proxy = new Proxy(state);
+  const idleTimer = setInterval(() => void state.credit.releaseIdle(), 5_000);
+  idleTimer.unref();
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+    if (method === "OPTIONS") return preflight(req, res);
+    if (method === "POST") {
+      if (path === "/v1/chat/completions") return proxy.handle(req, res, "chat");
+      if (path === "/v1/completions") return proxy.handle(req, res, "completion");
+      if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings");
+    } else if (method === "GET") {
+      if (path === "/healthz") return sendJson(res, 200, JSON.stringify({ ok: true, unreported: reporter.pending }));
+      if (path === "/metrics") {
+        return void metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(text);
+        });
+      }
+      if (path === "/v1/models" || path.startsWith("/v1/models/")) {
+        const id = path === "/v1/models" ? null : decodeURIComponent(path.slice("/v1/models/".length));
+        return void listModels(state, res, id).catch((err: Error) => {
+          log(`model list failed: ${err.message}`);
+          sendError(res, unavailable("backend_unavailable", "The model list is not available right now"));
+        });
+      }
+      if (path === "/v1/key" || path === "/v1/generation") {
+        return void (async () => {
+          const auth = await authenticate(state, req);
+          if (!("key" in auth)) return sendError(res, auth);
+          const { key, cached } = auth;
+          if (path === "/v1/key") return sendJson(res, 200, JSON.stringify(keyInfo(state, key, cached, bearer(req)!)));
+          return generation(state, key, new URL(url, "http://gateway"), res);
+        })();
+      }
+    }
+    sendError(res, apiError("NOT_FOUND", "unknown_url", `Unknown request URL: ${method} ${path}`));
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host ?? "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${listen.host && listen.host !== "0.0.0.0" ? listen.host : "127.0.0.1"}:${port}`,
+    port,
+    server,
+    /** Stops taking requests, lets the running ones finish, reports their usage and returns unused credit. */
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(idleTimer);
+        state.keys.stop();
+        state.catalog.stop();
+        await new Promise<void>((r) => {
+          // Keep-alive connections close as soon as their request is done; stragglers are cut after 15 s.
+          const sweep = setInterval(() => server.closeIdleConnections(), 100);
+          const force = setTimeout(() => server.closeAllConnections(), 15_000);
+          server.close(() => {
+            clearInterval(sweep);
+            clearTimeout(force);
+            r();
+          });
+          server.closeIdleConnections();
+        });
+        const left = await reporter.flush(Date.now() + 10_000);
+        if (left) log(`${left} usage events stay in the spool for the next start`);
+        await state.credit.releaseIdle(true);
+        spool.close();
+        await proxy.close();
+      })()),
+  };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { SseRelay } from "./sse";
+
+const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
+const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
+const done = "data: [DONE]\n\n";
+
+function relay(pieces: string[]) {
+  const out: string[] = [];
+  const writes: number[] = [];
+  const r = new SseRelay("chat", (d) => {
+    out.push(d.toString());
+    writes.push(d.length);
+    return true;
+  });
+  for (const p of pieces) r.push(Buffer.from(p));
+  return { r, text: out.join(""), writes };
+}
+
+describe("SseRelay", () => {
+  it("forwards content events unchanged, counts their tokens and takes out usage and [DONE]", () => {
+    const stream = chunk("") + chunk("Hello") + chunk(" world") + chunk("!") + usage + done;
+    const { r, text } = relay([stream]);
+    expect(text).toBe(chunk("") + chunk("Hello") + chunk(" world") + chunk("!"));
+    expect(r.outputTokens).toBe(3);
+    expect(r.usage).toEqual({ promptTokens: 7, completionTokens: 3, cachedTokens: 2 });
+    expect(r.usageChunk).toMatchObject({ id: "c1", choices: [] });
+    expect(r.sawDone).toBe(true);
+    expect(r.firstTokenAt).not.toBeNull();
+  });
+
+  it("gives the same result however the bytes are split", () => {
+    const stream = chunk("one") + chunk(" two") + usage + done;
+    const whole = relay([stream]);
+    for (const size of [1, 3, 7, 50]) {
+      const parts: string[] = [];
+      for (let i = 0; i < stream.length; i += size) parts.push(stream.slice(i, i + size));
+      const split = relay(parts);
+      expect(split.text).toBe(whole.text);
+      expect(split.r.outputTokens).toBe(2);
+      expect(split.r.usage).toEqual(whole.r.usage);
+    }
+  });
+
+  it("writes a chunk of whole events in one write, holding back only a partial event", () => {
+    const a = chunk("a") + chunk("b");
+    const { writes } = relay([a + chunk("c").slice(0, 10), chunk("c").slice(10)]);
+    expect(writes).toEqual([Buffer.byteLength(a), Buffer.byteLength(chunk("c"))]);
+  });
+
+  it("handles CRLF-separated events", () => {
+    const crlf = (chunk("hi") + usage + done).replace(/\n\n/g, "\r\n\r\n");
+    const { r, text } = relay([crlf]);
+    expect(r.outputTokens).toBe(1);
+    expect(r.usage?.promptTokens).toBe(7);
+    expect(text).toBe(chunk("hi").replace("\n\n", "\r\n\r\n"));
+  });
+
+  it("keeps the content of a chunk that also carries usage, without the usage", () => {
+    const both = `data: {"id":"c1","choices":[{"index":0,"delta":{"content":"end"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n`;
+    const { r, text } = relay([both]);
+    expect(JSON.parse(text.slice(6))).toEqual({ id: "c1", choices: [{ index: 0, delta: { content: "end" } }] });
+    expect(r.usage).toEqual({ promptTokens: 1, completionTokens: 1, cachedTokens: 0 });
+  });
+
+  it("ignores vLLM's usage: null on ordinary chunks", () => {
+    const { r, text } = relay([`data: {"choices":[{"delta":{"content":"x"}}],"usage":null}\n\n`]);
+    expect(r.usage).toBeNull();
+    expect(r.outputTokens).toBe(1);
+    expect(text).toContain('"usage":null');
+  });
+
+  it("counts tool-call arguments and reasoning as output too", () => {
+    const r = new SseRelay("chat", () => true);
+    r.push(Buffer.from(`data: {"choices":[{"delta":{"reasoning_content":"think first"}}]}\n\n`));
+    r.push(Buffer.from(`data: {"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\": \\"Paris\\"}"}}]}}]}\n\n`));
+    // "think first" = 2; {"city": "Paris"} = { " city " : " Paris " } = 9
+    expect(r.outputTokens).toBe(2 + 9);
+  });
+
+  it("counts completions' text deltas", () => {
+    const r = new SseRelay("completion", () => true);
+    r.push(Buffer.from(`data: {"choices":[{"text":" alpha beta"}]}\n\n`));
+    expect(r.outputTokens).toBe(2);
+  });
+});

@@ -1,0 +1,41 @@
+import type { AddressInfo } from "node:net";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { appRouter } from "../api/root";
+import { createTestDb, type TestDb } from "./db";
+import { TEST_SERVICE_TOKEN, testServiceTokens } from "./fixtures";
+
+export type TestBackend = {
+  /** The tRPC endpoint a proxy points GATEWAY_BACKEND_URL at. */
+  url: string;
+  serviceToken: string;
+  t: TestDb;
+  close: () => Promise<void>;
+};
+
+/**
+ * The real backend for proxy tests: the application's tRPC router, served
+ * over HTTP by tRPC's standalone adapter on a random port, over a fresh
+ * migrated test database. Proxies authenticate with TEST_SERVICE_TOKEN.
+ */
+export async function startTestBackend(): Promise<TestBackend> {
+  const t = await createTestDb();
+  const server = createHTTPServer({
+    router: appRouter,
+    createContext: ({ req }) => {
+      const authz = req.headers.authorization;
+      return { db: t.db, user: null, serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null, matchServiceToken: testServiceTokens };
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    serviceToken: TEST_SERVICE_TOKEN,
+    t,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await t.close();
+    },
+  };
+}
