@@ -10,6 +10,7 @@ import { migrateDb } from "../db/migrate";
 import { listMarketplace, type marketplaceInput } from "../server/catalog/service";
 import { startPgChild } from "../scripts/lib/pg-child";
 import type { z } from "zod";
+import { timeQuery } from "./timing";
 
 const LISTINGS = 10_000;
 const ORGS = 100;
@@ -18,21 +19,7 @@ const RUNS = 200;
 const WARMUP = 20;
 const P50_LIMIT_MS = 50;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function time(fn: () => Promise<unknown>) {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    await fn();
-    ms.push(performance.now() - started);
-  }
-  ms.sort((a, b) => a - b);
-  return { p50: percentile(ms, 50), p95: percentile(ms, 95) };
-}
+const time = (fn: () => Promise<unknown>) => timeQuery(fn, RUNS, WARMUP);
 
 const pg = await startPgChild({ dataDir: ".data/bench-catalog", port: 54362, database: "bench", fresh: true });
 const pool = createPool(pg.url, 4);

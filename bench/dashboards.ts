@@ -12,6 +12,7 @@ import { migrateDb } from "../db/migrate";
 import { activityPage, buyerOverview, buyerSeries, providerEarnings } from "../server/dashboards/service";
 import { makeBuyer, makeListing, makeProvider } from "../server/usage/testing";
 import { startPgChild } from "../scripts/lib/pg-child";
+import { timeQuery } from "./timing";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000_000);
 const CHUNK = 500_000;
@@ -25,21 +26,7 @@ const RUNS = 50;
 const WARMUP = 5;
 const P50_LIMIT_MS = 200;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function time(fn: () => Promise<unknown>, runs = RUNS, warmup = WARMUP) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await fn();
-    ms.push(performance.now() - started);
-  }
-  ms.sort((a, b) => a - b);
-  return { p50: percentile(ms, 50), p95: percentile(ms, 95), runs };
-}
+const time = (fn: () => Promise<unknown>, runs = RUNS, warmup = WARMUP) => timeQuery(fn, runs, warmup);
 
 const log = (m: string) => console.log(`[bench:dashboards] ${m}`);
 const pg = await startPgChild({ dataDir: ".data/bench-dashboards", port: 54367, database: "bench", fresh: true });
