@@ -13,6 +13,7 @@ import {
   getBalance,
   postPending,
   postTransfers,
+  postTransfersBatch,
   voidPending,
   type LedgerAccount,
 } from "./service";
@@ -32,6 +33,7 @@ type Op =
   | { op: "topup"; buyer: number; amount: bigint }
   | { op: "transfer"; from: number; to: number; amount: bigint }
   | { op: "multileg"; from: number; to: number; amounts: [bigint, bigint] }
+  | { op: "batch"; from: number; legs: { to: number; amount: bigint; hold: boolean }[] }
   | { op: "pending"; buyer: number; amount: bigint; ttlSeconds: number }
   | { op: "post"; pending: number; amount: bigint | null }
   | { op: "void"; pending: number }
@@ -44,6 +46,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant("topup" as const), buyer, amount }),
   fc.record({ op: fc.constant("transfer" as const), from: buyer, to: fc.nat({ max: BUYERS }), amount }),
   fc.record({ op: fc.constant("multileg" as const), from: buyer, to: fc.nat({ max: BUYERS }), amounts: fc.tuple(amount, amount) }),
+  fc.record({
+    op: fc.constant("batch" as const),
+    from: buyer,
+    legs: fc.array(fc.record({ to: fc.nat({ max: BUYERS }), amount, hold: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+  }),
   fc.record({ op: fc.constant("pending" as const), buyer, amount, ttlSeconds: fc.integer({ min: 1, max: 60 }) }),
   fc.record({ op: fc.constant("post" as const), pending: fc.nat(), amount: fc.option(amount, { nil: null }) }),
   fc.record({ op: fc.constant("void" as const), pending: fc.nat() }),
@@ -52,7 +59,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 /** An operation with its ids fixed, so it can be replayed exactly. */
 type Planned = { op: Op; ids: string[]; now: Date; pendingId?: string };
-type Outcome = { ok: true; value: Transfer[] | number } | { ok: false; code: string };
+type Moved = Pick<Transfer, "type" | "debitAccountId" | "creditAccountId" | "amountNano">;
+type Outcome = { ok: true; value: Moved[] | number } | { ok: false; code: string };
 
 const EXPECTED_REFUSALS = new Set(["INSUFFICIENT_CREDIT", "CONFLICT", "NOT_FOUND", "INVALID_INPUT"]);
 
@@ -77,7 +85,7 @@ describe("ledger properties under concurrency", () => {
 
         // Fix every id and clock up front; holds are referred to by their position.
         const plans: Planned[][] = workers.map((ops) =>
-          ops.map((op, step) => ({ op, ids: [uuidv7(), uuidv7()], now: at(step) })),
+          ops.map((op, step) => ({ op, ids: [uuidv7(), uuidv7(), uuidv7(), uuidv7()], now: at(step) })),
         );
         // Holds created earlier by the same worker are preferred (they exist, so posts and voids
         // resolve them and later ones collide); otherwise any worker's, which races their creation.
@@ -92,7 +100,7 @@ describe("ledger properties under concurrency", () => {
           }
         }
 
-        const exec = (p: Planned): Promise<Transfer[] | number> => {
+        const exec = (p: Planned): Promise<Moved[] | number> => {
           const { op, ids, now } = p;
           switch (op.op) {
             case "topup":
@@ -116,6 +124,18 @@ describe("ledger properties under concurrency", () => {
                   now,
                 ),
               );
+            case "batch": {
+              // The bulk path (settlement's): a replay reports counts, so the outcome is what the legs moved.
+              const legs = op.legs.map((l, i) => {
+                const to = l.to === op.from ? revenue : target(l.to);
+                return l.hold
+                  ? { id: ids[i]!, debitAccountId: accounts[op.from]!.id, creditAccountId: holds.id, amountNano: l.amount, code: "reservation" as const, pending: { expiresAt: at(30) } }
+                  : { id: ids[i]!, debitAccountId: accounts[op.from]!.id, creditAccountId: to.id, amountNano: l.amount, code: "usage" as const };
+              });
+              return t.db
+                .transaction((tx) => postTransfersBatch(tx, legs, now))
+                .then(() => legs.map((l) => ({ type: l.pending ? ("pending" as const) : ("single" as const), debitAccountId: l.debitAccountId, creditAccountId: l.creditAccountId, amountNano: l.amountNano })));
+            }
             case "pending":
               return t.db
                 .transaction((tx) =>
@@ -197,7 +217,7 @@ describe("ledger properties under concurrency", () => {
       }),
       { numRuns: 40 },
     );
-    for (const op of ["topup", "transfer", "multileg", "pending", "post", "void", "expire"]) expect(succeeded.get(op) ?? 0).toBeGreaterThan(0);
+    for (const op of ["topup", "transfer", "multileg", "batch", "pending", "post", "void", "expire"]) expect(succeeded.get(op) ?? 0).toBeGreaterThan(0);
     expect(refused.get("INSUFFICIENT_CREDIT") ?? 0).toBeGreaterThan(0);
     expect(refused.get("CONFLICT") ?? 0).toBeGreaterThan(0);
   }, 240_000);

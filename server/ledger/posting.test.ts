@@ -6,6 +6,7 @@ import {
   accountScope,
   decideResolution,
   mismatchedField,
+  postingDeltas,
   resolutionDeltas,
   reverseTransfer,
   validateTransfers,
@@ -201,6 +202,21 @@ describe("resolutionDeltas", () => {
       { accountId: A, debitsPosted: 30n, creditsPosted: 0n, debitsPending: -100n, creditsPending: 0n },
       { accountId: B, debitsPosted: 0n, creditsPosted: 30n, debitsPending: 0n, creditsPending: -150n },
       { accountId: C, debitsPosted: 0n, creditsPosted: 0n, debitsPending: -50n, creditsPending: 0n },
+    ]);
+  });
+});
+
+describe("postingDeltas", () => {
+  it("moves posted sums for single legs and pending sums for holds, once per account, in lock order, whatever the case of the ids", () => {
+    const deltas = postingDeltas([
+      { id: "x", debitAccountId: C.toUpperCase(), creditAccountId: A, amountNano: 7n, code: "usage" },
+      { id: "y", debitAccountId: C, creditAccountId: B, amountNano: 5n, code: "reservation", pending: { expiresAt: NOW } },
+      { id: "z", debitAccountId: A, creditAccountId: C, amountNano: 2n, code: "usage" },
+    ]);
+    expect(deltas).toEqual([
+      { accountId: A, debitsPosted: 2n, creditsPosted: 7n, debitsPending: 0n, creditsPending: 0n },
+      { accountId: B, debitsPosted: 0n, creditsPosted: 0n, debitsPending: 0n, creditsPending: 5n },
+      { accountId: C, debitsPosted: 7n, creditsPosted: 2n, debitsPending: 5n, creditsPending: 0n },
     ]);
   });
 });

@@ -208,24 +208,48 @@ export function accountBalance(a: AccountSums): { postedNano: bigint; pendingNan
 
 export type AccountDelta = { accountId: string; debitsPosted: bigint; creditsPosted: bigint; debitsPending: bigint; creditsPending: bigint };
 
-/**
- * Per-account changes of a set of pending resolutions, aggregated so each account is
- * updated once, in id order (the order every writer locks accounts in: no deadlocks).
- */
-export function resolutionDeltas(items: readonly { debitAccountId: string; creditAccountId: string; resolution: Resolution }[]): AccountDelta[] {
+/** Accumulates per-account changes so each account is updated once, in id order. */
+function deltaTable() {
   const byId = new Map<string, AccountDelta>();
-  const get = (accountId: string) => {
-    let d = byId.get(accountId);
-    if (!d) byId.set(accountId, (d = { accountId, debitsPosted: 0n, creditsPosted: 0n, debitsPending: 0n, creditsPending: 0n }));
-    return d;
+  return {
+    of(accountId: string): AccountDelta {
+      const id = accountId.toLowerCase();
+      let d = byId.get(id);
+      if (!d) byId.set(id, (d = { accountId: id, debitsPosted: 0n, creditsPosted: 0n, debitsPending: 0n, creditsPending: 0n }));
+      return d;
+    },
+    // Lower-case hex in string order is PostgreSQL's uuid order: the order every writer locks accounts in (no deadlocks).
+    sorted: () => [...byId.values()].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0)),
   };
+}
+
+/** Per-account changes of a posting (single legs move the posted sums, pending legs the pending sums). */
+export function postingDeltas(transfers: readonly TransferInput[]): AccountDelta[] {
+  const table = deltaTable();
+  for (const t of transfers) {
+    const debit = table.of(t.debitAccountId);
+    const credit = table.of(t.creditAccountId);
+    if (t.pending) {
+      debit.debitsPending += t.amountNano;
+      credit.creditsPending += t.amountNano;
+    } else {
+      debit.debitsPosted += t.amountNano;
+      credit.creditsPosted += t.amountNano;
+    }
+  }
+  return table.sorted();
+}
+
+/** Per-account changes of a set of pending resolutions. */
+export function resolutionDeltas(items: readonly { debitAccountId: string; creditAccountId: string; resolution: Resolution }[]): AccountDelta[] {
+  const table = deltaTable();
   for (const { debitAccountId, creditAccountId, resolution: r } of items) {
-    const debit = get(debitAccountId);
+    const debit = table.of(debitAccountId);
     debit.debitsPosted += r.postedNano;
     debit.debitsPending -= r.releasedNano;
-    const credit = get(creditAccountId);
+    const credit = table.of(creditAccountId);
     credit.creditsPosted += r.postedNano;
     credit.creditsPending -= r.releasedNano;
   }
-  return [...byId.values()].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
+  return table.sorted();
 }

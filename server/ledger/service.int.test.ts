@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../errors";
 import { uuidv7 } from "../lib/ids";
@@ -449,5 +450,59 @@ describe("batched postings", () => {
     expect(err.message).toContain(buyers[3]!.id);
     expect(await count("select count(*) from ledger_transfers where id = $1", [over[0]!.id])).toBe(0);
     expect(await checkInvariants(t.db)).toEqual([]);
+  });
+
+  it("a batch mixing new and used ids posts only the new ones; a used id with other fields is refused by name", async () => {
+    const f = await newBuyer(10_000n);
+    const leg = (amountNano: bigint) => ({ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano, code: "usage" as const });
+    const first = [leg(100n), leg(200n)];
+    await t.db.transaction((tx) => postTransfersBatch(tx, first));
+    const hold = { ...leg(50n), creditAccountId: f.holds.id, code: "reservation" as const, pending: { expiresAt: inAnHour() } };
+    const mixed = [...first, leg(300n), hold];
+    expect(await t.db.transaction((tx) => postTransfersBatch(tx, mixed))).toEqual({ inserted: 2, replayed: 2 });
+    const b = await getBalance(t.db, f.buyer.id);
+    expect(b.postedNano).toBe(10_000n - 600n);
+    expect(b.availableNano).toBe(10_000n - 650n);
+    // The hold is a replay now too, even though it would no longer fit were it new.
+    expect(await t.db.transaction((tx) => postTransfersBatch(tx, [hold]))).toEqual({ inserted: 0, replayed: 1 });
+
+    const changed = [leg(1n), { ...first[1]!, amountNano: 201n }];
+    const err = await errorOf(t.db.transaction((tx) => postTransfersBatch(tx, changed)));
+    expect(err.code).toBe("CONFLICT");
+    expect(err.field).toBe("transfers[1].amountNano");
+    expect(await count("select count(*) from ledger_transfers where id = $1", [changed[0]!.id])).toBe(0);
+    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(10_000n - 600n);
+    expect(await checkInvariants(t.db)).toEqual([]);
+  });
+
+  it("the same batch posted by two transactions at once is applied once; the other reports replays", async () => {
+    const f = await newBuyer(1_000_000n);
+    const rows = Array.from({ length: 500 }, () => ({ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 7n, code: "usage" as const }));
+    const results = await Promise.all([0, 1, 2].map(() => t.db.transaction((tx) => postTransfersBatch(tx, rows))));
+    expect(results.map((r) => r.inserted).sort()).toEqual([0, 0, 500]);
+    expect(results.every((r) => r.inserted + r.replayed === 500)).toBe(true);
+    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(1_000_000n - 3500n);
+    expect(await checkInvariants(t.db)).toEqual([]);
+  });
+
+  it("a refused batch aborts the caller's transaction, as a refused statement would", async () => {
+    const f = await newBuyer(10n);
+    const refused: unknown[] = [];
+    const after = await t.db
+      .transaction(async (tx) => {
+        await postTransfersBatch(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 11n, code: "usage" }]).catch((e: unknown) => refused.push(e));
+        // Caught above, but the transaction cannot go on to commit anything.
+        await tx.execute(sql`select 1`);
+      })
+      .then(() => null, (e: unknown) => e as Error);
+    expect((refused[0] as DomainError).code).toBe("INSUFFICIENT_CREDIT");
+    expect(String(after?.cause ?? after)).toMatch(/current transaction is aborted/);
+    const unknown = uuidv7();
+    const missing = await errorOf(
+      t.db.transaction((tx) => postTransfersBatch(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: unknown, amountNano: 1n, code: "usage" }])),
+    );
+    expect(missing.code).toBe("NOT_FOUND");
+    expect(missing.field).toBe("transfers[0].creditAccountId");
+    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(10n);
   });
 });

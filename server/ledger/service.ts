@@ -6,6 +6,8 @@ import { isUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import {
   accountBalance,
+  postingDeltas,
+  type AccountDelta,
   accountScope,
   decideResolution,
   defaultLimitFlags,
@@ -100,33 +102,38 @@ function pgErrorOf(err: unknown): PgError | null {
   return null;
 }
 
+/** The ledger's SQL errors as DomainErrors (naming the leg when the message names an account); others unchanged. */
+function translate(err: unknown, fieldOfAccount?: (accountId: string) => string): unknown {
+  const pg = pgErrorOf(err);
+  const accountId = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(pg?.message ?? "")?.[0];
+  const field = accountId && fieldOfAccount ? fieldOfAccount(accountId) : undefined;
+  switch (pg?.code) {
+    case "TL402":
+    case "23514":
+      if (pg.code === "TL402" || /limit/.test(pg.constraint ?? "")) {
+        return new DomainError("INSUFFICIENT_CREDIT", pg.code === "TL402" ? pg.message : `a ledger account would pass its limit (${pg.constraint})`, field);
+      }
+      break;
+    case "TL404":
+      return new DomainError("NOT_FOUND", pg.message, field);
+    case "TL409":
+      return new DomainError("CONFLICT", pg.message, field);
+    case "TL423":
+      return new DomainError("PERIOD_CLOSED", pg.message);
+    case "22003":
+      return new DomainError("INVALID_INPUT", `amount overflows a 64-bit balance: ${pg.message}`, field);
+    case "23505":
+      return new DomainError("CONFLICT", `a transfer with this id already exists (${pg.constraint})`, "id");
+  }
+  return err;
+}
+
 /** Runs a statement, turning the ledger's SQL errors into DomainErrors. */
 async function run(db: DbOrTx, query: SQL, fieldOfAccount?: (accountId: string) => string): Promise<Row[]> {
   try {
     return (await db.execute(query)).rows as Row[];
   } catch (err) {
-    const pg = pgErrorOf(err);
-    const accountId = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(pg?.message ?? "")?.[0];
-    const field = accountId && fieldOfAccount ? fieldOfAccount(accountId) : undefined;
-    switch (pg?.code) {
-      case "TL402":
-      case "23514":
-        if (pg.code === "TL402" || /limit/.test(pg.constraint ?? "")) {
-          throw new DomainError("INSUFFICIENT_CREDIT", pg.code === "TL402" ? pg.message : `a ledger account would pass its limit (${pg.constraint})`, field);
-        }
-        break;
-      case "TL404":
-        throw new DomainError("NOT_FOUND", pg.message, field);
-      case "TL409":
-        throw new DomainError("CONFLICT", pg.message, field);
-      case "TL423":
-        throw new DomainError("PERIOD_CLOSED", pg.message);
-      case "22003":
-        throw new DomainError("INVALID_INPUT", `amount overflows a 64-bit balance: ${pg.message}`, field);
-      case "23505":
-        throw new DomainError("CONFLICT", `a transfer with this id already exists (${pg.constraint})`, "id");
-    }
-    throw err;
+    throw translate(err, fieldOfAccount);
   }
 }
 
@@ -134,8 +141,8 @@ async function run(db: DbOrTx, query: SQL, fieldOfAccount?: (accountId: string) 
  * Aborts the caller's transaction (so nothing this call wrote can be committed, even
  * if the caller catches the error) and throws `error`.
  */
-async function abortWith(tx: Tx, error: DomainError): Promise<never> {
-  await tx.execute(sql`select tm_ledger_fail('TL409', ${error.message})`).catch(() => {});
+async function abortWith(tx: Tx, error: unknown): Promise<never> {
+  await tx.execute(sql`select tm_ledger_fail('TL409', ${error instanceof Error ? error.message : String(error)})`).catch(() => {});
   throw error;
 }
 
@@ -227,32 +234,27 @@ chk AS (
   END AS ok
 )`);
 
-/**
- * One statement per posting. `rows` (postTransfers) skips ids that exist with ON CONFLICT,
- * so even a concurrent duplicate becomes a replay, and returns the inserted rows. `count`
- * (the bulk path) skips existing ids with an index probe instead of speculative insertion,
- * measurably cheaper per row; a duplicate inserted concurrently then fails with a unique
- * violation (CONFLICT) and the retry is a replay. It returns only how many were inserted.
- */
-function postingStatement(transfers: readonly TransferInput[], mode: "rows" | "count"): SQL {
+const transferColumns = (transfers: readonly TransferInput[]) => {
   const col = <T>(f: (t: TransferInput) => T) => pgArray(transfers.map(f) as (string | bigint | Date | null)[]);
-  const skipExisting =
-    mode === "rows"
-      ? sql.raw("FROM input ON CONFLICT (id) DO NOTHING")
-      : sql.raw("FROM input WHERE NOT EXISTS (SELECT 1 FROM ledger_transfers x WHERE x.id = input.id)");
-  const out = mode === "rows" ? sql.raw("SELECT ins.* FROM chk LEFT JOIN ins ON true") : sql.raw("SELECT (SELECT count(*) FROM ins)::int AS inserted FROM chk");
-  return sql`
-WITH input AS (
-  SELECT * FROM unnest(
+  return sql`unnest(
     ${col((t) => t.id)}::uuid[], ${col((t) => t.debitAccountId)}::uuid[], ${col((t) => t.creditAccountId)}::uuid[],
     ${col((t) => t.amountNano)}::int8[], ${col((t) => (t.pending ? "pending" : "single"))}::ledger_transfer_type[],
     ${col((t) => t.pending?.expiresAt ?? null)}::timestamptz[], ${col((t) => t.code)}::ledger_transfer_code[],
     ${col((t) => t.ref?.kind ?? null)}::text[], ${col((t) => t.ref?.id ?? null)}::text[]
-  ) AS i(id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id)
-),
-ins AS (
+  ) AS i(id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id)`;
+};
+
+/**
+ * postTransfers' statement: inserts the transfers whose ids are new (ON CONFLICT skips the
+ * others, so even a concurrent duplicate becomes a replay), moves the accounts by what was
+ * inserted, and returns the inserted rows.
+ */
+function postingStatement(transfers: readonly TransferInput[]): SQL {
+  return sql`
+WITH ins AS (
   INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id)
-  SELECT id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id ${skipExisting}
+  SELECT * FROM ${transferColumns(transfers)}
+  ON CONFLICT (id) DO NOTHING
   RETURNING *
 ),
 pend AS (
@@ -272,7 +274,37 @@ d AS (
   ) legs GROUP BY id
 ),
 ${MOVE_ACCOUNTS}
-${out}`;
+SELECT ins.* FROM chk LEFT JOIN ins ON true`;
+}
+
+/**
+ * The bulk path's statement, for transfers that are all new: a plain INSERT (the primary key
+ * refuses the whole statement if any id exists: no per-row probe or speculative insertion),
+ * and the account deltas aggregated by the caller (postingDeltas), already in lock order.
+ */
+function newTransfersStatement(transfers: readonly TransferInput[]): SQL {
+  const deltas = postingDeltas(transfers);
+  const dcol = (f: (x: AccountDelta) => string | bigint) => pgArray(deltas.map(f));
+  const pending = transfers.some((t) => t.pending);
+  return sql`
+WITH input AS (SELECT * FROM ${transferColumns(transfers)}),
+ins AS (
+  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount_nano, type, expires_at, code, ref_kind, ref_id)
+  SELECT * FROM input
+  RETURNING 1
+),
+${pending ? sql`pend AS (
+  INSERT INTO ledger_pending (pending_id, debit_account_id, credit_account_id, amount_nano, expires_at)
+  SELECT id, debit_account_id, credit_account_id, amount_nano, expires_at FROM input WHERE type = 'pending'
+),` : sql``}
+-- The insert runs before the accounts move (d waits for it), so a used id is reported as one even when a limit would also refuse.
+d AS (
+  SELECT * FROM unnest(${dcol((x) => x.accountId)}::uuid[], ${dcol((x) => x.debitsPosted)}::int8[], ${dcol((x) => x.creditsPosted)}::int8[],
+                       ${dcol((x) => x.debitsPending)}::int8[], ${dcol((x) => x.creditsPending)}::int8[]) AS d(id, dp, cp, dpend, cpend)
+  WHERE (SELECT count(*) FROM ins) > 0
+),
+${MOVE_ACCOUNTS}
+SELECT ok FROM chk`;
 }
 
 const legFieldOf = (transfers: readonly TransferInput[]) => (accountId: string) => {
@@ -314,23 +346,38 @@ async function checkReplays(tx: Tx, transfers: readonly TransferInput[], replaye
  */
 export async function postTransfers(tx: Tx, transfers: readonly TransferInput[], now = new Date()): Promise<Transfer[]> {
   validateTransfers(transfers, now);
-  const rows = await run(tx, postingStatement(transfers, "rows"), legFieldOf(transfers));
+  const rows = await run(tx, postingStatement(transfers), legFieldOf(transfers));
   const inserted = new Map<string, Transfer>();
   for (const r of rows) if (r.id) inserted.set(r.id as string, toTransfer(r));
   const replayed = await checkReplays(tx, transfers, transfers.filter((t) => !inserted.has(t.id.toLowerCase())));
   return transfers.map((t) => (inserted.get(t.id.toLowerCase()) ?? replayed.get(t.id.toLowerCase()))!);
 }
 
+/** A transfer id that exists: the transfer's primary key, or a hold's (whichever insert of the statement ran first). */
+const isDuplicateId = (err: unknown) => {
+  const pg = pgErrorOf(err);
+  return pg?.code === "23505" && (pg.constraint === "ledger_transfers_pkey" || pg.constraint === "ledger_pending_pkey");
+};
+
 /**
- * The bulk path for settlement: up to 10 000 transfers in one statement (one INSERT … SELECT
- * FROM unnest, one aggregated UPDATE per account). Same guarantees as postTransfers;
- * returns how many were new and how many were identical replays.
+ * The bulk path for settlement: up to 10 000 transfers in one statement. Same guarantees as
+ * postTransfers; returns how many were new and how many were identical replays. Written for
+ * the common case, where every id is new: one plain INSERT inside a savepoint. If any id
+ * exists (a retry, or a concurrent duplicate), the savepoint is rolled back and the posting
+ * is redone the way postTransfers does it, which skips and checks the replays.
  */
 export async function postTransfersBatch(tx: Tx, transfers: readonly TransferInput[], now = new Date()): Promise<{ inserted: number; replayed: number }> {
   validateTransfers(transfers, now);
-  const [row] = await run(tx, postingStatement(transfers, "count"), legFieldOf(transfers));
-  const inserted = row!.inserted as number;
-  // Some ids existed: compare them all with what is stored (the inserted ones match by construction).
+  const fieldOf = legFieldOf(transfers);
+  try {
+    await tx.transaction((sp) => sp.execute(newTransfersStatement(transfers)));
+    return { inserted: transfers.length, replayed: 0 };
+  } catch (err) {
+    // Rolled back to the savepoint; any other failure aborts the caller's transaction, as a failed statement would.
+    if (!isDuplicateId(err)) return abortWith(tx, translate(err, fieldOf));
+  }
+  const rows = await run(tx, postingStatement(transfers), fieldOf);
+  const inserted = rows.filter((r) => r.id).length;
   if (inserted < transfers.length) await checkReplays(tx, transfers, transfers);
   return { inserted, replayed: transfers.length - inserted };
 }
