@@ -83,6 +83,8 @@ export const envSchema = z.object({
   GATEWAY_RESERVATION_CHUNK_USD: z.string().regex(/^\d+(\.\d{1,9})?$/, "must be a decimal dollar amount such as 0.10").default("0.10"),
   /** How long the proxy gathers usage events into one `usage.report` batch (milliseconds). */
   GATEWAY_REPORT_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
+  /** Opens the proxy's GET /metrics to other hosts for whoever sends it as a bearer token; unset: loopback only. */
+  GATEWAY_METRICS_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
   /** max_tokens assumed for credit when a request sets none (then clamped to context length and to what the key can afford). */
   GATEWAY_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
   /** The platform's fee on settled usage, basis points of the cost (500 = 5 %); overridable per provider (provider_fee_overrides). */

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { usageCostNano, usdDecimal } from "../ledger/money";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { FakeBackend, fakeListing } from "./fake-backend";
-import { startGateway, type Gateway } from "./server";
+import { metricsRefusal, startGateway, type Gateway } from "./server";
 
 /**
  * The proxy's own logic through the official openai client, against the demo
@@ -423,5 +423,41 @@ describe("billing what was produced", () => {
     await start();
     await reported(2);
     expect([...backend.events.values()].map((e) => e.status)).toEqual(["ok", "ok"]);
+  });
+});
+
+describe("who may read /metrics", () => {
+  const request = (remoteAddress: string, authorization?: string) =>
+    ({ headers: authorization ? { authorization } : {}, socket: { remoteAddress } }) as unknown as http.IncomingMessage;
+  const TOKEN = "metrics-token-0123456789abcdef";
+
+  it("without a token: this host only", () => {
+    expect(metricsRefusal(request("127.0.0.1"), undefined)).toBeNull();
+    expect(metricsRefusal(request("::1"), undefined)).toBeNull();
+    expect(metricsRefusal(request("10.1.2.3"), undefined)).toMatchObject({ status: 403, code: "metrics_local_only" });
+  });
+
+  it("with a token: whoever presents it, from anywhere; nobody else, not even this host", () => {
+    expect(metricsRefusal(request("10.1.2.3", `Bearer ${TOKEN}`), TOKEN)).toBeNull();
+    expect(metricsRefusal(request("127.0.0.1"), TOKEN)).toMatchObject({ status: 401, code: "invalid_metrics_token" });
+    expect(metricsRefusal(request("10.1.2.3", `Bearer ${TOKEN}x`), TOKEN)).toMatchObject({ status: 401 });
+  });
+
+  it("a running proxy with a token answers 401 without it and the metrics with it", async () => {
+    const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-metrics-"));
+    const guarded = await startGateway(
+      { backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, metricsToken: TOKEN },
+      { port: 0 },
+    );
+    try {
+      const denied = await fetch(`${guarded.url}/metrics`);
+      expect(denied.status).toBe(401);
+      expect(((await denied.json()) as { error: { code: string } }).error.code).toBe("invalid_metrics_token");
+      const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain("gateway_spool_bytes");
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -19,6 +19,7 @@ function config() {
       reservationChunkNano: parseUsd(e.GATEWAY_RESERVATION_CHUNK_USD, "GATEWAY_RESERVATION_CHUNK_USD"),
       defaultMaxTokens: e.GATEWAY_DEFAULT_MAX_TOKENS,
       reportFlushMs: e.GATEWAY_REPORT_INTERVAL_MS,
+      metricsToken: e.GATEWAY_METRICS_TOKEN,
     },
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,

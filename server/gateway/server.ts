@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import client from "prom-client";
@@ -33,6 +34,8 @@ export type GatewayConfig = {
   reservationChunkNano: bigint;
   /** max_tokens held for when a request sets none (clamped to context and credit). */
   defaultMaxTokens: number;
+  /** Bearer token that opens GET /metrics to other hosts; without one, only loopback clients may read it. */
+  metricsToken?: string;
   maxBodyBytes?: number;
   catalogRefreshMs?: number;
   keyPollMs?: number;
@@ -151,6 +154,22 @@ async function generation(state: GatewayState, key: ActiveKey, url: URL, res: ht
   );
 }
 
+/**
+ * Who may read /metrics (request counts, token volumes and credit flows are business data):
+ * with a token configured, whoever presents it; without one, only clients on this host.
+ */
+export function metricsRefusal(req: http.IncomingMessage, token: string | undefined) {
+  if (token) {
+    const given = Buffer.from(bearer(req) ?? "");
+    const want = Buffer.from(token);
+    if (given.length === want.length && timingSafeEqual(given, want)) return null;
+    return { status: 401, code: "invalid_metrics_token", message: "GET /metrics needs the GATEWAY_METRICS_TOKEN as a bearer token" };
+  }
+  const from = req.socket.remoteAddress ?? "";
+  if (from === "127.0.0.1" || from === "::1" || from === "::ffff:127.0.0.1") return null;
+  return { status: 403, code: "metrics_local_only", message: "GET /metrics is served to this host only; set GATEWAY_METRICS_TOKEN to scrape it from elsewhere" };
+}
+
 export async function startGateway(config: GatewayConfig, listen: { port: number; host?: string }): Promise<Gateway> {
   const log = config.log ?? ((line: string) => console.log(line));
   const { spool, replay } = Spool.open({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, log });
@@ -197,6 +216,8 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
     } else if (method === "GET") {
       if (path === "/healthz") return sendJson(res, 200, JSON.stringify({ ok: true, unreported: reporter.pending }));
       if (path === "/metrics") {
+        const refused = metricsRefusal(req, config.metricsToken);
+        if (refused) return sendJson(res, refused.status, JSON.stringify({ error: { message: refused.message, type: "invalid_request_error", code: refused.code } }));
         return void metrics.registry.metrics().then((text) => {
           res.writeHead(200, { "content-type": metrics.registry.contentType });
           res.end(text);
