@@ -8,6 +8,7 @@ import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
 import { parseUsd, type PricesPer1k } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
+import { likePattern } from "../lib/pg-array";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
 import { gCo2Per1M, tokensPerDollar, whPer1M } from "./energy";
 import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } from "./measured";
@@ -457,10 +458,6 @@ const sortSql: Record<MarketplaceSort, SQL> = {
 
 /** Sorts that need the measured figures joined into every match (the others skip that work). */
 const measuredSorts: ReadonlySet<MarketplaceSort> = new Set(["throughput", "ttft"]);
-
-function likePattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 type Row = {
   total: number;

@@ -7,6 +7,7 @@ import { organizations } from "../../db/schema";
 import { ledgerTransferCode, type LedgerAccountKind, type LedgerTransferCode, type LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
 import { isUuid } from "../lib/ids";
+import { likePattern } from "../lib/pg-array";
 import { accountBalance, normalSide } from "../ledger/posting";
 import { usageEventsOfTransfer } from "./usage-queries";
 
@@ -67,16 +68,28 @@ export type AccountRow = {
   availableNano: bigint;
 };
 
-/** Every ledger account with its organisation and balances, platform accounts first, then by organisation. */
-export async function listAccounts(db: DbOrTx, p: { kind?: LedgerAccountKind | null; orgId?: string | null } = {}): Promise<AccountRow[]> {
+export type AccountFilter = { kind?: LedgerAccountKind | null; orgId?: string | null; search?: string | null };
+
+/**
+ * Ledger accounts with their organisation and balances, platform accounts first, then by
+ * organisation name and kind; `limit` per page, the next page `after` the previous page's
+ * `nextCursor` (an account id). `search` matches organisation names.
+ */
+export async function listAccounts(db: DbOrTx, p: AccountFilter & { after?: string | null; limit?: number } = {}) {
+  const limit = p.limit ?? 100;
+  const search = p.search?.trim() ? likePattern(p.search.trim()) : null;
   const found = await rows(
     db,
-    sql`select a.*, o.name as org_name from ledger_accounts a left join organizations o on o.id = a.org_id
+    sql`select a.*, o.name as org_name, coalesce(o.name, '') as sort_name from ledger_accounts a left join organizations o on o.id = a.org_id
         where (${p.kind ?? null}::ledger_account_kind is null or a.kind = ${p.kind ?? null}::ledger_account_kind)
           and (${p.orgId ?? null}::uuid is null or a.org_id = ${p.orgId ?? null}::uuid)
-        order by a.org_id nulls first, o.name, a.kind`,
+          and (${search}::text is null or o.name ilike ${search}::text)
+          and (${p.after ?? null}::uuid is null or (coalesce(o.name, ''), a.kind, a.id) > (
+                select coalesce(co.name, ''), c.kind, c.id from ledger_accounts c left join organizations co on co.id = c.org_id where c.id = ${p.after ?? null}::uuid))
+        order by sort_name, a.kind, a.id
+        limit ${limit + 1}`,
   );
-  return found.map((r) => {
+  const accounts = found.slice(0, limit).map((r) => {
     const sums = {
       kind: r.kind as LedgerAccountKind,
       debitsPosted: r.debits_posted as bigint,
@@ -98,6 +111,7 @@ export async function listAccounts(db: DbOrTx, p: { kind?: LedgerAccountKind | n
       ...accountBalance(sums),
     };
   });
+  return { accounts, nextCursor: found.length > limit ? accounts[accounts.length - 1]!.id : null };
 }
 
 const date = z.coerce.date({ message: "must be a date" });

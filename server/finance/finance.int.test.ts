@@ -200,11 +200,38 @@ describe("platform books", () => {
   });
 
   it("the account list shows every account with its balance", async () => {
-    const accounts = await callerFor(t.db, platformFinance).finance.accounts({ kind: "provider_payable" });
+    const { accounts, nextCursor } = await callerFor(t.db, platformFinance).finance.accounts({ kind: "provider_payable" });
     expect(accounts.map((a) => [a.orgName, a.postedNano])).toEqual([
       ["Provider One", usd("7")],
       ["Provider Two", usd("13.50")],
     ]);
+    expect(nextCursor).toBeNull();
+  });
+
+  it("the account list pages through every account once, platform first, and searches organisation names", async () => {
+    const caller = callerFor(t.db, platformFinance);
+    const { accounts: all } = await caller.finance.accounts({ limit: 500 });
+    const seen: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<typeof caller.finance.accounts>> = await caller.finance.accounts({ limit: 3, after });
+      expect(page.accounts.length).toBeLessThanOrEqual(3);
+      seen.push(...page.accounts.map((a) => a.id));
+      after = page.nextCursor;
+      pages++;
+    } while (after);
+    expect(seen).toEqual(all.map((a) => a.id));
+    expect(pages).toBe(Math.ceil(all.length / 3));
+    expect(all[0]!.orgName).toBeNull();
+    const names = all.filter((a) => a.orgName).map((a) => a.orgName!);
+    expect(names).toEqual([...names].sort());
+
+    const found = await caller.finance.accounts({ search: "provider t" });
+    expect(new Set(found.accounts.map((a) => a.orgName))).toEqual(new Set(["Provider Two"]));
+    // LIKE's own characters are literal: "%" matches no name here.
+    expect((await caller.finance.accounts({ search: "%" })).accounts).toEqual([]);
+    await expect(caller.finance.accounts({ limit: 501 })).rejects.toThrow(/at most 500/);
   });
 });
 
@@ -448,7 +475,7 @@ describe("CSV exports (streamed route handlers)", () => {
   });
 
   it("a statement with opening and running balance; an organisation may export only its own accounts", async () => {
-    const [account] = await callerFor(t.db, platformFinance).finance.accounts({ kind: "buyer_credits", orgId: orgA.id });
+    const [account] = (await callerFor(t.db, platformFinance).finance.accounts({ kind: "buyer_credits", orgId: orgA.id })).accounts;
     const own = await readAll(await exportCsv(t.db, financeA, "statement", url(`statement?accountId=${account!.id}`)));
     const lines = own.trimEnd().split("\r\n");
     expect(lines).toHaveLength(1 + 1 + 5);

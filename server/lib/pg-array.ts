@@ -12,3 +12,8 @@ export function pgArray(values: readonly (string | bigint | number | boolean | D
   });
   return `{${parts.join(",")}}`;
 }
+
+/** An ILIKE pattern matching `q` anywhere, with LIKE's own characters (\ % _) taken literally. */
+export function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

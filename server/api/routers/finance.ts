@@ -42,7 +42,17 @@ const statementOutput = z
 export const financeRouter = router({
   // ── Platform books (finance members of the platform organisation) ──────────
   accounts: platformFinanceProcedure
-    .input(z.object({ kind: z.enum(ledgerAccountKind.enumValues).nullish(), orgId: uuid.nullish() }).default({}))
+    .input(
+      z
+        .object({
+          kind: z.enum(ledgerAccountKind.enumValues).nullish(),
+          orgId: uuid.nullish(),
+          search: z.string().max(100).nullish(),
+          after: uuid.nullish(),
+          limit: limit(500, 100),
+        })
+        .default({ limit: 100 }),
+    )
     .query(({ ctx, input }) => listAccounts(ctx.db, input)),
 
   organizations: platformFinanceProcedure.query(({ ctx }) => listOrganizations(ctx.db)),

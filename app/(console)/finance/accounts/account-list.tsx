@@ -1,41 +1,66 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
+import { useDeferredValue, useState } from "react";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerAccountKind } from "@/db/schema/ledger";
 import { kindLabel } from "../_components/bits";
 
+const PAGE = 100;
+
 export function AccountList({ initialKind, kinds }: { initialKind: string; kinds: readonly LedgerAccountKind[] }) {
   const trpc = useTRPC();
   const [kind, setKind] = useState(initialKind);
-  const accounts = useQuery(trpc.finance.accounts.queryOptions({ kind: (kind || null) as LedgerAccountKind | null }));
+  const [search, setSearch] = useState("");
+  const deferredSearch = useDeferredValue(search.trim());
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const accounts = useQuery({
+    ...trpc.finance.accounts.queryOptions({
+      kind: (kind || null) as LedgerAccountKind | null,
+      search: deferredSearch || null,
+      after: cursors[cursors.length - 1] ?? null,
+      limit: PAGE,
+    }),
+    placeholderData: keepPreviousData,
+  });
+  const page = accounts.data;
   return (
     <section className="card space-y-4">
-      <div className="w-60">
-        <label className="label" htmlFor="kind">Kind</label>
-        <select id="kind" className="input" value={kind} onChange={(e) => setKind(e.target.value)}>
-          <option value="">All kinds</option>
-          {kinds.map((k) => (
-            <option key={k} value={k}>{kindLabel(k)}</option>
-          ))}
-        </select>
+      <div className="flex flex-wrap gap-4">
+        <div className="w-60">
+          <label className="label" htmlFor="kind">Kind</label>
+          <select id="kind" className="input" value={kind} onChange={(e) => { setKind(e.target.value); setCursors([null]); }}>
+            <option value="">All kinds</option>
+            {kinds.map((k) => (
+              <option key={k} value={k}>{kindLabel(k)}</option>
+            ))}
+          </select>
+        </div>
+        <div className="w-72">
+          <label className="label" htmlFor="account-search">Organisation</label>
+          <input id="account-search" className="input" type="search" placeholder="Search by name" maxLength={100} value={search}
+            onChange={(e) => { setSearch(e.target.value); setCursors([null]); }} />
+        </div>
       </div>
       {accounts.isLoading ? (
         <Spinner />
       ) : accounts.error ? (
         <ErrorText>{accounts.error.message}</ErrorText>
-      ) : !accounts.data?.length ? (
-        <EmptyState title="No accounts">Accounts are opened by their first posting.</EmptyState>
+      ) : !page?.accounts.length ? (
+        deferredSearch ? (
+          <EmptyState title="No matching accounts">No organisation named like “{deferredSearch}” has an account of this kind.</EmptyState>
+        ) : (
+          <EmptyState title="No accounts">Accounts are opened by their first posting.</EmptyState>
+        )
       ) : (
         <table className="data-table" data-testid="accounts">
           <thead>
             <tr><th>Owner</th><th>Kind</th><th className="text-right">Debits</th><th className="text-right">Credits</th><th className="text-right">Balance</th><th className="text-right">Held</th><th className="text-right">Available</th></tr>
           </thead>
           <tbody>
-            {accounts.data.map((a) => (
+            {page.accounts.map((a) => (
               <tr key={a.id}>
                 <td>
                   <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>{a.orgName ?? "Platform"}</Link>
@@ -50,6 +75,12 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
             ))}
           </tbody>
         </table>
+      )}
+      {(cursors.length > 1 || page?.nextCursor) && (
+        <div className="flex justify-between">
+          <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
+          <button className="btn-secondary" disabled={!page?.nextCursor} onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}>Next</button>
+        </div>
       )}
     </section>
   );
