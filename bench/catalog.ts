@@ -3,14 +3,13 @@
 // calls, a few sort/filter combinations; p50 must stay under 50 ms. Compared with a bare
 // `select * from listings limit 50` measured in the same run; appended to bench/RESULTS.md.
 import fs from "node:fs";
-import os from "node:os";
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
 import { listMarketplace, type marketplaceInput } from "../server/catalog/service";
 import { startPgChild } from "../scripts/lib/pg-child";
 import type { z } from "zod";
-import { timeQuery } from "./timing";
+import { machine, timeQuery } from "./timing";
 
 const LISTINGS = 10_000;
 const ORGS = 100;
@@ -92,11 +91,10 @@ try {
   ];
   const worst = Math.max(...results.map(([, r]) => r.p50));
   const pass = worst < P50_LIMIT_MS;
-  const machine = `${os.cpus().length}× ${os.cpus()[0]?.model.trim() ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}, embedded PostgreSQL 18`;
   const report = [
     `## Catalog marketplace list query — ${new Date().toISOString()}`,
     ``,
-    `Machine: ${machine}.`,
+    `Machine: ${machine("embedded PostgreSQL 18")}.`,
     `Data: ${counts.rows[0]?.listings} published listings from ${ORGS} providers, ${counts.rows[0]?.prices} price versions (seeded in ${(seedMs / 1000).toFixed(1)} s).`,
     `Each case: \`listMarketplace\` (the function behind \`catalog.marketplace\`), page size 24, ${WARMUP} warm-up + ${RUNS} timed runs, one connection.`,
     ``,

@@ -5,14 +5,13 @@
 // them, in the same run: the same 30-day chart aggregated from raw events (what the rollups
 // save) and a trivial indexed lookup. Appended to bench/RESULTS.md.
 import fs from "node:fs";
-import os from "node:os";
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
 import { activityPage, buyerOverview, buyerSeries, providerEarnings } from "../server/dashboards/service";
 import { makeBuyer, makeListing, makeProvider } from "../server/usage/testing";
 import { startPgChild } from "../scripts/lib/pg-child";
-import { timeQuery } from "./timing";
+import { machine, timeQuery } from "./timing";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000_000);
 const CHUNK = 500_000;
@@ -151,11 +150,10 @@ try {
   const timed = results.slice(0, 5);
   const worst = Math.max(...timed.map(([, r]) => r.p50));
   const pass = worst < P50_LIMIT_MS;
-  const machine = `${os.cpus().length}× ${os.cpus()[0]?.model.trim() ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}, embedded PostgreSQL 18`;
   const report = [
     `## Dashboards: buyer overview and usage chart — ${new Date().toISOString()}`,
     ``,
-    `Machine: ${machine}.`,
+    `Machine: ${machine("embedded PostgreSQL 18")}.`,
     `Data: ${counts.events.toLocaleString("en-US")} usage events over ${DAYS} days (${BUYERS} buyers, ${LISTINGS} listings), ${counts.big.toLocaleString("en-US")} of them by the buyer timed here (${BIG_KEYS} keys); rollups: ${counts.hourly.toLocaleString("en-US")} usage_hourly rows, ${counts.big_hourly.toLocaleString("en-US")} org_usage_hourly rows of the buyer's, ${counts.listing_hourly.toLocaleString("en-US")} listing_hourly rows. Seeded with set-based SQL in ${(seedMs / 1000).toFixed(0)} s.`,
     `Each case: the service function behind the tRPC procedure, ${WARMUP} warm-up + ${RUNS} timed runs, one connection, server-side (no HTTP).`,
     ``,

@@ -17,6 +17,7 @@ import readline from "node:readline";
 import { Pool } from "undici";
 import { FakeBackend, fakeListing } from "../server/gateway/fake-backend";
 import { serveFakeBackend } from "../server/gateway/fake-backend-server";
+import { machine } from "./timing";
 
 const CONNECTIONS = 50;
 const WARMUP_MS = 1_000;
@@ -168,12 +169,11 @@ try {
     .join(", ");
   console.log(`proxy CPU per request vs the bare pipe: ${verdict}; usage events reported to the backend: ${settled}`);
 
-  const cpus = os.cpus();
   const report = [
     "",
     `## Proxy overhead (bench:gateway) — ${new Date().toISOString()}`,
     "",
-    `Machine: ${cpus.length}× ${cpus[0]?.model.trim() ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}; load average at start ${loadAtStart}.`,
+    `Machine: ${machine()} (at the start: ${loadAtStart}).`,
     `Load: ${CONNECTIONS} connections (undici Pool in the bench process), ${ROUNDS} interleaved rounds per case of ${WARMUP_MS / 1000} s warm-up (${(3 * WARMUP_MS) / 1000} s in the first) + ${MEASURE_MS / 1000} s measured, median round shown (errors summed); demo upstream with no delay, chat request with max_tokens 20 (streams are ~20 events).`,
     "Our proxy: `server/gateway/main.ts` as its own process, backend = in-memory fake over tRPC (cached key, $100 reservation chunks, batched usage reports, spool on local disk).",
     "CPU µs/request = the proxy process's utime+stime (/proc) over the measured window ÷ requests completed.",

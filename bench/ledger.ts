@@ -6,9 +6,7 @@
 // (many buyers paying a few hot accounts), and the same postings after dropping every
 // secondary index and trigger of ledger_transfers (what the primary key and the balance
 // updates alone cost). Appends the results to bench/RESULTS.md.
-import { execSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { createDb, createPool, type Db } from "../db/client";
@@ -18,6 +16,7 @@ import { uuidv7 } from "../server/lib/ids";
 import { pgArray } from "../server/lib/pg-array";
 import type { TransferInput } from "../server/ledger/posting";
 import { checkInvariants, postTransfers, postTransfersBatch } from "../server/ledger/service";
+import { machine } from "./timing";
 
 const seconds = Number(process.argv.find((a) => a.startsWith("--seconds="))?.split("=")[1] ?? 5);
 const CLIENTS = 16;
@@ -153,8 +152,6 @@ function plainInsert(db: Db, rows: TransferInput[]): Promise<void> {
 }
 
 function record(results: { workload: string; ledger: number; baseline: number }[], violations: number) {
-  const cpu = /model name\s*:\s*(.+)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model ?? "unknown";
-  const nproc = execSync("nproc").toString().trim();
   const file = path.resolve("bench/RESULTS.md");
   if (!fs.existsSync(file)) {
     fs.writeFileSync(
@@ -166,7 +163,7 @@ function record(results: { workload: string; ledger: number; baseline: number }[
     "",
     `## Ledger, ${new Date().toISOString()}`,
     "",
-    `Machine: ${nproc} CPUs, ${cpu}, Node ${process.version}, PostgreSQL (embedded), ${seconds}s per measurement, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (a shared machine: compare ratios, not absolute rates). Invariant check after the run: ${violations ? `${violations} violations` : "clean"}.`,
+    `Machine: ${machine("embedded PostgreSQL 18")}. ${seconds} s per measurement. Invariant check after the run: ${violations ? `${violations} violations` : "clean"}.`,
     "",
     "| workload | ledger transfers/s | baseline rows/s | ledger / baseline |",
     "| --- | ---: | ---: | ---: |",

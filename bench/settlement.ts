@@ -6,7 +6,6 @@
 // and with every event spending from a reservation. Appended to bench/RESULTS.md.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import readline from "node:readline";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { sql } from "drizzle-orm";
@@ -21,6 +20,7 @@ import { ensureAccount, postTransfersBatch } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
 import { reserve } from "../server/usage/reservations";
 import { reportUsage } from "../server/usage/settlement";
+import { machine } from "./timing";
 
 const BUYERS = 1000;
 const PROVIDERS = 10;
@@ -226,14 +226,13 @@ try {
 
   const rate = (r: RunResult) => r.sent / r.seconds;
   const copyRate = copy.rows / copy.seconds;
-  const machine = `${os.cpus().length}× ${os.cpus()[0]?.model.trim() ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}, embedded PostgreSQL 18 (durable commits)`;
   const row = (name: string, r: RunResult) =>
     `| ${name} | ${r.sent} | ${r.settled} | ${r.seconds.toFixed(2)} | ${Math.round(rate(r))} | ${Math.round(r.settled / r.seconds)} | ${r.p50.toFixed(0)} / ${r.p95.toFixed(0)} |`;
   const lines = [
     "",
     `## Settlement: usage report → committed ledger — ${new Date().toISOString()}`,
     "",
-    `Machine: ${machine}.`,
+    `Machine: ${machine("embedded PostgreSQL 18 (durable commits)")}.`,
     `Data: ${BUYERS} buyers (one key each), ${PROVIDERS} providers, ${LISTINGS} listings; batches of ${BATCH}, ${Math.round(DUPLICATE_SHARE * 100)} % of sent events duplicates, shuffled; ${REPORTERS} concurrent reporters. Seeded in ${seedSeconds.toFixed(1)} s.`,
     "",
     "| run | events sent | settled (new) | seconds | sent events/s | settled events/s | batch p50 / p95 ms |",

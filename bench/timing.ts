@@ -1,3 +1,5 @@
+import os from "node:os";
+
 /** The value at percentile `p` (0–100) of an ascending array: nearest rank, no interpolation. */
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -14,4 +16,11 @@ export async function timeQuery(fn: () => Promise<unknown>, runs: number, warmup
   }
   ms.sort((a, b) => a - b);
   return { p50: percentile(ms, 50), p95: percentile(ms, 95), runs };
+}
+
+/** The machine a result was measured on, the same way in every benchmark: cores, CPU, memory, OS, Node, load average now. */
+export function machine(extra?: string): string {
+  const cpus = os.cpus();
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(" / ");
+  return `${cpus.length}× ${cpus[0]?.model.trim() ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}${extra ? `, ${extra}` : ""}; load average ${load}`;
 }
