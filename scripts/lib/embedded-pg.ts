@@ -30,6 +30,7 @@ export async function startEmbeddedPg(opts: { dataDir: string; port: number; dat
   });
   const fail = (what: string, err: unknown) =>
     new Error(`embedded PostgreSQL failed to ${what} (port ${opts.port}, data ${dataDir}): ${err ?? ""}\n${logs.slice(-20).join("\n")}`);
+  if (process.getuid?.() === 0) assertReachableByOthers(dataDir);
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
     fs.mkdirSync(path.dirname(dataDir), { recursive: true });
     await server.initialise().catch((e) => {
@@ -59,4 +60,16 @@ export async function startEmbeddedPg(opts: { dataDir: string; port: number; dat
   }
   await admin.end();
   return { url, stop: () => server.stop() };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user: every directory above the data directory
+ * (and the package's binaries beside it) must let others through, or initdb fails with a bare EACCES.
+ */
+function assertReachableByOthers(dir: string) {
+  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) {
+      throw new Error(`embedded PostgreSQL runs as the postgres OS user, which cannot enter ${d} (mode ${(fs.statSync(d).mode & 0o777).toString(8)}): run \`chmod o+x ${d}\` or keep the checkout elsewhere`);
+    }
+  }
 }
