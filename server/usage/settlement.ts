@@ -194,6 +194,9 @@ type Group = SettlementGroup & { buyerOrgId: string; providerOrgId: string };
 type ReservedUse = { reservationId: string; orgId: string; usedNano: bigint };
 
 /** Statement 1: claim, price, insert, count spend and rollups, one settlement row per (buyer, provider). */
+/** An upsert's SET list that adds the batch's counts to the stored row's: `c = table.c + excluded.c, …`. */
+const addCounts = (table: string, columns: readonly string[]) => sql.raw(columns.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(", "));
+
 async function insertNewEvents(tx: Tx, candidates: readonly Candidate[], batchId: string, defaultFeeBps: number) {
   // Sorted ids: concurrent batches claim overlapping ids in the same order.
   const sorted = [...candidates].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
@@ -245,12 +248,7 @@ org_rollup AS (
          sum(cached_input_tokens), sum(cost_nano)::int8
   FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET
-    requests = org_usage_hourly.requests + excluded.requests,
-    input_tokens = org_usage_hourly.input_tokens + excluded.input_tokens,
-    output_tokens = org_usage_hourly.output_tokens + excluded.output_tokens,
-    cached_input_tokens = org_usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
-    cost_nano = org_usage_hourly.cost_nano + excluded.cost_nano
+  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET ${addCounts("org_usage_hourly", ["requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano"])}
 ),
 listing_rollup AS (
   INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
@@ -260,17 +258,9 @@ listing_rollup AS (
          coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
          coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
   FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
-  ON CONFLICT (listing_id, hour) DO UPDATE SET
-    requests = listing_hourly.requests + excluded.requests,
-    errors = listing_hourly.errors + excluded.errors,
-    input_tokens = listing_hourly.input_tokens + excluded.input_tokens,
-    output_tokens = listing_hourly.output_tokens + excluded.output_tokens,
-    cached_input_tokens = listing_hourly.cached_input_tokens + excluded.cached_input_tokens,
-    cost_nano = listing_hourly.cost_nano + excluded.cost_nano,
-    fee_nano = listing_hourly.fee_nano + excluded.fee_nano,
-    latency_ms_sum = listing_hourly.latency_ms_sum + excluded.latency_ms_sum,
-    ttft_ms_sum = listing_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
-    ttft_count = listing_hourly.ttft_count + excluded.ttft_count
+  ON CONFLICT (listing_id, hour) DO UPDATE SET ${addCounts("listing_hourly", [
+    "requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", "fee_nano", "latency_ms_sum", "ttft_ms_sum", "ttft_count",
+  ])}
 ),
 -- Measured marketplace figures (server/dashboards/histogram.ts): time to first token (ms) and output tokens/s of ok events.
 latency_rollup AS (
@@ -283,7 +273,7 @@ latency_rollup AS (
   ) AS m(metric, v)
   WHERE status = 'ok' AND m.v IS NOT NULL
   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (listing_id, hour, metric, bucket) DO UPDATE SET events = listing_latency_hourly.events + excluded.events
+  ON CONFLICT (listing_id, hour, metric, bucket) DO UPDATE SET ${addCounts("listing_latency_hourly", ["events"])}
 ),
 settlements AS (
   INSERT INTO usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano)
@@ -380,7 +370,7 @@ async function addToCounters(tx: Tx, events: readonly Candidate[], costOf: Reado
 WITH spend AS (
   INSERT INTO key_spend_daily (org_id, key_id, day, spend_nano)
   SELECT * FROM unnest(${col(s, (x) => x.orgId)}::uuid[], ${col(s, (x) => x.keyId)}::uuid[], ${col(s, (x) => x.day)}::date[], ${col(s, (x) => x.costNano)}::int8[])
-  ON CONFLICT (key_id, day) DO UPDATE SET spend_nano = key_spend_daily.spend_nano + excluded.spend_nano
+  ON CONFLICT (key_id, day) DO UPDATE SET ${addCounts("key_spend_daily", ["spend_nano"])}
 )
 INSERT INTO usage_hourly (org_id, key_id, listing_id, hour, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano,
                           errors, latency_ms_sum, ttft_ms_sum, ttft_count)
@@ -388,16 +378,9 @@ SELECT * FROM unnest(${col(h, (x) => x.orgId)}::uuid[], ${col(h, (x) => x.keyId)
   ${col(h, (x) => x.hour)}::timestamptz[], ${col(h, (x) => x.requests)}::int8[], ${col(h, (x) => x.input)}::int8[], ${col(h, (x) => x.output)}::int8[],
   ${col(h, (x) => x.cached)}::int8[], ${col(h, (x) => x.costNano)}::int8[], ${col(h, (x) => x.errors)}::int8[], ${col(h, (x) => x.latencyMs)}::int8[],
   ${col(h, (x) => x.ttftMs)}::int8[], ${col(h, (x) => x.ttftCount)}::int8[])
-ON CONFLICT (org_id, key_id, listing_id, hour) DO UPDATE SET
-  requests = usage_hourly.requests + excluded.requests,
-  input_tokens = usage_hourly.input_tokens + excluded.input_tokens,
-  output_tokens = usage_hourly.output_tokens + excluded.output_tokens,
-  cached_input_tokens = usage_hourly.cached_input_tokens + excluded.cached_input_tokens,
-  cost_nano = usage_hourly.cost_nano + excluded.cost_nano,
-  errors = usage_hourly.errors + excluded.errors,
-  latency_ms_sum = usage_hourly.latency_ms_sum + excluded.latency_ms_sum,
-  ttft_ms_sum = usage_hourly.ttft_ms_sum + excluded.ttft_ms_sum,
-  ttft_count = usage_hourly.ttft_count + excluded.ttft_count`);
+ON CONFLICT (org_id, key_id, listing_id, hour) DO UPDATE SET ${addCounts("usage_hourly", [
+  "requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", "errors", "latency_ms_sum", "ttft_ms_sum", "ttft_count",
+])}`);
 }
 
 /** Ids already settled: the same fields are a duplicate (answered with the stored cost), different ones a conflict kept for finance. */
