@@ -64,6 +64,15 @@ test("finance opens the trial balance, drills from a usage transfer to its event
   await expect(page.getByTestId("tb-debits")).toHaveText(await page.getByTestId("tb-credits").innerText());
   await expect(page.locator('[data-testid=tb-row][data-kind="provider_payable"]')).toBeVisible();
 
+  // Accounts: a kind in the trial balance opens its accounts; a search narrows them by organisation.
+  await page.locator('[data-testid=tb-row][data-kind="provider_payable"]').getByRole("link").click();
+  await expect(page.getByTestId("accounts")).toContainText("Demo Provider");
+  await page.getByRole("searchbox", { name: "Search organisations" }).fill("no such organisation");
+  await expect(page.getByText("No matching accounts")).toBeVisible();
+  await page.getByRole("searchbox", { name: "Search organisations" }).fill("demo prov");
+  await expect(page.getByTestId("accounts").locator("tbody tr")).toHaveCount(1);
+  await expect(page.getByTestId("accounts")).toContainText("Demo Provider");
+
   // Drill-down: a usage transfer → the usage events its settlement covered.
   await page.getByRole("navigation", { name: "Finance" }).getByRole("link", { name: "Journal" }).click();
   await page.getByLabel("Code").selectOption("usage");

@@ -39,8 +39,8 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
           </select>
         </div>
         <div className="w-72">
-          <label className="label" htmlFor="account-search">Organisation</label>
-          <input id="account-search" className="input" type="search" placeholder="Search by name" maxLength={100} value={search}
+          <label className="label" htmlFor="account-search">Search organisations</label>
+          <input id="account-search" className="input" type="search" placeholder="Organisation name" maxLength={100} value={search}
             onChange={(e) => { setSearch(e.target.value); setCursors([null]); }} />
         </div>
       </div>
