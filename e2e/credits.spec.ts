@@ -24,4 +24,9 @@ test("a buyer tops up $25 through the local checkout, sees the new balance and o
   await row.getByRole("link", { name: "Receipt" }).click();
   await expect(page.getByTestId("receipt-amount")).toHaveText("$25.00");
   await expect(page.getByTestId("receipt-org")).toHaveText("Demo Buyer");
+  // Printed, the receipt stands alone: no site header or navigation, the receipt itself in full.
+  await expect(page.getByRole("banner")).toBeVisible();
+  await page.emulateMedia({ media: "print" });
+  await expect(page.getByRole("banner")).toBeHidden();
+  await expect(page.getByTestId("receipt-amount")).toBeVisible();
 });
