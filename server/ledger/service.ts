@@ -6,16 +6,16 @@ import { isUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import {
   accountBalance,
-  postingDeltas,
-  type AccountDelta,
   accountScope,
   decideResolution,
   defaultLimitFlags,
   mismatchedField,
   normalSide,
+  postingDeltas,
   resolutionDeltas,
   resolutionStatus,
   validateTransfers,
+  type AccountDelta,
   type PendingState,
   type Resolution,
   type ResolutionKind,
