@@ -2,10 +2,10 @@
 // Ledger write throughput beside a plain-INSERT baseline measured in the same run, on a
 // fresh embedded PostgreSQL: single transfers from 16 concurrent clients, and batched
 // postings of 1 000 transfers per transaction between uniformly random accounts (the
-// issue's workloads). Two more batched rows explain the ratio: settlement-shaped postings
-// (many buyers paying a few hot accounts), and the same postings after dropping every
-// secondary index and trigger of ledger_transfers (what the primary key and the balance
-// updates alone cost). Appends the results to bench/RESULTS.md.
+// issue's workloads). Three more batched rows explain the ratio: settlement-shaped postings
+// (many buyers paying a few hot accounts); a baseline table keyed by the transfer id; and
+// the postings after dropping every secondary index and trigger of ledger_transfers (what
+// the primary key and the balance updates alone cost). Appends the results to bench/RESULTS.md.
 import fs from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
@@ -68,6 +68,7 @@ try {
   const [singleBase, singleLedger] = await compare("single", CLIENTS, 1, uniform, baseline, ledgerSingle);
   const [batchBase, batchLedger] = await compare("batched", 1, BATCH, uniform, baseline, ledgerBatch);
   const [shapedBase, shapedLedger] = await compare("batched, settlement-shaped", 1, BATCH, settlementShaped, baseline, ledgerBatch);
+  const [keyedBase, keyedLedger] = await compare("batched, keyed baseline", 1, BATCH, uniform, (rows) => plainInsert(db, rows, "bench_keyed"), ledgerBatch);
   const violations = await checkInvariants(db);
   console.log(`\ninvariant check after the run: ${violations.length ? `${violations.length} VIOLATIONS` : "clean"}`);
 
@@ -79,6 +80,7 @@ try {
     { workload: `single transfers, ${CLIENTS} clients, 1 per transaction`, ledger: singleLedger, baseline: singleBase },
     { workload: `batched postings, 1 client, ${BATCH} per transaction`, ledger: batchLedger, baseline: batchBase },
     { workload: `(diagnostic) batched, settlement-shaped: ${ACCOUNTS - HOT} buyers → ${HOT} hot accounts`, ledger: shapedLedger, baseline: shapedBase },
+    { workload: "(diagnostic) batched, baseline table keyed by the transfer id", ledger: keyedLedger, baseline: keyedBase },
     { workload: "(diagnostic) batched, no secondary index or trigger on ledger_transfers", ledger: floorLedger, baseline: floorBase },
   ];
   const batchRatio = batchLedger / batchBase;
@@ -137,14 +139,18 @@ async function setUp(db: Db): Promise<string[]> {
   );
   await db.execute(sql.raw(`create table bench_plain (id uuid, debit_account_id uuid, credit_account_id uuid, amount_nano bigint, type text,
     pending_id uuid, expires_at timestamptz, code text, ref_kind text, ref_id text, created_at timestamptz default now())`));
+  await db.execute(sql.raw(`create table bench_keyed (like bench_plain including defaults, primary key (id))`));
   return buyers;
 }
 
-/** The baseline: the same rows, one INSERT … SELECT FROM unnest per transaction, into a table with no keys, indexes or checks. */
-function plainInsert(db: Db, rows: TransferInput[]): Promise<void> {
+/**
+ * The baseline: the same rows, one INSERT … SELECT FROM unnest per transaction, into a table with no keys, indexes or
+ * checks (`bench_plain`); or, for the diagnostic row, into the same table with the transfer id as its primary key.
+ */
+function plainInsert(db: Db, rows: TransferInput[], table: "bench_plain" | "bench_keyed" = "bench_plain"): Promise<void> {
   const col = (f: (t: TransferInput) => string | bigint | null) => pgArray(rows.map(f));
   return db.transaction(async (tx) => {
-    await tx.execute(sql`insert into bench_plain (id, debit_account_id, credit_account_id, amount_nano, type, code, ref_kind, ref_id)
+    await tx.execute(sql`insert into ${sql.identifier(table)} (id, debit_account_id, credit_account_id, amount_nano, type, code, ref_kind, ref_id)
       select * from unnest(${col((t) => t.id)}::uuid[], ${col((t) => t.debitAccountId)}::uuid[], ${col((t) => t.creditAccountId)}::uuid[],
         ${col((t) => t.amountNano)}::int8[], ${col(() => "single")}::text[], ${col((t) => t.code)}::text[],
         ${col((t) => t.ref?.kind ?? null)}::text[], ${col((t) => t.ref?.id ?? null)}::text[])`);
