@@ -10,7 +10,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["server/**/*.test.ts", "db/**/*.test.ts", "scripts/**/*.test.ts"],
+    include: ["server/**/*.test.ts", "db/**/*.test.ts", "scripts/**/*.test.ts", "app/**/*.test.ts"],
     globalSetup: ["server/testing/global-setup.ts"],
     server: { deps: { inline: ["next-auth"] } },
     pool: "forks",

@@ -32,3 +32,12 @@ export const usdFromCents = (cents: number) => formatUsd(BigInt(cents) * 10_000_
 export function dateTime(d: Date | string): string {
   return new Date(d).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** How long credit lasts, the way a person would say it: "under a day", "12 days", "over 3 years". */
+export function formatDuration(days: number | null): string {
+  if (days === null) return "—";
+  if (days < 1) return "under a day";
+  if (days < 730) return `${whole.format(Math.floor(days))} ${Math.floor(days) === 1 ? "day" : "days"}`;
+  if (days >= 36_500) return "over 100 years";
+  return `over ${whole.format(Math.floor(days / 365))} years`;
+}

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
-import { formatFigure, usd } from "@/app/_lib/format";
+import { formatDuration, formatFigure, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ActivityLog } from "./activity-log";
 import { pivot, StackedChart } from "./usage-chart";
@@ -61,7 +61,7 @@ export function UsageDashboard() {
         <Stat label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
         <Stat
           label="Credit left"
-          value={o.daysLeft === null ? "—" : `${formatFigure(o.daysLeft)} days`}
+          value={formatDuration(o.daysLeft)}
           hint={o.daysLeft === null ? "nothing spent in the last 7 days" : "at the current burn rate"}
           testId="overview-days-left"
         />
