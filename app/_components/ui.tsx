@@ -39,3 +39,29 @@ export function Spinner({ label = "Loading…" }: { label?: string }) {
     </div>
   );
 }
+
+type QueryLike<T> = { isLoading: boolean; error: { message: string } | null; data: T | undefined };
+
+/**
+ * A query's states in one place: a spinner while it loads, its error in words, `empty` when
+ * there is no data or `isEmpty` says so, else `children` with the data.
+ */
+export function QueryView<T>({
+  query,
+  loading,
+  isEmpty,
+  empty,
+  children,
+}: {
+  query: QueryLike<T>;
+  loading?: string;
+  isEmpty?: (data: NonNullable<T>) => boolean;
+  empty?: ReactNode;
+  children: (data: NonNullable<T>) => ReactNode;
+}) {
+  if (query.isLoading) return <Spinner label={loading} />;
+  if (query.error) return <ErrorText>{query.error.message}</ErrorText>;
+  // No data (a disabled query, or a procedure answering null) shows as empty.
+  if (query.data === undefined || query.data === null || isEmpty?.(query.data)) return <>{empty}</>;
+  return <>{children(query.data)}</>;
+}

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { formatUsd } from "@/server/ledger/money";
@@ -102,34 +102,32 @@ export function CreditsView() {
 
         <section className="card space-y-4 lg:col-span-2">
           <h2 className="font-semibold">Top-ups</h2>
-          {topups.isLoading ? (
-            <Spinner />
-          ) : !topups.data?.length ? (
-            <EmptyState title="No top-ups yet">Paid top-ups appear here with a receipt.</EmptyState>
-          ) : (
-            <table className="data-table" data-testid="topups">
-              <thead>
-                <tr><th>Date</th><th>Amount</th><th>Status</th><th /></tr>
-              </thead>
-              <tbody>
-                {topups.data.map((t) => (
-                  <tr key={t.id}>
-                    <td>{dateTime(t.createdAt)}</td>
-                    <td className="font-mono">{usdFromCents(t.amountCents)}</td>
-                    <td>
-                      <span className={`rounded px-2 py-0.5 text-xs font-medium ${statusStyle[t.status] ?? ""}`}>{t.status}</span>
-                      {t.refundedCents > 0 && <span className="ml-2 text-xs text-slate-500">{usdFromCents(t.refundedCents)} reversed</span>}
-                    </td>
-                    <td className="text-right">
-                      {t.status === "paid" && (
-                        <Link className="text-sm text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <QueryView query={topups} isEmpty={(d) => !d.length} empty={<EmptyState title="No top-ups yet">Paid top-ups appear here with a receipt.</EmptyState>}>
+            {(d) => (
+              <table className="data-table" data-testid="topups">
+                <thead>
+                  <tr><th>Date</th><th>Amount</th><th>Status</th><th /></tr>
+                </thead>
+                <tbody>
+                  {d.map((t) => (
+                    <tr key={t.id}>
+                      <td>{dateTime(t.createdAt)}</td>
+                      <td className="font-mono">{usdFromCents(t.amountCents)}</td>
+                      <td>
+                        <span className={`rounded px-2 py-0.5 text-xs font-medium ${statusStyle[t.status] ?? ""}`}>{t.status}</span>
+                        {t.refundedCents > 0 && <span className="ml-2 text-xs text-slate-500">{usdFromCents(t.refundedCents)} reversed</span>}
+                      </td>
+                      <td className="text-right">
+                        {t.status === "paid" && (
+                          <Link className="text-sm text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </QueryView>
           {b.canTopUp && (
             <form
               className="flex flex-wrap items-end gap-2 border-t border-slate-100 pt-4"

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatFigure, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { Stat } from "../usage/usage-dashboard";
@@ -131,38 +131,34 @@ export function EarningsDashboard() {
             <option value={30}>Last 30 days</option>
           </select>
         </div>
-        {performance.isLoading ? (
-          <Spinner label="Loading performance…" />
-        ) : performance.error ? (
-          <ErrorText>{performance.error.message}</ErrorText>
-        ) : !performance.data!.listings.length ? (
-          <EmptyState title="No published models">Publish a model to see how it performs.</EmptyState>
-        ) : (
-          <table className="data-table">
-            <thead>
-              <tr>
-                <th>Model</th>
-                <th className="text-right">Requests</th>
-                <th className="text-right">Median output tokens/s</th>
-                <th className="text-right">Median TTFT</th>
-                <th className="text-right">Mean latency</th>
-                <th className="text-right">Error rate</th>
-              </tr>
-            </thead>
-            <tbody>
-              {performance.data!.listings.map((l) => (
-                <tr key={l.listingId} data-testid="performance-row">
-                  <td className="font-mono text-xs">{l.slug}</td>
-                  <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
-                  <td className="text-right tabular-nums" data-testid="performance-tps">{l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}</td>
-                  <td className="text-right tabular-nums">{ms(l.medianTtftMs)}</td>
-                  <td className="text-right tabular-nums">{ms(l.meanLatencyMs)}</td>
-                  <td className="text-right tabular-nums">{pct(l.errorRate)}</td>
+        <QueryView query={performance} loading="Loading performance…" isEmpty={(d) => !d.listings.length} empty={<EmptyState title="No published models">Publish a model to see how it performs.</EmptyState>}>
+          {(d) => (
+            <table className="data-table">
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th className="text-right">Requests</th>
+                  <th className="text-right">Median output tokens/s</th>
+                  <th className="text-right">Median TTFT</th>
+                  <th className="text-right">Mean latency</th>
+                  <th className="text-right">Error rate</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+              </thead>
+              <tbody>
+                {d.listings.map((l) => (
+                  <tr key={l.listingId} data-testid="performance-row">
+                    <td className="font-mono text-xs">{l.slug}</td>
+                    <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
+                    <td className="text-right tabular-nums" data-testid="performance-tps">{l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}</td>
+                    <td className="text-right tabular-nums">{ms(l.medianTtftMs)}</td>
+                    <td className="text-right tabular-nums">{ms(l.meanLatencyMs)}</td>
+                    <td className="text-right tabular-nums">{pct(l.errorRate)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </QueryView>
         <p className="text-xs text-slate-500">
           Measured by the proxy on real requests. Throughput: output tokens ÷ time from first token to the end (from the start when nothing streamed);
           medians of successful requests, read from 5 %-wide histogram buckets. Error rate counts errors and aborted requests.

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel } from "./_components/bits";
@@ -139,27 +139,23 @@ function OrgStatement({ kind, accountId }: { kind: OrgKind; accountId: string })
         <h2 className="font-semibold">Statement: {kindLabel(kind)}</h2>
         <a className="btn-secondary" href={`/api/finance/statement?accountId=${accountId}`}>Download CSV</a>
       </div>
-      {s.isLoading ? (
-        <Spinner />
-      ) : s.error ? (
-        <ErrorText>{s.error.message}</ErrorText>
-      ) : !s.data?.entries.length ? (
-        <p className="text-sm text-slate-500">No entries.</p>
-      ) : (
-        <table className="data-table" data-testid="org-statement">
-          <thead><tr><th>When</th><th>What</th><th className="text-right">Change</th><th className="text-right">Balance</th></tr></thead>
-          <tbody>
-            {s.data.entries.map((e) => (
-              <tr key={e.transferId}>
-                <td>{dateTime(e.createdAt)}</td>
-                <td>{e.code}</td>
-                <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
-                <td className="text-right font-mono">{usd(e.balanceNano)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueryView query={s} isEmpty={(d) => !d.entries.length} empty={<p className="text-sm text-slate-500">No entries.</p>}>
+        {(d) => (
+          <table className="data-table" data-testid="org-statement">
+            <thead><tr><th>When</th><th>What</th><th className="text-right">Change</th><th className="text-right">Balance</th></tr></thead>
+            <tbody>
+              {d.entries.map((e) => (
+                <tr key={e.transferId}>
+                  <td>{dateTime(e.createdAt)}</td>
+                  <td>{e.code}</td>
+                  <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
+                  <td className="text-right font-mono">{usd(e.balanceNano)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryView>
       <div className="flex justify-between">
         <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
         <button className="btn-secondary" disabled={!s.data?.nextCursor} onClick={() => s.data?.nextCursor && setCursors([...cursors, s.data.nextCursor])}>Next</button>

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel, queryString, StatusBadge } from "./_components/bits";
@@ -25,61 +25,57 @@ export function TrialBalance() {
           Download CSV
         </a>
       </div>
-      {tb.isLoading ? (
-        <Spinner label="Summing the ledger…" />
-      ) : tb.error ? (
-        <ErrorText>{tb.error.message}</ErrorText>
-      ) : !tb.data?.kinds.length ? (
-        <EmptyState title="No postings yet">{day ? "Nothing had been posted by that date." : "Once money moves, each account kind appears here."}</EmptyState>
-      ) : (
-        <>
-          <table className="data-table" data-testid="trial-balance">
-            <thead>
-              <tr>
-                <th>Account kind</th>
-                <th className="text-right">Accounts</th>
-                <th className="text-right">Debits</th>
-                <th className="text-right">Credits</th>
-                <th className="text-right">Balance</th>
-                <th className="text-right">Open holds (Dr / Cr)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tb.data.kinds.map((k) => (
-                <tr key={`${k.currency}-${k.kind}`} data-testid="tb-row" data-kind={k.kind}>
-                  <td>
-                    <Link className="text-indigo-700 hover:underline" href={`/finance/accounts?kind=${k.kind}`}>{kindLabel(k.kind)}</Link>
-                    {k.currency !== "USD" && <span className="ml-1 text-xs text-slate-500">{k.currency}</span>}
-                  </td>
-                  <td className="text-right">{k.accounts}</td>
-                  <td className="text-right font-mono">{usd(k.debitsNano)}</td>
-                  <td className="text-right font-mono">{usd(k.creditsNano)}</td>
-                  <td className="text-right font-mono font-medium" data-testid="tb-balance">{usd(k.balanceNano)}</td>
-                  <td className="text-right font-mono text-slate-500">{usd(k.pendingDebitsNano)} / {usd(k.pendingCreditsNano)}</td>
+      <QueryView query={tb} loading="Summing the ledger…" isEmpty={(d) => !d.kinds.length} empty={<EmptyState title="No postings yet">{day ? "Nothing had been posted by that date." : "Once money moves, each account kind appears here."}</EmptyState>}>
+        {(d) => (
+          <>
+            <table className="data-table" data-testid="trial-balance">
+              <thead>
+                <tr>
+                  <th>Account kind</th>
+                  <th className="text-right">Accounts</th>
+                  <th className="text-right">Debits</th>
+                  <th className="text-right">Credits</th>
+                  <th className="text-right">Balance</th>
+                  <th className="text-right">Open holds (Dr / Cr)</th>
                 </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              {tb.data.totals.map((t) => (
-                <tr key={t.currency} className="font-semibold">
-                  <td className="px-3 py-2">Total {t.currency}</td>
-                  <td />
-                  <td className="px-3 py-2 text-right font-mono" data-testid="tb-debits">{usd(t.debitsNano)}</td>
-                  <td className="px-3 py-2 text-right font-mono" data-testid="tb-credits">{usd(t.creditsNano)}</td>
-                  <td className="px-3 py-2 text-right" colSpan={2}>
-                    <span className="mr-2 text-sm font-normal text-slate-600">Debits = credits</span>
-                    <StatusBadge ok={t.balanced} testId="tb-badge" />
-                  </td>
-                </tr>
-              ))}
-            </tfoot>
-          </table>
-          <p className="text-xs text-slate-500">
-            Balances are on each kind&apos;s normal side. Open a kind to see its accounts and statements; the{" "}
-            <Link className="text-indigo-700 hover:underline" href="/finance/journal">journal</Link> lists every transfer.
-          </p>
-        </>
-      )}
+              </thead>
+              <tbody>
+                {d.kinds.map((k) => (
+                  <tr key={`${k.currency}-${k.kind}`} data-testid="tb-row" data-kind={k.kind}>
+                    <td>
+                      <Link className="text-indigo-700 hover:underline" href={`/finance/accounts?kind=${k.kind}`}>{kindLabel(k.kind)}</Link>
+                      {k.currency !== "USD" && <span className="ml-1 text-xs text-slate-500">{k.currency}</span>}
+                    </td>
+                    <td className="text-right">{k.accounts}</td>
+                    <td className="text-right font-mono">{usd(k.debitsNano)}</td>
+                    <td className="text-right font-mono">{usd(k.creditsNano)}</td>
+                    <td className="text-right font-mono font-medium" data-testid="tb-balance">{usd(k.balanceNano)}</td>
+                    <td className="text-right font-mono text-slate-500">{usd(k.pendingDebitsNano)} / {usd(k.pendingCreditsNano)}</td>
+                  </tr>
+                ))}
+              </tbody>
+              <tfoot>
+                {d.totals.map((t) => (
+                  <tr key={t.currency} className="font-semibold">
+                    <td className="px-3 py-2">Total {t.currency}</td>
+                    <td />
+                    <td className="px-3 py-2 text-right font-mono" data-testid="tb-debits">{usd(t.debitsNano)}</td>
+                    <td className="px-3 py-2 text-right font-mono" data-testid="tb-credits">{usd(t.creditsNano)}</td>
+                    <td className="px-3 py-2 text-right" colSpan={2}>
+                      <span className="mr-2 text-sm font-normal text-slate-600">Debits = credits</span>
+                      <StatusBadge ok={t.balanced} testId="tb-badge" />
+                    </td>
+                  </tr>
+                ))}
+              </tfoot>
+            </table>
+            <p className="text-xs text-slate-500">
+              Balances are on each kind&apos;s normal side. Open a kind to see its accounts and statements; the{" "}
+              <Link className="text-indigo-700 hover:underline" href="/finance/journal">journal</Link> lists every transfer.
+            </p>
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

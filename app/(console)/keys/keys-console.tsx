@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { formatUsd } from "@/server/ledger/money";
@@ -80,47 +80,50 @@ export function KeysConsole({ canManage }: { canManage: boolean }) {
         </section>
       )}
 
-      {keys.isLoading ? (
-        <Spinner label="Loading keys…" />
-      ) : keys.error ? (
-        <ErrorText>{keys.error.message}</ErrorText>
-      ) : !keys.data?.length ? (
-        !creating && (
-          <EmptyState title="No API keys yet" action={createButton || undefined}>
-            {canManage
-              ? "Create a key with spend and rate limits, then use it with any OpenAI client."
-              : "Owners and developers of this organisation can create keys."}
-          </EmptyState>
-        )
-      ) : (
-        <section className="card space-y-4 p-0">
-          <div className="flex items-center justify-between px-5 pt-5">
-            <h2 className="font-semibold">Keys</h2>
-            {createButton}
-          </div>
-          <div className="overflow-x-auto">
-            <table className="data-table" data-testid="keys-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Key</th>
-                  <th>Status</th>
-                  <th>Spend this period</th>
-                  <th>Limits</th>
-                  <th>Created</th>
-                  <th>Last used</th>
-                  <th><span className="sr-only">Actions</span></th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data.map((k) => (
-                  <KeyRowView key={k.id} k={k} canManage={canManage} onChanged={refresh} onRotated={setRevealed} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-      )}
+      <QueryView
+        query={keys}
+        loading="Loading keys…"
+        isEmpty={(d) => !d.length}
+        empty={
+          !creating && (
+            <EmptyState title="No API keys yet" action={createButton || undefined}>
+              {canManage
+                ? "Create a key with spend and rate limits, then use it with any OpenAI client."
+                : "Owners and developers of this organisation can create keys."}
+            </EmptyState>
+          )
+        }
+      >
+        {(d) => (
+          <section className="card space-y-4 p-0">
+            <div className="flex items-center justify-between px-5 pt-5">
+              <h2 className="font-semibold">Keys</h2>
+              {createButton}
+            </div>
+            <div className="overflow-x-auto">
+              <table className="data-table" data-testid="keys-table">
+                <thead>
+                  <tr>
+                    <th>Name</th>
+                    <th>Key</th>
+                    <th>Status</th>
+                    <th>Spend this period</th>
+                    <th>Limits</th>
+                    <th>Created</th>
+                    <th>Last used</th>
+                    <th><span className="sr-only">Actions</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.map((k) => (
+                    <KeyRowView key={k.id} k={k} canManage={canManage} onChanged={refresh} onRotated={setRevealed} />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </section>
+        )}
+      </QueryView>
       {!canManage && keys.data && keys.data.length > 0 && (
         <p className="text-sm text-slate-600">You can see this organisation&apos;s keys; owners and developers create, edit and revoke them.</p>
       )}

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { LocalTime } from "@/app/_components/time";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 
@@ -118,72 +118,68 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
         </p>
       )}
 
-      {page.isLoading ? (
-        <Spinner label="Loading requests…" />
-      ) : page.error ? (
-        <ErrorText>{page.error.message}</ErrorText>
-      ) : !page.data?.rows.length ? (
-        <EmptyState title="No requests match">Requests made with your keys appear here within seconds of finishing.</EmptyState>
-      ) : (
-        <>
-          <div className="overflow-x-auto">
-            <table className="data-table" data-testid="activity-table">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Key</th>
-                  <th>Model</th>
-                  <th>Provider</th>
-                  <th className="text-right">In</th>
-                  <th className="text-right">Out</th>
-                  <th className="text-right">Cached</th>
-                  <th className="text-right">Cost</th>
-                  <th className="text-right">Latency</th>
-                  <th className="text-right">TTFT</th>
-                  <th>Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.rows.map((r) => (
-                  <tr key={r.id} data-testid="activity-row">
-                    <td className="whitespace-nowrap"><LocalTime date={r.startedAt} /></td>
-                    <td>{r.keyName}</td>
-                    <td className="font-mono text-xs">{r.listingSlug}</td>
-                    <td>{r.providerName}</td>
-                    <td className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
-                    <td className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
-                    <td className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
-                    <td className="text-right tabular-nums">{usd(r.costNano)}</td>
-                    <td className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
-                    <td className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
-                    <td className="whitespace-nowrap">
-                      <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[r.status]}`}>{r.status}</span>
-                      {r.estimated && (
-                        <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600" title="The upstream sent no usage; tokens were counted by our tokenizer">
-                          estimated
-                        </span>
-                      )}
-                    </td>
+      <QueryView query={page} loading="Loading requests…" isEmpty={(d) => !d.rows.length} empty={<EmptyState title="No requests match">Requests made with your keys appear here within seconds of finishing.</EmptyState>}>
+        {(d) => (
+          <>
+            <div className="overflow-x-auto">
+              <table className="data-table" data-testid="activity-table">
+                <thead>
+                  <tr>
+                    <th>Time</th>
+                    <th>Key</th>
+                    <th>Model</th>
+                    <th>Provider</th>
+                    <th className="text-right">In</th>
+                    <th className="text-right">Out</th>
+                    <th className="text-right">Cached</th>
+                    <th className="text-right">Cost</th>
+                    <th className="text-right">Latency</th>
+                    <th className="text-right">TTFT</th>
+                    <th>Status</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="flex items-center justify-end gap-2 text-sm">
-            <button className="btn-secondary" type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Newer
-            </button>
-            <button
-              className="btn-secondary"
-              type="button"
-              disabled={!page.data.nextCursor}
-              onClick={() => setCursors((c) => [...c, page.data!.nextCursor ?? undefined])}
-            >
-              Older
-            </button>
-          </div>
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {d.rows.map((r) => (
+                    <tr key={r.id} data-testid="activity-row">
+                      <td className="whitespace-nowrap"><LocalTime date={r.startedAt} /></td>
+                      <td>{r.keyName}</td>
+                      <td className="font-mono text-xs">{r.listingSlug}</td>
+                      <td>{r.providerName}</td>
+                      <td className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
+                      <td className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
+                      <td className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
+                      <td className="text-right tabular-nums">{usd(r.costNano)}</td>
+                      <td className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
+                      <td className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
+                      <td className="whitespace-nowrap">
+                        <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[r.status]}`}>{r.status}</span>
+                        {r.estimated && (
+                          <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600" title="The upstream sent no usage; tokens were counted by our tokenizer">
+                            estimated
+                          </span>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="flex items-center justify-end gap-2 text-sm">
+              <button className="btn-secondary" type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+                Newer
+              </button>
+              <button
+                className="btn-secondary"
+                type="button"
+                disabled={!d.nextCursor}
+                onClick={() => setCursors((c) => [...c, d.nextCursor ?? undefined])}
+              >
+                Older
+              </button>
+            </div>
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatDuration, formatFigure, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ActivityLog } from "./activity-log";
@@ -84,15 +84,11 @@ export function UsageDashboard() {
             </select>
           </div>
         </div>
-        {series.isLoading ? (
-          <Spinner label="Loading chart…" />
-        ) : series.error ? (
-          <ErrorText>{series.error.message}</ErrorText>
-        ) : chartData.length === 0 ? (
-          <EmptyState title="No usage in this period">Requests made with your keys show up here within seconds.</EmptyState>
-        ) : (
-          <StackedChart data={chartData} groups={series.data!.groups} granularity={r.granularity} unit={metric} testId="usage-chart" />
-        )}
+        <QueryView query={series} loading="Loading chart…" isEmpty={() => chartData.length === 0} empty={<EmptyState title="No usage in this period">Requests made with your keys show up here within seconds.</EmptyState>}>
+          {(d) => (
+            <StackedChart data={chartData} groups={d.groups} granularity={r.granularity} unit={metric} testId="usage-chart" />
+          )}
+        </QueryView>
         <p className="text-xs text-slate-500">Times in your time zone ({tz}); hover a bar for UTC.</p>
       </section>
 
@@ -112,96 +108,88 @@ export function UsageDashboard() {
               <option value={90}>Last 90 days</option>
             </select>
           </div>
-          {energy.isLoading ? (
-            <Spinner label="Loading energy…" />
-          ) : energy.error ? (
-            <ErrorText>{energy.error.message}</ErrorText>
-          ) : !energy.data!.listings.length ? (
-            <EmptyState title="No usage in this period" />
-          ) : (
-            <>
-              <p className="text-sm">
-                <strong data-testid="energy-total-wh">{formatFigure(energy.data!.totalWh)} Wh</strong> ·{" "}
-                <strong data-testid="energy-total-co2">{formatFigure(energy.data!.totalGCo2)} gCO₂</strong>
-              </p>
-              <table className="data-table">
-                <thead>
-                  <tr>
-                    <th>Model</th>
-                    <th className="text-right">Tokens</th>
-                    <th className="text-right">Wh</th>
-                    <th className="text-right">gCO₂</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {energy.data!.listings.map((l) => (
-                    <tr key={l.listingId}>
-                      <td className="font-mono text-xs" title={l.energyHardware ?? undefined}>{l.slug}</td>
-                      <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
-                      <td className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
+          <QueryView query={energy} loading="Loading energy…" isEmpty={(d) => !d.listings.length} empty={<EmptyState title="No usage in this period" />}>
+            {(d) => (
+              <>
+                <p className="text-sm">
+                  <strong data-testid="energy-total-wh">{formatFigure(d.totalWh)} Wh</strong> ·{" "}
+                  <strong data-testid="energy-total-co2">{formatFigure(d.totalGCo2)} gCO₂</strong>
+                </p>
+                <table className="data-table">
+                  <thead>
+                    <tr>
+                      <th>Model</th>
+                      <th className="text-right">Tokens</th>
+                      <th className="text-right">Wh</th>
+                      <th className="text-right">gCO₂</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-              <p className="text-xs text-slate-500">
-                Method: Wh = tokens processed (input + output + cached input) ÷ (declared tokens per watt × 3 600), since tokens per watt is tokens per joule;
-                gCO₂ = Wh ÷ 1 000 × the listing&apos;s declared grid carbon intensity (gCO₂/kWh). These are the providers&apos; declared figures, not metered
-                power. {energy.data!.undeclaredTokens > 0 && `${energy.data!.undeclaredTokens.toLocaleString()} tokens ran on models that declare no figure and are not counted.`}
-              </p>
-            </>
-          )}
+                  </thead>
+                  <tbody>
+                    {d.listings.map((l) => (
+                      <tr key={l.listingId}>
+                        <td className="font-mono text-xs" title={l.energyHardware ?? undefined}>{l.slug}</td>
+                        <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
+                        <td className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
+                        <td className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                <p className="text-xs text-slate-500">
+                  Method: Wh = tokens processed (input + output + cached input) ÷ (declared tokens per watt × 3 600), since tokens per watt is tokens per joule;
+                  gCO₂ = Wh ÷ 1 000 × the listing&apos;s declared grid carbon intensity (gCO₂/kWh). These are the providers&apos; declared figures, not metered
+                  power. {d.undeclaredTokens > 0 && `${d.undeclaredTokens.toLocaleString()} tokens ran on models that declare no figure and are not counted.`}
+                </p>
+              </>
+            )}
+          </QueryView>
         </section>
 
         <section className="card space-y-3" data-testid="key-spend">
           <h2 className="font-semibold">Spend by key</h2>
-          {keys.isLoading ? (
-            <Spinner label="Loading keys…" />
-          ) : keys.error ? (
-            <ErrorText>{keys.error.message}</ErrorText>
-          ) : !keys.data!.length ? (
-            <EmptyState title="No API keys yet" />
-          ) : (
-            <table className="data-table">
-              <thead>
-                <tr>
-                  <th>Key</th>
-                  <th className="text-right">Spent</th>
-                  <th>Limit</th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data!.map((k) => {
-                  const share = k.spendLimitNano ? Math.min(1, Number(k.periodSpendNano) / Number(k.spendLimitNano)) : null;
-                  return (
-                    <tr key={k.id}>
-                      <td>
-                        {k.name} <span className="text-xs text-slate-500">…{k.last4}{k.status !== "active" ? ` · ${k.status}` : ""}</span>
-                      </td>
-                      <td className="text-right tabular-nums">
-                        {usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span>
-                      </td>
-                      <td className="min-w-40">
-                        {k.spendLimitNano === null ? (
-                          <span className="text-xs text-slate-500">no limit</span>
-                        ) : (
-                          <div title={k.periodResetsAt ? `resets ${k.periodResetsAt.toISOString()}` : undefined}>
-                            <div className="h-2 w-full rounded bg-slate-100">
-                              <div className={`h-2 rounded ${share! >= 0.9 ? "bg-red-500" : "bg-indigo-500"}`} style={{ width: `${share! * 100}%` }} />
+          <QueryView query={keys} loading="Loading keys…" isEmpty={(d) => !d.length} empty={<EmptyState title="No API keys yet" />}>
+            {(d) => (
+              <table className="data-table">
+                <thead>
+                  <tr>
+                    <th>Key</th>
+                    <th className="text-right">Spent</th>
+                    <th>Limit</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.map((k) => {
+                    const share = k.spendLimitNano ? Math.min(1, Number(k.periodSpendNano) / Number(k.spendLimitNano)) : null;
+                    return (
+                      <tr key={k.id}>
+                        <td>
+                          {k.name} <span className="text-xs text-slate-500">…{k.last4}{k.status !== "active" ? ` · ${k.status}` : ""}</span>
+                        </td>
+                        <td className="text-right tabular-nums">
+                          {usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span>
+                        </td>
+                        <td className="min-w-40">
+                          {k.spendLimitNano === null ? (
+                            <span className="text-xs text-slate-500">no limit</span>
+                          ) : (
+                            <div title={k.periodResetsAt ? `resets ${k.periodResetsAt.toISOString()}` : undefined}>
+                              <div className="h-2 w-full rounded bg-slate-100">
+                                <div className={`h-2 rounded ${share! >= 0.9 ? "bg-red-500" : "bg-indigo-500"}`} style={{ width: `${share! * 100}%` }} />
+                              </div>
+                              <div className="mt-1 text-xs text-slate-500">
+                                of {usd(k.spendLimitNano)}
+                                {k.periodResetsAt && <> · resets <LocalTime date={k.periodResetsAt} /></>}
+                              </div>
                             </div>
-                            <div className="mt-1 text-xs text-slate-500">
-                              of {usd(k.spendLimitNano)}
-                              {k.periodResetsAt && <> · resets <LocalTime date={k.periodResetsAt} /></>}
-                            </div>
-                          </div>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          )}
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            )}
+          </QueryView>
         </section>
       </div>
     </div>

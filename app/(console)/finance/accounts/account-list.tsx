@@ -2,7 +2,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useDeferredValue, useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerAccountKind } from "@/db/schema/ledger";
@@ -44,38 +44,40 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
             onChange={(e) => { setSearch(e.target.value); setCursors([null]); }} />
         </div>
       </div>
-      {accounts.isLoading ? (
-        <Spinner />
-      ) : accounts.error ? (
-        <ErrorText>{accounts.error.message}</ErrorText>
-      ) : !page?.accounts.length ? (
-        deferredSearch ? (
-          <EmptyState title="No matching accounts">No organisation named like “{deferredSearch}” has an account of this kind.</EmptyState>
-        ) : (
-          <EmptyState title="No accounts">Accounts are opened by their first posting.</EmptyState>
-        )
-      ) : (
-        <table className="data-table" data-testid="accounts">
-          <thead>
-            <tr><th>Owner</th><th>Kind</th><th className="text-right">Debits</th><th className="text-right">Credits</th><th className="text-right">Balance</th><th className="text-right">Held</th><th className="text-right">Available</th></tr>
-          </thead>
-          <tbody>
-            {page.accounts.map((a) => (
-              <tr key={a.id}>
-                <td>
-                  <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>{a.orgName ?? "Platform"}</Link>
-                </td>
-                <td>{kindLabel(a.kind)}</td>
-                <td className="text-right font-mono">{usd(a.debitsPosted)}</td>
-                <td className="text-right font-mono">{usd(a.creditsPosted)}</td>
-                <td className="text-right font-mono font-medium">{usd(a.postedNano)}</td>
-                <td className="text-right font-mono text-slate-500">{usd(a.pendingNano)}</td>
-                <td className="text-right font-mono">{usd(a.availableNano)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueryView
+        query={accounts}
+        isEmpty={(d) => !d.accounts.length}
+        empty={
+          deferredSearch ? (
+            <EmptyState title="No matching accounts">No organisation named like “{deferredSearch}” has an account of this kind.</EmptyState>
+          ) : (
+            <EmptyState title="No accounts">Accounts are opened by their first posting.</EmptyState>
+          )
+        }
+      >
+        {(d) => (
+          <table className="data-table" data-testid="accounts">
+            <thead>
+              <tr><th>Owner</th><th>Kind</th><th className="text-right">Debits</th><th className="text-right">Credits</th><th className="text-right">Balance</th><th className="text-right">Held</th><th className="text-right">Available</th></tr>
+            </thead>
+            <tbody>
+              {d.accounts.map((a) => (
+                <tr key={a.id}>
+                  <td>
+                    <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>{a.orgName ?? "Platform"}</Link>
+                  </td>
+                  <td>{kindLabel(a.kind)}</td>
+                  <td className="text-right font-mono">{usd(a.debitsPosted)}</td>
+                  <td className="text-right font-mono">{usd(a.creditsPosted)}</td>
+                  <td className="text-right font-mono font-medium">{usd(a.postedNano)}</td>
+                  <td className="text-right font-mono text-slate-500">{usd(a.pendingNano)}</td>
+                  <td className="text-right font-mono">{usd(a.availableNano)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryView>
       {(cursors.length > 1 || page?.nextCursor) && (
         <div className="flex justify-between">
           <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>

@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, QueryView } from "@/app/_components/ui";
 import { dateTime } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AuditAction } from "@/server/finance/audit";
@@ -25,30 +25,26 @@ export function AuditLog({ scope, actions }: { scope: "platform" | "org"; action
           {actions.map((a) => <option key={a} value={a}>{a}</option>)}
         </select>
       </div>
-      {q.isLoading ? (
-        <Spinner />
-      ) : q.error ? (
-        <ErrorText>{q.error.message}</ErrorText>
-      ) : !q.data?.entries.length ? (
-        <EmptyState title="Nothing recorded">Price changes, keys, role changes, payouts and closed months appear here.</EmptyState>
-      ) : (
-        <table className="data-table" data-testid="audit-log">
-          <thead><tr><th>When</th><th>Action</th><th>Who</th>{scope === "platform" && <th>Organisation</th>}<th>Subject</th><th>Before</th><th>After</th></tr></thead>
-          <tbody>
-            {q.data.entries.map((e) => (
-              <tr key={e.id} className="align-top" data-testid="audit-row" data-action={e.action}>
-                <td className="whitespace-nowrap">{dateTime(e.at)}</td>
-                <td className="font-medium">{e.action}</td>
-                <td>{e.actorEmail ?? "system"}</td>
-                {scope === "platform" && <td>{e.orgName ?? "Platform"}</td>}
-                <td className="font-mono text-xs">{e.subjectKind}:{e.subjectId}</td>
-                <td><pre className="max-w-xs overflow-auto text-xs">{json(e.before)}</pre></td>
-                <td><pre className="max-w-xs overflow-auto text-xs">{json(e.after)}</pre></td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueryView query={q} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="Nothing recorded">Price changes, keys, role changes, payouts and closed months appear here.</EmptyState>}>
+        {(d) => (
+          <table className="data-table" data-testid="audit-log">
+            <thead><tr><th>When</th><th>Action</th><th>Who</th>{scope === "platform" && <th>Organisation</th>}<th>Subject</th><th>Before</th><th>After</th></tr></thead>
+            <tbody>
+              {d.entries.map((e) => (
+                <tr key={e.id} className="align-top" data-testid="audit-row" data-action={e.action}>
+                  <td className="whitespace-nowrap">{dateTime(e.at)}</td>
+                  <td className="font-medium">{e.action}</td>
+                  <td>{e.actorEmail ?? "system"}</td>
+                  {scope === "platform" && <td>{e.orgName ?? "Platform"}</td>}
+                  <td className="font-mono text-xs">{e.subjectKind}:{e.subjectId}</td>
+                  <td><pre className="max-w-xs overflow-auto text-xs">{json(e.before)}</pre></td>
+                  <td><pre className="max-w-xs overflow-auto text-xs">{json(e.after)}</pre></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryView>
       <div className="flex justify-between">
         <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
         <button className="btn-secondary" disabled={!q.data?.nextCursor} onClick={() => q.data?.nextCursor && setCursors([...cursors, q.data.nextCursor])}>Older</button>

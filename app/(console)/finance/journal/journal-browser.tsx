@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, QueryView } from "@/app/_components/ui";
 import { dateTime, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerTransferCode } from "@/db/schema/ledger";
@@ -102,32 +102,28 @@ export function JournalBrowser({
       <div className="flex justify-end">
         <a className="btn-secondary" href={csv} data-testid="journal-csv" download>Download CSV</a>
       </div>
-      {page.isLoading ? (
-        <Spinner />
-      ) : page.error ? (
-        <ErrorText>{page.error.message}</ErrorText>
-      ) : !page.data?.entries.length ? (
-        <EmptyState title="No transfers match">Loosen the filters or choose another date range.</EmptyState>
-      ) : (
-        <table className="data-table" data-testid="journal">
-          <thead>
-            <tr><th>When</th><th>Transfer</th><th>Code</th><th>Debit</th><th>Credit</th><th className="text-right">Amount</th><th>Reference</th></tr>
-          </thead>
-          <tbody>
-            {page.data.entries.map((e) => (
-              <tr key={e.id} data-testid="journal-row" data-code={e.code}>
-                <td className="whitespace-nowrap">{dateTime(e.createdAt)}</td>
-                <td><TransferLink id={e.id} /></td>
-                <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
-                <td>{kindLabel(e.debit.kind)}<div className="text-xs text-slate-500">{e.debit.orgName ?? "Platform"}</div></td>
-                <td>{kindLabel(e.credit.kind)}<div className="text-xs text-slate-500">{e.credit.orgName ?? "Platform"}</div></td>
-                <td className="text-right font-mono">{usd(e.amountNano)}</td>
-                <td className="max-w-52 truncate font-mono text-xs text-slate-500" title={e.refId ?? ""}>{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueryView query={page} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="No transfers match">Loosen the filters or choose another date range.</EmptyState>}>
+        {(d) => (
+          <table className="data-table" data-testid="journal">
+            <thead>
+              <tr><th>When</th><th>Transfer</th><th>Code</th><th>Debit</th><th>Credit</th><th className="text-right">Amount</th><th>Reference</th></tr>
+            </thead>
+            <tbody>
+              {d.entries.map((e) => (
+                <tr key={e.id} data-testid="journal-row" data-code={e.code}>
+                  <td className="whitespace-nowrap">{dateTime(e.createdAt)}</td>
+                  <td><TransferLink id={e.id} /></td>
+                  <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
+                  <td>{kindLabel(e.debit.kind)}<div className="text-xs text-slate-500">{e.debit.orgName ?? "Platform"}</div></td>
+                  <td>{kindLabel(e.credit.kind)}<div className="text-xs text-slate-500">{e.credit.orgName ?? "Platform"}</div></td>
+                  <td className="text-right font-mono">{usd(e.amountNano)}</td>
+                  <td className="max-w-52 truncate font-mono text-xs text-slate-500" title={e.refId ?? ""}>{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryView>
       <div className="flex justify-between">
         <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
         <button className="btn-secondary" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>Older</button>

@@ -1,7 +1,7 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { formatUsd } from "@/server/ledger/money";
@@ -33,36 +33,32 @@ export function Payouts() {
     <div className="grid gap-6 lg:grid-cols-3">
       <section className="card space-y-3 lg:col-span-2">
         <h2 className="font-semibold">Payable by provider</h2>
-        {payables.isLoading ? (
-          <Spinner />
-        ) : payables.error ? (
-          <ErrorText>{payables.error.message}</ErrorText>
-        ) : !payables.data?.length ? (
-          <EmptyState title="Nothing owed yet">Providers appear here once their usage has been settled.</EmptyState>
-        ) : (
-          <table className="data-table" data-testid="payables">
-            <thead><tr><th>Provider</th><th className="text-right">Payable</th><th className="text-right">Paid out</th><th>Last paid</th><th /></tr></thead>
-            <tbody>
-              {payables.data.map((p) => (
-                <tr key={p.orgId} data-testid="payable-row" data-org={p.orgName}>
-                  <td>{p.orgName}</td>
-                  <td className="text-right font-mono" data-testid="payable-amount">{usd(p.payableNano)}</td>
-                  <td className="text-right font-mono">{usd(p.paidNano)}</td>
-                  <td>{p.lastPaidOn ?? "—"}</td>
-                  <td className="text-right">
-                    <button
-                      className="btn-secondary"
-                      disabled={p.payableNano <= 0n}
-                      onClick={() => setForm({ ...form, orgId: p.orgId, amountUsd: formatUsd(p.payableNano, { symbol: false, minDecimals: 2 }).replace(/,/g, "") })}
-                    >
-                      Pay
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <QueryView query={payables} isEmpty={(d) => !d.length} empty={<EmptyState title="Nothing owed yet">Providers appear here once their usage has been settled.</EmptyState>}>
+          {(d) => (
+            <table className="data-table" data-testid="payables">
+              <thead><tr><th>Provider</th><th className="text-right">Payable</th><th className="text-right">Paid out</th><th>Last paid</th><th /></tr></thead>
+              <tbody>
+                {d.map((p) => (
+                  <tr key={p.orgId} data-testid="payable-row" data-org={p.orgName}>
+                    <td>{p.orgName}</td>
+                    <td className="text-right font-mono" data-testid="payable-amount">{usd(p.payableNano)}</td>
+                    <td className="text-right font-mono">{usd(p.paidNano)}</td>
+                    <td>{p.lastPaidOn ?? "—"}</td>
+                    <td className="text-right">
+                      <button
+                        className="btn-secondary"
+                        disabled={p.payableNano <= 0n}
+                        onClick={() => setForm({ ...form, orgId: p.orgId, amountUsd: formatUsd(p.payableNano, { symbol: false, minDecimals: 2 }).replace(/,/g, "") })}
+                      >
+                        Pay
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </QueryView>
       </section>
 
       <section className="card space-y-3">
