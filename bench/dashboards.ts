@@ -106,6 +106,8 @@ try {
       (1::smallint, extract(epoch from e.first_token_at - e.started_at) * 1000),
       (2::smallint, e.output_tokens / extract(epoch from e.ended_at - e.first_token_at))) as m(metric, v)
     where e.status = 'ok' group by 1, 2, 3, 4`);
+  // The rollups' late parts (days in zones whose midnight falls inside a UTC hour), as migration 0015 fills them.
+  await db.execute(sql`select tm_backfill_rollup_late_parts()`);
   // As autovacuum would on append-only tables: statistics and the visibility map (index-only scans).
   await db.execute(sql`vacuum analyze`);
   const seedMs = performance.now() - seedStarted;
@@ -126,8 +128,12 @@ try {
     ["usage chart, 30 days by day, by key", () => buyerSeries(db, orgId, { tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "key" })],
     ["usage chart, 90 days by day, by model", () => buyerSeries(db, orgId, { tz: "UTC", granularity: "day", days: 90, groupBy: "listing" })],
     ["usage chart, 7 days by hour, by model", () => buyerSeries(db, orgId, { tz: "UTC", granularity: "hour", days: 7, groupBy: "listing" })],
+    // Midnight falls inside a UTC hour: those 30 hours are split by the rollups' late parts.
+    ["buyer overview, Asia/Kolkata", () => buyerOverview(db, orgId, { tz: "Asia/Kolkata" })],
+    ["usage chart, 30 days by day, by model, Asia/Kolkata", () => buyerSeries(db, orgId, { tz: "Asia/Kolkata", granularity: "day", days: 30, groupBy: "listing" })],
     ["activity log, first page of 50 (raw events)", () => activityPage(db, orgId, { filter: {}, limit: 50 })],
     ["provider earnings, 30 days (`dashboards.earnings`)", () => providerEarnings(db, provider.id, { tz: "UTC", days: 30 })],
+    ["provider earnings, 30 days, Asia/Kolkata", () => providerEarnings(db, provider.id, { tz: "Asia/Kolkata", days: 30 })],
   ];
   const baselineLookup = await time(() => pool.query("select * from organizations where id = $1", [orgId]));
   const baselineRaw = await time(
@@ -147,7 +153,7 @@ try {
   }
 
   const f = (n: number) => n.toFixed(2).padStart(8);
-  const timed = results.slice(0, 5);
+  const timed = results.slice(0, 7);
   const worst = Math.max(...timed.map(([, r]) => r.p50));
   const pass = worst < P50_LIMIT_MS;
   const report = [

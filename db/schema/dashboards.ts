@@ -1,10 +1,23 @@
+import { sql } from "drizzle-orm";
 import { bigint, index, pgTable, primaryKey, smallint, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Rollups for dashboards and measured marketplace figures, maintained by settlement in
  * the same statement that inserts the events (server/usage/settlement.ts), so they are
  * exact and never read raw events. Hours are UTC hours of the events' `started_at`.
+ *
+ * In zones whose midnight falls at :15 or :30 of a UTC hour (Nepal +5:45, India +5:30,
+ * Newfoundland −3:30, central Australia, …) that hour belongs to two days, so each
+ * day-relevant sum is also kept for the events that started at or after :15 and :30
+ * (`…After15`, `…After30`): the dashboards split the hour at the midnight without reading
+ * raw events.
  */
+
+const late = () => bigint({ mode: "bigint" }).notNull().default(sql`0`);
+/** The same sums over the events that started at or after :15 and at or after :30 of the hour. */
+function lateParts<K extends string>(...metrics: K[]) {
+  return Object.fromEntries(metrics.flatMap((m) => [[`${m}After15`, late()], [`${m}After30`, late()]])) as Record<`${K}After15` | `${K}After30`, ReturnType<typeof late>>;
+}
 
 /**
  * Per (buyer organisation, dimension, listing or key, hour): the buyer's usage split one
@@ -25,6 +38,7 @@ export const orgUsageHourly = pgTable(
     outputTokens: bigint({ mode: "bigint" }).notNull(),
     cachedInputTokens: bigint({ mode: "bigint" }).notNull(),
     costNano: bigint({ mode: "bigint" }).notNull(),
+    ...lateParts("requests", "inputTokens", "outputTokens", "cachedInputTokens", "costNano"),
   },
   // Serves "this organisation's hours since t, split by listing (or key)".
   (t) => [primaryKey({ columns: [t.orgId, t.dimension, t.hour, t.groupId] })],
@@ -53,6 +67,7 @@ export const listingHourly = pgTable(
     /** Sum of first_token_at − started_at over events that had a first token, and their count. */
     ttftMsSum: bigint({ mode: "bigint" }).notNull(),
     ttftCount: bigint({ mode: "bigint" }).notNull(),
+    ...lateParts("requests", "errors", "inputTokens", "outputTokens", "cachedInputTokens", "costNano", "feeNano"),
   },
   (t) => [
     primaryKey({ columns: [t.listingId, t.hour] }),

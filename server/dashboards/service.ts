@@ -9,6 +9,7 @@ import { usdDecimal } from "../ledger/money";
 import { pgArray } from "../lib/pg-array";
 import { asDate } from "../usage/store";
 import { usageStatus } from "../usage/contract";
+import { LATE_CUTS, LISTING_METRICS, ORG_USAGE_METRICS } from "./late-parts";
 import { burnRatePerDayNano, csvLine, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
 
 /**
@@ -16,7 +17,9 @@ import { burnRatePerDayNano, csvLine, daysOfCreditLeft, decodeCursor, encodeCurs
  * settlement maintains (org_usage_hourly, listing_hourly, listing_latency_hourly) or the
  * ledger, except the activity log, which pages raw events through their
  * (org_id, started_at, id) index. Periods are whole days (or hours) in the viewer's
- * time zone; rollups are UTC hours, so days are exact in zones with whole-hour offsets.
+ * time zone. Rollups are UTC hours; in zones whose midnight falls inside a UTC hour (India
+ * +5:30, Nepal +5:45, Newfoundland −3:30, …) the hours holding a midnight are split by the
+ * rollups' late parts (see usageByDay): days are exact in those zones too.
  */
 
 const BURN_DAYS = 7;
@@ -65,6 +68,60 @@ export const periodInput = z.object({
 const daysStartSql = (now: Date, tz: string, days: number): SQL =>
   sql`((date_trunc('day', ${now.toISOString()}::timestamptz, ${tz}) at time zone ${tz}) - ${days - 1} * interval '1 day') at time zone ${tz}`;
 
+/**
+ * The UTC hours that hold a local midnight of `tz` from `from` (a local midnight) to now,
+ * with the midnight and its minute of the hour: none in whole-hour zones.
+ */
+const edgeHoursSql = (tz: string, from: SQL, now: Date): SQL => sql`
+  select date_trunc('hour', m.at) as hs, m.at, (extract(epoch from m.at - date_trunc('hour', m.at)) / 60)::int as minute
+  from generate_series((${from} at time zone ${tz})::date::timestamp, (${now.toISOString()}::timestamptz at time zone ${tz})::date::timestamp, interval '1 day') as g(d)
+  cross join lateral (select g.d at time zone ${tz} as at) m
+  where m.at <> date_trunc('hour', m.at)`;
+
+type UsageSource =
+  | { kind: "buyer"; orgId: string; dimension: typeof BY_LISTING | typeof BY_KEY }
+  | { kind: "provider"; orgId: string };
+
+/** The columns of usageByDay's rows after (t, group_id): every day-relevant sum a rollup keeps. */
+const SPLIT_METRICS = Object.keys(LISTING_METRICS);
+
+/**
+ * Usage since `from` (a local midnight of `tz`) from the hourly rollups, as rows (t, group_id,
+ * requests, errors, input_tokens, output_tokens, cached_input_tokens, cost_nano, fee_nano)
+ * whose `t` falls on the right local day: an hour holding a midnight at :15 or :30 is split
+ * there by its late parts (./late-parts.ts) into a row at the hour and a row at the midnight.
+ * A buyer's rows are grouped by listing or key (org_usage_hourly keeps no errors or fees:
+ * they read 0); a provider's by listing. (A midnight at another minute, which no zone has
+ * today, would leave its hour whole on the earlier day.)
+ */
+function usageByDay(source: UsageSource, tz: string, from: SQL, now: Date): SQL {
+  const own = source.kind === "buyer" ? ORG_USAGE_METRICS : LISTING_METRICS;
+  const whole = (m: string) => (m in own ? `h.${m}::int8` : "0::int8");
+  const late = (m: string) => (m in own ? `(case e.minute ${LATE_CUTS.map((c) => `when ${c} then h.${m}_after${c}`).join(" ")} else 0 end)::int8` : "0::int8");
+  const columns = (f: (m: string) => string) => sql.raw(SPLIT_METRICS.map((m) => `${f(m)} as ${m}`).join(", "));
+  const [table, group, owner] =
+    source.kind === "buyer"
+      ? [sql.raw("org_usage_hourly"), sql.raw("h.group_id"), sql`h.org_id = ${source.orgId}::uuid and h.dimension = ${source.dimension}`]
+      : [sql.raw("listing_hourly"), sql.raw("h.listing_id"), sql`h.provider_org_id = ${source.orgId}::uuid`];
+  // Whole hours of one day as they are (all of them in whole-hour zones); each hour holding a
+  // midnight, found by key, as its part before the midnight and its part after.
+  return sql`(
+    with w as (select ${from} as from_at),
+    edges as (${edgeHoursSql(tz, sql`(select from_at from w)`, now)})
+    select h.hour as t, ${group} as group_id, ${columns(whole)}
+    from ${table} h
+    where ${owner} and h.hour >= (select from_at from w) and h.hour not in (select hs from edges)
+    union all
+    select h.hour, ${group}, ${columns((m) => `${whole(m)} - ${late(m)}`)}
+    from edges e join ${table} h on h.hour = e.hs and ${owner}
+    where h.hour >= (select from_at from w) and h.requests > ${sql.raw(late("requests"))}
+    union all
+    select e.at, ${group}, ${columns(late)}
+    from edges e join ${table} h on h.hour = e.hs and ${owner}
+    where e.at >= (select from_at from w) and ${sql.raw(late("requests"))} > 0
+  )`;
+}
+
 const n = (v: bigint | number | string | null) => Number(v ?? 0);
 const big = (v: bigint | number | string | null) => BigInt(v ?? 0);
 
@@ -73,22 +130,22 @@ const big = (v: bigint | number | string | null) => BigInt(v ?? 0);
 /** Balance, spend today / this month (viewer's days), 7-day burn rate and the days of credit it leaves. */
 export async function buyerOverview(db: DbOrTx, orgId: string, p: z.infer<typeof overviewInput>, now = new Date()) {
   const nowText = now.toISOString();
+  const today = sql`date_trunc('day', ${nowText}::timestamptz, ${p.tz})`;
+  const month = sql`date_trunc('month', ${nowText}::timestamptz, ${p.tz})`;
   const [balance, { rows }] = await Promise.all([
     orgCreditBalance(db, orgId),
     db.execute<Record<string, bigint>>(sql`
-      with b as (
-        select date_trunc('day', ${nowText}::timestamptz, ${p.tz}) as today,
-               date_trunc('month', ${nowText}::timestamptz, ${p.tz}) as month,
-               date_trunc('hour', ${nowText}::timestamptz) - interval '${sql.raw(String(BURN_DAYS * 24 - 1))} hours' as week
-      )
-      select coalesce(sum(h.cost_nano) filter (where h.hour >= b.today), 0)::int8 as spend_today,
-             coalesce(sum(h.requests) filter (where h.hour >= b.today), 0)::int8 as requests_today,
-             coalesce(sum(h.cost_nano) filter (where h.hour >= b.month), 0)::int8 as spend_month,
-             coalesce(sum(h.requests) filter (where h.hour >= b.month), 0)::int8 as requests_month,
-             coalesce(sum(h.input_tokens + h.output_tokens + h.cached_input_tokens) filter (where h.hour >= b.month), 0)::int8 as tokens_month,
-             coalesce(sum(h.cost_nano) filter (where h.hour >= b.week), 0)::int8 as spend_burn
-      from b left join org_usage_hourly h
-        on h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING} and h.hour >= least(b.today, b.month, b.week)`),
+      with u as (select * from ${usageByDay({ kind: "buyer", orgId, dimension: BY_LISTING }, p.tz, month, now)} u)
+      select coalesce(sum(u.cost_nano) filter (where u.t >= ${today}), 0)::int8 as spend_today,
+             coalesce(sum(u.requests) filter (where u.t >= ${today}), 0)::int8 as requests_today,
+             coalesce(sum(u.cost_nano), 0)::int8 as spend_month,
+             coalesce(sum(u.requests), 0)::int8 as requests_month,
+             coalesce(sum(u.input_tokens + u.output_tokens + u.cached_input_tokens), 0)::int8 as tokens_month,
+             -- The burn rate is over whole UTC hours (the last ${sql.raw(String(BURN_DAYS * 24))}), so it reads the rollup alone.
+             (select coalesce(sum(h.cost_nano), 0)::int8 from org_usage_hourly h
+              where h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING}
+                and h.hour >= date_trunc('hour', ${nowText}::timestamptz) - interval '${sql.raw(String(BURN_DAYS * 24 - 1))} hours') as spend_burn
+      from u`),
   ]);
   const r = rows[0]!;
   const burnPerDayNano = burnRatePerDayNano(big(r.spend_burn!), BURN_DAYS);
@@ -113,12 +170,19 @@ export async function buyerSeries(db: DbOrTx, orgId: string, p: z.infer<typeof s
     p.granularity === "day"
       ? daysStartSql(now, p.tz, p.days)
       : sql`date_trunc('hour', ${now.toISOString()}::timestamptz) - ${p.days * 24 - 1} * interval '1 hour'`;
+  const dimension = p.groupBy === "listing" ? BY_LISTING : BY_KEY;
+  // Days: exact local days. Hours: the rollup's UTC hours as they are (in a zone with a
+  // half-hour offset a bar then covers 05:30–06:30 local, never half of two hours).
+  const usage =
+    p.granularity === "day"
+      ? sql`(select date_trunc('day', u.t, ${p.tz}) as bucket, u.* from ${usageByDay({ kind: "buyer", orgId, dimension }, p.tz, from, now)} u)`
+      : sql`(select h.hour as bucket, h.group_id, h.requests, h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_nano
+             from org_usage_hourly h where h.org_id = ${orgId}::uuid and h.dimension = ${dimension} and h.hour >= ${from})`;
   const { rows } = await db.execute<{ bucket: string; group_id: string; requests: bigint; input_tokens: bigint; output_tokens: bigint; cached_input_tokens: bigint; cost_nano: bigint }>(sql`
-    select date_trunc(${p.granularity}, h.hour, ${p.tz}) as bucket, h.group_id,
-           sum(h.requests)::int8 as requests, sum(h.input_tokens)::int8 as input_tokens, sum(h.output_tokens)::int8 as output_tokens,
-           sum(h.cached_input_tokens)::int8 as cached_input_tokens, sum(h.cost_nano)::int8 as cost_nano
-    from org_usage_hourly h
-    where h.org_id = ${orgId}::uuid and h.dimension = ${p.groupBy === "listing" ? BY_LISTING : BY_KEY} and h.hour >= ${from}
+    select x.bucket, x.group_id,
+           sum(x.requests)::int8 as requests, sum(x.input_tokens)::int8 as input_tokens, sum(x.output_tokens)::int8 as output_tokens,
+           sum(x.cached_input_tokens)::int8 as cached_input_tokens, sum(x.cost_nano)::int8 as cost_nano
+    from ${usage} x
     group by 1, 2 order by 1, 2`);
   const ids = [...new Set(rows.map((r) => r.group_id))];
   const names = ids.length ? await groupNames(db, p.groupBy, ids) : new Map<string, string>();
@@ -288,9 +352,9 @@ export async function buyerEnergy(db: DbOrTx, orgId: string, p: z.infer<typeof p
     tokens: bigint;
   }>(sql`
     select l.id as listing_id, l.slug, l.tokens_per_watt, l.grid_carbon_g_per_kwh, l.energy_method, l.energy_hardware,
-           sum(h.requests)::int8 as requests, sum(h.input_tokens + h.output_tokens + h.cached_input_tokens)::int8 as tokens
-    from org_usage_hourly h join listings l on l.id = h.group_id
-    where h.org_id = ${orgId}::uuid and h.dimension = ${BY_LISTING} and h.hour >= ${daysStartSql(now, p.tz, p.days)}
+           sum(u.requests)::int8 as requests, sum(u.input_tokens + u.output_tokens + u.cached_input_tokens)::int8 as tokens
+    from ${usageByDay({ kind: "buyer", orgId, dimension: BY_LISTING }, p.tz, daysStartSql(now, p.tz, p.days), now)} u
+    join listings l on l.id = u.group_id
     group by l.id order by l.slug`);
   const listings = rows.map((r) => {
     const tokens = n(r.tokens);
@@ -352,12 +416,12 @@ export async function providerEarnings(db: DbOrTx, orgId: string, p: z.infer<typ
     cost_nano: bigint;
     fee_nano: bigint;
   }>(sql`
-    select date_trunc('day', h.hour, ${p.tz}) as day, h.listing_id, l.slug,
-           sum(h.requests)::int8 as requests, sum(h.errors)::int8 as errors, sum(h.input_tokens)::int8 as input_tokens,
-           sum(h.output_tokens)::int8 as output_tokens, sum(h.cached_input_tokens)::int8 as cached_input_tokens,
-           sum(h.cost_nano)::int8 as cost_nano, sum(h.fee_nano)::int8 as fee_nano
-    from listing_hourly h join listings l on l.id = h.listing_id
-    where h.provider_org_id = ${orgId}::uuid and h.hour >= ${daysStartSql(now, p.tz, p.days)}
+    select date_trunc('day', u.t, ${p.tz}) as day, u.group_id as listing_id, l.slug,
+           sum(u.requests)::int8 as requests, sum(u.errors)::int8 as errors, sum(u.input_tokens)::int8 as input_tokens,
+           sum(u.output_tokens)::int8 as output_tokens, sum(u.cached_input_tokens)::int8 as cached_input_tokens,
+           sum(u.cost_nano)::int8 as cost_nano, sum(u.fee_nano)::int8 as fee_nano
+    from ${usageByDay({ kind: "provider", orgId }, p.tz, daysStartSql(now, p.tz, p.days), now)} u
+    join listings l on l.id = u.group_id
     group by 1, 2, 3 order by 1, 3`);
   const entries = rows.map((r) => ({
     day: asDate(r.day),

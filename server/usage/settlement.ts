@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db, Tx } from "../../db/client";
 import type { ServiceIdentity } from "../auth/service-tokens";
+import { lateColumns, lateSums, LISTING_METRICS, MINUTE_OF_STARTED_AT, ORG_USAGE_METRICS } from "../dashboards/late-parts";
 import { nameUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
@@ -243,23 +244,28 @@ ins AS (
   FROM ev
 ),
 org_rollup AS (
-  INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano)
+  INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano,
+                                ${sql.raw(lateColumns(ORG_USAGE_METRICS).join(", "))})
   SELECT org_id, d.dimension, date_trunc('hour', started_at, 'UTC'), d.group_id, count(*), sum(input_tokens), sum(output_tokens),
-         sum(cached_input_tokens), sum(cost_nano)::int8
+         sum(cached_input_tokens), sum(cost_nano)::int8, ${sql.raw(lateSums(ORG_USAGE_METRICS, MINUTE_OF_STARTED_AT).join(", "))}
   FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET ${addCounts("org_usage_hourly", ["requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano"])}
+  ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET ${addCounts("org_usage_hourly", [
+    "requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", ...lateColumns(ORG_USAGE_METRICS),
+  ])}
 ),
 listing_rollup AS (
   INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
-                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count)
+                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count, ${sql.raw(lateColumns(LISTING_METRICS).join(", "))})
   SELECT listing_id, date_trunc('hour', started_at, 'UTC'), provider_org_id, count(*), count(*) FILTER (WHERE status <> 'ok'),
          sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cost_nano)::int8, sum(fee_nano)::int8,
          coalesce(sum((extract(epoch FROM ended_at - started_at) * 1000)::int8), 0),
-         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at)
+         coalesce(sum((extract(epoch FROM first_token_at - started_at) * 1000)::int8), 0), count(first_token_at),
+         ${sql.raw(lateSums(LISTING_METRICS, MINUTE_OF_STARTED_AT).join(", "))}
   FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
   ON CONFLICT (listing_id, hour) DO UPDATE SET ${addCounts("listing_hourly", [
     "requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", "fee_nano", "latency_ms_sum", "ttft_ms_sum", "ttft_count",
+    ...lateColumns(LISTING_METRICS),
   ])}
 ),
 -- Measured marketplace figures (server/dashboards/histogram.ts): time to first token (ms) and output tokens/s of ok events.

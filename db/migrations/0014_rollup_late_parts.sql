@@ -1,0 +1,24 @@
+ALTER TABLE "listing_hourly" ADD COLUMN "requests_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "requests_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "errors_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "errors_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "input_tokens_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "input_tokens_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "output_tokens_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "output_tokens_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "cached_input_tokens_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "cached_input_tokens_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "cost_nano_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "cost_nano_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "fee_nano_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "listing_hourly" ADD COLUMN "fee_nano_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "requests_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "requests_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "input_tokens_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "input_tokens_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "output_tokens_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "output_tokens_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "cached_input_tokens_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "cached_input_tokens_after30" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "cost_nano_after15" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "org_usage_hourly" ADD COLUMN "cost_nano_after30" bigint DEFAULT 0 NOT NULL;
