@@ -2,14 +2,13 @@
 // Own embedded PostgreSQL (fresh data dir), the same service function the tRPC router
 // calls, a few sort/filter combinations; p50 must stay under 50 ms. Compared with a bare
 // `select * from listings limit 50` measured in the same run; appended to bench/RESULTS.md.
-import fs from "node:fs";
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
 import { listMarketplace, type marketplaceInput } from "../server/catalog/service";
 import { startPgChild } from "../scripts/lib/pg-child";
 import type { z } from "zod";
-import { machine, timeQuery } from "./timing";
+import { appendResult, machine, timeQuery } from "./timing";
 
 const LISTINGS = 10_000;
 const ORGS = 100;
@@ -104,9 +103,7 @@ try {
     ``,
   ].join("\n");
   console.log(`\n${report}`);
-  const file = "bench/RESULTS.md";
-  if (!fs.existsSync(file)) fs.writeFileSync(file, "# Benchmark results\n\nAppended by the `npm run bench:*` scripts; newest last.\n\n");
-  fs.appendFileSync(file, report + "\n");
+  appendResult(report);
   process.exitCode = pass ? 0 : 1;
 } finally {
   await pool.end();

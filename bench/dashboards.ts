@@ -4,14 +4,13 @@
 // service functions the tRPC router calls are timed; p50 must stay under 200 ms. Beside
 // them, in the same run: the same 30-day chart aggregated from raw events (what the rollups
 // save) and a trivial indexed lookup. Appended to bench/RESULTS.md.
-import fs from "node:fs";
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
 import { activityPage, buyerOverview, buyerSeries, providerEarnings } from "../server/dashboards/service";
 import { makeBuyer, makeListing, makeProvider } from "../server/usage/testing";
 import { startPgChild } from "../scripts/lib/pg-child";
-import { machine, timeQuery } from "./timing";
+import { appendResult, machine, timeQuery } from "./timing";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000_000);
 const CHUNK = 500_000;
@@ -174,9 +173,7 @@ try {
   ].join("\n");
   console.log(`\n${report}`);
   if (EVENTS === 5_000_000) {
-    const file = "bench/RESULTS.md";
-    if (!fs.existsSync(file)) fs.writeFileSync(file, "# Benchmark results\n\nAppended by the `npm run bench:*` scripts; newest last.\n\n");
-    fs.appendFileSync(file, report + "\n");
+    appendResult(report);
   }
   process.exitCode = pass ? 0 : 1;
 } finally {

@@ -17,7 +17,7 @@ import readline from "node:readline";
 import { Pool } from "undici";
 import { FakeBackend, fakeListing } from "../server/gateway/fake-backend";
 import { serveFakeBackend } from "../server/gateway/fake-backend-server";
-import { machine } from "./timing";
+import { appendResult, machine } from "./timing";
 
 const CONNECTIONS = 50;
 const WARMUP_MS = 1_000;
@@ -190,7 +190,7 @@ try {
     ...rounds.map((r) => `- ${r}`),
     "",
   ].join("\n");
-  fs.appendFileSync("bench/RESULTS.md", report);
+  appendResult(report);
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await backendServer.close();

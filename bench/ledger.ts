@@ -6,8 +6,6 @@
 // (many buyers paying a few hot accounts); a baseline table keyed by the transfer id; and
 // the postings after dropping every secondary index and trigger of ledger_transfers (what
 // the primary key and the balance updates alone cost). Appends the results to bench/RESULTS.md.
-import fs from "node:fs";
-import path from "node:path";
 import { sql } from "drizzle-orm";
 import { createDb, createPool, type Db } from "../db/client";
 import { migrateDb } from "../db/migrate";
@@ -16,7 +14,7 @@ import { uuidv7 } from "../server/lib/ids";
 import { pgArray } from "../server/lib/pg-array";
 import type { TransferInput } from "../server/ledger/posting";
 import { checkInvariants, postTransfers, postTransfersBatch } from "../server/ledger/service";
-import { machine } from "./timing";
+import { appendResult, machine } from "./timing";
 
 const seconds = Number(process.argv.find((a) => a.startsWith("--seconds="))?.split("=")[1] ?? 5);
 const CLIENTS = 16;
@@ -158,15 +156,7 @@ function plainInsert(db: Db, rows: TransferInput[], table: "bench_plain" | "benc
 }
 
 function record(results: { workload: string; ledger: number; baseline: number }[], violations: number) {
-  const file = path.resolve("bench/RESULTS.md");
-  if (!fs.existsSync(file)) {
-    fs.writeFileSync(
-      file,
-      "# Benchmark results\n\nAppended by `npm run bench:ledger`. Baselines are plain INSERTs of the same rows into an unconstrained table, measured in the same run.\n",
-    );
-  }
   const lines = [
-    "",
     `## Ledger, ${new Date().toISOString()}`,
     "",
     `Machine: ${machine("embedded PostgreSQL 18")}. ${seconds} s per measurement. Invariant check after the run: ${violations ? `${violations} violations` : "clean"}.`,
@@ -178,6 +168,5 @@ function record(results: { workload: string; ledger: number; baseline: number }[
     `Target (issue 3): batched postings at least 50% of the baseline: ${results[1]!.ledger / results[1]!.baseline >= 0.5 ? "met" : "NOT MET"}.`,
     "",
   ];
-  fs.appendFileSync(file, lines.join("\n"));
-  console.log(`recorded in ${path.relative(process.cwd(), file)}`);
+  appendResult(lines.join("\n"));
 }

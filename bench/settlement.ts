@@ -5,7 +5,6 @@
 // bare table. Also measured: the same work without HTTP (reportUsage called in-process)
 // and with every event spending from a reservation. Appended to bench/RESULTS.md.
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import readline from "node:readline";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { sql } from "drizzle-orm";
@@ -20,7 +19,7 @@ import { ensureAccount, postTransfersBatch } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
 import { reserve } from "../server/usage/reservations";
 import { reportUsage } from "../server/usage/settlement";
-import { machine } from "./timing";
+import { appendResult, machine } from "./timing";
 
 const BUYERS = 1000;
 const PROVIDERS = 10;
@@ -246,7 +245,7 @@ try {
     `usage_events rows after the HTTP run: ${counted[0]!.n}; ledger transfers at the end: ${transfers[0]!.n}.`,
   ];
   console.log(lines.join("\n"));
-  fs.appendFileSync("bench/RESULTS.md", lines.join("\n") + "\n");
+  appendResult(lines.join("\n"));
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await pool.end();

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import os from "node:os";
 
 /** The value at percentile `p` (0–100) of an ascending array: nearest rank, no interpolation. */
@@ -23,4 +24,13 @@ export function machine(extra?: string): string {
   const cpus = os.cpus();
   const load = os.loadavg().map((l) => l.toFixed(1)).join(" / ");
   return `${cpus.length}× ${cpus[0]?.model.trim() ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}${extra ? `, ${extra}` : ""}; load average ${load}`;
+}
+
+const RESULTS = "bench/RESULTS.md";
+
+/** Appends a benchmark's report to bench/RESULTS.md (newest last), separated from the one before by a blank line. */
+export function appendResult(report: string): void {
+  if (!fs.existsSync(RESULTS)) fs.writeFileSync(RESULTS, "# Benchmark results\n\nAppended by the `npm run bench:*` scripts; newest last.\n");
+  fs.appendFileSync(RESULTS, `\n${report.trim()}\n`);
+  console.log(`recorded in ${RESULTS}`);
 }
