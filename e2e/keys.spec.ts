@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import OpenAI from "openai";
+import { gatewayPublicUrl } from "../playwright.config";
 
 // The demo buyer creates a key, copies it, finds it by prefix, edits its limit and revokes it.
 test.use({ permissions: ["clipboard-read", "clipboard-write"] });
@@ -24,6 +26,12 @@ test("create, copy, list, edit and revoke an API key", async ({ page }) => {
   await expect(panel).toContainText("you won't see it again");
   const secret = await page.getByTestId("key-secret").inputValue();
   expect(secret).toMatch(/^tm_[0-9A-Za-z]{43}$/);
+  // The panel's base URL is the configured proxy, and the new key works there as shown.
+  const env = await page.getByTestId("key-env").textContent();
+  const baseURL = /OPENAI_BASE_URL=(\S+)/.exec(env ?? "")?.[1];
+  expect(baseURL).toBe(gatewayPublicUrl);
+  const models = await new OpenAI({ apiKey: secret, baseURL, maxRetries: 0 }).models.list();
+  expect(models.data.length).toBeGreaterThan(0);
 
   await page.getByTestId("copy-key").click();
   await expect(page.getByTestId("copy-key")).toHaveText("Copied");

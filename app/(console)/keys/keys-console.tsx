@@ -10,6 +10,7 @@ import { LimitsFields, periodLabel, readLimits } from "./limits-form";
 
 type KeyRow = inferRouterOutputs<AppRouter>["keys"]["list"][number];
 type Revealed = { name: string; secret: string; note?: string };
+type RevealProps = { revealed: Revealed; onDone: () => void; baseUrl: string };
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
@@ -21,7 +22,8 @@ const graceOptions = [
   { seconds: 7 * 86_400, label: "Keep the old key for 7 days" },
 ];
 
-export function KeysConsole({ canManage }: { canManage: boolean }) {
+/** `baseUrl`: the proxy as buyers reach it (GATEWAY_PUBLIC_URL), shown beside a new key. */
+export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUrl: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const keys = useQuery(trpc.keys.list.queryOptions());
@@ -47,7 +49,7 @@ export function KeysConsole({ canManage }: { canManage: boolean }) {
 
   return (
     <div className="space-y-6">
-      {revealed && <SecretReveal revealed={revealed} onDone={() => setRevealed(null)} />}
+      {revealed && <SecretReveal revealed={revealed} onDone={() => setRevealed(null)} baseUrl={baseUrl} />}
 
       {creating && (
         <section className="card space-y-4" data-testid="create-key-form">
@@ -137,7 +139,7 @@ function endOfUtcDay(day: string): Date {
   return new Date(Date.UTC(y, m - 1, d + 1));
 }
 
-function SecretReveal({ revealed, onDone }: { revealed: Revealed; onDone: () => void }) {
+function SecretReveal({ revealed, onDone, baseUrl }: RevealProps) {
   const [copied, setCopied] = useState<"no" | "yes" | "failed">("no");
   return (
     <section className="card space-y-3 border-emerald-300 bg-emerald-50" data-testid="key-secret-panel">
@@ -170,8 +172,8 @@ function SecretReveal({ revealed, onDone }: { revealed: Revealed; onDone: () => 
         </button>
       </div>
       {copied === "failed" && <p className="text-sm text-red-700">The browser refused clipboard access; select the key and copy it by hand.</p>}
-      <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
-        {`export OPENAI_API_KEY=${revealed.secret}\nexport OPENAI_BASE_URL=http://localhost:8787/v1`}
+      <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" data-testid="key-env">
+        {`export OPENAI_API_KEY=${revealed.secret}\nexport OPENAI_BASE_URL=${baseUrl}`}
       </pre>
       <button className="btn-secondary" onClick={onDone} data-testid="key-secret-done">I have saved it</button>
     </section>
