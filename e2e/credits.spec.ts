@@ -34,6 +34,11 @@ test("a buyer tops up $25 through the local checkout, sees the new balance and o
 test("a '20,50' top-up reaches checkout as $20.50, never $2,050, and the paid checkout says so on return", async ({ page }) => {
   await signIn(page, demo.buyer);
   await page.goto("/credits");
+  // An amount that could be read two ways is refused in the form's words, before any checkout.
+  await page.getByLabel("Amount (USD)").fill("1,000");
+  await page.getByRole("button", { name: "Continue to payment" }).click();
+  await expect(page.getByTestId("form-error")).toContainText('Amount (USD): "1,000" could be 1000 or 1.000');
+  await expect(page).toHaveURL(/\/credits$/);
   await page.getByLabel("Amount (USD)").fill("20,50");
   await page.getByRole("button", { name: "Continue to payment" }).click();
   await expect(page).toHaveURL(/\/credits\/checkout\//);

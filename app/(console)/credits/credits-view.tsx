@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import { formatUsd } from "@/server/ledger/money";
 import { PaymentOutcome } from "./payment-outcome";
@@ -97,7 +98,7 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
               <p className="text-xs text-slate-500">
                 Between {usdFromCents(b.limits.minCents)} and {usdFromCents(b.limits.maxCents)}.
               </p>
-              <ErrorText>{create.error?.message}</ErrorText>
+              <ErrorText>{formError(create.error, { amountUsd: "Amount (USD)" })}</ErrorText>
               <button className="btn-primary w-full" disabled={create.isPending}>
                 {create.isPending ? "Opening checkout…" : "Continue to payment"}
               </button>
@@ -158,7 +159,7 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
                 <input id="threshold" name="threshold" className="input w-40" defaultValue={formatUsd(b.lowThresholdNano, { symbol: false })} />
               </div>
               <button className="btn-secondary" disabled={threshold.isPending}>Save</button>
-              <ErrorText>{threshold.error?.message}</ErrorText>
+              <ErrorText>{formError(threshold.error, { thresholdUsd: "Warn me below (USD)" })}</ErrorText>
             </form>
           )}
         </section>

@@ -3,10 +3,11 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { formatUsd } from "@/server/ledger/money";
-import { LimitsFields, periodLabel, readLimits } from "./limits-form";
+import { limitLabels, LimitsFields, periodLabel, readLimits } from "./limits-form";
 
 type KeyRow = inferRouterOutputs<AppRouter>["keys"]["list"][number];
 type Revealed = { name: string; secret: string; note?: string };
@@ -68,12 +69,12 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
               extra={
                 <div>
                   <label className="label" htmlFor="create-expires">Expires after (optional)</label>
-                  <input className="input" id="create-expires" name="expiresOn" type="date" />
+                  <input className="input" id="create-expires" name="expiresOn" type="date" min={new Date().toISOString().slice(0, 10)} />
                   <p className="mt-1 text-xs text-slate-500">The key stops working at the end of that day (UTC).</p>
                 </div>
               }
             />
-            <ErrorText>{create.error?.message}</ErrorText>
+            <ErrorText>{formError(create.error, limitLabels)}</ErrorText>
             <div className="flex gap-2">
               <button className="btn-primary" type="submit" disabled={create.isPending}>{create.isPending ? "Creating…" : "Create key"}</button>
               <button className="btn-secondary" type="button" onClick={() => { setCreating(false); create.reset(); }}>Cancel</button>
@@ -284,7 +285,7 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
                 }}
               >
                 <LimitsFields idPrefix={`edit-${k.id}`} defaults={k} />
-                <ErrorText>{update.error?.message}</ErrorText>
+                <ErrorText>{formError(update.error, limitLabels)}</ErrorText>
                 <div className="flex gap-2">
                   <button className="btn-primary" type="submit" disabled={update.isPending}>Save limits</button>
                   <button className="btn-secondary" type="button" onClick={() => setPanel(null)}>Cancel</button>
@@ -299,7 +300,7 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
                 </select>
                 <button className="btn-primary" disabled={rotate.isPending} onClick={() => rotate.mutate({ keyId: k.id, graceSeconds: grace })}>Rotate key</button>
                 <button className="btn-secondary" onClick={() => setPanel(null)}>Cancel</button>
-                <ErrorText>{rotate.error?.message}</ErrorText>
+                <ErrorText>{formError(rotate.error, limitLabels)}</ErrorText>
               </div>
             )}
             {panel === "revoke" && (
