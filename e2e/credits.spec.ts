@@ -62,7 +62,7 @@ test("a failed checkout returns with a failure banner; an abandoned one can be r
   await expect(outcome).toContainText("failed: nothing was charged");
 
   // Abandoned at the checkout page: the top-up stays payable for 24 hours, with a way back and a way out.
-  await page.getByRole("button", { name: "$10" }).click();
+  await page.getByRole("button", { name: "$10", exact: true }).click();
   await page.getByRole("button", { name: "Continue to payment" }).click();
   await expect(page).toHaveURL(/\/credits\/checkout\//);
   const checkoutUrl = new URL(page.url()).pathname;
