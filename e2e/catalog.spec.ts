@@ -55,8 +55,8 @@ test("a provider lists, tests, publishes and reprices a model; a visitor finds i
   // A change scheduled for tomorrow 09:00 UTC, typed with a decimal comma, listed at the same UTC time, then cancelled.
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   await page.locator("#new-input").fill("0,04");
-  await page.getByLabel("From (UTC)").check();
-  await page.getByLabel("Effective from (UTC)").fill(`${tomorrow}T09:00`);
+  await page.getByRole("radio", { name: "From (UTC)" }).check();
+  await page.getByLabel("Effective from (UTC)", { exact: true }).fill(`${tomorrow}T09:00`);
   await page.getByTestId("change-price-submit").click();
   await expect(page.getByTestId("price-version")).toHaveCount(3);
   const scheduled = page.getByTestId("price-version").first();

@@ -78,6 +78,16 @@ test("a bad limit is refused with a message naming the field", async ({ page }) 
   await form.getByLabel("Name").fill("too rich");
   await form.getByLabel("Spend limit (USD)").fill("5000000");
   await form.getByRole("button", { name: "Create key" }).click();
-  await expect(form.getByTestId("form-error")).toContainText("spendLimitUsd: must be at most $1,000,000");
+  // Named as the form labels it, never by the API's field name.
+  await expect(form.getByTestId("form-error")).toContainText("Spend limit (USD): must be at most $1,000,000");
+  await expect(form.getByTestId("form-error")).not.toContainText("spendLimitUsd");
+  await expect(page.getByTestId("key-secret-panel")).toHaveCount(0);
+
+  // A past expiry date is stopped in the browser, before anything is sent.
+  await form.getByLabel("Spend limit (USD)").fill("");
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  await form.getByLabel("Expires after (optional)").fill(yesterday);
+  await form.getByRole("button", { name: "Create key" }).click();
+  expect(await form.getByLabel("Expires after (optional)").evaluate((el: HTMLInputElement) => el.validity.rangeUnderflow)).toBe(true);
   await expect(page.getByTestId("key-secret-panel")).toHaveCount(0);
 });
