@@ -58,6 +58,13 @@ test("sign up, create an organisation, invite a member who accepts, switch organ
   await page.getByLabel("Invite email").fill(memberEmail);
   await page.getByRole("button", { name: "Create invite link" }).click();
   await expect(page.getByTestId("form-error")).toContainText(`${memberEmail} already has a pending invite`);
+  // The owner's audit log has the organisation's creation and the invite, as changed fields rather than JSON.
+  await page.goto("/finance/audit");
+  const invited = page.locator('[data-testid=audit-row][data-action="member.invite"]');
+  await expect(invited.getByTestId("audit-changes")).toContainText(`email — → ${memberEmail}`);
+  await expect(invited.getByTestId("audit-changes")).toContainText("role — → developer");
+  await expect(page.locator('[data-testid=audit-row][data-action="org.create"]')).toContainText("Acme Labs");
+  await page.goto("/settings");
   await signOut(page);
 
   await signUp(page, "Mo Member", memberEmail, password);
