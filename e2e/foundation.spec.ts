@@ -25,6 +25,20 @@ test("a wrong password shows an error and does not sign in", async ({ page }) =>
   await expect(page.getByTestId("user-menu")).toHaveCount(0);
 });
 
+test("after too many failures the lockout states the configured window", async ({ page }) => {
+  // An email of its own: five failures lock it (SIGNIN_MAX_FAILURES_PER_EMAIL), the window is the default 900 s.
+  const email = uniqueEmail("locked");
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("not-the-password");
+  for (let i = 0; i < 6; i++) {
+    const answered = page.waitForResponse((r) => r.url().includes("/api/auth/callback/credentials"));
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await answered;
+  }
+  await expect(page.getByTestId("signin-error")).toHaveText("Too many failed attempts. Sign-in is paused for up to 15 minutes; try again after that.");
+});
+
 test("sign up, create an organisation, invite a member who accepts, switch organisation, sign out", async ({ page }) => {
   const ownerEmail = uniqueEmail("owner");
   const memberEmail = uniqueEmail("member");
