@@ -1,3 +1,4 @@
+import { measuredRule } from "@/app/_components/measured";
 import Link from "next/link";
 import { EmptyState } from "@/app/_components/ui";
 import { serverCaller } from "@/server/api/server-caller";
@@ -18,7 +19,7 @@ function parseFilters(sp: Record<string, string | string[] | undefined>) {
     provider: one("provider"),
     family: one("family"),
     modality: one("modality"),
-    maxBlendedPer1M: one("maxBlendedPer1M"),
+    maxPricePer1M: one("maxPricePer1M"),
     minContext: num("minContext"),
     sort: one("sort"),
     page: num("page"),
@@ -78,8 +79,9 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
             </div>
           </div>
           <p className="text-xs text-slate-500">
-            Blended price: 3 input tokens to 1 output token. Tokens per watt (tokens per second per watt, i.e. per joule) is
-            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600).
+            Price per 1M tokens: chat and completion models at the 3:1 blend (3 input tokens to 1 output token); embeddings
+            models, which produce no output tokens, at their input price. The two bases are listed apart when sorted by price. Tokens per watt (tokens per second per watt, i.e. per joule) is
+            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule}
           </p>
         </>
       )}
