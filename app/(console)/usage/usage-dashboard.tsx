@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
+import { heldCreditText } from "@/app/_components/held-credit";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatDuration, formatFigure, usd } from "@/app/_lib/format";
@@ -55,7 +56,7 @@ export function UsageDashboard() {
   return (
     <div className="space-y-6">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-        <Stat label="Available balance" value={usd(o.availableNano)} hint={o.reservedNano > 0n ? `${usd(o.reservedNano)} reserved by requests in flight` : undefined} testId="overview-balance" />
+        <Stat label="Balance" value={usd(o.balanceNano)} hint={heldCreditText(o.reservedNano) ?? "credit paid in, less what your requests used"} testId="overview-balance" />
         <Stat label="Spent today" value={usd(o.spendTodayNano)} hint={`${o.requestsToday.toLocaleString()} requests`} testId="overview-spend-today" />
         <Stat label="Spent this month" value={usd(o.spendMonthNano)} hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`} testId="overview-spend-month" />
         <Stat label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
