@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orgCreditBalance } from "../credits/postings";
+import { buyerMonthly } from "../finance/buyer-statement";
+import { monthOf } from "../finance/period";
 import { uuidv7 } from "../lib/ids";
 import { checkInvariants, expirePending } from "../ledger/service";
 import { createTestDb, type TestDb } from "../testing/db";
@@ -72,6 +74,10 @@ describe("concurrent reservations", () => {
     await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id })], { service: { kind: "platform" }, defaultFeeBps: 500 });
     const held = await orgCreditBalance(t.db, buyer.orgId);
     expect(held).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 100_000_000n - 2_000n, availableNano: 5_000_000_000n - 100_000_000n });
+    // The statement shows the usage, not the hold: that stands apart as what is held now.
+    const statement = await buyerMonthly(t.db, { orgId: buyer.orgId, month: monthOf(new Date()) });
+    expect(statement.lines.map((l) => [l.label, l.amountNano])).toEqual([["Top-up", 5_000_000_000n], ["Usage: 1 request", -2_000n]]);
+    expect(statement).toMatchObject({ closingNano: held.balanceNano, heldNowNano: held.reservedNano });
     await release(t.db, { id: r.id });
     expect(await orgCreditBalance(t.db, buyer.orgId)).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 0n, availableNano: 5_000_000_000n - 2_000n });
   });

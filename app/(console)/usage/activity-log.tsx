@@ -1,5 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { LocalTime } from "@/app/_components/time";
 import { EmptyState, QueryView } from "@/app/_components/ui";
@@ -35,10 +36,21 @@ const statusStyle: Record<string, string> = {
   aborted: "bg-amber-50 text-amber-800",
 };
 
+/** A datetime-local value (the viewer's local time) for an instant. */
+const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+/** `?day=YYYY-MM-DD` (a statement's usage line links here): that UTC day's requests. */
+function draftFromUrl(day: string | null): Draft {
+  if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return emptyDraft;
+  const from = new Date(`${day}T00:00:00Z`);
+  return { ...emptyDraft, from: localInput(from), to: localInput(new Date(from.getTime() + 86_400_000)) };
+}
+
 export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Option[] }) {
   const trpc = useTRPC();
-  const [draft, setDraft] = useState<Draft>(emptyDraft);
-  const [applied, setApplied] = useState<Draft>(emptyDraft);
+  const day = useSearchParams().get("day");
+  const [draft, setDraft] = useState<Draft>(() => draftFromUrl(day));
+  const [applied, setApplied] = useState<Draft>(() => draftFromUrl(day));
   // Cursors of the pages before the current one (keyset paging: "previous" pops).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const filter = toFilter(applied);

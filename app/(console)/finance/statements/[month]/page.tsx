@@ -5,6 +5,7 @@ import { PrintButton } from "@/app/(console)/credits/receipts/[id]/print-button"
 import { usd, usdFromCents } from "@/app/_lib/format";
 import { financeAccess } from "../../_components/access";
 import { Forbidden, kindLabel } from "../../_components/bits";
+import { BuyerStatement } from "../../_components/buyer-lines";
 
 export const metadata: Metadata = { title: "Monthly statement" };
 
@@ -34,7 +35,13 @@ export default async function Page({ params }: { params: Promise<{ month: string
         </header>
 
         {s.accounts.length === 0 && <p className="text-sm text-slate-600">No money moved on your accounts by the end of this month.</p>}
-        {s.accounts.map((a) => (
+        {s.buyer && (
+          <section className="space-y-2">
+            <h2 className="font-semibold">Your credit</h2>
+            <BuyerStatement s={s.buyer} current={s.endsAt.getTime() > Date.now()} />
+          </section>
+        )}
+        {s.accounts.filter((a) => a.kind !== "buyer_credits" && a.kind !== "buyer_receivable").map((a) => (
           <section key={a.accountId} className="space-y-2">
             <h2 className="font-semibold capitalize">{kindLabel(a.kind)}</h2>
             <table className="data-table">
