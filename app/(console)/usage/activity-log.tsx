@@ -5,6 +5,7 @@ import { useState } from "react";
 import { LocalTime } from "@/app/_components/time";
 import { EmptyState, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
+import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
 
 type Option = { id: string; name: string };
@@ -55,8 +56,8 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const filter = toFilter(applied);
   const cursor = cursors.at(-1);
-  const page = useQuery(trpc.dashboards.activity.queryOptions({ filter, cursor, limit: PAGE }));
-  const totals = useQuery(trpc.dashboards.activityTotals.queryOptions({ filter }));
+  const page = useQuery({ ...trpc.dashboards.activity.queryOptions({ filter, cursor, limit: PAGE }), ...live });
+  const totals = useQuery({ ...trpc.dashboards.activityTotals.queryOptions({ filter }), ...live });
   const set = (k: keyof Draft) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: e.target.value }));
 
   return (

@@ -5,6 +5,7 @@ import { heldCreditText } from "@/app/_components/held-credit";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatDuration, formatFigure, usd } from "@/app/_lib/format";
+import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ActivityLog } from "./activity-log";
 import { pivot, StackedChart } from "./usage-chart";
@@ -34,16 +35,16 @@ export function Stat({ label, value, hint, testId }: { label: string; value: str
 export function UsageDashboard() {
   const trpc = useTRPC();
   const tz = useMemo(() => viewerTimeZone(), []);
-  const overview = useQuery(trpc.dashboards.overview.queryOptions({ tz }));
+  const overview = useQuery({ ...trpc.dashboards.overview.queryOptions({ tz }), ...live });
   const [range, setRange] = useState(3);
   const [groupBy, setGroupBy] = useState<"listing" | "key">("listing");
   const [metric, setMetric] = useState<"usd" | "tokens">("usd");
   const r = ranges[range]!;
-  const series = useQuery(trpc.dashboards.series.queryOptions({ tz, granularity: r.granularity, days: r.days, groupBy }));
+  const series = useQuery({ ...trpc.dashboards.series.queryOptions({ tz, granularity: r.granularity, days: r.days, groupBy }), ...live });
   const [energyDays, setEnergyDays] = useState(30);
-  const energy = useQuery(trpc.dashboards.energy.queryOptions({ tz, days: energyDays }));
+  const energy = useQuery({ ...trpc.dashboards.energy.queryOptions({ tz, days: energyDays }), ...live });
   const listingOptions = useQuery(trpc.dashboards.energy.queryOptions({ tz, days: 93 }));
-  const keys = useQuery(trpc.dashboards.keySpend.queryOptions());
+  const keys = useQuery({ ...trpc.dashboards.keySpend.queryOptions(), ...live });
 
   if (overview.isLoading) return <Spinner label="Loading usage…" />;
   if (overview.error) return <ErrorText>{overview.error.message}</ErrorText>;
