@@ -98,8 +98,8 @@ export function KeysConsole({ canManage }: { canManage: boolean }) {
               <h2 className="font-semibold">Keys</h2>
               {createButton}
             </div>
-            <div className="overflow-x-auto">
-              <table className="data-table" data-testid="keys-table">
+            <div className="relative overflow-x-auto">
+              <table className="data-table stack-table" data-testid="keys-table">
                 <thead>
                   <tr>
                     <th>Name</th>
@@ -249,14 +249,14 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
       <tr data-testid="key-row" data-key-prefix={k.prefix} className={k.status === "active" ? "" : "text-slate-500"}>
         <td className="font-medium">{k.name}</td>
         <td><code className="whitespace-nowrap rounded bg-slate-100 px-1 text-xs" data-testid="key-prefix">{k.prefix}…{k.last4}</code></td>
-        <td><StatusBadge k={k} /></td>
-        <td><SpendCell k={k} /></td>
-        <td><LimitsCell k={k} /></td>
-        <td className="whitespace-nowrap text-xs">
+        <td data-label="Status"><StatusBadge k={k} /></td>
+        <td data-label="Spend"><SpendCell k={k} /></td>
+        <td data-label="Limits"><LimitsCell k={k} /></td>
+        <td data-label="Created" className="whitespace-nowrap text-xs">
           {formatDate(k.createdAt)}
           {k.createdBy && <span className="block text-slate-500">by {k.createdBy}</span>}
         </td>
-        <td className="whitespace-nowrap text-xs">{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : "never"}</td>
+        <td data-label="Last used" className="whitespace-nowrap text-xs">{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : "never"}</td>
         <td className="whitespace-nowrap text-right">
           {editable && (
             <span className="inline-flex gap-1">

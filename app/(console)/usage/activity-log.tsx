@@ -135,7 +135,7 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
         {(d) => (
           <>
             <div className="overflow-x-auto">
-              <table className="data-table" data-testid="activity-table">
+              <table className="data-table stack-table" data-testid="activity-table">
                 <thead>
                   <tr>
                     <th>Time</th>
@@ -154,17 +154,17 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                 <tbody>
                   {d.rows.map((r) => (
                     <tr key={r.id} data-testid="activity-row">
-                      <td className="whitespace-nowrap"><LocalTime date={r.startedAt} /></td>
-                      <td>{r.keyName}</td>
-                      <td className="font-mono text-xs">{r.listingSlug}</td>
-                      <td>{r.providerName}</td>
-                      <td className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{usd(r.costNano)}</td>
-                      <td className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
-                      <td className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
-                      <td className="whitespace-nowrap">
+                      <td className="whitespace-nowrap font-medium sm:font-normal"><LocalTime date={r.startedAt} /></td>
+                      <td data-label="Key">{r.keyName}</td>
+                      <td data-label="Model" className="font-mono text-xs max-sm:break-all">{r.listingSlug}</td>
+                      <td data-label="Provider">{r.providerName}</td>
+                      <td data-label="In" className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
+                      <td data-label="Out" className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
+                      <td data-label="Cached" className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
+                      <td data-label="Cost" className="text-right tabular-nums" data-testid="activity-cost">{usd(r.costNano)}</td>
+                      <td data-label="Latency" className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
+                      <td data-label="TTFT" className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
+                      <td data-label="Status" className="whitespace-nowrap">
                         <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[r.status]}`}>{r.status}</span>
                         {r.estimated && (
                           <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600" title="The upstream sent no usage; tokens were counted by our tokenizer">

@@ -100,7 +100,7 @@ export function UsageDashboard() {
       />
 
       <div className="grid gap-6 lg:grid-cols-2">
-        <section className="card space-y-3" data-testid="energy">
+        <section className="card min-w-0 space-y-3" data-testid="energy">
           <div className="flex items-end justify-between gap-3">
             <h2 className="font-semibold">Energy</h2>
             <select aria-label="Energy period" className="input w-auto text-sm" value={energyDays} onChange={(e) => setEnergyDays(Number(e.target.value))}>
@@ -117,11 +117,12 @@ export function UsageDashboard() {
                   <strong data-testid="energy-total-wh">{formatFigure(d.totalWh)} Wh</strong> ·{" "}
                   <strong data-testid="energy-total-co2">{formatFigure(d.totalGCo2)} gCO₂</strong>
                 </p>
-                <table className="data-table">
+                <table className="data-table stack-table">
                   <thead>
                     <tr>
                       <th>Model</th>
                       <th className="text-right">Tokens</th>
+                      <th className="text-right" title="Declared by the provider: tokens per second per watt">Tokens / W</th>
                       <th className="text-right">Wh</th>
                       <th className="text-right">gCO₂</th>
                     </tr>
@@ -129,10 +130,11 @@ export function UsageDashboard() {
                   <tbody>
                     {d.listings.map((l) => (
                       <tr key={l.listingId}>
-                        <td className="font-mono text-xs" title={l.energyHardware ?? undefined}>{l.slug}</td>
-                        <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
-                        <td className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
-                        <td className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
+                        <td className="font-mono text-xs max-sm:break-all" title={l.energyHardware ?? undefined}>{l.slug}</td>
+                        <td data-label="Tokens" className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
+                        <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="energy-tokens-per-watt">{formatFigure(l.tokensPerWatt)}</td>
+                        <td data-label="Wh" className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
+                        <td data-label="gCO₂" className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -147,11 +149,11 @@ export function UsageDashboard() {
           </QueryView>
         </section>
 
-        <section className="card space-y-3" data-testid="key-spend">
+        <section className="card min-w-0 space-y-3" data-testid="key-spend">
           <h2 className="font-semibold">Spend by key</h2>
           <QueryView query={keys} loading="Loading keys…" isEmpty={(d) => !d.length} empty={<EmptyState title="No API keys yet" />}>
             {(d) => (
-              <table className="data-table">
+              <table className="data-table stack-table">
                 <thead>
                   <tr>
                     <th>Key</th>
@@ -167,10 +169,10 @@ export function UsageDashboard() {
                         <td>
                           {k.name} <span className="text-xs text-slate-500">…{k.last4}{k.status !== "active" ? ` · ${k.status}` : ""}</span>
                         </td>
-                        <td className="text-right tabular-nums">
-                          {usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span>
+                        <td data-label="Spent" className="text-right tabular-nums">
+                          <span>{usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span></span>
                         </td>
-                        <td className="min-w-40">
+                        <td data-label="Limit" className="sm:min-w-40">
                           {k.spendLimitNano === null ? (
                             <span className="text-xs text-slate-500">no limit</span>
                           ) : (

@@ -51,8 +51,10 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
               <td data-label="Input $/1M" className="text-right tabular-nums">{formatPricePer1M(i.prices.inputPer1kNano)}</td>
               <td data-label="Output $/1M" className="text-right tabular-nums">{i.priceBasis === "input" ? "—" : formatPricePer1M(i.prices.outputPer1kNano)}</td>
               <td data-label="Price $/1M" className="text-right tabular-nums">
-                <span data-testid="comparable-price">{formatUsd(i.comparablePer1MNano)}</span>
-                <span className="block text-xs text-slate-500">{i.priceBasis === "blend" ? "3:1 blend" : "input (embeddings)"}</span>
+                <span>
+                  <span data-testid="comparable-price">{formatUsd(i.comparablePer1MNano)}</span>
+                  <span className="block text-xs text-slate-500">{i.priceBasis === "blend" ? "3:1 blend" : "input (embeddings)"}</span>
+                </span>
               </td>
               <td data-label="Tokens / $" className="text-right tabular-nums" data-testid="tokens-per-dollar">{formatCompact(i.tokensPerDollar)}</td>
               <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="tokens-per-watt">{formatFigure(i.tokensPerWatt)}</td>

@@ -3,7 +3,7 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useRef, useState } from "react";
 
 export const sortLabels = {
-  price: "Price (chat 3:1 blend, embeddings input)",
+  price: "Price per 1M tokens",
   input: "Input price",
   output: "Output price",
   tokensPerDollar: "Tokens per dollar",

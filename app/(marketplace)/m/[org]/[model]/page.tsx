@@ -137,17 +137,17 @@ export default async function ListingPage({ params }: { params: Params }) {
             cachedInput: dollarsPer1M(v.cachedInputPer1kNano),
           }))}
         />
-        <table className="data-table text-xs">
+        <table className="data-table stack-table text-xs">
           <thead>
             <tr><th>From</th><th className="text-right">Input $/1M</th><th className="text-right">Output $/1M</th><th className="text-right">Cached $/1M</th><th /></tr>
           </thead>
           <tbody>
             {l.priceHistory.map((v) => (
               <tr key={v.effectiveFrom.toISOString()}>
-                <td>{formatDateTime(v.effectiveFrom)}</td>
-                <td className="text-right tabular-nums">{formatPricePer1M(v.inputPer1kNano)}</td>
-                <td className="text-right tabular-nums">{formatPricePer1M(v.outputPer1kNano)}</td>
-                <td className="text-right tabular-nums">{formatPricePer1M(v.cachedInputPer1kNano)}</td>
+                <td className="whitespace-nowrap font-medium sm:font-normal">{formatDateTime(v.effectiveFrom)}</td>
+                <td data-label="Input $/1M" className="text-right tabular-nums">{formatPricePer1M(v.inputPer1kNano)}</td>
+                <td data-label="Output $/1M" className="text-right tabular-nums">{formatPricePer1M(v.outputPer1kNano)}</td>
+                <td data-label="Cached $/1M" className="text-right tabular-nums">{formatPricePer1M(v.cachedInputPer1kNano)}</td>
                 <td className="text-slate-500">{v.effectiveFrom > now ? "scheduled" : v.effectiveFrom.getTime() === l.currentPrice.effectiveFrom.getTime() ? "current" : ""}</td>
               </tr>
             ))}
