@@ -109,10 +109,11 @@ const pages: { name: string; path: string; who: string | null; ready: string }[]
   { name: "usage", path: "/usage", who: demo.buyer, ready: "activity-table" },
   { name: "keys", path: "/keys", who: demo.buyer, ready: "new-key" },
   { name: "credits", path: "/credits", who: demo.buyer, ready: "balance" },
+  { name: "statement", path: `/finance/statements/${new Date().toISOString().slice(0, 7)}`, who: demo.buyer, ready: "buyer-statement" },
   { name: "finance", path: "/finance", who: demo.finance, ready: "trial-balance" },
 ];
 
-test("screenshots of the main pages at 1366 px and 390 px, none scrolling sideways", async ({ page }) => {
+test("screenshots of the main pages (and the buyer's statement) at 1366 px and 390 px, none scrolling sideways", async ({ page }) => {
   mkdirSync(SHOTS, { recursive: true });
   let signedIn: string | null = null;
   const wide: string[] = [];
