@@ -114,6 +114,8 @@ const pages: { name: string; path: string; who: string | null; ready: string }[]
 ];
 
 test("screenshots of the main pages (and the buyer's statement) at 1366 px and 390 px, none scrolling sideways", async ({ page }) => {
+  // Fourteen full-page loads and three sign-ins: more than one page's budget.
+  test.setTimeout(180_000);
   mkdirSync(SHOTS, { recursive: true });
   let signedIn: string | null = null;
   const wide: string[] = [];
@@ -133,4 +135,7 @@ test("screenshots of the main pages (and the buyer's statement) at 1366 px and 3
     }
   }
   expect(wide).toEqual([]);
+  // Every page asks for an icon; the App Router's file convention serves it.
+  const icon = await page.request.get("/favicon.ico");
+  expect([icon.status(), icon.headers()["content-type"]]).toEqual([200, "image/x-icon"]);
 });

@@ -49,7 +49,9 @@ export function OrgFinance() {
             >
               <div className="text-sm text-slate-500">{kindLabel(a.kind)}</div>
               <div className="mt-1 font-mono text-xl">{usd(a.postedNano)}</div>
-              {a.pendingNano !== 0n && <div className="text-xs text-slate-500">{usd(a.pendingNano)} held</div>}
+              {a.pendingNano !== 0n && (
+                <div className="text-xs text-slate-500">{a.kind === "buyer_credits" ? `${usd(a.pendingNano)} set aside for requests, not spent` : `${usd(a.pendingNano)} held`}</div>
+              )}
             </button>
           ))
         )}
