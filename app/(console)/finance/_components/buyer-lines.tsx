@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { heldCreditText } from "@/app/_components/held-credit";
-import { usd } from "@/app/_lib/format";
+import { formatDate, usd } from "@/app/_lib/format";
 
 type Line = { day: string; label: string; amountNano: bigint; balanceNano: bigint; requests: number | null; transferId: string | null };
 export type BuyerMonth = { openingNano: bigint; closingNano: bigint; paidInNano: bigint; usedNano: bigint; requests: number; heldNowNano: bigint; lines: Line[] };
@@ -25,7 +25,7 @@ export function BuyerStatement({ s, current }: { s: BuyerMonth; current: boolean
             <tr><td colSpan={3} className="text-slate-500">Opening balance</td><td className="text-right font-mono">{usd(s.openingNano)}</td></tr>
             {s.lines.map((l, i) => (
               <tr key={`${l.day}-${l.transferId ?? "usage"}-${i}`} data-testid={l.requests === null ? "statement-line" : "statement-usage-line"}>
-                <td data-label="Day">{l.day}</td>
+                <td data-label="Day">{formatDate(`${l.day}T00:00:00Z`)}</td>
                 <td data-label="What">
                   {l.requests === null ? l.label : <Link className="text-indigo-700 hover:underline" href={usageDayHref(l.day)}>{l.label}</Link>}
                 </td>
