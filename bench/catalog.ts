@@ -71,7 +71,7 @@ try {
     ["sort output price, page 100", { sort: "output", page: 100 }],
     ["search 'qwen' + sort tokens per dollar", { q: "qwen", sort: "tokensPerDollar" }],
     ["family filter, sort input", { family: "family-42", sort: "input" }],
-    ["provider + modality + min context + max price", { provider: "provider-7", modality: "chat", minContext: 32768, maxBlendedPer1M: "600" }],
+    ["provider + modality + min context + max price", { provider: "provider-7", modality: "chat", minContext: 32768, maxPricePer1M: "600" }],
   ];
 
   const baseline = await time(() => pool.query("select * from listings limit 50"));

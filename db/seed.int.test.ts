@@ -26,7 +26,7 @@ describe("demo seed", () => {
     const family = await callerFor(t.db, null).catalog.family({ family: "llama-3.1-8b" });
     expect(family.listings.map((l) => l.provider.slug).sort()).toEqual(["demo-provider", "second-provider"]);
     expect(new Set(family.listings.map((l) => l.tokensPerWatt)).size).toBe(2);
-    expect(new Set(family.listings.map((l) => l.blendedPer1MNano)).size).toBe(2);
+    expect(new Set(family.listings.map((l) => l.comparablePer1MNano)).size).toBe(2);
 
     const { total } = await callerFor(t.db, null).catalog.marketplace({});
     expect(total).toBe(demoListings.length);

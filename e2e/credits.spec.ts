@@ -8,7 +8,7 @@ function dollars(text: string): number {
 test("a buyer tops up $25 through the local checkout, sees the new balance and opens the receipt", async ({ page }) => {
   await signIn(page, demo.buyer);
   await page.goto("/credits");
-  const before = dollars(await page.getByTestId("balance-available").innerText());
+  const before = dollars(await page.getByTestId("balance").innerText());
 
   await page.getByRole("button", { name: "$25" }).click();
   await page.getByRole("button", { name: "Continue to payment" }).click();
@@ -18,7 +18,7 @@ test("a buyer tops up $25 through the local checkout, sees the new balance and o
   await page.getByRole("button", { name: "Pay $25.00" }).click();
 
   await expect(page).toHaveURL(/\/credits\?topup=/);
-  await expect.poll(async () => dollars(await page.getByTestId("balance-available").innerText())).toBeCloseTo(before + 25, 6);
+  await expect.poll(async () => dollars(await page.getByTestId("balance").innerText())).toBeCloseTo(before + 25, 6);
   const row = page.getByTestId("topups").locator("tr", { hasText: "$25.00" }).first();
   await expect(row).toContainText("paid");
   await row.getByRole("link", { name: "Receipt" }).click();

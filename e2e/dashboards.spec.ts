@@ -1,6 +1,7 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
 import { DEMO_KEY_SECRET, demoListings, demoUsers } from "../db/seed";
+import { MIN_MEASURED_SAMPLE } from "../server/catalog/sample";
 import { gatewayPort } from "../playwright.config";
 import { demo, signIn, signOut } from "./helpers";
 
@@ -11,7 +12,8 @@ import { demo, signIn, signOut } from "./helpers";
  */
 
 const models = demoListings.filter((l) => l.org === demoUsers.provider.slug && l.modalities.includes("chat")).map((l) => `${l.org}/${l.modelSlug}`);
-const REQUESTS = 3;
+// Enough for the measured medians to be shown (server/catalog/sample.ts).
+const REQUESTS = MIN_MEASURED_SAMPLE;
 
 async function viaGateway() {
   const client = new OpenAI({ apiKey: DEMO_KEY_SECRET, baseURL: `http://localhost:${gatewayPort}/v1` });
@@ -24,8 +26,19 @@ async function viaGateway() {
 }
 
 test("buyer sees requests in the activity log and chart; provider sees earnings; the marketplace shows measured throughput", async ({ page }) => {
+  // One request is no measurement: the figure waits for the minimum sample and says how far it is.
+  const client = new OpenAI({ apiKey: DEMO_KEY_SECRET, baseURL: `http://localhost:${gatewayPort}/v1` });
+  const probe = demoListings.find((l) => l.org === demoUsers.provider2.slug && l.modalities.includes("chat"))!;
+  await client.chat.completions.create({ model: `${probe.org}/${probe.modelSlug}`, messages: [{ role: "user", content: "Hi" }], max_tokens: 8 });
+  await expect
+    .poll(async () => {
+      await page.goto("/?sort=throughput");
+      return page.locator(`[data-testid="market-row"][data-slug="${probe.org}/${probe.modelSlug}"]`).getByTestId("measured-tps").textContent();
+    })
+    .toContain(`1 of ${MIN_MEASURED_SAMPLE} requests`);
   await viaGateway();
-  const total = models.length * REQUESTS;
+  const served = models.length * REQUESTS;
+  const total = served + 1;
 
   await signIn(page, demo.buyer);
   await page.goto("/usage");
@@ -46,14 +59,16 @@ test("buyer sees requests in the activity log and chart; provider sees earnings;
 
   await signIn(page, demo.provider);
   await page.goto("/earnings");
-  await expect(page.getByTestId("earnings-requests")).toHaveText(String(total));
+  await expect(page.getByTestId("earnings-requests")).toHaveText(String(served));
   await expect(page.getByTestId("earnings-gross")).not.toHaveText("$0.00");
   await expect(page.getByTestId("earnings-by-listing")).toContainText(models[0]!);
   await expect(page.getByTestId("performance-row").filter({ hasText: models[0]! }).getByTestId("performance-tps")).toHaveText(/^\d/);
 
   await page.goto("/?sort=throughput");
   for (const model of models) {
-    await expect(page.locator(`[data-testid="market-row"][data-slug="${model}"]`).getByTestId("measured-tps")).toHaveText(/^\d/);
+    const row = page.locator(`[data-testid="market-row"][data-slug="${model}"]`);
+    await expect(row.getByTestId("measured-tps")).toHaveText(/^\d/);
+    await expect(row.getByTestId("measured-tps-sample")).toHaveText(`n = ${REQUESTS}`);
   }
   await page.goto(`/m/${models[0]}`);
   await expect(page.getByTestId("listing-measured").getByTestId("measured-tps")).toHaveText(/tokens\/s/);

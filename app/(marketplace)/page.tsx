@@ -1,3 +1,4 @@
+import { measuredRule } from "@/app/_components/measured";
 import Link from "next/link";
 import { EmptyState } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
@@ -11,16 +12,16 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 const PAGE_SIZE = 20;
 
-const maxPriceLabel = "Max blended $ / 1M";
+const maxPriceLabel = "Max price $ / 1M";
 
 /** Why a typed maximum price cannot filter, in the filter's words; null when it can (or is empty). */
 function maxPriceError(text: string | undefined): string | null {
   if (!text) return null;
   try {
-    parseUsd(text, "maxBlendedPer1M");
+    parseUsd(text, "maxPricePer1M");
     return null;
   } catch (err) {
-    return formError(err as Error, { maxBlendedPer1M: maxPriceLabel }) ?? null;
+    return formError(err as Error, { maxPricePer1M: maxPriceLabel }) ?? null;
   }
 }
 
@@ -34,7 +35,7 @@ function parseFilters(sp: Record<string, string | string[] | undefined>) {
     family: one("family"),
     modality: one("modality"),
     // A bad maximum is marked on its filter (MarketplaceFilters) and left out, so the table still shows.
-    maxBlendedPer1M: maxPriceError(one("maxBlendedPer1M")) ? undefined : one("maxBlendedPer1M"),
+    maxPricePer1M: maxPriceError(one("maxPricePer1M")) ? undefined : one("maxPricePer1M"),
     minContext: num("minContext"),
     sort: one("sort"),
     page: num("page"),
@@ -68,7 +69,7 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
           OpenAI-compatible API key.
         </p>
       </section>
-      <MarketplaceFilters providers={facets.providers} families={facets.families} maxPriceError={maxPriceError(typeof sp.maxBlendedPer1M === "string" ? sp.maxBlendedPer1M : undefined)} />
+      <MarketplaceFilters providers={facets.providers} families={facets.families} maxPriceError={maxPriceError(typeof sp.maxPricePer1M === "string" ? sp.maxPricePer1M : undefined)} />
       {"error" in result ? (
         <p data-testid="market-error" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">{result.error}</p>
       ) : result.items.length === 0 ? (
@@ -94,8 +95,9 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
             </div>
           </div>
           <p className="text-xs text-slate-500">
-            Blended price: 3 input tokens to 1 output token. Tokens per watt (tokens per second per watt, i.e. per joule) is
-            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600).
+            Price per 1M tokens: chat and completion models at the 3:1 blend (3 input tokens to 1 output token); embeddings
+            models, which produce no output tokens, at their input price. The two bases are listed apart when sorted by price. Tokens per watt (tokens per second per watt, i.e. per joule) is
+            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule}
           </p>
         </>
       )}

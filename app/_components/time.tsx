@@ -1,7 +1,10 @@
 "use client";
 
-const local = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const utc = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" });
+import { dateTimeOptions } from "@/app/_lib/format";
+
+// The app's one format (app/_lib/format.ts), in the viewer's zone; UTC with seconds on hover.
+const local = new Intl.DateTimeFormat("en-GB", dateTimeOptions);
+const utc = new Intl.DateTimeFormat("en-GB", { ...dateTimeOptions, second: "2-digit", timeZone: "UTC" });
 
 /** The viewer's time zone (IANA name), for queries that group by the viewer's days. */
 export function viewerTimeZone(): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gCo2Per1M, tokensPerDollar, whPer1M } from "./energy";
+import { gCo2Per1M, whPer1M } from "./energy";
 
 describe("whPer1M = 1e6 / (tokens per watt · 3600)", () => {
   it.each([
@@ -26,15 +26,4 @@ describe("gCo2Per1M = Wh/1000 · gCO2/kWh", () => {
     expect(gCo2Per1M(tpw, grid)).toBeCloseTo(g, 5);
   });
   it("refuses a negative intensity", () => expect(() => gCo2Per1M(1, -5)).toThrow(RangeError));
-});
-
-describe("tokensPerDollar at the blended 3:1 price", () => {
-  it.each([
-    ["$0.14 in / $0.28 out ($0.175/1M blended) → 5.71M tokens", 140_000n, 280_000n, 5_714_285.714],
-    ["$1/1M both → 1M tokens", 1_000_000n, 1_000_000n, 1_000_000],
-    ["output only priced", 0n, 4_000_000n, 1_000_000],
-  ])("%s", (_label, inputPer1kNano, outputPer1kNano, tokens) => {
-    expect(tokensPerDollar({ inputPer1kNano, outputPer1kNano })).toBeCloseTo(tokens, 2);
-  });
-  it("free is unbounded (null)", () => expect(tokensPerDollar({ inputPer1kNano: 0n, outputPer1kNano: 0n })).toBeNull());
 });

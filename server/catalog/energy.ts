@@ -17,13 +17,3 @@ export function gCo2Per1M(tokensPerWatt: number, gridGPerKwh: number): number {
   if (!(gridGPerKwh >= 0) || !Number.isFinite(gridGPerKwh)) throw new RangeError("grid carbon intensity must be zero or more");
   return (whPer1M(tokensPerWatt) / 1000) * gridGPerKwh;
 }
-
-/**
- * Tokens one dollar buys at the blended 3:1 price: 1e9 nano-USD / ((3·in + out)/4 / 1000 per token)
- * = 4e12 / (3·in + out), prices in nano-USD per 1k. Null when the blended price is zero (unbounded).
- */
-export function tokensPerDollar(prices: { inputPer1kNano: bigint; outputPer1kNano: bigint }): number | null {
-  const blendedTimes4Per1k = 3n * prices.inputPer1kNano + prices.outputPer1kNano;
-  if (blendedTimes4Per1k <= 0n) return null;
-  return 4e12 / Number(blendedTimes4Per1k);
-}

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { bucketValue, METRIC_OUTPUT_TPS, METRIC_TTFT_MS } from "../dashboards/histogram";
 import { pgArray } from "../lib/pg-array";
+import { MIN_MEASURED_SAMPLE, measuredFigure } from "./sample";
 
 /**
  * What real traffic measured for listings (as opposed to what providers declare): median
@@ -13,12 +14,16 @@ import { pgArray } from "../lib/pg-array";
 export type MeasuredStats = {
   /** Requests over the window (all statuses). */
   requests: number;
-  /** Share of requests that ended ok, 0–1. */
-  successRate: number;
-  /** Median output tokens / (ended − first token, or − start when none) of ok requests; null without any. */
+  /** Share of requests that ended ok, 0–1; null below the minimum sample (server/catalog/sample.ts). */
+  successRate: number | null;
+  /** Median output tokens / (ended − first token, or − start when none) of ok requests; null below the minimum sample. */
   medianOutputTokensPerSecond: number | null;
-  /** Median time to first token of ok requests that had one, ms; null without any. */
+  /** Ok requests the throughput median is taken over. */
+  tpsSample: number;
+  /** Median time to first token of ok requests that had one, ms; null below the minimum sample. */
   medianTtftMs: number | null;
+  /** Ok requests with a first token the TTFT median is taken over. */
+  ttftSample: number;
 };
 
 /** Window the marketplace and the proxy's "fastest" routing use. */
@@ -34,12 +39,15 @@ export function windowStart(now: Date, hours = MEASURED_WINDOW_HOURS): Date {
 /**
  * SQL for one row per listing with traffic since `from`: listing_id, requests, errors and the
  * median bucket of each metric (a bucket orders like its value, so sorting by it sorts by the
- * median). `scope` narrows the listings (a condition on `l`, the listings table).
+ * median) with its sample size. A median over fewer than MIN_MEASURED_SAMPLE measurements is
+ * null here, so sorting never ranks by it. `scope` narrows the listings (a condition on `l`).
  */
 export function measuredBucketsSql(from: Date, scope: SQL = sql`true`): SQL {
   const f = from.toISOString();
   return sql`
-    select r.listing_id, r.requests, r.errors, m.ttft_bucket, m.tps_bucket
+    select r.listing_id, r.requests, r.errors, m.ttft_n, m.tps_n,
+           case when m.ttft_n >= ${MIN_MEASURED_SAMPLE} then m.ttft_bucket end as ttft_bucket,
+           case when m.tps_n >= ${MIN_MEASURED_SAMPLE} then m.tps_bucket end as tps_bucket
     from (
       select h.listing_id, sum(h.requests)::int8 as requests, sum(h.errors)::int8 as errors
       from listing_hourly h join listings l on l.id = h.listing_id
@@ -49,10 +57,12 @@ export function measuredBucketsSql(from: Date, scope: SQL = sql`true`): SQL {
     left join (
       select listing_id,
              min(bucket) filter (where metric = ${METRIC_TTFT_MS}) as ttft_bucket,
-             min(bucket) filter (where metric = ${METRIC_OUTPUT_TPS}) as tps_bucket
+             min(bucket) filter (where metric = ${METRIC_OUTPUT_TPS}) as tps_bucket,
+             coalesce(max(total) filter (where metric = ${METRIC_TTFT_MS}), 0)::int8 as ttft_n,
+             coalesce(max(total) filter (where metric = ${METRIC_OUTPUT_TPS}), 0)::int8 as tps_n
       from (
         -- Per metric, the first bucket at which the running count reaches half: the lower median.
-        select distinct on (listing_id, metric) listing_id, metric, bucket
+        select distinct on (listing_id, metric) listing_id, metric, bucket, total
         from (
           select listing_id, metric, bucket,
                  sum(n) over (partition by listing_id, metric order by bucket) as running,
@@ -71,7 +81,7 @@ export function measuredBucketsSql(from: Date, scope: SQL = sql`true`): SQL {
     ) m on m.listing_id = r.listing_id`;
 }
 
-type Row = { listing_id: string; requests: bigint; errors: bigint; ttft_bucket: number | null; tps_bucket: number | null };
+type Row = { listing_id: string; requests: bigint; errors: bigint; ttft_n: bigint | null; tps_n: bigint | null; ttft_bucket: number | null; tps_bucket: number | null };
 
 /** Measured stats per listing since `from` (listings without traffic are absent). */
 export async function measuredStats(db: DbOrTx, p: { from: Date; listingIds?: readonly string[]; providerOrgId?: string }): Promise<Map<string, MeasuredStats>> {
@@ -92,9 +102,11 @@ export async function measuredStats(db: DbOrTx, p: { from: Date; listingIds?: re
         r.listing_id,
         {
           requests,
-          successRate: requests === 0 ? 0 : (requests - Number(r.errors)) / requests,
+          successRate: measuredFigure(requests === 0 ? null : (requests - Number(r.errors)) / requests, requests),
           medianOutputTokensPerSecond: r.tps_bucket === null ? null : bucketValue(Number(r.tps_bucket)),
+          tpsSample: Number(r.tps_n ?? 0),
           medianTtftMs: r.ttft_bucket === null ? null : bucketValue(Number(r.ttft_bucket)),
+          ttftSample: Number(r.ttft_n ?? 0),
         },
       ];
     }),

@@ -10,9 +10,11 @@ import { parseUsd, type PricesPer1k } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
 import { likePattern } from "../lib/pg-array";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
-import { gCo2Per1M, tokensPerDollar, whPer1M } from "./energy";
+import { comparablePer1MNano, priceBasis, tokensPerDollar, type PriceBasis } from "./comparable";
+import { comparablePer1MSql, inputBasisSql } from "./comparable-sql";
+import { gCo2Per1M, whPer1M } from "./energy";
 import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } from "./measured";
-import { blendedPer1MNano, parsePricePer1kNano } from "./pricing";
+import { parsePricePer1kNano } from "./pricing";
 
 // ---------------------------------------------------------------- inputs
 
@@ -74,7 +76,7 @@ export const changePriceInput = z.object({
 });
 
 /** throughput and ttft sort by what real traffic measured over the last 24 h (server/catalog/measured.ts); unmeasured listings last. */
-export const marketplaceSorts = ["blended", "input", "output", "tokensPerDollar", "tokensPerWatt", "whPer1M", "throughput", "ttft", "name"] as const;
+export const marketplaceSorts = ["price", "input", "output", "tokensPerDollar", "tokensPerWatt", "whPer1M", "throughput", "ttft", "name"] as const;
 export type MarketplaceSort = (typeof marketplaceSorts)[number];
 
 export const marketplaceInput = z.object({
@@ -82,10 +84,10 @@ export const marketplaceInput = z.object({
   provider: z.string().trim().max(40).optional(),
   family: z.string().trim().max(64).optional(),
   modality: z.enum(modality.enumValues).optional(),
-  /** Highest blended (3:1) price, dollars per 1M tokens. */
-  maxBlendedPer1M: z.string().trim().max(40).optional(),
+  /** Highest comparable price (server/catalog/comparable.ts), dollars per 1M tokens. */
+  maxPricePer1M: z.string().trim().max(40).optional(),
   minContext: z.number().int().min(1).max(100_000_000).optional(),
-  sort: z.enum(marketplaceSorts).default("blended"),
+  sort: z.enum(marketplaceSorts).default("price"),
   page: z.number().int().min(1).max(10_000).default(1),
   pageSize: z.number().int().min(1).max(100).default(24),
 });
@@ -430,7 +432,9 @@ export type MarketplaceItem = {
   contextLength: number;
   modalities: Modality[];
   prices: PricesPer1k;
-  blendedPer1MNano: bigint;
+  /** What to compare listings by, per 1M tokens (server/catalog/comparable.ts), and its basis. */
+  comparablePer1MNano: bigint;
+  priceBasis: PriceBasis;
   tokensPerDollar: number | null;
   tokensPerWatt: number | null;
   whPer1M: number | null;
@@ -446,12 +450,14 @@ export type MarketplaceItem = {
  * Sort keys, each as an SQL expression over a matched listing `m` (its current prices, tokens
  * per watt and measured median buckets, which order like the medians), best first.
  */
+const byComparablePrice = sql`${inputBasisSql(sql`m.modalities`)} asc, ${comparablePer1MSql({ inputPer1k: sql`m.input_per1k_nano`, outputPer1k: sql`m.output_per1k_nano`, modalities: sql`m.modalities` })} asc`;
 const sortSql: Record<MarketplaceSort, SQL> = {
-  blended: sql`(3 * m.input_per1k_nano + m.output_per1k_nano) asc`,
+  // Blended (generating) listings first, then embeddings: their prices are on different bases.
+  price: byComparablePrice,
   input: sql`m.input_per1k_nano asc`,
   output: sql`m.output_per1k_nano asc`,
-  // Tokens per dollar is 4e12 / (3·in + out): most tokens per dollar is the lowest blend.
-  tokensPerDollar: sql`(3 * m.input_per1k_nano + m.output_per1k_nano) asc`,
+  // Tokens per dollar is 1e15 / the comparable price: most tokens per dollar is the lowest price.
+  tokensPerDollar: byComparablePrice,
   tokensPerWatt: sql`m.tokens_per_watt desc nulls last`,
   // Wh per 1M is 1e6 / (tpw · 3600): fewest Wh is the highest tokens per watt.
   whPer1M: sql`m.tokens_per_watt desc nulls last`,
@@ -483,6 +489,11 @@ type Row = {
   region: string | null;
 };
 
+function comparable(prices: Pick<PricesPer1k, "inputPer1kNano" | "outputPer1kNano">, modalities: readonly Modality[]) {
+  const per1M = comparablePer1MNano(prices, modalities);
+  return { comparablePer1MNano: per1M, priceBasis: priceBasis(modalities), tokensPerDollar: tokensPerDollar(per1M) };
+}
+
 function toItem(r: Row & { id: string }): MarketplaceItem {
   const prices = { inputPer1kNano: r.input_per1k_nano, outputPer1kNano: r.output_per1k_nano, cachedInputPer1kNano: r.cached_input_per1k_nano };
   return {
@@ -494,8 +505,7 @@ function toItem(r: Row & { id: string }): MarketplaceItem {
     contextLength: r.context_length,
     modalities: r.modalities,
     prices,
-    blendedPer1MNano: blendedPer1MNano(prices),
-    tokensPerDollar: tokensPerDollar(prices),
+    ...comparable(prices, r.modalities),
     tokensPerWatt: r.tokens_per_watt,
     whPer1M: r.tokens_per_watt === null ? null : whPer1M(r.tokens_per_watt),
     gCo2Per1M: r.tokens_per_watt === null || r.grid_carbon_g_per_kwh === null ? null : gCo2Per1M(r.tokens_per_watt, r.grid_carbon_g_per_kwh),
@@ -518,10 +528,9 @@ export async function listMarketplace(db: DbOrTx, input: z.input<typeof marketpl
   if (f.family) where.push(sql`l.family = ${f.family}`);
   if (f.modality) where.push(sql`${f.modality}::modality = any(l.modalities)`);
   if (f.minContext) where.push(sql`l.context_length >= ${f.minContext}`);
-  if (f.maxBlendedPer1M) {
-    // Blended per 1M = (3·in + out)·250 nano-USD, compared in exact integers.
-    const max = parseUsd(f.maxBlendedPer1M, "maxBlendedPer1M");
-    where.push(sql`(3 * p.input_per1k_nano + p.output_per1k_nano) * 250 <= ${max.toString()}::numeric`);
+  if (f.maxPricePer1M) {
+    const max = parseUsd(f.maxPricePer1M, "maxPricePer1M");
+    where.push(sql`${comparablePer1MSql({ inputPer1k: sql`p.input_per1k_nano`, outputPer1k: sql`p.output_per1k_nano`, modalities: sql`l.modalities` })} <= ${max.toString()}::numeric`);
   }
   const order = sql`${sortSql[f.sort]}, m.slug asc`;
   const measuredJoin = measuredSorts.has(f.sort)
@@ -538,7 +547,7 @@ export async function listMarketplace(db: DbOrTx, input: z.input<typeof marketpl
       order by lp.listing_id, lp.effective_from desc
     ),
     matched as (
-      select l.id, l.slug, l.name, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano,
+      select l.id, l.slug, l.name, l.modalities, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano,
              ms.tps_bucket, ms.ttft_bucket
       from listings l
       join organizations o on o.id = l.org_id
@@ -579,9 +588,9 @@ export async function marketplaceFacets(db: DbOrTx) {
   return { providers, families: families.map((f) => f.family) };
 }
 
-/** Every provider of one model family side by side, cheapest blended price first. */
+/** Every provider of one model family side by side, cheapest comparable price first. */
 export async function compareFamily(db: DbOrTx, family: string, now = new Date()) {
-  const { items } = await listMarketplace(db, { family, sort: "blended", pageSize: 100 }, now);
+  const { items } = await listMarketplace(db, { family, sort: "price", pageSize: 100 }, now);
   const mostEfficient = items.reduce<MarketplaceItem | null>(
     (best, i) => (i.tokensPerWatt !== null && (best === null || i.tokensPerWatt > best.tokensPerWatt!) ? i : best),
     null,
@@ -627,8 +636,7 @@ export async function listingDetail(db: DbOrTx, slug: string, now = new Date()) 
     ...rest,
     provider: { slug: providerSlug, name: providerName },
     currentPrice: current,
-    blendedPer1MNano: blendedPer1MNano(current),
-    tokensPerDollar: tokensPerDollar(current),
+    ...comparable(current, l.modalities),
     whPer1M: l.tokensPerWatt === null ? null : whPer1M(l.tokensPerWatt),
     gCo2Per1M: l.tokensPerWatt === null || l.gridCarbonGPerKwh === null ? null : gCo2Per1M(l.tokensPerWatt, l.gridCarbonGPerKwh),
     priceHistory: history,

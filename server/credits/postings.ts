@@ -159,11 +159,13 @@ export async function applyDisputeWon(tx: Tx, topup: TopUp, p: { disputeId: stri
   await tx.insert(paymentAdjustments).values({ id: nameUuid("dispute_won", p.disputeId), topupId: topup.id, kind: "dispute_won", externalId: p.disputeId, amountNano, stripeEventId: p.eventId });
 }
 
-export type CreditBalance = { availableNano: bigint; reservedNano: bigint; creditLimitNano: bigint; owedNano: bigint };
+export type CreditBalance = { balanceNano: bigint; availableNano: bigint; reservedNano: bigint; creditLimitNano: bigint; owedNano: bigint };
 
 /**
- * What the buyer can spend: credit (plus any credit limit) less holds, less what
- * they owe. Negative means blocked: reservations are refused until a top-up.
+ * The buyer's balance: what they paid in less what they used and owe (posted only; the
+ * figure people expect to see). What they can spend now (`availableNano`): that plus any
+ * credit limit, less what proxies hold for requests (`reservedNano`). Negative available
+ * means blocked: reservations are refused until a top-up.
  */
 export async function orgCreditBalance(db: DbOrTx, orgId: string): Promise<CreditBalance> {
   const accounts = await listBalances(db, orgId);
@@ -171,6 +173,7 @@ export async function orgCreditBalance(db: DbOrTx, orgId: string): Promise<Credi
   const receivable = accounts.find((a) => a.kind === "buyer_receivable");
   const owedNano = receivable ? receivable.debitsPosted - receivable.creditsPosted : 0n;
   return {
+    balanceNano: (credits?.postedNano ?? 0n) - owedNano,
     availableNano: (credits?.availableNano ?? 0n) - owedNano,
     reservedNano: credits?.debitsPending ?? 0n,
     creditLimitNano: credits?.creditLimitNano ?? 0n,

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listings } from "../../db/schema";
 import type { SessionUser } from "../api/trpc";
+import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
 import { listMarketplace, routingTable } from "../catalog/service";
 import { uuidv7 } from "../lib/ids";
 import { parseUsd, usageCostNano } from "../ledger/money";
@@ -26,6 +27,7 @@ const cheap = { inputPer1kNano: 20_000n, outputPer1kNano: 40_000n, cachedInputPe
 let t: TestDb;
 let providerUser: SessionUser, buyerUser: SessionUser, buyerFinance: SessionUser;
 let providerOrgId: string;
+let provider: { id: string; slug: string };
 let fast: WorldListing, slow: WorldListing;
 let buyer: WorldBuyer, other: WorldBuyer;
 const settled: UsageEvent[] = [];
@@ -51,7 +53,7 @@ beforeAll(async () => {
   buyerFinance = await makeUser(t.db, "buyerfin");
   const providerOrg = await makeOrg(t.db, providerUser);
   providerOrgId = providerOrg.id;
-  const provider = { id: providerOrg.id, slug: providerOrg.slug };
+  provider = { id: providerOrg.id, slug: providerOrg.slug };
   const since = new Date(now.getTime() - 30 * 24 * 3600_000);
   fast = await makeListing(t.db, provider, [{ effectiveFrom: since, ...prices }]);
   slow = await makeListing(t.db, provider, [{ effectiveFrom: since, ...cheap }]);
@@ -301,6 +303,22 @@ describe("measured marketplace figures", () => {
     expect(routing.find((r) => r.listingId === fast.id)!.measured).toEqual(f.measured);
     const detail = await callerFor(t.db, null).catalog.listing({ slug: fast.slug });
     expect(detail.measured).toEqual(f.measured);
+  });
+});
+
+describe("measured figures below the minimum sample", () => {
+  it("one 7 ms call is shown with its sample but no median, is not sorted by and is not routed on", async () => {
+    const lucky = await makeListing(t.db, provider, [{ effectiveFrom: new Date(now.getTime() - 3600_000), ...prices }]);
+    const startedAt = new Date(now.getTime() - 2 * MIN);
+    const event = makeEvent({ keyId: buyer.keyIds[0]!, listingId: lucky.id, startedAt, firstTokenAt: new Date(startedAt.getTime() + 1), endedAt: new Date(startedAt.getTime() + 7), outputTokens: 9_000 });
+    expect((await callerFor(t.db, null, TEST_SERVICE_TOKEN).usage.report({ events: [event] })).results[0]!.status).toBe("settled");
+
+    const page = await listMarketplace(t.db, { family: "test-family", sort: "throughput" });
+    expect(page.items.at(-1)!.id).toBe(lucky.id);
+    expect(page.items.at(-1)!.measured).toEqual({ requests: 1, successRate: null, medianOutputTokensPerSecond: null, tpsSample: 1, medianTtftMs: null, ttftSample: 1 });
+    expect(page.items.find((i) => i.id === fast.id)!.measured!.tpsSample).toBeGreaterThanOrEqual(MIN_MEASURED_SAMPLE);
+    const routing = await routingTable(t.db, { service: { kind: "platform" }, key: Buffer.alloc(32) });
+    expect(routing.find((r) => r.listingId === lucky.id)!.measured!.medianOutputTokensPerSecond).toBeNull();
   });
 });
 

@@ -150,6 +150,7 @@ export async function buyerOverview(db: DbOrTx, orgId: string, p: z.infer<typeof
   const r = rows[0]!;
   const burnPerDayNano = burnRatePerDayNano(big(r.spend_burn!), BURN_DAYS);
   return {
+    balanceNano: balance.balanceNano,
     availableNano: balance.availableNano,
     reservedNano: balance.reservedNano,
     owedNano: balance.owedNano,

@@ -381,6 +381,9 @@ describe("organisation finance: each sees only its own", () => {
     const b = await callerFor(t.db, financeB).finance.myStatement({ kind: "buyer_credits" });
     expect(b!.entries.map((e) => e.code)).toEqual(["topup", "usage", "usage", "refund"]);
     expect(b!.entries.at(-1)!.balanceNano).toBe(usd("25"));
+    const bm = (await callerFor(t.db, financeB).finance.myMonthly({ month: monthOf(new Date()).month })).buyer!;
+    expect(bm.lines.map((l) => l.label)).toEqual(["Top-up", "Refund of a top-up", expect.stringMatching(/^Usage: \d+ requests?$/)]);
+    expect(bm.closingNano).toBe(usd("25"));
   });
 
   it("the monthly statement: opening, movements by code, closing, top-ups with receipts", async () => {
@@ -398,6 +401,14 @@ describe("organisation finance: each sees only its own", () => {
         ],
       },
     ]);
+    // The buyer's lines: one usage line for the day with the requests it carried, not a provider part and a fee per settlement.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(s.buyer!.lines.map((l) => [l.day, l.label, l.amountNano, l.balanceNano, l.requests])).toEqual([
+      [today, "Top-up", usd("100"), usd("100"), null],
+      [today, "Usage: 4 requests", -usd("40"), usd("60"), 4],
+    ]);
+    expect(s.buyer).toMatchObject({ openingNano: 0n, closingNano: usd("60"), paidInNano: usd("100"), usedNano: usd("40"), requests: 4 });
+    expect(s.buyer!.usedNano).toBe(s.usage.reduce((sum, u) => sum + u.costNano, 0n));
     expect(s.topups).toEqual([expect.objectContaining({ id: topupA, amountCents: 10_000, refundedCents: 0, receiptNumber: expect.any(Number) })]);
     expect(s.usage.map((u) => [u.keyId, u.listingSlug, u.requests, u.costNano])).toEqual([
       [keyA, listing1.slug, 3n, usd("30")],

@@ -5,6 +5,7 @@ import { DomainError } from "../errors";
 import { accountScope, normalSide } from "../ledger/posting";
 import { statement } from "../ledger/service";
 import { toDate } from "./books";
+import { buyerMonthly } from "./buyer-statement";
 import { parseMonth } from "./period";
 import { listPayouts } from "./payouts";
 import { usageCostByKeyAndListing } from "./usage-queries";
@@ -49,8 +50,8 @@ export type MonthlyAccount = {
 
 /**
  * A month of the organisation's books for its monthly statement: each account's opening
- * and closing posted balance with the movements between by code, the top-ups paid, usage
- * cost by key and listing, and payouts received.
+ * and closing posted balance with the movements between by code (for finance), the buyer's
+ * lines (./buyer-statement.ts), the top-ups paid, usage cost by key and listing, and payouts received.
  */
 export async function monthlyStatement(db: DbOrTx, p: { orgId: string; month: string }) {
   const month = parseMonth(p.month);
@@ -78,11 +79,14 @@ export async function monthlyStatement(db: DbOrTx, p: { orgId: string; month: st
   );
   const usage = await usageCostByKeyAndListing(db, { orgId: p.orgId, from: month.startsAt, to: month.endsAt });
   const payouts = (await listPayouts(db, { orgId: p.orgId, limit: 200 })).entries.filter((x) => x.paidOn >= `${month.month}-01` && x.paidOn < month.endsAt.toISOString().slice(0, 10));
+  const isBuyer = [...accounts.values()].some((a) => a.kind === "buyer_credits" || a.kind === "buyer_receivable");
   return {
     month: month.month,
     startsAt: month.startsAt,
     endsAt: month.endsAt,
     accounts: [...accounts.values()],
+    /** The buyer's statement in their own lines (null for an organisation that never bought). */
+    buyer: isBuyer ? await buyerMonthly(db, { orgId: p.orgId, month }) : null,
     topups: topups.map((t) => ({
       id: t.id as string,
       amountCents: t.amount_cents as number,

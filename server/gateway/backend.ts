@@ -38,8 +38,8 @@ export type RoutingListing = {
   tokensPerWatt: number | null;
   currentPrice: PriceVersion;
   scheduledPrices: PriceVersion[];
-  /** What real traffic measured over the last 24 h (null when the listing served none; absent from older backends). */
-  measured?: { requests: number; successRate: number; medianOutputTokensPerSecond: number | null; medianTtftMs: number | null } | null;
+  /** What real traffic measured over the last 24 h (null when the listing served none; absent from older backends); medians are null below the minimum sample. */
+  measured?: { requests: number; successRate: number | null; medianOutputTokensPerSecond: number | null; medianTtftMs: number | null } | null;
 };
 
 export type KeyResolution =

@@ -1,3 +1,4 @@
+import { measuredFigure } from "../catalog/sample";
 import type { Backend, RoutingListing } from "./backend";
 
 /**
@@ -9,7 +10,7 @@ export class CatalogCache {
   private listings: RoutingListing[] | null = null;
   private loading: Promise<RoutingListing[]> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private readonly throughputs = new Map<string, number>();
+  private readonly throughputs = new Map<string, { tokensPerSecond: number; samples: number }>();
 
   constructor(
     private readonly backend: Backend,
@@ -65,8 +66,15 @@ export class CatalogCache {
   observeThroughput(listingId: string, tokensPerSecond: number) {
     if (!Number.isFinite(tokensPerSecond) || tokensPerSecond <= 0) return;
     const old = this.throughputs.get(listingId);
-    this.throughputs.set(listingId, old === undefined ? tokensPerSecond : old * 0.8 + tokensPerSecond * 0.2);
+    this.throughputs.set(
+      listingId,
+      old === undefined ? { tokensPerSecond, samples: 1 } : { tokensPerSecond: old.tokensPerSecond * 0.8 + tokensPerSecond * 0.2, samples: old.samples + 1 },
+    );
   }
 
-  throughput = (listingId: string): number | undefined => this.throughputs.get(listingId);
+  /** This proxy's own figure, only past the same minimum sample as the platform's medians (server/catalog/sample.ts). */
+  throughput = (listingId: string): number | undefined => {
+    const t = this.throughputs.get(listingId);
+    return (t && measuredFigure(t.tokensPerSecond, t.samples)) ?? undefined;
+  };
 }

@@ -10,6 +10,16 @@ function setup(balanceNano: bigint, chunkNano = 100n) {
   return { backend, keyId, credit };
 }
 
+/** setup() on a clock the test moves. */
+function clocked(balanceNano: bigint) {
+  const clock = { now: 1_000_000 };
+  const backend = new FakeBackend();
+  const keyId = backend.addKey("sk-1", "org-1");
+  backend.balances.set("org-1", balanceNano);
+  const credit = new CreditControl(backend, { ...defaultCreditOptions, chunkNano: 100n, now: () => clock.now });
+  return { backend, keyId, credit, clock };
+}
+
 describe("CreditControl", () => {
   it("serves many requests from one reservation and asks for the next chunk ahead of need", async () => {
     const { backend, keyId, credit } = setup(10_000n);
@@ -64,6 +74,34 @@ describe("CreditControl", () => {
     const r = [...backend.reservations.values()][0]!;
     expect(r.releasedNano).toBe(85n);
     expect(credit.releasedNano).toBe(85n);
+  });
+
+  it("returns an idle key's chunk once it has been idle for idleMs, and not before", async () => {
+    const { backend, keyId, credit, clock } = clocked(1000n);
+    // A tiny call holds a whole chunk; its cost is 1 and the rest stays with the proxy.
+    credit.settle((await credit.acquire(keyId, 5n)) as Hold, 1n);
+    const r = [...backend.reservations.values()][0]!;
+    clock.now += defaultCreditOptions.idleMs - 1;
+    await credit.releaseIdle();
+    expect(r.releasedNano).toBe(0n);
+    clock.now += 1;
+    await credit.releaseIdle();
+    expect(r.releasedNano).toBe(99n);
+    // The next request after the idle time gets a fresh chunk.
+    expect(isHold(await credit.acquire(keyId, 5n))).toBe(true);
+    expect(backend.calls.reserve).toBe(2);
+  });
+
+  it("an idle sweep while a request runs returns the leftover when that request ends", async () => {
+    const { backend, keyId, credit, clock } = clocked(1000n);
+    const h = (await credit.acquire(keyId, 40n)) as Hold;
+    clock.now += defaultCreditOptions.idleMs;
+    await credit.releaseIdle();
+    const r = [...backend.reservations.values()][0]!;
+    expect(r.releasedNano).toBe(0n);
+    credit.settle(h, 10n);
+    await credit.releaseIdle();
+    expect(r.releasedNano).toBe(90n);
   });
 
   it("asks again after a refusal only once the backoff has passed", async () => {

@@ -46,7 +46,7 @@ export type CreditOptions = {
   expiryMarginMs: number;
   /** How long a refusal stands before the backend is asked again (top-ups show up after it). */
   refusalBackoffMs: number;
-  /** Keys unused this long return their leftover. */
+  /** Keys unused this long return their leftover, so a buyer's balance shows no hold soon after their last request. */
   idleMs: number;
   now?: () => number;
   log?: (line: string) => void;
@@ -57,7 +57,7 @@ export const defaultCreditOptions = {
   refillBelow: 0.25,
   expiryMarginMs: 30_000,
   refusalBackoffMs: 1_000,
-  idleMs: 30_000,
+  idleMs: 10_000,
 } satisfies Partial<CreditOptions>;
 
 export class CreditControl {

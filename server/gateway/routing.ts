@@ -1,4 +1,4 @@
-import { blendedPer1MNano } from "../catalog/pricing";
+import { comparablePer1MNano } from "../catalog/comparable";
 import type { PriceVersion, RoutingListing } from "./backend";
 
 /**
@@ -65,8 +65,8 @@ export function allowedByKey(allowlist: string[], l: RoutingListing): boolean {
 }
 
 const byPrice = (now: number) => (a: RoutingListing, b: RoutingListing) => {
-  const pa = blendedPer1MNano(priceAt(a, now));
-  const pb = blendedPer1MNano(priceAt(b, now));
+  const pa = comparablePer1MNano(priceAt(a, now), a.modalities);
+  const pb = comparablePer1MNano(priceAt(b, now), b.modalities);
   return pa < pb ? -1 : pa > pb ? 1 : a.slug < b.slug ? -1 : 1;
 };
 
@@ -74,7 +74,7 @@ const byPrice = (now: number) => (a: RoutingListing, b: RoutingListing) => {
  * Orders the providers of a model and drops those the request or key excludes.
  * `model` is a listing slug (exactly that listing) or a family (every
  * published provider of it, ordered by `provider.order` first, then by the
- * policy). Policies: price = blended 3:1 price, cheapest first (the default);
+ * policy). Policies: price = the comparable price (3:1 blend; input for embeddings), cheapest first (the default);
  * efficiency = declared tokens per watt, highest first; throughput = median
  * output tokens per second that settled traffic measured over the last 24 h
  * (`measured`, from the dashboards' rollups via catalog.routing), else what

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
+import { heldCreditText } from "@/app/_components/held-credit";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -62,8 +63,8 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
       ) : null}
 
       <div className="grid gap-4 sm:grid-cols-3">
-        <Stat label="Available" value={usd(b.availableNano)} testId="balance-available" strong />
-        <Stat label="Reserved by in-flight requests" value={usd(b.reservedNano)} testId="balance-reserved" />
+        <Stat label="Balance" value={usd(b.balanceNano)} testId="balance" strong hint="Credit paid in, less what your requests used." />
+        <Stat label="Set aside for requests" value={usd(b.reservedNano)} testId="balance-reserved" hint={heldCreditText(b.reservedNano) ?? "Nothing is held right now."} />
         <Stat label="Credit limit" value={usd(b.creditLimitNano)} testId="balance-limit" />
       </div>
 
@@ -171,11 +172,12 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
 /** An open top-up past its 24 hours reads as expired before the worker's next sweep marks it. */
 const shown = (t: { status: string; resumable: boolean }) => (t.status === "open" && !t.resumable ? "expired" : t.status);
 
-function Stat({ label, value, testId, strong }: { label: string; value: string; testId: string; strong?: boolean }) {
+function Stat({ label, value, testId, strong, hint }: { label: string; value: string; testId: string; strong?: boolean; hint?: string }) {
   return (
     <div className="card">
       <div className="text-sm text-slate-500">{label}</div>
       <div data-testid={testId} className={`mt-1 font-mono ${strong ? "text-3xl font-semibold" : "text-xl"}`}>{value}</div>
+      {hint && <div className="mt-1 text-xs text-slate-500" data-testid={`${testId}-hint`}>{hint}</div>}
     </div>
   );
 }

@@ -4,11 +4,12 @@ import { useMemo, useState } from "react";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatFigure, usd } from "@/app/_lib/format";
+import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
 import { Stat } from "../usage/usage-dashboard";
 import { pivot, StackedChart } from "../usage/usage-chart";
 
-const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const dayFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric" });
 const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)} %`);
 const ms = (v: number | null) => (v === null ? "—" : `${formatFigure(v)} ms`);
 
@@ -17,9 +18,9 @@ export function EarningsDashboard() {
   const tz = useMemo(() => viewerTimeZone(), []);
   const [days, setDays] = useState(30);
   const [perfDays, setPerfDays] = useState(1);
-  const earnings = useQuery(trpc.dashboards.earnings.queryOptions({ tz, days }));
-  const performance = useQuery(trpc.dashboards.performance.queryOptions({ tz, days: perfDays }));
-  const payouts = useQuery(trpc.dashboards.payouts.queryOptions());
+  const earnings = useQuery({ ...trpc.dashboards.earnings.queryOptions({ tz, days }), ...live });
+  const performance = useQuery({ ...trpc.dashboards.performance.queryOptions({ tz, days: perfDays }), ...live });
+  const payouts = useQuery({ ...trpc.dashboards.payouts.queryOptions(), ...live });
 
   if (earnings.isLoading || payouts.isLoading) return <Spinner label="Loading earnings…" />;
   if (earnings.error || payouts.error) return <ErrorText>{(earnings.error ?? payouts.error)!.message}</ErrorText>;

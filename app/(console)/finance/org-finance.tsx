@@ -6,6 +6,7 @@ import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui"
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel } from "./_components/bits";
+import { BuyerStatement } from "./_components/buyer-lines";
 
 type OrgKind = "buyer_credits" | "buyer_receivable" | "provider_payable";
 const ORG_KINDS: OrgKind[] = ["buyer_credits", "buyer_receivable", "provider_payable"];
@@ -48,13 +49,16 @@ export function OrgFinance() {
             >
               <div className="text-sm text-slate-500">{kindLabel(a.kind)}</div>
               <div className="mt-1 font-mono text-xl">{usd(a.postedNano)}</div>
-              {a.pendingNano !== 0n && <div className="text-xs text-slate-500">{usd(a.pendingNano)} held</div>}
+              {a.pendingNano !== 0n && (
+                <div className="text-xs text-slate-500">{a.kind === "buyer_credits" ? `${usd(a.pendingNano)} set aside for requests, not spent` : `${usd(a.pendingNano)} held`}</div>
+              )}
             </button>
           ))
         )}
       </section>
 
-      {selected && <OrgStatement kind={selected} accountId={accounts.find((a) => a.kind === selected)!.id} />}
+      {selected === "provider_payable" && <OrgStatement kind={selected} accountId={accounts.find((a) => a.kind === selected)!.id} />}
+      {selected && selected !== "provider_payable" && <BuyerMonthPanel />}
 
       <div className="grid gap-6 lg:grid-cols-2">
         <section className="card space-y-3">
@@ -129,7 +133,25 @@ export function OrgFinance() {
   );
 }
 
-function OrgStatement({ kind, accountId }: { kind: OrgKind; accountId: string }) {
+/** This month of the buyer's credit, in the lines of the monthly statement. */
+function BuyerMonthPanel() {
+  const trpc = useTRPC();
+  const month = recentMonths(1)[0]!;
+  const s = useQuery(trpc.finance.myMonthly.queryOptions({ month }));
+  return (
+    <section className="card space-y-3">
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h2 className="font-semibold">Your credit this month</h2>
+        <Link className="btn-secondary" href={`/finance/statements/${month}`}>Monthly statement</Link>
+      </div>
+      <QueryView query={s} isEmpty={(d) => !d.buyer} empty={<p className="text-sm text-slate-500">No entries.</p>}>
+        {(d) => <BuyerStatement s={d.buyer!} current />}
+      </QueryView>
+    </section>
+  );
+}
+
+function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId: string }) {
   const trpc = useTRPC();
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const s = useQuery(trpc.finance.myStatement.queryOptions({ kind, after: cursors[cursors.length - 1] ?? null, limit: 50 }));

@@ -28,6 +28,7 @@ export function TrialBalance() {
       <QueryView query={tb} loading="Summing the ledger…" isEmpty={(d) => !d.kinds.length} empty={<EmptyState title="No postings yet">{day ? "Nothing had been posted by that date." : "Once money moves, each account kind appears here."}</EmptyState>}>
         {(d) => (
           <>
+            <div className="relative overflow-x-auto">
             <table className="data-table" data-testid="trial-balance">
               <thead>
                 <tr>
@@ -69,6 +70,7 @@ export function TrialBalance() {
                 ))}
               </tfoot>
             </table>
+            </div>
             <p className="text-xs text-slate-500">
               Balances are on each kind&apos;s normal side. Open a kind to see its accounts and statements; the{" "}
               <Link className="text-indigo-700 hover:underline" href="/finance/journal">journal</Link> lists every transfer.

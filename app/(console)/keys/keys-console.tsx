@@ -6,15 +6,13 @@ import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
+import { formatDate, formatDateTime } from "@/app/_lib/format";
 import { formatUsd } from "@/server/ledger/money";
 import { limitLabels, LimitsFields, periodLabel, readLimits } from "./limits-form";
 
 type KeyRow = inferRouterOutputs<AppRouter>["keys"]["list"][number];
 type Revealed = { name: string; secret: string; note?: string };
 type RevealProps = { revealed: Revealed; onDone: () => void; baseUrl: string };
-
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
 const graceOptions = [
   { seconds: 0, label: "Revoke the old key now" },
@@ -103,8 +101,8 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
               <h2 className="font-semibold">Keys</h2>
               {createButton}
             </div>
-            <div className="overflow-x-auto">
-              <table className="data-table" data-testid="keys-table">
+            <div className="relative overflow-x-auto">
+              <table className="data-table stack-table" data-testid="keys-table">
                 <thead>
                   <tr>
                     <th>Name</th>
@@ -190,8 +188,8 @@ function StatusBadge({ k }: { k: KeyRow }) {
   return (
     <span className="space-y-1">
       <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium ${styles[k.status]}`} data-testid="key-status">{k.status}</span>
-      {k.revokesAt && <span className="block text-xs text-amber-700">old key: stops {dateTime.format(k.revokesAt)}</span>}
-      {k.status === "active" && k.expiresAt && !k.revokesAt && <span className="block text-xs text-slate-500">expires {date.format(k.expiresAt)}</span>}
+      {k.revokesAt && <span className="block text-xs text-amber-700">old key: stops {formatDateTime(k.revokesAt)}</span>}
+      {k.status === "active" && k.expiresAt && !k.revokesAt && <span className="block text-xs text-slate-500">expires {formatDate(k.expiresAt)}</span>}
     </span>
   );
 }
@@ -211,7 +209,7 @@ function SpendCell({ k }: { k: KeyRow }) {
       <div className="h-1.5 rounded bg-slate-100">
         <div className={`h-1.5 rounded ${bps >= 10_000 ? "bg-red-500" : bps >= 8_000 ? "bg-amber-500" : "bg-indigo-500"}`} style={{ width: `${pct}%` }} />
       </div>
-      {k.status === "active" && k.periodResetsAt && <div className="text-xs text-slate-500">resets {dateTime.format(k.periodResetsAt)}</div>}
+      {k.status === "active" && k.periodResetsAt && <div className="text-xs text-slate-500">resets {formatDateTime(k.periodResetsAt)}</div>}
     </div>
   );
 }
@@ -240,7 +238,7 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
         onRotated({
           name: r.name,
           secret: r.secret,
-          note: grace ? `The old key keeps working until ${dateTime.format(r.oldKeyRevokesAt)}.` : "The old key no longer works.",
+          note: grace ? `The old key keeps working until ${formatDateTime(r.oldKeyRevokesAt)}.` : "The old key no longer works.",
         });
         done();
       },
@@ -254,14 +252,14 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
       <tr data-testid="key-row" data-key-prefix={k.prefix} className={k.status === "active" ? "" : "text-slate-500"}>
         <td className="font-medium">{k.name}</td>
         <td><code className="whitespace-nowrap rounded bg-slate-100 px-1 text-xs" data-testid="key-prefix">{k.prefix}…{k.last4}</code></td>
-        <td><StatusBadge k={k} /></td>
-        <td><SpendCell k={k} /></td>
-        <td><LimitsCell k={k} /></td>
-        <td className="whitespace-nowrap text-xs">
-          {date.format(k.createdAt)}
+        <td data-label="Status"><StatusBadge k={k} /></td>
+        <td data-label="Spend"><SpendCell k={k} /></td>
+        <td data-label="Limits"><LimitsCell k={k} /></td>
+        <td data-label="Created" className="whitespace-nowrap text-xs">
+          {formatDate(k.createdAt)}
           {k.createdBy && <span className="block text-slate-500">by {k.createdBy}</span>}
         </td>
-        <td className="whitespace-nowrap text-xs">{k.lastUsedAt ? dateTime.format(k.lastUsedAt) : "never"}</td>
+        <td data-label="Last used" className="whitespace-nowrap text-xs">{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : "never"}</td>
         <td className="whitespace-nowrap text-right">
           {editable && (
             <span className="inline-flex gap-1">

@@ -1,9 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { LocalTime } from "@/app/_components/time";
 import { EmptyState, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
+import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
 
 type Option = { id: string; name: string };
@@ -35,16 +37,27 @@ const statusStyle: Record<string, string> = {
   aborted: "bg-amber-50 text-amber-800",
 };
 
+/** A datetime-local value (the viewer's local time) for an instant. */
+const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+/** `?day=YYYY-MM-DD` (a statement's usage line links here): that UTC day's requests. */
+function draftFromUrl(day: string | null): Draft {
+  if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return emptyDraft;
+  const from = new Date(`${day}T00:00:00Z`);
+  return { ...emptyDraft, from: localInput(from), to: localInput(new Date(from.getTime() + 86_400_000)) };
+}
+
 export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Option[] }) {
   const trpc = useTRPC();
-  const [draft, setDraft] = useState<Draft>(emptyDraft);
-  const [applied, setApplied] = useState<Draft>(emptyDraft);
+  const day = useSearchParams().get("day");
+  const [draft, setDraft] = useState<Draft>(() => draftFromUrl(day));
+  const [applied, setApplied] = useState<Draft>(() => draftFromUrl(day));
   // Cursors of the pages before the current one (keyset paging: "previous" pops).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const filter = toFilter(applied);
   const cursor = cursors.at(-1);
-  const page = useQuery(trpc.dashboards.activity.queryOptions({ filter, cursor, limit: PAGE }));
-  const totals = useQuery(trpc.dashboards.activityTotals.queryOptions({ filter }));
+  const page = useQuery({ ...trpc.dashboards.activity.queryOptions({ filter, cursor, limit: PAGE }), ...live });
+  const totals = useQuery({ ...trpc.dashboards.activityTotals.queryOptions({ filter }), ...live });
   const set = (k: keyof Draft) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: e.target.value }));
 
   return (
@@ -122,7 +135,7 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
         {(d) => (
           <>
             <div className="overflow-x-auto">
-              <table className="data-table" data-testid="activity-table">
+              <table className="data-table stack-table" data-testid="activity-table">
                 <thead>
                   <tr>
                     <th>Time</th>
@@ -141,17 +154,17 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                 <tbody>
                   {d.rows.map((r) => (
                     <tr key={r.id} data-testid="activity-row">
-                      <td className="whitespace-nowrap"><LocalTime date={r.startedAt} /></td>
-                      <td>{r.keyName}</td>
-                      <td className="font-mono text-xs">{r.listingSlug}</td>
-                      <td>{r.providerName}</td>
-                      <td className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{usd(r.costNano)}</td>
-                      <td className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
-                      <td className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
-                      <td className="whitespace-nowrap">
+                      <td className="whitespace-nowrap font-medium sm:font-normal"><LocalTime date={r.startedAt} /></td>
+                      <td data-label="Key">{r.keyName}</td>
+                      <td data-label="Model" className="font-mono text-xs max-sm:break-all">{r.listingSlug}</td>
+                      <td data-label="Provider">{r.providerName}</td>
+                      <td data-label="In" className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
+                      <td data-label="Out" className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
+                      <td data-label="Cached" className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
+                      <td data-label="Cost" className="text-right tabular-nums" data-testid="activity-cost">{usd(r.costNano)}</td>
+                      <td data-label="Latency" className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
+                      <td data-label="TTFT" className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
+                      <td data-label="Status" className="whitespace-nowrap">
                         <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[r.status]}`}>{r.status}</span>
                         {r.estimated && (
                           <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600" title="The upstream sent no usage; tokens were counted by our tokenizer">

@@ -1,6 +1,7 @@
 "use client";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { utcText } from "@/app/_components/time";
+import { moneyAxis } from "@/app/_lib/format";
 
 export const chartColors = ["#4f46e5", "#059669", "#d97706", "#db2777", "#0891b2", "#7c3aed", "#65a30d", "#dc2626", "#475569", "#0d9488"];
 
@@ -23,8 +24,9 @@ export function StackedChart({
   unit: "usd" | "tokens";
   testId: string;
 }) {
-  const label = new Intl.DateTimeFormat(undefined, granularity === "day" ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  const value = (v: number) => (unit === "usd" ? `$${v < 0.01 && v > 0 ? v.toPrecision(2) : v.toFixed(2)}` : new Intl.NumberFormat(undefined, { notation: "compact" }).format(v));
+  const label = new Intl.DateTimeFormat("en-GB", granularity === "day" ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const tallest = Math.max(0, ...data.map((p) => groups.reduce((s, g) => s + (p[g.id] ?? 0), 0)));
+  const value = unit === "usd" ? moneyAxis(tallest) : (v: number) => new Intl.NumberFormat("en-US", { notation: "compact" }).format(v);
   return (
     <div className="h-72 w-full" data-testid={testId}>
       <ResponsiveContainer width="100%" height="100%">

@@ -1,9 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
+import { heldCreditText } from "@/app/_components/held-credit";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatDuration, formatFigure, usd } from "@/app/_lib/format";
+import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ActivityLog } from "./activity-log";
 import { pivot, StackedChart } from "./usage-chart";
@@ -33,16 +35,16 @@ export function Stat({ label, value, hint, testId }: { label: string; value: str
 export function UsageDashboard() {
   const trpc = useTRPC();
   const tz = useMemo(() => viewerTimeZone(), []);
-  const overview = useQuery(trpc.dashboards.overview.queryOptions({ tz }));
+  const overview = useQuery({ ...trpc.dashboards.overview.queryOptions({ tz }), ...live });
   const [range, setRange] = useState(3);
   const [groupBy, setGroupBy] = useState<"listing" | "key">("listing");
   const [metric, setMetric] = useState<"usd" | "tokens">("usd");
   const r = ranges[range]!;
-  const series = useQuery(trpc.dashboards.series.queryOptions({ tz, granularity: r.granularity, days: r.days, groupBy }));
+  const series = useQuery({ ...trpc.dashboards.series.queryOptions({ tz, granularity: r.granularity, days: r.days, groupBy }), ...live });
   const [energyDays, setEnergyDays] = useState(30);
-  const energy = useQuery(trpc.dashboards.energy.queryOptions({ tz, days: energyDays }));
+  const energy = useQuery({ ...trpc.dashboards.energy.queryOptions({ tz, days: energyDays }), ...live });
   const listingOptions = useQuery(trpc.dashboards.energy.queryOptions({ tz, days: 93 }));
-  const keys = useQuery(trpc.dashboards.keySpend.queryOptions());
+  const keys = useQuery({ ...trpc.dashboards.keySpend.queryOptions(), ...live });
 
   if (overview.isLoading) return <Spinner label="Loading usage…" />;
   if (overview.error) return <ErrorText>{overview.error.message}</ErrorText>;
@@ -55,7 +57,7 @@ export function UsageDashboard() {
   return (
     <div className="space-y-6">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-        <Stat label="Available balance" value={usd(o.availableNano)} hint={o.reservedNano > 0n ? `${usd(o.reservedNano)} reserved by requests in flight` : undefined} testId="overview-balance" />
+        <Stat label="Balance" value={usd(o.balanceNano)} hint={heldCreditText(o.reservedNano) ?? "credit paid in, less what your requests used"} testId="overview-balance" />
         <Stat label="Spent today" value={usd(o.spendTodayNano)} hint={`${o.requestsToday.toLocaleString()} requests`} testId="overview-spend-today" />
         <Stat label="Spent this month" value={usd(o.spendMonthNano)} hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`} testId="overview-spend-month" />
         <Stat label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
@@ -98,7 +100,7 @@ export function UsageDashboard() {
       />
 
       <div className="grid gap-6 lg:grid-cols-2">
-        <section className="card space-y-3" data-testid="energy">
+        <section className="card min-w-0 space-y-3" data-testid="energy">
           <div className="flex items-end justify-between gap-3">
             <h2 className="font-semibold">Energy</h2>
             <select aria-label="Energy period" className="input w-auto text-sm" value={energyDays} onChange={(e) => setEnergyDays(Number(e.target.value))}>
@@ -115,11 +117,12 @@ export function UsageDashboard() {
                   <strong data-testid="energy-total-wh">{formatFigure(d.totalWh)} Wh</strong> ·{" "}
                   <strong data-testid="energy-total-co2">{formatFigure(d.totalGCo2)} gCO₂</strong>
                 </p>
-                <table className="data-table">
+                <table className="data-table stack-table">
                   <thead>
                     <tr>
                       <th>Model</th>
                       <th className="text-right">Tokens</th>
+                      <th className="text-right" title="Declared by the provider: tokens per second per watt">Tokens / W</th>
                       <th className="text-right">Wh</th>
                       <th className="text-right">gCO₂</th>
                     </tr>
@@ -127,10 +130,11 @@ export function UsageDashboard() {
                   <tbody>
                     {d.listings.map((l) => (
                       <tr key={l.listingId}>
-                        <td className="font-mono text-xs" title={l.energyHardware ?? undefined}>{l.slug}</td>
-                        <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
-                        <td className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
-                        <td className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
+                        <td className="font-mono text-xs max-sm:break-all" title={l.energyHardware ?? undefined}>{l.slug}</td>
+                        <td data-label="Tokens" className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
+                        <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="energy-tokens-per-watt">{formatFigure(l.tokensPerWatt)}</td>
+                        <td data-label="Wh" className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
+                        <td data-label="gCO₂" className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -145,11 +149,11 @@ export function UsageDashboard() {
           </QueryView>
         </section>
 
-        <section className="card space-y-3" data-testid="key-spend">
+        <section className="card min-w-0 space-y-3" data-testid="key-spend">
           <h2 className="font-semibold">Spend by key</h2>
           <QueryView query={keys} loading="Loading keys…" isEmpty={(d) => !d.length} empty={<EmptyState title="No API keys yet" />}>
             {(d) => (
-              <table className="data-table">
+              <table className="data-table stack-table">
                 <thead>
                   <tr>
                     <th>Key</th>
@@ -165,10 +169,10 @@ export function UsageDashboard() {
                         <td>
                           {k.name} <span className="text-xs text-slate-500">…{k.last4}{k.status !== "active" ? ` · ${k.status}` : ""}</span>
                         </td>
-                        <td className="text-right tabular-nums">
-                          {usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span>
+                        <td data-label="Spent" className="text-right tabular-nums">
+                          <span>{usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span></span>
                         </td>
-                        <td className="min-w-40">
+                        <td data-label="Limit" className="sm:min-w-40">
                           {k.spendLimitNano === null ? (
                             <span className="text-xs text-slate-500">no limit</span>
                           ) : (

@@ -2,6 +2,7 @@ import Link from "next/link";
 import type { inferRouterOutputs } from "@trpc/server";
 import { formatCompact, formatFigure, formatPricePer1M, formatTokens, formatUsd } from "@/app/_lib/format";
 import type { AppRouter } from "@/server/api/root";
+import { MeasuredValue } from "@/app/_components/measured";
 
 export type MarketItem = inferRouterOutputs<AppRouter>["catalog"]["marketplace"]["items"][number];
 
@@ -10,21 +11,23 @@ export function listingHref(slug: string): string {
 }
 
 function measuredTitle(m: MarketItem["measured"]): string {
-  return m ? `${m.requests.toLocaleString("en-US")} requests in the last 24 h, ${(m.successRate * 100).toFixed(1)} % successful` : "No traffic through the proxy in the last 24 h";
+  if (!m) return "No traffic through the proxy in the last 24 h";
+  const rate = m.successRate === null ? "" : `, ${(m.successRate * 100).toFixed(1)} % successful`;
+  return `${m.requests.toLocaleString("en-US")} requests in the last 24 h${rate}`;
 }
 
 /** Published listings with prices per 1M tokens and energy figures, one row each. */
 export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: (item: MarketItem) => string[] }) {
   return (
     <div className="card overflow-x-auto p-0">
-      <table className="data-table" data-testid="market-table">
+      <table className="data-table stack-table" data-testid="market-table">
         <thead>
           <tr>
             <th>Model</th>
             <th>Context</th>
             <th className="text-right">Input $/1M</th>
             <th className="text-right">Output $/1M</th>
-            <th className="text-right">Blended $/1M</th>
+            <th className="text-right" title="Chat and completion: 3 input to 1 output token; embeddings: the input price">Price $/1M</th>
             <th className="text-right">Tokens / $</th>
             <th className="text-right" title="Tokens per second per watt (tokens per joule), declared by the provider">Tokens / W</th>
             <th className="text-right">Wh / 1M</th>
@@ -44,18 +47,23 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
                   <span key={b} className="mr-1 mt-1 inline-block rounded bg-emerald-50 px-1.5 py-0.5 text-xs text-emerald-800">{b}</span>
                 ))}
               </td>
-              <td>{formatTokens(i.contextLength)}</td>
-              <td className="text-right tabular-nums">{formatPricePer1M(i.prices.inputPer1kNano)}</td>
-              <td className="text-right tabular-nums">{formatPricePer1M(i.prices.outputPer1kNano)}</td>
-              <td className="text-right tabular-nums">{formatUsd(i.blendedPer1MNano)}</td>
-              <td className="text-right tabular-nums">{formatCompact(i.tokensPerDollar)}</td>
-              <td className="text-right tabular-nums" data-testid="tokens-per-watt">{formatFigure(i.tokensPerWatt)}</td>
-              <td className="text-right tabular-nums">{formatFigure(i.whPer1M)}</td>
-              <td className="text-right tabular-nums" data-testid="measured-tps" title={measuredTitle(i.measured)}>
-                {i.measured?.medianOutputTokensPerSecond == null ? "—" : formatFigure(i.measured.medianOutputTokensPerSecond)}
+              <td data-label="Context">{formatTokens(i.contextLength)}</td>
+              <td data-label="Input $/1M" className="text-right tabular-nums">{formatPricePer1M(i.prices.inputPer1kNano)}</td>
+              <td data-label="Output $/1M" className="text-right tabular-nums">{i.priceBasis === "input" ? "—" : formatPricePer1M(i.prices.outputPer1kNano)}</td>
+              <td data-label="Price $/1M" className="text-right tabular-nums">
+                <span>
+                  <span data-testid="comparable-price">{formatUsd(i.comparablePer1MNano)}</span>
+                  <span className="block text-xs text-slate-500">{i.priceBasis === "blend" ? "3:1 blend" : "input (embeddings)"}</span>
+                </span>
               </td>
-              <td className="text-right tabular-nums" data-testid="measured-ttft" title={measuredTitle(i.measured)}>
-                {i.measured?.medianTtftMs == null ? "—" : `${formatFigure(i.measured.medianTtftMs)} ms`}
+              <td data-label="Tokens / $" className="text-right tabular-nums" data-testid="tokens-per-dollar">{formatCompact(i.tokensPerDollar)}</td>
+              <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="tokens-per-watt">{formatFigure(i.tokensPerWatt)}</td>
+              <td data-label="Wh / 1M" className="text-right tabular-nums" data-testid="wh-per-1m">{formatFigure(i.whPer1M)}</td>
+              <td data-label="Measured tok/s" className="text-right tabular-nums" title={measuredTitle(i.measured)}>
+                <MeasuredValue value={i.measured?.medianOutputTokensPerSecond ?? null} sample={i.measured?.tpsSample ?? 0} testId="measured-tps" />
+              </td>
+              <td data-label="Measured TTFT" className="text-right tabular-nums" title={measuredTitle(i.measured)}>
+                <MeasuredValue value={i.measured?.medianTtftMs ?? null} sample={i.measured?.ttftSample ?? 0} unit="ms" testId="measured-ttft" />
               </td>
             </tr>
           ))}

@@ -1,9 +1,9 @@
 "use client";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useRef } from "react";
+import { useRef, useState } from "react";
 
 export const sortLabels = {
-  blended: "Blended price (3:1)",
+  price: "Price per 1M tokens",
   input: "Input price",
   output: "Output price",
   tokensPerDollar: "Tokens per dollar",
@@ -31,6 +31,9 @@ export function MarketplaceFilters({ providers, families, maxPriceError }: Props
     router.push(`${pathname}${next.size ? `?${next}` : ""}`);
   }
   const submitOnChange = () => apply();
+  // On a phone the filters would fill the first screen: search and sort stay, the rest fold away.
+  const active = ["modality", "provider", "family", "maxPricePer1M", "minContext"].filter((k) => params.get(k)).length;
+  const [open, setOpen] = useState(false);
 
   return (
     <form
@@ -51,10 +54,14 @@ export function MarketplaceFilters({ providers, families, maxPriceError }: Props
       </div>
       <div>
         <label className="label" htmlFor="sort">Sort by</label>
-        <select className="input" id="sort" name="sort" defaultValue={params.get("sort") ?? "blended"} onChange={submitOnChange} data-testid="market-sort">
+        <select className="input" id="sort" name="sort" defaultValue={params.get("sort") ?? "price"} onChange={submitOnChange} data-testid="market-sort">
           {Object.entries(sortLabels).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
         </select>
       </div>
+      <button type="button" className="btn-secondary sm:hidden" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="market-more-filters">
+        {open ? "Fewer filters" : `More filters${active ? ` (${active})` : ""}`}
+      </button>
+      <div className={`${open ? "grid" : "hidden"} gap-3 sm:col-span-2 sm:grid sm:grid-cols-2 lg:col-span-4 lg:grid-cols-4`}>
       <div>
         <label className="label" htmlFor="modality">Modality</label>
         <select className="input" id="modality" name="modality" defaultValue={params.get("modality") ?? ""} onChange={submitOnChange}>
@@ -79,18 +86,18 @@ export function MarketplaceFilters({ providers, families, maxPriceError }: Props
         </select>
       </div>
       <div>
-        <label className="label" htmlFor="maxBlendedPer1M">Max blended $ / 1M</label>
+        <label className="label" htmlFor="maxPricePer1M">Max price $ / 1M</label>
         <input
           className={`input ${maxPriceError ? "border-red-400" : ""}`}
-          id="maxBlendedPer1M"
-          name="maxBlendedPer1M"
+          id="maxPricePer1M"
+          name="maxPricePer1M"
           inputMode="decimal"
           placeholder="e.g. 0.50"
-          defaultValue={params.get("maxBlendedPer1M") ?? ""}
+          defaultValue={params.get("maxPricePer1M") ?? ""}
           aria-invalid={maxPriceError ? true : undefined}
-          aria-describedby={maxPriceError ? "maxBlendedPer1M-error" : undefined}
+          aria-describedby={maxPriceError ? "maxPricePer1M-error" : undefined}
         />
-        {maxPriceError && <p id="maxBlendedPer1M-error" className="mt-1 text-xs text-red-700" data-testid="max-price-error">{maxPriceError}</p>}
+        {maxPriceError && <p id="maxPricePer1M-error" className="mt-1 text-xs text-red-700" data-testid="max-price-error">{maxPriceError}</p>}
       </div>
       <div>
         <label className="label" htmlFor="minContext">Min context</label>
@@ -98,6 +105,7 @@ export function MarketplaceFilters({ providers, families, maxPriceError }: Props
           <option value="">Any</option>
           {[8_192, 32_768, 131_072, 1_000_000].map((n) => <option key={n} value={n}>{n >= 1_000_000 ? "1M" : `${n / 1024}k`} tokens</option>)}
         </select>
+      </div>
       </div>
     </form>
   );

@@ -1,4 +1,5 @@
 "use client";
+import { moneyAxis } from "@/app/_lib/format";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 export type ChartPoint = { t: number; input: number; output: number; cachedInput: number };
@@ -23,7 +24,7 @@ export function PriceHistoryChart({ points }: { points: ChartPoint[] }) {
         <LineChart data={points} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
           <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={day} padding={{ left: 24, right: 24 }} fontSize={12} />
-          <YAxis tickFormatter={(v: number) => `$${v}`} fontSize={12} width={64} />
+          <YAxis tickFormatter={moneyAxis(Math.max(0, ...points.flatMap((p) => [p.input, p.output, p.cachedInput])))} fontSize={12} width={72} />
           <Tooltip labelFormatter={(t) => day(Number(t))} formatter={(v) => `$${Number(v)} / 1M`} />
           <Legend />
           <Line type="stepAfter" dataKey="input" name="Input" stroke="#4f46e5" dot={dot("price-point", "#4f46e5")} isAnimationActive={false} />

@@ -390,8 +390,9 @@ describe("marketplace", () => {
   const names = async (input: Record<string, unknown>) => (await market(input)).items.map((i) => i.name);
 
   it.each([
-    ["blended 3:1 price, cheapest first", "blended", ["Mkt Embed", "Mkt Cheap", "Mkt Mid", "Mkt Green"]],
-    ["tokens per dollar, most first", "tokensPerDollar", ["Mkt Embed", "Mkt Cheap", "Mkt Mid", "Mkt Green"]],
+    // Embeddings are priced on another basis (input, not the 3:1 blend): listed after the blended ones.
+    ["comparable price, cheapest first, embeddings apart", "price", ["Mkt Cheap", "Mkt Mid", "Mkt Green", "Mkt Embed"]],
+    ["tokens per dollar, most first, embeddings apart", "tokensPerDollar", ["Mkt Cheap", "Mkt Mid", "Mkt Green", "Mkt Embed"]],
     ["input price", "input", ["Mkt Embed", "Mkt Cheap", "Mkt Mid", "Mkt Green"]],
     ["output price", "output", ["Mkt Embed", "Mkt Cheap", "Mkt Mid", "Mkt Green"]],
     ["tokens per watt, most first, undeclared last", "tokensPerWatt", ["Mkt Embed", "Mkt Green", "Mkt Cheap", "Mkt Mid"]],
@@ -406,10 +407,20 @@ describe("marketplace", () => {
     expect(page.total).toBe(4);
     const green = page.items.find((i) => i.name === "Mkt Green")!;
     expect(green.provider).toEqual({ slug: orgA.slug, name: "Alpha GPUs" });
-    expect(green.blendedPer1MNano).toBe(375_000_000n);
+    expect(green).toMatchObject({ comparablePer1MNano: 375_000_000n, priceBasis: "blend" });
     expect(green.whPer1M).toBeCloseTo(1e6 / (12 * 3600), 9);
     expect(green.gCo2Per1M).toBeCloseTo((1e6 / (12 * 3600) / 1000) * 300, 9);
     expect(green.tokensPerDollar).toBeCloseTo(4e12 / (3 * 300_000 + 600_000), 3);
+  });
+
+  it("prices embeddings by their input price, not the 3:1 blend", async () => {
+    const embed = (await market({ sort: "name" })).items.find((i) => i.name === "Mkt Embed")!;
+    // $0.02 per 1M for every token: the blend would say $0.015 and 66.7M tokens per dollar.
+    expect(embed).toMatchObject({ comparablePer1MNano: 20_000_000n, priceBasis: "input" });
+    expect(embed.tokensPerDollar).toBeCloseTo(50_000_000, 3);
+    const page = await callerFor(t.db, null).catalog.listing({ slug: `${orgB.slug}/mkt-embed` });
+    expect(page).toMatchObject({ comparablePer1MNano: 20_000_000n, priceBasis: "input" });
+    expect((await market({})).items[0]?.name).not.toBe("Mkt Embed");
   });
 
   it.each([
@@ -419,7 +430,8 @@ describe("marketplace", () => {
     ["provider filter", { provider: "__B__" }, ["Mkt Embed", "Mkt Mid"]],
     ["modality filter", { modality: "embeddings" }, ["Mkt Embed"]],
     ["minimum context", { minContext: 32_000 }, ["Mkt Green", "Mkt Mid"]],
-    ["maximum blended price per 1M", { maxBlendedPer1M: "0.20" }, ["Mkt Cheap", "Mkt Embed", "Mkt Mid"]],
+    ["maximum price per 1M", { maxPricePer1M: "0.20" }, ["Mkt Cheap", "Mkt Embed", "Mkt Mid"]],
+    ["maximum price below the embeddings' input price (the blend would let it in)", { maxPricePer1M: "0.019" }, []],
   ])("filters: %s", async (_label, filter, expected) => {
     const f = { ...filter } as Record<string, unknown>;
     if (f.provider === "__B__") f.provider = orgB.slug;
@@ -437,8 +449,8 @@ describe("marketplace", () => {
 
   it("compares a family's providers side by side", async () => {
     const f = await callerFor(t.db, null).catalog.family({ family });
-    expect(f.listings.map((l) => l.name)).toEqual(["Mkt Embed", "Mkt Cheap", "Mkt Mid", "Mkt Green"]);
-    expect(f.listings.find((l) => l.id === f.cheapestId)?.name).toBe("Mkt Embed");
+    expect(f.listings.map((l) => l.name)).toEqual(["Mkt Cheap", "Mkt Mid", "Mkt Green", "Mkt Embed"]);
+    expect(f.listings.find((l) => l.id === f.cheapestId)?.name).toBe("Mkt Cheap");
     expect(f.listings.find((l) => l.id === f.mostEfficientId)?.name).toBe("Mkt Embed");
   });
 
@@ -457,6 +469,6 @@ describe("marketplace", () => {
   });
 
   it("a bad maximum price names the field", async () => {
-    await expect(market({ maxBlendedPer1M: "cheap" })).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining("maxBlendedPer1M") });
+    await expect(market({ maxPricePer1M: "cheap" })).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining("maxPricePer1M") });
   });
 });

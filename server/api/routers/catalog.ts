@@ -45,7 +45,14 @@ const energy = {
 };
 const provider = z.object({ slug: z.string(), name: z.string() });
 const measured = z
-  .object({ requests: z.number(), successRate: z.number(), medianOutputTokensPerSecond: z.number().nullable(), medianTtftMs: z.number().nullable() })
+  .object({
+    requests: z.number(),
+    successRate: z.number().nullable(),
+    medianOutputTokensPerSecond: z.number().nullable(),
+    tpsSample: z.number(),
+    medianTtftMs: z.number().nullable(),
+    ttftSample: z.number(),
+  })
   .nullable();
 
 const marketplaceItem = z.object({
@@ -57,7 +64,8 @@ const marketplaceItem = z.object({
   contextLength: z.number(),
   modalities,
   prices,
-  blendedPer1MNano: z.bigint(),
+  comparablePer1MNano: z.bigint(),
+  priceBasis: z.enum(["blend", "input"]),
   tokensPerDollar: z.number().nullable(),
   measured,
   ...energy,
@@ -82,7 +90,8 @@ const listingPage = z.object({
   modalities,
   provider,
   currentPrice: priceVersion,
-  blendedPer1MNano: z.bigint(),
+  comparablePer1MNano: z.bigint(),
+  priceBasis: z.enum(["blend", "input"]),
   tokensPerDollar: z.number().nullable(),
   energyMeasuredOn: z.string().nullable(),
   gridCarbonGPerKwh: z.number().nullable(),

@@ -17,7 +17,7 @@ export default async function FamilyPage({ params }: { params: Params }) {
     <>
       <PageHeader
         title={family}
-        description={`${view.listings.length} provider${view.listings.length === 1 ? "" : "s"} of this model, cheapest blended price first.`}
+        description={`${view.listings.length} provider${view.listings.length === 1 ? "" : "s"} of this model, cheapest first.`}
         actions={<Link href="/" className="btn-secondary">All models</Link>}
       />
       {view.listings.length === 0 ? (

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requireOrg } from "@/app/_lib/guards";
-import { usdFromCents } from "@/app/_lib/format";
+import { formatDateTime, usdFromCents } from "@/app/_lib/format";
 import { PrintButton } from "./print-button";
 
 export const metadata: Metadata = { title: "Receipt" };
@@ -33,9 +33,9 @@ export default async function ReceiptPage({ params }: { params: Promise<{ id: st
           <dt className="text-slate-500">Billed to</dt>
           <dd data-testid="receipt-org">{topup.orgName}</dd>
           <dt className="text-slate-500">Paid on</dt>
-          <dd>{topup.paidAt.toUTCString()}</dd>
+          <dd>{formatDateTime(topup.paidAt)}</dd>
           <dt className="text-slate-500">Payment reference</dt>
-          <dd className="font-mono text-xs">{topup.paymentIntentId ?? topup.checkoutSessionId}</dd>
+          <dd className="min-w-0 break-all font-mono text-xs" data-testid="receipt-reference">{topup.paymentIntentId ?? topup.checkoutSessionId}</dd>
           <dt className="text-slate-500">Method</dt>
           <dd>{topup.mode === "local" ? "Local test payment (no real money)" : "Stripe"}</dd>
         </dl>

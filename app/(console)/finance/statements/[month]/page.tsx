@@ -2,9 +2,10 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { PrintButton } from "@/app/(console)/credits/receipts/[id]/print-button";
-import { usd, usdFromCents } from "@/app/_lib/format";
+import { formatDate, usd, usdFromCents } from "@/app/_lib/format";
 import { financeAccess } from "../../_components/access";
 import { Forbidden, kindLabel } from "../../_components/bits";
+import { BuyerStatement } from "../../_components/buyer-lines";
 
 export const metadata: Metadata = { title: "Monthly statement" };
 
@@ -21,7 +22,7 @@ export default async function Page({ params }: { params: Promise<{ month: string
         <Link href="/finance" className="text-sm text-indigo-700 hover:underline">← Finance</Link>
         <PrintButton />
       </div>
-      <article className="card space-y-8 p-8 print:border-0 print:shadow-none" data-testid="monthly-statement">
+      <article className="card space-y-8 p-4 sm:p-8 print:border-0 print:shadow-none" data-testid="monthly-statement">
         <header className="flex items-start justify-between">
           <div>
             <div className="text-lg font-semibold">tokenmarket</div>
@@ -34,7 +35,13 @@ export default async function Page({ params }: { params: Promise<{ month: string
         </header>
 
         {s.accounts.length === 0 && <p className="text-sm text-slate-600">No money moved on your accounts by the end of this month.</p>}
-        {s.accounts.map((a) => (
+        {s.buyer && (
+          <section className="space-y-2">
+            <h2 className="font-semibold">Your credit</h2>
+            <BuyerStatement s={s.buyer} current={s.endsAt.getTime() > Date.now()} />
+          </section>
+        )}
+        {s.accounts.filter((a) => a.kind !== "buyer_credits" && a.kind !== "buyer_receivable").map((a) => (
           <section key={a.accountId} className="space-y-2">
             <h2 className="font-semibold capitalize">{kindLabel(a.kind)}</h2>
             <table className="data-table">
@@ -56,15 +63,15 @@ export default async function Page({ params }: { params: Promise<{ month: string
         {s.topups.length > 0 && (
           <section className="space-y-2">
             <h2 className="font-semibold">Top-ups</h2>
-            <table className="data-table">
+            <table className="data-table stack-table">
               <thead><tr><th>Paid</th><th>Receipt</th><th className="text-right">Amount</th><th className="text-right">Refunded</th></tr></thead>
               <tbody>
                 {s.topups.map((t) => (
                   <tr key={t.id}>
-                    <td>{t.paidAt.toISOString().slice(0, 10)}</td>
-                    <td><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>No. {t.receiptNumber}</Link></td>
-                    <td className="text-right font-mono">{usdFromCents(t.amountCents)}</td>
-                    <td className="text-right font-mono">{t.refundedCents ? usdFromCents(t.refundedCents) : "—"}</td>
+                    <td className="font-medium sm:font-normal">{formatDate(t.paidAt)}</td>
+                    <td data-label="Receipt"><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>No. {t.receiptNumber}</Link></td>
+                    <td data-label="Amount" className="text-right font-mono">{usdFromCents(t.amountCents)}</td>
+                    <td data-label="Refunded" className="text-right font-mono">{t.refundedCents ? usdFromCents(t.refundedCents) : "—"}</td>
                   </tr>
                 ))}
               </tbody>
@@ -75,11 +82,11 @@ export default async function Page({ params }: { params: Promise<{ month: string
         {s.usage.length > 0 && (
           <section className="space-y-2">
             <h2 className="font-semibold">Usage by key and listing</h2>
-            <table className="data-table">
+            <table className="data-table stack-table">
               <thead><tr><th>Key</th><th>Listing</th><th className="text-right">Requests</th><th className="text-right">Cost</th></tr></thead>
               <tbody>
                 {s.usage.map((u) => (
-                  <tr key={`${u.keyId}-${u.listingSlug}`}><td>{u.keyName}</td><td>{u.listingSlug}</td><td className="text-right">{u.requests.toString()}</td><td className="text-right font-mono">{usd(u.costNano)}</td></tr>
+                  <tr key={`${u.keyId}-${u.listingSlug}`}><td className="font-medium sm:font-normal">{u.keyName}</td><td data-label="Listing" className="max-sm:break-all">{u.listingSlug}</td><td data-label="Requests" className="text-right">{u.requests.toString()}</td><td data-label="Cost" className="text-right font-mono">{usd(u.costNano)}</td></tr>
                 ))}
               </tbody>
             </table>

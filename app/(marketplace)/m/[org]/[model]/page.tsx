@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { TRPCError } from "@trpc/server";
+import { MeasuredValue, measuredRule } from "@/app/_components/measured";
 import { formatDateTime, formatCompact, formatFigure, formatPricePer1k, formatPricePer1M, formatTokens, formatUsd } from "@/app/_lib/format";
 import { serverCaller } from "@/server/api/server-caller";
 import { env } from "@/server/env";
@@ -71,7 +72,9 @@ export default async function ListingPage({ params }: { params: Params }) {
             </tbody>
           </table>
           <p className="text-sm text-slate-600">
-            Blended (3:1) <strong>{formatUsd(l.blendedPer1MNano)}</strong> per 1M tokens · about <strong>{formatCompact(l.tokensPerDollar)}</strong> tokens per dollar.
+            {l.priceBasis === "blend" ? "Blended (3:1)" : "Embeddings, every token at the input price:"}{" "}
+            <strong data-testid="comparable-price">{formatUsd(l.comparablePer1MNano)}</strong> per 1M tokens · about{" "}
+            <strong data-testid="tokens-per-dollar">{formatCompact(l.tokensPerDollar)}</strong> tokens per dollar.
           </p>
         </section>
 
@@ -103,20 +106,22 @@ export default async function ListingPage({ params }: { params: Params }) {
           ) : (
             <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
               <dt className="text-slate-500">Median throughput</dt>
-              <dd className="tabular-nums" data-testid="measured-tps">
-                {l.measured.medianOutputTokensPerSecond === null ? "—" : `${formatFigure(l.measured.medianOutputTokensPerSecond)} tokens/s`}
+              <dd className="tabular-nums">
+                <MeasuredValue value={l.measured.medianOutputTokensPerSecond} sample={l.measured.tpsSample} unit="tokens/s" testId="measured-tps" />
               </dd>
               <dt className="text-slate-500">Median time to first token</dt>
-              <dd className="tabular-nums" data-testid="measured-ttft">{l.measured.medianTtftMs === null ? "—" : `${formatFigure(l.measured.medianTtftMs)} ms`}</dd>
+              <dd className="tabular-nums">
+                <MeasuredValue value={l.measured.medianTtftMs} sample={l.measured.ttftSample} unit="ms" testId="measured-ttft" />
+              </dd>
               <dt className="text-slate-500">Success rate</dt>
-              <dd className="tabular-nums">{(l.measured.successRate * 100).toFixed(1)} %</dd>
+              <dd className="tabular-nums">{l.measured.successRate === null ? "—" : `${(l.measured.successRate * 100).toFixed(1)} %`}</dd>
               <dt className="text-slate-500">Requests</dt>
               <dd className="tabular-nums">{l.measured.requests.toLocaleString("en-US")}</dd>
             </dl>
           )}
           <p className="text-xs text-slate-500">
             From real traffic, beside the provider&apos;s declared figures: medians of successful requests (output tokens ÷ time from first token to end),
-            read from 5 %-wide histogram buckets.
+            read from 5 %-wide histogram buckets. {measuredRule}
           </p>
         </section>
         </div>
@@ -132,17 +137,17 @@ export default async function ListingPage({ params }: { params: Params }) {
             cachedInput: dollarsPer1M(v.cachedInputPer1kNano),
           }))}
         />
-        <table className="data-table text-xs">
+        <table className="data-table stack-table text-xs">
           <thead>
             <tr><th>From</th><th className="text-right">Input $/1M</th><th className="text-right">Output $/1M</th><th className="text-right">Cached $/1M</th><th /></tr>
           </thead>
           <tbody>
             {l.priceHistory.map((v) => (
               <tr key={v.effectiveFrom.toISOString()}>
-                <td>{formatDateTime(v.effectiveFrom)}</td>
-                <td className="text-right tabular-nums">{formatPricePer1M(v.inputPer1kNano)}</td>
-                <td className="text-right tabular-nums">{formatPricePer1M(v.outputPer1kNano)}</td>
-                <td className="text-right tabular-nums">{formatPricePer1M(v.cachedInputPer1kNano)}</td>
+                <td className="whitespace-nowrap font-medium sm:font-normal">{formatDateTime(v.effectiveFrom)}</td>
+                <td data-label="Input $/1M" className="text-right tabular-nums">{formatPricePer1M(v.inputPer1kNano)}</td>
+                <td data-label="Output $/1M" className="text-right tabular-nums">{formatPricePer1M(v.outputPer1kNano)}</td>
+                <td data-label="Cached $/1M" className="text-right tabular-nums">{formatPricePer1M(v.cachedInputPer1kNano)}</td>
                 <td className="text-slate-500">{v.effectiveFrom > now ? "scheduled" : v.effectiveFrom.getTime() === l.currentPrice.effectiveFrom.getTime() ? "current" : ""}</td>
               </tr>
             ))}

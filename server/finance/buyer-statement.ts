@@ -1,0 +1,45 @@
+import { sql } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client";
+import type { LedgerTransferCode } from "../../db/schema/ledger";
+import { buyerStatementLines, type BuyerMovement } from "./buyer-lines";
+import { toDate } from "./books";
+import type { Month } from "./period";
+
+/**
+ * The buyer's side of a monthly statement, read from the ledger: every posted transfer that
+ * moves the buyer's balance (buyer_credits less buyer_receivable), usage grouped per UTC day of
+ * settlement with the requests those settlements carried (usage_settlements.events). Holds
+ * (pending transfers) are not postings and are left out; the hold open now is returned apart.
+ */
+
+export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month }) {
+  const accounts = sql`(select id from ledger_accounts where org_id = ${p.orgId}::uuid and kind in ('buyer_credits', 'buyer_receivable'))`;
+  // + when the buyer gains (credit to buyer_credits, or owed less), − when they pay; a transfer between the two nets to 0.
+  const effect = sql`(case when t.credit_account_id in ${accounts} then t.amount_nano else 0 end - case when t.debit_account_id in ${accounts} then t.amount_nano else 0 end)`;
+  const moving = sql`(t.debit_account_id in ${accounts} or t.credit_account_id in ${accounts}) and t.type in ('single', 'post_pending')`;
+  const start = p.month.startsAt.toISOString();
+  const end = p.month.endsAt.toISOString();
+  const [opening, usage, postings, held] = await Promise.all([
+    db.execute<{ opening: bigint | null }>(sql`select sum(${effect})::int8 as opening from ledger_transfers t where ${moving} and t.created_at < ${start}::timestamptz`),
+    db.execute<{ day: string; requests: bigint; amount: bigint }>(sql`
+      select c.day, sum(s.events)::int8 as requests, sum(c.amount)::int8 as amount
+      from (
+        select to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, t.ref_id, sum(${effect}) as amount
+        from ledger_transfers t
+        where ${moving} and t.code = 'usage' and t.created_at >= ${start}::timestamptz and t.created_at < ${end}::timestamptz
+        group by 1, 2
+      ) c join usage_settlements s on s.id::text = c.ref_id
+      group by c.day`),
+    db.execute<{ id: string; code: LedgerTransferCode; created_at: Date | string; amount: bigint }>(sql`
+      select t.id, t.code, t.created_at, ${effect}::int8 as amount
+      from ledger_transfers t
+      where ${moving} and t.code <> 'usage' and t.created_at >= ${start}::timestamptz and t.created_at < ${end}::timestamptz`),
+    db.execute<{ held: bigint | null }>(sql`select sum(debits_pending)::int8 as held from ledger_accounts where org_id = ${p.orgId}::uuid and kind = 'buyer_credits'`),
+  ]);
+  const movements: BuyerMovement[] = [
+    ...usage.rows.map((r): BuyerMovement => ({ kind: "usage", day: r.day, requests: Number(r.requests), amountNano: BigInt(r.amount) })),
+    ...postings.rows.map((r): BuyerMovement => ({ kind: "posting", code: r.code, at: toDate(r.created_at), transferId: r.id, amountNano: BigInt(r.amount) })),
+  ];
+  const statement = buyerStatementLines(BigInt(opening.rows[0]?.opening ?? 0n), movements);
+  return { ...statement, heldNowNano: BigInt(held.rows[0]?.held ?? 0n) };
+}
