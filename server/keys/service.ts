@@ -341,15 +341,23 @@ export function resolveKey(db: DbOrTx, pepper: string, secret: string, now = new
   return resolveKeyByHash(db, hashSecret(secret, pepper), now);
 }
 
+/** Most changed key ids one answer lists; past it the answer is null ("re-resolve everything"). */
+export const MAX_CHANGED_KEY_IDS = 10_000;
+
 /**
  * The revocation signal: a version that grows with every key change. With
  * `since`, also the ids of keys changed after that version, so a proxy can
- * evict just those from its cache.
+ * evict just those from its cache. A provider's proxy (`serviceOrgId`) learns
+ * only of keys it holds reservations for: the platform's key ids are not its to list.
  */
-export async function revocationVersion(db: DbOrTx, since?: number): Promise<{ version: number; changedKeyIds: string[] | null }> {
+export async function revocationVersion(db: DbOrTx, since?: number, serviceOrgId: string | null = null): Promise<{ version: number; changedKeyIds: string[] | null }> {
   const [row] = await db.select({ version: keyState.version }).from(keyState).where(eq(keyState.id, 1));
   const version = Number(row?.version ?? 0n);
   if (since === undefined) return { version, changedKeyIds: null };
-  const changed = since >= version ? [] : await db.select({ id: apiKeys.id }).from(apiKeys).where(gt(apiKeys.changedVersion, BigInt(since)));
-  return { version, changedKeyIds: changed.map((c) => c.id) };
+  if (since >= version) return { version, changedKeyIds: [] };
+  const { rows } = await db.execute<{ id: string }>(sql`
+    select k.id from api_keys k where k.changed_version > ${BigInt(since)}
+    ${serviceOrgId ? sql`and exists (select 1 from reservations r where r.lineage_id = k.lineage_id and r.service_org_id = ${serviceOrgId})` : sql``}
+    limit ${MAX_CHANGED_KEY_IDS + 1}`);
+  return { version, changedKeyIds: rows.length > MAX_CHANGED_KEY_IDS ? null : rows.map((r) => r.id) };
 }

@@ -13,6 +13,12 @@ export const CLOCK_SKEW_MS = 60_000;
 /** Events older than this are refused: the period they belong to is being closed by finance. */
 export const MAX_EVENT_AGE_MS = 35 * 24 * 3600 * 1000;
 
+/**
+ * The most one event may bill, nano-USD ($1 000 000). A batch or a merged settlement holds at
+ * most 5 000 events, so its sums (5·10^18) stay inside int8 however the events are priced.
+ */
+export const MAX_EVENT_COST_NANO = 1_000_000n * 1_000_000_000n;
+
 /** "field: message" for the first issue of a zod error on one event. */
 export function zodReason(error: ZodError): string {
   const issue = error.issues[0];

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceTokenMatcher } from "../../auth/service-tokens";
 import { changeListingPrice, priceAt, priceHistory } from "../../catalog/service";
 import { createTestDb, type TestDb } from "../../testing/db";
-import { addMember, callerFor, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
+import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
 import { startDemoUpstream, type DemoUpstream } from "../../upstream-demo/server";
 import { appRouter } from "../root";
 import type { SessionUser } from "../trpc";
@@ -39,16 +39,6 @@ function listingInput(modelSlug: string, over: Record<string, unknown> = {}) {
     prices: prices("0.14", "0.28", "0.07"),
     ...over,
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    if (err instanceof TRPCError) return err.code;
-    throw err;
-  }
 }
 
 beforeAll(async () => {
