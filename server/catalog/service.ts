@@ -12,7 +12,7 @@ import { likePattern } from "../lib/pg-array";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
 import { gCo2Per1M, tokensPerDollar, whPer1M } from "./energy";
 import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } from "./measured";
-import { blendedPer1MNano, parsePricePer1kNano } from "./pricing";
+import { blendedPer1MNano, checkPriceMaximum, parsePricePer1kNano } from "./pricing";
 
 // ---------------------------------------------------------------- inputs
 
@@ -98,10 +98,11 @@ type Modality = (typeof modality.enumValues)[number];
 export type PriceVersion = PricesPer1k & { effectiveFrom: Date };
 
 function parsePrices(p: z.infer<typeof priceInput>): PricesPer1k {
+  const parse = (text: string, field: string) => checkPriceMaximum(parsePricePer1kNano(text, p.unit, field), p.unit, field);
   return {
-    inputPer1kNano: parsePricePer1kNano(p.input, p.unit, "prices.input"),
-    outputPer1kNano: parsePricePer1kNano(p.output, p.unit, "prices.output"),
-    cachedInputPer1kNano: parsePricePer1kNano(p.cachedInput, p.unit, "prices.cachedInput"),
+    inputPer1kNano: parse(p.input, "prices.input"),
+    outputPer1kNano: parse(p.output, "prices.output"),
+    cachedInputPer1kNano: parse(p.cachedInput, "prices.cachedInput"),
   };
 }
 
