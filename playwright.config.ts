@@ -48,6 +48,9 @@ export default defineConfig({
       GATEWAY_PORT: gatewayPort,
       DATA_DIR: ".data/e2e",
       NODE_ENV: "production",
+      // Production refuses both unless asked: the suite runs the demo and tops up through the local checkout.
+      DEMO_SEED: "true",
+      LOCAL_CHECKOUT: "true",
     },
   },
 });

@@ -18,6 +18,8 @@ export type Context = {
   serviceToken: string | null;
   /** Resolves a presented service token to who it speaks for (configured tokens). */
   matchServiceToken?: (token: string | null) => ServiceIdentity | null;
+  /** The caller's address as a trusted proxy gave it (TRUSTED_PROXY_HOPS); null when unknown. */
+  clientIp?: string | null;
   /** Payments wiring (Stripe or local checkout); tests supply their own. */
   payments?: PaymentsRuntime;
 };

@@ -1,5 +1,8 @@
 import type { Metadata } from "next";
+import { sameOriginPath } from "@/server/auth/redirect";
 import { githubEnabled } from "@/server/auth";
+import { describeWindow } from "@/server/auth/client-ip";
+import { webEnv } from "@/server/env";
 import { SignInForm } from "./sign-in-form";
 
 export const metadata: Metadata = { title: "Sign in" };
@@ -7,11 +10,11 @@ export const metadata: Metadata = { title: "Sign in" };
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string }> }) {
   const { callbackUrl } = await searchParams;
   // Only same-site paths: an open redirect would let a link send users anywhere after sign-in.
-  const next = callbackUrl?.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/";
+  const next = sameOriginPath(callbackUrl, "/");
   return (
     <div className="mx-auto max-w-sm">
       <h1 className="mb-6 text-center text-2xl font-semibold tracking-tight">Sign in to tokenmarket</h1>
-      <SignInForm callbackUrl={next} github={githubEnabled()} />
+      <SignInForm callbackUrl={next} github={githubEnabled()} lockoutWindow={describeWindow(webEnv().SIGNIN_WINDOW_SECONDS)} />
     </div>
   );
 }

@@ -5,12 +5,8 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ErrorText } from "@/app/_components/ui";
 
-const messages: Record<string, string> = {
-  rate_limited: "Too many failed attempts. Wait a few minutes and try again.",
-  credentials: "Wrong email or password.",
-};
-
-export function SignInForm({ callbackUrl, github }: { callbackUrl: string; github: boolean }) {
+/** `lockoutWindow`: how long failed attempts count, as people say it ("15 minutes"). */
+export function SignInForm({ callbackUrl, github, lockoutWindow }: { callbackUrl: string; github: boolean; lockoutWindow: string }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
@@ -27,7 +23,7 @@ export function SignInForm({ callbackUrl, github }: { callbackUrl: string; githu
     });
     setPending(false);
     if (res?.error) {
-      setError(messages[res.code ?? "credentials"] ?? messages.credentials!);
+      setError(res.code === "rate_limited" ? `Too many failed attempts. Try again in ${lockoutWindow}.` : "Wrong email or password.");
       return;
     }
     router.push(callbackUrl);

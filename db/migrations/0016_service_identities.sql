@@ -1,2 +1,0 @@
-ALTER TABLE "reservations" ADD COLUMN "service_org_id" uuid;--> statement-breakpoint
-ALTER TABLE "reservations" ADD CONSTRAINT "reservations_service_org_id_organizations_id_fk" FOREIGN KEY ("service_org_id") REFERENCES "public"."organizations"("id") ON DELETE no action ON UPDATE no action;
