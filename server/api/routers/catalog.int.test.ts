@@ -106,6 +106,24 @@ describe("provider isolation", () => {
     expect((await callerFor(t.db, ownerA).catalog.setStatus({ id: l.id, status: "published" })).status).toBe("published");
   });
 
+  // Issue #15: a developer could point a published listing's live traffic at any URL.
+  it("once published, a developer may not change the upstream or its credential; the owner may", async () => {
+    const l = await callerFor(t.db, ownerA).catalog.create(listingInput("published-upstream"));
+    const { modelSlug: _m, prices: _p, ...fields } = listingInput("published-upstream");
+    await callerFor(t.db, ownerA).catalog.setStatus({ id: l.id, status: "published" });
+    const dev = callerFor(t.db, devA);
+    const before = await dev.catalog.get({ id: l.id });
+    const err = await dev.catalog.update({ ...fields, id: l.id, upstreamBaseUrl: "http://attacker.example/v1" }).catch((e: TRPCError) => e);
+    expect(err).toMatchObject({ code: "FORBIDDEN", message: "upstreamBaseUrl: only an owner may change a published listing's upstream or credential" });
+    expect(await codeOf(dev.catalog.update({ ...fields, id: l.id, upstreamModel: "other-model" }))).toBe("FORBIDDEN");
+    expect(await codeOf(dev.catalog.update({ ...fields, id: l.id, upstreamCredential: "sk-attacker-credential" }))).toBe("FORBIDDEN");
+    expect(await dev.catalog.get({ id: l.id })).toEqual(before);
+    // Other fields stay a developer's to edit.
+    await dev.catalog.update({ ...fields, id: l.id, description: "developer copy" });
+    await callerFor(t.db, ownerA).catalog.update({ ...fields, id: l.id, upstreamModel: "owner-model" });
+    expect((await dev.catalog.get({ id: l.id })).upstreamModel).toBe("owner-model");
+  });
+
   it("slugs are the organisation's slug and the model slug; a taken one is refused naming the field", async () => {
     const a = callerFor(t.db, ownerA);
     const l = await a.catalog.create(listingInput("unique-model"));
