@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { uuidv7 } from "../lib/ids";
 import type { UsageEvent } from "../usage/contract";
+import { CLOCK_AHEAD_REASON } from "../usage/rules";
 import type { Backend } from "./backend";
 import { UsageReporter } from "./reporter";
 import { Spool } from "./spool";
@@ -77,4 +78,31 @@ it("waits out an outage without setting anything aside", async () => {
   expect(left).toBe(0);
   expect(settled.size).toBe(5);
   expect(fs.existsSync(path.join(dir, "rejected.jsonl"))).toBe(false);
+});
+
+// Issue #15: events rejected because this proxy's clock ran ahead were set aside forever.
+it("sends an event the backend found to end in its future again later, instead of setting it aside", async () => {
+  const { spool } = Spool.open({ dir, maxBytes: 1e7 });
+  const early = event();
+  let ahead = true;
+  const settled: string[] = [];
+  const backend = {
+    report: async (batch: UsageEvent[]) => ({
+      results: batch.map((e) => {
+        if (ahead) return { id: e.id, status: "rejected" as const, costNano: null, reason: CLOCK_AHEAD_REASON };
+        settled.push(e.id);
+        return { id: e.id, status: "settled" as const, costNano: 1n, reason: null };
+      }),
+    }),
+  } as unknown as Backend;
+  const reporter = new UsageReporter(backend, { spool, flushMs: 1, clockAheadRetryMs: 50 });
+  await new Promise<void>((r) => reporter.record(early, r));
+  await reporter.flush(Date.now() + 1_000);
+  ahead = false;
+  await new Promise((r) => setTimeout(r, 200));
+  await reporter.flush(Date.now() + 1_000);
+  spool.close();
+  expect(settled).toEqual([early.id]);
+  expect(fs.existsSync(path.join(dir, "rejected.jsonl"))).toBe(false);
+  expect(reporter.stats.clockAhead).toBe(1);
 });

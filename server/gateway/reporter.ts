@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { UsageEvent } from "../usage/contract";
+import { CLOCK_AHEAD_REASON } from "../usage/rules";
 import { usageEventJson, type Backend } from "./backend";
 import type { Spool } from "./spool";
 
@@ -32,6 +33,8 @@ export type ReporterOptions = {
   /** Wait at most this long to fill a batch. */
   flushMs?: number;
   maxBackoffMs?: number;
+  /** How long an event the backend found to end in its future waits before it is sent again. */
+  clockAheadRetryMs?: number;
   log?: (line: string) => void;
 };
 
@@ -50,7 +53,7 @@ export class UsageReporter {
   private readonly flushMs: number;
   private readonly maxBackoffMs: number;
   /** Counters for /metrics. */
-  readonly stats = { reported: 0, duplicate: 0, conflict: 0, rejected: 0, failedBatches: 0 };
+  readonly stats = { reported: 0, duplicate: 0, conflict: 0, rejected: 0, failedBatches: 0, clockAhead: 0 };
 
   constructor(
     private readonly backend: Backend,
@@ -114,8 +117,15 @@ export class UsageReporter {
       try {
         const { results } = await this.backend.report(batch, lines);
         const answered = new Set<string>();
+        const clockAhead: number[] = [];
         for (const r of results) {
           answered.add(r.id);
+          if (r.status === "rejected" && r.reason === CLOCK_AHEAD_REASON) {
+            // Our clock runs ahead of the backend's: the event is valid, just early. Kept and sent again later.
+            const i = batch.findIndex((e) => e.id === r.id);
+            if (i >= 0) clockAhead.push(i);
+            continue;
+          }
           if (r.status === "rejected") {
             // Invalid forever: kept beside the spool for a person to look at, never re-sent.
             this.stats.rejected++;
@@ -125,6 +135,7 @@ export class UsageReporter {
           else this.stats[r.status]++;
           this.opts.spool.ack(r.id);
         }
+        if (clockAhead.length) this.sendLater(clockAhead.map((i) => batch[i]!), clockAhead.map((i) => lines[i]!));
         const unanswered = batch.flatMap((e, i) => (answered.has(e.id) ? [] : [[e, lines[i]!] as const]));
         if (unanswered.length) {
           this.queue.unshift(...unanswered.map(([e]) => e));
@@ -159,6 +170,16 @@ export class UsageReporter {
       }
     })();
     return this.sending;
+  }
+
+  /** Queues events again after clockAheadRetryMs (still journalled, so a restart resends them too). */
+  private sendLater(events: UsageEvent[], lines: string[]) {
+    this.stats.clockAhead += events.length;
+    setTimeout(() => {
+      this.queue.push(...events);
+      this.lines.push(...lines);
+      this.scheduleSend();
+    }, this.opts.clockAheadRetryMs ?? 30_000).unref();
   }
 
   /** Keeps an event the backend will not settle beside the spool, for a person to look at; never re-sent. */

@@ -8,6 +8,8 @@ import type { UsageEvent } from "./contract";
  * buyer's usage splits between credit and what they owe.
  */
 
+/** The rejection of an event that ends past the server's clock (+ CLOCK_SKEW_MS): the proxy's clock runs ahead, so it is sent again later. */
+export const CLOCK_AHEAD_REASON = "endedAt: is in the future";
 /** How far past the server's clock an event may end (proxies' clocks drift a little). */
 export const CLOCK_SKEW_MS = 60_000;
 /** Events older than this are refused: the period they belong to is being closed by finance. */
@@ -38,7 +40,7 @@ export function timingProblem(e: Pick<UsageEvent, "startedAt" | "firstTokenAt" |
   if (Number.isNaN(ended)) return "endedAt: must be a valid date";
   if (e.firstTokenAt && Number.isNaN(e.firstTokenAt.getTime())) return "firstTokenAt: must be a valid date";
   if (started < now.getTime() - MAX_EVENT_AGE_MS) return "startedAt: is more than 35 days ago";
-  if (ended > now.getTime() + CLOCK_SKEW_MS) return "endedAt: is in the future";
+  if (ended > now.getTime() + CLOCK_SKEW_MS) return CLOCK_AHEAD_REASON;
   if (ended < started) return "endedAt: must not be before startedAt";
   if (e.firstTokenAt) {
     const first = e.firstTokenAt.getTime();
