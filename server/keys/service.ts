@@ -1,11 +1,11 @@
 import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
-import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod } from "../../db/schema";
+import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod, type MemberRole } from "../../db/schema";
 import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
 import { uuidv7 } from "../lib/ids";
-import { validateGraceSeconds, validateLimits, type Limits } from "./limits";
+import { liftedLimit, validateGraceSeconds, validateLimits, type Limits } from "./limits";
 import { periodEnd, periodStart, utcDay } from "./period";
 import { displayParts, generateSecret, hashSecret, isWellFormedSecret } from "./secret";
 import { keyStatus, validUntil, type KeyStatus } from "./status";
@@ -270,13 +270,16 @@ export async function rotateKey(
  * Edits a key's name and limits. Applies to every still-working key of the
  * lineage, so a key in its rotation grace period follows its replacement.
  */
-export async function updateKey(db: Db, orgId: string, input: z.infer<typeof updateKeyInput>, now = new Date()) {
+/** Edits a key's name and limits; a developer (`role`) may not raise or remove a limit (FORBIDDEN naming it). */
+export async function updateKey(db: Db, orgId: string, input: z.infer<typeof updateKeyInput>, now = new Date(), role: MemberRole = "owner") {
   const { keyId: id, name, ...rest } = input;
   const limits = validateLimits(rest, now);
   if (limits.modelAllowlist) await checkAllowlist(db, limits.modelAllowlist);
   return db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) !== "active") throw new DomainError("CONFLICT", `This key is ${keyStatus(key, now)}; it can no longer be edited`, "keyId");
+    const lifted = role === "owner" ? null : liftedLimit(key, limits);
+    if (lifted) throw new DomainError("FORBIDDEN", `${lifted}: only an owner may raise or remove a limit; developers may lower it`, lifted);
     const version = await bumpVersion(tx);
     await tx
       .update(apiKeys)
