@@ -106,6 +106,14 @@ describe("provider isolation", () => {
     expect((await callerFor(t.db, ownerA).catalog.setStatus({ id: l.id, status: "published" })).status).toBe("published");
   });
 
+  // Issue #15: prices could be any 64-bit value, so one request's cost could overflow.
+  it("a price past $1 000 per 1k tokens is refused at save, naming the field, and nothing is written", async () => {
+    const a = callerFor(t.db, ownerA);
+    const err = await a.catalog.create(listingInput("too-dear", { prices: prices("0.1", "2000000") })).catch((e: TRPCError) => e);
+    expect(err).toMatchObject({ code: "BAD_REQUEST", message: "prices.output: a price can be at most $1,000,000.00 per 1M tokens" });
+    expect((await a.catalog.mine()).some((l) => l.slug.endsWith("/too-dear"))).toBe(false);
+  });
+
   // Issue #15: a developer could point a published listing's live traffic at any URL.
   it("once published, a developer may not change the upstream or its credential; the owner may", async () => {
     const l = await callerFor(t.db, ownerA).catalog.create(listingInput("published-upstream"));
