@@ -51,6 +51,9 @@ export default defineConfig({
       GATEWAY_PUBLIC_URL: gatewayPublicUrl,
       DATA_DIR: ".data/e2e",
       NODE_ENV: "production",
+      // Production refuses both unless asked: the suite runs the demo and tops up through the local checkout.
+      DEMO_SEED: "true",
+      LOCAL_CHECKOUT: "true",
     },
   },
 });

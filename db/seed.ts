@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, notLike } from "drizzle-orm";
 import type { Db } from "./client";
 import { apiKeys, listingPrices, listings, memberships, organizations, topups, users, type MemberRole } from "./schema";
 import { hashPassword } from "../server/auth/password";
@@ -18,6 +18,7 @@ export type DemoSignIn = { role: string; email: string; password: string; org: s
 
 /** Known demo credentials: printed at start, never used outside demo databases. */
 export const DEMO_PASSWORD = "tokenmarket-demo";
+const DEMO_EMAIL_DOMAIN = "demo.tokenmarket.test";
 export const demoUsers = {
   provider: { email: "provider@demo.tokenmarket.test", name: "Pat Provider", org: "Demo Provider", slug: "demo-provider", role: "owner" },
   provider2: { email: "provider2@demo.tokenmarket.test", name: "Quinn Provider", org: "Second Provider", slug: "second-provider", role: "owner" },
@@ -36,7 +37,12 @@ export type DemoSeedOptions = {
 export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created: boolean; signIns: DemoSignIn[] }> {
   const signIns = Object.entries(demoUsers).map(([role, u]) => ({ role, email: u.email, password: DEMO_PASSWORD, org: u.org }));
   const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
-  if (!existing) await seedDemoUsers(db);
+  if (!existing) {
+    // The demo's users have a published password and one reads the platform's books.
+    const [other] = await db.select({ email: users.email }).from(users).where(notLike(users.email, `%@${DEMO_EMAIL_DOMAIN}`)).limit(1);
+    if (other) throw new Error(`refusing to seed the demo into a database that has other users (${other.email}): demo users have a known password`);
+    await seedDemoUsers(db);
+  }
   await seedDemoCatalog(db, opts);
   return { created: !existing, signIns };
 }

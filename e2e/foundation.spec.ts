@@ -105,3 +105,16 @@ test("sign up, create an organisation, invite a member who accepts, switch organ
   await page.goto("/settings");
   await expect(page).toHaveURL(/\/signin/);
 });
+
+// Issue #15: these callbackUrl values passed a startsWith("/") check and sent the signed-in user off-site.
+test("sign-in never redirects off-site, whatever the callbackUrl", async ({ page, baseURL }) => {
+  for (const target of ["/\\evil.example", "/%09/evil.example", "//evil.example", "https://evil.example"]) {
+    await page.goto(`/signin?callbackUrl=${encodeURIComponent(target)}`);
+    await page.getByLabel("Email").fill(demo.buyer);
+    await page.getByLabel("Password").fill("tokenmarket-demo");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByTestId("user-menu")).toBeVisible();
+    expect(new URL(page.url()).origin).toBe(new URL(baseURL!).origin);
+    await signOut(page);
+  }
+});

@@ -35,13 +35,15 @@ async function main() {
     ...process.env,
     DATABASE_URL: databaseUrl,
     AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
-    AUTH_TRUST_HOST: "true",
     SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
     STRIPE_LOCAL_WEBHOOK_SECRET: secrets.localWebhookSecret,
     KEY_PEPPER: secrets.keyPepper,
     CATALOG_ENCRYPTION_KEY: secrets.encryptionKey,
+    // Auth.js then builds its URLs from AUTH_URL, not from a request's Host header (so it trusts the host).
     AUTH_URL: appUrl,
     APP_URL: appUrl,
+    // A demo tops up through the local checkout unless told otherwise (production refuses it by default).
+    ...(seed && process.env.LOCAL_CHECKOUT === undefined ? { LOCAL_CHECKOUT: "true" } : {}),
     NEXT_TELEMETRY_DISABLED: "1",
   };
   const next = path.resolve("node_modules/next/dist/bin/next");

@@ -24,10 +24,21 @@ export const envSchema = z.object({
   APP_URL: z.url().optional(),
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   AUTH_TRUST_HOST: bool,
+  /** The app's public URL for Auth.js (the launcher sets it to APP_URL). */
+  AUTH_URL: z.url().optional(),
   AUTH_GITHUB_ID: z.string().min(1).optional(),
   AUTH_GITHUB_SECRET: z.string().min(1).optional(),
   SIGNIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
   SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
+  /**
+   * How many reverse proxies of ours stand in front of the web app, each appending to
+   * X-Forwarded-For. 0: the header is the client's own word and is ignored (no per-IP limits).
+   */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** Sign-ups one client address may attempt per SIGNIN_WINDOW_SECONDS (counted only when TRUSTED_PROXY_HOPS gives the address). */
+  SIGNUP_MAX_PER_IP: z.coerce.number().int().min(1).default(10),
+  /** Sign-ups the whole platform accepts per SIGNIN_WINDOW_SECONDS, whatever their address. */
+  SIGNUP_MAX_PER_WINDOW: z.coerce.number().int().min(1).default(200),
   /** Bearer token of the platform's own proxy (and workers) for service-authenticated tRPC. */
   SERVICE_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   /** Tokens for provider-run proxies, each limited to one provider organisation: `org-slug:token,org-slug:token`. */
@@ -38,6 +49,8 @@ export const envSchema = z.object({
   /** Stripe mode when both are set; otherwise top-ups use the built-in local checkout. */
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret key (sk_test_… or sk_live_…)").optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
+  /** Allows the built-in local checkout (free credit, for demos) in production; outside production it runs whenever Stripe's keys are missing. */
+  LOCAL_CHECKOUT: bool,
   /** Signs the local checkout's webhook events (generated locally). */
   STRIPE_LOCAL_WEBHOOK_SECRET: z.string().min(16).optional(),
   TOPUP_MIN_CENTS: z.coerce.number().int().min(50).default(500),
@@ -137,3 +150,13 @@ export function webEnv(): Env & { DATABASE_URL: string; AUTH_SECRET: string } {
   return e as Env & { DATABASE_URL: string; AUTH_SECRET: string };
 }
 
+
+/** The sign-in limiter's settings. */
+export function signInLimits(e: Env = env()) {
+  return { maxPerEmail: e.SIGNIN_MAX_FAILURES_PER_EMAIL, maxPerIp: e.SIGNIN_MAX_FAILURES_PER_IP, windowSeconds: e.SIGNIN_WINDOW_SECONDS };
+}
+
+/** The sign-up limiter's settings. */
+export function signUpLimits(e: Env = env()) {
+  return { maxPerIp: e.SIGNUP_MAX_PER_IP, maxPerWindow: e.SIGNUP_MAX_PER_WINDOW, windowSeconds: e.SIGNIN_WINDOW_SECONDS };
+}

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 /** The one error type domain code throws. Mapped to tRPC and HTTP in one table below. */
 export type DomainErrorCode =
   | "INVALID_INPUT"
@@ -46,3 +48,26 @@ export const errorTable: Record<DomainErrorCode, { trpc: TrpcCode; http: number;
   PERIOD_CLOSED: { trpc: "PRECONDITION_FAILED", http: 412, openaiType: "invalid_request_error" },
   UPSTREAM_FAILED: { trpc: "BAD_GATEWAY", http: 502, openaiType: "api_error" },
 };
+
+/**
+ * What a client learns of an unexpected error: a generic message carrying a request id;
+ * the error itself (a database error's SQL text and parameters included) goes to the log
+ * under that id. Database texts name tables, columns and other people's values.
+ */
+export function reportInternalError(err: unknown, where: string): { requestId: string; message: string } {
+  const requestId = randomUUID();
+  console.error(`[internal error] ${where} (request ${requestId}):`, err);
+  return { requestId, message: `Something went wrong on our side. If it persists, quote request ${requestId}.` };
+}
+
+/** Wraps a route handler so an unexpected error answers 500 with reportInternalError's message, never the error's text. */
+export function guardedRoute<A extends unknown[]>(where: string, handler: (...args: A) => Promise<Response>): (...args: A) => Promise<Response> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (err) {
+      const { requestId, message } = reportInternalError(err, where);
+      return Response.json({ error: message, requestId }, { status: 500 });
+    }
+  };
+}

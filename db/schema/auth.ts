@@ -72,3 +72,19 @@ export const signInAttempts = pgTable(
     index().on(t.ip, t.at).where(sql`not ${t.succeeded}`),
   ],
 );
+
+/** One row per sign-up attempt, recorded before the password is hashed; the sign-up limiter counts them. */
+export const signUpAttempts = pgTable(
+  "sign_up_attempts",
+  {
+    id: uuid().primaryKey().$defaultFn(uuidv7),
+    /** Null when no trusted proxy vouches for the client's address (TRUSTED_PROXY_HOPS=0). */
+    ip: text(),
+    at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Serve "sign-ups from this IP in the last window" and "all sign-ups in the last window".
+    index().on(t.ip, t.at),
+    index().on(t.at),
+  ],
+);

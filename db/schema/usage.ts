@@ -35,6 +35,11 @@ export const reservations = pgTable(
       .references(() => apiKeys.id),
     /** The key's rotation family: the key spend limit counts open reservations per lineage. */
     lineageId: uuid().notNull(),
+    /**
+     * The provider organisation whose service token made the reservation; null for the
+     * platform's proxy. A provider-run proxy may release and bill only its own reservations.
+     */
+    serviceOrgId: uuid().references(() => organizations.id),
     requestedNano: bigint({ mode: "bigint" }).notNull(),
     /** What was granted; 0 when refused. */
     amountNano: bigint({ mode: "bigint" }).notNull(),

@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { parseEnv } from "../../server/env";
-import { openDatabase, prepareDatabase } from "./database";
+import { openDatabase, prepareDatabase, wantsDemoSeed } from "./database";
 
 // The launcher's database step against an existing server (DATABASE_URL), as in
 // production: it must migrate there, start nothing embedded, and seed only on request.
@@ -70,6 +70,28 @@ describe("launcher database step with DATABASE_URL", () => {
     expect(await count(url, "select count(*) n from topups where status = 'paid'")).toBe(1);
     expect(await count(url, "select count(*) n from stripe_events where processed_at is not null")).toBe(1);
     expect(await count(url, "select count(*) n from ledger_transfers where code = 'topup'")).toBe(1);
+  });
+});
+
+describe("the demo seed never lands in a real database", () => {
+  it("refuses a database that has users of its own, writing no demo user", async () => {
+    const url = await emptyDatabase();
+    await prepareDatabase(url, null);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query("insert into users (id, email, name) values (gen_random_uuid(), 'cfo@acme.example', 'CFO')");
+    await c.end();
+    await expect(prepareDatabase(url, demoSecrets)).rejects.toThrow(/refusing to seed the demo into a database that has other users \(cfo@acme.example\)/);
+    expect(await count(url, "select count(*) n from users where email like '%@demo.tokenmarket.test'")).toBe(0);
+  });
+
+  it.each([
+    ["embedded, development", {}, true, true],
+    ["embedded, production", { NODE_ENV: "production" }, true, false],
+    ["embedded, production, DEMO_SEED=true", { NODE_ENV: "production", DEMO_SEED: "true" }, true, true],
+    ["DATABASE_URL, development", {}, false, false],
+  ])("seeds the demo: %s", (_label, source, embedded, expected) => {
+    expect(wantsDemoSeed(parseEnv(source), embedded)).toBe(expected);
   });
 });
 

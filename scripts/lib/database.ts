@@ -12,14 +12,20 @@ export type Database = { url: string; embedded?: PgChild; seed: boolean };
 /**
  * DATABASE_URL selects a server and seeds only with DEMO_SEED=true (demo users
  * have known passwords). Without it, an embedded PostgreSQL keeps its data
- * under DATA_DIR/pg and always carries the demo.
+ * under DATA_DIR/pg and carries the demo outside production (in production
+ * only with DEMO_SEED=true). seedDemo refuses a database with other users.
  */
 export async function openDatabase(env: Env): Promise<Database> {
-  if (env.DATABASE_URL) return { url: env.DATABASE_URL, seed: env.DEMO_SEED };
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, seed: wantsDemoSeed(env, false) };
   const dataDir = path.resolve(env.DATA_DIR, "pg");
   logger("start")(`starting embedded PostgreSQL on port ${env.PG_PORT} (data in ${path.relative(process.cwd(), dataDir)})`);
   const embedded = await startPgChild({ dataDir, port: env.PG_PORT, database: "tokenmarket", onLog: logger("db") });
-  return { url: embedded.url, embedded, seed: true };
+  return { url: embedded.url, embedded, seed: wantsDemoSeed(env, true) };
+}
+
+/** Whether the launcher seeds the demo: asked for with DEMO_SEED=true, or an embedded database outside production. */
+export function wantsDemoSeed(env: Env, embedded: boolean): boolean {
+  return env.DEMO_SEED || (embedded && env.NODE_ENV !== "production");
 }
 
 export type DemoSecrets = { keyPepper: string; encryptionKey: string; localWebhookSecret: string; upstreamUrl: string };

@@ -1,7 +1,10 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../testing/db";
-import { addMember, callerFor, makeOrg, makeUser } from "../testing/fixtures";
+import { serviceTokenMatcher } from "../auth/service-tokens";
+import { uuidv7 } from "../lib/ids";
+import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../testing/fixtures";
+import { makeBuyer, makeEvent, makeListing, makeProvider } from "../usage/testing";
 import { appRouter } from "./root";
 import type { SessionUser } from "./trpc";
 
@@ -111,16 +114,6 @@ afterAll(() => t.close());
 
 function procedureNames(): string[] {
   return Object.keys(appRouter._def.procedures);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | "OK"> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    if (err instanceof TRPCError) return err.code;
-    throw err;
-  }
 }
 
 // Minimal valid inputs; ids point at organisation B's things where it matters.
@@ -328,5 +321,67 @@ describe("bad input names the field and writes nothing", () => {
     );
     expect(err?.code).toBe("CONFLICT");
     expect(err?.message).toMatch(/email/);
+  });
+});
+
+// Service identities: a provider-run proxy's token acting outside its own listings.
+// Every service procedure needs a case here; each is refused (or answers only the provider's
+// own part) and writes nothing.
+describe("a provider's service token outside its own listings", () => {
+  const PROVIDER_TOKEN = "authz-provider-token-0123456789abcdef0123";
+  const price = [{ effectiveFrom: new Date(Date.now() - 86_400_000), inputPer1kNano: 1000n, outputPer1kNano: 2000n, cachedInputPer1kNano: 0n }];
+  type Caller = ReturnType<typeof callerFor>;
+  let provider: Caller;
+  let world: { ownListing: string; otherListing: string; otherSlug: string; keyId: string; platformHold: string; otherEvent: string };
+
+  beforeAll(async () => {
+    const mine = await makeProvider(t.db, "authz-prov");
+    const other = await makeProvider(t.db, "authz-other");
+    const ownListing = (await makeListing(t.db, mine, price)).id;
+    const otherListing = await makeListing(t.db, other, price);
+    const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
+    const matcher = serviceTokenMatcher(TEST_SERVICE_TOKEN, `${mine.slug}:${PROVIDER_TOKEN}`);
+    provider = callerFor(t.db, null, PROVIDER_TOKEN, matcher);
+    const platform = callerFor(t.db, null, TEST_SERVICE_TOKEN, matcher);
+    const platformHold = (await platform.reservations.reserve({ id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 1_000_000n, ttlSeconds: 60 })).id;
+    const otherEvent = makeEvent({ keyId: buyer.keyIds[0]!, listingId: otherListing.id });
+    await platform.usage.report({ events: [otherEvent] });
+    await t.pool.query("insert into key_state (id, version) values (1, 1) on conflict (id) do update set version = key_state.version + 1");
+    await t.pool.query("update api_keys set changed_version = (select version from key_state) where id = $1", [buyer.keyIds[0]]);
+    world = { ownListing, otherListing: otherListing.id, otherSlug: otherListing.slug, keyId: buyer.keyIds[0]!, platformHold, otherEvent: otherEvent.id };
+  });
+
+  const cases: Record<string, () => Promise<void>> = {
+    "keys.resolve": async () => expect(await provider.keys.resolve({ secret: "tm_not-a-real-key" })).toEqual({ status: "unknown" }),
+    "keys.revocationVersion": async () => expect((await provider.keys.revocationVersion({ since: 0 })).changedKeyIds).toEqual([]),
+    "catalog.routing": async () => expect((await provider.catalog.routing()).map((l) => l.listingId)).toEqual([world.ownListing]),
+    "reservations.reserve": async () => {
+      const ask = { id: uuidv7(), keyId: world.keyId, amountNano: 1_000_000n, ttlSeconds: 60 };
+      expect(await codeOf(provider.reservations.reserve({ ...ask, listingId: world.otherListing }))).toBe("FORBIDDEN");
+      expect(await codeOf(provider.reservations.reserve(ask))).toBe("FORBIDDEN");
+    },
+    "reservations.release": async () => expect(await codeOf(provider.reservations.release({ id: world.platformHold }))).toBe("NOT_FOUND"),
+    "usage.report": async () => {
+      const theirs = makeEvent({ keyId: world.keyId, listingId: world.otherListing, reservationId: world.platformHold });
+      const unreserved = makeEvent({ keyId: world.keyId, listingId: world.ownListing });
+      const onPlatformHold = makeEvent({ keyId: world.keyId, listingId: world.ownListing, reservationId: world.platformHold });
+      const res = await provider.usage.report({ events: [theirs, unreserved, onPlatformHold] });
+      expect(res.results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    },
+    "usage.generation": async () => expect(await provider.usage.generation({ id: world.otherEvent, keyId: world.keyId })).toBeNull(),
+  };
+
+  it("every service procedure has a case", () => {
+    expect(Object.entries(accessRules).filter(([, a]) => a === "service").map(([n]) => n).sort()).toEqual(Object.keys(cases).sort());
+  });
+
+  it.each(Object.keys(cases))("%s is refused or scoped to the provider, and writes nothing", async (name) => {
+    const count = () =>
+      t.pool.query(
+        "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_event_ids) u, (select count(*) from ledger_pending) p",
+      );
+    const before = (await count()).rows;
+    await cases[name]!();
+    expect((await count()).rows).toEqual(before);
   });
 });

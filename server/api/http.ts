@@ -1,5 +1,6 @@
 import "server-only";
 import { auth } from "../auth";
+import { clientIp } from "../auth/client-ip";
 import { serviceTokenMatcher } from "../auth/service-tokens";
 import { getDb } from "../db";
 import { env } from "../env";
@@ -14,9 +15,11 @@ export async function sessionUser(): Promise<SessionUser | null> {
   return { id: u.id, email: u.email, name: u.name ?? null };
 }
 
-function paymentsRuntime(): PaymentsRuntime {
+function paymentsRuntime(): PaymentsRuntime | undefined {
+  const payments = paymentsFromEnv();
+  if (!payments) return undefined;
   return {
-    payments: paymentsFromEnv(),
+    payments,
     deliver: deliverToOwnWebhook,
     appUrl: appUrl(),
     limits: topUpLimits(),
@@ -37,6 +40,7 @@ export async function createHttpContext(req: Request): Promise<Context> {
     db: getDb(),
     user: await sessionUser(),
     serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null,
+    clientIp: clientIp(req.headers, env().TRUSTED_PROXY_HOPS),
     matchServiceToken,
     payments: paymentsRuntime(),
   };

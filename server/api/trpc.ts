@@ -3,7 +3,7 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import type { Db } from "../../db/client";
 import type { MemberRole } from "../../db/schema";
-import { DomainError, errorTable } from "../errors";
+import { DomainError, errorTable, reportInternalError } from "../errors";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import type { Deliver, TopUpLimits } from "../credits/service";
 import type { Payments } from "../payments/config";
@@ -18,6 +18,8 @@ export type Context = {
   serviceToken: string | null;
   /** Resolves a presented service token to who it speaks for (configured tokens). */
   matchServiceToken?: (token: string | null) => ServiceIdentity | null;
+  /** The caller's address as a trusted proxy gave it (TRUSTED_PROXY_HOPS); null when unknown. */
+  clientIp?: string | null;
   /** Payments wiring (Stripe or local checkout); tests supply their own. */
   payments?: PaymentsRuntime;
 };
@@ -37,7 +39,12 @@ function describeZod(error: ZodError): string {
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      // Everything unexpected (a failed query, a broken output schema) reaches the client as a generic message.
+      const { requestId, message } = reportInternalError(error.cause ?? error, `trpc ${path ?? "?"}`);
+      return { ...shape, message, data: { ...shape.data, requestId, domainCode: null, fieldErrors: {}, stack: undefined } };
+    }
     const zod = error.cause instanceof ZodError ? error.cause : null;
     const domain = error.cause instanceof DomainError ? error.cause : null;
     const fieldErrors: Record<string, string[]> = {};

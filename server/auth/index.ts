@@ -5,16 +5,12 @@ import Credentials from "next-auth/providers/credentials";
 import GitHub from "next-auth/providers/github";
 import { accounts, sessions, users, verificationTokens } from "../../db/schema";
 import { getDb } from "../db";
-import { webEnv } from "../env";
+import { signInLimits, webEnv } from "../env";
+import { clientIp } from "./client-ip";
 import { checkPasswordSignIn } from "./users";
 
 class TooManyAttempts extends CredentialsSignin {
   code = "rate_limited";
-}
-
-function clientIp(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for");
-  return forwarded?.split(",")[0]?.trim() || request.headers.get("x-real-ip") || "local";
 }
 
 // The config is built per request so nothing reads the environment at build time.
@@ -28,15 +24,7 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
         const email = typeof credentials.email === "string" ? credentials.email : "";
         const password = typeof credentials.password === "string" ? credentials.password : "";
         if (!email || !password) return null;
-        const result = await checkPasswordSignIn(
-          db,
-          { email, password, ip: clientIp(request) },
-          {
-            maxPerEmail: env.SIGNIN_MAX_FAILURES_PER_EMAIL,
-            maxPerIp: env.SIGNIN_MAX_FAILURES_PER_IP,
-            windowSeconds: env.SIGNIN_WINDOW_SECONDS,
-          },
-        );
+        const result = await checkPasswordSignIn(db, { email, password, ip: clientIp(request.headers, env.TRUSTED_PROXY_HOPS) }, signInLimits(env));
         if (result.ok) return result.user;
         if (result.reason === "rate_limited") throw new TooManyAttempts();
         return null;
@@ -48,7 +36,8 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
   }
   return {
     secret: env.AUTH_SECRET,
-    trustHost: true,
+    // The Host header decides Auth.js's URLs only when AUTH_TRUST_HOST says so; AUTH_URL (the launcher sets it) pins them instead.
+    trustHost: env.AUTH_TRUST_HOST || Boolean(env.AUTH_URL),
     adapter: DrizzleAdapter(db, {
       usersTable: users,
       accountsTable: accounts,

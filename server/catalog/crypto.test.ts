@@ -48,3 +48,11 @@ describe("masking", () => {
   ])("%s", (_l, secret, mask) => expect(maskCredential(credentialLast4(secret))).toBe(mask));
   it("no credential, no mask", () => expect(maskCredential(null)).toBeNull());
 });
+
+it("refuses a ciphertext whose authentication tag was truncated", () => {
+  const key = Buffer.alloc(32, 7);
+  const stored = encryptCredential("sk-upstream-secret", key, "listing-1");
+  const [v, iv, tag, data] = stored.split(".");
+  const short = [v, iv, Buffer.from(tag!, "base64url").subarray(0, 4).toString("base64url"), data].join(".");
+  expect(() => decryptCredential(short, key, "listing-1")).toThrow();
+});

@@ -31,7 +31,8 @@ export function encryptCredential(plaintext: string, key: Buffer, listingId: str
 export function decryptCredential(stored: string, key: Buffer, listingId: string): string {
   const [version, iv, tag, data] = stored.split(".");
   if (version !== VERSION || !iv || !tag || data === undefined) throw new Error("not an encrypted credential");
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+  // Pinned: otherwise GCM accepts a truncated tag, and a 4-byte tag can be forged by trying.
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"), { authTagLength: 16 });
   decipher.setAAD(Buffer.from(listingId));
   decipher.setAuthTag(Buffer.from(tag, "base64url"));
   return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../errors";
-import { blendedPer1MNano, formatPricePer1k, formatPricePer1M, parsePricePer1kNano, pricePer1MDecimal, type PriceUnit } from "./pricing";
+import { blendedPer1MNano, checkPriceMaximum, formatPricePer1k, formatPricePer1M, parsePricePer1kNano, pricePer1MDecimal, type PriceUnit } from "./pricing";
 
 describe("parsePricePer1kNano: decimal dollars to exact nano-USD per 1k", () => {
   it.each<[string, string, PriceUnit, bigint]>([
@@ -76,5 +76,18 @@ describe("blendedPer1MNano: 3 input to 1 output, per 1M", () => {
     ["free", 0n, 0n, 0n],
   ])("%s", (_label, inputPer1kNano, outputPer1kNano, blended) => {
     expect(blendedPer1MNano({ inputPer1kNano, outputPer1kNano })).toBe(blended);
+  });
+});
+
+describe("checkPriceMaximum: $1 000 per 1k tokens at most", () => {
+  const rows: [string, bigint, PriceUnit, string | null][] = [
+    ["exactly the maximum", 1_000_000_000_000n, "1k", null],
+    ["one nano past it, per 1k", 1_000_000_000_001n, "1k", "prices.output: a price can be at most $1,000.00 per 1k tokens"],
+    ["a 64-bit price, per 1M", 9_000_000_000_000_000_000n, "1M", "prices.output: a price can be at most $1,000,000.00 per 1M tokens"],
+    ["zero", 0n, "1M", null],
+  ];
+  it.each(rows)("%s", (_label, per1k, unit, message) => {
+    if (message === null) expect(checkPriceMaximum(per1k, unit, "prices.output")).toBe(per1k);
+    else expect(() => checkPriceMaximum(per1k, unit, "prices.output")).toThrow(message);
   });
 });

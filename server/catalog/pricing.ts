@@ -43,6 +43,19 @@ export function parsePricePer1kNano(text: string, unit: PriceUnit, field: string
   }
 }
 
+/**
+ * The most a listing may charge per 1k tokens of any class: $1 000 ($1 000 000 per 1M),
+ * far above any model sold today, and low enough that a request's cost stays in range.
+ */
+export const MAX_PRICE_PER_1K_NANO = 1_000n * 1_000_000_000n;
+
+/** Returns the price when it is at most MAX_PRICE_PER_1K_NANO; throws DomainError(INVALID_INPUT, field) naming the maximum in `unit`. */
+export function checkPriceMaximum(per1kNano: bigint, unit: PriceUnit, field: string): bigint {
+  if (per1kNano <= MAX_PRICE_PER_1K_NANO) return per1kNano;
+  const max = unit === "1M" ? formatPricePer1M(MAX_PRICE_PER_1K_NANO) : formatPricePer1k(MAX_PRICE_PER_1K_NANO);
+  throw new DomainError("INVALID_INPUT", `${field}: a price can be at most ${max} per ${unit} tokens`, field);
+}
+
 /** Nano-USD per 1k tokens as dollars per 1k tokens: 140 000n → "$0.00014". */
 export function formatPricePer1k(per1kNano: bigint): string {
   return formatUsd(per1kNano);

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, lte, sql, type SQL } from "drizzle-orm";
 import { request } from "undici";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
-import { listingPrices, listings, listingStatus, modality, organizations } from "../../db/schema";
+import { listingPrices, listings, listingStatus, modality, organizations, type MemberRole } from "../../db/schema";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
@@ -14,7 +14,7 @@ import { comparablePer1MNano, priceBasis, tokensPerDollar, type PriceBasis } fro
 import { comparablePer1MSql, inputBasisSql } from "./comparable-sql";
 import { gCo2Per1M, whPer1M } from "./energy";
 import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } from "./measured";
-import { parsePricePer1kNano } from "./pricing";
+import { checkPriceMaximum, parsePricePer1kNano } from "./pricing";
 
 // ---------------------------------------------------------------- inputs
 
@@ -100,10 +100,11 @@ type Modality = (typeof modality.enumValues)[number];
 export type PriceVersion = PricesPer1k & { effectiveFrom: Date };
 
 function parsePrices(p: z.infer<typeof priceInput>): PricesPer1k {
+  const parse = (text: string, field: string) => checkPriceMaximum(parsePricePer1kNano(text, p.unit, field), p.unit, field);
   return {
-    inputPer1kNano: parsePricePer1kNano(p.input, p.unit, "prices.input"),
-    outputPer1kNano: parsePricePer1kNano(p.output, p.unit, "prices.output"),
-    cachedInputPer1kNano: parsePricePer1kNano(p.cachedInput, p.unit, "prices.cachedInput"),
+    inputPer1kNano: parse(p.input, "prices.input"),
+    outputPer1kNano: parse(p.output, "prices.output"),
+    cachedInputPer1kNano: parse(p.cachedInput, "prices.cachedInput"),
   };
 }
 
@@ -221,9 +222,18 @@ export async function createListing(
 }
 
 /** Edits a listing's description, upstream and energy figures. Prices change through versions only. */
-export async function updateListing(db: Db, p: { orgId: string; input: z.infer<typeof updateListingInput>; key: Buffer }) {
-  await ownListing(db, p.orgId, p.input.id);
+/**
+ * Edits a listing. Once published, where its traffic goes (upstream URL, model, credential)
+ * is the owner's to change: a developer redirecting live buyers' requests is FORBIDDEN.
+ */
+export async function updateListing(db: Db, p: { orgId: string; role: MemberRole; input: z.infer<typeof updateListingInput>; key: Buffer }) {
+  const current = await ownListing(db, p.orgId, p.input.id);
   const credential = p.input.upstreamCredential;
+  const sameCredential = credential ? current.upstreamCredentialEnc !== null && decryptCredential(current.upstreamCredentialEnc, p.key, current.id) === credential : !p.input.clearCredential;
+  const movesTraffic = current.upstreamBaseUrl !== p.input.upstreamBaseUrl || current.upstreamModel !== p.input.upstreamModel || !sameCredential;
+  if (current.status === "published" && p.role !== "owner" && movesTraffic) {
+    throw new DomainError("FORBIDDEN", "upstreamBaseUrl: only an owner may change a published listing's upstream or credential", "upstreamBaseUrl");
+  }
   const credentialChange = p.input.clearCredential
     ? { upstreamCredentialEnc: null, upstreamCredentialLast4: null }
     : credential

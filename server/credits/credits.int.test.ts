@@ -349,3 +349,28 @@ describe("abandoned checkouts", () => {
     expect(await available(org.id)).toBe(usd(10));
   });
 });
+
+// Issue #15: a refund or dispute delivered before its checkout was fulfilled was dropped
+// (marked processed), and the buyer kept the refunded credit.
+describe("payment events in any order", () => {
+  const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+  const orders = permutations(["checkout", "refund", "dispute"] as const);
+
+  it.each(orders.map((o) => [o.join(" → "), o] as const))("%s ends with the same net credit", async (_label, order) => {
+    const { user, org } = await buyer();
+    const topup = await openTopUp(org.id, user.id, "100");
+    const events = {
+      checkout: localCheckoutEvent(topup, "checkout.session.completed", "paid"),
+      refund: chargeEvent(topup.id, 2000),
+      dispute: disputeEvent(topup.id, "charge.dispute.created", "needs_response", 3000, 1500),
+    };
+    for (const name of order) expect((await deliver(events[name])).status).toBe(200);
+    // $100 paid, $20 refunded, $30 disputed.
+    expect(await available(org.id)).toBe(usd(50));
+    const { rows } = await t.pool.query("select count(*)::int n from stripe_events where id = any($1) and processed_at is null", [
+      [events.refund, events.dispute].map((e) => (e as { id: string }).id),
+    ]);
+    expect(rows[0].n).toBe(0);
+    expect(await checkInvariants(t.db)).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@ import { ensureAccount, postTransfers } from "../ledger/service";
 import { localIds, signPayload } from "../payments/local-checkout";
 import { receiveWebhook } from "../payments/webhook";
 import { createTestDb, type TestDb } from "../testing/db";
-import { addMember, callerFor, makeOrg, makeUser, TEST_SERVICE_TOKEN, testPaymentsRuntime } from "../testing/fixtures";
+import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN, testPaymentsRuntime } from "../testing/fixtures";
 import type { UsageEvent } from "../usage/contract";
 import { makeEvent, makeKey, makeListing, type WorldListing } from "../usage/testing";
 import { providerFeeOverrides } from "../../db/schema";
@@ -67,16 +67,6 @@ const thisMonth = () => {
   const m = monthOf(new Date());
   return { from: m.startsAt, to: m.endsAt };
 };
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    if (err instanceof TRPCError) return err.code;
-    throw err;
-  }
-}
 
 async function readAll(res: Response): Promise<string> {
   return await res.text();

@@ -57,4 +57,44 @@ describe("KeyCache", () => {
     await keys.poll();
     expect(keys.peek("sk-a")).toBeNull();
   });
+
+  // Issue #15: a flood of well-formed unknown keys evicted cached real keys.
+  it("a flood of unknown keys never evicts a real one", async () => {
+    const backend = new FakeBackend();
+    backend.addKey("sk-real", "org");
+    const keys = new KeyCache(backend, { maxEntries: 10, maxUnknown: 10 });
+    await keys.poll();
+    await keys.resolve("sk-real");
+    for (let i = 0; i < 1000; i++) await keys.resolve(`sk-made-up-${i}`);
+    expect(keys.peek("sk-real")?.resolution.status).toBe("active");
+    expect(keys.peek("sk-made-up-999")?.resolution.status).toBe("unknown");
+    expect(keys.peek("sk-made-up-0")).toBeNull();
+  });
+
+  // Issue #15: a resolution in flight when its key was revoked stayed cached as active for 30 s.
+  it("a resolution in flight across a revocation is asked again, not cached as active", async () => {
+    const backend = new FakeBackend();
+    backend.addKey("sk-a", "org");
+    const keys = new KeyCache(backend);
+    await keys.poll();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const real = backend.resolveKey.bind(backend);
+    let first = true;
+    backend.resolveKey = async (secret: string) => {
+      const answer = await real(secret);
+      if (first) {
+        first = false;
+        await gate;
+      }
+      return answer;
+    };
+    const pending = keys.resolve("sk-a");
+    await new Promise((r) => setTimeout(r, 10));
+    backend.revoke("sk-a");
+    await keys.poll();
+    release();
+    expect((await pending).resolution.status).toBe("revoked");
+    expect(keys.peek("sk-a")?.resolution.status).toBe("revoked");
+  });
 });

@@ -8,6 +8,10 @@ import type { Backend, KeyResolution } from "./backend";
  * limit change) takes effect within about a second. If the poller cannot reach
  * the backend, cached keys older than `staleMs` are re-resolved on their next
  * use instead of trusted: revocations stay honoured within 5 s either way.
+ *
+ * Unknown secrets live in their own bounded map, so a flood of made-up keys evicts
+ * only other made-up keys, never a real one. A resolution that was in flight while a
+ * poll reported its key changed is asked again rather than cached as it was.
  */
 
 export type CachedKey = {
@@ -23,12 +27,21 @@ export type KeyCacheOptions = {
   pollMs?: number;
   staleMs?: number;
   maxEntries?: number;
+  /** Bound of the separate cache of unknown secrets. */
+  maxUnknown?: number;
   now?: () => number;
   log?: (line: string) => void;
 };
 
 export class KeyCache {
   private readonly entries = new Map<string, CachedKey>();
+  /** Unknown secrets and when the backend said so. */
+  private readonly unknown = new Map<string, number>();
+  /** Bumped by every poll that reports changes; a key's entry says when it last changed. */
+  private generation = 0;
+  private readonly changedAt = new Map<string, number>();
+  /** Resolutions started before this generation are not trusted for any key. */
+  private everythingChangedAt = 0;
   private readonly secretsOf = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<CachedKey>>();
   private version: number | null = null;
@@ -47,6 +60,7 @@ export class KeyCache {
       pollMs: opts.pollMs ?? 1_000,
       staleMs: opts.staleMs ?? 4_000,
       maxEntries: opts.maxEntries ?? 100_000,
+      maxUnknown: opts.maxUnknown ?? 10_000,
       now: opts.now ?? Date.now,
       log: opts.log,
     };
@@ -60,7 +74,8 @@ export class KeyCache {
 
   /** The cached resolution when fresh, else null (the caller then awaits `resolve`). */
   peek(secret: string): CachedKey | null {
-    const e = this.entries.get(secret);
+    const unknownAt = this.unknown.get(secret);
+    const e: CachedKey | undefined = unknownAt === undefined ? this.entries.get(secret) : { resolution: { status: "unknown" }, at: unknownAt, localSpendNano: 0n };
     return e && this.fresh(e, this.o.now()) ? e : null;
   }
 
@@ -70,11 +85,15 @@ export class KeyCache {
     if (hit) return Promise.resolve(hit);
     let p = this.inflight.get(secret);
     if (p) return p;
+    const started = this.generation;
     p = this.backend
       .resolveKey(secret)
+      // Changed while in flight (a revocation, say): the answer may predate it, so ask once more.
+      .then((resolution) => (this.changedSince(resolution, started) ? this.backend.resolveKey(secret) : resolution))
       .then((resolution) => {
         const e: CachedKey = { resolution, at: this.o.now(), localSpendNano: 0n };
-        this.store(secret, e);
+        if (resolution.status === "unknown") this.storeUnknown(secret, e.at);
+        else this.store(secret, e);
         return e;
       })
       .finally(() => this.inflight.delete(secret));
@@ -82,7 +101,26 @@ export class KeyCache {
     return p;
   }
 
+  private changedSince(resolution: KeyResolution, generation: number): boolean {
+    if (resolution.status === "unknown") return false;
+    return this.everythingChangedAt > generation || (this.changedAt.get(resolution.keyId) ?? 0) > generation;
+  }
+
+  private storeUnknown(secret: string, at: number) {
+    if (this.unknown.size >= this.o.maxUnknown) {
+      let n = Math.ceil(this.o.maxUnknown / 10);
+      for (const s of this.unknown.keys()) {
+        this.unknown.delete(s);
+        if (--n === 0) break;
+      }
+    }
+    this.evictSecret(secret);
+    this.unknown.delete(secret);
+    this.unknown.set(secret, at);
+  }
+
   private store(secret: string, e: CachedKey) {
+    this.unknown.delete(secret);
     if (this.entries.size >= this.o.maxEntries) {
       // Map iteration is insertion order: drop the oldest tenth (a flood of made-up keys cannot grow memory).
       let n = Math.ceil(this.o.maxEntries / 10);
@@ -130,11 +168,18 @@ export class KeyCache {
     try {
       const since = this.version ?? undefined;
       const { version, changedKeyIds } = await this.backend.revocationVersion(since);
-      if (changedKeyIds === null) {
-        // First poll (no version to compare with): anything cached before it may predate a change.
+      if (changedKeyIds === null || this.changedAt.size + changedKeyIds.length > this.o.maxEntries) {
+        // First poll (no version to compare with), or more changes than worth tracking: anything cached may predate a change.
+        this.everythingChangedAt = ++this.generation;
+        this.changedAt.clear();
         for (const s of [...this.entries.keys()]) this.evictSecret(s);
-      } else {
-        for (const id of changedKeyIds) this.evictKey(id);
+        this.unknown.clear();
+      } else if (changedKeyIds.length) {
+        this.generation++;
+        for (const id of changedKeyIds) {
+          this.changedAt.set(id, this.generation);
+          this.evictKey(id);
+        }
       }
       this.version = version;
       this.lastPollOk = this.o.now();

@@ -140,6 +140,25 @@ describe("acceptance 2: who may do what", () => {
     expect((await as(devA).keys.list()).find((k) => k.id === key.id)).toMatchObject({ rpmLimit: 60, status: "revoked" });
   });
 
+  // Issue #15: developers could lift the spend limits an owner set.
+  it("a developer may lower a limit an owner set, never raise or remove it; the owner may", async () => {
+    const key = await as(ownerA).keys.create({ name: "Capped", spendLimitUsd: "50", limitPeriod: "monthly", rpmLimit: 100 });
+    const refused: [Record<string, unknown>, string][] = [
+      [{ spendLimitUsd: "500", limitPeriod: "monthly" }, "spendLimitUsd"],
+      [{ spendLimitUsd: "" }, "spendLimitUsd"],
+      [{ rpmLimit: 1000 }, "rpmLimit"],
+      [{ rpmLimit: null }, "rpmLimit"],
+    ];
+    for (const [change, field] of refused) {
+      const err = await as(devA).keys.update({ keyId: key.id, ...change }).catch((e: TRPCError) => e);
+      expect(err).toMatchObject({ code: "FORBIDDEN", message: `${field}: only an owner may raise or remove a limit; developers may lower it` });
+    }
+    expect((await as(devA).keys.list()).find((k) => k.id === key.id)).toMatchObject({ rpmLimit: 100 });
+    await as(devA).keys.update({ keyId: key.id, spendLimitUsd: "20", limitPeriod: "monthly", rpmLimit: 10 });
+    await as(ownerA).keys.update({ keyId: key.id, spendLimitUsd: "", rpmLimit: null });
+    expect((await as(devA).keys.list()).find((k) => k.id === key.id)).toMatchObject({ rpmLimit: null });
+  });
+
   const invalid: [string, Record<string, unknown>, string, RegExp][] = [
     ["negative spend limit", { spendLimitUsd: "-1", limitPeriod: "daily" }, "spendLimitUsd", /more than \$0/],
     ["absurd spend limit", { spendLimitUsd: "1000001", limitPeriod: "monthly" }, "spendLimitUsd", /at most \$1,000,000/],

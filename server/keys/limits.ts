@@ -104,3 +104,17 @@ export function validateGraceSeconds(v: number): number {
   if (v > MAX_GRACE_SECONDS) refuse("graceSeconds", "must be at most 7 days");
   return v;
 }
+
+type CurrentLimits = { spendLimitNano: bigint | null; rpmLimit: number | null; tpmLimit: number | null };
+
+/**
+ * The first limit an edit raises or removes, as the field people know, or null when it
+ * only keeps or lowers them. Developers may tighten a key; loosening one is an owner's call.
+ */
+export function liftedLimit(current: CurrentLimits, next: Limits): string | null {
+  const lifted = (was: bigint | number | null, now: bigint | number | null | undefined) => was !== null && now !== undefined && (now === null || now > was);
+  if (lifted(current.spendLimitNano, next.spendLimitNano)) return "spendLimitUsd";
+  if (lifted(current.rpmLimit, next.rpmLimit)) return "rpmLimit";
+  if (lifted(current.tpmLimit, next.tpmLimit)) return "tpmLimit";
+  return null;
+}

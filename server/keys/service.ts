@@ -1,11 +1,11 @@
 import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
-import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod } from "../../db/schema";
+import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod, type MemberRole } from "../../db/schema";
 import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
 import { uuidv7 } from "../lib/ids";
-import { validateGraceSeconds, validateLimits, type Limits } from "./limits";
+import { liftedLimit, validateGraceSeconds, validateLimits, type Limits } from "./limits";
 import { periodEnd, periodStart, utcDay } from "./period";
 import { displayParts, generateSecret, hashSecret, isWellFormedSecret } from "./secret";
 import { keyStatus, validUntil, type KeyStatus } from "./status";
@@ -270,13 +270,22 @@ export async function rotateKey(
  * Edits a key's name and limits. Applies to every still-working key of the
  * lineage, so a key in its rotation grace period follows its replacement.
  */
-export async function updateKey(db: Db, orgId: string, input: z.infer<typeof updateKeyInput>, now = new Date(), actorUserId: string | null = null) {
+/** Edits a key's name and limits as `actor`; a developer may not raise or remove a limit (FORBIDDEN naming it). */
+export async function updateKey(
+  db: Db,
+  orgId: string,
+  input: z.infer<typeof updateKeyInput>,
+  now = new Date(),
+  actor: { userId: string | null; role: MemberRole } = { userId: null, role: "owner" },
+) {
   const { keyId: id, name, ...rest } = input;
   const limits = validateLimits(rest, now);
   if (limits.modelAllowlist) await checkAllowlist(db, limits.modelAllowlist);
   return db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) !== "active") throw new DomainError("CONFLICT", `This key is ${keyStatus(key, now)}; it can no longer be edited`, "keyId");
+    const lifted = actor.role === "owner" ? null : liftedLimit(key, limits);
+    if (lifted) throw new DomainError("FORBIDDEN", `${lifted}: only an owner may raise or remove a limit; developers may lower it`, lifted);
     const version = await bumpVersion(tx);
     const changes = { ...(name !== undefined && { name }), ...limitColumns(limits) };
     await tx
@@ -285,7 +294,7 @@ export async function updateKey(db: Db, orgId: string, input: z.infer<typeof upd
       .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.lineageId, key.lineageId), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now))));
     // Spend limits and allowlists decide what a leaked key can cost: every edit is on record.
     const before = Object.fromEntries(Object.keys(changes).map((k) => [k, key[k as keyof typeof changes]]));
-    await recordAudit(tx, { actorUserId, orgId, action: "key.update", subject: { kind: "api_key", id }, before, after: changes });
+    await recordAudit(tx, { actorUserId: actor.userId, orgId, action: "key.update", subject: { kind: "api_key", id }, before, after: changes });
     return { id };
   });
 }
@@ -345,15 +354,23 @@ export function resolveKey(db: DbOrTx, pepper: string, secret: string, now = new
   return resolveKeyByHash(db, hashSecret(secret, pepper), now);
 }
 
+/** Most changed key ids one answer lists; past it the answer is null ("re-resolve everything"). */
+export const MAX_CHANGED_KEY_IDS = 10_000;
+
 /**
  * The revocation signal: a version that grows with every key change. With
  * `since`, also the ids of keys changed after that version, so a proxy can
- * evict just those from its cache.
+ * evict just those from its cache. A provider's proxy (`serviceOrgId`) learns
+ * only of keys it holds reservations for: the platform's key ids are not its to list.
  */
-export async function revocationVersion(db: DbOrTx, since?: number): Promise<{ version: number; changedKeyIds: string[] | null }> {
+export async function revocationVersion(db: DbOrTx, since?: number, serviceOrgId: string | null = null): Promise<{ version: number; changedKeyIds: string[] | null }> {
   const [row] = await db.select({ version: keyState.version }).from(keyState).where(eq(keyState.id, 1));
   const version = Number(row?.version ?? 0n);
   if (since === undefined) return { version, changedKeyIds: null };
-  const changed = since >= version ? [] : await db.select({ id: apiKeys.id }).from(apiKeys).where(gt(apiKeys.changedVersion, BigInt(since)));
-  return { version, changedKeyIds: changed.map((c) => c.id) };
+  if (since >= version) return { version, changedKeyIds: [] };
+  const { rows } = await db.execute<{ id: string }>(sql`
+    select k.id from api_keys k where k.changed_version > ${BigInt(since)}
+    ${serviceOrgId ? sql`and exists (select 1 from reservations r where r.lineage_id = k.lineage_id and r.service_org_id = ${serviceOrgId})` : sql``}
+    limit ${MAX_CHANGED_KEY_IDS + 1}`);
+  return { version, changedKeyIds: rows.length > MAX_CHANGED_KEY_IDS ? null : rows.map((r) => r.id) };
 }

@@ -6,7 +6,7 @@ import { invites, memberRole, memberships, organizations, users, type MemberRole
 import { emailSchema } from "../auth/users";
 import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
-import { SLUG_RE, slugify } from "./slug";
+import { RESERVED_SLUGS, SLUG_RE, slugify } from "./slug";
 
 export type ActiveOrg = { id: string; name: string; slug: string; isPlatform: boolean; role: MemberRole };
 
@@ -45,6 +45,10 @@ export async function resolveActiveOrg(db: DbOrTx, userId: string): Promise<Acti
 export async function createOrg(db: Db, userId: string, input: z.infer<typeof createOrgInput>) {
   const slug = input.slug ?? slugify(input.name);
   if (!SLUG_RE.test(slug)) throw new DomainError("INVALID_INPUT", "Choose a name with letters or digits", "name");
+  if (RESERVED_SLUGS.has(slug)) {
+    const field = input.slug ? "slug" : "name";
+    throw new DomainError("INVALID_INPUT", `${field}: "${slug}" is reserved for the platform; choose another`, field);
+  }
   return db.transaction(async (tx) => {
     const [org] = await tx
       .insert(organizations)
@@ -232,16 +236,16 @@ export async function setMemberRole(db: Db, orgId: string, userId: string, role:
   });
 }
 
-/** Creates (or marks) the one platform organisation and makes `ownerId` its owner. */
+/**
+ * Creates the one platform organisation, or returns it when it exists. Never promotes an
+ * existing organisation: whoever created one under the slug would read the platform's books.
+ */
 export async function ensurePlatformOrg(db: Db, name = "tokenmarket platform", slug = "platform") {
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(organizations).where(eq(organizations.isPlatform, true));
     if (existing) return existing;
-    const [org] = await tx
-      .insert(organizations)
-      .values({ name, slug, isPlatform: true })
-      .onConflictDoUpdate({ target: organizations.slug, set: { isPlatform: true } })
-      .returning();
-    return org!;
+    const [org] = await tx.insert(organizations).values({ name, slug, isPlatform: true }).onConflictDoNothing({ target: organizations.slug }).returning();
+    if (!org) throw new DomainError("CONFLICT", `slug: an organisation that is not the platform already has the slug "${slug}"; choose another slug for the platform`, "slug");
+    return org;
   });
 }

@@ -11,6 +11,22 @@ export type Payments =
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
+/**
+ * Stripe when both its keys are set. Otherwise the local checkout, which hands out credit
+ * for free, only when LOCAL_CHECKOUT=true or outside production; else null (no top-ups:
+ * a production platform missing a Stripe key must not quietly give credit away).
+ */
+export function paymentsForEnv(e: {
+  NODE_ENV: string;
+  LOCAL_CHECKOUT: boolean;
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_LOCAL_WEBHOOK_SECRET?: string;
+}): Payments | null {
+  if (!(e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET) && !e.LOCAL_CHECKOUT && e.NODE_ENV === "production") return null;
+  return createPayments({ secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, localWebhookSecret: e.STRIPE_LOCAL_WEBHOOK_SECRET });
+}
+
 export function createPayments(opts: {
   secretKey?: string;
   webhookSecret?: string;

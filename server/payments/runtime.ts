@@ -1,17 +1,12 @@
 import "server-only";
 import { env, webEnv } from "../env";
-import { createPayments, type Payments } from "./config";
+import { paymentsForEnv, type Payments } from "./config";
 
-let payments: Payments | undefined;
+let payments: Payments | null | undefined;
 
-/** The web process's payments configuration (Stripe mode when its keys are set). */
-export function paymentsFromEnv(): Payments {
-  const e = env();
-  payments ??= createPayments({
-    secretKey: e.STRIPE_SECRET_KEY,
-    webhookSecret: e.STRIPE_WEBHOOK_SECRET,
-    localWebhookSecret: e.STRIPE_LOCAL_WEBHOOK_SECRET,
-  });
+/** The web process's payments configuration (see paymentsForEnv); null when top-ups are off. */
+export function paymentsFromEnv(): Payments | null {
+  if (payments === undefined) payments = paymentsForEnv(env());
   return payments;
 }
 

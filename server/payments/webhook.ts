@@ -4,6 +4,7 @@ import type { Db, Tx } from "../../db/client";
 import { stripeEvents } from "../../db/schema";
 import { WEBHOOK_TOLERANCE_SECONDS, type Payments } from "./config";
 import { handlers } from "./handlers";
+import { DEFERRED } from "./handlers/deferred";
 
 export type WebhookResult = { status: number; body: { received: boolean; duplicate?: boolean; error?: string } };
 
@@ -58,7 +59,11 @@ export async function processEvent(db: Db, eventId: string, opts: ProcessOptions
     if (row.processedAt) return false;
     const event = row.payload as Stripe.Event;
     const handler = handlers[event.type];
-    if (handler) await handler(tx, event);
+    if (handler && (await handler(tx, event)) === "deferred") {
+      // Kept unprocessed: its payment's fulfilment applies it (handlers/deferred.ts). Stripe gets 200.
+      await tx.update(stripeEvents).set({ lastError: DEFERRED }).where(eq(stripeEvents.id, eventId));
+      return true;
+    }
     await opts.afterHandler?.(tx);
     await tx.update(stripeEvents).set({ processedAt: sql`now()`, lastError: null }).where(eq(stripeEvents.id, eventId));
     return true;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { memberships, organizations, users, type MemberRole } from "../../db/schema";
@@ -55,4 +56,15 @@ export function testPaymentsRuntime(db: Db): PaymentsRuntime {
 /** A tRPC caller acting as `user` (or signed out), with an optional service token. */
 export function callerFor(db: Db, user: SessionUser | null, serviceToken: string | null = null, matchServiceToken = testServiceTokens) {
   return createCaller({ db, user, serviceToken, matchServiceToken, payments: testPaymentsRuntime(db) });
+}
+
+/** The tRPC error code a call ends with, or "OK". */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    if (err instanceof TRPCError) return err.code;
+    throw err;
+  }
 }

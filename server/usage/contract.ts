@@ -15,6 +15,8 @@ export const reserveInput = z.object({
   /** Caller-chosen (UUIDv7): a retried reserve with the same id returns the same grant. */
   id: uuid,
   keyId: uuid,
+  /** The listing the credit is held for; required from a provider's token (one of its own listings). */
+  listingId: uuid.optional(),
   amountNano: z.bigint().min(1n, "must be positive").max(1_000_000_000_000n, "must be at most $1000 per reservation"),
   /** Seconds until the remainder returns to the balance by itself. */
   ttlSeconds: z.number().int().min(5).max(3600),

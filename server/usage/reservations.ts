@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db } from "../../db/client";
 import type { KeyLimitPeriod } from "../../db/schema/keys";
+import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError } from "../errors";
 import { currentPeriodSpend } from "../keys/service";
 import { keyStatus } from "../keys/status";
@@ -9,6 +10,7 @@ import { nameUuid } from "../lib/ids";
 import { createPending, voidPendingBatch } from "../ledger/service";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
 import { decideGrant, type LimitedBy } from "./rules";
+import { reserveScopeProblem, serviceOrgId } from "./service-scope";
 import { accountIds, accountOf, asDate, withRetry } from "./store";
 
 /**
@@ -21,7 +23,10 @@ import { accountIds, accountOf, asDate, withRetry } from "./store";
 type ReserveInput = z.infer<typeof reserveInput>;
 type ReserveOutput = z.infer<typeof reserveOutput>;
 
-type ReservationRow = { id: string; key_id: string; amount_nano: bigint; limited_by: LimitedBy | null; expires_at: unknown };
+type ReservationRow = { id: string; key_id: string; service_org_id: string | null; amount_nano: bigint; limited_by: LimitedBy | null; expires_at: unknown };
+
+/** Who asks: the platform's proxy when absent. */
+export type ReservationCaller = { service?: ServiceIdentity; now?: Date };
 
 const toOutput = (r: ReservationRow): ReserveOutput => ({
   id: r.id,
@@ -34,13 +39,20 @@ const toOutput = (r: ReservationRow): ReserveOutput => ({
  * Grants min(asked, the organisation's available balance, the key's remaining period limit),
  * atomically: the buyer's accounts and the key's lineage are locked while deciding, and the
  * ledger's conditional update refuses a hold past the credit limit. A blocked organisation
- * (available < 0) gets 0. Idempotent by `input.id` (the same id for another key is a CONFLICT).
+ * (available < 0) gets 0. Idempotent by `input.id` (the same id for another key or caller is a
+ * CONFLICT). A provider's token holds credit only for its own published listings (FORBIDDEN).
  */
-export async function reserve(db: Db, input: ReserveInput, now = new Date()): Promise<ReserveOutput> {
+export async function reserve(db: Db, input: ReserveInput, caller: ReservationCaller = {}): Promise<ReserveOutput> {
+  const now = caller.now ?? new Date();
   const id = input.id.toLowerCase();
   const keyId = input.keyId.toLowerCase();
+  const serviceOrg = caller.service ? await serviceOrgId(db, caller.service) : null;
+  if (serviceOrg) {
+    const problem = await reserveScopeProblem(db, serviceOrg, input.listingId);
+    if (problem) throw new DomainError("FORBIDDEN", problem, "listingId");
+  }
   const existing = await findReservation(db, id);
-  if (existing) return replay(existing, keyId);
+  if (existing) return replay(existing, keyId, serviceOrg);
   const { rows: keys } = await db.execute<{
     id: string;
     org_id: string;
@@ -99,44 +111,47 @@ export async function reserve(db: Db, input: ReserveInput, now = new Date()): Pr
           );
         }
         const { rows } = await tx.execute<ReservationRow>(sql`
-          insert into reservations (id, org_id, key_id, lineage_id, requested_nano, amount_nano, limited_by, held_nano, hold_transfer_id, expires_at, created_at)
-          values (${id}, ${key.org_id}, ${keyId}, ${key.lineage_id}, ${input.amountNano}, ${grantedNano}, ${limitedBy}, ${grantedNano}, ${holdTransferId}, ${expiresAt}, ${now})
-          returning id, key_id, amount_nano, limited_by, expires_at`);
+          insert into reservations (id, org_id, key_id, lineage_id, service_org_id, requested_nano, amount_nano, limited_by, held_nano, hold_transfer_id, expires_at, created_at)
+          values (${id}, ${key.org_id}, ${keyId}, ${key.lineage_id}, ${serviceOrg}, ${input.amountNano}, ${grantedNano}, ${limitedBy}, ${grantedNano}, ${holdTransferId}, ${expiresAt}, ${now})
+          returning id, key_id, service_org_id, amount_nano, limited_by, expires_at`);
         return toOutput(rows[0]!);
       }),
     );
   } catch (err) {
     // A concurrent reserve with the same id won the insert: answer with its grant.
     const again = await findReservation(db, id);
-    if (again) return replay(again, keyId);
+    if (again) return replay(again, keyId, serviceOrg);
     throw err;
   }
 }
 
 async function findReservation(db: Db, id: string): Promise<ReservationRow | undefined> {
-  const { rows } = await db.execute<ReservationRow>(sql`select id, key_id, amount_nano, limited_by, expires_at from reservations where id = ${id}`);
+  const { rows } = await db.execute<ReservationRow>(sql`select id, key_id, service_org_id, amount_nano, limited_by, expires_at from reservations where id = ${id}`);
   return rows[0];
 }
 
-function replay(r: ReservationRow, keyId: string): ReserveOutput {
-  if (r.key_id !== keyId) throw new DomainError("CONFLICT", "id: this reservation id is already used for another key", "id");
+function replay(r: ReservationRow, keyId: string, serviceOrg: string | null): ReserveOutput {
+  if (r.key_id !== keyId || r.service_org_id !== serviceOrg) throw new DomainError("CONFLICT", "id: this reservation id is already used for another key", "id");
   return toOutput(r);
 }
 
 /**
  * Returns `amountNano` (all when absent) of what a reservation still holds to the
  * balance: its hold is voided and the rest, if any, held again. Returns what was
- * released: 0 once nothing is held (released, consumed or expired).
+ * released: 0 once nothing is held (released, consumed or expired). A provider's token
+ * releases only reservations it made (any other is NOT_FOUND).
  */
-export async function release(db: Db, input: z.infer<typeof releaseInput>, now = new Date()): Promise<z.infer<typeof releaseOutput>> {
+export async function release(db: Db, input: z.infer<typeof releaseInput>, caller: ReservationCaller = {}): Promise<z.infer<typeof releaseOutput>> {
+  const now = caller.now ?? new Date();
   const id = input.id.toLowerCase();
+  const serviceOrg = caller.service ? await serviceOrgId(db, caller.service) : null;
   return withRetry(() =>
     db.transaction(async (tx) => {
-      const { rows } = await tx.execute<{ org_id: string; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown }>(
-        sql`select org_id, held_nano, hold_transfer_id, expires_at from reservations where id = ${id} for update`,
+      const { rows } = await tx.execute<{ org_id: string; service_org_id: string | null; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown }>(
+        sql`select org_id, service_org_id, held_nano, hold_transfer_id, expires_at from reservations where id = ${id} for update`,
       );
       const r = rows[0];
-      if (!r) throw new DomainError("NOT_FOUND", "id: no such reservation", "id");
+      if (!r || (serviceOrg && r.service_org_id !== serviceOrg)) throw new DomainError("NOT_FOUND", "id: no such reservation", "id");
       const expiresAt = asDate(r.expires_at);
       if (!r.hold_transfer_id || r.held_nano <= 0n || expiresAt.getTime() <= now.getTime()) return { releasedNano: 0n };
       const voided = await voidPendingBatch(tx, [{ id: nameUuid("reservation-void", r.hold_transfer_id), pendingId: r.hold_transfer_id }], now);

@@ -8,10 +8,18 @@ import type { UsageEvent } from "./contract";
  * buyer's usage splits between credit and what they owe.
  */
 
+/** The rejection of an event that ends past the server's clock (+ CLOCK_SKEW_MS): the proxy's clock runs ahead, so it is sent again later. */
+export const CLOCK_AHEAD_REASON = "endedAt: is in the future";
 /** How far past the server's clock an event may end (proxies' clocks drift a little). */
 export const CLOCK_SKEW_MS = 60_000;
 /** Events older than this are refused: the period they belong to is being closed by finance. */
 export const MAX_EVENT_AGE_MS = 35 * 24 * 3600 * 1000;
+
+/**
+ * The most one event may bill, nano-USD ($1 000 000). A batch or a merged settlement holds at
+ * most 5 000 events, so its sums (5·10^18) stay inside int8 however the events are priced.
+ */
+export const MAX_EVENT_COST_NANO = 1_000_000n * 1_000_000_000n;
 
 /** "field: message" for the first issue of a zod error on one event. */
 export function zodReason(error: ZodError): string {
@@ -32,7 +40,7 @@ export function timingProblem(e: Pick<UsageEvent, "startedAt" | "firstTokenAt" |
   if (Number.isNaN(ended)) return "endedAt: must be a valid date";
   if (e.firstTokenAt && Number.isNaN(e.firstTokenAt.getTime())) return "firstTokenAt: must be a valid date";
   if (started < now.getTime() - MAX_EVENT_AGE_MS) return "startedAt: is more than 35 days ago";
-  if (ended > now.getTime() + CLOCK_SKEW_MS) return "endedAt: is in the future";
+  if (ended > now.getTime() + CLOCK_SKEW_MS) return CLOCK_AHEAD_REASON;
   if (ended < started) return "endedAt: must not be before startedAt";
   if (e.firstTokenAt) {
     const first = e.firstTokenAt.getTime();

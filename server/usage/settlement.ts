@@ -8,7 +8,9 @@ import { pgArray } from "../lib/pg-array";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
 import { usageEvent, type eventResult, type UsageEvent } from "./contract";
-import { consumeHold, eventFingerprint, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
+import { formatUsd } from "../ledger/money";
+import { consumeHold, eventFingerprint, MAX_EVENT_COST_NANO, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
+import { providerEventProblems, serviceOrgId } from "./service-scope";
 import { accountIds, accountOf, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountIds, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
 
 /**
@@ -38,7 +40,8 @@ import { accountIds, accountOf, asDate, ensurePartitions, lookupKeys, lookupList
 export type EventResult = z.infer<typeof eventResult>;
 export type ReportOptions = { service: ServiceIdentity; defaultFeeBps: number; now?: Date };
 
-type Candidate = { index: number; event: UsageEvent; fingerprint: string; key: KeyInfo; listing: ListingInfo };
+/** `capped`: reported by a provider's token, so billed at most what its reservation holds. */
+type Candidate = { index: number; event: UsageEvent; fingerprint: string; key: KeyInfo; listing: ListingInfo; capped: boolean };
 
 const rejected = (id: string, reason: string): EventResult => ({ id, status: "rejected", costNano: null, reason });
 
@@ -70,7 +73,8 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
 
   const keys = await lookupKeys(db, new Set(parsed.map((p) => p.event.keyId.toLowerCase())));
   const listings = await lookupListings(db, new Set(parsed.map((p) => p.event.listingId.toLowerCase())));
-  const candidates: Candidate[] = [];
+  let candidates: Candidate[] = [];
+  const capped = opts.service.kind === "provider";
   for (const p of parsed) {
     const key = keys.get(p.event.keyId.toLowerCase());
     const listing = listings.get(p.event.listingId.toLowerCase());
@@ -78,7 +82,12 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     else if (!listing) results[p.index] = rejected(p.event.id, "listingId: no such listing");
     else if (opts.service.kind === "provider" && listing.providerSlug !== opts.service.orgSlug) {
       results[p.index] = rejected(p.event.id, `listingId: this service token may only report usage of ${opts.service.orgSlug}'s listings`);
-    } else candidates.push({ ...p, key, listing });
+    } else candidates.push({ ...p, key, listing, capped });
+  }
+  if (capped && candidates.length) {
+    const problems = await providerEventProblems(db, (await serviceOrgId(db, opts.service))!, candidates, now);
+    for (const c of candidates) if (problems.has(c.index)) results[c.index] = rejected(c.event.id, problems.get(c.index)!);
+    candidates = candidates.filter((c) => !problems.has(c.index));
   }
 
   if (candidates.length) {
@@ -157,25 +166,41 @@ async function drain(db: Db, w: Writer) {
       }
       const accounts = new Map<string, string>();
       for (const { job } of round) for (const [k, v] of job.accounts) accounts.set(k, v);
-      const merged = round.flatMap((r) => r.taken);
-      let failed: unknown = null;
+      const failed = new Map<Job, unknown>();
       try {
-        // Holds are judged (open, expired) at the time of the transaction.
-        const outcome = await withRetry(() => db.transaction((tx) => settle(tx, merged, accounts, feeBps, new Date())));
-        for (const { job, taken } of round) for (const c of taken) job.results.set(c.event.id, outcome.get(c.event.id)!);
+        await settleRound(db, round, accounts, feeBps);
       } catch (err) {
-        failed = err;
+        // One report's failure must not sink the others merged with it: each is tried alone.
+        if (round.length === 1) failed.set(round[0]!.job, err);
+        else {
+          for (const r of round) {
+            try {
+              await settleRound(db, [r], accounts, feeBps);
+            } catch (alone) {
+              failed.set(r.job, alone);
+            }
+          }
+        }
       }
       for (const { job } of round) {
-        if (!failed && job.pending.length) continue;
+        const err = failed.get(job);
+        if (!failed.has(job) && job.pending.length) continue;
         w.jobs.splice(w.jobs.indexOf(job), 1);
-        if (failed) job.fail(failed);
+        if (failed.has(job)) job.fail(err);
         else job.done(job.results);
       }
     }
   } finally {
     w.running = false;
   }
+}
+
+/** One settlement transaction over the round's events; answers go into each job's results. */
+async function settleRound(db: Db, round: readonly { job: Job; taken: Candidate[] }[], accounts: AccountIds, feeBps: number) {
+  const merged = round.flatMap((r) => r.taken);
+  // Holds are judged (open, expired) at the time of the transaction.
+  const outcome = await withRetry(() => db.transaction((tx) => settle(tx, merged, accounts, feeBps, new Date())));
+  for (const { job, taken } of round) for (const c of taken) job.results.set(c.event.id, outcome.get(c.event.id)!);
 }
 
 function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
@@ -198,11 +223,11 @@ type ReservedUse = { reservationId: string; orgId: string; usedNano: bigint };
 /** An upsert's SET list that adds the batch's counts to the stored row's: `c = table.c + excluded.c, …`. */
 const addCounts = (table: string, columns: readonly string[]) => sql.raw(columns.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(", "));
 
-async function insertNewEvents(tx: Tx, candidates: readonly Candidate[], batchId: string, defaultFeeBps: number) {
+async function insertNewEvents(tx: Tx, candidates: readonly Candidate[], batchId: string, defaultFeeBps: number, now: Date) {
   // Sorted ids: concurrent batches claim overlapping ids in the same order.
   const sorted = [...candidates].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
   const col = (f: (c: Candidate) => string | number | boolean | Date | null) => pgArray(sorted.map(f));
-  const { rows } = await tx.execute<{ settled: [string, string][] | null; unpriced: string[] | null; groups: [string, string, string, string, string][] | null; reserved: [string, string, string][] | null }>(sql`
+  const { rows } = await tx.execute<{ settled: [string, string][] | null; unpriced: string[] | null; too_costly: string[] | null; groups: [string, string, string, string, string][] | null; reserved: [string, string, string][] | null }>(sql`
 WITH input AS (
   SELECT * FROM unnest(
     ${col((c) => c.event.id)}::uuid[], ${col((c) => c.event.reservationId)}::uuid[], ${col((c) => c.event.keyId)}::uuid[],
@@ -210,13 +235,17 @@ WITH input AS (
     ${col((c) => c.event.cachedInputTokens)}::int4[], ${col((c) => c.event.startedAt)}::timestamptz[], ${col((c) => c.event.firstTokenAt)}::timestamptz[],
     ${col((c) => c.event.endedAt)}::timestamptz[], ${col((c) => c.event.status)}::text[], ${col((c) => c.event.estimated)}::bool[],
     ${col((c) => c.event.upstreamStatus)}::int2[], ${col((c) => c.fingerprint)}::uuid[], ${col((c) => c.key.orgId)}::uuid[],
-    ${col((c) => c.listing.providerOrgId)}::uuid[]
+    ${col((c) => c.listing.providerOrgId)}::uuid[], ${col((c) => c.capped)}::bool[]
   ) WITH ORDINALITY AS i(id, reservation_id, key_id, listing_id, input_tokens, output_tokens, cached_input_tokens, started_at, first_token_at,
-                         ended_at, status, estimated, upstream_status, fingerprint, org_id, provider_org_id, n)
+                         ended_at, status, estimated, upstream_status, fingerprint, org_id, provider_org_id, capped, n)
 ),
+-- The exact sum is compared before it is rounded into int8: an event past MAX_EVENT_COST_NANO is left out alone, never aborting the batch.
 priced AS (
-  SELECT i.*, p.id AS price_id,
-         tm_usage_cost(i.input_tokens, i.output_tokens, i.cached_input_tokens, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano) AS cost_nano
+  SELECT i.*, p.id AS price_id, NOT EXISTS (SELECT 1 FROM usage_event_ids u WHERE u.id = i.id) AS fresh,
+         CASE WHEN i.input_tokens::numeric * p.input_per1k_nano + i.output_tokens::numeric * p.output_per1k_nano
+                   + i.cached_input_tokens::numeric * p.cached_input_per1k_nano <= ${MAX_EVENT_COST_NANO * 1000n}::numeric
+              THEN tm_usage_cost(i.input_tokens, i.output_tokens, i.cached_input_tokens, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano)
+         END AS full_cost
   FROM input i
   CROSS JOIN LATERAL (
     SELECT lp.id, lp.input_per1k_nano, lp.output_per1k_nano, lp.cached_input_per1k_nano FROM listing_prices lp
@@ -224,9 +253,21 @@ priced AS (
     ORDER BY lp.effective_from DESC LIMIT 1
   ) p
 ),
+-- What capped reservations (locked by the caller) still hold.
+held AS (
+  SELECT r.id, r.held_nano FROM reservations r JOIN ledger_pending lp ON lp.pending_id = r.hold_transfer_id AND lp.status = 'open'
+  WHERE r.id IN (SELECT reservation_id FROM input WHERE capped) AND r.expires_at > ${now}
+),
+-- A capped event bills at most what its reservation holds less what the batch's earlier new events took of it.
+costed AS (
+  SELECT p.*, CASE WHEN NOT p.capped THEN p.full_cost ELSE greatest(0, least(p.full_cost, coalesce(h.held_nano, 0) - coalesce(sum(CASE WHEN p.fresh THEN p.full_cost ELSE 0 END)
+           OVER (PARTITION BY p.reservation_id, p.capped ORDER BY p.n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))::int8 END AS cost_nano
+  FROM priced p LEFT JOIN held h ON h.id = p.reservation_id
+  WHERE p.full_cost IS NOT NULL
+),
 claimed AS (
   INSERT INTO usage_event_ids (id, started_at, fingerprint, cost_nano)
-  SELECT id, started_at, fingerprint, cost_nano FROM priced ORDER BY n
+  SELECT id, started_at, fingerprint, cost_nano FROM costed ORDER BY n
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 ),
@@ -234,7 +275,7 @@ ev AS (
   SELECT p.*, tm_fee_nano(p.cost_nano, coalesce(o.fee_bps, ${defaultFeeBps}::int)) AS fee_nano,
          -- The batch's time (its UUIDv7's first 48 bits) then a digest of the pair: time-ordered ids keep index inserts at the right edge.
          overlay(md5(${batchId}::text || p.org_id::text || p.provider_org_id::text) PLACING left(replace(${batchId}::text, '-', ''), 12) FROM 1 FOR 12)::uuid AS settlement_id
-  FROM priced p JOIN claimed c ON c.id = p.id LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id
+  FROM costed p JOIN claimed c ON c.id = p.id LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id
 ),
 ins AS (
   INSERT INTO usage_events (id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
@@ -290,6 +331,7 @@ settlements AS (
 SELECT
   (SELECT json_agg(json_build_array(id, cost_nano::text)) FROM ev) AS settled,
   (SELECT json_agg(id) FROM input WHERE NOT EXISTS (SELECT 1 FROM priced WHERE priced.id = input.id)) AS unpriced,
+  (SELECT json_agg(id) FROM priced WHERE full_cost IS NULL) AS too_costly,
   (SELECT json_agg(json_build_array(id, buyer_org_id, provider_org_id, cost_nano::text, fee_nano::text) ORDER BY buyer_org_id, id) FROM settlements) AS groups,
   (SELECT json_agg(json_build_array(reservation_id, org_id, used::text)) FROM (
      SELECT reservation_id, org_id, sum(cost_nano) AS used FROM ev WHERE reservation_id IS NOT NULL GROUP BY 1, 2) r) AS reserved`);
@@ -297,6 +339,7 @@ SELECT
   return {
     settled: new Map((row.settled ?? []).map(([id, cost]) => [id, BigInt(cost)])),
     unpriced: new Set(row.unpriced ?? []),
+    tooCostly: new Set(row.too_costly ?? []),
     groups: (row.groups ?? []).map(([id, buyerOrgId, providerOrgId, cost, fee]): Group => ({ id, buyerOrgId, providerOrgId, costNano: BigInt(cost), feeNano: BigInt(fee) })),
     reserved: (row.reserved ?? []).map(([reservationId, orgId, used]): ReservedUse => ({ reservationId, orgId, usedNano: BigInt(used) })),
   };
@@ -310,7 +353,10 @@ async function settle(
   now: Date,
 ): Promise<Map<string, EventResult>> {
   const batchId = uuidv7(now.getTime());
-  const { settled, unpriced, groups, reserved } = await insertNewEvents(tx, candidates, batchId, defaultFeeBps);
+  // Reservations that cap provider-reported usage, locked before their holds are read (the order release takes).
+  const capping = [...new Set(candidates.flatMap((c) => (c.capped && c.event.reservationId ? [c.event.reservationId.toLowerCase()] : [])))].sort();
+  if (capping.length) await tx.execute(sql`select id from reservations where id = any(${pgArray(capping)}::uuid[]) order by id for update`);
+  const { settled, unpriced, tooCostly, groups, reserved } = await insertNewEvents(tx, candidates, batchId, defaultFeeBps, now);
   const out = new Map<string, EventResult>();
   const others: Candidate[] = [];
   for (const c of candidates) {
@@ -318,6 +364,7 @@ async function settle(
     const cost = settled.get(id);
     if (cost !== undefined) out.set(id, { id, status: "settled", costNano: cost, reason: null });
     else if (unpriced.has(id)) out.set(id, rejected(id, "startedAt: the listing had no price in force at that time"));
+    else if (tooCostly.has(id)) out.set(id, rejected(id, `tokens: the event would cost more than ${formatUsd(MAX_EVENT_COST_NANO)}, the most one request may bill`));
     else others.push(c);
   }
   if (others.length) await answerResends(tx, others, out);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { signUp, signUpInput } from "../../auth/users";
+import { signUpLimits } from "../../env";
 import { listMemberships, resolveActiveOrg } from "../../orgs/service";
 import { authedProcedure, publicProcedure, router } from "../trpc";
 
@@ -7,7 +8,7 @@ export const accountRouter = router({
   signUp: publicProcedure
     .input(signUpInput)
     .output(z.object({ id: z.string(), email: z.string() }))
-    .mutation(({ ctx, input }) => signUp(ctx.db, input)),
+    .mutation(({ ctx, input }) => signUp(ctx.db, input, { ip: ctx.clientIp ?? null, limits: signUpLimits() })),
 
   /** The signed-in user, their organisations and the active one. */
   me: authedProcedure.query(async ({ ctx }) => ({

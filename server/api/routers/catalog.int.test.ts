@@ -5,7 +5,7 @@ import { serviceTokenMatcher } from "../../auth/service-tokens";
 import { cancelScheduledPrice } from "../../catalog/price-schedule";
 import { changeListingPrice, priceAt, priceHistory } from "../../catalog/service";
 import { createTestDb, type TestDb } from "../../testing/db";
-import { addMember, callerFor, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
+import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
 import { startDemoUpstream, type DemoUpstream } from "../../upstream-demo/server";
 import { appRouter } from "../root";
 import type { SessionUser } from "../trpc";
@@ -40,16 +40,6 @@ function listingInput(modelSlug: string, over: Record<string, unknown> = {}) {
     prices: prices("0.14", "0.28", "0.07"),
     ...over,
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    if (err instanceof TRPCError) return err.code;
-    throw err;
-  }
 }
 
 beforeAll(async () => {
@@ -115,6 +105,32 @@ describe("provider isolation", () => {
     expect(await codeOf(callerFor(t.db, financeA).catalog.create(listingInput("by-finance")))).toBe("FORBIDDEN");
     expect(await codeOf(callerFor(t.db, financeA).catalog.update({ ...fields, id: l.id }))).toBe("FORBIDDEN");
     expect((await callerFor(t.db, ownerA).catalog.setStatus({ id: l.id, status: "published" })).status).toBe("published");
+  });
+
+  // Issue #15: prices could be any 64-bit value, so one request's cost could overflow.
+  it("a price past $1 000 per 1k tokens is refused at save, naming the field, and nothing is written", async () => {
+    const a = callerFor(t.db, ownerA);
+    const err = await a.catalog.create(listingInput("too-dear", { prices: prices("0.1", "2000000") })).catch((e: TRPCError) => e);
+    expect(err).toMatchObject({ code: "BAD_REQUEST", message: "prices.output: a price can be at most $1,000,000.00 per 1M tokens" });
+    expect((await a.catalog.mine()).some((l) => l.slug.endsWith("/too-dear"))).toBe(false);
+  });
+
+  // Issue #15: a developer could point a published listing's live traffic at any URL.
+  it("once published, a developer may not change the upstream or its credential; the owner may", async () => {
+    const l = await callerFor(t.db, ownerA).catalog.create(listingInput("published-upstream"));
+    const { modelSlug: _m, prices: _p, ...fields } = listingInput("published-upstream");
+    await callerFor(t.db, ownerA).catalog.setStatus({ id: l.id, status: "published" });
+    const dev = callerFor(t.db, devA);
+    const before = await dev.catalog.get({ id: l.id });
+    const err = await dev.catalog.update({ ...fields, id: l.id, upstreamBaseUrl: "http://attacker.example/v1" }).catch((e: TRPCError) => e);
+    expect(err).toMatchObject({ code: "FORBIDDEN", message: "upstreamBaseUrl: only an owner may change a published listing's upstream or credential" });
+    expect(await codeOf(dev.catalog.update({ ...fields, id: l.id, upstreamModel: "other-model" }))).toBe("FORBIDDEN");
+    expect(await codeOf(dev.catalog.update({ ...fields, id: l.id, upstreamCredential: "sk-attacker-credential" }))).toBe("FORBIDDEN");
+    expect(await dev.catalog.get({ id: l.id })).toEqual(before);
+    // Other fields stay a developer's to edit.
+    await dev.catalog.update({ ...fields, id: l.id, description: "developer copy" });
+    await callerFor(t.db, ownerA).catalog.update({ ...fields, id: l.id, upstreamModel: "owner-model" });
+    expect((await dev.catalog.get({ id: l.id })).upstreamModel).toBe("owner-model");
   });
 
   it("slugs are the organisation's slug and the model slug; a taken one is refused naming the field", async () => {

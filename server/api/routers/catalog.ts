@@ -188,7 +188,7 @@ export const catalogRouter = router({
   update: orgProcedure("owner", "developer")
     .input(updateListingInput)
     .output(listingRef)
-    .mutation(({ ctx, input }) => updateListing(ctx.db, { orgId: ctx.org.id, input, key: catalogEncryptionKey() })),
+    .mutation(({ ctx, input }) => updateListing(ctx.db, { orgId: ctx.org.id, role: ctx.org.role, input, key: catalogEncryptionKey() })),
 
   testConnection: orgProcedure("owner", "developer")
     .input(byId)

@@ -15,7 +15,7 @@ import { DomainError } from "../../errors";
 import { orgProcedure, router, type Context } from "../trpc";
 
 function runtime(ctx: Context) {
-  if (!ctx.payments) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "payments are not configured" });
+  if (!ctx.payments) throw new TRPCError({ code: "PRECONDITION_FAILED", message: "Top-ups are not available: the platform has no payment provider configured" });
   return ctx.payments;
 }
 

@@ -14,6 +14,7 @@ import {
   updateKey,
   updateKeyInput,
 } from "../../keys/service";
+import { serviceOrgId } from "../../usage/service-scope";
 import { orgProcedure, router, serviceProcedure } from "../trpc";
 
 const createdKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), last4: z.string(), secret: z.string() });
@@ -49,7 +50,7 @@ export const keysRouter = router({
 
   update: orgProcedure("owner", "developer")
     .input(updateKeyInput)
-    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), ctx.user.id)),
+    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), { userId: ctx.user.id, role: ctx.org.role })),
 
   revoke: orgProcedure("owner", "developer")
     .input(keyIdInput)
@@ -73,9 +74,12 @@ export const keysRouter = router({
     .output(resolution)
     .mutation(({ ctx, input }) => resolveKey(ctx.db, keyPepper(), input.secret)),
 
-  /** One primary-key read; proxies poll it every second or so and re-resolve cached keys when it moves. */
+  /**
+   * One primary-key read; proxies poll it every second or so and re-resolve cached keys when it moves.
+   * At most MAX_CHANGED_KEY_IDS ids (null past that: re-resolve all); a provider's token sees only keys it reserved for.
+   */
   revocationVersion: serviceProcedure
     .input(z.object({ since: z.number().int().min(0, "must be 0 or more").optional() }).optional())
     .output(z.object({ version: z.number().int(), changedKeyIds: z.array(z.uuid()).nullable() }))
-    .query(({ ctx, input }) => revocationVersion(ctx.db, input?.since)),
+    .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, ctx.service))),
 });

@@ -92,7 +92,8 @@ describe("usage.report", () => {
 
   it("a provider's token reports only that provider's listings; the platform's any", async () => {
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
-    const mine = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id });
+    const hold = await providerCaller().reservations.reserve({ id: uuidv7(), keyId: buyer.keyIds[0]!, listingId: listing.id, amountNano: 1_000_000_000n, ttlSeconds: 60 });
+    const mine = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: hold.id });
     const theirs = makeEvent({ keyId: buyer.keyIds[0]!, listingId: otherListing.id });
     const res = await providerCaller().usage.report({ events: [mine, theirs] });
     expect(res.results[0]!.status).toBe("settled");

@@ -12,19 +12,20 @@ function disputeOf(event: Stripe.Event) {
 }
 
 /** Opened: the disputed amount leaves the buyer's credit (even past zero), and Stripe's fee is booked. */
-export async function onDisputeCreated(tx: Tx, event: Stripe.Event) {
+export async function onDisputeCreated(tx: Tx, event: Stripe.Event): Promise<void | "deferred"> {
   const { dispute, pi, feeCents } = disputeOf(event);
   if (!pi) return;
   const topup = await lockTopUpByPaymentIntent(tx, pi);
-  if (!topup) return;
+  // Before its checkout is fulfilled: kept, and applied when it is.
+  if (!topup || topup.status !== "paid") return "deferred";
   await applyDisputeOpened(tx, topup, { disputeId: dispute.id, amountCents: dispute.amount, feeCents, eventId: event.id });
 }
 
 /** Closed as won: the amount is reinstated. Lost: nothing more moves (it left when opened). */
-export async function onDisputeClosed(tx: Tx, event: Stripe.Event) {
+export async function onDisputeClosed(tx: Tx, event: Stripe.Event): Promise<void | "deferred"> {
   const { dispute, pi } = disputeOf(event);
   if (!pi || dispute.status !== "won") return;
   const topup = await lockTopUpByPaymentIntent(tx, pi);
-  if (!topup) return;
+  if (!topup || topup.status !== "paid") return "deferred";
   await applyDisputeWon(tx, topup, { disputeId: dispute.id, amountCents: dispute.amount, eventId: event.id });
 }

@@ -8,11 +8,12 @@ import { lockTopUpByPaymentIntent } from "../../credits/store";
  * since what was applied: redeliveries and out-of-order partial refunds
  * converge on the same total.
  */
-export async function onChargeRefunded(tx: Tx, event: Stripe.Event) {
+export async function onChargeRefunded(tx: Tx, event: Stripe.Event): Promise<void | "deferred"> {
   const charge = event.data.object as Stripe.Charge;
   const pi = typeof charge.payment_intent === "string" ? charge.payment_intent : charge.payment_intent?.id;
   if (!pi) return;
   const topup = await lockTopUpByPaymentIntent(tx, pi);
-  if (!topup) return;
+  // Before its checkout is fulfilled: kept, and applied when it is.
+  if (!topup || topup.status !== "paid") return "deferred";
   await applyRefund(tx, topup, { chargeId: charge.id, amountRefundedCents: charge.amount_refunded, eventId: event.id });
 }

@@ -4,7 +4,8 @@ import { onChargeRefunded } from "./charge-refunded";
 import { onCheckoutCompleted, onAsyncPaymentFailed, onAsyncPaymentSucceeded, onCheckoutExpired } from "./checkout-session";
 import { onDisputeClosed, onDisputeCreated } from "./charge-dispute";
 
-export type EventHandler = (tx: Tx, event: Stripe.Event) => Promise<void>;
+/** "deferred": the event waits, stored and unprocessed, for its payment's fulfilment (see deferred.ts). */
+export type EventHandler = (tx: Tx, event: Stripe.Event) => Promise<void | "deferred">;
 
 /** One handler per event type we act on; every other event is stored and acknowledged. */
 export const handlers: Partial<Record<string, EventHandler>> = {

@@ -1,8 +1,9 @@
 import { sessionUser } from "@/server/api/http";
 import { getDb } from "@/server/db";
+import { guardedRoute } from "@/server/errors";
 import { exportCsv } from "@/server/finance/exports";
 
 // Streamed CSV; authorised like the tRPC procedures (see server/finance/exports.ts).
-export async function GET(req: Request) {
+export const GET = guardedRoute("GET /api/finance/trial-balance", async (req: Request) => {
   return exportCsv(getDb(), await sessionUser(), "trial-balance", new URL(req.url));
-}
+});

@@ -1,5 +1,6 @@
 import { sessionUser } from "@/server/api/http";
 import { getDb } from "@/server/db";
+import { guardedRoute } from "@/server/errors";
 import { activityCsv, activityFilter } from "@/server/dashboards/service";
 import { resolveActiveOrg } from "@/server/orgs/service";
 
@@ -8,7 +9,7 @@ import { resolveActiveOrg } from "@/server/orgs/service";
  * `from`, `to` query parameters). Authorised like the page: any member of the active
  * organisation. Streamed page by page, so a long log never sits in memory.
  */
-export async function GET(req: Request) {
+export const GET = guardedRoute("GET /api/usage/export", async (req: Request) => {
   const user = await sessionUser();
   if (!user) return new Response("Sign in first\n", { status: 401 });
   const db = getDb();
@@ -52,4 +53,4 @@ export async function GET(req: Request) {
       "cache-control": "no-store",
     },
   });
-}
+});
