@@ -7,3 +7,4 @@ export * from "./ledger";
 export * from "./usage";
 export * from "./dashboards";
 export * from "./finance";
+export * from "./funding";
