@@ -8,3 +8,4 @@ export * from "./usage";
 export * from "./dashboards";
 export * from "./finance";
 export * from "./funding";
+export * from "./connect";

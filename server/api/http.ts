@@ -21,6 +21,7 @@ function paymentsRuntime(): PaymentsRuntime {
     appUrl: appUrl(),
     limits: topUpLimits(),
     lowBalanceDefaultCents: env().LOW_BALANCE_DEFAULT_CENTS,
+    payoutMinimumCents: env().PAYOUT_MINIMUM_CENTS,
   };
 }
 

@@ -10,6 +10,7 @@ export const auditActions = [
   "member.role",
   "member.remove",
   "payout.record",
+  "payout.connect",
   "period.close",
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

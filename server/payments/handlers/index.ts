@@ -3,6 +3,7 @@ import type { Tx } from "../../../db/client";
 import { onChargeRefunded } from "./charge-refunded";
 import { onCheckoutCompleted, onAsyncPaymentFailed, onAsyncPaymentSucceeded, onCheckoutExpired } from "./checkout-session";
 import { onDisputeClosed, onDisputeCreated } from "./charge-dispute";
+import { connectHandlers } from "../../payouts/webhooks";
 
 export type EventHandler = (tx: Tx, event: Stripe.Event) => Promise<void>;
 
@@ -15,4 +16,5 @@ export const handlers: Partial<Record<string, EventHandler>> = {
   "charge.refunded": onChargeRefunded,
   "charge.dispute.created": onDisputeCreated,
   "charge.dispute.closed": onDisputeClosed,
+  ...connectHandlers,
 };
