@@ -1,20 +1,19 @@
 import { eq, sql } from "drizzle-orm";
-import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectAccounts, connectPayouts } from "../../db/schema";
 import { uuidv7 } from "../lib/ids";
 import { checkInvariants } from "../ledger/service";
 import { createPayments } from "../payments/config";
-import { signPayload } from "../payments/local-checkout";
 import { receiveWebhook } from "../payments/webhook";
 import { createTestDb, type TestDb } from "../testing/db";
 import { startStripeStandIn, type StripeStandIn } from "../testing/stripe-standin";
 import { reportUsage } from "../usage/settlement";
-import { makeBuyer, makeEvent, makeListing, makeProvider } from "../usage/testing";
-import { connectApiFor, stripeConnectApi } from "./connect-api";
+import { makeBuyer, makeEvent } from "../usage/testing";
+import { connectApiFor } from "./connect-api";
 import { payoutStatement, providerEarnings } from "./earnings";
 import { completeLocalOnboarding, localConnectEvent, localPayoutObject, localTransferObject } from "./local-connect";
 import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "./service";
+import { payoutFixtures, usd } from "./testing";
 
 /**
  * Connect payouts with Stripe's own SDK against a local stand-in for its API; events are
@@ -22,7 +21,7 @@ import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "./
  */
 
 const SECRET = "whsec_standin_secret_0123456789";
-const $ = (d: number) => BigInt(Math.round(d * 100)) * 10_000_000n;
+const $ = usd;
 const MIN_CENTS = 1000;
 
 let t: TestDb;
@@ -30,40 +29,20 @@ let stripe: StripeStandIn;
 beforeAll(async () => {
   t = await createTestDb();
   stripe = await startStripeStandIn(SECRET);
+  f = payoutFixtures(t.db, stripe, SECRET);
 });
 afterAll(async () => {
   await stripe.close();
   await t.close();
 });
 
-const api = () => stripeConnectApi(stripe.payments.stripe);
-const send = (event: object) => {
-  const payload = JSON.stringify(event);
-  return receiveWebhook(t.db, stripe.payments, payload, signPayload(stripe.payments.stripe, payload, SECRET));
-};
-
-/** A provider with exactly `dollars` of funded earnings: usage by a buyer with the credit for it, no fee. */
-async function providerEarning(dollars: number) {
-  const provider = await makeProvider(t.db);
-  const listing = await makeListing(t.db, provider, [{ inputPer1kNano: $(1), outputPer1kNano: 0n, cachedInputPer1kNano: 0n, effectiveFrom: new Date(0) }]);
-  const buyer = await makeBuyer(t.db, { creditNano: $(1000) });
-  const [r] = await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0 });
-  expect(r!.status).toBe("settled");
-  return provider.id;
-}
-
-const accountEvent = (accountId: string, enabled: boolean, created: number) =>
-  ({ ...localConnectEvent("account.updated", { id: accountId, object: "account", details_submitted: enabled, payouts_enabled: enabled }, accountId, [accountId, String(created)]), created }) as Stripe.Event;
-
-async function onboard(orgId: string) {
-  await connectOnboardingLink(t.db, api(), { orgId, appUrl: "http://app.test", local: false });
-  const status = await connectStatus(t.db, orgId);
-  expect((await send(accountEvent(status!.accountId, true, Math.floor(Date.now() / 1000)))).status).toBe(200);
-  return status!.accountId;
-}
-
-const funded = async (orgId: string) =>
-  (await t.db.execute<{ b: bigint }>(sql`select (credits_posted - debits_posted)::int8 as b from ledger_accounts where org_id = ${orgId}::uuid and kind = 'provider_payable'`)).rows[0]!.b;
+let f: ReturnType<typeof payoutFixtures>;
+const api = () => f.api();
+const send = (event: object) => f.send(event);
+const providerEarning = (dollars: number) => f.providerEarning(dollars);
+const onboard = (orgId: string) => f.onboard(orgId);
+const funded = (orgId: string) => f.funded(orgId);
+const accountEvent = (accountId: string, enabled: boolean, created: number) => f.accountEvent(accountId, enabled, created);
 const postings = async (payoutId: string) =>
   (await t.db.execute<{ n: number }>(sql`select count(*)::int as n from ledger_transfers where ref_kind = 'connect_payout' and ref_id = ${payoutId}`)).rows[0]!.n;
 const transfersTo = (accountId: string) => stripe.transfers.filter((x) => x.destination === accountId);
