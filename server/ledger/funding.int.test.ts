@@ -11,7 +11,7 @@ import { createTestDb, type TestDb } from "../testing/db";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { reportUsage } from "../usage/settlement";
 import { makeEvent, makeKey, makeListing, makeProvider, type WorldListing } from "../usage/testing";
-import { checkInvariants } from "./service";
+import { checkInvariants, trialBalance } from "./service";
 import { waitingEarnings } from "./funding-store";
 
 /**
@@ -122,6 +122,12 @@ describe("pay when paid", () => {
     // $20 of credit covers $20 of the $36 share; $16 of share waits on the receivable.
     expect(await delta(before)).toEqual({ funded: $(20), unfunded: $(16) });
     expect(await waitingEarnings(t.db, listing.providerOrgId)).toContainEqual(expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }));
+    // The trial balance shows both payables, and still balances.
+    const tb = await trialBalance(t.db);
+    const kind = (k: string) => tb.kinds.find((r) => r.kind === k)?.balanceNano;
+    expect(kind("provider_unfunded")).toBe((await provider()).unfunded);
+    expect(kind("provider_payable")).toBe((await provider()).funded);
+    expect(tb.totals.every((x) => x.balanced)).toBe(true);
     await topUp(b, 10);
     expect(await delta(before)).toEqual({ funded: $(30), unfunded: $(6) });
     await topUp(b, 10);
