@@ -11,7 +11,7 @@ import { isHold, type Hold } from "./reservations";
 import { chooseProviders, parseProviderPreferences, priceAt, type Endpoint } from "./routing";
 import { authenticate } from "./auth";
 import type { GatewayState } from "./server";
-import { readUsage, SseRelay, type UpstreamUsage } from "./sse";
+import { readUsage, replaceModel, SseRelay, type UpstreamUsage } from "./sse";
 import { chatPromptTokens, countTextTokens, textInputTokens } from "./tokens";
 
 /**
@@ -33,7 +33,6 @@ type Request = {
   promptTokens: number;
   stream: boolean;
   wantsUsage: boolean;
-  model: string;
   hold: Hold;
   headers: Record<string, string>;
 };
@@ -275,7 +274,6 @@ export class Proxy {
       promptTokens,
       stream,
       wantsUsage: clientOptions?.include_usage === true,
-      model,
       hold,
       headers,
     };
@@ -418,8 +416,9 @@ export class Proxy {
         if (usage && at !== -1) {
           // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
           const cut = at + USAGE_OPEN.length;
-          out = Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]);
+          out = replaceModel(Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]), listing.slug);
         } else if (parsed) {
+          if (typeof parsed.model === "string") parsed.model = listing.slug;
           parsed.usage = {
             ...(isObject(parsed.usage) ? parsed.usage : {}),
             prompt_tokens: bill.promptTokens,
@@ -460,7 +459,7 @@ export class Proxy {
         setImmediate(uncork);
       }
       return res.write(d);
-    });
+    }, Date.now, listing.slug);
     const body = upstream.body;
     let done = false;
     const end = (status: UsageEvent["status"], error: ApiError | null) => {
@@ -483,7 +482,7 @@ export class Proxy {
             id: `gen-${r.requestId}`,
             object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
             created: Math.floor(r.started / 1000),
-            model: r.model,
+            model: listing.slug,
             choices: [],
           };
           const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};
