@@ -54,6 +54,10 @@ export const envSchema = z.object({
   /** Signs the local checkout's webhook events (generated locally). */
   STRIPE_LOCAL_WEBHOOK_SECRET: z.string().min(16).optional(),
   TOPUP_MIN_CENTS: z.coerce.number().int().min(50).default(500),
+  /** A payout run pays a provider only when its funded earnings reach this many cents. */
+  PAYOUT_MINIMUM_CENTS: z.coerce.number().int("must be whole cents").min(100, "must be at least 100 (Stripe's smallest transfer is about $1)").max(100_000_000).default(1000),
+  /** Signs Stripe Connect webhook events (a Connect endpoint has its own secret); Stripe mode only. */
+  STRIPE_CONNECT_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
   TOPUP_MAX_CENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
   /** Default low-balance banner threshold for organisations that have not set one. */
   LOW_BALANCE_DEFAULT_CENTS: z.coerce.number().int().min(0).default(500),

@@ -24,6 +24,7 @@ function paymentsRuntime(): PaymentsRuntime | undefined {
     appUrl: appUrl(),
     limits: topUpLimits(),
     lowBalanceDefaultCents: env().LOW_BALANCE_DEFAULT_CENTS,
+    payoutMinimumCents: env().PAYOUT_MINIMUM_CENTS,
   };
 }
 

@@ -234,6 +234,7 @@ describe("reconciliation", () => {
       ["payments", "pass"],
       ["reservations", "pass"],
       ["conflicts", "pass"],
+      ["payouts", "pass"],
     ]);
     const payments = reports.find((r) => r.key === "payments")!;
     expect(payments.figures).toEqual([

@@ -3,6 +3,7 @@ import type Stripe from "stripe";
 import type { Db, DbOrTx } from "../../db/client";
 import { NANO_PER_CENT } from "../ledger/money";
 import { checkInvariants } from "../ledger/service";
+import { payoutDifferences } from "../payouts/reconcile";
 import { addTo, compareFigures } from "./compare";
 import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "./usage-queries";
 
@@ -11,7 +12,7 @@ import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "
  * passes only when they agree exactly, listing every difference otherwise.
  */
 
-export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts";
+export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts" | "payouts";
 
 export type ReportDifference = {
   /** What the difference is about: an account, transfer, payment, pair of organisations… */
@@ -264,6 +265,12 @@ export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report>
   );
 }
 
+/** (f) Payouts ↔ ledger ↔ Stripe transfers, for payouts made in the range (server/payouts/reconcile.ts). */
+export async function payoutsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
+  const { figures, differences } = await payoutDifferences(db, range, stripe);
+  return report("payouts", "Payouts ↔ ledger ↔ Stripe", figures, differences);
+}
+
 /** Every report for the range, in a fixed order. */
 export async function runReconciliation(db: Db, range: Range, stripe: Stripe | null = null): Promise<Report[]> {
   return [
@@ -272,5 +279,6 @@ export async function runReconciliation(db: Db, range: Range, stripe: Stripe | n
     await paymentsReport(db, range, stripe),
     await reservationsReport(db),
     await conflictsReport(db, range),
+    await payoutsReport(db, range, stripe),
   ];
 }

@@ -1,0 +1,22 @@
+import "server-only";
+import { getDb } from "../db";
+import { guardedRoute } from "../errors";
+import { BODY_LIMITS, readBodyLimited, tooLarge } from "../lib/body";
+import type { Payments } from "./config";
+import { receiveWebhook } from "./webhook";
+
+/**
+ * A Stripe webhook endpoint: the signature covers the exact bytes Stripe sent, so it reads the raw
+ * body (at most what an event can be) and never re-serialised JSON. `payments` is null when the
+ * endpoint is not configured; it then answers 503 naming `missing`, and Stripe retries later.
+ */
+export function stripeWebhookRoute(where: string, payments: () => Payments | null, missing: string) {
+  return guardedRoute(where, async (req: Request) => {
+    const verifier = payments();
+    if (!verifier) return Response.json({ error: `${missing} not configured` }, { status: 503 });
+    const body = await readBodyLimited(req, BODY_LIMITS.stripeWebhook);
+    if (!body) return tooLarge(BODY_LIMITS.stripeWebhook);
+    const result = await receiveWebhook(getDb(), verifier, new TextDecoder().decode(body), req.headers.get("stripe-signature"));
+    return Response.json(result.body, { status: result.status });
+  });
+}
