@@ -121,6 +121,7 @@ try {
       SERVICE_TOKEN,
       GATEWAY_SPOOL_DIR: spoolDir,
       GATEWAY_RESERVATION_CHUNK_USD: "100",
+      UPSTREAM_ALLOW_PRIVATE: `127.0.0.1:${ports.upstream}`,
       NODE_ENV: "production",
     },
     /listening/,

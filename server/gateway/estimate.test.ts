@@ -6,12 +6,14 @@ import { affordableOutputTokens, defaultMaxTokens, worstCaseNano } from "./estim
 const prices = { inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n };
 
 describe("worstCaseNano", () => {
-  const cheap = { ...prices, inputPer1kNano: 50n };
+  const cheap = { ...prices, inputPer1kNano: 50n, cachedInputPer1kNano: 25n };
+  const dearCache = { ...prices, cachedInputPer1kNano: 70_000n };
   it.each([
     ["nothing", prices, 0, 0, 0n],
     ["1k prompt, 1k output", prices, 1000, 1000, 130_000n],
     ["one prompt token: 50 nano", prices, 1, 0, 50n],
     ["7 tokens at 50 nano per 1k = 0.35 nano, rounded up to 1", cheap, 7, 0, 1n],
+    ["a cached-input price above the input price is the one held", dearCache, 1000, 0, 70_000n],
   ])("%s", (_label, p, prompt, max, expected) => {
     expect(worstCaseNano(prompt, max, p)).toBe(expected);
   });

@@ -57,12 +57,15 @@ async function startFlaky(target: string) {
   });
 }
 
+/** The outbound policy with this file's local upstreams listed (they listen on loopback). */
+const outbound = { allowPrivate: new Set<string>(), ownPorts: new Set<number>() };
+
 const client = (opts: { apiKey?: string; maxRetries?: number } = {}) =>
   new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: opts.apiKey ?? SECRET, maxRetries: opts.maxRetries ?? 0 });
 
 async function start() {
   gateway = await startGateway(
-    { backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
+    { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
     { port: 0 },
   );
 }
@@ -76,6 +79,7 @@ async function reported(n: number) {
 beforeAll(async () => {
   upstream = await startDemoUpstream();
   flaky = await startFlaky(upstream.url);
+  for (const u of [upstream.url, flaky.url]) outbound.allowPrivate.add(new URL(u).host);
 });
 afterAll(async () => {
   await upstream.close();
@@ -330,7 +334,7 @@ describe("errors in OpenAI's envelope", () => {
   it("503 while the usage spool is full: nothing is served that could not be recorded", async () => {
     await gateway.close();
     backend.failReports = 1_000;
-    gateway = await startGateway({ backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    gateway = await startGateway({ outbound, backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
     await client().chat.completions.create(ask("fills the spool"));
     const f = await failure(client().chat.completions.create(ask("refused")));
     expect(f).toMatchObject({ status: 503, error: { code: "usage_spool_full" } });
@@ -347,9 +351,13 @@ describe("errors in OpenAI's envelope", () => {
     expect((await r.json()).error.code).toBe("request_too_large");
   });
 
-  it("503 when no provider serves the endpoint", async () => {
+  it("400 naming what the model serves when it does not serve the endpoint; 503 only when its providers are excluded", async () => {
     const f = await failure(client().embeddings.create({ model: "prov/llama-3.1-8b", input: "x" }));
-    expect(f).toMatchObject({ status: 503, error: { code: "no_provider_available" } });
+    expect(f).toMatchObject({ status: 400, error: { code: "model_not_supported", param: "model" } });
+    expect(f.error.message).toContain("does not serve embeddings");
+    expect(f.error.message).toContain("chat completions");
+    const none = await failure(client().chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }], provider: { only: ["nobody"] } } as never));
+    expect(none).toMatchObject({ status: 503, error: { code: "no_provider_available" } });
   });
 
   it("after the first streamed byte an upstream failure is an SSE error chunk, and what streamed is billed", async () => {
@@ -374,6 +382,7 @@ describe("errors in OpenAI's envelope", () => {
 describe("billing what was produced", () => {
   it("a client that disconnects mid-stream is billed for the tokens streamed, not the whole answer and not zero", async () => {
     const slow = await startDemoUpstream({ tokensPerSecond: 50 });
+    outbound.allowPrivate.add(new URL(slow.url).host);
     backend.listings = [fakeListing(slow.url, { slug: "prov/slow" })];
     await gateway.close();
     await start();
@@ -412,7 +421,7 @@ describe("billing what was produced", () => {
     // A process whose reports never get through, stopped without a flush (as if killed).
     const unreachable = Object.create(backend) as FakeBackend;
     unreachable.report = () => Promise.reject(new Error("network down"));
-    const doomed = await startGateway({ backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    const doomed = await startGateway({ outbound, backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
     const c = new OpenAI({ baseURL: `${doomed.url}/v1`, apiKey: SECRET, maxRetries: 0 });
     await c.chat.completions.create(ask("one"));
     await c.chat.completions.create(ask("two"));
@@ -446,7 +455,7 @@ describe("who may read /metrics", () => {
   it("a running proxy with a token answers 401 without it and the metrics with it", async () => {
     const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-metrics-"));
     const guarded = await startGateway(
-      { backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, metricsToken: TOKEN },
+      { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, metricsToken: TOKEN },
       { port: 0 },
     );
     try {
