@@ -1,7 +1,7 @@
 import type http from "node:http";
 import type { Agent, Dispatcher } from "undici";
 import { usdDecimal } from "../ledger/money";
-import { OutboundRefused } from "../lib/outbound";
+import { OutboundRefused, readCapped } from "../lib/outbound";
 import type { UsageEvent } from "../usage/contract";
 import { authenticate } from "./auth";
 import type { RoutingListing } from "./backend";
@@ -10,7 +10,7 @@ import { BodyTooLarge, readBody, sendError, sendInternalError } from "./http";
 import { choicesOf, isObject, scrubbedUpstreamMessage, validate, worstPrices } from "./inputs";
 import { apiError, unavailable, type ApiError } from "./openai-errors";
 import { isHold } from "./reservations";
-import { Breach, readCapped, relayJson, relayStream, type Bill, type Outcome, type Request } from "./relay";
+import { Breach, relayJson, relayStream, type Bill, type Outcome, type Request } from "./relay";
 import { chooseProviders, parseProviderPreferences, priceAt, type Endpoint } from "./routing";
 import type { GatewayState } from "./server";
 import { chatPromptTokens, textInputTokens } from "./tokens";

@@ -63,23 +63,6 @@ export type Relay = {
 const USAGE_OPEN = Buffer.from('"usage":{');
 const DONE_EVENT = "data: [DONE]\n\n";
 
-/** The first `maxBytes` of a body as text (the rest is dropped with the connection). Never throws. */
-export async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const c of body) {
-      chunks.push(c as Buffer);
-      size += (c as Buffer).length;
-      if (size >= maxBytes) break;
-    }
-  } catch {
-    // A broken error body says nothing more than its status.
-  }
-  body.destroy();
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString("utf8");
-}
-
 /** Runs a listener so that nothing it throws escapes into the event loop (which would end the process). */
 function contained<A extends unknown[]>(x: Relay, fn: (...args: A) => void) {
   return (...args: A) => {

@@ -1,7 +1,8 @@
 import dns from "node:dns";
 import net from "node:net";
-import { Agent, buildConnector } from "undici";
-import { outboundRefusal, type OutboundPolicy } from "./outbound-policy";
+import { Agent, buildConnector, type Dispatcher } from "undici";
+import { env } from "../env";
+import { outboundPolicyFrom, outboundRefusal, type OutboundPolicy } from "./outbound-policy";
 
 /** The connection side of the outbound policy (./outbound-policy.ts): one undici dispatcher for every upstream call. */
 
@@ -46,3 +47,27 @@ export function outboundAgent(policy: OutboundPolicy, opts: Agent.Options = {}, 
   return new Agent({ ...opts, connect: policedConnector(policy, lookup) });
 }
 
+
+/** The first `maxBytes` of an upstream body as text (the rest is dropped with the connection). Never throws. */
+export async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of body) {
+      chunks.push(c as Buffer);
+      size += (c as Buffer).length;
+      if (size >= maxBytes) break;
+    }
+  } catch {
+    // A broken error body says nothing more than its status.
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString("utf8");
+}
+
+let shared: Agent | null = null;
+/** This process's dispatcher for upstream calls, under the policy the environment sets (test connection uses it). */
+export function upstreamDispatcher(): Agent {
+  shared ??= outboundAgent(outboundPolicyFrom(env()), { headersTimeout: 10_000, bodyTimeout: 10_000 });
+  return shared;
+}
