@@ -244,6 +244,7 @@ describe("reconciliation", () => {
       ["payments", "pass"],
       ["reservations", "pass"],
       ["conflicts", "pass"],
+      ["anomalies", "pass"],
     ]);
     const payments = reports.find((r) => r.key === "payments")!;
     expect(payments.figures).toEqual([

@@ -4,6 +4,7 @@ import type { Db, DbOrTx } from "../../db/client";
 import { NANO_PER_CENT } from "../ledger/money";
 import { checkInvariants } from "../ledger/service";
 import { addTo, compareFigures } from "./compare";
+import { anomaliesIn } from "../usage/anomalies";
 import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "./usage-queries";
 
 /**
@@ -11,7 +12,7 @@ import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "
  * passes only when they agree exactly, listing every difference otherwise.
  */
 
-export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts";
+export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts" | "anomalies";
 
 export type ReportDifference = {
   /** What the difference is about: an account, transfer, payment, pair of organisations… */
@@ -254,6 +255,28 @@ export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report>
   );
 }
 
+/**
+ * (f) Usage an upstream reported beyond what its request could produce or its hold covered:
+ * billed clamped (so the books agree), listed for finance to take up with the provider.
+ */
+export async function anomaliesReport(db: DbOrTx, range: Range): Promise<Report> {
+  const found = await anomaliesIn(db, range);
+  return report(
+    "anomalies",
+    "Usage anomalies (upstream over-reports)",
+    [{ label: "Billed for anomalous events", nano: found.reduce((a, x) => a + x.billedCostNano, 0n) }],
+    found.map((a) => ({
+      ref: a.eventId,
+      detail:
+        `provider ${a.providerOrgId}, listing ${a.listingId}, request ${a.eventId}: ${a.reason}; ` +
+        `reported ${a.reportedInputTokens}/${a.reportedOutputTokens}/${a.reportedCachedInputTokens}, ` +
+        `billed ${a.billedInputTokens}/${a.billedOutputTokens}/${a.billedCachedInputTokens} (input/output/cached tokens)`,
+      expectedNano: null,
+      actualNano: a.billedCostNano,
+    })),
+  );
+}
+
 /** Every report for the range, in a fixed order. */
 export async function runReconciliation(db: Db, range: Range, stripe: Stripe | null = null): Promise<Report[]> {
   return [
@@ -262,5 +285,6 @@ export async function runReconciliation(db: Db, range: Range, stripe: Stripe | n
     await paymentsReport(db, range, stripe),
     await reservationsReport(db),
     await conflictsReport(db, range),
+    await anomaliesReport(db, range),
   ];
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listingPrices, listings } from "../../db/schema";
 import { seedDemo } from "../../db/seed";
 import { catalogEncryptionKey, keyPepper } from "../env";
+import { runReconciliation } from "../finance/reconcile";
 import { createKey } from "../keys/service";
 import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
 import { topUp } from "../ledger/testing";
@@ -31,6 +32,30 @@ let clearing: LedgerAccount;
 let proxy: GatewayProcess;
 let spoolDir: string;
 let model: string;
+let overSlug: string;
+let overId: string;
+
+/** A chat listing of the demo provider on the hostile upstream, answering as `behaviour`. */
+async function hostileListing(name: string, behaviour: string, prices: { inputPer1kNano: bigint; outputPer1kNano: bigint; cachedInputPer1kNano: bigint }) {
+  const [base] = await backend.t.db.select().from(listings).limit(1);
+  const id = uuidv7();
+  const slug = `${base!.slug.split("/")[0]}/${name}`;
+  await backend.t.db.insert(listings).values({
+    ...base!,
+    id,
+    slug,
+    modelSlug: name,
+    family: name,
+    modalities: ["chat"],
+    upstreamBaseUrl: greedy.url,
+    upstreamModel: behaviour,
+    upstreamCredentialEnc: null,
+    upstreamCredentialLast4: null,
+    status: "published",
+  });
+  await backend.t.db.insert(listingPrices).values({ listingId: id, effectiveFrom: new Date(Date.now() - 60_000), ...prices });
+  return { id, slug };
+}
 
 beforeAll(async () => {
   demo = await startDemoUpstream();
@@ -38,24 +63,9 @@ beforeAll(async () => {
   backend = await startTestBackend();
   await seedDemo(backend.t.db, { upstreamUrl: demo.url, encryptionKey: catalogEncryptionKey() });
   clearing = await backend.t.db.transaction((tx) => ensureAccount(tx, { orgId: null, kind: "payments_clearing" }));
-  const [base] = await backend.t.db.select().from(listings).limit(1);
-  const id = uuidv7();
-  model = `${base!.slug.split("/")[0]}/greedy-vl`;
-  await backend.t.db.insert(listings).values({
-    ...base!,
-    id,
-    slug: model,
-    modelSlug: "greedy-vl",
-    family: "greedy-vl",
-    modalities: ["chat"],
-    upstreamBaseUrl: greedy.url,
-    upstreamModel: "greedy",
-    upstreamCredentialEnc: null,
-    upstreamCredentialLast4: null,
-    status: "published",
-  });
   // $1 / $2 per 1M tokens, cached input dearer than input ($1.50): the hold must take the dearer.
-  await backend.t.db.insert(listingPrices).values({ listingId: id, effectiveFrom: new Date(Date.now() - 60_000), inputPer1kNano: 1_000_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 1_500_000n });
+  model = (await hostileListing("greedy-vl", "greedy", { inputPer1kNano: 1_000_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 1_500_000n })).slug;
+  ({ id: overId, slug: overSlug } = await hostileListing("over-8b", "usage-over-max", { inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n }));
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-overdraw-"));
   proxy = await spawnGateway({
     GATEWAY_BACKEND_URL: backend.url,
@@ -121,6 +131,29 @@ async function drained() {
   }
   throw new Error("usage never drained");
 }
+
+describe("an upstream that over-reports, against the real backend", () => {
+  it("is billed at most the hold, and finance sees the anomaly in reconciliation", async () => {
+    const b = await buyer(1_000_000_000n, { name: "over" });
+    const from = new Date(Date.now() - 60_000);
+    const r = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${b.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: overSlug, messages: [{ role: "user", content: "count" }], max_tokens: 10, n: 2 }),
+    });
+    expect(r.status).toBe(200);
+    const requestId = r.headers.get("x-request-id")!;
+    expect(((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(20);
+    await drained();
+    const report = (await runReconciliation(backend.t.db, { from, to: new Date(Date.now() + 60_000) })).find((x) => x.key === "anomalies")!;
+    expect(report.status).toBe("fail");
+    const row = report.differences.find((d) => d.ref === requestId)!;
+    expect(row.detail).toContain(`listing ${overId}`);
+    expect(row.detail).toContain("reported 12/20000/0");
+    expect(row.detail).toContain("billed");
+    expect(row.actualNano).toBe((await getBalance(backend.t.db, b.account.id)).debitsPosted);
+  });
+});
 
 describe("worst-case holds under a burst, against the real backend", () => {
   it("a key with a $0.05 limit never spends past it (n > 1, tools and image parts)", async () => {

@@ -292,6 +292,14 @@ export class Proxy {
       status: o.status,
       estimated,
       upstreamStatus: o.upstreamStatus,
+      ...(checked.anomaly && {
+        anomaly: {
+          reason: checked.anomaly.slice(0, 300),
+          reportedInputTokens: reported.promptTokens - reported.cachedTokens,
+          reportedOutputTokens: reported.completionTokens,
+          reportedCachedInputTokens: reported.cachedTokens,
+        },
+      }),
     };
     this.s.reporter.record(event, then && (() => then(bill)));
     this.s.credit.settle(r.hold, costNano);

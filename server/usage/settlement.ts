@@ -7,6 +7,7 @@ import { nameUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
+import { recordAnomalies, type AnomalyInput } from "./anomalies";
 import { usageEvent, type eventResult, type UsageEvent } from "./contract";
 import { consumeHold, eventFingerprint, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
 import { accountIds, accountOf, asDate, ensurePartitions, lookupKeys, lookupListings, withRetry, type AccountIds, type AccountNeed, type KeyInfo, type ListingInfo } from "./store";
@@ -87,6 +88,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     const accounts = await accountIds(db, accountsNeeded(candidates));
     const outcome = await settleQueued(db, { pending: candidates, accounts, feeBps: opts.defaultFeeBps });
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
+    await recordAnomalies(db, anomaliesOf(candidates, outcome));
   }
 
   const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
@@ -176,6 +178,17 @@ async function drain(db: Db, w: Writer) {
   } finally {
     w.running = false;
   }
+}
+
+/** Settled events (now or before) that carry an upstream's unbilled claim. */
+function anomaliesOf(candidates: readonly Candidate[], outcome: ReadonlyMap<string, EventResult>): AnomalyInput[] {
+  const out: AnomalyInput[] = [];
+  for (const c of candidates) {
+    const r = outcome.get(c.event.id);
+    const anomaly = c.event.anomaly;
+    if (anomaly && r && (r.status === "settled" || r.status === "duplicate")) out.push({ event: { ...c.event, anomaly }, providerOrgId: c.listing.providerOrgId, costNano: r.costNano ?? 0n });
+  }
+  return out;
 }
 
 function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
