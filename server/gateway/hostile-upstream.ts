@@ -23,6 +23,7 @@ export const HOSTILE_BEHAVIOURS = [
   "echo-auth-400",
   "redirect",
   "greedy",
+  "sse-killed",
 ] as const;
 export type HostileBehaviour = (typeof HOSTILE_BEHAVIOURS)[number];
 
@@ -99,6 +100,12 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
       case "stall":
         // Never answers: the proxy's idle limit must end the wait.
         return;
+      case "sse-killed":
+        // The connection dies mid-stream (a crashed server, a cut cable).
+        sse();
+        res.write(delta("alpha"));
+        res.write(delta(" beta"));
+        return void setTimeout(() => res.socket?.destroy(), 20);
       case "stall-stream":
         sse();
         res.write(delta("one"));

@@ -198,17 +198,16 @@ export class Proxy {
     // upstream connection), or, if it has not answered yet, as soon as it does.
     let clientGone = false;
     let upstreamBody: Dispatcher.ResponseData["body"] | null = null;
-    res.once("close", () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      upstreamBody?.destroy(new Error("client disconnected"));
-    });
-
     if (res.destroyed) return this.s.credit.settle(hold, 0n);
     // The total time cap: whatever is still running then is cut (relay.ts bills what was delivered).
     const deadline = started + this.s.config.maxRequestMs;
     const timer = setTimeout(() => upstreamBody?.destroy(new Breach("The provider took longer than this proxy allows for one request")), this.s.config.maxRequestMs);
-    res.once("close", () => clearTimeout(timer));
+    res.once("close", () => {
+      clearTimeout(timer);
+      if (res.writableFinished) return;
+      clientGone = true;
+      upstreamBody?.destroy(new Error("client disconnected"));
+    });
     let lastFailure = "";
     for (const listing of route.candidates) {
       if (Date.now() >= deadline) break;
