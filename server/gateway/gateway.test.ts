@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { usageCostNano, usdDecimal } from "../ledger/money";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { FakeBackend, fakeListing } from "./fake-backend";
-import { metricsRefusal, startGateway, type Gateway } from "./server";
+import { holdLife, metricsRefusal, startGateway, type Gateway } from "./server";
 
 /**
  * The proxy's own logic through the official openai client, against the demo
@@ -468,5 +468,19 @@ describe("who may read /metrics", () => {
     } finally {
       await guarded.close();
     }
+  });
+});
+
+describe("holdLife: a request never outlives its hold", () => {
+  it.each([
+    ["the default 150 s cap", 150_000, 180_000, 360],
+    ["a short cap keeps the default lifetime", 10_000, 40_000, 300],
+    ["the longest cap", 1_200_000, 1_230_000, 2_460],
+  ])("%s", (_label, maxRequestMs, margin, ttl) => {
+    const life = holdLife(maxRequestMs);
+    expect(life).toEqual({ expiryMarginMs: margin, ttlSeconds: ttl });
+    // A reservation is spent from only with more than the margin left, and the margin outlasts the request.
+    expect(life.expiryMarginMs).toBeGreaterThan(maxRequestMs);
+    expect(life.ttlSeconds * 1000).toBeGreaterThan(life.expiryMarginMs);
   });
 });

@@ -191,7 +191,8 @@ export class Proxy {
       model,
       hold,
       headers,
-      bounds: { promptTokens, outputTokens: maxTokens * choices, contextLength },
+      // An embeddings request may carry many inputs, each up to the context length.
+      bounds: { promptTokens, outputTokens: maxTokens * choices, contextLength: endpoint === "embeddings" && Array.isArray(body.input) ? contextLength * Math.max(1, body.input.length) : contextLength },
     };
 
     // A client that leaves stops the upstream: its body is destroyed (which closes that

@@ -33,6 +33,10 @@ describe("countTextTokens", () => {
     expect(chatPromptTokens({ messages: [{ role: "user", content: "hello" }, { role: "user", content: [{ type: "text", text: "hi there" }] }] })).toBe(4 + 2 + 4 + 2);
   });
 
+  it("counts a character a token in scripts without spaces, as BPE roughly does", () => {
+    expect(textInputTokens("今天天气很好我们去公园散步吧")).toBe(14);
+  });
+
   it("holds for image parts, tool schemas, tool calls and response formats", () => {
     const text = { role: "user", content: "hello" };
     const plain = chatPromptTokens({ messages: [text] });

@@ -96,9 +96,15 @@ export const TOKENS_PER_MESSAGE = 4;
  */
 export const NON_TEXT_PART_TOKENS = 2_000;
 
-/** Both heuristics, the larger: a prompt estimate for credit must not come out low. */
+/**
+ * The heuristics, the largest: a prompt estimate for credit must not come out low (billing
+ * never exceeds the hold). Scripts without spaces (Chinese, Japanese, Thai) run about one
+ * BPE token per character, which the word count misses: each non-ASCII character counts one.
+ */
 function promptTextTokens(text: string): number {
-  return Math.max(countTextTokens(text), Math.ceil(text.length / 4));
+  let nonAscii = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) nonAscii++;
+  return Math.max(countTextTokens(text), Math.ceil(text.length / 4), nonAscii);
 }
 
 function contentTokens(content: unknown): number {
