@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outboundAgent, OutboundRefused } from "./outbound";
-import { outboundRefusal, parseAllowPrivate, type OutboundPolicy } from "./outbound-policy";
+import { outboundPolicyFrom, outboundRefusal, parseAllowPrivate, type OutboundPolicy } from "./outbound-policy";
 
 const none: OutboundPolicy = { allowPrivate: new Set(), ownPorts: new Set([3000, 8787, 54329]) };
 
@@ -96,5 +96,12 @@ describe("the policed dispatcher", () => {
     // undici may open a second socket while the first is still finishing a response; never one per request.
     expect(connections - before).toBeLessThanOrEqual(2);
     await agent.close();
+  });
+});
+
+describe("outboundPolicyFrom", () => {
+  it("counts the web app, the proxy, the embedded database and DATABASE_URL's server as the platform's own ports", () => {
+    const p = outboundPolicyFrom({ UPSTREAM_ALLOW_PRIVATE: new Set(), PORT: 3000, GATEWAY_PORT: 8787, PG_PORT: 54329, DATABASE_URL: "postgres://u:p@db.internal/tokenmarket" });
+    expect([...p.ownPorts].sort()).toEqual([3000, 5432, 54329, 8787].sort());
   });
 });
