@@ -27,22 +27,24 @@ const PATHS: Record<Endpoint, string> = { chat: "/chat/completions", completion:
 /** Of a failed upstream answer, only this much is read (for its error message). */
 const ERROR_BODY_BYTES = 64 * 1024;
 
-const targets = new Map<string, { origin: string; basePath: string }>();
-function target(baseUrl: string) {
-  let t = targets.get(baseUrl);
-  if (!t) {
-    const u = new URL(baseUrl);
-    t = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, "") };
-    targets.set(baseUrl, t);
-  }
-  return t;
-}
-
 export class Proxy {
+  /** Each base URL parsed once: origin for the agent, path prefix for the endpoint. */
+  private readonly targets = new Map<string, { origin: string; basePath: string }>();
+
   constructor(
     private readonly s: GatewayState,
     private readonly agent: Agent,
   ) {}
+
+  private target(baseUrl: string) {
+    let t = this.targets.get(baseUrl);
+    if (!t) {
+      const u = new URL(baseUrl);
+      t = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, "") };
+      this.targets.set(baseUrl, t);
+    }
+    return t;
+  }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
     this.run(req, res, endpoint, requestId).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId));
@@ -213,7 +215,7 @@ export class Proxy {
     for (const listing of route.candidates) {
       if (Date.now() >= deadline) break;
       up.model = listing.upstreamModel;
-      const t = target(listing.upstreamBaseUrl);
+      const t = this.target(listing.upstreamBaseUrl);
       let upstream: Dispatcher.ResponseData;
       try {
         upstream = await this.agent.request({

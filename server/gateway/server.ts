@@ -5,6 +5,8 @@ import client from "prom-client";
 import { whPer1M } from "../catalog/energy";
 import { usdDecimal } from "../ledger/money";
 import { isUuid, uuidv7 } from "../lib/ids";
+import { outboundAgent } from "../lib/outbound";
+import type { OutboundPolicy } from "../lib/outbound-policy";
 import type { ActiveKey, Backend, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
@@ -12,8 +14,6 @@ import { answerClientError, bearer, preflight, sendError, sendInternalError, sen
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics, type Metrics } from "./metrics";
 import { apiError, unavailable } from "./openai-errors";
-import { outboundAgent } from "../lib/outbound";
-import type { OutboundPolicy } from "../lib/outbound-policy";
 import { Proxy } from "./proxy";
 import { RateLimiter } from "./rate-limit";
 import { UsageReporter } from "./reporter";
