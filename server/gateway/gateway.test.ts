@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
@@ -482,5 +482,37 @@ describe("holdLife: a request never outlives its hold", () => {
     // A reservation is spent from only with more than the margin left, and the margin outlasts the request.
     expect(life.expiryMarginMs).toBeGreaterThan(maxRequestMs);
     expect(life.ttlSeconds * 1000).toBeGreaterThan(life.expiryMarginMs);
+  });
+});
+
+describe("what node's HTTP parser refuses", () => {
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const socket = net.connect(gateway.port, "127.0.0.1", () => socket.write(bytes));
+      socket.on("data", (c) => chunks.push(c));
+      socket.on("error", () => resolve(Buffer.concat(chunks).toString("latin1")));
+      socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    });
+  const envelope = (answer: string) => JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: { code: string; type: string } };
+
+  it("oversized headers: 431 in an OpenAI envelope", async () => {
+    const a = await raw(`GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(a).toMatch(/^HTTP\/1\.1 431 /);
+    expect(envelope(a).error).toMatchObject({ code: "headers_too_large", type: "invalid_request_error" });
+  });
+
+  it("bytes that are not HTTP: 400 in an OpenAI envelope", async () => {
+    const a = await raw("\x00\x01 hello\r\n\r\n");
+    expect(a).toMatch(/^HTTP\/1\.1 400 /);
+    expect(envelope(a).error.code).toBe("malformed_request");
+  });
+
+  it("a malformed percent-encoding in the URL: 400 naming it, with the request id", async () => {
+    const r = await fetch(`${gateway.url}/v1/models/%E0%A4%A`);
+    expect(r.status).toBe(400);
+    expect(r.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe("invalid_url");
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
   });
 });

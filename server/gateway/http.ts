@@ -46,16 +46,14 @@ export function sendInternalError(res: http.ServerResponse, log: (line: string) 
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex) {
   if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-  const body = errorBody({
-    status: tooLarge ? 431 : 400,
-    type: "invalid_request_error",
-    code: tooLarge ? "headers_too_large" : "malformed_request",
-    message: tooLarge ? "The request headers are too large" : "The request is not valid HTTP",
-  });
-  socket.end(
-    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  const [status, reason, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "headers_too_large", "The request headers are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request_timeout", "The request took too long to arrive"]
+        : [400, "Bad Request", "malformed_request", "The request is not valid HTTP"];
+  const body = errorBody({ status, type: "invalid_request_error", code, message });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 export class BodyTooLarge extends Error {}
