@@ -69,6 +69,7 @@ function contained<A extends unknown[]>(x: Relay, fn: (...args: A) => void) {
     try {
       fn(...args);
     } catch (err) {
+      // The hold is left to lapse with its reservation rather than risk returning it twice.
       x.upstream.body.destroy();
       sendInternalError(x.res, x.s.log, err, x.r.requestId);
     }
