@@ -8,6 +8,8 @@ const pgPort = process.env.E2E_PG_PORT ?? "54340";
 export const upstreamPort = process.env.E2E_UPSTREAM_PORT ?? "8791";
 // The e2e platform's proxy, which journeys call with the official openai client.
 export const gatewayPort = process.env.E2E_GATEWAY_PORT ?? "8792";
+// What pages show buyers as the proxy's address; 127.0.0.1, unlike the default, so a hard-coded URL fails.
+export const gatewayPublicUrl = `http://127.0.0.1:${gatewayPort}/v1`;
 
 export default defineConfig({
   testDir: "e2e",
@@ -46,6 +48,7 @@ export default defineConfig({
       DEMO_UPSTREAM_PORT: upstreamPort,
       // The proxy the launcher starts; its own port so the suite can run beside `npm start`.
       GATEWAY_PORT: gatewayPort,
+      GATEWAY_PUBLIC_URL: gatewayPublicUrl,
       DATA_DIR: ".data/e2e",
       NODE_ENV: "production",
     },

@@ -52,6 +52,21 @@ test("a provider lists, tests, publishes and reprices a model; a visitor finds i
   await expect(page.getByTestId("price-version")).toHaveCount(2);
   await expect(page.getByTestId("price-version").first()).toContainText("$0.03");
 
+  // A change scheduled for tomorrow 09:00 UTC, typed with a decimal comma, listed at the same UTC time, then cancelled.
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await page.locator("#new-input").fill("0,04");
+  await page.getByRole("radio", { name: "From (UTC)" }).check();
+  await page.getByLabel("Effective from (UTC)", { exact: true }).fill(`${tomorrow}T09:00`);
+  await page.getByTestId("change-price-submit").click();
+  await expect(page.getByTestId("price-version")).toHaveCount(3);
+  const scheduled = page.getByTestId("price-version").first();
+  await expect(scheduled).toContainText("$0.04");
+  await expect(scheduled).toContainText("09:00 UTC");
+  await expect(scheduled).toContainText("scheduled");
+  await scheduled.getByTestId("cancel-scheduled-price").click();
+  await expect(page.getByTestId("price-version")).toHaveCount(2);
+  await expect(page.getByTestId("price-version").first()).toContainText("$0.03");
+
   // A signed-out visitor.
   const visitor = await (await browser.newContext()).newPage();
   await visitor.goto("/");
@@ -59,6 +74,14 @@ test("a provider lists, tests, publishes and reprices a model; a visitor finds i
   await visitor.getByTestId("market-search").press("Enter");
   await expect(visitor.getByTestId("market-row")).toHaveCount(1);
   await expect(visitor.getByTestId("market-row")).toContainText(name);
+
+  // A maximum price that is not a number marks its filter; the table stays.
+  await visitor.goto("/?maxBlendedPer1M=abc");
+  await expect(visitor.getByTestId("max-price-error")).toContainText('Max blended $ / 1M: "abc" is not a decimal dollar amount');
+  await expect(visitor.locator("#maxBlendedPer1M")).toHaveAttribute("aria-invalid", "true");
+  await expect(visitor.getByTestId("market-row").first()).toBeVisible();
+  await expect(visitor.getByTestId("market-error")).toHaveCount(0);
+  await visitor.goto("/");
 
   // Among every provider of the family, it is the most efficient one.
   await visitor.getByTestId("market-search").fill("llama-3.1-8b");

@@ -126,3 +126,21 @@ test("finance opens the trial balance, drills from a usage transfer to its event
   expect(csv.some((line) => /,single,payout,1\.25,1250000000,[0-9a-f-]+,provider_payable,Demo Provider,[0-9a-f-]+,payouts,,payout,/.test(line))).toBe(true);
   expect(csv.slice(1).filter(Boolean).every((line) => line.includes(",payout,"))).toBe(true);
 });
+
+test("reconciliation: a month's close message stays with that month; integrity says it covers the whole ledger", async ({ page }) => {
+  await signIn(page, demo.finance);
+  await page.goto("/finance/reconciliation");
+  // A month long before the demo's data: every report passes, so it can close (npm test starts from an empty data directory).
+  await page.getByLabel("Month (UTC)").fill("2020-01");
+  await expect(page.getByTestId("report-integrity")).toContainText("Ledger integrity (whole ledger, as of now)");
+  await expect(page.getByTestId("report-integrity")).toContainText("Posted in the period");
+  page.once("dialog", (d) => void d.accept());
+  await page.getByTestId("close-period").click();
+  await expect(page.getByTestId("close-done")).toHaveText("2020-01 is closed.");
+  await page.getByLabel("Month (UTC)").fill("2020-02");
+  await expect(page.getByTestId("close-done")).toHaveCount(0);
+  await expect(page.getByTestId("close-period")).toBeVisible();
+  await page.getByLabel("Month (UTC)").fill("2020-01");
+  await expect(page.getByTestId("period-closed")).toBeVisible();
+  await expect(page.getByTestId("close-done")).toHaveCount(0);
+});

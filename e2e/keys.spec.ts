@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import OpenAI from "openai";
+import { gatewayPublicUrl } from "../playwright.config";
 
 // The demo buyer creates a key, copies it, finds it by prefix, edits its limit and revokes it.
 test.use({ permissions: ["clipboard-read", "clipboard-write"] });
@@ -24,6 +26,12 @@ test("create, copy, list, edit and revoke an API key", async ({ page }) => {
   await expect(panel).toContainText("you won't see it again");
   const secret = await page.getByTestId("key-secret").inputValue();
   expect(secret).toMatch(/^tm_[0-9A-Za-z]{43}$/);
+  // The panel's base URL is the configured proxy, and the new key works there as shown.
+  const env = await page.getByTestId("key-env").textContent();
+  const baseURL = /OPENAI_BASE_URL=(\S+)/.exec(env ?? "")?.[1];
+  expect(baseURL).toBe(gatewayPublicUrl);
+  const models = await new OpenAI({ apiKey: secret, baseURL, maxRetries: 0 }).models.list();
+  expect(models.data.length).toBeGreaterThan(0);
 
   await page.getByTestId("copy-key").click();
   await expect(page.getByTestId("copy-key")).toHaveText("Copied");
@@ -70,6 +78,16 @@ test("a bad limit is refused with a message naming the field", async ({ page }) 
   await form.getByLabel("Name").fill("too rich");
   await form.getByLabel("Spend limit (USD)").fill("5000000");
   await form.getByRole("button", { name: "Create key" }).click();
-  await expect(form.getByTestId("form-error")).toContainText("spendLimitUsd: must be at most $1,000,000");
+  // Named as the form labels it, never by the API's field name.
+  await expect(form.getByTestId("form-error")).toContainText("Spend limit (USD): must be at most $1,000,000");
+  await expect(form.getByTestId("form-error")).not.toContainText("spendLimitUsd");
+  await expect(page.getByTestId("key-secret-panel")).toHaveCount(0);
+
+  // A past expiry date is stopped in the browser, before anything is sent.
+  await form.getByLabel("Spend limit (USD)").fill("");
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  await form.getByLabel("Expires after (optional)").fill(yesterday);
+  await form.getByRole("button", { name: "Create key" }).click();
+  expect(await form.getByLabel("Expires after (optional)").evaluate((el: HTMLInputElement) => el.validity.rangeUnderflow)).toBe(true);
   await expect(page.getByTestId("key-secret-panel")).toHaveCount(0);
 });

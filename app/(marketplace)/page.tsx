@@ -1,13 +1,28 @@
 import Link from "next/link";
 import { EmptyState } from "@/app/_components/ui";
+import { formError } from "@/app/_lib/form-errors";
 import { serverCaller } from "@/server/api/server-caller";
 import { marketplaceInput } from "@/server/catalog/service";
+import { parseUsd } from "@/server/ledger/money";
 import { ListingTable } from "./_components/listing-table";
 import { MarketplaceFilters } from "./_components/marketplace-filters";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 const PAGE_SIZE = 20;
+
+const maxPriceLabel = "Max blended $ / 1M";
+
+/** Why a typed maximum price cannot filter, in the filter's words; null when it can (or is empty). */
+function maxPriceError(text: string | undefined): string | null {
+  if (!text) return null;
+  try {
+    parseUsd(text, "maxBlendedPer1M");
+    return null;
+  } catch (err) {
+    return formError(err as Error, { maxBlendedPer1M: maxPriceLabel }) ?? null;
+  }
+}
 
 /** URL parameters to a marketplace query; anything malformed is ignored rather than an error page. */
 function parseFilters(sp: Record<string, string | string[] | undefined>) {
@@ -18,7 +33,8 @@ function parseFilters(sp: Record<string, string | string[] | undefined>) {
     provider: one("provider"),
     family: one("family"),
     modality: one("modality"),
-    maxBlendedPer1M: one("maxBlendedPer1M"),
+    // A bad maximum is marked on its filter (MarketplaceFilters) and left out, so the table still shows.
+    maxBlendedPer1M: maxPriceError(one("maxBlendedPer1M")) ? undefined : one("maxBlendedPer1M"),
     minContext: num("minContext"),
     sort: one("sort"),
     page: num("page"),
@@ -52,7 +68,7 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
           OpenAI-compatible API key.
         </p>
       </section>
-      <MarketplaceFilters providers={facets.providers} families={facets.families} />
+      <MarketplaceFilters providers={facets.providers} families={facets.families} maxPriceError={maxPriceError(typeof sp.maxBlendedPer1M === "string" ? sp.maxBlendedPer1M : undefined)} />
       {"error" in result ? (
         <p data-testid="market-error" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">{result.error}</p>
       ) : result.items.length === 0 ? (

@@ -2,6 +2,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { ErrorText } from "@/app/_components/ui";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 
 export function CreateOrgForm() {
@@ -10,7 +11,7 @@ export function CreateOrgForm() {
   const create = useMutation(
     trpc.orgs.create.mutationOptions({
       onSuccess: () => {
-        router.push("/settings");
+        router.push("/onboarding/next");
         router.refresh();
       },
     }),
@@ -34,7 +35,7 @@ export function CreateOrgForm() {
         <input className="input" id="org-slug" name="slug" placeholder="acme-ai" />
         <p className="mt-1 text-xs text-slate-500">Used in model names like <code>acme-ai/llama-70b</code>.</p>
       </div>
-      <ErrorText>{create.error?.message}</ErrorText>
+      <ErrorText>{formError(create.error, { name: "Name", slug: "Slug" })}</ErrorText>
       <button className="btn-primary w-full" disabled={create.isPending}>
         {create.isPending ? "Creating…" : "Create organisation"}
       </button>

@@ -3,7 +3,8 @@ import { bigint, boolean, check, index, integer, jsonb, pgEnum, pgSequence, pgTa
 import { users } from "./auth";
 import { organizations } from "./orgs";
 
-export const topupStatus = pgEnum("topup_status", ["open", "paid", "failed", "expired"]);
+/** `expired`: Stripe expired the session, or an open one passed 24 hours (as Stripe sessions do); `canceled`: the buyer gave up on it. */
+export const topupStatus = pgEnum("topup_status", ["open", "paid", "failed", "expired", "canceled"]);
 export const paymentMode = pgEnum("payment_mode", ["stripe", "local"]);
 export const receiptNumbers = pgSequence("receipt_number_seq", { startWith: 1000 });
 

@@ -9,7 +9,9 @@ describe("parsePricePer1kNano: decimal dollars to exact nano-USD per 1k", () => 
     ["$0.000001 per 1M is 1 nano per 1k (the smallest step)", "0.000001", "1M", 1n],
     ["$2.50 per 1M", "2.50", "1M", 2_500_000n],
     ["$60 per 1M", "60", "1M", 60_000_000n],
-    ["with a dollar sign and thousands separator", "$1,000", "1M", 1_000_000_000n],
+    ["with a dollar sign and thousands separator", "$1,000.00", "1M", 1_000_000_000n],
+    ["a European decimal comma per 1M (0,15 is fifteen cents, not $15)", "0,15", "1M", 150_000n],
+    ["a decimal comma per 1k", "0,002", "1k", 2_000_000n],
     ["trailing zeros beyond 6 decimals are still exact", "0.140000000", "1M", 140_000n],
     ["zero is a price (free model)", "0", "1M", 0n],
     ["$0.00014 per 1k", "0.00014", "1k", 140_000n],
@@ -28,6 +30,9 @@ describe("parsePricePer1kNano: decimal dollars to exact nano-USD per 1k", () => 
     ["empty", "", "1M", /enter a price/],
     ["not a number", "cheap", "1M", /not a decimal dollar amount/],
     ["exponent notation", "1e-6", "1M", /not a decimal dollar amount/],
+    ["a comma after the decimal point (0.1,5 was saved as $0.15)", "0.1,5", "1M", /not a decimal dollar amount/],
+    ["an ambiguous comma", "1,000", "1M", /could be 1000 or 1\.000/],
+    ["a negative decimal comma", "-0,14", "1M", /negative/],
     ["too large for a bigint", "99999999999999999999", "1k", /too large/],
   ])("refuses %s", (_label, text, unit, message) => {
     let err: unknown;

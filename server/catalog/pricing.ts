@@ -1,5 +1,5 @@
 import { DomainError } from "../errors";
-import { checkInt64, formatUsd, parseUsd, type PricesPer1k } from "../ledger/money";
+import { checkInt64, formatUsd, normaliseDecimal, parseUsd, type PricesPer1k } from "../ledger/money";
 
 /**
  * Listing prices are stored as integer nano-USD per 1k tokens. Providers type
@@ -17,10 +17,11 @@ const DECIMAL_PART = /\.(\d+)$/;
  * Parses a decimal dollar price per `unit` tokens into nano-USD per 1k tokens, exactly:
  * "0.14" per 1M → 140 000n. Throws DomainError(INVALID_INPUT, field) for anything that is
  * not a plain non-negative decimal or that would need a fraction of a nano-USD per 1k.
+ * Commas follow `normaliseDecimal`: "0,15" is $0.15, "0.1,5" is refused.
  */
 export function parsePricePer1kNano(text: string, unit: PriceUnit, field: string): bigint {
-  const cleaned = text.trim().replace(/^\$/, "").replace(/,/g, "");
-  if (cleaned === "") throw new DomainError("INVALID_INPUT", `${field}: enter a price in dollars per ${unit} tokens`, field);
+  if (text.trim() === "") throw new DomainError("INVALID_INPUT", `${field}: enter a price in dollars per ${unit} tokens`, field);
+  const cleaned = normaliseDecimal(text, field);
   if (cleaned.startsWith("-")) throw new DomainError("INVALID_INPUT", `${field}: a price cannot be negative`, field);
   // Drop trailing zeros first: "0.140000000000" is as exact as "0.14".
   const normalised = cleaned.includes(".") ? cleaned.replace(/0+$/, "").replace(/\.$/, "") : cleaned;

@@ -165,7 +165,7 @@ export async function changeListingPrice(
 
 // ---------------------------------------------------------------- provider: own listings
 
-async function ownListing(db: DbOrTx, orgId: string, id: string) {
+export async function ownListing(db: DbOrTx, orgId: string, id: string) {
   const [row] = await db
     .select()
     .from(listings)
@@ -253,14 +253,18 @@ export async function updateListing(db: Db, p: { orgId: string; input: z.infer<t
 export const setStatusInput = z.object({ id: z.uuid("is not a valid listing id"), status: z.enum(listingStatus.enumValues) });
 
 /** Publishes, pauses or returns a listing to draft. */
-export async function setListingStatus(db: Db, orgId: string, input: z.infer<typeof setStatusInput>) {
-  await ownListing(db, orgId, input.id);
-  const [row] = await db
-    .update(listings)
-    .set({ status: input.status, updatedAt: new Date() })
-    .where(and(eq(listings.id, input.id), eq(listings.orgId, orgId)))
-    .returning({ id: listings.id, status: listings.status });
-  return row!;
+export async function setListingStatus(db: Db, orgId: string, input: z.infer<typeof setStatusInput>, actorUserId: string | null = null) {
+  const listing = await ownListing(db, orgId, input.id);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(listings)
+      .set({ status: input.status, updatedAt: new Date() })
+      .where(and(eq(listings.id, input.id), eq(listings.orgId, orgId)))
+      .returning({ id: listings.id, status: listings.status });
+    const subject = { kind: "listing", id: listing.id };
+    await recordAudit(tx, { actorUserId, orgId, action: "listing.status", subject, before: { slug: listing.slug, status: listing.status }, after: { slug: listing.slug, status: row!.status } });
+    return row!;
+  });
 }
 
 /** The organisation's listings, any status, with the price in force now and any scheduled change. */

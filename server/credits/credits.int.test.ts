@@ -11,6 +11,7 @@ import { receiveWebhook } from "../payments/webhook";
 import { createTestDb, type TestDb } from "../testing/db";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { orgCreditBalance } from "./postings";
+import { cancelTopUp, CHECKOUT_LIFETIME_MS, expireAbandonedTopUps } from "./checkout-expiry";
 import { createTopUp, payLocally } from "./service";
 
 const SECRET = "whsec_local_test_secret_0123456789";
@@ -254,10 +255,21 @@ describe("refunds and disputes", () => {
 
 describe("top-up input", () => {
   it.each([
+    ["a decimal comma: 20,50 is $20.50, never $2,050", "20,50", 2050],
+    ["thousands with a point", "1,000.50", 100_050],
+    ["a plain amount", "25", 2500],
+  ])("reads %s", async (_label, amountUsd, cents) => {
+    const { user, org } = await buyer();
+    expect((await openTopUp(org.id, user.id, amountUsd)).amountCents).toBe(cents);
+  });
+
+  it.each([
     ["below the minimum", "4.99", /between \$5\.00 and \$10000\.00/],
     ["above the maximum", "10000.01", /between/],
     ["fractions of a cent", "10.001", /whole cents/],
     ["not a number", "ten", /amountUsd/],
+    ["an ambiguous comma (one dollar or a thousand?)", "1,000", /could be 1000 or 1\.000/],
+    ["a comma after the decimal point", "20.5,0", /not a decimal dollar amount/],
   ])("refuses %s, naming amountUsd, and writes nothing", async (_label, amountUsd, message) => {
     const { user, org } = await buyer();
     await expect(createTopUp(t.db, payments, { orgId: org.id, userId: user.id, amountUsd, limits, appUrl: "http://x" })).rejects.toThrow(message);
@@ -295,5 +307,45 @@ describe("through the tRPC router", () => {
     expect((await owner.credits.balance()).low).toBe(false);
     await owner.credits.setLowBalanceThreshold({ thresholdUsd: "20" });
     expect((await owner.credits.balance())).toMatchObject({ low: true, lowThresholdNano: usd(20) });
+  });
+});
+
+describe("abandoned checkouts", () => {
+  const deliverNow = (payload: string, sig: string) => receiveWebhook(t.db, payments, payload, sig);
+  const statusOf = async (id: string) => (await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status;
+
+  it("an open top-up expires after 24 hours (not before), and can then be neither paid nor cancelled", async () => {
+    const { user, org } = await buyer();
+    const topup = await openTopUp(org.id, user.id, "10");
+    const created = topup.createdAt.getTime();
+    // Other tests' top-ups share the database: watch this one.
+    await expireAbandonedTopUps(t.db, new Date(created + CHECKOUT_LIFETIME_MS - 1000));
+    expect(await statusOf(topup.id)).toBe("open");
+    expect(await expireAbandonedTopUps(t.db, new Date(created + CHECKOUT_LIFETIME_MS + 1000))).toBeGreaterThanOrEqual(1);
+    expect(await statusOf(topup.id)).toBe("expired");
+    await expect(payLocally(t.db, payments, { orgId: org.id, topupId: topup.id, outcome: "pay" }, deliverNow)).rejects.toThrow(/already expired/);
+    await expect(cancelTopUp(t.db, payments, { orgId: org.id, topupId: topup.id })).rejects.toThrow(/expired; there is nothing to cancel/);
+    expect(await available(org.id)).toBe(0n);
+  });
+
+  it("an open one past 24 hours that the worker has not swept yet cannot be cancelled as if it were live", async () => {
+    const { user, org } = await buyer();
+    const topup = await openTopUp(org.id, user.id, "10");
+    const later = new Date(topup.createdAt.getTime() + CHECKOUT_LIFETIME_MS + 1);
+    await expect(cancelTopUp(t.db, payments, { orgId: org.id, topupId: topup.id, now: later })).rejects.toThrow(/expired/);
+  });
+
+  it("a cancelled top-up cannot be paid; another organisation cannot cancel it; a paid one cannot be cancelled", async () => {
+    const { user, org } = await buyer();
+    const topup = await openTopUp(org.id, user.id, "10");
+    const other = await buyer();
+    await expect(cancelTopUp(t.db, payments, { orgId: other.org.id, topupId: topup.id })).rejects.toThrow(/not found/);
+    await cancelTopUp(t.db, payments, { orgId: org.id, topupId: topup.id });
+    expect(await statusOf(topup.id)).toBe("canceled");
+    await expect(payLocally(t.db, payments, { orgId: org.id, topupId: topup.id, outcome: "pay" }, deliverNow)).rejects.toThrow(/already canceled/);
+    const paid = await openTopUp(org.id, user.id, "10");
+    await payLocally(t.db, payments, { orgId: org.id, topupId: paid.id, outcome: "pay" }, deliverNow);
+    await expect(cancelTopUp(t.db, payments, { orgId: org.id, topupId: paid.id })).rejects.toThrow(/paid; there is nothing to cancel/);
+    expect(await available(org.id)).toBe(usd(10));
   });
 });

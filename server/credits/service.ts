@@ -7,6 +7,7 @@ import { uuidv7 } from "../lib/ids";
 import { NANO_PER_CENT, parseUsd } from "../ledger/money";
 import type { Payments } from "../payments/config";
 import { localCheckoutEvent, localIds, signPayload } from "../payments/local-checkout";
+import { isResumable } from "./checkout-expiry";
 import { getTopUp } from "./store";
 
 export type TopUpLimits = { minCents: number; maxCents: number };
@@ -101,6 +102,7 @@ export async function payLocally(
   const topup = await getTopUp(db, p.orgId, p.topupId);
   if (!topup || topup.mode !== "local") throw new DomainError("NOT_FOUND", "Top-up not found", "topupId");
   if (topup.status !== "open") throw new DomainError("CONFLICT", `This top-up is already ${topup.status}`, "topupId");
+  if (!isResumable(topup, new Date())) throw new DomainError("CONFLICT", "This checkout expired after 24 hours; start a new top-up", "topupId");
   const events =
     p.outcome === "pay"
       ? [localCheckoutEvent(topup, "checkout.session.completed", "paid")]

@@ -3,12 +3,17 @@ import type { DbOrTx } from "../../db/client";
 import { auditLog, organizations, users } from "../../db/schema";
 
 export const auditActions = [
-  "price.change",
-  "key.create",
-  "key.revoke",
-  "key.rotate",
+  "org.create",
+  "member.invite",
   "member.role",
   "member.remove",
+  "listing.status",
+  "price.change",
+  "price.cancel",
+  "key.create",
+  "key.update",
+  "key.revoke",
+  "key.rotate",
   "payout.record",
   "period.close",
 ] as const;

@@ -256,8 +256,21 @@ describe("reconciliation", () => {
       { label: "Usage transfers", nano: usd("45") },
     ]);
     expect(reports.find((r) => r.key === "integrity")!.figures).toEqual([
-      { label: "Posted debits", nano: usd("215") },
-      { label: "Posted credits", nano: usd("215") },
+      { label: "Posted in the period (each transfer one debit and one credit)", nano: usd("215") },
+      { label: "Posted debits, whole ledger", nano: usd("215") },
+      { label: "Posted credits, whole ledger", nano: usd("215") },
+    ]);
+  });
+
+  it("ledger integrity for another month counts only that month's postings and says the checks cover the whole ledger", async () => {
+    const { from } = thisMonth();
+    const previous = { from: new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() - 1, 1)), to: from };
+    const integrity = (await callerFor(t.db, platformFinance).finance.reconciliation(previous)).find((r) => r.key === "integrity")!;
+    expect(integrity.title).toBe("Ledger integrity (whole ledger, as of now)");
+    expect(integrity.figures).toEqual([
+      { label: "Posted in the period (each transfer one debit and one credit)", nano: 0n },
+      { label: "Posted debits, whole ledger", nano: usd("215") },
+      { label: "Posted credits, whole ledger", nano: usd("215") },
     ]);
   });
 

@@ -155,6 +155,22 @@ describe("serving through the openai client", () => {
     expect(backend.events.get(green.response.headers.get("x-request-id")!)!.listingId).toBe(listing("green/llama-3.1-8b").listingId);
   });
 
+  it("answers name the listing's slug, not the upstream's model id, streamed or not, on every endpoint", async () => {
+    const plain = await client().chat.completions.create(ask("which model?"));
+    expect(plain.model).toBe("prov/llama-3.1-8b");
+    const stream = await client().chat.completions.create({ ...ask("which model?"), stream: true, stream_options: { include_usage: true } });
+    const names = new Set<string>();
+    for await (const c of stream) names.add(c.model);
+    expect([...names]).toEqual(["prov/llama-3.1-8b"]);
+    // A family names the listing that served it.
+    expect((await client().chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "hi" }] })).model).toBe("prov/llama-3.1-8b");
+    expect((await client().completions.create({ model: "prov/qwen2.5-7b", prompt: "Once", max_tokens: 3 })).model).toBe("prov/qwen2.5-7b");
+    const streamed = await client().completions.create({ model: "prov/qwen2.5-7b", prompt: "Once", max_tokens: 3, stream: true });
+    for await (const c of streamed) expect(c.model).toBe("prov/qwen2.5-7b");
+    expect((await client().embeddings.create({ model: "prov/demo-embed-small", input: "alpha" })).model).toBe("prov/demo-embed-small");
+    await reported(6);
+  });
+
   it("text completions, streamed and not", async () => {
     const c = await client().completions.create({ model: "prov/qwen2.5-7b", prompt: "Once upon", max_tokens: 5 });
     expect(c.choices[0]!.text.split(" ")).toHaveLength(5);

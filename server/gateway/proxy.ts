@@ -190,7 +190,6 @@ export class Proxy {
       promptTokens,
       stream,
       wantsUsage: clientOptions?.include_usage === true,
-      model,
       hold,
       headers,
       // An embeddings request may carry many inputs, each up to the context length.

@@ -10,7 +10,7 @@ import { apiError, sseErrorEvent, type ApiError } from "./openai-errors";
 import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
 import type { GatewayState } from "./server";
-import { readUsage, SseRelay, type UpstreamUsage } from "./sse";
+import { readUsage, replaceModel, SseRelay, type UpstreamUsage } from "./sse";
 import { countTextTokens } from "./tokens";
 
 /**
@@ -29,7 +29,6 @@ export type Request = {
   promptTokens: number;
   stream: boolean;
   wantsUsage: boolean;
-  model: string;
   hold: Hold;
   headers: Record<string, string>;
   /** What the request could produce: billing never goes past it (estimate.ts billableUsage). */
@@ -132,9 +131,10 @@ export function relayJson(x: Relay) {
         if (asReported && at !== -1) {
           // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
           const cut = at + USAGE_OPEN.length;
-          out = Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]);
+          out = replaceModel(Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]), listing.slug);
         } else {
           parsed ??= JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
+          if (typeof parsed.model === "string") parsed.model = listing.slug;
           parsed.usage = {
             ...(isObject(parsed.usage) && asReported ? parsed.usage : {}),
             prompt_tokens: bill.promptTokens,
@@ -181,6 +181,7 @@ export function relayStream(x: Relay) {
       return res.write(d);
     },
     Date.now,
+    listing.slug,
     s.config.maxSseEventBytes,
   );
   const body = upstream.body;
@@ -205,7 +206,7 @@ export function relayStream(x: Relay) {
           id: `gen-${r.requestId}`,
           object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
           created: Math.floor(r.started / 1000),
-          model: r.model,
+          model: listing.slug,
           choices: [],
         };
         const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SseRelay } from "./sse";
+import { replaceModel, SseRelay } from "./sse";
 
 const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
 const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
@@ -82,5 +82,48 @@ describe("SseRelay", () => {
     const r = new SseRelay("completion", () => true);
     r.push(Buffer.from(`data: {"choices":[{"text":" alpha beta"}]}\n\n`));
     expect(r.outputTokens).toBe(2);
+  });
+});
+
+describe("the answer names the listing's slug, not the upstream's id", () => {
+  const named = (model: string, content: string) =>
+    `data: {"id":"c1","object":"chat.completion.chunk","model":${JSON.stringify(model)},"choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}}}]}\n\n`;
+
+  it.each([
+    ["an upstream id", "llama-3.1-8b-instruct"],
+    ["a dated upstream id", "gpt-4o-2024-08-06"],
+    ["an id with an escaped quote", 'we\\"ird'],
+    ["an empty id", ""],
+  ])("rewrites %s in every event, however the bytes are split", (_label, upstreamModel) => {
+    const stream = named(upstreamModel, "Hello") + named(upstreamModel, ' "model":"x"') + usage + done;
+    const want = named("prov/llama", "Hello") + named("prov/llama", ' "model":"x"');
+    const unnamed = new SseRelay("chat", () => true);
+    unnamed.push(Buffer.from(stream));
+    for (const size of [1, 5, stream.length]) {
+      const out: string[] = [];
+      const r = new SseRelay("chat", (d) => out.push(d.toString()) > 0, Date.now, "prov/llama");
+      for (let i = 0; i < stream.length; i += size) r.push(Buffer.from(stream.slice(i, i + size)));
+      expect(out.join("")).toBe(want);
+      expect(r.outputTokens).toBe(unnamed.outputTokens);
+    }
+  });
+
+  it("leaves an event alone (zero-copy) when it already names the slug, and a usage chunk gets the slug", () => {
+    const writes: (Buffer | string)[] = [];
+    const r = new SseRelay("chat", (d) => writes.push(d) > 0, Date.now, "prov/llama");
+    const event = Buffer.from(named("prov/llama", "hi"));
+    r.push(event);
+    expect(writes[0]).toBe(event);
+    r.push(Buffer.from(`data: {"id":"c1","model":"up","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n`));
+    expect(r.usageChunk).toMatchObject({ model: "prov/llama" });
+  });
+
+  it.each([
+    ["compact JSON", '{"id":"x","model":"up-id","choices":[{"message":{"content":"\\"model\\":\\"no\\""}}]}', '{"id":"x","model":"prov/m","choices":[{"message":{"content":"\\"model\\":\\"no\\""}}]}'],
+    ["a space after the colon", '{"model": "up-id","data":[]}', '{"model": "prov/m","data":[]}'],
+    ["no model key", '{"id":"x"}', '{"id":"x"}'],
+    ["a model that is not a string", '{"model":null}', '{"model":null}'],
+  ])("replaceModel: %s", (_label, raw, want) => {
+    expect(replaceModel(Buffer.from(raw), "prov/m").toString()).toBe(want);
   });
 });

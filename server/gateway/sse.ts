@@ -8,11 +8,15 @@ import { countJsonStringTokens, countTextTokens } from "./tokens";
  * disconnect or an upstream that sends no usage), notes when the first one
  * came, and takes out the usage chunk and the closing `[DONE]`; the proxy adds
  * those back at the end, the usage with its cost, and only if the client asked.
+ * Each event's `model` becomes the listing's slug (what the caller asked for, as
+ * OpenRouter answers), not the upstream's own id.
  */
 
 export type UpstreamUsage = { promptTokens: number; completionTokens: number; cachedTokens: number };
 
 const USAGE = Buffer.from('"usage":');
+const MODEL = Buffer.from('"model":');
+const EVENT_END = Buffer.from("\n\n");
 // What a model generates, by endpoint: chat text, tool-call arguments and reasoning (all billed as output).
 const CHAT_KEYS = ['"content":"', '"arguments":"', '"reasoning_content":"'].map((k) => Buffer.from(k));
 const TEXT_KEYS = [Buffer.from('"text":"')];
@@ -44,6 +48,40 @@ export function readUsage(u: unknown): UpstreamUsage | null {
   return { promptTokens: prompt, completionTokens: completion, cachedTokens: Math.min(prompt, cached) };
 }
 
+/** Index of the quote closing the JSON string that starts at `from`, or -1 before `end`. */
+function stringEnd(data: Buffer, from: number, end: number): number {
+  let e = from;
+  while (e < end && data[e] !== 34 /* " */) e += data[e] === 92 /* \ */ ? 2 : 1;
+  return e < end ? e : -1;
+}
+
+/** The value of a `"model":` key at `at` as [first byte, closing quote], or null when it is not a string. */
+function modelValue(data: Buffer, at: number, end: number): [number, number] | null {
+  let s = at + MODEL.length;
+  while (data[s] === 32) s++;
+  if (data[s] !== 34) return null;
+  const e = stringEnd(data, s + 1, end);
+  return e === -1 ? null : [s + 1, e];
+}
+
+/** JSON string bytes of a model name, without the quotes. */
+function modelBytes(model: string): Buffer {
+  return Buffer.from(JSON.stringify(model).slice(1, -1));
+}
+
+/**
+ * A JSON answer with its top-level `model` set to `model`, spliced without re-serialising. In
+ * OpenAI answers the first `"model":` is the top-level key: quotes inside strings are escaped.
+ */
+export function replaceModel(raw: Buffer, model: string): Buffer {
+  const at = raw.indexOf(MODEL);
+  const span = at === -1 ? null : modelValue(raw, at, raw.length);
+  if (!span) return raw;
+  const bytes = modelBytes(model);
+  if (bytes.equals(raw.subarray(span[0], span[1]))) return raw;
+  return Buffer.concat([raw.subarray(0, span[0]), bytes, raw.subarray(span[1])]);
+}
+
 export class SseRelay {
   outputTokens = 0;
   firstTokenAt: number | null = null;
@@ -56,15 +94,19 @@ export class SseRelay {
   private pending: Buffer | null = null;
   private readonly keys: Buffer[];
   private readonly starts: Uint8Array;
+  private readonly modelBytes: Buffer | null;
 
   constructor(
     endpoint: "chat" | "completion",
     private readonly write: (data: Buffer | string) => boolean,
     private readonly now: () => number = Date.now,
+    /** The name each event's `model` is given; upstream names pass through when null. */
+    private readonly model: string | null = null,
     private readonly maxEventBytes = Infinity,
   ) {
     this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
     this.starts = endpoint === "chat" ? CHAT_STARTS : TEXT_STARTS;
+    this.modelBytes = model === null ? null : modelBytes(model);
   }
 
   /** Feeds one upstream chunk; returns false when the client's socket wants a pause. */
@@ -99,8 +141,8 @@ export class SseRelay {
     return ok;
   }
 
-  /** true: forward unchanged; false: drop; a string: forward this instead. Plain byte compares: this runs per event. */
-  private inspect(data: Buffer, start: number, end: number): boolean | string {
+  /** true: forward unchanged; false: drop; otherwise forward this instead. Plain byte compares: this runs per event. */
+  private inspect(data: Buffer, start: number, end: number): boolean | string | Buffer {
     // "data:" then an optional space
     if (data[start] !== 100 || data[start + 1] !== 97 || data[start + 2] !== 116 || data[start + 3] !== 97 || data[start + 4] !== 58) return true;
     let p = start + 5;
@@ -109,10 +151,14 @@ export class SseRelay {
       this.sawDone = true;
       return false;
     }
+    let model: [number, number] | null = null;
     for (let i = p; i < end; i++) {
       if (data[i] !== 34 /* " */) continue;
       const c = data[i + 1];
-      if (c === 117 /* u */ && matches(data, i, USAGE)) {
+      if (c === 109 /* m */ && model === null && this.modelBytes && matches(data, i, MODEL)) {
+        model = modelValue(data, i, end);
+        if (model) i = model[1];
+      } else if (c === 117 /* u */ && matches(data, i, USAGE)) {
         // A non-null usage object: parse the event (once per stream) and take the usage out.
         let q = i + USAGE.length;
         while (data[q] === 32) q++;
@@ -135,7 +181,9 @@ export class SseRelay {
         i = e;
       }
     }
-    return true;
+    const name = this.modelBytes;
+    if (!model || !name || name.equals(data.subarray(model[0], model[1]))) return true;
+    return Buffer.concat([data.subarray(start, model[0]), name, data.subarray(model[1], end), EVENT_END]);
   }
 
   private takeUsage(event: Buffer): boolean | string {
@@ -146,6 +194,7 @@ export class SseRelay {
       return true;
     }
     this.usage = readUsage(parsed.usage) ?? this.usage;
+    if (this.model !== null && typeof parsed.model === "string") parsed.model = this.model;
     const choices = parsed.choices;
     if (Array.isArray(choices) && choices.length > 0) {
       // Usage riding on a content chunk: forward the content, keep the usage for the end.

@@ -270,7 +270,7 @@ export async function rotateKey(
  * Edits a key's name and limits. Applies to every still-working key of the
  * lineage, so a key in its rotation grace period follows its replacement.
  */
-export async function updateKey(db: Db, orgId: string, input: z.infer<typeof updateKeyInput>, now = new Date()) {
+export async function updateKey(db: Db, orgId: string, input: z.infer<typeof updateKeyInput>, now = new Date(), actorUserId: string | null = null) {
   const { keyId: id, name, ...rest } = input;
   const limits = validateLimits(rest, now);
   if (limits.modelAllowlist) await checkAllowlist(db, limits.modelAllowlist);
@@ -278,10 +278,14 @@ export async function updateKey(db: Db, orgId: string, input: z.infer<typeof upd
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) !== "active") throw new DomainError("CONFLICT", `This key is ${keyStatus(key, now)}; it can no longer be edited`, "keyId");
     const version = await bumpVersion(tx);
+    const changes = { ...(name !== undefined && { name }), ...limitColumns(limits) };
     await tx
       .update(apiKeys)
-      .set({ ...(name !== undefined && { name }), ...limitColumns(limits), changedVersion: version })
+      .set({ ...changes, changedVersion: version })
       .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.lineageId, key.lineageId), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now))));
+    // Spend limits and allowlists decide what a leaked key can cost: every edit is on record.
+    const before = Object.fromEntries(Object.keys(changes).map((k) => [k, key[k as keyof typeof changes]]));
+    await recordAudit(tx, { actorUserId, orgId, action: "key.update", subject: { kind: "api_key", id }, before, after: changes });
     return { id };
   });
 }

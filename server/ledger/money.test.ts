@@ -75,6 +75,34 @@ describe("parseUsd / formatUsd", () => {
     expect(parseUsd(text)).toBe(nano);
   });
 
+  // Issue #16: "20,50" once reached checkout as $2,050. A comma is a decimal comma or refused, never dropped.
+  it.each([
+    ["a decimal comma (20,50 is twenty dollars fifty)", "20,50", 20_500_000_000n],
+    ["a European price (0,15 is fifteen cents)", "0,15", 150_000_000n],
+    ["a decimal comma with three decimals and a leading zero", "0,150", 150_000_000n],
+    ["a decimal comma with one decimal", "1,5", 1_500_000_000n],
+    ["a decimal comma with four decimals", "12,3456", 12_345_600_000n],
+    ["a negative decimal comma", "-2,5", -2_500_000_000n],
+    ["thousands with a decimal point", "1,000.50", 1_000_500_000_000n],
+    ["several thousands groups", "1,000,000", 1_000_000_000_000_000n],
+    ["a dollar sign and a decimal comma", "$7,25", 7_250_000_000n],
+  ])("reads %s", (_label, text, nano) => {
+    expect(parseUsd(text)).toBe(nano);
+  });
+
+  it.each([
+    ["a comma after the decimal point", "0.1,5", /not a decimal dollar amount/],
+    ["a European thousands point", "1.000,50", /not a decimal dollar amount/],
+    ["one comma before exactly three digits (one dollar or a thousand?)", "1,000", /could be 1000 or 1\.000/],
+    ["two commas that are not thousands groups", "1,2,3", /not a decimal dollar amount/],
+    ["thousands groups of the wrong size", "1,00,000.5", /not a decimal dollar amount/],
+    ["a bare comma", ",5", /not a decimal dollar amount/],
+    ["spaces inside", "1 000", /not a decimal dollar amount/],
+  ])("refuses %s, naming the field", (_label, text, message) => {
+    expect(() => parseUsd(text, "amount")).toThrow(DomainError);
+    expect(() => parseUsd(text, "amount")).toThrow(message);
+  });
+
   it.each([
     ["ten decimals", "0.0000000001"],
     ["exponent", "1e3"],

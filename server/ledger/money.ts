@@ -58,23 +58,55 @@ export function splitFee(costNano: bigint, feeBps: number): { feeNano: bigint; p
   return { feeNano, providerNano: costNano - feeNano };
 }
 
-const DECIMAL_RE = /^(-)?(\d+)(?:\.(\d+))?$/;
+const PLAIN_DECIMAL = /^\d+(?:\.\d+)?$/;
+/** "1,000.50", "12,345,678": comma-grouped thousands (groups of exactly three, no leading zero). */
+const GROUPED_THOUSANDS = /^[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$/;
+const DECIMAL_COMMA = /^\d+,\d+$/;
 
 /**
- * Parses a decimal dollar string ("12.5", "0.000000001", "$1,000.25") into nano-USD exactly.
- * Refuses more than 9 decimals, exponents, and anything not a plain decimal. Never uses floats.
+ * The one rule for separators in typed amounts; returns a plain decimal ("20.50") or throws
+ * DomainError(INVALID_INPUT, field). A point is always the decimal point. Commas are thousands
+ * separators only beside a decimal point or when there are several ("1,000.50", "1,000,000").
+ * A single comma otherwise is the user's decimal comma ("20,50" → 20.50, "0,15" → 0.15) unless
+ * it could be either ("1,000": one dollar or a thousand?), which is refused, as is any other mix
+ * ("0.1,5", "1.000,50"). A comma is never dropped silently.
+ */
+export function normaliseDecimal(text: string, field: string): string {
+  const trimmed = text.trim().replace(/^(-?)\$/, "$1");
+  const sign = trimmed.startsWith("-") ? "-" : "";
+  const body = trimmed.slice(sign.length);
+  if (PLAIN_DECIMAL.test(body)) return sign + body;
+  if (GROUPED_THOUSANDS.test(body)) {
+    if (body.includes(".") || body.indexOf(",") !== body.lastIndexOf(",")) return sign + body.replace(/,/g, "");
+    const [whole, part] = body.split(",");
+    throw new DomainError(
+      "INVALID_INPUT",
+      `${field}: "${text}" could be ${whole}${part} or ${whole}.${part}; type ${whole}${part} or ${whole}.${part} without the comma`,
+      field,
+    );
+  }
+  if (DECIMAL_COMMA.test(body)) return sign + body.replace(",", ".");
+  throw new DomainError(
+    "INVALID_INPUT",
+    `${field}: "${text}" is not a decimal dollar amount; type digits with one decimal point or comma, e.g. 20.50`,
+    field,
+  );
+}
+
+/**
+ * Parses a decimal dollar string into nano-USD exactly, separators by `normaliseDecimal`
+ * ("12.5", "12,5", "$1,000.25"). Refuses more than 9 decimals and exponents. Never uses floats.
  */
 export function parseUsd(text: string, field = "amount"): bigint {
-  const cleaned = text.trim().replace(/^(-?)\$/, "$1").replace(/,/g, "");
-  const m = DECIMAL_RE.exec(cleaned);
-  if (!m) throw new DomainError("INVALID_INPUT", `${field}: "${text}" is not a decimal dollar amount`, field);
-  const [, sign, whole, frac = ""] = m;
+  const plain = normaliseDecimal(text, field);
+  const negative = plain.startsWith("-");
+  const [whole, frac = ""] = (negative ? plain.slice(1) : plain).split(".");
   if (frac.length > 9) {
     throw new DomainError("INVALID_INPUT", `${field}: "${text}" has more than 9 decimals (the smallest unit is $0.000000001)`, field);
   }
   const nano = BigInt(whole!) * NANO_PER_USD + BigInt(frac.padEnd(9, "0"));
   try {
-    return checkInt64(sign ? -nano : nano);
+    return checkInt64(negative ? -nano : nano);
   } catch {
     throw new DomainError("INVALID_INPUT", `${field}: "${text}" is too large`, field);
   }

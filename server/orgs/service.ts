@@ -54,6 +54,7 @@ export async function createOrg(db: Db, userId: string, input: z.infer<typeof cr
     if (!org) throw new DomainError("CONFLICT", `The slug "${slug}" is taken; choose another`, "slug");
     await tx.insert(memberships).values({ orgId: org.id, userId, role: "owner" });
     await tx.update(users).set({ activeOrgId: org.id }).where(eq(users.id, userId));
+    await recordAudit(tx, { actorUserId: userId, orgId: org.id, action: "org.create", subject: { kind: "organization", id: org.id }, after: { name: org.name, slug: org.slug } });
     return org;
   });
 }
@@ -87,13 +88,25 @@ function hashToken(token: string): string {
 }
 
 /** Creates an invite; the token is returned once, only its hash is stored. */
-export async function inviteMember(db: DbOrTx, orgId: string, invitedBy: string, input: z.infer<typeof inviteInput>) {
-  const [already] = await db
-    .select({ userId: users.id })
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.orgId, orgId), eq(users.email, input.email)));
-  if (already) throw new DomainError("CONFLICT", `${input.email} is already a member`, "email");
+export async function inviteMember(db: Db, orgId: string, invitedBy: string, input: z.infer<typeof inviteInput>) {
+  return db.transaction(async (tx) => {
+    // One invite at a time per organisation, so two owners cannot both invite the same email.
+    await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, orgId)).for("update");
+    const [already] = await tx
+      .select({ userId: users.id })
+      .from(memberships)
+      .innerJoin(users, eq(users.id, memberships.userId))
+      .where(and(eq(memberships.orgId, orgId), eq(users.email, input.email)));
+    if (already) throw new DomainError("CONFLICT", `${input.email} is already a member`, "email");
+    const [pending] = await pendingInvites(tx, orgId).where(and(pendingInvite(orgId), eq(invites.email, input.email)));
+    if (pending) throw new DomainError("CONFLICT", `${input.email} already has a pending invite; revoke it to send a new one`, "email");
+    const invite = await insertInvite(tx, orgId, invitedBy, input);
+    await recordAudit(tx, { actorUserId: invitedBy, orgId, action: "member.invite", subject: { kind: "invite", id: invite.id }, after: { email: invite.email, role: invite.role } });
+    return invite;
+  });
+}
+
+async function insertInvite(db: DbOrTx, orgId: string, invitedBy: string, input: z.infer<typeof inviteInput>) {
   const token = randomBytes(24).toString("base64url");
   const [invite] = await db
     .insert(invites)
@@ -109,12 +122,19 @@ export async function inviteMember(db: DbOrTx, orgId: string, invitedBy: string,
   return { ...invite!, token };
 }
 
-export function listPendingInvites(db: DbOrTx, orgId: string) {
+/** An invite still waiting: neither accepted, revoked nor expired. */
+const pendingInvite = (orgId: string) => and(eq(invites.orgId, orgId), isNull(invites.acceptedAt), isNull(invites.revokedAt), gt(invites.expiresAt, sql`now()`));
+
+function pendingInvites(db: DbOrTx, orgId: string) {
   return db
     .select({ id: invites.id, email: invites.email, role: invites.role, createdAt: invites.createdAt, expiresAt: invites.expiresAt })
     .from(invites)
-    .where(and(eq(invites.orgId, orgId), isNull(invites.acceptedAt), isNull(invites.revokedAt), gt(invites.expiresAt, sql`now()`)))
-    .orderBy(asc(invites.createdAt));
+    .where(pendingInvite(orgId))
+    .$dynamic();
+}
+
+export function listPendingInvites(db: DbOrTx, orgId: string) {
+  return pendingInvites(db, orgId).orderBy(asc(invites.createdAt));
 }
 
 export async function revokeInvite(db: DbOrTx, orgId: string, inviteId: string) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topups } from "../../db/schema";
+import { cancelTopUp } from "../credits/checkout-expiry";
 import { createTopUp } from "../credits/service";
 import { createTestDb, type TestDb } from "../testing/db";
 import { makeOrg, makeUser } from "../testing/fixtures";
@@ -78,5 +79,23 @@ describe("Stripe Checkout through the SDK", () => {
     ).rejects.toThrow(/Stripe could not start the checkout: Amount too small/);
     const rows = await t.db.select().from(topups).where(eq(topups.orgId, org.id));
     expect(rows.map((r) => r.status)).toEqual(["failed"]);
+  });
+
+  it("cancelling an open top-up expires its Checkout Session first; if Stripe refuses, the top-up stays open", async () => {
+    const user = await makeUser(t.db, "buyer");
+    const org = await makeOrg(t.db, user);
+    respond = () => ({ status: 200, json: { id: "cs_test_cancel", object: "checkout.session", url: "https://checkout.stripe.test/c/cs_test_cancel" } });
+    const { id } = await createTopUp(t.db, stripeMode(), { orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
+
+    seen = [];
+    respond = () => ({ status: 400, json: { error: { type: "invalid_request_error", message: "Session is already complete" } } });
+    await expect(cancelTopUp(t.db, stripeMode(), { orgId: org.id, topupId: id })).rejects.toThrow(/Stripe could not cancel the checkout: Session is already complete/);
+    expect((await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status).toBe("open");
+
+    seen = [];
+    respond = () => ({ status: 200, json: { id: "cs_test_cancel", object: "checkout.session", status: "expired" } });
+    await cancelTopUp(t.db, stripeMode(), { orgId: org.id, topupId: id });
+    expect(seen.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /v1/checkout/sessions/cs_test_cancel/expire"]);
+    expect((await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status).toBe("canceled");
   });
 });

@@ -1,16 +1,18 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { expireAbandonedTopUps } from "../credits/checkout-expiry";
 import { expirePending } from "../ledger/service";
 
 /** How many months of usage partitions the worker keeps ahead of the clock. */
 export const PARTITION_MONTHS_AHEAD = 3;
 
-export type TickResult = { expiredHolds: number; partitionsCreated: number };
+export type TickResult = { expiredHolds: number; partitionsCreated: number; expiredTopUps: number };
 
 /**
  * One round of background upkeep: expire the reservation holds that have run out (the
  * ledger's sweeper returns each remainder exactly once, even with several workers), and
- * create usage_events partitions for this month and the next few.
+ * create usage_events partitions for this month and the next few, and expire top-ups
+ * abandoned at checkout for 24 hours.
  */
 export async function runWorkerTick(db: Db, now = new Date()): Promise<TickResult> {
   const expiredHolds = await expirePending(db, now);
@@ -18,5 +20,5 @@ export async function runWorkerTick(db: Db, now = new Date()): Promise<TickResul
   const { rows } = await db.execute<{ created: number }>(
     sql`select tm_usage_ensure_partitions(${now.toISOString()}::timestamptz, ${ahead.toISOString()}::timestamptz) as created`,
   );
-  return { expiredHolds, partitionsCreated: rows[0]?.created ?? 0 };
+  return { expiredHolds, partitionsCreated: rows[0]?.created ?? 0, expiredTopUps: await expireAbandonedTopUps(db, now) };
 }

@@ -16,7 +16,9 @@ async function main() {
   const tick = async () => {
     try {
       const r = await runWorkerTick(db);
-      if (r.expiredHolds || r.partitionsCreated) console.log(`expired ${r.expiredHolds} reservation holds; created ${r.partitionsCreated} usage partitions`);
+      if (r.expiredHolds || r.partitionsCreated || r.expiredTopUps) {
+        console.log(`expired ${r.expiredHolds} reservation holds and ${r.expiredTopUps} abandoned top-ups; created ${r.partitionsCreated} usage partitions`);
+      }
     } catch (err) {
       // A failed round (database restarting, say) is retried at the next interval.
       console.error("tick failed:", err instanceof Error ? err.message : err);

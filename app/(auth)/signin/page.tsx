@@ -1,5 +1,7 @@
 import type { Metadata } from "next";
 import { githubEnabled } from "@/server/auth";
+import { lockoutMessage } from "@/server/auth/lockout";
+import { webEnv } from "@/server/env";
 import { SignInForm } from "./sign-in-form";
 
 export const metadata: Metadata = { title: "Sign in" };
@@ -11,7 +13,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
   return (
     <div className="mx-auto max-w-sm">
       <h1 className="mb-6 text-center text-2xl font-semibold tracking-tight">Sign in to tokenmarket</h1>
-      <SignInForm callbackUrl={next} github={githubEnabled()} />
+      <SignInForm callbackUrl={next} github={githubEnabled()} lockout={lockoutMessage(webEnv().SIGNIN_WINDOW_SECONDS)} />
     </div>
   );
 }

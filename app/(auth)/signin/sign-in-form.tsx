@@ -5,12 +5,8 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ErrorText } from "@/app/_components/ui";
 
-const messages: Record<string, string> = {
-  rate_limited: "Too many failed attempts. Wait a few minutes and try again.",
-  credentials: "Wrong email or password.",
-};
-
-export function SignInForm({ callbackUrl, github }: { callbackUrl: string; github: boolean }) {
+export function SignInForm({ callbackUrl, github, lockout }: { callbackUrl: string; github: boolean; lockout: string }) {
+  const messages: Record<string, string> = { rate_limited: lockout, credentials: "Wrong email or password." };
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);

@@ -5,8 +5,10 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import { formatUsd } from "@/server/ledger/money";
+import { PaymentOutcome } from "./payment-outcome";
 
 const presets = ["10", "25", "100", "500"];
 
@@ -15,9 +17,11 @@ const statusStyle: Record<string, string> = {
   open: "bg-slate-100 text-slate-700",
   failed: "bg-red-50 text-red-700",
   expired: "bg-slate-100 text-slate-500",
+  canceled: "bg-slate-100 text-slate-500",
 };
 
-export function CreditsView() {
+/** `returned`: the top-up whose checkout the buyer just came back from, if any. */
+export function CreditsView({ returned }: { returned: { topupId: string; leftCheckout: boolean } | null }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const router = useRouter();
@@ -32,6 +36,9 @@ export function CreditsView() {
       },
     }),
   );
+  const cancel = useMutation(
+    trpc.credits.cancelTopUp.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.credits.pathKey() }) }),
+  );
   const threshold = useMutation(
     trpc.credits.setLowBalanceThreshold.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.credits.balance.queryKey() }) }),
   );
@@ -42,6 +49,7 @@ export function CreditsView() {
 
   return (
     <div className="space-y-6">
+      {returned && <PaymentOutcome key={returned.topupId} {...returned} />}
       {b.blocked ? (
         <div data-testid="balance-blocked" className="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-sm text-red-800">
           <strong>Your balance is negative ({usd(b.availableNano)}).</strong> A refund or dispute took more than the remaining credit.
@@ -90,7 +98,7 @@ export function CreditsView() {
               <p className="text-xs text-slate-500">
                 Between {usdFromCents(b.limits.minCents)} and {usdFromCents(b.limits.maxCents)}.
               </p>
-              <ErrorText>{create.error?.message}</ErrorText>
+              <ErrorText>{formError(create.error, { amountUsd: "Amount (USD)" })}</ErrorText>
               <button className="btn-primary w-full" disabled={create.isPending}>
                 {create.isPending ? "Opening checkout…" : "Continue to payment"}
               </button>
@@ -114,12 +122,21 @@ export function CreditsView() {
                       <td>{dateTime(t.createdAt)}</td>
                       <td className="font-mono">{usdFromCents(t.amountCents)}</td>
                       <td>
-                        <span className={`rounded px-2 py-0.5 text-xs font-medium ${statusStyle[t.status] ?? ""}`}>{t.status}</span>
+                        <span data-testid="topup-status" className={`rounded px-2 py-0.5 text-xs font-medium ${statusStyle[shown(t)] ?? ""}`}>{shown(t)}</span>
+                        {t.resumable && <span className="ml-2 text-xs text-slate-500">payable until {dateTime(t.expiresAt)}</span>}
                         {t.refundedCents > 0 && <span className="ml-2 text-xs text-slate-500">{usdFromCents(t.refundedCents)} reversed</span>}
                       </td>
-                      <td className="text-right">
+                      <td className="space-x-3 whitespace-nowrap text-right">
                         {t.status === "paid" && (
                           <Link className="text-sm text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link>
+                        )}
+                        {t.resumable && t.checkoutUrl && b.canTopUp && (
+                          <>
+                            <a className="text-sm text-indigo-700 hover:underline" href={t.checkoutUrl}>Resume</a>
+                            <button className="text-sm text-slate-600 hover:underline" disabled={cancel.isPending} onClick={() => cancel.mutate({ topupId: t.id })}>
+                              Cancel
+                            </button>
+                          </>
                         )}
                       </td>
                     </tr>
@@ -128,6 +145,7 @@ export function CreditsView() {
               </table>
             )}
           </QueryView>
+          <ErrorText>{cancel.error?.message}</ErrorText>
           {b.canTopUp && (
             <form
               className="flex flex-wrap items-end gap-2 border-t border-slate-100 pt-4"
@@ -141,7 +159,7 @@ export function CreditsView() {
                 <input id="threshold" name="threshold" className="input w-40" defaultValue={formatUsd(b.lowThresholdNano, { symbol: false })} />
               </div>
               <button className="btn-secondary" disabled={threshold.isPending}>Save</button>
-              <ErrorText>{threshold.error?.message}</ErrorText>
+              <ErrorText>{formError(threshold.error, { thresholdUsd: "Warn me below (USD)" })}</ErrorText>
             </form>
           )}
         </section>
@@ -149,6 +167,9 @@ export function CreditsView() {
     </div>
   );
 }
+
+/** An open top-up past its 24 hours reads as expired before the worker's next sweep marks it. */
+const shown = (t: { status: string; resumable: boolean }) => (t.status === "open" && !t.resumable ? "expired" : t.status);
 
 function Stat({ label, value, testId, strong }: { label: string; value: string; testId: string; strong?: boolean }) {
   return (

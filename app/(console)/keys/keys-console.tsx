@@ -3,13 +3,15 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { formatUsd } from "@/server/ledger/money";
-import { LimitsFields, periodLabel, readLimits } from "./limits-form";
+import { limitLabels, LimitsFields, periodLabel, readLimits } from "./limits-form";
 
 type KeyRow = inferRouterOutputs<AppRouter>["keys"]["list"][number];
 type Revealed = { name: string; secret: string; note?: string };
+type RevealProps = { revealed: Revealed; onDone: () => void; baseUrl: string };
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
@@ -21,7 +23,8 @@ const graceOptions = [
   { seconds: 7 * 86_400, label: "Keep the old key for 7 days" },
 ];
 
-export function KeysConsole({ canManage }: { canManage: boolean }) {
+/** `baseUrl`: the proxy as buyers reach it (GATEWAY_PUBLIC_URL), shown beside a new key. */
+export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUrl: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const keys = useQuery(trpc.keys.list.queryOptions());
@@ -47,7 +50,7 @@ export function KeysConsole({ canManage }: { canManage: boolean }) {
 
   return (
     <div className="space-y-6">
-      {revealed && <SecretReveal revealed={revealed} onDone={() => setRevealed(null)} />}
+      {revealed && <SecretReveal revealed={revealed} onDone={() => setRevealed(null)} baseUrl={baseUrl} />}
 
       {creating && (
         <section className="card space-y-4" data-testid="create-key-form">
@@ -66,12 +69,12 @@ export function KeysConsole({ canManage }: { canManage: boolean }) {
               extra={
                 <div>
                   <label className="label" htmlFor="create-expires">Expires after (optional)</label>
-                  <input className="input" id="create-expires" name="expiresOn" type="date" />
+                  <input className="input" id="create-expires" name="expiresOn" type="date" min={new Date().toISOString().slice(0, 10)} />
                   <p className="mt-1 text-xs text-slate-500">The key stops working at the end of that day (UTC).</p>
                 </div>
               }
             />
-            <ErrorText>{create.error?.message}</ErrorText>
+            <ErrorText>{formError(create.error, limitLabels)}</ErrorText>
             <div className="flex gap-2">
               <button className="btn-primary" type="submit" disabled={create.isPending}>{create.isPending ? "Creating…" : "Create key"}</button>
               <button className="btn-secondary" type="button" onClick={() => { setCreating(false); create.reset(); }}>Cancel</button>
@@ -137,7 +140,7 @@ function endOfUtcDay(day: string): Date {
   return new Date(Date.UTC(y, m - 1, d + 1));
 }
 
-function SecretReveal({ revealed, onDone }: { revealed: Revealed; onDone: () => void }) {
+function SecretReveal({ revealed, onDone, baseUrl }: RevealProps) {
   const [copied, setCopied] = useState<"no" | "yes" | "failed">("no");
   return (
     <section className="card space-y-3 border-emerald-300 bg-emerald-50" data-testid="key-secret-panel">
@@ -170,8 +173,8 @@ function SecretReveal({ revealed, onDone }: { revealed: Revealed; onDone: () => 
         </button>
       </div>
       {copied === "failed" && <p className="text-sm text-red-700">The browser refused clipboard access; select the key and copy it by hand.</p>}
-      <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
-        {`export OPENAI_API_KEY=${revealed.secret}\nexport OPENAI_BASE_URL=http://localhost:8787/v1`}
+      <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" data-testid="key-env">
+        {`export OPENAI_API_KEY=${revealed.secret}\nexport OPENAI_BASE_URL=${baseUrl}`}
       </pre>
       <button className="btn-secondary" onClick={onDone} data-testid="key-secret-done">I have saved it</button>
     </section>
@@ -282,7 +285,7 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
                 }}
               >
                 <LimitsFields idPrefix={`edit-${k.id}`} defaults={k} />
-                <ErrorText>{update.error?.message}</ErrorText>
+                <ErrorText>{formError(update.error, limitLabels)}</ErrorText>
                 <div className="flex gap-2">
                   <button className="btn-primary" type="submit" disabled={update.isPending}>Save limits</button>
                   <button className="btn-secondary" type="button" onClick={() => setPanel(null)}>Cancel</button>
@@ -297,7 +300,7 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
                 </select>
                 <button className="btn-primary" disabled={rotate.isPending} onClick={() => rotate.mutate({ keyId: k.id, graceSeconds: grace })}>Rotate key</button>
                 <button className="btn-secondary" onClick={() => setPanel(null)}>Cancel</button>
-                <ErrorText>{rotate.error?.message}</ErrorText>
+                <ErrorText>{formError(rotate.error, limitLabels)}</ErrorText>
               </div>
             )}
             {panel === "revoke" && (

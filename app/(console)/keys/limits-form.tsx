@@ -16,6 +16,18 @@ export type LimitsDefaults = {
   modelAllowlist?: string[];
 };
 
+/** The forms' labels for the API's field names, so errors read as the form does. */
+export const limitLabels: Record<string, string> = {
+  name: "Name",
+  spendLimitUsd: "Spend limit (USD)",
+  limitPeriod: "Limit period",
+  modelAllowlist: "Models allowed",
+  rpmLimit: "Requests per minute",
+  tpmLimit: "Tokens per minute",
+  expiresAt: "Expires after",
+  graceSeconds: "Grace period",
+};
+
 /** Form fields → tRPC input. Empty fields mean "no limit"; the server validates every value. */
 export function readLimits(form: FormData) {
   const text = (name: string) => String(form.get(name) ?? "").trim();

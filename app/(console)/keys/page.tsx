@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
+import { env } from "@/server/env";
 import { KeysConsole } from "./keys-console";
 
 export const metadata: Metadata = { title: "API keys" };
@@ -17,7 +18,7 @@ export default async function Page() {
           </>
         }
       />
-      <KeysConsole key={org.id} canManage={org.role === "owner" || org.role === "developer"} />
+      <KeysConsole key={org.id} canManage={org.role === "owner" || org.role === "developer"} baseUrl={env().GATEWAY_PUBLIC_URL} />
     </>
   );
 }

@@ -2,6 +2,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { ErrorText } from "@/app/_components/ui";
+import { formError } from "@/app/_lib/form-errors";
 import type { AppRouter } from "@/server/api/root";
 
 type Inputs = inferRouterInputs<AppRouter>["catalog"];
@@ -10,6 +11,29 @@ type Fields = Omit<Inputs["update"], "id" | "clearCredential">;
 type Modality = Fields["modalities"][number];
 
 const modalityOptions: Modality[] = ["chat", "completion", "embeddings"];
+
+/** The form's labels for the API's field names, so errors read as the form does. */
+export const listingLabels: Record<string, string> = {
+  name: "Public name",
+  modelSlug: "Model slug",
+  family: "Model family",
+  contextLength: "Context length",
+  description: "Description",
+  modalities: "Modalities",
+  upstreamBaseUrl: "Base URL",
+  upstreamModel: "Upstream model id",
+  upstreamCredential: "Upstream API key",
+  "prices.unit": "Unit",
+  "prices.input": "Input price",
+  "prices.output": "Output price",
+  "prices.cachedInput": "Cached input price",
+  tokensPerWatt: "Tokens per watt",
+  energyHardware: "Hardware",
+  energyMeasuredOn: "Measured on",
+  energyMethod: "Measurement method",
+  gridCarbonGPerKwh: "Grid carbon",
+  region: "Region",
+};
 
 function text(f: FormData, k: string): string {
   return String(f.get(k) ?? "").trim();
@@ -204,7 +228,7 @@ export function ListingForm({
         </Field>
       </section>
 
-      <ErrorText testId="listing-form-error">{error}</ErrorText>
+      <ErrorText testId="listing-form-error">{formError(error ? { message: error } : null, listingLabels)}</ErrorText>
       <button className="btn-primary" type="submit" disabled={pending} data-testid="listing-save">{pending ? "Saving…" : submitLabel}</button>
     </form>
   );

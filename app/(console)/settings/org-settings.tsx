@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ErrorText, Spinner } from "@/app/_components/ui";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 
 const roles = ["owner", "developer", "finance"] as const;
@@ -89,13 +90,8 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
               </select>
               <button className="btn-primary w-full" disabled={invite.isPending}>Create invite link</button>
             </form>
-            <ErrorText>{invite.error?.message}</ErrorText>
-            {inviteLink && (
-              <div className="space-y-1 rounded-md bg-indigo-50 p-3 text-sm">
-                <p className="font-medium text-indigo-900">Send this link; it is shown once and works for 14 days.</p>
-                <input className="input font-mono text-xs" readOnly value={inviteLink} data-testid="invite-link" onFocus={(e) => e.currentTarget.select()} />
-              </div>
-            )}
+            <ErrorText>{formError(invite.error, { email: "Invite email", role: "Role" })}</ErrorText>
+            {inviteLink && <InviteLink link={inviteLink} />}
             {invites.data && invites.data.length > 0 && (
               <ul className="divide-y divide-slate-100 text-sm">
                 {invites.data.map((i) => (
@@ -119,12 +115,40 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
               <input className="input" name="name" defaultValue={orgName} aria-label="Organisation name" />
               <button className="btn-secondary" disabled={rename.isPending}>Save</button>
             </form>
-            <ErrorText>{rename.error?.message}</ErrorText>
+            <ErrorText>{formError(rename.error, { name: "Organisation name" })}</ErrorText>
           </section>
         </div>
       ) : (
         <section className="card text-sm text-slate-600">Only owners can invite members, change roles or rename the organisation.</section>
       )}
+    </div>
+  );
+}
+
+/** The new invite's link, whole (it wraps rather than being cut off), with a copy button. */
+function InviteLink({ link }: { link: string }) {
+  const [copied, setCopied] = useState<"no" | "yes" | "failed">("no");
+  return (
+    <div className="space-y-2 rounded-md bg-indigo-50 p-3 text-sm">
+      <p className="font-medium text-indigo-900">Send this link; it is shown once and works for 14 days.</p>
+      <textarea
+        className="input h-auto resize-none break-all font-mono text-xs"
+        rows={3}
+        readOnly
+        value={link}
+        data-testid="invite-link"
+        aria-label="Invite link"
+        onFocus={(e) => e.currentTarget.select()}
+      />
+      <button
+        type="button"
+        className="btn-primary"
+        data-testid="copy-invite-link"
+        onClick={() => navigator.clipboard.writeText(link).then(() => setCopied("yes"), () => setCopied("failed"))}
+      >
+        {copied === "yes" ? "Copied" : "Copy link"}
+      </button>
+      {copied === "failed" && <p className="text-red-700">The browser refused clipboard access; select the link and copy it by hand.</p>}
     </div>
   );
 }

@@ -14,10 +14,11 @@ export const sortLabels = {
   name: "Name",
 } as const;
 
-type Props = { providers: { slug: string; name: string }[]; families: string[] };
+/** `maxPriceError`: why the typed maximum price was left out, shown on its field. */
+type Props = { providers: { slug: string; name: string }[]; families: string[]; maxPriceError?: string | null };
 
 /** Search, filters and sort as URL parameters, so every view of the market is a link. */
-export function MarketplaceFilters({ providers, families }: Props) {
+export function MarketplaceFilters({ providers, families, maxPriceError }: Props) {
   const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
@@ -79,7 +80,17 @@ export function MarketplaceFilters({ providers, families }: Props) {
       </div>
       <div>
         <label className="label" htmlFor="maxBlendedPer1M">Max blended $ / 1M</label>
-        <input className="input" id="maxBlendedPer1M" name="maxBlendedPer1M" inputMode="decimal" placeholder="e.g. 0.50" defaultValue={params.get("maxBlendedPer1M") ?? ""} />
+        <input
+          className={`input ${maxPriceError ? "border-red-400" : ""}`}
+          id="maxBlendedPer1M"
+          name="maxBlendedPer1M"
+          inputMode="decimal"
+          placeholder="e.g. 0.50"
+          defaultValue={params.get("maxBlendedPer1M") ?? ""}
+          aria-invalid={maxPriceError ? true : undefined}
+          aria-describedby={maxPriceError ? "maxBlendedPer1M-error" : undefined}
+        />
+        {maxPriceError && <p id="maxBlendedPer1M-error" className="mt-1 text-xs text-red-700" data-testid="max-price-error">{maxPriceError}</p>}
       </div>
       <div>
         <label className="label" htmlFor="minContext">Min context</label>

@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceTokenMatcher } from "../../auth/service-tokens";
+import { cancelScheduledPrice } from "../../catalog/price-schedule";
 import { changeListingPrice, priceAt, priceHistory } from "../../catalog/service";
 import { createTestDb, type TestDb } from "../../testing/db";
 import { addMember, callerFor, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
@@ -199,6 +200,28 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     expect((await a.catalog.get({ id: l.id })).currentPrice?.inputPer1kNano).toBe(300_000n);
     expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice?.inputPer1kNano).toBe(500_000n);
   });
+
+  it("a scheduled change can be cancelled before it takes effect; one in force cannot; nobody else can", async () => {
+    const a = callerFor(t.db, ownerA);
+    const l = await a.catalog.create(listingInput("cancel-schedule"));
+    const soon = new Date(Date.now() + 3_600_000);
+    await a.catalog.changePrice({ id: l.id, prices: prices("0.50", "1"), effectiveFrom: soon });
+    const before = await priceHistory(t.db, l.id);
+    expect(await codeOf(callerFor(t.db, devA).catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: soon }))).toBe("FORBIDDEN");
+    expect(await codeOf(callerFor(t.db, ownerB).catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: soon }))).toBe("NOT_FOUND");
+    const inForce = before[0]!.effectiveFrom;
+    const refused = await a.catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: inForce }).catch((e: TRPCError) => e);
+    expect(refused).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("already in effect") });
+    expect(await codeOf(a.catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: new Date(soon.getTime() + 1) }))).toBe("NOT_FOUND");
+    await a.catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: soon });
+    expect(await priceHistory(t.db, l.id)).toEqual(before.slice(0, 1));
+    expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice).toBeNull();
+    // Once its time has come it is history: the same call an hour later is refused.
+    await a.catalog.changePrice({ id: l.id, prices: prices("0.50", "1"), effectiveFrom: soon });
+    await expect(
+      cancelScheduledPrice(t.db, { orgId: orgA.id, userId: ownerA.id, input: { id: l.id, effectiveFrom: soon }, now: new Date(soon.getTime() + 1) }),
+    ).rejects.toThrow(/already in effect/);
+  });
 });
 
 describe("upstream credentials", () => {
@@ -219,6 +242,8 @@ describe("upstream credentials", () => {
     await a.catalog.setStatus({ id: created.id, status: "published" });
     const { rows } = await t.pool.query("select upstream_credential_enc from listings where id = $1", [created.id]);
     const ciphertext: string = rows[0].upstream_credential_enc;
+    const later = new Date(Date.now() + 86_400_000);
+    await a.catalog.changePrice({ id: created.id, prices: prices("0.15", "0.30"), effectiveFrom: later });
     const { modelSlug: _m, prices: _p, ...fields } = listingInput("secret-holder");
     const inputs: Record<string, unknown> = {
       "catalog.marketplace": { q: "secret-holder" },
@@ -232,6 +257,7 @@ describe("upstream credentials", () => {
       "catalog.testConnection": { id: created.id },
       "catalog.setStatus": { id: created.id, status: "published" },
       "catalog.changePrice": { id: created.id, prices: prices("0.15", "0.30") },
+      "catalog.cancelScheduledPrice": { id: created.id, effectiveFrom: later },
     };
     // Every catalog procedure except the proxies' routing table is browser-facing: a new one fails here until listed.
     const browserFacing = Object.keys(appRouter._def.procedures).filter((n) => n.startsWith("catalog.") && n !== "catalog.routing");

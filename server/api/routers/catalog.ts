@@ -20,6 +20,7 @@ import {
   updateListing,
   updateListingInput,
 } from "../../catalog/service";
+import { cancelScheduledPrice, cancelScheduledPriceInput } from "../../catalog/price-schedule";
 import { catalogEncryptionKey } from "../../env";
 import { upstreamDispatcher } from "../../lib/outbound";
 import { orgProcedure, publicProcedure, router, serviceProcedure } from "../trpc";
@@ -189,12 +190,16 @@ export const catalogRouter = router({
   setStatus: orgProcedure("owner")
     .input(setStatusInput)
     .output(z.object({ id: z.string(), status: z.enum(listingStatus.enumValues) }))
-    .mutation(({ ctx, input }) => setListingStatus(ctx.db, ctx.org.id, input)),
+    .mutation(({ ctx, input }) => setListingStatus(ctx.db, ctx.org.id, input, ctx.user.id)),
 
   changePrice: orgProcedure("owner")
     .input(changePriceInput)
     .output(priceVersion)
     .mutation(({ ctx, input }) => changeListingPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
+
+  cancelScheduledPrice: orgProcedure("owner")
+    .input(cancelScheduledPriceInput)
+    .mutation(({ ctx, input }) => cancelScheduledPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
 
   // Proxies: decrypted credentials, so only with a service token (never a browser session).
   routing: serviceProcedure.query(({ ctx }) => routingTable(ctx.db, { service: ctx.service, key: catalogEncryptionKey() })),

@@ -9,6 +9,7 @@ import {
   payLocally,
   setLowBalanceThreshold,
 } from "../../credits/service";
+import { cancelTopUp, checkoutExpiresAt, isResumable } from "../../credits/checkout-expiry";
 import { getTopUp, listTopUps } from "../../credits/store";
 import { DomainError } from "../../errors";
 import { orgProcedure, router, type Context } from "../trpc";
@@ -37,14 +38,19 @@ export const creditsRouter = router({
     };
   }),
 
-  topups: orgProcedure().query(({ ctx }) => listTopUps(ctx.db, ctx.org.id)),
+  /** Newest first; an open one says until when it can be resumed (checkoutUrl) or cancelled. */
+  topups: orgProcedure().query(async ({ ctx }) => {
+    const now = new Date();
+    return (await listTopUps(ctx.db, ctx.org.id)).map((t) => ({ ...t, expiresAt: checkoutExpiresAt(t.createdAt), resumable: isResumable(t, now) }));
+  }),
 
   topup: orgProcedure()
     .input(topupId)
     .query(async ({ ctx, input }) => {
       const topup = await getTopUp(ctx.db, ctx.org.id, input.topupId);
       if (!topup) throw new DomainError("NOT_FOUND", "Top-up not found", "topupId");
-      return { ...topup, orgName: ctx.org.name, paymentsMode: runtime(ctx).payments.mode };
+      const checkout = { expiresAt: checkoutExpiresAt(topup.createdAt), resumable: isResumable(topup, new Date()) };
+      return { ...topup, ...checkout, orgName: ctx.org.name, paymentsMode: runtime(ctx).payments.mode };
     }),
 
   createTopUp: orgProcedure("owner", "finance")
@@ -60,6 +66,10 @@ export const creditsRouter = router({
       const rt = runtime(ctx);
       return payLocally(ctx.db, rt.payments, { orgId: ctx.org.id, topupId: input.topupId, outcome: input.outcome }, rt.deliver);
     }),
+
+  cancelTopUp: orgProcedure("owner", "finance")
+    .input(topupId)
+    .mutation(({ ctx, input }) => cancelTopUp(ctx.db, runtime(ctx).payments, { orgId: ctx.org.id, topupId: input.topupId })),
 
   setLowBalanceThreshold: orgProcedure("owner", "finance")
     .input(lowBalanceInput)

@@ -49,7 +49,7 @@ export const keysRouter = router({
 
   update: orgProcedure("owner", "developer")
     .input(updateKeyInput)
-    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input)),
+    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), ctx.user.id)),
 
   revoke: orgProcedure("owner", "developer")
     .input(keyIdInput)

@@ -5,8 +5,7 @@ import { EmptyState, QueryView } from "@/app/_components/ui";
 import { dateTime } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AuditAction } from "@/server/finance/audit";
-
-const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 1));
+import { changedFields } from "@/server/finance/audit-diff";
 
 export function AuditLog({ scope, actions }: { scope: "platform" | "org"; actions: readonly AuditAction[] }) {
   const trpc = useTRPC();
@@ -25,10 +24,10 @@ export function AuditLog({ scope, actions }: { scope: "platform" | "org"; action
           {actions.map((a) => <option key={a} value={a}>{a}</option>)}
         </select>
       </div>
-      <QueryView query={q} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="Nothing recorded">Price changes, keys, role changes, payouts and closed months appear here.</EmptyState>}>
+      <QueryView query={q} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="Nothing recorded">Organisations created, invites and roles, listing status and prices, keys and their limits, payouts and closed months appear here.</EmptyState>}>
         {(d) => (
           <table className="data-table" data-testid="audit-log">
-            <thead><tr><th>When</th><th>Action</th><th>Who</th>{scope === "platform" && <th>Organisation</th>}<th>Subject</th><th>Before</th><th>After</th></tr></thead>
+            <thead><tr><th>When</th><th>Action</th><th>Who</th>{scope === "platform" && <th>Organisation</th>}<th>Subject</th><th>Changes</th></tr></thead>
             <tbody>
               {d.entries.map((e) => (
                 <tr key={e.id} className="align-top" data-testid="audit-row" data-action={e.action}>
@@ -37,8 +36,15 @@ export function AuditLog({ scope, actions }: { scope: "platform" | "org"; action
                   <td>{e.actorEmail ?? "system"}</td>
                   {scope === "platform" && <td>{e.orgName ?? "Platform"}</td>}
                   <td className="font-mono text-xs">{e.subjectKind}:{e.subjectId}</td>
-                  <td><pre className="max-w-xs overflow-auto text-xs">{json(e.before)}</pre></td>
-                  <td><pre className="max-w-xs overflow-auto text-xs">{json(e.after)}</pre></td>
+                  <td>
+                    <ul className="space-y-0.5 text-xs" data-testid="audit-changes">
+                      {changedFields(e.before, e.after).map((c) => (
+                        <li key={c.field}>
+                          <span className="text-slate-500">{c.label}</span> {c.before} → <strong>{c.after}</strong>
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
 import { usd } from "@/app/_lib/format";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import { formatUsd } from "@/server/ledger/money";
 import { TransferLink } from "../_components/bits";
@@ -90,7 +91,7 @@ export function Payouts() {
             <label className="label" htmlFor="p-ref">Bank reference</label>
             <input id="p-ref" className="input" value={form.bankReference} onChange={set("bankReference")} required />
           </div>
-          <ErrorText testId="payout-error">{record.error?.message}</ErrorText>
+          <ErrorText testId="payout-error">{formError(record.error, { orgId: "Provider", amountUsd: "Amount (USD)", paidOn: "Paid on", bankReference: "Bank reference" })}</ErrorText>
           {record.data && <p className="text-sm text-emerald-700" data-testid="payout-recorded">Payout of {usd(record.data.amountNano)} recorded.</p>}
           <button className="btn-primary w-full" disabled={record.isPending}>{record.isPending ? "Recording…" : "Record payout"}</button>
           <p className="text-xs text-slate-500">Posts provider payable → payouts. Send the money through the bank first; this records it.</p>

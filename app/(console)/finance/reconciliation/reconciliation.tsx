@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
 import { dateTime, usd } from "@/app/_lib/format";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import { StatusBadge } from "../_components/bits";
 
@@ -37,7 +38,17 @@ export function Reconciliation() {
       <section className="card flex flex-wrap items-end gap-4">
         <div>
           <label className="label" htmlFor="rec-month">Month (UTC)</label>
-          <input id="rec-month" type="month" className="input w-48" value={month} onChange={(e) => setMonth(e.target.value)} />
+          <input
+            id="rec-month"
+            type="month"
+            className="input w-48"
+            value={month}
+            onChange={(e) => {
+              // What closing said was about the month on screen then: it goes with it.
+              close.reset();
+              setMonth(e.target.value);
+            }}
+          />
         </div>
         <button className="btn-secondary" onClick={() => reports.refetch()} disabled={reports.isFetching}>
           {reports.isFetching ? "Running…" : "Run again"}
@@ -61,8 +72,10 @@ export function Reconciliation() {
           )}
         </div>
       </section>
-      <ErrorText testId="close-error">{close.error?.message}</ErrorText>
-      {close.data && <p className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800">{close.data.month} is closed.</p>}
+      <ErrorText testId="close-error">{formError(close.error, { month: "Month" })}</ErrorText>
+      {close.data?.month.startsWith(month) && (
+        <p className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" data-testid="close-done">{month} is closed.</p>
+      )}
 
       {reports.isLoading ? (
         <Spinner label="Reconciling…" />

@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { ErrorText, PageHeader, Spinner } from "@/app/_components/ui";
 import { formatDateTime, formatPricePer1k, formatPricePer1M } from "@/app/_lib/format";
+import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { pricePer1MDecimal } from "@/server/catalog/pricing";
@@ -121,10 +122,18 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
 
 type Listing = inferRouterOutputs<AppRouter>["catalog"]["get"];
 
+const priceLabels = { "prices.input": "Input", "prices.output": "Output", "prices.cachedInput": "Cached input", effectiveFrom: "From (UTC)" };
+
+/** A datetime-local value read as UTC ("2026-12-05T14:30" → 14:30 UTC): times are entered as they are listed. */
+const utcFromInput = (value: string) => new Date(`${value}Z`);
+/** The current minute in UTC as a datetime-local value, the earliest a change may start. */
+const utcInputNow = () => new Date().toISOString().slice(0, 16);
+
 function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: Listing; isOwner: boolean; onChanged: () => void }) {
   const trpc = useTRPC();
   const [when, setWhen] = useState<"now" | "later">("now");
   const change = useMutation(trpc.catalog.changePrice.mutationOptions({ onSuccess: onChanged }));
+  const cancel = useMutation(trpc.catalog.cancelScheduledPrice.mutationOptions({ onSuccess: onChanged }));
   const now = new Date();
   const current = listing.currentPrice;
   return (
@@ -142,8 +151,18 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
               <td className="text-right tabular-nums">{formatPricePer1M(v.outputPer1kNano)}</td>
               <td className="text-right tabular-nums">{formatPricePer1M(v.cachedInputPer1kNano)}</td>
               <td className="text-right tabular-nums">{formatPricePer1k(v.inputPer1kNano)}</td>
-              <td className="text-xs text-slate-500">
+              <td className="whitespace-nowrap text-xs text-slate-500">
                 {v.effectiveFrom > now ? "scheduled" : current && v.effectiveFrom.getTime() === current.effectiveFrom.getTime() ? "current" : ""}
+                {isOwner && v.effectiveFrom > now && (
+                  <button
+                    className="ml-2 text-indigo-700 hover:underline"
+                    data-testid="cancel-scheduled-price"
+                    disabled={cancel.isPending}
+                    onClick={() => cancel.mutate({ id, effectiveFrom: v.effectiveFrom })}
+                  >
+                    Cancel
+                  </button>
+                )}
               </td>
             </tr>
           ))}
@@ -166,7 +185,7 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
                   output: String(f.get("output")),
                   cachedInput: String(f.get("cachedInput")),
                 },
-                effectiveFrom: when === "later" && at ? new Date(at) : undefined,
+                effectiveFrom: when === "later" && at ? utcFromInput(at) : undefined,
               },
               { onSuccess: () => setWhen("now") },
             );
@@ -192,12 +211,20 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
               <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> Effective now
             </label>
             <label className="flex items-center gap-1.5">
-              <input type="radio" name="when" checked={when === "later"} onChange={() => setWhen("later")} /> From
+              <input type="radio" name="when" checked={when === "later"} onChange={() => setWhen("later")} /> From (UTC)
             </label>
-            <input className="input w-auto" type="datetime-local" name="effectiveAt" aria-label="Effective from" disabled={when === "now"} required={when === "later"} />
+            <input
+              className="input w-auto"
+              type="datetime-local"
+              name="effectiveAt"
+              aria-label="Effective from (UTC)"
+              min={utcInputNow()}
+              disabled={when === "now"}
+              required={when === "later"}
+            />
           </div>
           <p className="text-xs text-slate-500">Past prices are never changed: usage already served keeps the price it was served at.</p>
-          <ErrorText testId="change-price-error">{change.error?.message}</ErrorText>
+          <ErrorText testId="change-price-error">{formError(change.error ?? cancel.error, priceLabels)}</ErrorText>
           <button className="btn-primary" type="submit" disabled={change.isPending} data-testid="change-price-submit">
             {change.isPending ? "Saving…" : "Add price version"}
           </button>

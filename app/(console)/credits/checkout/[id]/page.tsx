@@ -20,10 +20,10 @@ export default async function LocalCheckoutPage({ params }: { params: Promise<{ 
       <div className="card space-y-4">
         <div className="text-sm text-slate-500">tokenmarket credits for {org.name}</div>
         <div className="text-4xl font-semibold" data-testid="checkout-amount">{usdFromCents(topup.amountCents)}</div>
-        {topup.status === "open" ? (
+        {topup.resumable ? (
           <LocalCheckout topupId={id} amount={usdFromCents(topup.amountCents)} />
         ) : (
-          <p className="text-sm text-slate-600">This top-up is {topup.status}.</p>
+          <p className="text-sm text-slate-600">This top-up is {topup.status === "open" ? "expired" : topup.status}.</p>
         )}
       </div>
     </div>
