@@ -235,6 +235,7 @@ describe("reconciliation", () => {
       ["reservations", "pass"],
       ["conflicts", "pass"],
       ["payouts", "pass"],
+      ["anomalies", "pass"],
     ]);
     const payments = reports.find((r) => r.key === "payments")!;
     expect(payments.figures).toEqual([

@@ -8,6 +8,7 @@ import { pgArray } from "../lib/pg-array";
 import { recordUnfundedShares, setAsideTransfer, type UnfundedShare } from "../ledger/funding-store";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
+import { recordAnomalies, type AnomalyInput } from "./anomalies";
 import { usageEvent, type eventResult, type UsageEvent } from "./contract";
 import { formatUsd } from "../ledger/money";
 import { consumeHold, eventFingerprint, MAX_EVENT_COST_NANO, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
@@ -97,6 +98,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     const accounts = await accountIds(db, accountsNeeded(candidates));
     const outcome = await settleQueued(db, { pending: candidates, accounts, feeBps: opts.defaultFeeBps });
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
+    await recordAnomalies(db, anomaliesOf(candidates, outcome));
   }
 
   const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
@@ -202,6 +204,17 @@ async function settleRound(db: Db, round: readonly { job: Job; taken: Candidate[
   // Holds are judged (open, expired) at the time of the transaction.
   const outcome = await withRetry(() => db.transaction((tx) => settle(tx, merged, accounts, feeBps, new Date())));
   for (const { job, taken } of round) for (const c of taken) job.results.set(c.event.id, outcome.get(c.event.id)!);
+}
+
+/** Settled events (now or before) that carry an upstream's unbilled claim. */
+function anomaliesOf(candidates: readonly Candidate[], outcome: ReadonlyMap<string, EventResult>): AnomalyInput[] {
+  const out: AnomalyInput[] = [];
+  for (const c of candidates) {
+    const r = outcome.get(c.event.id);
+    const anomaly = c.event.anomaly;
+    if (anomaly && r && (r.status === "settled" || r.status === "duplicate")) out.push({ event: { ...c.event, anomaly }, providerOrgId: c.listing.providerOrgId, costNano: r.costNano ?? 0n });
+  }
+  return out;
 }
 
 function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
