@@ -1,61 +1,14 @@
 import fs from "node:fs";
 import { expect, test } from "@playwright/test";
-import { createTRPCClient, httpLink } from "@trpc/client";
-import { and, eq } from "drizzle-orm";
-import superjson from "superjson";
-import { createDb, createPool } from "../db/client";
-import { apiKeys, listings, organizations } from "../db/schema";
-import type { AppRouter } from "../server/api/root";
-import { uuidv7 } from "../server/lib/ids";
+import { reportDemoUsage } from "./demo-usage";
 import { demo, signIn } from "./helpers";
 
-// The e2e platform's embedded database and generated secrets (see playwright.config.ts, scripts/start.ts).
-const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${process.env.E2E_PG_PORT ?? "54340"}/tokenmarket`;
-const serviceToken = () => (JSON.parse(fs.readFileSync(".data/e2e/secrets.json", "utf8")) as { SERVICE_TOKEN: string }).SERVICE_TOKEN;
-
-/**
- * Usage of the demo buyer at the demo provider, reported the way a proxy reports it:
- * `usage.report` over HTTP with the platform's service token. Settlement posts the ledger.
- */
-async function reportDemoUsage(baseURL: string): Promise<string[]> {
-  const pool = createPool(databaseUrl, 2);
-  let keyId: string, listingId: string;
-  try {
-    const db = createDb(pool);
-    const [buyer] = await db.select().from(organizations).where(eq(organizations.slug, "demo-buyer"));
-    const [key] = await db.select().from(apiKeys).where(and(eq(apiKeys.orgId, buyer!.id), eq(apiKeys.name, "Demo key")));
-    const [listing] = await db.select().from(listings).where(eq(listings.slug, "demo-provider/llama-3.1-70b"));
-    keyId = key!.id;
-    listingId = listing!.id;
-  } finally {
-    await pool.end();
-  }
-  const client = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${baseURL}/api/trpc`, transformer: superjson, headers: { authorization: `Bearer ${serviceToken()}` } })],
-  });
-  const startedAt = new Date(Date.now() - 60_000);
-  const events = [2_000_000, 1_000_000].map((inputTokens) => ({
-    id: uuidv7(),
-    reservationId: null,
-    keyId,
-    listingId,
-    inputTokens,
-    outputTokens: 500_000,
-    cachedInputTokens: 0,
-    startedAt,
-    firstTokenAt: new Date(startedAt.getTime() + 200),
-    endedAt: new Date(startedAt.getTime() + 3_000),
-    status: "ok" as const,
-    estimated: false,
-    upstreamStatus: 200,
-  }));
-  const { results } = await client.usage.report.mutate({ events });
-  expect(results.map((r) => r.status)).toEqual(["settled", "settled"]);
-  return events.map((e) => e.id);
-}
+/** Usage of the demo buyer at the demo provider (3M input and 1M output tokens of Llama 3.1 70B), reported as a proxy does. */
+const reportUsage = (baseURL: string) =>
+  reportDemoUsage(baseURL, [2_000_000, 1_000_000].map((inputTokens) => ({ inputTokens, outputTokens: 500_000 })));
 
 test("finance opens the trial balance, drills from a usage transfer to its events and from a top-up to its Stripe event, records a payout and downloads the journal CSV", async ({ page, baseURL }) => {
-  const eventIds = await reportDemoUsage(baseURL!);
+  const eventIds = await reportUsage(baseURL!);
   await signIn(page, demo.finance);
 
   await page.goto("/finance");
