@@ -32,6 +32,8 @@ export type GatewayConfig = {
   spoolMaxBytes: number;
   /** Smallest reservation asked of the backend per key, nano-USD. */
   reservationChunkNano: bigint;
+  /** The backend credential is a provider's service token: credit is held per key and listing, naming the listing. */
+  providerToken?: boolean;
   /** max_tokens held for when a request sets none (clamped to context and credit). */
   defaultMaxTokens: number;
   /** Bearer token that opens GET /metrics to other hosts; without one, only loopback clients may read it. */
@@ -183,7 +185,7 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
     config,
     keys: new KeyCache(config.backend, { pollMs: config.keyPollMs, log }),
     catalog: new CatalogCache(config.backend, { refreshMs: config.catalogRefreshMs, log }),
-    credit: new CreditControl(config.backend, { ...defaultCreditOptions, chunkNano: config.reservationChunkNano, idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs, log }),
+    credit: new CreditControl(config.backend, { ...defaultCreditOptions, chunkNano: config.reservationChunkNano, perListing: config.providerToken === true, idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs, log }),
     rates: new RateLimiter(),
     reporter,
     spool,
