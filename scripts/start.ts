@@ -1,13 +1,15 @@
 // `npm start` / `npm run dev`: one command for the whole platform. Starts an
 // embedded PostgreSQL unless DATABASE_URL is set, migrates, seeds the demo,
-// builds when needed, runs the web app, and shuts everything down in order.
+// builds when needed, runs the web app, restarts a service that exits (giving up,
+// and stopping everything, on one that keeps exiting), and shuts everything down in order.
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { EnvError, parseEnv } from "../server/env";
 import { buildIsStale } from "./lib/build";
 import { localSecret } from "./lib/local-secrets";
 import { openDatabase, prepareDatabase } from "./lib/database";
-import { logger, runPrefixed, runToEnd, stopChild } from "./lib/run";
+import { logger, runPrefixed, runToEnd } from "./lib/run";
+import { Supervised } from "./lib/supervise";
 
 const dev = process.argv.includes("--dev");
 const log = logger("start");
@@ -45,6 +47,10 @@ async function main() {
     // A demo tops up through the local checkout unless told otherwise (production refuses it by default).
     ...(seed && process.env.LOCAL_CHECKOUT === undefined ? { LOCAL_CHECKOUT: "true" } : {}),
     NEXT_TELEMETRY_DISABLED: "1",
+    // The demo listings' upstream listens on loopback: the outbound policy lets exactly it through.
+    ...(seed
+      ? { UPSTREAM_ALLOW_PRIVATE: [process.env.UPSTREAM_ALLOW_PRIVATE, `127.0.0.1:${env.DEMO_UPSTREAM_PORT}`].filter(Boolean).join(",") }
+      : {}),
   };
   const next = path.resolve("node_modules/next/dist/bin/next");
 
@@ -53,51 +59,47 @@ async function main() {
     await runToEnd("build", process.execPath, [next, "build"], { ...childEnv, NODE_ENV: "production" });
   }
 
-  const children: { name: string; child: ChildProcess }[] = [];
+  let stopping = false;
+  const services: Supervised[] = [];
+  const supervise = (name: string, start: () => ChildProcess) => {
+    const service = new Supervised(name, start, (why) => {
+      log(`${why}; stopping the platform`);
+      void shutdown(1);
+    }, log);
+    services.push(service);
+    return service;
+  };
+  const tsx = path.resolve("node_modules/.bin/tsx");
   if (seed) {
     // The demo listings point at this OpenAI-compatible server.
-    const tsx = path.resolve("node_modules/.bin/tsx");
-    const upstream = runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv);
-    children.push({ name: "upstream", child: upstream });
+    supervise("upstream", () => runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv));
   }
   // Expires reservations and keeps usage partitions ahead (server/worker).
-  const worker = runPrefixed("worker", path.resolve("node_modules/.bin/tsx"), ["server/worker/main.ts"], childEnv);
-  children.push({ name: "worker", child: worker });
-  const web = runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
-    ...childEnv,
-    NODE_ENV: dev ? "development" : "production",
-  });
-  children.push({ name: "web", child: web });
+  supervise("worker", () => runPrefixed("worker", tsx, ["server/worker/main.ts"], childEnv));
+  supervise("web", () => runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
   // The OpenAI-compatible proxy: its own process, reaching the backend through the web app's tRPC.
   const gatewayUrl = `http://localhost:${env.GATEWAY_PORT}/v1`;
-  const gateway = runPrefixed("gateway", path.resolve("node_modules/.bin/tsx"), ["server/gateway/main.ts"], {
-    ...childEnv,
-    GATEWAY_BACKEND_URL: env.GATEWAY_BACKEND_URL ?? `http://127.0.0.1:${port}/api/trpc`,
-    NODE_ENV: "production",
-  });
-  children.push({ name: "gateway", child: gateway });
+  const gateway = supervise("gateway", () =>
+    runPrefixed("gateway", tsx, ["server/gateway/main.ts"], {
+      ...childEnv,
+      GATEWAY_BACKEND_URL: env.GATEWAY_BACKEND_URL ?? `http://127.0.0.1:${port}/api/trpc`,
+      NODE_ENV: "production",
+    }),
+  );
 
-  let stopping = false;
   async function shutdown(code: number) {
     if (stopping) return;
     stopping = true;
     log("shutting down…");
     // The proxy first (it reports its last usage to the web app), then web and services, the database last.
-    await stopChild(gateway, 20_000);
-    await Promise.all(children.map(({ child }) => stopChild(child)));
+    await gateway.stop(20_000);
+    await Promise.all(services.map((s) => s.stop()));
     if (pgChild) await pgChild.stop();
     log("stopped");
     process.exit(code);
   }
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
-  for (const { name, child } of children) {
-    child.once("exit", (code, signal) => {
-      if (stopping) return;
-      log(`${name} exited (${signal ?? code}); stopping the platform`);
-      void shutdown(code || 1);
-    });
-  }
 
   log(`tokenmarket is starting at ${appUrl}`);
   if (signIns.length) {

@@ -22,3 +22,23 @@ describe("catalog configuration", () => {
     expect(parseEnv({})).toMatchObject({ DEMO_UPSTREAM_PORT: 8790, GATEWAY_PUBLIC_URL: "http://localhost:8787/v1" });
   });
 });
+
+describe("the outbound policy's configuration", () => {
+  it("reads UPSTREAM_ALLOW_PRIVATE as host:port pairs (IPv6 in brackets), none by default", () => {
+    expect([...parseEnv({}).UPSTREAM_ALLOW_PRIVATE]).toEqual([]);
+    expect([...parseEnv({ UPSTREAM_ALLOW_PRIVATE: "127.0.0.1:8790, GPU-box.lan:8000,[::1]:11434" }).UPSTREAM_ALLOW_PRIVATE]).toEqual([
+      "127.0.0.1:8790",
+      "gpu-box.lan:8000",
+      "::1:11434",
+    ]);
+  });
+
+  it("refuses an entry without a port, naming the variable and the entry", () => {
+    expect(() => parseEnv({ UPSTREAM_ALLOW_PRIVATE: "127.0.0.1:8790,localhost" })).toThrow(/UPSTREAM_ALLOW_PRIVATE: "localhost" is not host:port/);
+  });
+
+  it("bounds the request time cap", () => {
+    expect(parseEnv({}).GATEWAY_MAX_REQUEST_SECONDS).toBe(150);
+    expect(() => parseEnv({ GATEWAY_MAX_REQUEST_SECONDS: "5000" })).toThrow(/GATEWAY_MAX_REQUEST_SECONDS/);
+  });
+});

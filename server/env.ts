@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseEncryptionKey } from "./catalog/crypto";
+import { parseAllowPrivate } from "./lib/outbound-policy";
 
 /**
  * Every environment variable the platform reads, validated in one place.
@@ -54,6 +55,10 @@ export const envSchema = z.object({
   /** Signs the local checkout's webhook events (generated locally). */
   STRIPE_LOCAL_WEBHOOK_SECRET: z.string().min(16).optional(),
   TOPUP_MIN_CENTS: z.coerce.number().int().min(50).default(500),
+  /** A payout run pays a provider only when its funded earnings reach this many cents. */
+  PAYOUT_MINIMUM_CENTS: z.coerce.number().int("must be whole cents").min(100, "must be at least 100 (Stripe's smallest transfer is about $1)").max(100_000_000).default(1000),
+  /** Signs Stripe Connect webhook events (a Connect endpoint has its own secret); Stripe mode only. */
+  STRIPE_CONNECT_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
   TOPUP_MAX_CENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
   /** Default low-balance banner threshold for organisations that have not set one. */
   LOW_BALANCE_DEFAULT_CENTS: z.coerce.number().int().min(0).default(500),
@@ -105,6 +110,26 @@ export const envSchema = z.object({
   GATEWAY_METRICS_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
   /** max_tokens assumed for credit when a request sets none (then clamped to context length and to what the key can afford). */
   GATEWAY_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
+  /**
+   * Upstreams on private or loopback addresses that may be called anyway (local model servers):
+   * comma-separated `host:port` (`127.0.0.1:8790,[::1]:11434,gpu-box.lan:8000`). Everything else
+   * private, link-local (cloud metadata), CGNAT or this platform's own ports is refused.
+   */
+  UPSTREAM_ALLOW_PRIVATE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseAllowPrivate(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Longest a proxied request may run, start to end, in seconds; reservations are held long enough to outlive it. */
+  GATEWAY_MAX_REQUEST_SECONDS: z.coerce.number().int().min(1).max(1200).default(150),
+  /** Longest an upstream may stay silent (before its headers, or between two chunks), in seconds. */
+  GATEWAY_UPSTREAM_IDLE_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** The platform's fee on settled usage, basis points of the cost (500 = 5 %); overridable per provider (provider_fee_overrides). */
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000, "must be at most 10000 basis points").default(500),
   /** How often the worker expires reservations and keeps usage partitions ahead. */

@@ -7,3 +7,5 @@ export * from "./ledger";
 export * from "./usage";
 export * from "./dashboards";
 export * from "./finance";
+export * from "./funding";
+export * from "./connect";

@@ -6,7 +6,8 @@ import { organizations } from "./orgs";
 /**
  * Account kinds. Organisation accounts: buyer_credits (prepaid credit, a liability to the buyer),
  * buyer_receivable (usage settled past a buyer's credit: what the buyer owes), provider_payable
- * (earned, not yet paid out). Platform accounts (no organisation): platform_revenue (fees),
+ * (earned, funded by buyer money, not yet paid out), provider_unfunded (earned against a buyer's
+ * receivable: waits for the buyer's money, server/ledger/funding.ts). Platform accounts (no organisation): platform_revenue (fees),
  * payments_clearing (money received through the payment processor), payment_fees (processor fees),
  * payouts (money sent to providers), usage_holds (counterparty of credit reservations),
  * promotions (credit granted for free), adjustments (manual corrections by finance).
@@ -22,6 +23,7 @@ export const ledgerAccountKind = pgEnum("ledger_account_kind", [
   "usage_holds",
   "promotions",
   "adjustments",
+  "provider_unfunded",
 ]);
 export type LedgerAccountKind = (typeof ledgerAccountKind.enumValues)[number];
 
@@ -44,6 +46,8 @@ export const ledgerTransferCode = pgEnum("ledger_transfer_code", [
   "promotion",
   "adjustment",
   "reversal",
+  /** Provider earnings moving between provider_payable and provider_unfunded. */
+  "funding",
 ]);
 export type LedgerTransferCode = (typeof ledgerTransferCode.enumValues)[number];
 

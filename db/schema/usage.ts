@@ -103,6 +103,35 @@ export const usageConflicts = pgTable(
 );
 
 /**
+ * Usage an upstream reported that was not billed as reported (../shared/DESIGN.md
+ * "Credit control" 3): counts past the context length or max_tokens × n, or costing more
+ * than the request's hold. The event was settled with the billed counts; this row keeps
+ * what the provider's server claimed, for finance to review (reconciliation "anomalies").
+ * One per event id: a resent event adds nothing.
+ */
+export const usageAnomalies = pgTable(
+  "usage_anomalies",
+  {
+    eventId: uuid().primaryKey(),
+    listingId: uuid().notNull(),
+    providerOrgId: uuid().notNull(),
+    keyId: uuid().notNull(),
+    reason: text().notNull(),
+    reportedInputTokens: bigint({ mode: "number" }).notNull(),
+    reportedOutputTokens: bigint({ mode: "number" }).notNull(),
+    reportedCachedInputTokens: bigint({ mode: "number" }).notNull(),
+    billedInputTokens: integer().notNull(),
+    billedOutputTokens: integer().notNull(),
+    billedCachedInputTokens: integer().notNull(),
+    billedCostNano: bigint({ mode: "bigint" }).notNull(),
+    startedAt: timestamp({ withTimezone: true }).notNull(),
+    recordedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  // The reconciliation report reads a period's anomalies by event time.
+  (t) => [index("usage_anomalies_started_at").on(t.startedAt)],
+);
+
+/**
  * One row per (settlement batch, buyer organisation, provider organisation): the events
  * carrying its id in `usage_events.settlement_id` sum to `cost_nano`, and the ledger
  * transfers with ref ('usage_settlement', id) sum to the same amount, which is how

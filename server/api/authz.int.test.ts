@@ -88,6 +88,13 @@ export const accessRules: Record<string, Access> = {
   "payouts.record": "platform-finance",
   "payouts.list": "platform-finance",
   "payouts.mine": "billing",
+  "connect.status": "billing",
+  "connect.onboardingLink": "owner",
+  "connect.completeLocalOnboarding": "owner",
+  "connect.earnings": "billing",
+  "connect.statement": "billing",
+  "connect.preview": "platform-finance",
+  "connect.run": "platform-finance",
   "audit.list": "platform-finance",
   "audit.mine": "billing",
 };
@@ -197,6 +204,9 @@ function sampleInput(name: string): unknown {
     },
     "payouts.list": {},
     "payouts.mine": {},
+    "connect.statement": { payoutId: "00000000-0000-7000-8000-000000000000" },
+    "connect.preview": {},
+    "connect.run": { runId: "00000000-0000-7000-8000-000000000000" },
     "audit.list": {},
     "audit.mine": {},
   };

@@ -9,6 +9,7 @@ import { ledgerRouter } from "./routers/ledger";
 import { orgsRouter } from "./routers/orgs";
 import { reservationsRouter } from "./routers/reservations";
 import { payoutsRouter } from "./routers/payouts";
+import { connectRouter } from "./routers/connect";
 import { usageRouter } from "./routers/usage";
 import { createCallerFactory, router } from "./trpc";
 
@@ -24,6 +25,7 @@ export const appRouter = router({
   dashboards: dashboardsRouter,
   finance: financeRouter,
   payouts: payoutsRouter,
+  connect: connectRouter,
   audit: auditRouter,
 });
 

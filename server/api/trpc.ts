@@ -30,6 +30,7 @@ export type PaymentsRuntime = {
   appUrl: string;
   limits: TopUpLimits;
   lowBalanceDefaultCents: number;
+  payoutMinimumCents: number;
 };
 
 /** "field.path: message; other: message" from a zod error. */

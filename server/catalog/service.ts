@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lte, sql, type SQL } from "drizzle-orm";
-import { request } from "undici";
+import { request, type Dispatcher } from "undici";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { listingPrices, listings, listingStatus, modality, organizations, type MemberRole } from "../../db/schema";
@@ -8,6 +8,7 @@ import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
 import { parseUsd, type PricesPer1k } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
+import { OutboundRefused, readCapped } from "../lib/outbound";
 import { likePattern } from "../lib/pg-array";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
 import { comparablePer1MNano, priceBasis, tokensPerDollar, type PriceBasis } from "./comparable";
@@ -38,6 +39,9 @@ export const listingFieldsInput = z.object({
   upstreamBaseUrl: z
     .url({ message: "must be an http(s) URL such as https://api.example.com/v1" })
     .refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL such as https://api.example.com/v1")
+    // The credential has its own field (stored encrypted); a query or fragment would be dropped or mangled on every call.
+    .refine((u) => !/^https?:\/\/[^/?#]*@/.test(u), "must not contain a user name or password: put the key in the credential field")
+    .refine((u) => !u.includes("?") && !u.includes("#"), "must not contain a query (?…) or fragment (#…)")
     .transform((u) => u.replace(/\/+$/, "")),
   upstreamModel: z.string().trim().min(1, "is required").max(200, "must be at most 200 characters"),
   tokensPerWatt: z.number().positive("must be more than 0").max(1_000_000, "is implausibly large").nullish().transform((v) => v ?? null),
@@ -357,9 +361,13 @@ export type ConnectionCheck = { name: string; ok: boolean; status: number | null
 
 const TEST_TIMEOUT_MS = 10_000;
 
-async function timedRequest(url: string, credential: string | null, body?: unknown) {
+/** The most of an answer test connection reads: enough for a model list or an error message. */
+const TEST_BODY_BYTES = 256 * 1024;
+
+async function timedRequest(dispatcher: Dispatcher, url: string, credential: string | null, body?: unknown) {
   const started = performance.now();
   const res = await request(url, {
+    dispatcher,
     method: body === undefined ? "GET" : "POST",
     headers: {
       accept: "application/json",
@@ -370,15 +378,16 @@ async function timedRequest(url: string, credential: string | null, body?: unkno
     headersTimeout: TEST_TIMEOUT_MS,
     bodyTimeout: TEST_TIMEOUT_MS,
   });
-  const text = await res.body.text();
+  const text = await readCapped(res.body, TEST_BODY_BYTES);
   return { status: res.statusCode, latencyMs: Math.round((performance.now() - started) * 10) / 10, text };
 }
 
 /**
  * Calls the upstream as the proxy would: `GET /models`, then a one-token request for the
- * listing's first modality. Reports status and latency of each; never throws for upstream failures.
+ * listing's first modality, through `dispatcher` (the outbound policy's, as the proxy's: a listing
+ * cannot point this inside the platform either). Reports status and latency of each; never throws for upstream failures.
  */
-export async function testConnection(db: DbOrTx, p: { orgId: string; id: string; key: Buffer }) {
+export async function testConnection(db: DbOrTx, p: { orgId: string; id: string; key: Buffer; dispatcher: Dispatcher }) {
   const l = await ownListing(db, p.orgId, p.id);
   const credential = l.upstreamCredentialEnc ? decryptCredential(l.upstreamCredentialEnc, p.key, l.id) : null;
   // Upstream error bodies sometimes echo the key they were sent; it must not reach the browser.
@@ -389,7 +398,7 @@ export async function testConnection(db: DbOrTx, p: { orgId: string; id: string;
   const run = async (name: string, url: string, body: unknown, judge: (json: unknown) => string | null) => {
     const started = performance.now();
     try {
-      const r = await timedRequest(url, credential, body);
+      const r = await timedRequest(p.dispatcher, url, credential, body);
       let problem: string | null = r.status >= 200 && r.status < 300 ? null : `HTTP ${r.status}${upstreamErrorMessage(r.text)}`;
       if (!problem) {
         try {
@@ -401,7 +410,8 @@ export async function testConnection(db: DbOrTx, p: { orgId: string; id: string;
       checks.push({ name, ok: !problem, status: r.status, latencyMs: r.latencyMs, detail: scrub(problem ?? "OK") });
     } catch (err) {
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      checks.push({ name, ok: false, status: null, latencyMs, detail: scrub(`could not connect: ${(err as Error).message}`) });
+      const why = err instanceof OutboundRefused ? `refused: ${err.message}` : `could not connect: ${(err as Error).message}`;
+      checks.push({ name, ok: false, status: null, latencyMs, detail: scrub(why) });
     }
   };
 

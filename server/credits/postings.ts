@@ -5,6 +5,7 @@ import type { LedgerTransferCode } from "../../db/schema/ledger";
 import { nameUuid } from "../lib/ids";
 import { NANO_PER_CENT } from "../ledger/money";
 import type { TransferInput, TransferRef } from "../ledger/posting";
+import { fundRepayment, unfundClawback } from "../ledger/funding-store";
 import { ensureAccount, listBalances, postTransfers } from "../ledger/service";
 import type { TopUp } from "./store";
 
@@ -16,7 +17,9 @@ import type { TopUp } from "./store";
  *   dispute won       payments_clearing → buyer_credits
  * buyer_credits can never go below zero (the ledger enforces it), so money taken
  * back past the remaining credit is owed by the buyer in buyer_receivable, and
- * the next credit repays it first. Every transfer id is derived from the Stripe
+ * the next credit repays it first. Provider earnings follow the buyer's money
+ * (server/ledger/funding.ts): a repayment funds what waited for it, and money
+ * taken back past the credit unfunds what it had paid for. Every transfer id is derived from the Stripe
  * object it records, so a redelivered event posts nothing new.
  */
 
@@ -50,7 +53,10 @@ async function takeFromBuyer(tx: Tx, orgId: string, amountNano: bigint, creditAc
   const transfers: TransferInput[] = [];
   const base = { creditAccountId, code: leg.code, ref: leg.ref };
   if (fromCredits > 0n) transfers.push({ ...base, id: nameUuid(...leg.idParts, "credits"), debitAccountId: b.creditsId, amountNano: fromCredits });
-  if (owed > 0n) transfers.push({ ...base, id: nameUuid(...leg.idParts, "receivable"), debitAccountId: b.receivableId, amountNano: owed });
+  if (owed > 0n) {
+    transfers.push({ ...base, id: nameUuid(...leg.idParts, "receivable"), debitAccountId: b.receivableId, amountNano: owed });
+    transfers.push(...(await unfundClawback(tx, { buyerOrgId: orgId, amountNano: owed, sourceId: nameUuid(...leg.idParts), ref: leg.ref })));
+  }
   return transfers;
 }
 
@@ -70,6 +76,7 @@ async function giveToBuyer(tx: Tx, orgId: string, amountNano: bigint, debitAccou
       code: leg.code,
       ref: { kind: "receivable_repayment", id: leg.ref.id },
     });
+    transfers.push(...(await fundRepayment(tx, { buyerOrgId: orgId, amountNano: repay, sourceId: nameUuid(...leg.idParts), ref: leg.ref })));
   }
   return transfers;
 }

@@ -15,6 +15,7 @@ export const auditActions = [
   "key.revoke",
   "key.rotate",
   "payout.record",
+  "payout.connect",
   "period.close",
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

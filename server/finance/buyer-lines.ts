@@ -35,6 +35,8 @@ const labels: Record<LedgerTransferCode, [increase: string, decrease: string]> =
   promotion: ["Promotional credit", "Promotional credit withdrawn"],
   adjustment: ["Adjustment in your favour", "Adjustment"],
   reversal: ["Correction in your favour", "Correction"],
+  // Moves a provider's earnings from unfunded to funded payable; never touches a buyer's balance.
+  funding: ["Provider earnings funded", "Provider earnings funded"],
 };
 
 /** Lines in date order (a day's usage after its other postings) with a running balance from `openingNano`. */

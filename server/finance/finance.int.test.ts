@@ -234,6 +234,8 @@ describe("reconciliation", () => {
       ["payments", "pass"],
       ["reservations", "pass"],
       ["conflicts", "pass"],
+      ["payouts", "pass"],
+      ["anomalies", "pass"],
     ]);
     const payments = reports.find((r) => r.key === "payments")!;
     expect(payments.figures).toEqual([

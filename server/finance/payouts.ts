@@ -45,17 +45,25 @@ function sameRequest(stored: PayoutRow, p: { orgId: string; amountNano: bigint; 
  * ref ('payout', id)) in one transaction, with its audit entry. Refuses more than the
  * payable balance (the ledger's limit on provider_payable enforces it too). Idempotent by id:
  * the same request again returns the stored payout; a different one under the id is a CONFLICT.
+ * `paidOn` may be neither after today (UTC) nor in a closed month: the payable table's
+ * "last paid" and the closed books must stay true.
  */
-export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInput>, actorUserId: string | null): Promise<PayoutRow> {
+export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInput>, actorUserId: string | null, now?: Date): Promise<PayoutRow> {
   const amountNano = parseUsd(input.amountUsd, "amountUsd");
   if (amountNano <= 0n) throw new DomainError("INVALID_INPUT", "amountUsd: must be more than zero", "amountUsd");
   const request = { orgId: input.orgId, amountNano, paidOn: input.paidOn, bankReference: input.bankReference };
+  const today = (now ?? new Date()).toISOString().slice(0, 10);
+  if (input.paidOn > today) throw new DomainError("INVALID_INPUT", `paidOn: ${input.paidOn} is in the future; record a payout once the money has left`, "paidOn");
   return db.transaction(async (tx) => {
     const [stored] = await tx.select().from(payouts).where(eq(payouts.id, input.id));
     if (stored) {
       const field = sameRequest(stored, request);
       if (field) throw new DomainError("CONFLICT", `${field}: payout ${input.id} was already recorded with a different ${field}`, field);
       return stored;
+    }
+    const closed = await tx.execute(sql`select 1 from accounting_periods where month = date_trunc('month', ${input.paidOn}::date)::date`);
+    if (closed.rows.length) {
+      throw new DomainError("INVALID_INPUT", `paidOn: ${input.paidOn.slice(0, 7)} is closed; date the payout in an open month`, "paidOn");
     }
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, input.orgId));
     if (!org || org.isPlatform) throw new DomainError("NOT_FOUND", "orgId: no such provider", "orgId");

@@ -3,7 +3,9 @@ import type Stripe from "stripe";
 import type { Db, DbOrTx } from "../../db/client";
 import { NANO_PER_CENT } from "../ledger/money";
 import { checkInvariants } from "../ledger/service";
+import { payoutDifferences } from "../payouts/reconcile";
 import { addTo, compareFigures } from "./compare";
+import { anomaliesIn } from "../usage/anomalies";
 import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "./usage-queries";
 
 /**
@@ -11,7 +13,7 @@ import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "
  * passes only when they agree exactly, listing every difference otherwise.
  */
 
-export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts";
+export type ReportKey = "integrity" | "usage" | "payments" | "reservations" | "conflicts" | "payouts" | "anomalies";
 
 export type ReportDifference = {
   /** What the difference is about: an account, transfer, payment, pair of organisations… */
@@ -264,6 +266,36 @@ export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report>
   );
 }
 
+/** (f) Payouts ↔ ledger ↔ Stripe transfers, for payouts made in the range (server/payouts/reconcile.ts). */
+export async function payoutsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
+  const { figures, differences } = await payoutDifferences(db, range, stripe);
+  return report("payouts", "Payouts ↔ ledger ↔ Stripe", figures, differences);
+}
+
+/**
+ * (g) Usage an upstream reported beyond what its request could produce or its hold covered,
+ * listed for finance to take up with the provider. It always passes: what was billed is the
+ * clamped usage, so the books agree; a provider's over-report must not hold a month open.
+ */
+export async function anomaliesReport(db: DbOrTx, range: Range): Promise<Report> {
+  const found = await anomaliesIn(db, range);
+  const listed = report(
+    "anomalies",
+    "Usage anomalies (upstream over-reports)",
+    [{ label: "Billed for anomalous events", nano: found.reduce((a, x) => a + x.billedCostNano, 0n) }],
+    found.map((a) => ({
+      ref: a.eventId,
+      detail:
+        `provider ${a.providerOrgId}, listing ${a.listingId}, request ${a.eventId}: ${a.reason}; ` +
+        `reported ${a.reportedInputTokens}/${a.reportedOutputTokens}/${a.reportedCachedInputTokens}, ` +
+        `billed ${a.billedInputTokens}/${a.billedOutputTokens}/${a.billedCachedInputTokens} (input/output/cached tokens)`,
+      expectedNano: null,
+      actualNano: a.billedCostNano,
+    })),
+  );
+  return { ...listed, status: "pass" };
+}
+
 /** Every report for the range, in a fixed order. */
 export async function runReconciliation(db: Db, range: Range, stripe: Stripe | null = null): Promise<Report[]> {
   return [
@@ -272,5 +304,7 @@ export async function runReconciliation(db: Db, range: Range, stripe: Stripe | n
     await paymentsReport(db, range, stripe),
     await reservationsReport(db),
     await conflictsReport(db, range),
+    await payoutsReport(db, range, stripe),
+    await anomaliesReport(db, range),
   ];
 }

@@ -46,7 +46,15 @@ async function buyer(creditNano: bigint, limits: Parameters<typeof createKey>[4]
 async function startProxy(env: Record<string, string> = {}, spoolDir?: string) {
   const dir = spoolDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gw-accept-"));
   if (!spoolDirs.includes(dir)) spoolDirs.push(dir);
-  const g = await spawnGateway({ GATEWAY_BACKEND_URL: backend.url, SERVICE_TOKEN: backend.serviceToken, GATEWAY_SPOOL_DIR: dir, ...env });
+  // Every upstream here listens on loopback: the listings' hosts are let through the outbound policy.
+  const hosts = new Set((await backend.t.db.select({ url: listings.upstreamBaseUrl }).from(listings)).map((l) => new URL(l.url).host));
+  const g = await spawnGateway({
+    GATEWAY_BACKEND_URL: backend.url,
+    SERVICE_TOKEN: backend.serviceToken,
+    GATEWAY_SPOOL_DIR: dir,
+    UPSTREAM_ALLOW_PRIVATE: [...hosts].join(","),
+    ...env,
+  });
   gateways.push(g);
   return { g, dir };
 }

@@ -20,13 +20,19 @@ const event = (firstToken: boolean): UsageEvent => ({
   upstreamStatus: firstToken ? 200 : null,
 });
 
+/** An event whose upstream over-reported: the claim travels with it, its reason free text. */
+const anomalous = (): UsageEvent => ({
+  ...event(true),
+  anomaly: { reason: 'completion_tokens 9000 exceed max_tokens × n = 32 "quoted"', reportedInputTokens: 7, reportedOutputTokens: 9000, reportedCachedInputTokens: 5 },
+});
+
 describe("usage.report's wire format, written directly", () => {
   it("each event's line is what JSON.stringify gives", () => {
-    for (const e of [event(true), event(false)]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
+    for (const e of [event(true), event(false), anomalous()]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
   });
 
   it("is what the tRPC link would send with superjson: the backend decodes the same events, dates as dates", () => {
-    const events = [event(true), event(false), event(true)];
+    const events = [event(true), event(false), anomalous(), event(true)];
     const wire = JSON.parse(reportBody(events, events.map(usageEventJson)));
     const decoded = superjson.deserialize(wire) as { events: unknown[] };
     expect(decoded).toEqual({ events });

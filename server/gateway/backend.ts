@@ -77,7 +77,8 @@ type LooseProcedures = {
 /**
  * One usage event as JSON text, exactly what JSON.stringify gives (dates as ISO
  * strings), written out directly: about 3× cheaper, and every request makes one.
- * Ids are UUIDs and status an enum, so nothing here needs escaping. The spool
+ * Ids are UUIDs and status an enum, so nothing here needs escaping (a rare
+ * anomaly, with its free-text reason, goes through JSON.stringify). The spool
  * journals this line and the report sends the same text.
  */
 export function usageEventJson(e: UsageEvent): string {
@@ -85,7 +86,8 @@ export function usageEventJson(e: UsageEvent): string {
     `{"id":"${e.id}","reservationId":${e.reservationId === null ? "null" : `"${e.reservationId}"`},"keyId":"${e.keyId}","listingId":"${e.listingId}",` +
     `"inputTokens":${e.inputTokens},"outputTokens":${e.outputTokens},"cachedInputTokens":${e.cachedInputTokens},` +
     `"startedAt":"${e.startedAt.toISOString()}","firstTokenAt":${e.firstTokenAt === null ? "null" : `"${e.firstTokenAt.toISOString()}"`},` +
-    `"endedAt":"${e.endedAt.toISOString()}","status":"${e.status}","estimated":${e.estimated},"upstreamStatus":${e.upstreamStatus === null ? "null" : e.upstreamStatus}}`
+    `"endedAt":"${e.endedAt.toISOString()}","status":"${e.status}","estimated":${e.estimated},"upstreamStatus":${e.upstreamStatus === null ? "null" : e.upstreamStatus}` +
+    (e.anomaly ? `,"anomaly":${JSON.stringify(e.anomaly)}}` : "}")
   );
 }
 

@@ -47,6 +47,7 @@ beforeAll(async () => {
     GATEWAY_BACKEND_URL: backend.url,
     SERVICE_TOKEN: backend.serviceToken,
     GATEWAY_SPOOL_DIR: spoolDir,
+    UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host,
   });
 });
 
@@ -87,14 +88,14 @@ describe("the proxy process against the real backend", () => {
     });
   });
 
-  it("400 naming the bad field, 503 when no provider serves the endpoint", async () => {
+  it("400 naming the bad field, and naming what a model serves when it does not serve the endpoint", async () => {
     expect(await failure(client().chat.completions.create({ model: "llama-3.1-8b", messages: [] }))).toMatchObject({
       status: 400,
       error: { code: "invalid_value", type: "invalid_request_error" },
     });
     expect(await failure(client().embeddings.create({ model: "demo-provider/llama-3.1-8b", input: "x" }))).toMatchObject({
-      status: 503,
-      error: { code: "no_provider_available" },
+      status: 400,
+      error: { code: "model_not_supported", param: "model", message: expect.stringContaining("it serves chat completions") },
     });
   });
 

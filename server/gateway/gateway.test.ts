@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { usageCostNano, usdDecimal } from "../ledger/money";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { FakeBackend, fakeListing } from "./fake-backend";
-import { metricsRefusal, startGateway, type Gateway } from "./server";
+import { holdLife, metricsRefusal, startGateway, type Gateway } from "./server";
 
 /**
  * The proxy's own logic through the official openai client, against the demo
@@ -57,12 +57,15 @@ async function startFlaky(target: string) {
   });
 }
 
+/** The outbound policy with this file's local upstreams listed (they listen on loopback). */
+const outbound = { allowPrivate: new Set<string>(), ownPorts: new Set<number>() };
+
 const client = (opts: { apiKey?: string; maxRetries?: number } = {}) =>
   new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: opts.apiKey ?? SECRET, maxRetries: opts.maxRetries ?? 0 });
 
 async function start() {
   gateway = await startGateway(
-    { backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
+    { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
     { port: 0 },
   );
 }
@@ -76,6 +79,7 @@ async function reported(n: number) {
 beforeAll(async () => {
   upstream = await startDemoUpstream();
   flaky = await startFlaky(upstream.url);
+  for (const u of [upstream.url, flaky.url]) outbound.allowPrivate.add(new URL(u).host);
 });
 afterAll(async () => {
   await upstream.close();
@@ -346,7 +350,7 @@ describe("errors in OpenAI's envelope", () => {
   it("503 while the usage spool is full: nothing is served that could not be recorded", async () => {
     await gateway.close();
     backend.failReports = 1_000;
-    gateway = await startGateway({ backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    gateway = await startGateway({ outbound, backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
     await client().chat.completions.create(ask("fills the spool"));
     const f = await failure(client().chat.completions.create(ask("refused")));
     expect(f).toMatchObject({ status: 503, error: { code: "usage_spool_full" } });
@@ -363,9 +367,13 @@ describe("errors in OpenAI's envelope", () => {
     expect((await r.json()).error.code).toBe("request_too_large");
   });
 
-  it("503 when no provider serves the endpoint", async () => {
+  it("400 naming what the model serves when it does not serve the endpoint; 503 only when its providers are excluded", async () => {
     const f = await failure(client().embeddings.create({ model: "prov/llama-3.1-8b", input: "x" }));
-    expect(f).toMatchObject({ status: 503, error: { code: "no_provider_available" } });
+    expect(f).toMatchObject({ status: 400, error: { code: "model_not_supported", param: "model" } });
+    expect(f.error.message).toContain("does not serve embeddings");
+    expect(f.error.message).toContain("chat completions");
+    const none = await failure(client().chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }], provider: { only: ["nobody"] } } as never));
+    expect(none).toMatchObject({ status: 503, error: { code: "no_provider_available" } });
   });
 
   it("after the first streamed byte an upstream failure is an SSE error chunk, and what streamed is billed", async () => {
@@ -390,6 +398,7 @@ describe("errors in OpenAI's envelope", () => {
 describe("billing what was produced", () => {
   it("a client that disconnects mid-stream is billed for the tokens streamed, not the whole answer and not zero", async () => {
     const slow = await startDemoUpstream({ tokensPerSecond: 50 });
+    outbound.allowPrivate.add(new URL(slow.url).host);
     backend.listings = [fakeListing(slow.url, { slug: "prov/slow" })];
     await gateway.close();
     await start();
@@ -428,7 +437,7 @@ describe("billing what was produced", () => {
     // A process whose reports never get through, stopped without a flush (as if killed).
     const unreachable = Object.create(backend) as FakeBackend;
     unreachable.report = () => Promise.reject(new Error("network down"));
-    const doomed = await startGateway({ backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    const doomed = await startGateway({ outbound, backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
     const c = new OpenAI({ baseURL: `${doomed.url}/v1`, apiKey: SECRET, maxRetries: 0 });
     await c.chat.completions.create(ask("one"));
     await c.chat.completions.create(ask("two"));
@@ -462,7 +471,7 @@ describe("who may read /metrics", () => {
   it("a running proxy with a token answers 401 without it and the metrics with it", async () => {
     const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-metrics-"));
     const guarded = await startGateway(
-      { backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, metricsToken: TOKEN },
+      { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, metricsToken: TOKEN },
       { port: 0 },
     );
     try {
@@ -475,5 +484,51 @@ describe("who may read /metrics", () => {
     } finally {
       await guarded.close();
     }
+  });
+});
+
+describe("holdLife: a request never outlives its hold", () => {
+  it.each([
+    ["the default 150 s cap", 150_000, 180_000, 360],
+    ["a short cap keeps the default lifetime", 10_000, 40_000, 300],
+    ["the longest cap", 1_200_000, 1_230_000, 2_460],
+  ])("%s", (_label, maxRequestMs, margin, ttl) => {
+    const life = holdLife(maxRequestMs);
+    expect(life).toEqual({ expiryMarginMs: margin, ttlSeconds: ttl });
+    // A reservation is spent from only with more than the margin left, and the margin outlasts the request.
+    expect(life.expiryMarginMs).toBeGreaterThan(maxRequestMs);
+    expect(life.ttlSeconds * 1000).toBeGreaterThan(life.expiryMarginMs);
+  });
+});
+
+describe("what node's HTTP parser refuses", () => {
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const socket = net.connect(gateway.port, "127.0.0.1", () => socket.write(bytes));
+      socket.on("data", (c) => chunks.push(c));
+      socket.on("error", () => resolve(Buffer.concat(chunks).toString("latin1")));
+      socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    });
+  const envelope = (answer: string) => JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: { code: string; type: string } };
+
+  it("oversized headers: 431 in an OpenAI envelope", async () => {
+    const a = await raw(`GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(a).toMatch(/^HTTP\/1\.1 431 /);
+    expect(envelope(a).error).toMatchObject({ code: "headers_too_large", type: "invalid_request_error" });
+  });
+
+  it("bytes that are not HTTP: 400 in an OpenAI envelope", async () => {
+    const a = await raw("\x00\x01 hello\r\n\r\n");
+    expect(a).toMatch(/^HTTP\/1\.1 400 /);
+    expect(envelope(a).error.code).toBe("malformed_request");
+  });
+
+  it("a malformed percent-encoding in the URL: 400 naming it, with the request id", async () => {
+    const r = await fetch(`${gateway.url}/v1/models/%E0%A4%A`);
+    expect(r.status).toBe(400);
+    expect(r.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe("invalid_url");
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import type http from "node:http";
+import type { Duplex } from "node:stream";
 import { errorBody, type ApiError } from "./openai-errors";
 
 /** Small response helpers shared by the proxy's endpoints. */
@@ -30,6 +31,29 @@ export function sendError(res: http.ServerResponse, e: ApiError, headers: Record
   // Retrying cannot help a 4xx here, nor a 402 ever; 5xx and 429 are the official clients' to retry.
   const shouldRetry = e.status === 429 || e.status >= 500 ? "true" : "false";
   sendJson(res, e.status, errorBody(e), { "x-should-retry": shouldRetry, ...headers, ...e.headers });
+}
+
+/** 500 for a fault of ours; the client gets the request id to quote, the log gets the stack once. */
+export function sendInternalError(res: http.ServerResponse, log: (line: string) => void, err: unknown, requestId: string) {
+  log(`request ${requestId} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  if (res.headersSent) return void res.destroy();
+  sendError(res, { status: 500, type: "api_error", code: "internal_error", message: `The proxy failed to handle this request (request id ${requestId})` }, { "x-request-id": requestId });
+}
+
+/**
+ * Answers what node's HTTP parser refuses (bad header bytes, oversized headers, garbage)
+ * with an OpenAI envelope too, instead of node's bare `400 Bad Request`.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex) {
+  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+  const [status, reason, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "headers_too_large", "The request headers are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request_timeout", "The request took too long to arrive"]
+        : [400, "Bad Request", "malformed_request", "The request is not valid HTTP"];
+  const body = errorBody({ status, type: "invalid_request_error", code, message });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 export class BodyTooLarge extends Error {}

@@ -4,7 +4,8 @@ import path from "node:path";
 import { env, EnvError } from "../env";
 import { parseUsd } from "../ledger/money";
 import { trpcBackend } from "./backend";
-import { startGateway } from "./server";
+import { outboundPolicyFrom } from "../lib/outbound-policy";
+import { startGateway, upstreamCaps } from "./server";
 
 function config() {
   const e = env();
@@ -21,6 +22,10 @@ function config() {
       defaultMaxTokens: e.GATEWAY_DEFAULT_MAX_TOKENS,
       reportFlushMs: e.GATEWAY_REPORT_INTERVAL_MS,
       metricsToken: e.GATEWAY_METRICS_TOKEN,
+      outbound: outboundPolicyFrom(e),
+      maxRequestMs: e.GATEWAY_MAX_REQUEST_SECONDS * 1000,
+      upstreamIdleMs: e.GATEWAY_UPSTREAM_IDLE_SECONDS * 1000,
+      ...upstreamCaps,
     },
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,

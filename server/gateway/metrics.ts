@@ -29,7 +29,13 @@ export function createMetrics() {
     labelNames: ["listing"] as const,
     registers: [registry],
   });
-  return { registry, requests, duration, tokens, upstreamFailures };
+  const usageAnomalies = new client.Counter({
+    name: "gateway_usage_anomalies_total",
+    help: "Upstream usage reports not billed as reported (implausible counts, or more than the request's hold), by listing",
+    labelNames: ["listing"] as const,
+    registers: [registry],
+  });
+  return { registry, requests, duration, tokens, upstreamFailures, usageAnomalies };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,151 +1,59 @@
 import type http from "node:http";
-import { Pool, type Dispatcher } from "undici";
-import { usageCostNano, usdDecimal, type PricesPer1k } from "../ledger/money";
-import { uuidv7 } from "../lib/ids";
+import type { Agent, Dispatcher } from "undici";
+import { usdDecimal } from "../ledger/money";
+import { OutboundRefused, readCapped } from "../lib/outbound";
 import type { UsageEvent } from "../usage/contract";
-import type { ActiveKey, RoutingListing } from "./backend";
-import { affordableOutputTokens, defaultMaxTokens, worstCaseNano } from "./estimate";
-import { BodyTooLarge, CORS_HEADERS, readBody, sendError, sendJson } from "./http";
-import { apiError, sseErrorEvent, unavailable, type ApiError } from "./openai-errors";
-import { isHold, type Hold } from "./reservations";
-import { chooseProviders, parseProviderPreferences, priceAt, type Endpoint } from "./routing";
 import { authenticate } from "./auth";
+import type { RoutingListing } from "./backend";
+import { affordableOutputTokens, billableUsage, defaultMaxTokens, worstCaseNano } from "./estimate";
+import { BodyTooLarge, readBody, sendError, sendInternalError } from "./http";
+import { choicesOf, isObject, scrubbedUpstreamMessage, validate, worstPrices } from "./inputs";
+import { apiError, unavailable, type ApiError } from "./openai-errors";
+import { isHold } from "./reservations";
+import { Breach, relayJson, relayStream, type Bill, type Outcome, type Request } from "./relay";
+import { chooseProviders, parseProviderPreferences, priceAt, type Endpoint } from "./routing";
 import type { GatewayState } from "./server";
-import { readUsage, replaceModel, SseRelay, type UpstreamUsage } from "./sse";
-import { chatPromptTokens, countTextTokens, textInputTokens } from "./tokens";
+import { chatPromptTokens, textInputTokens } from "./tokens";
 
 /**
  * The hot path: POST /v1/chat/completions, /v1/completions, /v1/embeddings.
  * Authenticate (cached key), route, hold worst-case credit locally, forward
- * to the first provider that answers (undici Pool, Node streams, no fetch),
- * relay the answer (SSE event by event, or the JSON body with `usage.cost`
- * added), then journal the usage event before the response ends and give the
- * unused part of the hold back.
+ * to the first provider that answers (one undici Agent under the outbound
+ * policy, Node streams, no fetch), relay the answer (relay.ts), then journal
+ * the usage event before the response ends and give the unused part of the hold back.
  */
 
-type Target = { pool: Pool; basePath: string };
-
-type Request = {
-  requestId: string;
-  endpoint: Endpoint;
-  key: ActiveKey;
-  started: number;
-  promptTokens: number;
-  stream: boolean;
-  wantsUsage: boolean;
-  hold: Hold;
-  headers: Record<string, string>;
-};
-
-type Bill = { costNano: bigint; estimated: boolean; promptTokens: number; outputTokens: number; cachedTokens: number };
-
-type Outcome = {
-  status: UsageEvent["status"];
-  usage: UpstreamUsage | null;
-  countedOutput: number;
-  firstTokenAt: number | null;
-  upstreamStatus: number | null;
-};
-
 const PATHS: Record<Endpoint, string> = { chat: "/chat/completions", completion: "/completions", embeddings: "/embeddings" };
-const USAGE_OPEN = Buffer.from('"usage":{');
-const DONE_EVENT = "data: [DONE]\n\n";
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** The highest of each price across the candidates: a hold must cover whichever of them serves. */
-function worstPrices(listings: RoutingListing[], now: number): PricesPer1k {
-  const out = { inputPer1kNano: 0n, outputPer1kNano: 0n, cachedInputPer1kNano: 0n };
-  for (const l of listings) {
-    const p = priceAt(l, now);
-    if (p.inputPer1kNano > out.inputPer1kNano) out.inputPer1kNano = p.inputPer1kNano;
-    if (p.outputPer1kNano > out.outputPer1kNano) out.outputPer1kNano = p.outputPer1kNano;
-    if (p.cachedInputPer1kNano > out.cachedInputPer1kNano) out.cachedInputPer1kNano = p.cachedInputPer1kNano;
-  }
-  return out;
-}
-
-function validate(endpoint: Endpoint, body: Record<string, unknown>): ApiError | null {
-  const bad = (param: string, message: string) => apiError("INVALID_INPUT", "invalid_value", `${param}: ${message}`, { param });
-  if (typeof body.model !== "string" || body.model.length === 0) return bad("model", "is required (a listing slug such as `provider/model`, or a model family)");
-  if (endpoint === "chat" && (!Array.isArray(body.messages) || body.messages.length === 0)) return bad("messages", "must be a non-empty array");
-  if (endpoint === "completion" && typeof body.prompt !== "string" && !Array.isArray(body.prompt)) return bad("prompt", "must be a string or an array");
-  if (endpoint === "embeddings" && typeof body.input !== "string" && !Array.isArray(body.input)) return bad("input", "must be a string or an array");
-  for (const field of ["max_tokens", "max_completion_tokens"]) {
-    const v = body[field];
-    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v >= 1)) return bad(field, "must be a whole number of at least 1");
-  }
-  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") return bad("stream", "must be true or false");
-  return null;
-}
-
-/** Parses the JSON object starting at `start` (a `{`) up to its matching brace; null if it is not one. */
-function parseObjectAt(buf: Buffer, start: number): unknown {
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) {
-      try {
-        return JSON.parse(buf.toString("utf8", start, i + 1));
-      } catch {
-        return null;
-      }
-    }
-  }
-  return null;
-}
-
-/** Output text of a non-streamed answer, for counting when the upstream sent no usage. */
-function answerText(endpoint: Endpoint, parsed: Record<string, unknown>): string {
-  if (!Array.isArray(parsed.choices)) return "";
-  let text = "";
-  for (const c of parsed.choices as { message?: { content?: unknown }; text?: unknown }[]) {
-    const t = endpoint === "chat" ? c?.message?.content : c?.text;
-    if (typeof t === "string") text += t;
-  }
-  return text;
-}
+/** Of a failed upstream answer, only this much is read (for its error message). */
+const ERROR_BODY_BYTES = 64 * 1024;
 
 export class Proxy {
-  private readonly targets = new Map<string, Target>();
+  /** Each base URL parsed once: origin for the agent, path prefix for the endpoint. */
+  private readonly targets = new Map<string, { origin: string; basePath: string }>();
 
-  constructor(private readonly s: GatewayState) {}
+  constructor(
+    private readonly s: GatewayState,
+    private readonly agent: Agent,
+  ) {}
 
-  private target(baseUrl: string): Target {
+  private target(baseUrl: string) {
     let t = this.targets.get(baseUrl);
     if (!t) {
       const u = new URL(baseUrl);
-      t = {
-        pool: new Pool(u.origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 300_000, bodyTimeout: 300_000 }),
-        basePath: u.pathname.replace(/\/+$/, ""),
-      };
+      t = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, "") };
       this.targets.set(baseUrl, t);
     }
     return t;
   }
 
-  async close() {
-    await Promise.all([...this.targets.values()].map((t) => t.pool.close()));
-  }
-
-  handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint) {
-    this.run(req, res, endpoint).catch((err: Error) => {
-      this.s.log(`request failed: ${err.stack ?? err.message}`);
-      if (!res.headersSent) sendError(res, { status: 500, type: "api_error", code: "internal_error", message: "The proxy failed to handle this request" });
-      else res.destroy();
-    });
+  handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
+    this.run(req, res, endpoint, requestId).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId));
   }
 
   // prom-client children bound to their labels once: looking labels up per request is measurable here.
   private readonly counters = new Map<string, { inc: () => void; observe: (seconds: number) => void }>();
 
-  private count(endpoint: Endpoint, status: number, started: number, stream: boolean) {
+  private readonly count = (endpoint: Endpoint, status: number, started: number, stream: boolean) => {
     const k = `${endpoint} ${status} ${stream}`;
     let c = this.counters.get(k);
     if (!c) {
@@ -156,11 +64,10 @@ export class Proxy {
     }
     c.inc();
     c.observe((Date.now() - started) / 1000);
-  }
+  };
 
-  private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint) {
+  private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
     const started = Date.now();
-    const requestId = uuidv7();
     const headers: Record<string, string> = { "x-request-id": requestId };
     const fail = (e: ApiError) => {
       this.count(endpoint, e.status, started, false);
@@ -207,10 +114,16 @@ export class Proxy {
     if (!route.ok) {
       if (route.code === "unknown_model") return fail(apiError("NOT_FOUND", "model_not_found", route.message, { param: "model" }));
       if (route.code === "model_not_allowed") return fail(apiError("FORBIDDEN", "model_not_allowed", route.message, { param: "model" }));
+      if (route.code === "wrong_endpoint") return fail(apiError("INVALID_INPUT", "model_not_supported", route.message, { param: "model" }));
       return fail(unavailable("no_provider_available", route.message));
     }
 
-    const promptTokens = endpoint === "chat" ? chatPromptTokens(body.messages) : textInputTokens(endpoint === "completion" ? body.prompt : body.input);
+    let promptTokens: number;
+    try {
+      promptTokens = endpoint === "chat" ? chatPromptTokens(body) : textInputTokens(endpoint === "completion" ? body.prompt : body.input);
+    } catch {
+      return fail(apiError("INVALID_INPUT", "invalid_value", "The request body is nested too deeply to read"));
+    }
     const rate = this.s.rates.admit(key.keyId, { rpm: key.rpmLimit, tpm: key.tpmLimit }, promptTokens, started);
     Object.assign(headers, rate.headers);
     if (!rate.ok) {
@@ -223,17 +136,18 @@ export class Proxy {
       return fail(apiError("LIMIT_EXCEEDED", "key_limit_reached", `This API key's ${key.limitPeriod ?? ""} spend limit of $${usdDecimal(key.spendLimitNano)} is reached`));
     }
 
-    // Credit: hold the worst case (prompt + max_tokens at the dearest candidate's prices).
+    // Credit: hold the worst case (prompt + max_tokens for each of the n choices, at the dearest candidate's prices).
     const prices = worstPrices(route.candidates, started);
+    const choices = endpoint === "embeddings" ? 1 : choicesOf(body);
     const requested = endpoint === "embeddings" ? null : ((body.max_completion_tokens ?? body.max_tokens ?? null) as number | null);
     const contextLength = Math.min(...route.candidates.map((l) => l.contextLength));
     let maxTokens = endpoint === "embeddings" ? 0 : (requested ?? defaultMaxTokens(contextLength, promptTokens, this.s.config.defaultMaxTokens));
-    const estimate = worstCaseNano(promptTokens, maxTokens, prices);
+    const estimate = worstCaseNano(promptTokens, maxTokens * choices, prices);
     // Without an explicit max_tokens the proxy picks one, so it may pick what the credit affords (as OpenRouter does).
     const flexible = endpoint !== "embeddings" && requested === null;
     let got;
     try {
-      got = await this.s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, 1, prices) : undefined, route.candidates[0]!.listingId);
+      got = await this.s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, choices, prices) : undefined, route.candidates[0]!.listingId);
     } catch (err) {
       this.s.log(`credit reservation failed: ${(err as Error).message}`);
       return fail(unavailable("backend_unavailable", "Credit could not be reserved right now; try again shortly"));
@@ -242,7 +156,7 @@ export class Proxy {
       if (got.limitedBy === "unavailable") return fail(unavailable("backend_unavailable", "Credit could not be reserved right now; try again shortly"));
       if (got.limitedBy === "key_limit") return fail(apiError("LIMIT_EXCEEDED", "key_limit_reached", "This API key's spend limit for the period is reached"));
       if (got.limitedBy === "blocked") return fail(apiError("INSUFFICIENT_CREDIT", "account_blocked", "This organisation cannot spend credit right now"));
-      const affordable = affordableOutputTokens(got.availableNano, promptTokens, prices) ?? 0;
+      const affordable = Math.floor((affordableOutputTokens(got.availableNano, promptTokens, prices) ?? 0) / choices);
       return fail(
         apiError(
           "INSUFFICIENT_CREDIT",
@@ -254,7 +168,9 @@ export class Proxy {
       );
     }
     const hold = got;
-    if (flexible && hold.amountNano < estimate) maxTokens = Math.max(1, Math.min(maxTokens, affordableOutputTokens(hold.amountNano, promptTokens, prices) ?? maxTokens));
+    if (flexible && hold.amountNano < estimate) {
+      maxTokens = Math.max(1, Math.min(maxTokens, Math.floor((affordableOutputTokens(hold.amountNano, promptTokens, prices) ?? maxTokens * choices) / choices)));
+    }
 
     const stream = endpoint !== "embeddings" && body.stream === true;
     const clientOptions = isObject(body.stream_options) ? body.stream_options : null;
@@ -276,26 +192,33 @@ export class Proxy {
       wantsUsage: clientOptions?.include_usage === true,
       hold,
       headers,
+      // An embeddings request may carry many inputs, each up to the context length.
+      bounds: { promptTokens, outputTokens: maxTokens * choices, contextLength: endpoint === "embeddings" && Array.isArray(body.input) ? contextLength * Math.max(1, body.input.length) : contextLength },
     };
 
     // A client that leaves stops the upstream: its body is destroyed (which closes that
     // upstream connection), or, if it has not answered yet, as soon as it does.
     let clientGone = false;
     let upstreamBody: Dispatcher.ResponseData["body"] | null = null;
+    if (res.destroyed) return this.s.credit.settle(hold, 0n);
+    // The total time cap: whatever is still running then is cut (relay.ts bills what was delivered).
+    const deadline = started + this.s.config.maxRequestMs;
+    const timer = setTimeout(() => upstreamBody?.destroy(new Breach("The provider took longer than this proxy allows for one request")), this.s.config.maxRequestMs);
     res.once("close", () => {
+      clearTimeout(timer);
       if (res.writableFinished) return;
       clientGone = true;
       upstreamBody?.destroy(new Error("client disconnected"));
     });
-
-    if (res.destroyed) return this.s.credit.settle(hold, 0n);
     let lastFailure = "";
     for (const listing of route.candidates) {
+      if (Date.now() >= deadline) break;
       up.model = listing.upstreamModel;
       const t = this.target(listing.upstreamBaseUrl);
       let upstream: Dispatcher.ResponseData;
       try {
-        upstream = await t.pool.request({
+        upstream = await this.agent.request({
+          origin: t.origin,
           path: t.basePath + PATHS[endpoint],
           method: "POST",
           headers: listing.upstreamCredential
@@ -306,7 +229,8 @@ export class Proxy {
       } catch (err) {
         if (clientGone) return this.s.credit.settle(hold, 0n);
         this.s.metrics.upstreamFailures.inc({ listing: listing.slug });
-        lastFailure = `${listing.slug}: ${(err as Error).message}`;
+        lastFailure = `${listing.slug}: ${err instanceof OutboundRefused ? err.message : "could not connect or did not answer in time"}`;
+        if (err instanceof OutboundRefused) this.s.log(`upstream of ${listing.slug} refused by the outbound policy: ${err.message}`);
         continue;
       }
       const status = upstream.statusCode;
@@ -315,43 +239,45 @@ export class Proxy {
         upstream.body.destroy();
         return this.s.credit.settle(hold, 0n);
       }
-      upstreamBody = upstream.body;
-      if (status >= 500 || status === 429) {
-        const text = await upstream.body.text().catch(() => "");
-        this.s.metrics.upstreamFailures.inc({ listing: listing.slug });
-        lastFailure = `${listing.slug} answered ${status}${text ? `: ${text.slice(0, 300)}` : ""}`;
+      if (status < 200 || status >= 300) {
+        // Error bodies are read only this far: enough for an OpenAI-style message, never a whole page.
+        const text = await readCapped(upstream.body, ERROR_BODY_BYTES);
         if (clientGone) return this.s.credit.settle(hold, 0n);
-        upstreamBody = null;
+        const message = scrubbedUpstreamMessage(text, listing.upstreamCredential);
+        if (status >= 400 && status < 500 && status !== 429) {
+          // The request itself is wrong: the upstream's status and its message, scrubbed; nothing was generated.
+          this.s.credit.settle(hold, 0n);
+          return fail({ ...apiError("INVALID_INPUT", "upstream_rejected", `The provider refused the request (HTTP ${status})${message ? `: ${message}` : ""}`), status });
+        }
+        // 5xx, 429 and anything that is not an answer (a redirect is never followed): the next provider.
+        this.s.metrics.upstreamFailures.inc({ listing: listing.slug });
+        lastFailure = `${listing.slug} answered HTTP ${status}${message ? `: ${message}` : ""}`;
         continue;
       }
-      if (status >= 400) {
-        // The request itself is wrong (the upstream's words, in OpenAI's envelope); nothing was generated.
-        const text = await upstream.body.text().catch(() => "");
-        this.s.credit.settle(hold, 0n);
-        this.count(endpoint, status, started, false);
-        return sendJson(res, status, text || JSON.stringify({ error: { message: `Upstream answered ${status}`, type: "invalid_request_error", param: null, code: null } }), {
-          ...headers,
-          "x-should-retry": "false",
-        });
-      }
-      if (stream) return this.relayStream(r, listing, upstream, res, () => clientGone);
-      return this.relayJson(r, listing, upstream, res, () => clientGone);
+      upstreamBody = upstream.body;
+      const relay = { s: this.s, r, listing, upstream, res, clientGone: () => clientGone, finish: this.finish, count: this.count };
+      if (stream) return relayStream(relay);
+      return relayJson(relay);
     }
     this.s.credit.settle(hold, 0n);
-    fail(apiError("UPSTREAM_FAILED", "upstream_error", `No provider could serve the request (${route.candidates.length} tried); last: ${lastFailure}`));
+    fail(apiError("UPSTREAM_FAILED", "upstream_error", `No provider could serve the request (${route.candidates.length} tried); last: ${lastFailure || "out of time"}`));
   }
 
   /**
    * Bills a finished request: tokens from the upstream's usage when it sent
    * one, else counted (estimated); journals the event, returns the unused hold.
    */
-  private finish(r: Request, listing: RoutingListing, o: Outcome, then?: (bill: Bill) => void): Bill {
+  private readonly finish = (r: Request, listing: RoutingListing, o: Outcome, then?: (bill: Bill) => void): Bill => {
     const ended = Date.now();
     const estimated = o.usage === null;
-    const promptTokens = o.usage ? o.usage.promptTokens : r.promptTokens;
-    const cachedTokens = o.usage ? o.usage.cachedTokens : 0;
-    const outputTokens = o.usage ? o.usage.completionTokens : o.countedOutput;
-    const costNano = usageCostNano({ input: promptTokens - cachedTokens, output: outputTokens, cachedInput: cachedTokens }, priceAt(listing, r.started));
+    const reported = o.usage ?? { promptTokens: r.promptTokens, completionTokens: o.countedOutput, cachedTokens: 0 };
+    const checked = billableUsage(reported, r.bounds, priceAt(listing, r.started), r.hold.amountNano);
+    const { promptTokens, completionTokens: outputTokens, cachedTokens } = checked.billed;
+    const costNano = checked.costNano;
+    if (checked.anomaly) {
+      this.s.metrics.usageAnomalies.inc({ listing: listing.slug });
+      this.s.log(`usage anomaly on ${listing.slug}, request ${r.requestId}: ${checked.anomaly}; billed ${promptTokens}/${outputTokens}/${cachedTokens} (prompt/output/cached) instead of ${reported.promptTokens}/${reported.completionTokens}/${reported.cachedTokens}`);
+    }
     const bill: Bill = { costNano, estimated, promptTokens, outputTokens, cachedTokens };
     const event: UsageEvent = {
       id: r.requestId,
@@ -367,6 +293,14 @@ export class Proxy {
       status: o.status,
       estimated,
       upstreamStatus: o.upstreamStatus,
+      ...(checked.anomaly && {
+        anomaly: {
+          reason: checked.anomaly.slice(0, 300),
+          reportedInputTokens: reported.promptTokens - reported.cachedTokens,
+          reportedOutputTokens: reported.completionTokens,
+          reportedCachedInputTokens: reported.cachedTokens,
+        },
+      }),
     };
     this.s.reporter.record(event, then && (() => then(bill)));
     this.s.credit.settle(r.hold, costNano);
@@ -381,136 +315,5 @@ export class Proxy {
       this.s.catalog.observeThroughput(listing.listingId, (outputTokens - 1) / ((ended - o.firstTokenAt) / 1000));
     }
     return bill;
-  }
-
-  private relayJson(r: Request, listing: RoutingListing, upstream: Dispatcher.ResponseData, res: http.ServerResponse, clientGone: () => boolean) {
-    const chunks: Buffer[] = [];
-    const body = upstream.body;
-    body.on("data", (c: Buffer) => chunks.push(c));
-    body.on("error", () => {
-      // Nothing reached the client, so nothing it saw was produced: the hold goes back whole.
-      this.s.credit.settle(r.hold, 0n);
-      if (clientGone()) return;
-      this.count(r.endpoint, 502, r.started, false);
-      sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer broke off"), { ...r.headers, "x-should-retry": "false" });
-    });
-    body.on("end", () => {
-      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      // Usage sits at the end of OpenAI-style answers: parse just that object when it is there.
-      const at = raw.lastIndexOf(USAGE_OPEN);
-      let usage = at === -1 ? null : readUsage(parseObjectAt(raw, at + USAGE_OPEN.length - 1));
-      let parsed: Record<string, unknown> | null = null;
-      if (!usage) {
-        try {
-          const p = JSON.parse(raw.toString("utf8")) as unknown;
-          if (isObject(p)) parsed = p;
-        } catch {
-          parsed = null;
-        }
-        usage = parsed ? readUsage(parsed.usage) : null;
-      }
-      const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
-      this.finish(r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
-        const cost = usdDecimal(bill.costNano);
-        let out: Buffer | string = raw;
-        if (usage && at !== -1) {
-          // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
-          const cut = at + USAGE_OPEN.length;
-          out = replaceModel(Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]), listing.slug);
-        } else if (parsed) {
-          if (typeof parsed.model === "string") parsed.model = listing.slug;
-          parsed.usage = {
-            ...(isObject(parsed.usage) ? parsed.usage : {}),
-            prompt_tokens: bill.promptTokens,
-            completion_tokens: bill.outputTokens,
-            total_tokens: bill.promptTokens + bill.outputTokens,
-            cost,
-            ...(bill.estimated ? { estimated: true } : {}),
-          };
-          out = JSON.stringify(parsed);
-        }
-        this.count(r.endpoint, upstream.statusCode, r.started, false);
-        sendJson(res, upstream.statusCode, out, r.headers);
-      });
-    });
-  }
-
-  private relayStream(r: Request, listing: RoutingListing, upstream: Dispatcher.ResponseData, res: http.ServerResponse, clientGone: () => boolean) {
-    res.writeHead(200, {
-      ...CORS_HEADERS,
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-      ...r.headers,
-    });
-    // Events that arrive in the same event-loop turn leave in one write: the socket is corked at
-    // the turn's first write and uncorked once the turn's I/O is done (setImmediate). Nothing is
-    // held longer than that; under load it saves a syscall per event, the proxy's largest cost.
-    const socket = res.socket;
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      socket?.uncork();
-    };
-    const relay = new SseRelay(r.endpoint === "chat" ? "chat" : "completion", (d) => {
-      if (!corked && socket) {
-        corked = true;
-        socket.cork();
-        setImmediate(uncork);
-      }
-      return res.write(d);
-    }, Date.now, listing.slug);
-    const body = upstream.body;
-    let done = false;
-    const end = (status: UsageEvent["status"], error: ApiError | null) => {
-      if (done) return;
-      done = true;
-      const outcome = {
-        status,
-        // The upstream's count when it came (it arrives last: everything was produced), else what streamed.
-        usage: relay.usage,
-        countedOutput: relay.outputTokens,
-        firstTokenAt: relay.firstTokenAt,
-        upstreamStatus: upstream.statusCode,
-      };
-      this.count(r.endpoint, 200, r.started, true);
-      if (status === "aborted") return void this.finish(r, listing, outcome);
-      this.finish(r, listing, outcome, (bill) => {
-        if (error) return void res.end(sseErrorEvent(error));
-        if (r.wantsUsage) {
-          const chunk = relay.usageChunk ?? {
-            id: `gen-${r.requestId}`,
-            object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
-            created: Math.floor(r.started / 1000),
-            model: listing.slug,
-            choices: [],
-          };
-          const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};
-          chunk.usage = {
-            prompt_tokens: bill.promptTokens,
-            completion_tokens: bill.outputTokens,
-            total_tokens: bill.promptTokens + bill.outputTokens,
-            ...upstreamUsage,
-            cost: usdDecimal(bill.costNano),
-            ...(bill.estimated ? { estimated: true } : {}),
-          };
-          res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-        }
-        res.end(DONE_EVENT);
-      });
-    };
-    body.on("data", (c: Buffer) => {
-      if (!relay.push(c)) {
-        body.pause();
-        res.once("drain", () => body.resume());
-      }
-    });
-    body.on("end", () => end("ok", null));
-    body.on("error", (err: Error) => {
-      if (clientGone()) return end("aborted", null);
-      this.s.log(`upstream stream from ${listing.slug} broke: ${err.message}`);
-      end("error", apiError("UPSTREAM_FAILED", "upstream_error", "The provider's stream broke off; the tokens streamed so far are billed"));
-    });
-    // A client that leaves mid-stream: run() destroys the upstream body, which lands in "error" above.
-  }
+  };
 }

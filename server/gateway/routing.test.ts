@@ -50,7 +50,7 @@ describe("chooseProviders", () => {
     ["unknown model", "nope", {}, {}, "unknown_model"],
     ["a slug outside the allowlist", "alpha/llama-3.1-8b", {}, { allowlist: ["embed"] }, "model_not_allowed"],
     ["preferences excluding everyone", "llama-3.1-8b", { only: ["delta"] }, {}, "no_provider"],
-    ["a model without the endpoint's modality", "embed", {}, { endpoint: "chat" }, "no_provider"],
+    ["a model without the endpoint's modality: the wrong endpoint, not a lack of providers", "embed", {}, { endpoint: "chat" }, "wrong_endpoint"],
   ] as const)("%s", (_label, model, prefs, opts, expected) => {
     expect(route(model, prefs as ProviderPreferences, opts as never)).toEqual(expected);
   });

@@ -11,6 +11,8 @@ export type Endpoint = "chat" | "completion" | "embeddings";
 
 export type Policy = "price" | "efficiency" | "throughput";
 
+const ENDPOINT_NAMES: Record<Endpoint, string> = { chat: "chat completions (/v1/chat/completions)", completion: "text completions (/v1/completions)", embeddings: "embeddings (/v1/embeddings)" };
+
 /** OpenRouter's `provider` object (plus `allow`/`deny` as aliases of `only`/`ignore`, and sort "efficiency"). */
 export type ProviderPreferences = {
   order?: string[];
@@ -22,7 +24,7 @@ export type ProviderPreferences = {
 
 export type RouteDecision =
   | { ok: true; candidates: RoutingListing[]; policy: Policy; family: boolean }
-  | { ok: false; code: "unknown_model" | "model_not_allowed" | "no_provider"; message: string };
+  | { ok: false; code: "unknown_model" | "model_not_allowed" | "wrong_endpoint" | "no_provider"; message: string };
 
 /** The price in force at `now`: the latest scheduled version already effective, else the current one. */
 export function priceAt(listing: RoutingListing, now: number): PriceVersion {
@@ -98,6 +100,11 @@ export function chooseProviders(p: {
   if (matching.length === 0) return { ok: false, code: "unknown_model", message: `The model \`${p.model}\` does not exist or is not published` };
   const allowed = matching.filter((l) => allowedByKey(p.allowlist, l));
   if (allowed.length === 0) return { ok: false, code: "model_not_allowed", message: `This API key may not use \`${p.model}\`` };
+  const served = [...new Set(allowed.flatMap((l) => l.modalities))];
+  if (!served.includes(p.endpoint)) {
+    const what = (e: string) => ENDPOINT_NAMES[e as Endpoint] ?? e;
+    return { ok: false, code: "wrong_endpoint", message: `The model \`${p.model}\` does not serve ${what(p.endpoint)}; it serves ${served.map(what).join(" and ")}` };
+  }
   const { order = [], only = [], ignore = [] } = p.preferences;
   const serving = allowed.filter(
     (l) => l.modalities.includes(p.endpoint) && (only.length === 0 || only.some((e) => names(e, l))) && !ignore.some((e) => names(e, l)),

@@ -4,11 +4,13 @@ import type { AddressInfo } from "node:net";
 import client from "prom-client";
 import { whPer1M } from "../catalog/energy";
 import { usdDecimal } from "../ledger/money";
-import { isUuid } from "../lib/ids";
+import { isUuid, uuidv7 } from "../lib/ids";
+import { outboundAgent } from "../lib/outbound";
+import type { OutboundPolicy } from "../lib/outbound-policy";
 import type { ActiveKey, Backend, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
-import { bearer, preflight, sendError, sendJson } from "./http";
+import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics, type Metrics } from "./metrics";
 import { apiError, unavailable } from "./openai-errors";
@@ -39,6 +41,16 @@ export type GatewayConfig = {
   /** Bearer token that opens GET /metrics to other hosts; without one, only loopback clients may read it. */
   metricsToken?: string;
   maxBodyBytes?: number;
+  /** Which upstream addresses may be dialled (server/lib/outbound-policy.ts). */
+  outbound: OutboundPolicy;
+  /** Longest one proxied request may run; reservations are sized to outlive it (see startGateway). */
+  maxRequestMs?: number;
+  /** Longest an upstream may stay silent before its headers or between two chunks. */
+  upstreamIdleMs?: number;
+  /** Largest non-streamed upstream answer accepted. */
+  maxUpstreamBodyBytes?: number;
+  /** Largest single SSE event accepted (and so the most a stream holds back at once). */
+  maxSseEventBytes?: number;
   catalogRefreshMs?: number;
   keyPollMs?: number;
   reportFlushMs?: number;
@@ -49,7 +61,7 @@ export type GatewayConfig = {
 export type Gateway = { url: string; port: number; server: http.Server; close: () => Promise<void> };
 
 export type GatewayState = {
-  config: GatewayConfig;
+  config: GatewayConfig & Required<Pick<GatewayConfig, "maxRequestMs" | "upstreamIdleMs" | "maxUpstreamBodyBytes" | "maxSseEventBytes">>;
   keys: KeyCache;
   catalog: CatalogCache;
   credit: CreditControl;
@@ -59,6 +71,15 @@ export type GatewayState = {
   metrics: Metrics;
   log: (line: string) => void;
 };
+
+/** A percent-encoded path segment decoded, or undefined when its encoding is malformed (`%E0%A4%A`). */
+function decodePathPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Per-token dollars as an exact decimal string from nano-USD per 1k tokens (OpenRouter quotes prices per token). */
 export function perTokenUsd(per1kNano: bigint): string {
@@ -172,7 +193,22 @@ export function metricsRefusal(req: http.IncomingMessage, token: string | undefi
   return { status: 403, code: "metrics_local_only", message: "GET /metrics is served to this host only; set GATEWAY_METRICS_TOKEN to scrape it from elsewhere" };
 }
 
-export async function startGateway(config: GatewayConfig, listen: { port: number; host?: string }): Promise<Gateway> {
+/** Size caps on an upstream's answer: a JSON body, one SSE event (the most a stream holds back at once). */
+export const upstreamCaps = { maxUpstreamBodyBytes: 32 * 1024 * 1024, maxSseEventBytes: 1024 * 1024 };
+
+/**
+ * How long reservations live and when one is too close to its end to spend from:
+ * a request is cut at `maxRequestMs`, so a hold taken from a reservation with more
+ * than that (plus 30 s to report) left never outlives it, and its credit cannot be
+ * granted again by the reservation's expiry while the request still spends it.
+ */
+export function holdLife(maxRequestMs: number) {
+  const expiryMarginMs = maxRequestMs + 30_000;
+  return { expiryMarginMs, ttlSeconds: Math.max(defaultCreditOptions.ttlSeconds, Math.ceil((2 * expiryMarginMs) / 1000)) };
+}
+
+export async function startGateway(given: GatewayConfig, listen: { port: number; host?: string }): Promise<Gateway> {
+  const config = { maxRequestMs: 150_000, upstreamIdleMs: 60_000, ...upstreamCaps, ...given };
   const log = config.log ?? ((line: string) => console.log(line));
   const { spool, replay } = Spool.open({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, log });
   const reporter = new UsageReporter(config.backend, { spool, flushMs: config.reportFlushMs, log });
@@ -185,7 +221,14 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
     config,
     keys: new KeyCache(config.backend, { pollMs: config.keyPollMs, log }),
     catalog: new CatalogCache(config.backend, { refreshMs: config.catalogRefreshMs, log }),
-    credit: new CreditControl(config.backend, { ...defaultCreditOptions, chunkNano: config.reservationChunkNano, perListing: config.providerToken === true, idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs, log }),
+    credit: new CreditControl(config.backend, {
+      ...defaultCreditOptions,
+      ...holdLife(config.maxRequestMs),
+      chunkNano: config.reservationChunkNano,
+      perListing: config.providerToken === true,
+      idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs,
+      log,
+    }),
     rates: new RateLimiter(),
     reporter,
     spool,
@@ -201,39 +244,42 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
   state.catalog.start();
   // Load the catalog now so the first request does not wait for it (the web app may still be starting).
   void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
-  const proxy = new Proxy(state);
+  const agent = outboundAgent(config.outbound, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: config.upstreamIdleMs, bodyTimeout: config.upstreamIdleMs });
+  const proxy = new Proxy(state, agent);
   const idleTimer = setInterval(() => void state.credit.releaseIdle(), 5_000);
   idleTimer.unref();
 
-  const server = http.createServer((req, res) => {
+  /** Every route but the proxied ones (which contain their own failures in Proxy.handle). */
+  const route = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string): void | Promise<void> => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
     if (method === "OPTIONS") return preflight(req, res);
     if (method === "POST") {
-      if (path === "/v1/chat/completions") return proxy.handle(req, res, "chat");
-      if (path === "/v1/completions") return proxy.handle(req, res, "completion");
-      if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings");
+      if (path === "/v1/chat/completions") return proxy.handle(req, res, "chat", requestId);
+      if (path === "/v1/completions") return proxy.handle(req, res, "completion", requestId);
+      if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings", requestId);
     } else if (method === "GET") {
       if (path === "/healthz") return sendJson(res, 200, JSON.stringify({ ok: true, unreported: reporter.pending }));
       if (path === "/metrics") {
         const refused = metricsRefusal(req, config.metricsToken);
         if (refused) return sendJson(res, refused.status, JSON.stringify({ error: { message: refused.message, type: "invalid_request_error", code: refused.code } }));
-        return void metrics.registry.metrics().then((text) => {
+        return metrics.registry.metrics().then((text) => {
           res.writeHead(200, { "content-type": metrics.registry.contentType });
           res.end(text);
         });
       }
       if (path === "/v1/models" || path.startsWith("/v1/models/")) {
-        const id = path === "/v1/models" ? null : decodeURIComponent(path.slice("/v1/models/".length));
-        return void listModels(state, res, id).catch((err: Error) => {
+        const id = path === "/v1/models" ? null : decodePathPart(path.slice("/v1/models/".length));
+        if (id === undefined) return sendError(res, apiError("INVALID_INPUT", "invalid_url", "The model id in the URL is not valid percent-encoding", { param: "model" }));
+        return listModels(state, res, id).catch((err: Error) => {
           log(`model list failed: ${err.message}`);
           sendError(res, unavailable("backend_unavailable", "The model list is not available right now"));
         });
       }
       if (path === "/v1/key" || path === "/v1/generation") {
-        return void (async () => {
+        return (async () => {
           const auth = await authenticate(state, req);
           if (!("key" in auth)) return sendError(res, auth);
           const { key, cached } = auth;
@@ -242,8 +288,20 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
         })();
       }
     }
-    sendError(res, apiError("NOT_FOUND", "unknown_url", `Unknown request URL: ${method} ${path}`));
+    sendError(res, apiError("NOT_FOUND", "unknown_url", `Unknown request URL: ${method} ${path.slice(0, 200)}`));
+  };
+  const server = http.createServer((req, res) => {
+    // A request id for the answer and the log, should anything below throw (sync or async).
+    const requestId = uuidv7();
+    res.setHeader("x-request-id", requestId);
+    try {
+      const done = route(req, res, requestId);
+      if (done) done.catch((err: unknown) => sendInternalError(res, log, err, requestId));
+    } catch (err) {
+      sendInternalError(res, log, err, requestId);
+    }
   });
+  server.on("clientError", answerClientError);
   server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -277,7 +335,7 @@ export async function startGateway(config: GatewayConfig, listen: { port: number
         if (left) log(`${left} usage events stay in the spool for the next start`);
         await state.credit.releaseIdle(true);
         spool.close();
-        await proxy.close();
+        await agent.close();
       })()),
   };
 }

@@ -38,10 +38,14 @@ function matches(data: Buffer, at: number, key: Buffer): boolean {
 export function readUsage(u: unknown): UpstreamUsage | null {
   if (!u || typeof u !== "object") return null;
   const o = u as { prompt_tokens?: unknown; completion_tokens?: unknown; prompt_tokens_details?: { cached_tokens?: unknown } | null };
-  const int = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null);
+  // An upstream's counts are data to check: non-negative safe integers or the whole usage is ignored (and counted by us).
+  const int = (v: unknown) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null);
   const prompt = int(o.prompt_tokens);
-  if (prompt === null) return null;
-  return { promptTokens: prompt, completionTokens: int(o.completion_tokens) ?? 0, cachedTokens: Math.min(prompt, int(o.prompt_tokens_details?.cached_tokens) ?? 0) };
+  const completion = o.completion_tokens === undefined ? 0 : int(o.completion_tokens);
+  const details = o.prompt_tokens_details;
+  const cached = details === undefined || details === null || details.cached_tokens === undefined || details.cached_tokens === null ? 0 : int(details.cached_tokens);
+  if (prompt === null || completion === null || cached === null) return null;
+  return { promptTokens: prompt, completionTokens: completion, cachedTokens: Math.min(prompt, cached) };
 }
 
 /** Index of the quote closing the JSON string that starts at `from`, or -1 before `end`. */
@@ -85,6 +89,8 @@ export class SseRelay {
   /** The upstream's usage chunk, kept as the template for the one sent back (with cost). */
   usageChunk: Record<string, unknown> | null = null;
   sawDone = false;
+  /** The unfinished event outgrew `maxEventBytes`: the stream must end (its rest is dropped). */
+  overflow = false;
   private pending: Buffer | null = null;
   private readonly keys: Buffer[];
   private readonly starts: Uint8Array;
@@ -96,6 +102,7 @@ export class SseRelay {
     private readonly now: () => number = Date.now,
     /** The name each event's `model` is given; upstream names pass through when null. */
     private readonly model: string | null = null,
+    private readonly maxEventBytes = Infinity,
   ) {
     this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
     this.starts = endpoint === "chat" ? CHAT_STARTS : TEXT_STARTS;
@@ -127,7 +134,10 @@ export class SseRelay {
       i = next - 1;
     }
     if (pos > runStart) ok = this.write(runStart === 0 && pos === len ? data : data.subarray(runStart, pos)) && ok;
-    if (pos < len) this.pending = Buffer.from(data.subarray(pos));
+    if (pos < len) {
+      if (len - pos > this.maxEventBytes) this.overflow = true;
+      else this.pending = Buffer.from(data.subarray(pos));
+    }
     return ok;
   }
 

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { chatPromptTokens, countJsonStringTokens, countTextTokens, textInputTokens } from "./tokens";
+import { chatPromptTokens, countJsonStringTokens, countTextTokens, NON_TEXT_PART_TOKENS, textInputTokens } from "./tokens";
 
 describe("countTextTokens", () => {
   it.each([
@@ -30,7 +30,23 @@ describe("countTextTokens", () => {
     expect(textInputTokens("x".repeat(40))).toBe(10);
     expect(textInputTokens("a b c d e f")).toBe(6);
     expect(textInputTokens(["abcd", "efgh"])).toBe(2);
-    expect(chatPromptTokens([{ role: "user", content: "hello" }, { role: "user", content: [{ type: "text", text: "hi there" }] }])).toBe(4 + 2 + 4 + 2);
+    expect(chatPromptTokens({ messages: [{ role: "user", content: "hello" }, { role: "user", content: [{ type: "text", text: "hi there" }] }] })).toBe(4 + 2 + 4 + 2);
+  });
+
+  it("counts a character a token in scripts without spaces, as BPE roughly does", () => {
+    expect(textInputTokens("今天天气很好我们去公园散步吧")).toBe(14);
+  });
+
+  it("holds for image parts, tool schemas, tool calls and response formats", () => {
+    const text = { role: "user", content: "hello" };
+    const plain = chatPromptTokens({ messages: [text] });
+    const image = { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "high" } };
+    expect(chatPromptTokens({ messages: [{ role: "user", content: [{ type: "text", text: "hello" }, image, image] }] })).toBe(plain + 2 * NON_TEXT_PART_TOKENS);
+    const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", description: "x".repeat(400) } } } } }];
+    expect(chatPromptTokens({ messages: [text], tools })).toBeGreaterThanOrEqual(plain + 100);
+    expect(chatPromptTokens({ messages: [text], response_format: { type: "json_schema", json_schema: { schema: { description: "y".repeat(400) } } } })).toBeGreaterThanOrEqual(plain + 100);
+    const call = { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "lookup", arguments: "z".repeat(400) } }] };
+    expect(chatPromptTokens({ messages: [text, call] })).toBeGreaterThanOrEqual(plain + 4 + 100);
   });
 });
 
@@ -55,7 +71,7 @@ describe("against the demo upstream's own counts", () => {
     const prompts = ["hi", "What is a token?", "x".repeat(999), "Lots of short words in a row, with commas, and stops.", "supercalifragilistic"];
     for (const content of prompts) {
       const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content }], max_tokens: 1 });
-      expect(chatPromptTokens([{ role: "user", content }])).toBeGreaterThanOrEqual(r.usage!.prompt_tokens);
+      expect(chatPromptTokens({ messages: [{ role: "user", content }] })).toBeGreaterThanOrEqual(r.usage!.prompt_tokens);
     }
   });
 });

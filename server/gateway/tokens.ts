@@ -90,28 +90,54 @@ export function countJsonStringTokens(buf: Buffer, start: number, end: number): 
 /** Chat formats add a few tokens per message (role, separators), as OpenAI's counting does. */
 export const TOKENS_PER_MESSAGE = 4;
 
-function contentText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    let s = "";
-    for (const part of content) if (part && typeof part === "object" && "text" in part && typeof part.text === "string") s += part.text;
-    return s;
-  }
-  return "";
-}
+/**
+ * Tokens held for each content part that is not text (an image, audio, a file): more
+ * than the dearest image OpenAI bills (a high-detail 768×2048 image is 1 445 tokens).
+ */
+export const NON_TEXT_PART_TOKENS = 2_000;
 
-/** Both heuristics, the larger: a prompt estimate for credit must not come out low. */
+/**
+ * The heuristics, the largest: a prompt estimate for credit must not come out low (billing
+ * never exceeds the hold). Scripts without spaces (Chinese, Japanese, Thai) run about one
+ * BPE token per character, which the word count misses: each non-ASCII character counts one.
+ */
 function promptTextTokens(text: string): number {
-  return Math.max(countTextTokens(text), Math.ceil(text.length / 4));
+  let nonAscii = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) nonAscii++;
+  return Math.max(countTextTokens(text), Math.ceil(text.length / 4), nonAscii);
 }
 
-/** Estimated prompt tokens of a chat request's messages. */
-export function chatPromptTokens(messages: unknown): number {
-  if (!Array.isArray(messages)) return 0;
-  let n = 0;
+function contentTokens(content: unknown): number {
+  if (typeof content === "string") return promptTextTokens(content);
+  if (!Array.isArray(content)) return 0;
+  let text = "";
+  let parts = 0;
+  for (const part of content) {
+    if (part && typeof part === "object" && "text" in part && typeof part.text === "string") text += part.text;
+    else parts++;
+  }
+  return promptTextTokens(text) + parts * NON_TEXT_PART_TOKENS;
+}
+
+/** The JSON of what rides beside the text (tool schemas, tool calls, response formats), counted as prompt text. */
+function jsonTokens(value: unknown): number {
+  return value === undefined || value === null ? 0 : promptTextTokens(JSON.stringify(value));
+}
+
+/**
+ * Estimated prompt tokens of a chat request: its messages (text, non-text parts,
+ * tool calls) and the tools, functions, tool_choice and response_format it sends.
+ * JSON.stringify throws a RangeError on absurdly deep nesting: callers refuse such a body.
+ */
+export function chatPromptTokens(body: { messages?: unknown; tools?: unknown; functions?: unknown; tool_choice?: unknown; response_format?: unknown }): number {
+  const messages = body.messages;
+  let n = jsonTokens(body.tools) + jsonTokens(body.functions) + jsonTokens(body.tool_choice) + jsonTokens(body.response_format);
+  if (!Array.isArray(messages)) return n;
   for (const m of messages) {
     n += TOKENS_PER_MESSAGE;
-    if (m && typeof m === "object") n += promptTextTokens(contentText((m as { content?: unknown }).content));
+    if (!m || typeof m !== "object") continue;
+    const { content, tool_calls, function_call, name } = m as Record<string, unknown>;
+    n += contentTokens(content) + jsonTokens(tool_calls) + jsonTokens(function_call) + jsonTokens(name);
   }
   return n;
 }

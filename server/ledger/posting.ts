@@ -161,16 +161,17 @@ export function reverseTransfer(original: Transfer, newId: string): TransferInpu
 }
 
 /** Accounts whose balance is credits − debits (what the platform owes or earned); the rest are debits − credits. */
-const CREDIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "provider_payable", "platform_revenue", "payouts", "usage_holds"]);
+const CREDIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "provider_payable", "provider_unfunded", "platform_revenue", "payouts", "usage_holds"]);
 export const normalSide = (kind: LedgerAccountKind): "credit" | "debit" => (CREDIT_NORMAL.has(kind) ? "credit" : "debit");
 
 /** Organisation accounts need an organisation; the platform's own accounts must not have one. */
-const ORG_KINDS: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "buyer_receivable", "provider_payable"]);
+const ORG_KINDS: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "buyer_receivable", "provider_payable", "provider_unfunded"]);
 export const accountScope = (kind: LedgerAccountKind): "org" | "platform" => (ORG_KINDS.has(kind) ? "org" : "platform");
 
-/** Default limit flags: what buyers hold and what providers are owed cannot be spent twice. */
+/** Default limit flags: what buyers hold and what providers are owed (funded or not) cannot be spent twice. */
 export function defaultLimitFlags(kind: LedgerAccountKind): { debitsMustNotExceedCredits: boolean; creditsMustNotExceedDebits: boolean } {
-  return { debitsMustNotExceedCredits: kind === "buyer_credits" || kind === "provider_payable", creditsMustNotExceedDebits: false };
+  const limited = kind === "buyer_credits" || kind === "provider_payable" || kind === "provider_unfunded";
+  return { debitsMustNotExceedCredits: limited, creditsMustNotExceedDebits: false };
 }
 
 export type AccountSums = {

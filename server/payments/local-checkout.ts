@@ -30,8 +30,13 @@ export function localCheckoutEvent(
     metadata: { org_id: topup.orgId, topup_id: topup.id },
     payment_intent: localIds.paymentIntent(topup.id),
   };
+  return localEvent(type, session, [topup.id, paymentStatus], now);
+}
+
+/** An event as Stripe sends it, for a local object; `account` marks a connected account's event. Id derived from `idParts`. */
+export function localEvent(type: string, object: object, idParts: string[], now = new Date(), account: string | null = null): Stripe.Event {
   return {
-    id: localIds.event(type, topup.id, paymentStatus),
+    id: localIds.event(type, ...idParts),
     object: "event",
     api_version: null,
     created: Math.floor(now.getTime() / 1000),
@@ -39,7 +44,8 @@ export function localCheckoutEvent(
     pending_webhooks: 1,
     request: { id: null, idempotency_key: null },
     type,
-    data: { object: session },
+    ...(account ? { account } : {}),
+    data: { object },
   } as unknown as Stripe.Event;
 }
 

@@ -35,7 +35,7 @@ afterAll(() => t.close());
 /** The web app as it is wired for `e`: the webhook route, and tRPC whose local checkout delivers to that route. */
 function appFor(e: Env) {
   const payments = paymentsForEnv(e);
-  const webhook = stripeWebhookRoute({ db: () => t.db, payments: () => payments });
+  const webhook = stripeWebhookRoute("POST /api/stripe/webhook", () => payments, "payments are", () => t.db);
   const post = (payload: string, signature: string) =>
     webhook(new Request(`${e.APP_URL}/api/stripe/webhook`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload }));
   const runtime = paymentsRuntimeFor(e, payments, async (payload, signature) => ({ status: (await post(payload, signature)).status }));

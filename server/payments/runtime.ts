@@ -28,6 +28,7 @@ export function paymentsRuntimeFor(e: Env, payments: Payments | null, deliver: D
     appUrl: appUrl(e),
     limits: { minCents: e.TOPUP_MIN_CENTS, maxCents: e.TOPUP_MAX_CENTS },
     lowBalanceDefaultCents: e.LOW_BALANCE_DEFAULT_CENTS,
+    payoutMinimumCents: e.PAYOUT_MINIMUM_CENTS,
   };
 }
 

@@ -1,23 +1,24 @@
+import "server-only";
 import type { Db } from "../../db/client";
+import { getDb } from "../db";
 import { guardedRoute } from "../errors";
 import { BODY_LIMITS, readBodyLimited, tooLarge } from "../lib/body";
 import type { Payments } from "./config";
 import { receiveWebhook } from "./webhook";
 
 /**
- * POST /api/stripe/webhook, given its database and payments configuration (the route
- * passes the process's own; tests pass a production configuration without touching env).
- * The signature covers the exact bytes Stripe sent: the raw body is read (at most what an
- * event can be), never re-serialised JSON. Without payments (production missing a Stripe
- * key) every event is refused with 503, so a locally signed one cannot credit anyone.
+ * A Stripe webhook endpoint: the signature covers the exact bytes Stripe sent, so it reads the raw
+ * body (at most what an event can be) and never re-serialised JSON. `payments` is null when the
+ * endpoint is not configured; it then answers 503 naming `missing`, and Stripe retries later (and
+ * a locally signed event credits nobody). `db`: the web process's own unless a test passes one.
  */
-export function stripeWebhookRoute(deps: { db: () => Db; payments: () => Payments | null }) {
-  return guardedRoute("POST /api/stripe/webhook", async (req: Request) => {
-    const payments = deps.payments();
-    if (!payments) return Response.json({ error: "payments are not configured" }, { status: 503 });
+export function stripeWebhookRoute(where: string, payments: () => Payments | null, missing: string, db: () => Db = getDb) {
+  return guardedRoute(where, async (req: Request) => {
+    const verifier = payments();
+    if (!verifier) return Response.json({ error: `${missing} not configured` }, { status: 503 });
     const body = await readBodyLimited(req, BODY_LIMITS.stripeWebhook);
     if (!body) return tooLarge(BODY_LIMITS.stripeWebhook);
-    const result = await receiveWebhook(deps.db(), payments, new TextDecoder().decode(body), req.headers.get("stripe-signature"));
+    const result = await receiveWebhook(db(), verifier, new TextDecoder().decode(body), req.headers.get("stripe-signature"));
     return Response.json(result.body, { status: result.status });
   });
 }

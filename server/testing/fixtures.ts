@@ -50,6 +50,7 @@ export function testPaymentsRuntime(db: Db): PaymentsRuntime {
     appUrl: "http://localhost:3000",
     limits: { minCents: 500, maxCents: 1_000_000 },
     lowBalanceDefaultCents: 500,
+    payoutMinimumCents: 1000,
   };
 }
 

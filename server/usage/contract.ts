@@ -56,6 +56,18 @@ export const usageEvent = z.object({
   estimated: z.boolean(),
   /** Upstream HTTP status, when there was one. */
   upstreamStatus: z.number().int().min(100).max(599).nullable(),
+  /**
+   * Set when the upstream's own usage was not billed as reported (implausible, or dearer than
+   * the request's hold): what it claimed. The token fields above are what was billed.
+   */
+  anomaly: z
+    .object({
+      reason: z.string().max(300),
+      reportedInputTokens: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      reportedOutputTokens: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      reportedCachedInputTokens: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    })
+    .nullish(),
 });
 export type UsageEvent = z.infer<typeof usageEvent>;
 

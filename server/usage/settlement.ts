@@ -5,8 +5,10 @@ import type { ServiceIdentity } from "../auth/service-tokens";
 import { lateColumns, lateSums, LISTING_METRICS, MINUTE_OF_STARTED_AT, ORG_USAGE_METRICS } from "../dashboards/late-parts";
 import { nameUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
+import { recordUnfundedShares, setAsideTransfer, type UnfundedShare } from "../ledger/funding-store";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
+import { recordAnomalies, type AnomalyInput } from "./anomalies";
 import { usageEvent, type eventResult, type UsageEvent } from "./contract";
 import { formatUsd } from "../ledger/money";
 import { consumeHold, eventFingerprint, MAX_EVENT_COST_NANO, fromCredits, splitGroups, timingProblem, zodReason, type SettlementGroup } from "./rules";
@@ -96,6 +98,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     const accounts = await accountIds(db, accountsNeeded(candidates));
     const outcome = await settleQueued(db, { pending: candidates, accounts, feeBps: opts.defaultFeeBps });
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
+    await recordAnomalies(db, anomaliesOf(candidates, outcome));
   }
 
   const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
@@ -203,6 +206,17 @@ async function settleRound(db: Db, round: readonly { job: Job; taken: Candidate[
   for (const { job, taken } of round) for (const c of taken) job.results.set(c.event.id, outcome.get(c.event.id)!);
 }
 
+/** Settled events (now or before) that carry an upstream's unbilled claim. */
+function anomaliesOf(candidates: readonly Candidate[], outcome: ReadonlyMap<string, EventResult>): AnomalyInput[] {
+  const out: AnomalyInput[] = [];
+  for (const c of candidates) {
+    const r = outcome.get(c.event.id);
+    const anomaly = c.event.anomaly;
+    if (anomaly && r && (r.status === "settled" || r.status === "duplicate")) out.push({ event: { ...c.event, anomaly }, providerOrgId: c.listing.providerOrgId, costNano: r.costNano ?? 0n });
+  }
+  return out;
+}
+
 function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
   const needs = new Map<string, AccountNeed>();
   const add = (n: AccountNeed) => needs.set(`${n.orgId}:${n.kind}`, n);
@@ -212,6 +226,7 @@ function accountsNeeded(candidates: readonly Candidate[]): AccountNeed[] {
     add({ orgId: c.key.orgId, kind: "buyer_credits" });
     add({ orgId: c.key.orgId, kind: "buyer_receivable" });
     add({ orgId: c.listing.providerOrgId, kind: "provider_payable" });
+    add({ orgId: c.listing.providerOrgId, kind: "provider_unfunded" });
   }
   return [...needs.values()];
 }
@@ -498,7 +513,7 @@ async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readon
     holdsAccount,
     revenueAccount,
     ...buyers.flatMap((b) => [account({ orgId: b, kind: "buyer_credits" }), account({ orgId: b, kind: "buyer_receivable" })]),
-    ...new Set(groups.map((g) => account({ orgId: g.providerOrgId, kind: "provider_payable" }))),
+    ...new Set(groups.flatMap((g) => [account({ orgId: g.providerOrgId, kind: "provider_payable" }), account({ orgId: g.providerOrgId, kind: "provider_unfunded" })])),
   ];
   // Every account this settlement moves, locked in id order before any of them moves.
   const { rows: balances } = await tx.execute<{ id: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credit_limit_nano: bigint }>(
@@ -539,6 +554,7 @@ async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readon
     reservationUpdates.push({ id: reservation.id, heldNano: remainingNano, consumedNano: coveredNano, holdTransferId });
   }
 
+  const unfunded: UnfundedShare[] = [];
   const groupsOf = new Map<string, Group[]>();
   for (const g of groups) {
     const list = groupsOf.get(g.buyerOrgId);
@@ -564,6 +580,12 @@ async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readon
       leg(creditsId, revenueAccount, l.creditsToPlatformNano);
       leg(receivableId, payableId, l.receivableToProviderNano);
       leg(receivableId, revenueAccount, l.receivableToPlatformNano);
+      if (l.receivableToProviderNano > 0n) {
+        // Pay when paid: the share the buyer's money does not yet stand behind waits apart.
+        const share = { settlementId: g.id, buyerOrgId: buyer, providerOrgId: g.providerOrgId, shareNano: g.costNano - g.feeNano, unfundedNano: l.receivableToProviderNano };
+        unfunded.push(share);
+        transfers.push(setAsideTransfer(share, payableId, account({ orgId: g.providerOrgId, kind: "provider_unfunded" })));
+      }
     });
   }
 
@@ -571,6 +593,7 @@ async function postSettlement(tx: Tx, groups: readonly Group[], reserved: readon
   for (let i = 0; i < transfers.length; i += MAX_TRANSFERS_PER_POSTING) {
     await postTransfersBatch(tx, transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now);
   }
+  await recordUnfundedShares(tx, unfunded, now);
   if (reservationUpdates.length) {
     await tx.execute(sql`
       update reservations r set held_nano = u.held, consumed_nano = r.consumed_nano + u.consumed, hold_transfer_id = u.hold

@@ -166,31 +166,6 @@ export function EarningsDashboard() {
         </p>
       </section>
 
-      <section className="card space-y-3">
-        <h2 className="font-semibold">Payouts received</h2>
-        {p.payouts.length === 0 ? (
-          <p className="text-sm text-slate-600">No payouts yet. Your payable balance is paid out by the platform&apos;s finance team.</p>
-        ) : (
-          <table className="data-table">
-            <thead>
-              <tr>
-                <th>Date</th>
-                <th>Reference</th>
-                <th className="text-right">Amount</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.payouts.map((x) => (
-                <tr key={x.id}>
-                  <td><LocalTime date={x.createdAt} /></td>
-                  <td className="font-mono text-xs">{x.reference ?? "—"}</td>
-                  <td className="text-right tabular-nums">{usd(x.amountNano)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
     </div>
   );
 }

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
 import { EarningsDashboard } from "./earnings-dashboard";
+import { ProviderPayouts } from "./provider-payouts";
 
 export const metadata: Metadata = { title: "Earnings" };
 
@@ -11,6 +12,7 @@ export default async function Page() {
     <>
       <PageHeader title="Earnings" description={`Tokens served, revenue, fees and payouts of ${org.name}'s models.`} />
       <EarningsDashboard />
+      {(org.role === "owner" || org.role === "finance") && <ProviderPayouts canConnect={org.role === "owner"} />}
     </>
   );
 }

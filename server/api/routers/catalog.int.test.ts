@@ -6,6 +6,7 @@ import { cancelScheduledPrice } from "../../catalog/price-schedule";
 import { changeListingPrice, priceAt, priceHistory } from "../../catalog/service";
 import { createTestDb, type TestDb } from "../../testing/db";
 import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
+import { freePort } from "../../gateway/spawn";
 import { startDemoUpstream, type DemoUpstream } from "../../upstream-demo/server";
 import { appRouter } from "../root";
 import type { SessionUser } from "../trpc";
@@ -14,6 +15,12 @@ let t: TestDb;
 let upstream: DemoUpstream;
 let ownerA: SessionUser, devA: SessionUser, financeA: SessionUser, ownerB: SessionUser;
 let orgA: { id: string; slug: string }, orgB: { id: string; slug: string };
+
+// The demo upstreams listen on loopback: their ports are listed before the environment is first read,
+// and so is one of the platform's own ports (3000, the web app's default), which stays refused anyway.
+const upstreamPort = await freePort();
+const closedPort = await freePort();
+process.env.UPSTREAM_ALLOW_PRIVATE = `127.0.0.1:${upstreamPort},127.0.0.1:${closedPort},127.0.0.1:3000`;
 
 const CREDENTIAL = "sk-upstream-SECRET-value-9f8e7d6c";
 const PROVIDER_TOKEN = "provider-a-proxy-token-0123456789abcdef";
@@ -44,7 +51,7 @@ function listingInput(modelSlug: string, over: Record<string, unknown> = {}) {
 
 beforeAll(async () => {
   t = await createTestDb();
-  upstream = await startDemoUpstream({ apiKey: CREDENTIAL });
+  upstream = await startDemoUpstream({ apiKey: CREDENTIAL, port: upstreamPort });
   ownerA = await makeUser(t.db, "ownerA");
   devA = await makeUser(t.db, "devA");
   financeA = await makeUser(t.db, "financeA");
@@ -320,7 +327,7 @@ describe("test connection", () => {
     const r = await a.catalog.testConnection({ id: wrongModel.id });
     expect(r.ok).toBe(false);
     expect(r.checks[0]!.detail).toContain('does not list the model "no-such-model"');
-    const closed = await startDemoUpstream();
+    const closed = await startDemoUpstream({ port: closedPort });
     await closed.close();
     const dead = await a.catalog.create(listingInput("conn-dead", { upstreamBaseUrl: closed.url }));
     const d = await a.catalog.testConnection({ id: dead.id });
@@ -336,6 +343,45 @@ describe("test connection", () => {
       ["GET /models", true],
       ["POST /embeddings", true],
     ]);
+  });
+});
+
+describe("test connection's outbound policy", () => {
+  it.each([
+    ["loopback", "http://127.0.0.1:9/v1"],
+    ["IPv6 loopback", "http://[::1]:9/v1"],
+    ["IPv4-mapped IPv6 loopback", "http://[::ffff:127.0.0.1]:9/v1"],
+    ["loopback written as a decimal number", "http://2130706433:9/v1"],
+    ["the unspecified address", "http://0.0.0.0:9/v1"],
+    ["RFC 1918 10/8", "http://10.1.2.3/v1"],
+    ["RFC 1918 172.16/12", "http://172.16.0.1/v1"],
+    ["RFC 1918 192.168/16", "http://192.168.1.1/v1"],
+    ["cloud metadata", "http://169.254.169.254/latest"],
+    ["CGNAT", "http://100.64.0.1/v1"],
+    ["IPv6 unique local", "http://[fd00::1]/v1"],
+    ["a name that resolves to loopback", "http://localhost:9/v1"],
+    ["the platform's own port, even when listed", "http://127.0.0.1:3000/v1"],
+  ])("refuses %s, saying why, without connecting", async (_label, url) => {
+    const a = callerFor(t.db, ownerA);
+    const l = await a.catalog.create(listingInput(`ssrf-${Math.random().toString(36).slice(2, 10)}`, { upstreamBaseUrl: url }));
+    const r = await a.catalog.testConnection({ id: l.id });
+    expect(r.ok).toBe(false);
+    for (const c of r.checks) expect(c).toMatchObject({ ok: false, status: null, detail: expect.stringContaining("resolves to a private address") });
+  });
+
+  it("refuses base URLs with a user name, password, query or fragment at save, naming the field", async () => {
+    const a = callerFor(t.db, ownerA);
+    for (const [url, words] of [
+      ["https://user:pass@api.example.com/v1", "user name or password"],
+      ["https://api.example.com/v1?key=1", "query"],
+      ["https://api.example.com/v1#x", "fragment"],
+    ] as const) {
+      const err = await a.catalog.create(listingInput("ssrf-url", { upstreamBaseUrl: url })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TRPCError);
+      expect((err as TRPCError).code).toBe("BAD_REQUEST");
+      expect((err as TRPCError).message).toContain("upstreamBaseUrl");
+      expect((err as TRPCError).message).toContain(words);
+    }
   });
 });
 

@@ -22,6 +22,7 @@ import {
 import { routingInput, routingOutput, routingTable } from "../../catalog/routing";
 import { cancelScheduledPrice, cancelScheduledPriceInput } from "../../catalog/price-schedule";
 import { catalogEncryptionKey } from "../../env";
+import { upstreamDispatcher } from "../../lib/outbound";
 import { orgProcedure, publicProcedure, router, serviceProcedure } from "../trpc";
 
 // Output schemas for everything a browser receives. zod objects drop keys they do not
@@ -193,7 +194,7 @@ export const catalogRouter = router({
   testConnection: orgProcedure("owner", "developer")
     .input(byId)
     .output(connectionResult)
-    .mutation(({ ctx, input }) => testConnection(ctx.db, { orgId: ctx.org.id, id: input.id, key: catalogEncryptionKey() })),
+    .mutation(({ ctx, input }) => testConnection(ctx.db, { orgId: ctx.org.id, id: input.id, key: catalogEncryptionKey(), dispatcher: upstreamDispatcher() })),
 
   setStatus: orgProcedure("owner")
     .input(setStatusInput)

@@ -3,6 +3,7 @@ import type { Tx } from "../../../db/client";
 import { onChargeRefunded } from "./charge-refunded";
 import { onCheckoutCompleted, onAsyncPaymentFailed, onAsyncPaymentSucceeded, onCheckoutExpired } from "./checkout-session";
 import { onDisputeClosed, onDisputeCreated } from "./charge-dispute";
+import { connectHandlers } from "../../payouts/webhooks";
 
 /** "deferred": the event waits, stored and unprocessed, for its payment's fulfilment (see deferred.ts). */
 export type EventHandler = (tx: Tx, event: Stripe.Event) => Promise<void | "deferred">;
@@ -16,4 +17,5 @@ export const handlers: Partial<Record<string, EventHandler>> = {
   "charge.refunded": onChargeRefunded,
   "charge.dispute.created": onDisputeCreated,
   "charge.dispute.closed": onDisputeClosed,
+  ...connectHandlers,
 };

@@ -3,6 +3,7 @@ import { PageHeader } from "@/app/_components/ui";
 import { financeAccess } from "../_components/access";
 import { Forbidden } from "../_components/bits";
 import { FinanceNav } from "../_components/finance-nav";
+import { ConnectRun } from "./connect-run";
 import { Payouts } from "./payouts";
 
 export const metadata: Metadata = { title: "Payouts" };
@@ -15,7 +16,10 @@ export default async function Page() {
       {mode === "platform" ? (
         <>
           <FinanceNav mode="platform" />
-          <Payouts />
+          <div className="space-y-6">
+            <ConnectRun />
+            <Payouts />
+          </div>
         </>
       ) : (
         <Forbidden />

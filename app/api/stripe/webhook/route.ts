@@ -1,5 +1,4 @@
-import { getDb } from "@/server/db";
 import { paymentsFromEnv } from "@/server/payments/runtime";
 import { stripeWebhookRoute } from "@/server/payments/webhook-route";
 
-export const POST = stripeWebhookRoute({ db: getDb, payments: paymentsFromEnv });
+export const POST = stripeWebhookRoute("POST /api/stripe/webhook", paymentsFromEnv, "payments are");

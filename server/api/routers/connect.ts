@@ -1,0 +1,46 @@
+import { TRPCError } from "@trpc/server";
+import { connectApiFor } from "../../payouts/connect-api";
+import { payoutStatement, providerEarnings } from "../../payouts/earnings";
+import { payoutIdInput, previewPayoutsInput, runPayoutsInput } from "../../payouts/inputs";
+import { completeLocalOnboarding } from "../../payouts/local-connect";
+import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "../../payouts/service";
+import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
+
+function runtime(ctx: Context) {
+  if (!ctx.payments) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "payments are not configured" });
+  return { ...ctx.payments, api: connectApiFor(ctx.payments.payments, ctx.payments.deliver) };
+}
+
+/** Stripe Connect: a provider's onboarding and earnings; finance's payout runs. */
+export const connectRouter = router({
+  status: orgProcedure("owner", "finance").query(({ ctx }) => connectStatus(ctx.db, ctx.org.id)),
+
+  onboardingLink: orgProcedure("owner").mutation(({ ctx }) => {
+    const rt = runtime(ctx);
+    return connectOnboardingLink(ctx.db, rt.api, { orgId: ctx.org.id, appUrl: rt.appUrl, local: rt.payments.mode === "local" });
+  }),
+
+  /** The local stand-in's onboarding form (no Stripe keys): reports the account as onboarded, by webhook. */
+  completeLocalOnboarding: orgProcedure("owner").mutation(async ({ ctx }) => {
+    const rt = runtime(ctx);
+    const status = await connectStatus(ctx.db, ctx.org.id);
+    if (!status) throw new TRPCError({ code: "NOT_FOUND", message: "Start onboarding first" });
+    await completeLocalOnboarding(rt.payments, status.accountId, rt.deliver);
+    return connectStatus(ctx.db, ctx.org.id);
+  }),
+
+  earnings: orgProcedure("owner", "finance").query(({ ctx }) => providerEarnings(ctx.db, ctx.org.id)),
+
+  statement: orgProcedure("owner", "finance")
+    .input(payoutIdInput)
+    .query(({ ctx, input }) => payoutStatement(ctx.db, ctx.org.id, input.payoutId)),
+
+  preview: platformFinanceProcedure
+    .input(previewPayoutsInput)
+    .query(({ ctx, input }) => previewRun(ctx.db, { minimumCents: runtime(ctx).payoutMinimumCents, orgIds: input.orgId ? [input.orgId] : null })),
+
+  run: platformFinanceProcedure.input(runPayoutsInput).mutation(({ ctx, input }) => {
+    const rt = runtime(ctx);
+    return runPayouts(ctx.db, rt.api, { runId: input.runId, orgIds: input.orgId ? [input.orgId] : null, minimumCents: rt.payoutMinimumCents, userId: ctx.user.id });
+  }),
+});
