@@ -77,7 +77,7 @@ test("a provider lists, tests, publishes and reprices a model; a visitor finds i
 
   // A maximum price that is not a number marks its filter; the table stays.
   await visitor.goto("/?maxPricePer1M=abc");
-  await expect(visitor.getByTestId("max-price-error")).toContainText('Max blended $ / 1M: "abc" is not a decimal dollar amount');
+  await expect(visitor.getByTestId("max-price-error")).toContainText('Max price $ / 1M: "abc" is not a decimal dollar amount');
   await expect(visitor.locator("#maxPricePer1M")).toHaveAttribute("aria-invalid", "true");
   await expect(visitor.getByTestId("market-row").first()).toBeVisible();
   await expect(visitor.getByTestId("market-error")).toHaveCount(0);
