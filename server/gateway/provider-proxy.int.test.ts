@@ -42,7 +42,7 @@ beforeAll(async () => {
   await topUp(db, account, clearing, 10_000_000_000n);
   secret = (await createKey(db, keyPepper(), org.id, owner.id, { name: "provider proxy" })).secret;
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-provider-"));
-  proxy = await spawnGateway({ GATEWAY_BACKEND_URL: backend.url, SERVICE_TOKEN: PROVIDER_TOKEN, GATEWAY_TOKEN_KIND: "provider", GATEWAY_SPOOL_DIR: spoolDir });
+  proxy = await spawnGateway({ GATEWAY_BACKEND_URL: backend.url, SERVICE_TOKEN: PROVIDER_TOKEN, GATEWAY_TOKEN_KIND: "provider", GATEWAY_SPOOL_DIR: spoolDir, UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host });
 });
 
 afterAll(async () => {
