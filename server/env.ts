@@ -99,6 +99,11 @@ export const envSchema = z.object({
   GATEWAY_SPOOL_MAX_BYTES: z.coerce.number().int().min(65_536).default(256 * 1024 * 1024),
   /** Smallest reservation the proxy asks the backend for per key, in dollars (it asks more when one request needs more). */
   GATEWAY_RESERVATION_CHUNK_USD: z.string().regex(/^\d+(\.\d{1,9})?$/, "must be a decimal dollar amount such as 0.10").default("0.10"),
+  /**
+   * Whose token the proxy's SERVICE_TOKEN is: `platform` (the platform's own proxy) or `provider` (a proxy a
+   * provider runs with its PROVIDER_SERVICE_TOKENS token, which must name the listing it holds credit for).
+   */
+  GATEWAY_TOKEN_KIND: z.enum(["platform", "provider"]).default("platform"),
   /** How long the proxy gathers usage events into one `usage.report` batch (milliseconds). */
   GATEWAY_REPORT_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
   /** Opens the proxy's GET /metrics to other hosts for whoever sends it as a bearer token; unset: loopback only. */

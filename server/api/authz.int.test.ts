@@ -364,7 +364,7 @@ describe("a provider's service token outside its own listings", () => {
   const cases: Record<string, () => Promise<void>> = {
     "keys.resolve": async () => expect(await provider.keys.resolve({ secret: "tm_not-a-real-key" })).toEqual({ status: "unknown" }),
     "keys.revocationVersion": async () => expect((await provider.keys.revocationVersion({ since: 0 })).changedKeyIds).toEqual([]),
-    "catalog.routing": async () => expect((await provider.catalog.routing()).map((l) => l.listingId)).toEqual([world.ownListing]),
+    "catalog.routing": async () => expect((await provider.catalog.routing()).listings.map((l) => l.listingId)).toEqual([world.ownListing]),
     "reservations.reserve": async () => {
       const ask = { id: uuidv7(), keyId: world.keyId, amountNano: 1_000_000n, ttlSeconds: 60 };
       expect(await codeOf(provider.reservations.reserve({ ...ask, listingId: world.otherListing }))).toBe("FORBIDDEN");

@@ -3,8 +3,8 @@ import { auth } from "../auth";
 import { clientIp } from "../auth/client-ip";
 import { serviceTokenMatcher } from "../auth/service-tokens";
 import { getDb } from "../db";
-import { env } from "../env";
-import { appUrl, deliverToOwnWebhook, paymentsFromEnv, topUpLimits } from "../payments/runtime";
+import { env, webEnv } from "../env";
+import { deliverToOwnWebhook, paymentsFromEnv, paymentsRuntimeFor } from "../payments/runtime";
 import type { Context, PaymentsRuntime, SessionUser } from "./trpc";
 
 /** The signed-in user from the Auth.js session, or null. */
@@ -16,16 +16,7 @@ export async function sessionUser(): Promise<SessionUser | null> {
 }
 
 function paymentsRuntime(): PaymentsRuntime | undefined {
-  const payments = paymentsFromEnv();
-  if (!payments) return undefined;
-  return {
-    payments,
-    deliver: deliverToOwnWebhook,
-    appUrl: appUrl(),
-    limits: topUpLimits(),
-    lowBalanceDefaultCents: env().LOW_BALANCE_DEFAULT_CENTS,
-    payoutMinimumCents: env().PAYOUT_MINIMUM_CENTS,
-  };
+  return paymentsRuntimeFor(webEnv(), paymentsFromEnv(), deliverToOwnWebhook);
 }
 
 let matcher: ReturnType<typeof serviceTokenMatcher> | undefined;

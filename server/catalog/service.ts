@@ -112,7 +112,7 @@ function parsePrices(p: z.infer<typeof priceInput>): PricesPer1k {
   };
 }
 
-const priceColumns = {
+export const priceColumns = {
   effectiveFrom: listingPrices.effectiveFrom,
   inputPer1kNano: listingPrices.inputPer1kNano,
   outputPer1kNano: listingPrices.outputPer1kNano,
@@ -662,62 +662,4 @@ export async function listingDetail(db: DbOrTx, slug: string, now = new Date()) 
     priceHistory: history,
     measured: measured.get(l.id) ?? null,
   };
-}
-
-// ---------------------------------------------------------------- routing (proxies)
-
-/**
- * What a proxy needs to serve published listings: upstream, decrypted credential, the price in
- * force now and any scheduled versions (so a cache can switch on time). The platform's proxy sees
- * every published listing; a provider's proxy only its own organisation's.
- */
-export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; key: Buffer; now?: Date }) {
-  const now = p.now ?? new Date();
-  const conditions = [eq(listings.status, "published")];
-  if (p.service.kind === "provider") conditions.push(eq(organizations.slug, p.service.orgSlug));
-  const rows = await db
-    .select({
-      listingId: listings.id,
-      slug: listings.slug,
-      orgId: listings.orgId,
-      orgSlug: organizations.slug,
-      family: listings.family,
-      modalities: listings.modalities,
-      contextLength: listings.contextLength,
-      upstreamBaseUrl: listings.upstreamBaseUrl,
-      upstreamModel: listings.upstreamModel,
-      upstreamCredentialEnc: listings.upstreamCredentialEnc,
-      tokensPerWatt: listings.tokensPerWatt,
-    })
-    .from(listings)
-    .innerJoin(organizations, eq(organizations.id, listings.orgId))
-    .where(and(...conditions))
-    .orderBy(asc(listings.slug));
-  const prices = rows.length
-    ? await db
-        .select({ listingId: listingPrices.listingId, ...priceColumns })
-        .from(listingPrices)
-        .innerJoin(listings, eq(listings.id, listingPrices.listingId))
-        .innerJoin(organizations, eq(organizations.id, listings.orgId))
-        .where(and(...conditions))
-        .orderBy(asc(listingPrices.listingId), asc(listingPrices.effectiveFrom))
-    : [];
-  // What traffic measured over the last 24 h, for "fastest" routing (absent when a listing served none).
-  const measured = rows.length ? await measuredStats(db, { from: windowStart(now), listingIds: rows.map((r) => r.listingId) }) : new Map<string, MeasuredStats>();
-  const byListing = new Map<string, PriceVersion[]>();
-  for (const { listingId, ...v } of prices) (byListing.get(listingId) ?? byListing.set(listingId, []).get(listingId)!).push(v);
-  return rows.flatMap(({ upstreamCredentialEnc, ...r }) => {
-    const versions = byListing.get(r.listingId) ?? [];
-    const current = versions.filter((v) => v.effectiveFrom <= now).at(-1);
-    if (!current) return [];
-    return [
-      {
-        ...r,
-        upstreamCredential: upstreamCredentialEnc ? decryptCredential(upstreamCredentialEnc, p.key, r.listingId) : null,
-        currentPrice: current,
-        scheduledPrices: versions.filter((v) => v.effectiveFrom > now),
-        measured: measured.get(r.listingId) ?? null,
-      },
-    ];
-  });
 }

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listings } from "../../db/schema";
 import type { SessionUser } from "../api/trpc";
 import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
-import { listMarketplace, routingTable } from "../catalog/service";
+import { routingTable } from "../catalog/routing";
+import { listMarketplace } from "../catalog/service";
 import { uuidv7 } from "../lib/ids";
 import { parseUsd, usageCostNano } from "../ledger/money";
 import { ensureAccount, postTransfers } from "../ledger/service";
@@ -299,7 +300,7 @@ describe("measured marketplace figures", () => {
     expect(s.measured!.requests).toBe(mine.length);
     expect(s.measured!.successRate).toBeCloseTo(mine.filter((e) => e.status === "ok").length / mine.length, 12);
 
-    const routing = await routingTable(t.db, { service: { kind: "platform" }, key: Buffer.alloc(32) });
+    const routing = (await routingTable(t.db, { service: { kind: "platform" }, key: Buffer.alloc(32) })).listings;
     expect(routing.find((r) => r.listingId === fast.id)!.measured).toEqual(f.measured);
     const detail = await callerFor(t.db, null).catalog.listing({ slug: fast.slug });
     expect(detail.measured).toEqual(f.measured);
@@ -317,7 +318,7 @@ describe("measured figures below the minimum sample", () => {
     expect(page.items.at(-1)!.id).toBe(lucky.id);
     expect(page.items.at(-1)!.measured).toEqual({ requests: 1, successRate: null, medianOutputTokensPerSecond: null, tpsSample: 1, medianTtftMs: null, ttftSample: 1 });
     expect(page.items.find((i) => i.id === fast.id)!.measured!.tpsSample).toBeGreaterThanOrEqual(MIN_MEASURED_SAMPLE);
-    const routing = await routingTable(t.db, { service: { kind: "platform" }, key: Buffer.alloc(32) });
+    const routing = (await routingTable(t.db, { service: { kind: "platform" }, key: Buffer.alloc(32) })).listings;
     expect(routing.find((r) => r.listingId === lucky.id)!.measured!.medianOutputTokensPerSecond).toBeNull();
   });
 });

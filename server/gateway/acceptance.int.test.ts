@@ -15,7 +15,7 @@ import { uuidv7 } from "../lib/ids";
 import { startTestBackend, type TestBackend } from "../testing/backend";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { spawnGateway, type GatewayProcess } from "./spawn";
+import { drained, spawnGateway, type GatewayProcess } from "./spawn";
 
 /**
  * Issue 8's acceptance, end to end: the proxy as its own process, the real
@@ -57,16 +57,6 @@ async function startProxy(env: Record<string, string> = {}, spoolDir?: string) {
   });
   gateways.push(g);
   return { g, dir };
-}
-
-/** Waits until the proxy has no unacknowledged usage (every event settled or answered). */
-async function drained(g: GatewayProcess) {
-  for (let i = 0; i < 300; i++) {
-    const h = (await (await fetch(`${g.url}/healthz`)).json()) as { unreported: number };
-    if (h.unreported === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("usage never drained");
 }
 
 async function generation(g: GatewayProcess, secret: string, id: string) {

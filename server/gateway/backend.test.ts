@@ -2,7 +2,7 @@ import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../lib/ids";
 import { reportInput, usageEvent, type UsageEvent } from "../usage/contract";
-import { reportBody, usageEventJson } from "./backend";
+import { readAllRoutingPages, reportBody, usageEventJson, type RoutingListing } from "./backend";
 
 const event = (firstToken: boolean): UsageEvent => ({
   id: uuidv7(),
@@ -38,5 +38,24 @@ describe("usage.report's wire format, written directly", () => {
     expect(decoded).toEqual({ events });
     expect(reportInput.parse(decoded).events.map((e) => usageEvent.parse(e))).toEqual(events);
     expect(wire).toEqual(JSON.parse(JSON.stringify(superjson.serialize({ events }))));
+  });
+});
+
+describe("readAllRoutingPages", () => {
+  const listing = (slug: string) => ({ slug }) as RoutingListing;
+  it("follows nextCursor to the last page", async () => {
+    const pages: Record<string, { listings: RoutingListing[]; nextCursor: string | null }> = {
+      "": { listings: [listing("a/1"), listing("a/2")], nextCursor: "a/2" },
+      "a/2": { listings: [], nextCursor: "a/3" },
+      "a/3": { listings: [listing("b/1")], nextCursor: null },
+    };
+    const asked: (string | undefined)[] = [];
+    const all = await readAllRoutingPages(async (after) => (asked.push(after), pages[after ?? ""]!));
+    expect(all.map((l) => l.slug)).toEqual(["a/1", "a/2", "b/1"]);
+    expect(asked).toEqual([undefined, "a/2", "a/3"]);
+  });
+
+  it("fails instead of looping when the backend repeats a cursor", async () => {
+    await expect(readAllRoutingPages(async () => ({ listings: [listing("a/1")], nextCursor: "a/1" }))).rejects.toThrow(/repeated the cursor/);
   });
 });

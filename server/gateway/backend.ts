@@ -3,6 +3,7 @@ import superjson from "superjson";
 import { request } from "undici";
 import type { z } from "zod";
 import type { AppRouter } from "../api/root";
+import type { routingListing, RoutingPage } from "../catalog/routing";
 import type { PricesPer1k } from "../ledger/money";
 import type {
   generationInput,
@@ -24,23 +25,7 @@ import type {
 export type PriceVersion = PricesPer1k & { effectiveFrom: Date };
 
 /** One published listing as `catalog.routing` returns it (credentials decrypted). */
-export type RoutingListing = {
-  listingId: string;
-  slug: string;
-  orgId: string;
-  orgSlug: string;
-  family: string;
-  modalities: string[];
-  contextLength: number;
-  upstreamBaseUrl: string;
-  upstreamModel: string;
-  upstreamCredential: string | null;
-  tokensPerWatt: number | null;
-  currentPrice: PriceVersion;
-  scheduledPrices: PriceVersion[];
-  /** What real traffic measured over the last 24 h (null when the listing served none; absent from older backends); medians are null below the minimum sample. */
-  measured?: { requests: number; successRate: number | null; medianOutputTokensPerSecond: number | null; medianTtftMs: number | null } | null;
-};
+export type RoutingListing = z.infer<typeof routingListing>;
 
 export type KeyResolution =
   | { status: "unknown" }
@@ -63,6 +48,7 @@ export type KeyResolution =
 export type ActiveKey = Extract<KeyResolution, { status: "active" }>;
 
 export type Backend = {
+  /** Every listing the token may route to: all pages of `catalog.routing`. */
   routing(): Promise<RoutingListing[]>;
   resolveKey(secret: string): Promise<KeyResolution>;
   revocationVersion(since?: number): Promise<{ version: number; changedKeyIds: string[] | null }>;
@@ -120,6 +106,25 @@ export function reportBody(events: UsageEvent[], lines: string[]): string {
   return `{"json":{"events":[${lines.join(",")}]},"meta":{"values":{${values}},"v":1}}`;
 }
 
+/**
+ * Reads `catalog.routing` page after page (each bounded by the backend) into one table. A
+ * cursor seen before means the backend is not advancing: fail rather than loop (the cache
+ * then keeps its last good table).
+ */
+export async function readAllRoutingPages(page: (after: string | undefined) => Promise<RoutingPage>): Promise<RoutingListing[]> {
+  const all: RoutingListing[] = [];
+  const seen = new Set<string>();
+  let after: string | undefined;
+  for (;;) {
+    const p = await page(after);
+    all.push(...p.listings);
+    if (p.nextCursor === null) return all;
+    if (seen.has(p.nextCursor)) throw new Error(`catalog.routing repeated the cursor ${JSON.stringify(p.nextCursor)}`);
+    seen.add(p.nextCursor);
+    after = p.nextCursor;
+  }
+}
+
 /** The backend over tRPC (HTTP, superjson), authenticated with the platform's service token. */
 export function trpcBackend(url: string, serviceToken: string): Backend {
   const authorization = `Bearer ${serviceToken}`;
@@ -140,7 +145,7 @@ export function trpcBackend(url: string, serviceToken: string): Backend {
     return superjson.deserialize(data) as z.infer<typeof reportOutput>;
   };
   return {
-    routing: () => client.catalog.routing.query() as Promise<RoutingListing[]>,
+    routing: () => readAllRoutingPages((after) => client.catalog.routing.query(after === undefined ? undefined : { after })),
     resolveKey: (secret) => client.keys.resolve.mutate({ secret }),
     revocationVersion: (since) => client.keys.revocationVersion.query(since === undefined ? undefined : { since }),
     reserve: (input) => client.reservations.reserve.mutate(input),

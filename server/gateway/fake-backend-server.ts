@@ -3,6 +3,7 @@ import { initTRPC } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import superjson from "superjson";
 import { z } from "zod";
+import { routingInput } from "../catalog/routing";
 import { generationInput, releaseInput, reserveInput, usageEvent } from "../usage/contract";
 import type { FakeBackend } from "./fake-backend";
 
@@ -18,7 +19,8 @@ export async function serveFakeBackend(backend: FakeBackend, serviceToken: strin
     return next();
   });
   const router = t.router({
-    catalog: t.router({ routing: authed.query(() => backend.routing()) }),
+    // One page: the benchmark's catalog is far below a page.
+    catalog: t.router({ routing: authed.input(routingInput).query(async () => ({ listings: await backend.routing(), nextCursor: null })) }),
     keys: t.router({
       resolve: authed.input(z.object({ secret: z.string() })).mutation(({ input }) => backend.resolveKey(input.secret)),
       revocationVersion: authed

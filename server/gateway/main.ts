@@ -17,6 +17,7 @@ function config() {
       backend: trpcBackend(backendUrl, e.SERVICE_TOKEN),
       spoolDir: path.resolve(e.GATEWAY_SPOOL_DIR ?? path.join(e.DATA_DIR, "gateway-spool")),
       spoolMaxBytes: e.GATEWAY_SPOOL_MAX_BYTES,
+      providerToken: e.GATEWAY_TOKEN_KIND === "provider",
       reservationChunkNano: parseUsd(e.GATEWAY_RESERVATION_CHUNK_USD, "GATEWAY_RESERVATION_CHUNK_USD"),
       defaultMaxTokens: e.GATEWAY_DEFAULT_MAX_TOKENS,
       reportFlushMs: e.GATEWAY_REPORT_INTERVAL_MS,

@@ -147,7 +147,7 @@ export class Proxy {
     const flexible = endpoint !== "embeddings" && requested === null;
     let got;
     try {
-      got = await this.s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, choices, prices) : undefined);
+      got = await this.s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, choices, prices) : undefined, route.candidates[0]!.listingId);
     } catch (err) {
       this.s.log(`credit reservation failed: ${(err as Error).message}`);
       return fail(unavailable("backend_unavailable", "Credit could not be reserved right now; try again shortly"));

@@ -144,4 +144,25 @@ describe("CreditControl", () => {
     backend.down = true;
     expect(await credit.acquire(keyId, 10n)).toMatchObject({ limitedBy: "unavailable" });
   });
+
+  // A provider's service token must name the listing each reservation is for (server/usage/service-scope.ts).
+  it.each([
+    ["platform token: one reservation per key, no listing named", false, [undefined], 1],
+    ["provider token: one reservation per key and listing, each naming it", true, ["listing-a", "listing-b"], 2],
+  ] as const)("%s", async (_label, perListing, named, reservations) => {
+    const backend = new FakeBackend();
+    const keyId = backend.addKey("sk-1", "org-1");
+    backend.balances.set("org-1", 10_000n);
+    const asked: (string | undefined)[] = [];
+    const reserve = backend.reserve.bind(backend);
+    backend.reserve = (input) => {
+      asked.push((input as { listingId?: string }).listingId);
+      return reserve(input);
+    };
+    const credit = new CreditControl(backend, { ...defaultCreditOptions, chunkNano: 100n, perListing });
+    for (const listingId of ["listing-a", "listing-b", "listing-a", "listing-b"]) expect(isHold(await credit.acquire(keyId, 10n, undefined, listingId))).toBe(true);
+    expect(asked).toEqual(named);
+    expect(backend.reservations.size).toBe(reservations);
+    expect(credit.availableNano(keyId)).toBe(100n * BigInt(reservations) - 40n);
+  });
 });

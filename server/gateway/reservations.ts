@@ -9,6 +9,10 @@ import type { Backend } from "./backend";
  * call at a time per key, so the hot path never waits on it while credit lasts.
  * Leftovers go back (`reservations.release`) when a reservation is replaced,
  * when the key goes idle, and at shutdown.
+ *
+ * A proxy run by a provider with its provider token may hold a buyer's credit only
+ * for its own listings, naming each (server/usage/service-scope.ts): it holds per
+ * key and listing (`perListing`). The platform's proxy holds per key, for any listing.
  */
 
 export type LimitedBy = "credit" | "key_limit" | "blocked" | "unavailable";
@@ -26,6 +30,9 @@ export type Hold = { reservationId: string; amountNano: bigint; reservation: Res
 export type Refusal = { limitedBy: LimitedBy; availableNano: bigint };
 
 type KeyCredit = {
+  keyId: string;
+  /** Sent with every reserve call when credit is held per listing. */
+  listingId: string | undefined;
   current: Reservation | null;
   refill: Promise<void> | null;
   /** After a refused (0) grant the backend is not asked again for this key until then. */
@@ -48,6 +55,8 @@ export type CreditOptions = {
   refusalBackoffMs: number;
   /** Keys unused this long return their leftover, so a buyer's balance shows no hold soon after their last request. */
   idleMs: number;
+  /** Hold per (key, listing) and name the listing when reserving: required of a provider's service token. */
+  perListing?: boolean;
   now?: () => number;
   log?: (line: string) => void;
 };
@@ -75,11 +84,14 @@ export class CreditControl {
     this.now = opts.now ?? Date.now;
   }
 
-  private entry(keyId: string): KeyCredit {
-    let kc = this.keys.get(keyId);
+  private entry(keyId: string, listingId: string | undefined): KeyCredit {
+    const perListing = this.opts.perListing === true;
+    if (perListing && !listingId) throw new Error("credit held per listing needs the request's listing");
+    const slot = perListing ? `${keyId} ${listingId}` : keyId;
+    let kc = this.keys.get(slot);
     if (!kc) {
-      kc = { current: null, refill: null, refusedUntil: 0, refusedBy: "credit", lastUsed: this.now(), retryId: null };
-      this.keys.set(keyId, kc);
+      kc = { keyId, listingId: perListing ? listingId : undefined, current: null, refill: null, refusedUntil: 0, refusedBy: "credit", lastUsed: this.now(), retryId: null };
+      this.keys.set(slot, kc);
     }
     return kc;
   }
@@ -98,18 +110,19 @@ export class CreditControl {
    * Holds `estimateNano` for a request. With `minNano`, a request whose
    * max_tokens the proxy chose may run on less: it gets whatever the key's
    * reservation has left, if that covers `minNano`. Refused when neither fits.
+   * `listingId`: the listing the request goes to first (the credit is held for it with `perListing`).
    */
-  async acquire(keyId: string, estimateNano: bigint, minNano?: bigint): Promise<Hold | Refusal> {
-    const kc = this.entry(keyId);
+  async acquire(keyId: string, estimateNano: bigint, minNano?: bigint, listingId?: string): Promise<Hold | Refusal> {
+    const kc = this.entry(keyId, listingId);
     kc.lastUsed = this.now();
     for (let attempt = 0; attempt < 2; attempt++) {
       const r = kc.current;
       if (this.usable(r) && r.remainingNano >= estimateNano) {
         const hold = this.take(keyId, r, estimateNano);
-        if (r.remainingNano < (this.opts.chunkNano * BigInt(Math.round(this.opts.refillBelow * 1000))) / 1000n) void this.refill(keyId, kc, this.opts.chunkNano);
+        if (r.remainingNano < (this.opts.chunkNano * BigInt(Math.round(this.opts.refillBelow * 1000))) / 1000n) void this.refill(kc, this.opts.chunkNano);
         return hold;
       }
-      await this.refill(keyId, kc, estimateNano > this.opts.chunkNano ? estimateNano : this.opts.chunkNano);
+      await this.refill(kc, estimateNano > this.opts.chunkNano ? estimateNano : this.opts.chunkNano);
     }
     const r = kc.current;
     const available = this.usable(r) ? r.remainingNano : 0n;
@@ -117,14 +130,14 @@ export class CreditControl {
     return { limitedBy: kc.refusedUntil > this.now() ? kc.refusedBy : "credit", availableNano: available > 0n ? available : 0n };
   }
 
-  /** One reserve call per key at a time; callers arriving meanwhile wait for its answer. */
-  private refill(keyId: string, kc: KeyCredit, amountNano: bigint): Promise<void> {
+  /** One reserve call per key (and listing) at a time; callers arriving meanwhile wait for its answer. */
+  private refill(kc: KeyCredit, amountNano: bigint): Promise<void> {
     if (kc.refill) return kc.refill;
     if (kc.refusedUntil > this.now()) return Promise.resolve();
     kc.refill = (async () => {
       const id = kc.retryId ?? uuidv7();
       try {
-        const grant = await this.backend.reserve({ id, keyId, amountNano, ttlSeconds: this.opts.ttlSeconds });
+        const grant = await this.backend.reserve({ id, keyId: kc.keyId, listingId: kc.listingId, amountNano, ttlSeconds: this.opts.ttlSeconds });
         kc.retryId = null;
         if (grant.grantedNano <= 0n) {
           kc.refusedUntil = this.now() + this.opts.refusalBackoffMs;
@@ -145,7 +158,7 @@ export class CreditControl {
         }
       } catch (err) {
         kc.retryId = id;
-        this.opts.log?.(`reserve failed for key ${keyId}: ${(err as Error).message}`);
+        this.opts.log?.(`reserve failed for key ${kc.keyId}${kc.listingId ? ` on listing ${kc.listingId}` : ""}: ${(err as Error).message}`);
         kc.refusedUntil = this.now() + this.opts.refusalBackoffMs;
         kc.refusedBy = "unavailable";
       } finally {
@@ -180,21 +193,22 @@ export class CreditControl {
   /** Returns the leftovers of keys idle for `idleMs` (all keys with `all`, at shutdown). */
   async releaseIdle(all = false): Promise<void> {
     const cutoff = this.now() - this.opts.idleMs;
-    for (const [keyId, kc] of this.keys) {
+    for (const [slot, kc] of this.keys) {
       if (!all && kc.lastUsed > cutoff) continue;
       if (kc.current) {
         kc.current.draining = true;
         this.releaseIfDone(kc.current);
       }
-      if (!kc.current || kc.current.inflight === 0) this.keys.delete(keyId);
+      if (!kc.current || kc.current.inflight === 0) this.keys.delete(slot);
     }
     await Promise.all([...this.releases]);
   }
 
-  /** What the key's current reservation has left (for /v1/key). */
+  /** What the key's current reservations have left, over all its listings (for /v1/key). */
   availableNano(keyId: string): bigint | null {
-    const r = this.keys.get(keyId)?.current ?? null;
-    return this.usable(r) ? r.remainingNano : null;
+    let total: bigint | null = null;
+    for (const kc of this.keys.values()) if (kc.keyId === keyId && this.usable(kc.current)) total = (total ?? 0n) + kc.current.remainingNano;
+    return total;
   }
 }
 

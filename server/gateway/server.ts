@@ -34,6 +34,8 @@ export type GatewayConfig = {
   spoolMaxBytes: number;
   /** Smallest reservation asked of the backend per key, nano-USD. */
   reservationChunkNano: bigint;
+  /** The backend credential is a provider's service token: credit is held per key and listing, naming the listing. */
+  providerToken?: boolean;
   /** max_tokens held for when a request sets none (clamped to context and credit). */
   defaultMaxTokens: number;
   /** Bearer token that opens GET /metrics to other hosts; without one, only loopback clients may read it. */
@@ -223,6 +225,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       ...defaultCreditOptions,
       ...holdLife(config.maxRequestMs),
       chunkNano: config.reservationChunkNano,
+      perListing: config.providerToken === true,
       idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs,
       log,
     }),

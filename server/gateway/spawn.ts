@@ -55,3 +55,13 @@ export async function spawnGateway(env: Record<string, string>, port?: number): 
     },
   };
 }
+
+/** Waits until the proxy has no unacknowledged usage (every event settled or answered). */
+export async function drained(g: GatewayProcess) {
+  for (let i = 0; i < 300; i++) {
+    const h = (await (await fetch(`${g.url}/healthz`)).json()) as { unreported: number };
+    if (h.unreported === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("usage never drained");
+}

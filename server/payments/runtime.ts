@@ -1,5 +1,7 @@
 import "server-only";
-import { env, webEnv } from "../env";
+import type { PaymentsRuntime } from "../api/trpc";
+import type { Deliver } from "../credits/service";
+import { env, webEnv, type Env } from "../env";
 import { paymentsForEnv, type Payments } from "./config";
 
 let payments: Payments | null | undefined;
@@ -10,14 +12,24 @@ export function paymentsFromEnv(): Payments | null {
   return payments;
 }
 
-export function topUpLimits() {
-  const e = env();
-  return { minCents: e.TOPUP_MIN_CENTS, maxCents: e.TOPUP_MAX_CENTS };
+export function appUrl(e: Env = webEnv()): string {
+  return e.APP_URL ?? `http://localhost:${e.PORT}`;
 }
 
-export function appUrl(): string {
-  const e = webEnv();
-  return e.APP_URL ?? `http://localhost:${e.PORT}`;
+/**
+ * What tRPC procedures get for top-ups under an environment and its payments (see
+ * paymentsForEnv); undefined when top-ups are off, so they answer PRECONDITION_FAILED.
+ */
+export function paymentsRuntimeFor(e: Env, payments: Payments | null, deliver: Deliver): PaymentsRuntime | undefined {
+  if (!payments) return undefined;
+  return {
+    payments,
+    deliver,
+    appUrl: appUrl(e),
+    limits: { minCents: e.TOPUP_MIN_CENTS, maxCents: e.TOPUP_MAX_CENTS },
+    lowBalanceDefaultCents: e.LOW_BALANCE_DEFAULT_CENTS,
+    payoutMinimumCents: e.PAYOUT_MINIMUM_CENTS,
+  };
 }
 
 /** Local checkout delivery: POST the signed event to our own webhook route, like Stripe would. */

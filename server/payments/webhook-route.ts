@@ -1,4 +1,5 @@
 import "server-only";
+import type { Db } from "../../db/client";
 import { getDb } from "../db";
 import { guardedRoute } from "../errors";
 import { BODY_LIMITS, readBodyLimited, tooLarge } from "../lib/body";
@@ -8,15 +9,16 @@ import { receiveWebhook } from "./webhook";
 /**
  * A Stripe webhook endpoint: the signature covers the exact bytes Stripe sent, so it reads the raw
  * body (at most what an event can be) and never re-serialised JSON. `payments` is null when the
- * endpoint is not configured; it then answers 503 naming `missing`, and Stripe retries later.
+ * endpoint is not configured; it then answers 503 naming `missing`, and Stripe retries later (and
+ * a locally signed event credits nobody). `db`: the web process's own unless a test passes one.
  */
-export function stripeWebhookRoute(where: string, payments: () => Payments | null, missing: string) {
+export function stripeWebhookRoute(where: string, payments: () => Payments | null, missing: string, db: () => Db = getDb) {
   return guardedRoute(where, async (req: Request) => {
     const verifier = payments();
     if (!verifier) return Response.json({ error: `${missing} not configured` }, { status: 503 });
     const body = await readBodyLimited(req, BODY_LIMITS.stripeWebhook);
     if (!body) return tooLarge(BODY_LIMITS.stripeWebhook);
-    const result = await receiveWebhook(getDb(), verifier, new TextDecoder().decode(body), req.headers.get("stripe-signature"));
+    const result = await receiveWebhook(db(), verifier, new TextDecoder().decode(body), req.headers.get("stripe-signature"));
     return Response.json(result.body, { status: result.status });
   });
 }

@@ -15,15 +15,16 @@ export type TestBackend = {
 /**
  * The real backend for proxy tests: the application's tRPC router, served
  * over HTTP by tRPC's standalone adapter on a random port, over a fresh
- * migrated test database. Proxies authenticate with TEST_SERVICE_TOKEN.
+ * migrated test database. Proxies authenticate with TEST_SERVICE_TOKEN (or the
+ * provider tokens `matchServiceToken` knows).
  */
-export async function startTestBackend(): Promise<TestBackend> {
+export async function startTestBackend(matchServiceToken = testServiceTokens): Promise<TestBackend> {
   const t = await createTestDb();
   const server = createHTTPServer({
     router: appRouter,
     createContext: ({ req }) => {
       const authz = req.headers.authorization;
-      return { db: t.db, user: null, serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null, matchServiceToken: testServiceTokens };
+      return { db: t.db, user: null, serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null, matchServiceToken };
     },
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

@@ -397,7 +397,7 @@ describe("routing for proxies", () => {
     const paused = await a.catalog.create(listingInput("route-paused"));
     await a.catalog.setStatus({ id: paused.id, status: "paused" });
 
-    const platform = await callerFor(t.db, null, TEST_SERVICE_TOKEN).catalog.routing();
+    const platform = (await callerFor(t.db, null, TEST_SERVICE_TOKEN).catalog.routing()).listings;
     const slugs = platform.map((r) => r.slug);
     expect(slugs).toEqual(expect.arrayContaining([la.slug, lb.slug]));
     expect(slugs).not.toContain(draft.slug);
@@ -412,7 +412,7 @@ describe("routing for proxies", () => {
     expect(platform.find((r) => r.slug === lb.slug)?.upstreamCredential).toBe("sk-b-credential-000011112222");
 
     const matcher = serviceTokenMatcher(TEST_SERVICE_TOKEN, `${orgA.slug}:${PROVIDER_TOKEN}`);
-    const own = await callerFor(t.db, null, PROVIDER_TOKEN, matcher).catalog.routing();
+    const own = (await callerFor(t.db, null, PROVIDER_TOKEN, matcher).catalog.routing()).listings;
     expect(own.length).toBeGreaterThan(0);
     expect(own.every((r) => r.orgSlug === orgA.slug)).toBe(true);
     expect(own.map((r) => r.slug)).not.toContain(lb.slug);
@@ -424,7 +424,7 @@ describe("routing for proxies", () => {
     await a.catalog.setStatus({ id: l.id, status: "published" });
     const at = new Date(Date.now() + 3_600_000);
     await a.catalog.changePrice({ id: l.id, prices: prices("1", "2"), effectiveFrom: at });
-    const row = (await callerFor(t.db, null, TEST_SERVICE_TOKEN).catalog.routing()).find((r) => r.slug === l.slug);
+    const row = (await callerFor(t.db, null, TEST_SERVICE_TOKEN).catalog.routing()).listings.find((r) => r.slug === l.slug);
     expect(row?.currentPrice.inputPer1kNano).toBe(140_000n);
     expect(row?.scheduledPrices).toEqual([expect.objectContaining({ effectiveFrom: at, inputPer1kNano: 1_000_000n })]);
   });

@@ -13,13 +13,13 @@ import {
   marketplaceFacets,
   marketplaceInput,
   marketplaceSorts,
-  routingTable,
   setListingStatus,
   setStatusInput,
   testConnection,
   updateListing,
   updateListingInput,
 } from "../../catalog/service";
+import { routingInput, routingOutput, routingTable } from "../../catalog/routing";
 import { cancelScheduledPrice, cancelScheduledPriceInput } from "../../catalog/price-schedule";
 import { catalogEncryptionKey } from "../../env";
 import { upstreamDispatcher } from "../../lib/outbound";
@@ -210,6 +210,9 @@ export const catalogRouter = router({
     .input(cancelScheduledPriceInput)
     .mutation(({ ctx, input }) => cancelScheduledPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
 
-  // Proxies: decrypted credentials, so only with a service token (never a browser session).
-  routing: serviceProcedure.query(({ ctx }) => routingTable(ctx.db, { service: ctx.service, key: catalogEncryptionKey() })),
+  // Proxies: decrypted credentials, so only with a service token (never a browser session); paged and bounded.
+  routing: serviceProcedure
+    .input(routingInput)
+    .output(routingOutput)
+    .query(({ ctx, input }) => routingTable(ctx.db, { service: ctx.service, key: catalogEncryptionKey(), after: input?.after, limit: input?.limit })),
 });
