@@ -39,10 +39,12 @@ function appFor(e: Env) {
   const post = (payload: string, signature: string) =>
     webhook(new Request(`${e.APP_URL}/api/stripe/webhook`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload }));
   const runtime = paymentsRuntimeFor(e, payments, async (payload, signature) => ({ status: (await post(payload, signature)).status }));
-  const trpc = async (path: string, input: unknown) => {
+  // A mutation with `input`; a query (GET) without.
+  const trpc = async (path: string, input?: unknown) => {
+    const init = input === undefined ? { method: "GET" } : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(superjson.serialize(input)) };
     const res = await fetchRequestHandler({
       endpoint: "/api/trpc",
-      req: new Request(`${e.APP_URL}/api/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(superjson.serialize(input)) }),
+      req: new Request(`${e.APP_URL}/api/trpc/${path}`, init),
       router: appRouter,
       maxBatchSize: MAX_BATCH_SIZE,
       createContext: () => ({ db: t.db, user: owner, serviceToken: null, matchServiceToken: testServiceTokens, payments: runtime }),
@@ -87,6 +89,10 @@ describe("NODE_ENV=production without Stripe keys", () => {
     expect(await t.db.select().from(stripeEvents)).toEqual([]);
     expect((await t.db.select().from(topups).where(eq(topups.id, topupId)))[0]!.status).toBe("open");
     expect(await creditNano()).toBe(0n);
+    // The balance still reads (it is the ledger's); only top-ups are not offered.
+    const balance = await prod.trpc("credits.balance");
+    expect(balance.status).toBe(200);
+    expect(balance.data).toMatchObject({ paymentsMode: "off", canTopUp: false, topUpsOff: true, limits: null });
   });
 
   it("with LOCAL_CHECKOUT=true the same path credits the organisation", async () => {

@@ -74,7 +74,7 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
           {b.paymentsMode === "local" && (
             <p className="rounded bg-sky-50 px-3 py-2 text-xs text-sky-800">Local test payments: no real money moves.</p>
           )}
-          {b.canTopUp ? (
+          {b.canTopUp && b.limits ? (
             <form
               className="space-y-3"
               onSubmit={(e) => {
@@ -104,6 +104,8 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
                 {create.isPending ? "Opening checkout…" : "Continue to payment"}
               </button>
             </form>
+          ) : b.topUpsOff ? (
+            <p className="text-sm text-slate-600" data-testid="topups-off">Top-ups are not available: this platform has no payment provider configured.</p>
           ) : (
             <p className="text-sm text-slate-600">Owners and finance members can add credits.</p>
           )}

@@ -24,17 +24,21 @@ const topupId = z.object({ topupId: z.uuid("is not a valid top-up id") });
 export const creditsRouter = router({
   /** Balance, holds and the low-balance state of the active organisation. */
   balance: orgProcedure().query(async ({ ctx }) => {
-    const rt = runtime(ctx);
+    // The balance is the ledger's: it reads the same with payments off (production without a
+    // payment provider), only top-ups are not offered then.
+    const rt = ctx.payments;
     const balance = await orgCreditBalance(ctx.db, ctx.org.id);
-    const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, ctx.org.id, rt.lowBalanceDefaultCents);
+    const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, ctx.org.id, rt?.lowBalanceDefaultCents ?? 0);
+    const mayTopUp = ctx.org.role === "owner" || ctx.org.role === "finance";
     return {
       ...balance,
       lowThresholdNano,
       low: balance.availableNano < lowThresholdNano,
       blocked: balance.availableNano < 0n,
-      paymentsMode: rt.payments.mode,
-      limits: rt.limits,
-      canTopUp: ctx.org.role === "owner" || ctx.org.role === "finance",
+      paymentsMode: rt ? rt.payments.mode : ("off" as const),
+      limits: rt?.limits ?? null,
+      canTopUp: rt !== undefined && mayTopUp,
+      topUpsOff: rt === undefined && mayTopUp,
     };
   }),
 
