@@ -153,6 +153,10 @@ export const usageSettlements = pgTable(
   (t) => [
     // Finance: settlements of a period.
     index().on(t.createdAt),
+    // A refund or dispute unfunds the buyer's settlements newest first (ledger/funding-store.ts, keyset on created_at, id; read backwards).
+    index("usage_settlements_buyer_newest").on(t.buyerOrgId, t.createdAt, t.id),
+    // A payout statement lists the provider's settlements between two payouts (payouts/earnings.ts).
+    index("usage_settlements_provider_created").on(t.providerOrgId, t.createdAt),
   ],
 );
 

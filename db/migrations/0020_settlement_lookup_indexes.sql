@@ -1,0 +1,2 @@
+CREATE INDEX "usage_settlements_buyer_newest" ON "usage_settlements" USING btree ("buyer_org_id","created_at","id");--> statement-breakpoint
+CREATE INDEX "usage_settlements_provider_created" ON "usage_settlements" USING btree ("provider_org_id","created_at");
