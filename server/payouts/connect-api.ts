@@ -17,7 +17,8 @@ export type ConnectApi = {
   /** A Transfer to the connected account; idempotency key = payout id. */
   createTransfer(p: { payoutId: string; accountId: string; amountCents: number }): Promise<string>;
   /** Every transfer created in [from, to), for reconciliation. */
-  listTransfers(range: { from: Date; to: Date }): Promise<{ id: string; payoutId: string | null; amountCents: number; reversedCents: number }[]>;
+  /** Stripe's transfers created in the range; amounts in cents as bigint (Stripe's integers, kept exact). */
+  listTransfers(range: { from: Date; to: Date }): Promise<{ id: string; payoutId: string | null; amountCents: bigint; reversedCents: bigint }[]>;
 };
 
 export function stripeConnectApi(stripe: Stripe): ConnectApi {
@@ -52,7 +53,7 @@ export function stripeConnectApi(stripe: Stripe): ConnectApi {
       const out = [];
       const created = { gte: Math.floor(range.from.getTime() / 1000), lt: Math.ceil(range.to.getTime() / 1000) };
       for await (const t of stripe.transfers.list({ created, limit: 100 })) {
-        out.push({ id: t.id, payoutId: t.metadata?.payout_id ?? null, amountCents: t.amount, reversedCents: t.amount_reversed });
+        out.push({ id: t.id, payoutId: t.metadata?.payout_id ?? null, amountCents: BigInt(t.amount), reversedCents: BigInt(t.amount_reversed) });
       }
       return out;
     },

@@ -18,9 +18,9 @@ import { stripeConnectApi } from "./connect-api";
 export type PayoutDifference = { ref: string; detail: string; expectedNano: bigint | null; actualNano: bigint | null };
 type Row = Record<string, unknown>;
 type Range = { from: Date; to: Date };
-type StripeTransfer = { id: string; payoutId: string | null; amountCents: number; reversedCents: number };
+type StripeTransfer = { id: string; payoutId: string | null; amountCents: bigint; reversedCents: bigint };
 
-const cents = (c: number | bigint) => BigInt(c) * NANO_PER_CENT;
+const cents = (c: bigint) => c * NANO_PER_CENT;
 
 /** The stand-in's transfers: each transfer.created event stored, with the highest amount_reversed any transfer.reversed event reported. */
 async function storedTransfers(db: DbOrTx, range: Range): Promise<StripeTransfer[]> {
@@ -31,7 +31,7 @@ async function storedTransfers(db: DbOrTx, range: Range): Promise<StripeTransfer
                      where r.type = 'transfer.reversed' and r.payload->'data'->'object'->>'id' = c.payload->'data'->'object'->>'id'), 0)::int8 as reversed
     from stripe_events c
     where c.type = 'transfer.created' and c.received_at >= ${range.from} and c.received_at < ${range.to}`);
-  return rows.map((r: Row) => ({ id: r.id as string, payoutId: (r.payout_id as string | null) ?? null, amountCents: Number(r.amount), reversedCents: Number(r.reversed) }));
+  return rows.map((r: Row) => ({ id: r.id as string, payoutId: (r.payout_id as string | null) ?? null, amountCents: BigInt(r.amount as bigint), reversedCents: BigInt(r.reversed as bigint) }));
 }
 
 export async function payoutDifferences(db: DbOrTx, range: Range, stripe: Stripe | null): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
@@ -68,15 +68,17 @@ export async function payoutDifferences(db: DbOrTx, range: Range, stripe: Stripe
     const id = r.id as string;
     const t = byPayout.get(id);
     if (!t) {
-      differences.push({ ref: id, detail: "no Stripe transfer for this payout", expectedNano: cents(r.amount_cents as number), actualNano: null });
+      differences.push({ ref: id, detail: "no Stripe transfer for this payout", expectedNano: cents(BigInt(r.amount_cents as bigint)), actualNano: null });
       continue;
     }
     byPayout.delete(id);
-    if (t.amountCents !== Number(r.amount_cents) || t.reversedCents !== Number(r.reversed_cents)) {
+    const recordCents = BigInt(r.amount_cents as bigint);
+    const recordReversedCents = BigInt(r.reversed_cents as bigint);
+    if (t.amountCents !== recordCents || t.reversedCents !== recordReversedCents) {
       differences.push({
         ref: id,
         detail: `payout record ${r.amount_cents}¢ (reversed ${r.reversed_cents}¢) vs Stripe transfer ${t.id} ${t.amountCents}¢ (reversed ${t.reversedCents}¢)`,
-        expectedNano: cents(Number(r.amount_cents) - Number(r.reversed_cents)),
+        expectedNano: cents(recordCents - recordReversedCents),
         actualNano: cents(t.amountCents - t.reversedCents),
       });
     }
