@@ -11,7 +11,8 @@ export type DomainErrorCode =
   | "LIMIT_EXCEEDED"
   | "RATE_LIMITED"
   | "PERIOD_CLOSED"
-  | "UPSTREAM_FAILED";
+  | "UPSTREAM_FAILED"
+  | "BUSY";
 
 export class DomainError extends Error {
   constructor(
@@ -34,7 +35,8 @@ type TrpcCode =
   | "PAYMENT_REQUIRED"
   | "TOO_MANY_REQUESTS"
   | "PRECONDITION_FAILED"
-  | "BAD_GATEWAY";
+  | "BAD_GATEWAY"
+  | "SERVICE_UNAVAILABLE";
 
 export const errorTable: Record<DomainErrorCode, { trpc: TrpcCode; http: number; openaiType: string }> = {
   INVALID_INPUT: { trpc: "BAD_REQUEST", http: 400, openaiType: "invalid_request_error" },
@@ -47,6 +49,8 @@ export const errorTable: Record<DomainErrorCode, { trpc: TrpcCode; http: number;
   RATE_LIMITED: { trpc: "TOO_MANY_REQUESTS", http: 429, openaiType: "rate_limit_error" },
   PERIOD_CLOSED: { trpc: "PRECONDITION_FAILED", http: 412, openaiType: "invalid_request_error" },
   UPSTREAM_FAILED: { trpc: "BAD_GATEWAY", http: 502, openaiType: "api_error" },
+  /** Backpressure: try again shortly (usage reports past the settlement backlog). */
+  BUSY: { trpc: "SERVICE_UNAVAILABLE", http: 503, openaiType: "api_error" },
 };
 
 /**

@@ -24,6 +24,7 @@ export const ledgerAccountKind = pgEnum("ledger_account_kind", [
   "promotions",
   "adjustments",
   "provider_unfunded",
+  "usage_clearing",
 ]);
 export type LedgerAccountKind = (typeof ledgerAccountKind.enumValues)[number];
 

@@ -51,6 +51,12 @@ export const reservations = pgTable(
     releasedNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
     /** The amount of the current hold; meaningful while that hold is open. */
     heldNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+    /**
+     * Provider-reported (capped) usage accepted against this reservation but not yet settled:
+     * stage 1 of settlement caps the next events at held − pending_usage, the settler
+     * subtracts what it consumes, so a provider's token never bills past the hold.
+     */
+    pendingUsageNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
     /** The current pending ledger transfer; null once nothing is held. */
     holdTransferId: uuid(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
@@ -64,23 +70,10 @@ export const reservations = pgTable(
       sql`${t.amountNano} >= 0 and ${t.consumedNano} >= 0 and ${t.releasedNano} >= 0 and ${t.heldNano} >= 0
           and ${t.consumedNano} + ${t.releasedNano} + ${t.heldNano} <= ${t.amountNano} and ${t.amountNano} <= ${t.requestedNano}`,
     ),
+    check("reservations_pending_usage", sql`${t.pendingUsageNano} >= 0`),
     check("reservations_limited_by", sql`${t.limitedBy} is null or ${t.limitedBy} in ('credit', 'key_limit', 'blocked')`),
   ],
 );
-
-/**
- * Exactly once, forever: every event id ever settled, claimed with
- * `insert … on conflict (id) do nothing` in the settlement transaction. (The partitioned
- * usage_events table cannot enforce a unique id alone: its primary key must include
- * the partition key.) `fingerprint` is an MD5 of the reported fields, so a resend is
- * told apart from a different event under a used id; `cost_nano` answers resends.
- */
-export const usageEventIds = pgTable("usage_event_ids", {
-  id: uuid().primaryKey(),
-  startedAt: timestamp({ withTimezone: true }).notNull(),
-  fingerprint: uuid().notNull(),
-  costNano: bigint({ mode: "bigint" }).notNull(),
-});
 
 /**
  * Reports that reused a settled event's id with different fields: never billed, kept
@@ -132,10 +125,58 @@ export const usageAnomalies = pgTable(
 );
 
 /**
- * One row per (settlement batch, buyer organisation, provider organisation): the events
- * carrying its id in `usage_events.settlement_id` sum to `cost_nano`, and the ledger
- * transfers with ref ('usage_settlement', id) sum to the same amount, which is how
- * finance proves sum(cost of events) = transfers for any period.
+ * One row per accepted `usage.report` call (stage 1 of settlement, server/usage/ingest.ts):
+ * its events are in usage_events with this `batch_seq`, priced, answered and committed,
+ * but not yet in the ledger until a settlement window (server/usage/settler.ts) takes
+ * the batch, marks it with the window's id and settles it in the same transaction.
+ */
+export const usageBatches = pgTable(
+  "usage_batches",
+  {
+    seq: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    receivedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** New events the batch added (resends and rejected events are not counted). */
+    events: integer().notNull(),
+    /** The settlement window that settled it; null while it waits. */
+    windowId: uuid(),
+    settledAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    // The settler's queue, and the ledger lag (oldest unsettled batch).
+    index("usage_batches_unsettled").on(t.seq).where(sql`${t.settledAt} is null`),
+    // Finance: the batches (so the events) of a window, and of a period of settlement.
+    index("usage_batches_window").on(t.windowId),
+    index("usage_batches_settled_at").on(t.settledAt),
+  ],
+);
+
+/**
+ * One settlement window: every batch it took was settled into the ledger in its one
+ * transaction. Its transfers carry ref ('usage_window', id): per buyer from buyer_credits
+ * or buyer_receivable to usage_clearing, per provider usage_clearing → provider_payable,
+ * and the fees usage_clearing → platform_revenue, so usage_clearing nets to zero in every window.
+ */
+export const usageWindows = pgTable(
+  "usage_windows",
+  {
+    id: uuid().primaryKey(),
+    batches: integer().notNull(),
+    events: integer().notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+    feeNano: bigint({ mode: "bigint" }).notNull(),
+    /** Age of the window's oldest batch when it committed (the ledger lag it ended). */
+    lagMs: integer().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index().on(t.createdAt)],
+);
+
+/**
+ * One row per (settlement window, buyer organisation, provider organisation): `batch_id`
+ * is the window's id (usage_windows) and the pair's events in the window's batches sum to
+ * `cost_nano`. Pay-when-paid (ledger/funding-store.ts) and payout statements work per row.
+ * Rows written before two-stage settlement name a batch of their own, their events carry
+ * the id in `usage_events.settlement_id`, and their transfers ref ('usage_settlement', id).
  */
 export const usageSettlements = pgTable(
   "usage_settlements",

@@ -34,6 +34,7 @@ export async function createHttpContext(req: Request): Promise<Context> {
     serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null,
     clientIp: clientIp(req.headers, env().TRUSTED_PROXY_HOPS),
     matchServiceToken,
+    usageSettlement: "windowed",
     payments: paymentsRuntime(),
   };
 }

@@ -20,6 +20,12 @@ export type Context = {
   matchServiceToken?: (token: string | null) => ServiceIdentity | null;
   /** The caller's address as a trusted proxy gave it (TRUSTED_PROXY_HOPS); null when unknown. */
   clientIp?: string | null;
+  /**
+   * How `usage.report` settles: "windowed" leaves accepted batches to the worker's settler
+   * (the web app); "inline" (the default, for callers with no settler beside them) settles
+   * each batch before answering.
+   */
+  usageSettlement?: "inline" | "windowed";
   /** Payments wiring (Stripe or local checkout); tests supply their own. */
   payments?: PaymentsRuntime;
 };

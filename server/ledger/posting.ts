@@ -161,7 +161,7 @@ export function reverseTransfer(original: Transfer, newId: string): TransferInpu
 }
 
 /** Accounts whose balance is credits − debits (what the platform owes or earned); the rest are debits − credits. */
-const CREDIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "provider_payable", "provider_unfunded", "platform_revenue", "payouts", "usage_holds"]);
+const CREDIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "provider_payable", "provider_unfunded", "platform_revenue", "payouts", "usage_holds", "usage_clearing"]);
 export const normalSide = (kind: LedgerAccountKind): "credit" | "debit" => (CREDIT_NORMAL.has(kind) ? "credit" : "debit");
 
 /** Organisation accounts need an organisation; the platform's own accounts must not have one. */

@@ -171,22 +171,38 @@ describe(`settlement of ${N} events by 4 concurrent reporters`, () => {
       }
       expect((await accountSums(t.db, null)).get("platform_revenue")!.credits_posted).toBe(sum(expected, (x) => x.feeNano));
 
-      // For every settlement: its events' costs (and fees) equal its transfers.
-      const proof = await t.pool.query(`
-        with ev as (select settlement_id, sum(cost_nano)::int8 as cost, sum(fee_nano)::int8 as fee, count(*) as n from usage_events group by 1),
-             tr as (select t.ref_id::uuid as settlement_id, sum(t.amount_nano)::int8 as amount,
-                           (sum(t.amount_nano) filter (where c.kind = 'platform_revenue'))::int8 as fee
-                    from ledger_transfers t join ledger_accounts c on c.id = t.credit_account_id
-                    where t.ref_kind = 'usage_settlement' group by 1)
-        select s.id, s.cost_nano, s.fee_nano, s.events, ev.cost, ev.fee, ev.n, coalesce(tr.amount, 0)::int8 as amount, coalesce(tr.fee, 0)::int8 as tr_fee
-        from usage_settlements s left join ev on ev.settlement_id = s.id left join tr on tr.settlement_id = s.id`);
-      expect(proof.rowCount).toBeGreaterThan(0);
-      const wrong = proof.rows.filter((r) => r.cost !== r.cost_nano || r.amount !== r.cost_nano || r.fee !== r.fee_nano || r.tr_fee !== r.fee_nano || BigInt(r.events) !== r.n);
-      expect(wrong).toEqual([]);
-      const orphans = await t.pool.query(
-        "select count(*)::int as n from ledger_transfers t where t.ref_kind = 'usage_settlement' and not exists (select 1 from usage_settlements s where s.id = t.ref_id::uuid)",
+      // For every window: each (buyer, provider) settlement row equals its events in the window's batches,
+      // the buyers' legs into usage_clearing and the providers' and platform's legs out of it equal the rows, and clearing nets to zero.
+      const pairs = await t.pool.query(`
+        with ev as (select b.window_id, e.org_id, e.provider_org_id, sum(e.cost_nano)::int8 as cost, sum(e.fee_nano)::int8 as fee, count(*) as n
+                    from usage_events e join usage_batches b on b.seq = e.batch_seq group by 1, 2, 3)
+        select s.id, s.cost_nano, s.fee_nano, s.events, ev.cost, ev.fee, ev.n
+        from usage_settlements s full join ev on ev.window_id = s.batch_id and ev.org_id = s.buyer_org_id and ev.provider_org_id = s.provider_org_id`);
+      expect(pairs.rowCount).toBeGreaterThan(0);
+      expect(pairs.rows.filter((r) => r.cost !== r.cost_nano || r.fee !== r.fee_nano || BigInt(r.events ?? -1) !== r.n)).toEqual([]);
+      const legs = await t.pool.query(`
+        with tr as (select t.ref_id::uuid as window_id, d.kind as debit, c.kind as credit, coalesce(d.org_id, c.org_id) as org, t.amount_nano
+                    from ledger_transfers t join ledger_accounts d on d.id = t.debit_account_id join ledger_accounts c on c.id = t.credit_account_id
+                    where t.code = 'usage'),
+             side as (
+               select window_id, 'buyer' as side, org, sum(amount_nano)::int8 as amount from tr where credit = 'usage_clearing' group by 1, 2, 3
+               union all select window_id, 'provider', org, sum(amount_nano)::int8 from tr where credit = 'provider_payable' group by 1, 2, 3
+               union all select window_id, 'platform', '00000000-0000-0000-0000-000000000000'::uuid, sum(amount_nano)::int8 from tr where credit = 'platform_revenue' group by 1, 2, 3),
+             want as (
+               select batch_id as window_id, 'buyer' as side, buyer_org_id as org, sum(cost_nano)::int8 as amount from usage_settlements group by 1, 2, 3
+               union all select batch_id, 'provider', provider_org_id, sum(cost_nano - fee_nano)::int8 from usage_settlements group by 1, 2, 3
+               union all select batch_id, 'platform', '00000000-0000-0000-0000-000000000000'::uuid, sum(fee_nano)::int8 from usage_settlements group by 1, 2, 3)
+        select * from want full join side using (window_id, side, org)
+        where want.amount is distinct from side.amount`);
+      expect(legs.rows).toEqual([]);
+      const misfiled = await t.pool.query(
+        "select count(*)::int as n from ledger_transfers t where t.code = 'usage' and (t.ref_kind <> 'usage_window' or not exists (select 1 from usage_windows w where w.id = t.ref_id::uuid))",
       );
-      expect(orphans.rows[0].n).toBe(0);
+      expect(misfiled.rows[0].n).toBe(0);
+      const clearing = (await accountSums(t.db, null)).get("usage_clearing")!;
+      expect(clearing.debits_posted).toBe(clearing.credits_posted);
+      const windows = await t.pool.query("select sum(events)::int8 as events, sum(cost_nano)::int8 as cost from usage_windows");
+      expect(windows.rows[0]).toEqual({ events: BigInt(N), cost: sum(expected, (x) => x.costNano) });
 
       // Spend counters and rollups match the events.
       const spendByKeyDay = new Map<string, bigint>();

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import type { Db, Tx } from "../../db/client";
 import type { LedgerAccountKind } from "../../db/schema/ledger";
 import { ensureAccount } from "../ledger/service";
 import { pgArray } from "../lib/pg-array";
@@ -85,16 +85,20 @@ export type AccountIds = ReadonlyMap<string, string>;
 const accountKey = (a: AccountNeed) => `${a.orgId ?? "platform"}:${a.kind}`;
 
 /**
- * The ledger account id of each (organisation, kind), created on first use. Runs
- * outside the settlement transaction, so creating accounts never holds its locks.
+ * The ledger account id of each (organisation, kind), created on first use. Outside a
+ * transaction (`via` absent), creating accounts never holds a caller's locks. Inside one
+ * (`via`), an account created there is not remembered: the transaction may still roll back.
  */
-export async function accountIds(db: Db, needs: readonly AccountNeed[]): Promise<AccountIds> {
+export async function accountIds(db: Db, needs: readonly AccountNeed[], via?: Tx): Promise<AccountIds> {
   const cache = cacheOf(db).accounts;
   const ids = new Map<string, string>();
   for (const need of needs) {
     const key = accountKey(need);
     let id = cache.get(key);
-    if (!id) remember(cache, key, (id = (await ensureAccount(db, need)).id));
+    if (!id) {
+      id = (await ensureAccount(via ?? db, need)).id;
+      if (!via) remember(cache, key, id);
+    }
     ids.set(key, id);
   }
   return ids;
