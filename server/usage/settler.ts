@@ -36,6 +36,10 @@ const SETTLER_LOCK = sql`hashtext('tm_usage_settler')`;
 /** Most batches one window takes (a window past this leaves the rest to the next). */
 export const MAX_WINDOW_BATCHES = 200;
 
+/** The moments of a window a crash test stops the process at (each inside the window's transaction). */
+export type WindowPoint = "after-rollups" | "after-voids" | "after-posting" | "before-commit";
+export type WindowOptions = { wait?: boolean; now?: () => Date; probe?: (point: WindowPoint) => Promise<void> | void };
+
 export type WindowResult = { windowId: string; batches: number; events: number; costNano: bigint; lagMs: number };
 
 /**
@@ -43,7 +47,7 @@ export type WindowResult = { windowId: string; batches: number; events: number; 
  * finish first; without, returns null when another settler holds the lock. Returns null
  * when nothing waits.
  */
-export async function settleWindow(db: Db, opts: { wait?: boolean; now?: () => Date } = {}): Promise<WindowResult | null> {
+export async function settleWindow(db: Db, opts: WindowOptions = {}): Promise<WindowResult | null> {
   return withRetry(() =>
     db.transaction(async (tx) => {
       if (opts.wait) await tx.execute(sql`select pg_advisory_xact_lock(${SETTLER_LOCK})`);
@@ -51,7 +55,7 @@ export async function settleWindow(db: Db, opts: { wait?: boolean; now?: () => D
         const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${SETTLER_LOCK}) as locked`);
         if (!rows[0]!.locked) return null;
       }
-      return settleIn(db, tx, (opts.now ?? (() => new Date()))());
+      return settleIn(db, tx, (opts.now ?? (() => new Date()))(), opts.probe ?? (() => undefined));
     }),
   );
 }
@@ -83,7 +87,7 @@ export async function ledgerLagSeconds(db: Db, now = new Date()): Promise<number
 type Pair = SettlementGroup & { buyerOrgId: string; providerOrgId: string };
 type ReservedUse = { reservationId: string; orgId: string; usedNano: bigint };
 
-async function settleIn(db: Db, tx: Tx, now: Date): Promise<WindowResult | null> {
+async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOptions["probe"]>): Promise<WindowResult | null> {
   const { rows: batches } = await tx.execute<{ seq: string; received_at: unknown }>(sql`
     select seq::text, received_at from usage_batches where settled_at is null order by seq limit ${MAX_WINDOW_BATCHES} for update`);
   if (!batches.length) return null;
@@ -92,14 +96,16 @@ async function settleIn(db: Db, tx: Tx, now: Date): Promise<WindowResult | null>
   const oldest = Math.min(...batches.map((b) => asDate(b.received_at).getTime()));
   await tx.execute(sql`update usage_batches set window_id = ${windowId}, settled_at = ${now} where seq = any(${pgArray(seqs)}::int8[])`);
   const { pairs, reserved, events } = await aggregateWindow(tx, windowId, seqs, now);
+  await probe("after-rollups");
   const accounts = await accountIds(db, accountsOf(pairs), tx);
-  await postWindow(tx, windowId, pairs, reserved, accounts, now);
+  await postWindow(tx, windowId, pairs, reserved, accounts, now, probe);
   const costNano = pairs.reduce((s, p) => s + p.costNano, 0n);
   const feeNano = pairs.reduce((s, p) => s + p.feeNano, 0n);
   const lagMs = Math.max(0, now.getTime() - oldest);
   await tx.execute(sql`
     insert into usage_windows (id, batches, events, cost_nano, fee_nano, lag_ms, created_at)
     values (${windowId}, ${batches.length}, ${events}, ${costNano}, ${feeNano}, ${Math.min(lagMs, 2_147_483_647)}, ${now})`);
+  await probe("before-commit");
   return { windowId, batches: batches.length, events, costNano, lagMs };
 }
 
@@ -172,7 +178,15 @@ SELECT r.*, p.status FROM r LEFT JOIN p ON p.pending_id = r.hold_transfer_id`);
   );
 }
 
-async function postWindow(tx: Tx, windowId: string, pairs: readonly Pair[], reserved: readonly ReservedUse[], accounts: AccountIds, now: Date) {
+async function postWindow(
+  tx: Tx,
+  windowId: string,
+  pairs: readonly Pair[],
+  reserved: readonly ReservedUse[],
+  accounts: AccountIds,
+  now: Date,
+  probe: NonNullable<WindowOptions["probe"]>,
+) {
   const account = (need: AccountNeed) => accountOf(accounts, need);
   const locked = reserved.length ? await lockReservations(tx, [...new Set(reserved.map((r) => r.reservationId))].sort()) : new Map<string, HeldReservation>();
   // Reservations the usage spent from whose hold is still open and unexpired are consumed; late usage simply posts.
@@ -205,6 +219,7 @@ async function postWindow(tx: Tx, windowId: string, pairs: readonly Pair[], rese
     [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId!), pendingId: reservation.holdTransferId! })),
     now,
   );
+  await probe("after-voids");
   const transfers: TransferInput[] = [];
   const reservationUpdates: { id: string; heldNano: bigint; consumedNano: bigint; holdTransferId: string | null; pendingDoneNano: bigint }[] = [];
   const voidedBy = new Map<string, bigint>();
@@ -285,6 +300,7 @@ async function postWindow(tx: Tx, windowId: string, pairs: readonly Pair[], rese
     await postTransfersBatch(tx, transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now);
   }
   await recordUnfundedShares(tx, unfunded, now);
+  await probe("after-posting");
   if (reservationUpdates.length) {
     const col = (f: (u: (typeof reservationUpdates)[number]) => string | bigint | null) => pgArray(reservationUpdates.map(f));
     await tx.execute(sql`
