@@ -3,11 +3,12 @@
 import { createDb, createPool } from "../../db/client";
 import { env, EnvError } from "../env";
 import { runWorkerTick } from "./jobs";
+import { startSettlerLoop } from "./settler-loop";
 
 async function main() {
   const e = env();
   if (!e.DATABASE_URL) throw new EnvError("DATABASE_URL is not set (start the platform with `npm start`)");
-  const pool = createPool(e.DATABASE_URL, 2);
+  const pool = createPool(e.DATABASE_URL, 3);
   const db = createDb(pool);
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -26,16 +27,20 @@ async function main() {
     if (!stopping) timer = setTimeout(() => void (running = tick()), e.WORKER_INTERVAL_SECONDS * 1000);
   };
 
+  // Usage settlement: windows over the batches usage.report accepted (server/usage/settler.ts).
+  const settler = startSettlerLoop(db, { intervalMs: e.SETTLEMENT_WINDOW_MS, log: (line) => console.error(line) });
+
   const stop = async () => {
     stopping = true;
     clearTimeout(timer);
+    await settler.stop();
     await running;
     await pool.end();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
-  console.log(`running every ${e.WORKER_INTERVAL_SECONDS} s`);
+  console.log(`running every ${e.WORKER_INTERVAL_SECONDS} s; settling usage every ${e.SETTLEMENT_WINDOW_MS} ms`);
   running = tick();
 }
 
