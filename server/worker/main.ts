@@ -1,5 +1,5 @@
 // The background worker (`[worker]` under scripts/start.ts): a plain Node process with
-// its own small pool that runs runWorkerTick every WORKER_INTERVAL_SECONDS.
+// its own small pool that runs runWorkerTick every WORKER_INTERVAL_SECONDS and the usage settler.
 import { createDb, createPool } from "../../db/client";
 import { env, EnvError } from "../env";
 import { runWorkerTick } from "./jobs";
