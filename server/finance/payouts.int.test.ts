@@ -26,6 +26,7 @@ async function fundedProvider() {
   const [r] = await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100_000, outputTokens: 0 })], {
     service: { kind: "platform" },
     defaultFeeBps: 1000,
+    settle: "inline",
   });
   expect(r!.status).toBe("settled");
   return provider.id;

@@ -56,6 +56,7 @@ async function use(b: { keyId: string }, dollars: number) {
   const [r] = await reportUsage(t.db, [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], {
     service: { kind: "platform" },
     defaultFeeBps: FEE_BPS,
+    settle: "inline",
   });
   expect(r!.status).toBe("settled");
 }
