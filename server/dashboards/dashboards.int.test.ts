@@ -229,11 +229,15 @@ describe("provider dashboard", () => {
     const { rows } = await t.db.execute<{ cost: bigint; fee: bigint; events: bigint }>(
       sql`select sum(cost_nano)::int8 as cost, sum(fee_nano)::int8 as fee, sum(events)::int8 as events from usage_settlements where provider_org_id = ${providerOrgId}::uuid`,
     );
-    const refs = sql`(select id::text from usage_settlements where provider_org_id = ${providerOrgId}::uuid)`;
+    // The settlement windows the provider's usage was settled in (usage_settlements.batch_id), and their legs out of usage_clearing.
+    const windows = sql`(select batch_id::text from usage_settlements where provider_org_id = ${providerOrgId}::uuid)`;
+    const clearing = sql`(select id from ledger_accounts where org_id is null and kind = 'usage_clearing')`;
     const payable = sql`(select id from ledger_accounts where org_id = ${providerOrgId}::uuid and kind = 'provider_payable')`;
     const revenue = sql`(select id from ledger_accounts where org_id is null and kind = 'platform_revenue')`;
-    const net = await ledgerSum(sql`code = 'usage' and ref_kind = 'usage_settlement' and ref_id in ${refs} and credit_account_id in ${payable}`);
-    const fee = await ledgerSum(sql`code = 'usage' and ref_kind = 'usage_settlement' and ref_id in ${refs} and credit_account_id in ${revenue}`);
+    const outOfClearing = sql`code = 'usage' and ref_kind = 'usage_window' and ref_id in ${windows} and debit_account_id in ${clearing}`;
+    const net = await ledgerSum(sql`${outOfClearing} and credit_account_id in ${payable}`);
+    // The only provider here, so every fee leg of its windows is its own.
+    const fee = await ledgerSum(sql`${outOfClearing} and credit_account_id in ${revenue}`);
 
     const earnings = await asProvider().dashboards.earnings({ tz: "UTC", days: 2 });
     expect(earnings.totals.grossNano).toBe(rows[0]!.cost);

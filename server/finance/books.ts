@@ -291,7 +291,7 @@ export type TransferSource =
   | { kind: "topup"; topup: Row | null; events: { id: string; type: string; receivedAt: Date; payload: unknown }[] }
   | { kind: "payment_adjustment"; adjustments: Row[]; events: { id: string; type: string; receivedAt: Date; payload: unknown }[] }
   | { kind: "payout"; payout: Row | null }
-  | { kind: "usage"; settlementId: string }
+  | { kind: "usage"; ref: { kind: "usage_window" | "usage_settlement"; id: string } }
   | { kind: "reversal"; originalId: string }
   | { kind: "pending"; pendingId: string }
   | { kind: "none" };
@@ -333,8 +333,9 @@ async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
       );
       return { kind: "payout", payout: payout ?? null };
     }
+    case "usage_window":
     case "usage_settlement":
-      return { kind: "usage", settlementId: t.refId! };
+      return { kind: "usage", ref: { kind: t.refKind, id: t.refId! } };
     case "ledger_transfer":
       return { kind: "reversal", originalId: t.refId! };
   }
@@ -351,9 +352,9 @@ export async function transferDetail(db: DbOrTx, id: string) {
   );
   if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
   const transfer = toEntry(row);
-  // Usage and reservation references are not indexed (ledger_transfers_ref leaves them out):
-  // their legs are posted in one transaction, so they share the transfer's millisecond.
-  const sameTransaction = transfer.refKind === "usage_settlement" || transfer.refKind === "reservation";
+  // Legacy usage and reservation references are not indexed (ledger_transfers_ref leaves them out);
+  // their legs, like a window's, are posted in one transaction, so they share the transfer's millisecond.
+  const sameTransaction = transfer.refKind === "usage_window" || transfer.refKind === "usage_settlement" || transfer.refKind === "reservation";
   const at = transfer.createdAt.getTime();
   const related = transfer.refId
     ? (

@@ -4,11 +4,12 @@ import type { LedgerTransferCode } from "../../db/schema/ledger";
 import { buyerStatementLines, type BuyerMovement } from "./buyer-lines";
 import { toDate } from "./books";
 import type { Month } from "./period";
+import { UUID_TEXT } from "./usage-queries";
 
 /**
  * The buyer's side of a monthly statement, read from the ledger: every posted transfer that
  * moves the buyer's balance (buyer_credits less buyer_receivable), usage grouped per UTC day of
- * settlement with the requests those settlements carried (usage_settlements.events). Holds
+ * settlement with the requests it carried (the buyer's usage_settlements rows of each window). Holds
  * (pending transfers) are not postings and are left out; the hold open now is returned apart.
  */
 
@@ -21,14 +22,27 @@ export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month 
   const end = p.month.endsAt.toISOString();
   const [opening, usage, postings, held] = await Promise.all([
     db.execute<{ opening: bigint | null }>(sql`select sum(${effect})::int8 as opening from ledger_transfers t where ${moving} and t.created_at < ${start}::timestamptz`),
+    // The requests a day's usage carried: a window leg's are the buyer's events in that window (its
+    // usage_settlements rows, one per provider), a legacy settlement's its row's. A leg whose record is
+    // missing still counts its money (reconciliation names it).
     db.execute<{ day: string; requests: bigint; amount: bigint }>(sql`
-      select c.day, sum(s.events)::int8 as requests, sum(c.amount)::int8 as amount
-      from (
-        select to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, t.ref_id, sum(${effect}) as amount
+      with c as (
+        select to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, t.ref_kind, t.ref_id, sum(${effect}) as amount
         from ledger_transfers t
         where ${moving} and t.code = 'usage' and t.created_at >= ${start}::timestamptz and t.created_at < ${end}::timestamptz
-        group by 1, 2
-      ) c join usage_settlements s on s.id::text = c.ref_id
+        group by 1, 2, 3
+      ), r as (
+        select 'usage_window' as ref_kind, s.batch_id::text as ref_id, sum(s.events)::int8 as requests
+        from usage_settlements s
+        where s.buyer_org_id = ${p.orgId}::uuid and s.batch_id in (select ref_id::uuid from c where ref_kind = 'usage_window' and ref_id ~* ${UUID_TEXT})
+        group by 2
+        union all
+        select 'usage_settlement', s.id::text, s.events::int8
+        from usage_settlements s
+        where s.id in (select ref_id::uuid from c where ref_kind = 'usage_settlement' and ref_id ~* ${UUID_TEXT})
+      )
+      select c.day, coalesce(sum(r.requests), 0)::int8 as requests, sum(c.amount)::int8 as amount
+      from c left join r on r.ref_kind = c.ref_kind and r.ref_id = c.ref_id
       group by c.day`),
     db.execute<{ id: string; code: LedgerTransferCode; created_at: Date | string; amount: bigint }>(sql`
       select t.id, t.code, t.created_at, ${effect}::int8 as amount

@@ -18,7 +18,8 @@ import { monthOf } from "./period";
 // Known activity, then every report's figures asserted exactly:
 //   buyer A tops up $100, buyer B $40 (local checkout, through the webhook);
 //   through usage.report (settlement), A uses $30 at provider P1 (3 requests) and $10 at P2,
-//   B uses $5 at P2, each with a 10% platform fee; B is refunded $10; P1 is paid out $20.
+//   B uses $5 at P2, each with a 10% platform fee, each report settled in a window of its own
+//   (buyer → usage_clearing → provider and platform); B is refunded $10; P1 is paid out $20.
 const usd = (text: string) => parseUsd(text);
 
 let t: TestDb;
@@ -122,8 +123,10 @@ describe("platform books", () => {
       provider_payable: usd("20.50"),
       platform_revenue: usd("4.50"),
       payouts: usd("20"),
+      // Every window nets it to zero: $45 in from buyers, $45 out to providers and the platform.
+      usage_clearing: 0n,
     });
-    expect(tb.totals).toEqual([{ currency: "USD", debitsNano: usd("215"), creditsNano: usd("215"), balanced: true }]);
+    expect(tb.totals).toEqual([{ currency: "USD", debitsNano: usd("260"), creditsNano: usd("260"), balanced: true }]);
   });
 
   it("the trial balance at a date before any activity is empty", async () => {
@@ -149,9 +152,9 @@ describe("platform books", () => {
       if (!page.nextCursor) break;
       after = page.nextCursor;
     }
-    // 2 top-ups + 6 usage legs + 1 refund + 1 payout, each once.
-    expect(all).toHaveLength(10);
-    expect(new Set(all).size).toBe(10);
+    // 2 top-ups + 9 usage legs (3 windows: the buyer's, the provider's, the fee) + 1 refund + 1 payout, each once.
+    expect(all).toHaveLength(13);
+    expect(new Set(all).size).toBe(13);
   });
 
   it("drills from a top-up transfer to its stored Stripe event, and from a payout transfer to its record", async () => {
@@ -176,17 +179,23 @@ describe("platform books", () => {
   it("drills from a usage transfer to the events it settled", async () => {
     const caller = callerFor(t.db, platformFinance);
     const [leg] = (await caller.finance.journal({ code: "usage", orgId: p1.id })).entries;
+    expect(leg).toMatchObject({ refKind: "usage_window", debit: { kind: "usage_clearing" }, credit: { kind: "provider_payable", orgId: p1.id }, amountNano: usd("27") });
     const detail = await caller.finance.transfer({ id: leg!.id });
-    expect(detail.source.kind).toBe("usage");
+    expect(detail.source).toEqual({ kind: "usage", ref: { kind: "usage_window", id: leg!.refId } });
     const page1 = await caller.finance.usageEvents({ transferId: leg!.id, limit: 2 });
-    expect(page1.settlement).toMatchObject({ buyerOrgId: orgA.id, providerOrgId: p1.id, events: 3, costNano: usd("30"), feeNano: usd("3") });
+    expect(page1.source).toMatchObject({ kind: "usage_window", id: leg!.refId, buyerOrgId: null, providerOrgIds: [p1.id], events: 3, costNano: usd("30"), feeNano: usd("3") });
     const page2 = await caller.finance.usageEvents({ transferId: leg!.id, limit: 2, after: page1.nextCursor });
     expect(page2.nextCursor).toBeNull();
     const events = [...page1.events, ...page2.events];
     expect(events.map((e) => e.id).sort()).toEqual(eventsAtP1.map((e) => e.id).sort());
     expect(events.every((e) => e.costNano === usd("10") && e.feeNano === usd("1") && e.listingSlug === listing1.slug && e.keyId === keyA)).toBe(true);
-    // The other leg of the same settlement names the same events.
-    expect(detail.related.map((r) => r.amountNano).sort()).toEqual([usd("27"), usd("3")].sort());
+    // The window's other legs: the buyer's into usage_clearing and the fee out of it, each naming the same events.
+    expect(detail.related.map((r) => r.amountNano).sort()).toEqual([usd("30"), usd("27"), usd("3")].sort());
+    for (const other of detail.related.filter((r) => r.id !== leg!.id)) {
+      const page = await caller.finance.usageEvents({ transferId: other.id, limit: 10 });
+      expect(page.events.map((e) => e.id).sort()).toEqual(eventsAtP1.map((e) => e.id).sort());
+      expect(page.source).toMatchObject(other.debit.kind === "buyer_credits" ? { buyerOrgId: orgA.id, providerOrgIds: [] } : { buyerOrgId: null, providerOrgIds: [p1.id] });
+    }
   });
 
   it("the account list shows every account with its balance", async () => {
@@ -244,12 +253,13 @@ describe("reconciliation", () => {
     ]);
     expect(reports.find((r) => r.key === "usage")!.figures).toEqual([
       { label: "Settled usage events", nano: usd("45") },
-      { label: "Usage transfers", nano: usd("45") },
+      { label: "Usage transfers paid by buyers", nano: usd("45") },
+      { label: "Platform fees in the events", nano: usd("4.50") },
     ]);
     expect(reports.find((r) => r.key === "integrity")!.figures).toEqual([
-      { label: "Posted in the period (each transfer one debit and one credit)", nano: usd("215") },
-      { label: "Posted debits, whole ledger", nano: usd("215") },
-      { label: "Posted credits, whole ledger", nano: usd("215") },
+      { label: "Posted in the period (each transfer one debit and one credit)", nano: usd("260") },
+      { label: "Posted debits, whole ledger", nano: usd("260") },
+      { label: "Posted credits, whole ledger", nano: usd("260") },
     ]);
   });
 
@@ -260,8 +270,8 @@ describe("reconciliation", () => {
     expect(integrity.title).toBe("Ledger integrity (whole ledger, as of now)");
     expect(integrity.figures).toEqual([
       { label: "Posted in the period (each transfer one debit and one credit)", nano: 0n },
-      { label: "Posted debits, whole ledger", nano: usd("215") },
-      { label: "Posted credits, whole ledger", nano: usd("215") },
+      { label: "Posted debits, whole ledger", nano: usd("260") },
+      { label: "Posted credits, whole ledger", nano: usd("260") },
     ]);
   });
 
@@ -364,14 +374,14 @@ describe("payouts", () => {
 describe("organisation finance: each sees only its own", () => {
   it("a buyer's statement with running balance", async () => {
     const s = await callerFor(t.db, financeA).finance.myStatement({ kind: "buyer_credits" });
-    expect(s!.entries.map((e) => e.code)).toEqual(["topup", "usage", "usage", "usage", "usage"]);
+    expect(s!.entries.map((e) => e.code)).toEqual(["topup", "usage", "usage"]);
     expect(s!.entries[0]!.balanceNano).toBe(usd("100"));
-    // The settlement legs (provider's part and fee) of each (buyer, provider), in any order within a posting.
-    expect(s!.entries.slice(1).map((e) => -e.postedDeltaNano).sort()).toEqual([usd("27"), usd("3"), usd("9"), usd("1")].sort());
+    // One leg per settlement window: the buyer's whole usage in it, into usage_clearing.
+    expect(s!.entries.slice(1).map((e) => -e.postedDeltaNano)).toEqual([usd("30"), usd("10")]);
     expect(s!.entries.reduce((b, e) => b + e.postedDeltaNano, 0n)).toBe(usd("60"));
     expect(s!.entries.at(-1)!.balanceNano).toBe(usd("60"));
     const b = await callerFor(t.db, financeB).finance.myStatement({ kind: "buyer_credits" });
-    expect(b!.entries.map((e) => e.code)).toEqual(["topup", "usage", "usage", "refund"]);
+    expect(b!.entries.map((e) => e.code)).toEqual(["topup", "usage", "refund"]);
     expect(b!.entries.at(-1)!.balanceNano).toBe(usd("25"));
     const bm = (await callerFor(t.db, financeB).finance.myMonthly({ month: monthOf(new Date()).month })).buyer!;
     expect(bm.lines.map((l) => l.label)).toEqual(["Top-up", "Refund of a top-up", expect.stringMatching(/^Usage: \d+ requests?$/)]);
@@ -389,11 +399,11 @@ describe("organisation finance: each sees only its own", () => {
         closingNano: usd("60"),
         byCode: [
           { code: "topup", increaseNano: usd("100"), decreaseNano: 0n, count: 1 },
-          { code: "usage", increaseNano: 0n, decreaseNano: usd("40"), count: 4 },
+          { code: "usage", increaseNano: 0n, decreaseNano: usd("40"), count: 2 },
         ],
       },
     ]);
-    // The buyer's lines: one usage line for the day with the requests it carried, not a provider part and a fee per settlement.
+    // The buyer's lines: one usage line for the day with the requests it carried, not a line per window.
     const today = new Date().toISOString().slice(0, 10);
     expect(s.buyer!.lines.map((l) => [l.day, l.label, l.amountNano, l.balanceNano, l.requests])).toEqual([
       [today, "Top-up", usd("100"), usd("100"), null],
@@ -486,7 +496,8 @@ describe("CSV exports (streamed route handlers)", () => {
   it("the trial balance", async () => {
     const text = await readAll(await exportCsv(t.db, platformFinance, "trial-balance", url("trial-balance")));
     expect(text).toContain("provider_payable,USD,2,20,40.5,20.5,");
-    expect(text).toContain("total,USD,,215,215,balanced,");
+    expect(text).toContain("usage_clearing,USD,1,45,45,0,");
+    expect(text).toContain("total,USD,,260,260,balanced,");
     expect((await exportCsv(t.db, p1Finance, "trial-balance", url("trial-balance"))).status).toBe(403);
   });
 
@@ -494,9 +505,9 @@ describe("CSV exports (streamed route handlers)", () => {
     const [account] = (await callerFor(t.db, platformFinance).finance.accounts({ kind: "buyer_credits", orgId: orgA.id })).accounts;
     const own = await readAll(await exportCsv(t.db, financeA, "statement", url(`statement?accountId=${account!.id}`)));
     const lines = own.trimEnd().split("\r\n");
-    expect(lines).toHaveLength(1 + 1 + 5);
+    expect(lines).toHaveLength(1 + 1 + 3);
     expect(lines[1]).toBe("opening,,,,,,,,0,,,0");
-    expect(lines[6]).toMatch(/,usage,usage_settlement,[0-9a-f-]+,debit,[0-9.]+,-[0-9.]+,60,\d+,-\d+,60000000000$/);
+    expect(lines[4]).toMatch(/,usage,usage_window,[0-9a-f-]+,debit,10,-10,60,\d+,-\d+,60000000000$/);
     expect((await exportCsv(t.db, financeB, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
     expect((await exportCsv(t.db, p1Finance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
     expect((await exportCsv(t.db, platformFinance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(200);
@@ -561,7 +572,7 @@ describe("usage reconciliation, conflicts and reservations", () => {
       );
       const usage = (await callerFor(db.db, fin).finance.reconciliation(thisMonth())).find((r) => r.key === "usage")!;
       expect(usage.status).toBe("fail");
-      expect(usage.differences).toEqual([{ ref: stray, detail: "usage transfer with no settlement record", expectedNano: 0n, actualNano: usd("2") }]);
+      expect(usage.differences).toEqual([{ ref: stray, detail: "usage transfer with no settlement window or record", expectedNano: 0n, actualNano: usd("2") }]);
     } finally {
       await db.close();
     }

@@ -6,7 +6,7 @@ import { checkInvariants } from "../ledger/service";
 import { payoutDifferences } from "../payouts/reconcile";
 import { addTo, compareFigures } from "./compare";
 import { anomaliesIn } from "../usage/anomalies";
-import { openReservationsByOrg, usageByPair, usageConflicts, type Range } from "./usage-queries";
+import { openReservationsByOrg, PLATFORM_PARTY, usageByParty, usageConflicts, type Range } from "./usage-queries";
 
 /**
  * Reconciliation reports: each compares two independent records of the same money and
@@ -68,25 +68,33 @@ export async function integrityReport(db: Db, range: Range): Promise<Report> {
   );
 }
 
-/** (b) Settled usage cost equals usage transfers, per (buyer, provider), for the range. */
+/**
+ * (b) Settled usage equals the usage transfers for the range, per party: each buyer's
+ * events' cost vs its legs into usage_clearing, each provider's cost − fee vs its payable
+ * legs, the platform's fees vs its revenue legs (legacy settlements' transfers counted the
+ * same way); each window's legs net usage_clearing to zero, and every usage transfer names
+ * a window or settlement that exists.
+ */
 export async function usageReport(db: DbOrTx, range: Range): Promise<Report> {
-  const u = await usageByPair(db, range);
-  const sum = (m: Map<string, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
+  const u = await usageByParty(db, range);
   const differences: ReportDifference[] = compareFigures(u.eventsNano, u.transfersNano).map((d) => ({
     ref: d.key,
     detail: `usage events ${d.expectedNano} vs usage transfers ${d.actualNano}${d.note ? ` (${d.note})` : ""}`,
     expectedNano: d.expectedNano,
     actualNano: d.actualNano,
   }));
-  for (const t of u.unattributed) {
-    differences.push({ ref: t.transferId, detail: "usage transfer with no settlement record", expectedNano: 0n, actualNano: t.amountNano });
+  for (const w of u.unbalancedWindows) {
+    differences.push({ ref: `window:${w.windowId}`, detail: `usage_clearing does not net to zero in this window: ${w.netNano} in more than out`, expectedNano: 0n, actualNano: w.netNano });
   }
+  for (const t of u.unattributed) differences.push({ ref: t.transferId, detail: t.detail, expectedNano: 0n, actualNano: t.amountNano });
+  const buyers = (m: Map<string, bigint>) => [...m].filter(([k]) => k.startsWith("buyer:")).reduce((a, [, v]) => a + v, 0n);
   return report(
     "usage",
     "Usage ↔ ledger",
     [
-      { label: "Settled usage events", nano: sum(u.eventsNano) },
-      { label: "Usage transfers", nano: sum(u.transfersNano) + u.unattributed.reduce((a, t) => a + t.amountNano, 0n) },
+      { label: "Settled usage events", nano: buyers(u.eventsNano) },
+      { label: "Usage transfers paid by buyers", nano: buyers(u.transfersNano) + u.unattributed.reduce((a, t) => a + t.amountNano, 0n) },
+      { label: "Platform fees in the events", nano: u.eventsNano.get(PLATFORM_PARTY) ?? 0n },
     ],
     differences,
   );

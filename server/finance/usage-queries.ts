@@ -1,80 +1,136 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
+import { pgArray } from "../lib/pg-array";
+import { MAX_EVENT_AGE_MS } from "../usage/rules";
 import { toDate } from "./books";
+import { addTo } from "./compare";
 
 /**
  * What finance reads of settlement's usage tables (db/schema/usage.ts, usage_events in
- * migration usage_functions), behind one small interface so the reports, drill-downs and
- * exports do not depend on how usage is stored.
+ * migration usage_events_by_id), behind one small interface so the reports, drill-downs
+ * and exports do not depend on how usage is stored.
  *
- * Settlement writes, in one transaction (so with one now()): the events (settled_at), one
- * usage_settlements row per (batch, buyer, provider), and the ledger transfers with code
- * usage and ref ('usage_settlement', settlement id). usage_events is partitioned by month
- * on started_at, and an event is at most 35 days old when settled (server/usage/rules.ts),
- * so every query below bounds started_at to let PostgreSQL skip the other months; within
- * them, a BRIN index on settled_at (events are appended in settlement order) finds a
- * settlement's or a period's events for almost nothing per insert.
+ * A settlement window (server/usage/settler.ts) writes, in one transaction (so with one
+ * now()): its usage_windows row, settled_at and window_id on the batches it took, one
+ * usage_settlements row per (buyer, provider) with batch_id = the window, and transfers
+ * with code usage and ref ('usage_window', window id): per buyer buyer_credits or
+ * buyer_receivable → usage_clearing, per provider usage_clearing → provider_payable and
+ * usage_clearing → platform_revenue (its fees). The transfers name no pair, so usage is
+ * reconciled per party. Events settled before windows existed keep settlement_id and
+ * settled_at; their transfers ref ('usage_settlement', settlement id), from the buyer's
+ * account straight to the provider's payable or the platform's revenue.
+ *
+ * usage_events is partitioned by its UUIDv7 id's time, made when the request started and
+ * at most MAX_EVENT_AGE (+ the settler's slack) before its window, so every query bounds
+ * the id to let PostgreSQL skip the other months.
  */
 
 export type Range = { from: Date; to: Date };
 
-/** How far before its settlement an event may have started: settlement's 35-day limit plus a day of slack. */
-const EVENT_AGE = 36 * 86_400_000;
-/** Clock skew settlement accepts for ended_at in the future, with slack. */
+/** How far before its settlement an event's id may be: the settler's own bound (settler.ts aggregateWindow). */
+const EVENT_AGE = MAX_EVENT_AGE_MS + 2 * 86_400_000;
+/** How far after it: an id's time may run ahead of the server's clock by the accepted skew; a day of slack. */
 const SKEW = 86_400_000;
+const idsAround = (from: Date, to: Date) =>
+  sql`e.id >= tm_uuid_floor(${new Date(from.getTime() - EVENT_AGE)}) and e.id < tm_uuid_floor(${new Date(to.getTime() + SKEW)})`;
+
+/** A reference that may be cast to uuid (a hostile or mistaken ref_id must not fail the whole report). */
+export const UUID_TEXT = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 type Row = Record<string, unknown>;
 const rows = async (db: DbOrTx, q: ReturnType<typeof sql>) => (await db.execute(q)).rows as Row[];
 
-/** "buyerOrgId/providerOrgId": the key of per-pair usage figures. */
-export const pairKey = (buyerOrgId: string, providerOrgId: string) => `${buyerOrgId}/${providerOrgId}`;
+/** The parties usage is reconciled per: "buyer:<org>", "provider:<org>", "platform". */
+export const buyerParty = (orgId: string) => `buyer:${orgId}`;
+export const providerParty = (orgId: string) => `provider:${orgId}`;
+export const PLATFORM_PARTY = "platform";
 
-export type UsageByPair = {
-  /** Sum of settled events' cost per (buyer, provider), events settled in the range. */
+export type UsageByParty = {
+  /**
+   * Settled events' figures per party: a buyer's cost, a provider's cost − fee, the
+   * platform's fees. Events settled in the range: of the batches a window settled in it,
+   * and legacy events by their settled_at.
+   */
   eventsNano: Map<string, bigint>;
-  /** Sum of usage transfers (less their reversals) per (buyer, provider), transfers created in the range. */
+  /** Usage transfers (less their reversals) created in the range, per the party whose account they move. */
   transfersNano: Map<string, bigint>;
-  /** Usage transfers in the range that name no settlement record. */
-  unattributed: { transferId: string; amountNano: bigint }[];
+  /** Windows whose legs in the range do not net usage_clearing to zero: into it less out of it. */
+  unbalancedWindows: { windowId: string; netNano: bigint }[];
+  /** Usage transfers in the range that name no existing window or settlement, or move accounts usage never moves. */
+  unattributed: { transferId: string; amountNano: bigint; detail: string }[];
 };
 
-/**
- * Both sides of the usage reconciliation: the events themselves (their own buyer,
- * provider and cost) and the ledger's usage transfers, attributed to (buyer, provider)
- * through the settlement record their reference names.
- */
-export async function usageByPair(db: DbOrTx, range: Range): Promise<UsageByPair> {
+const BUYER_KINDS = new Set(["buyer_credits", "buyer_receivable"]);
+
+/** Both sides of the usage reconciliation: the events themselves, and the ledger's usage transfers attributed by their accounts. */
+export async function usageByParty(db: DbOrTx, range: Range): Promise<UsageByParty> {
   const events = await rows(
     db,
-    sql`select org_id, provider_org_id, sum(cost_nano)::int8 as cost
-        from usage_events
-        where settled_at >= ${range.from} and settled_at < ${range.to}
-          and started_at >= ${new Date(range.from.getTime() - EVENT_AGE)} and started_at < ${new Date(range.to.getTime() + SKEW)}
+    sql`select e.org_id, e.provider_org_id, sum(e.cost_nano)::int8 as cost, sum(e.fee_nano)::int8 as fee
+        from usage_events e
+        where e.batch_seq = any(array(select seq from usage_batches where settled_at >= ${range.from} and settled_at < ${range.to}))
+          and ${idsAround(range.from, range.to)}
+        group by 1, 2
+        union all
+        -- Legacy events, through their settlement rows of the range (the events' settled_at is the rows' created_at).
+        select e.org_id, e.provider_org_id, sum(e.cost_nano)::int8, sum(e.fee_nano)::int8
+        from usage_events e
+        where e.settlement_id in (select id from usage_settlements where created_at >= ${range.from} and created_at < ${range.to})
+          and e.settled_at >= ${range.from} and e.settled_at < ${range.to}
         group by 1, 2`,
   );
   const eventsNano = new Map<string, bigint>();
-  for (const r of events) if ((r.cost as bigint) !== 0n) eventsNano.set(pairKey(r.org_id as string, r.provider_org_id as string), r.cost as bigint);
+  for (const r of events) {
+    const cost = r.cost as bigint;
+    const fee = r.fee as bigint;
+    addTo(eventsNano, buyerParty(r.org_id as string), cost);
+    addTo(eventsNano, providerParty(r.provider_org_id as string), cost - fee);
+    addTo(eventsNano, PLATFORM_PARTY, fee);
+  }
+  for (const [k, v] of eventsNano) if (v === 0n) eventsNano.delete(k);
 
+  // A reversal counts against the transfer it reverses: its reference, its accounts, the amount negated.
   const transfers = await rows(
     db,
-    sql`select t.id, s.buyer_org_id, s.provider_org_id,
-               case when t.code = 'reversal' then -t.amount_nano else t.amount_nano end as amount
+    sql`select t.id, x.ref_kind, x.ref_id, d.kind as d_kind, d.org_id as d_org, c.kind as c_kind, c.org_id as c_org,
+               case when t.code = 'reversal' then -t.amount_nano else t.amount_nano end as amount,
+               w.id is not null as window_found, s.id is not null as settlement_found
         from ledger_transfers t
-        left join ledger_transfers o on o.id = case when t.code = 'reversal' and t.ref_kind = 'ledger_transfer' then t.ref_id::uuid end
-        left join usage_settlements s on s.id = case when coalesce(o.ref_kind, t.ref_kind) = 'usage_settlement' then coalesce(o.ref_id, t.ref_id)::uuid end
+        left join ledger_transfers o on o.id = case when t.code = 'reversal' and t.ref_kind = 'ledger_transfer' and t.ref_id ~* ${UUID_TEXT} then t.ref_id::uuid end
+        cross join lateral (select coalesce(o.ref_kind, t.ref_kind) as ref_kind, coalesce(o.ref_id, t.ref_id) as ref_id,
+                                   coalesce(o.debit_account_id, t.debit_account_id) as debit, coalesce(o.credit_account_id, t.credit_account_id) as credit) x
+        left join ledger_accounts d on d.id = x.debit
+        left join ledger_accounts c on c.id = x.credit
+        left join usage_windows w on w.id = case when x.ref_kind = 'usage_window' and x.ref_id ~* ${UUID_TEXT} then x.ref_id::uuid end
+        left join usage_settlements s on s.id = case when x.ref_kind = 'usage_settlement' and x.ref_id ~* ${UUID_TEXT} then x.ref_id::uuid end
         where t.created_at >= ${range.from} and t.created_at < ${range.to} and t.type in ('single', 'post_pending')
-          and (t.code = 'usage' or (t.code = 'reversal' and o.code = 'usage'))`,
+          and (t.code = 'usage' or (t.code = 'reversal' and o.code = 'usage'))
+        order by t.created_at, t.id`,
   );
   const transfersNano = new Map<string, bigint>();
-  const unattributed: UsageByPair["unattributed"] = [];
+  const clearingNet = new Map<string, bigint>();
+  const unattributed: UsageByParty["unattributed"] = [];
   for (const r of transfers) {
-    if (!r.buyer_org_id) unattributed.push({ transferId: r.id as string, amountNano: r.amount as bigint });
-    else {
-      const key = pairKey(r.buyer_org_id as string, r.provider_org_id as string);
-      transfersNano.set(key, (transfersNano.get(key) ?? 0n) + (r.amount as bigint));
-    }
+    const amount = r.amount as bigint;
+    const stray = (detail: string) => unattributed.push({ transferId: r.id as string, amountNano: amount, detail });
+    const toParty = r.c_kind === "provider_payable" ? providerParty(r.c_org as string) : r.c_kind === "platform_revenue" ? PLATFORM_PARTY : null;
+    if (r.window_found) {
+      if (BUYER_KINDS.has(r.d_kind as string) && r.c_kind === "usage_clearing") {
+        addTo(transfersNano, buyerParty(r.d_org as string), amount);
+        addTo(clearingNet, r.ref_id as string, amount);
+      } else if (r.d_kind === "usage_clearing" && toParty) {
+        addTo(transfersNano, toParty, amount);
+        addTo(clearingNet, r.ref_id as string, -amount);
+      } else stray(`usage transfer of window ${r.ref_id as string} from ${r.d_kind ?? "an unknown account"} to ${r.c_kind ?? "an unknown account"}`);
+    } else if (r.settlement_found) {
+      if (BUYER_KINDS.has(r.d_kind as string) && toParty) {
+        addTo(transfersNano, buyerParty(r.d_org as string), amount);
+        addTo(transfersNano, toParty, amount);
+      } else stray(`usage transfer of settlement ${r.ref_id as string} from ${r.d_kind ?? "an unknown account"} to ${r.c_kind ?? "an unknown account"}`);
+    } else stray("usage transfer with no settlement window or record");
   }
-  return { eventsNano, transfersNano, unattributed };
+  const unbalancedWindows = [...clearingNet].filter(([, net]) => net !== 0n).map(([windowId, netNano]) => ({ windowId, netNano }));
+  return { eventsNano, transfersNano, unbalancedWindows, unattributed };
 }
 
 export type UsageEventRow = {
@@ -90,30 +146,93 @@ export type UsageEventRow = {
   status: string;
 };
 
-export type SettlementRow = { id: string; buyerOrgId: string; providerOrgId: string; events: number; costNano: bigint; feeNano: bigint; createdAt: Date };
+/**
+ * What a usage transfer settled: its window (or legacy settlement) and the party whose
+ * events it carries, with those events' totals. A buyer's leg carries the buyer's events;
+ * a provider's payable leg and its fee leg (one per provider) that provider's. A fee leg
+ * names only the platform, so its provider is the one whose fees in the window equal it
+ * (all of them, should two providers' fees be equal).
+ */
+export type UsageSource = {
+  kind: "usage_window" | "usage_settlement";
+  id: string;
+  settledAt: Date;
+  buyerOrgId: string | null;
+  providerOrgIds: string[];
+  events: number;
+  costNano: bigint;
+  feeNano: bigint;
+};
 
-/** The events a usage transfer settled (through its settlement record), ordered by event id, paged. */
+async function usageSourceOf(db: DbOrTx, transferId: string): Promise<UsageSource | null> {
+  const [t] = await rows(
+    db,
+    sql`select t.ref_kind, t.ref_id, t.amount_nano, d.kind as d_kind, d.org_id as d_org, c.kind as c_kind, c.org_id as c_org
+        from ledger_transfers t join ledger_accounts d on d.id = t.debit_account_id join ledger_accounts c on c.id = t.credit_account_id
+        where t.id = ${transferId}::uuid and t.ref_kind in ('usage_window', 'usage_settlement') and t.ref_id ~* ${UUID_TEXT}`,
+  );
+  if (!t) return null;
+  if (t.ref_kind === "usage_settlement") {
+    const [s] = await rows(db, sql`select * from usage_settlements where id = ${t.ref_id as string}::uuid`);
+    if (!s) return null;
+    return {
+      kind: "usage_settlement",
+      id: s.id as string,
+      settledAt: toDate(s.created_at),
+      buyerOrgId: s.buyer_org_id as string,
+      providerOrgIds: [s.provider_org_id as string],
+      events: s.events as number,
+      costNano: s.cost_nano as bigint,
+      feeNano: s.fee_nano as bigint,
+    };
+  }
+  const [w] = await rows(db, sql`select id, created_at from usage_windows where id = ${t.ref_id as string}::uuid`);
+  if (!w) return null;
+  const buyerOrgId = BUYER_KINDS.has(t.d_kind as string) ? (t.d_org as string) : null;
+  const byProvider = await rows(
+    db,
+    sql`select provider_org_id, sum(events)::int8 as events, sum(cost_nano)::int8 as cost, sum(fee_nano)::int8 as fee
+        from usage_settlements where batch_id = ${w.id as string}::uuid ${buyerOrgId ? sql`and buyer_org_id = ${buyerOrgId}::uuid` : sql``}
+        group by 1 order by 1`,
+  );
+  const mine = buyerOrgId
+    ? byProvider
+    : t.c_kind === "provider_payable"
+      ? byProvider.filter((r) => r.provider_org_id === t.c_org)
+      : t.c_kind === "platform_revenue"
+        ? byProvider.filter((r) => r.fee === t.amount_nano)
+        : [];
+  return {
+    kind: "usage_window",
+    id: w.id as string,
+    settledAt: toDate(w.created_at),
+    buyerOrgId,
+    providerOrgIds: buyerOrgId ? [] : mine.map((r) => r.provider_org_id as string),
+    events: mine.reduce((a, r) => a + Number(r.events), 0),
+    costNano: mine.reduce((a, r) => a + (r.cost as bigint), 0n),
+    feeNano: mine.reduce((a, r) => a + (r.fee as bigint), 0n),
+  };
+}
+
+/** The events a usage transfer settled (its party's events of its window, or its legacy settlement's), ordered by event id, paged. */
 export async function usageEventsOfTransfer(
   db: DbOrTx,
   p: { transferId: string; after?: string | null; limit: number },
-): Promise<{ settlement: SettlementRow | null; events: UsageEventRow[]; nextCursor: string | null }> {
-  const [s] = await rows(
-    db,
-    sql`select s.*, s.created_at::text as settled_text from ledger_transfers t
-        join usage_settlements s on s.id = case when t.ref_kind = 'usage_settlement' then t.ref_id::uuid end
-        where t.id = ${p.transferId}::uuid`,
-  );
-  if (!s) return { settlement: null, events: [], nextCursor: null };
-  const settledAt = toDate(s.created_at);
+): Promise<{ source: UsageSource | null; events: UsageEventRow[]; nextCursor: string | null }> {
+  const source = await usageSourceOf(db, p.transferId);
+  if (!source || (source.kind === "usage_window" && !source.buyerOrgId && !source.providerOrgIds.length)) return { source, events: [], nextCursor: null };
+  const at = source.settledAt;
+  const which =
+    source.kind === "usage_settlement"
+      ? // Settlement wrote the events and their settlement row in one transaction: the same now().
+        sql`e.settlement_id = ${source.id}::uuid and e.settled_at = (select created_at from usage_settlements where id = ${source.id}::uuid)`
+      : sql`e.batch_seq = any(array(select seq from usage_batches where window_id = ${source.id}::uuid)) and ${idsAround(at, at)}
+            ${source.buyerOrgId ? sql`and e.org_id = ${source.buyerOrgId}::uuid` : sql`and e.provider_org_id = any(${pgArray(source.providerOrgIds)}::uuid[])`}`;
   const found = await rows(
     db,
     sql`select e.id, e.started_at, e.key_id, l.slug, e.input_tokens, e.output_tokens, e.cached_input_tokens, e.cost_nano, e.fee_nano, e.status
         from usage_events e join listings l on l.id = e.listing_id
-        where e.settlement_id = ${s.id as string}::uuid
-          -- Settlement writes the events and their settlement row in one transaction: the same now().
-          and e.settled_at = ${s.settled_text as string}::timestamptz
-          and e.started_at >= ${new Date(settledAt.getTime() - EVENT_AGE)} and e.started_at <= ${new Date(settledAt.getTime() + SKEW)}
-          ${p.after ? sql`and e.id > ${p.after}::uuid` : sql``}
+        where ${which} ${p.after ? sql`and e.id > ${p.after}::uuid` : sql``}
         order by e.id limit ${p.limit + 1}`,
   );
   const events = found.slice(0, p.limit).map((r) => ({
@@ -128,19 +247,7 @@ export async function usageEventsOfTransfer(
     feeNano: r.fee_nano as bigint,
     status: r.status as string,
   }));
-  return {
-    settlement: {
-      id: s.id as string,
-      buyerOrgId: s.buyer_org_id as string,
-      providerOrgId: s.provider_org_id as string,
-      events: s.events as number,
-      costNano: s.cost_nano as bigint,
-      feeNano: s.fee_nano as bigint,
-      createdAt: settledAt,
-    },
-    events,
-    nextCursor: found.length > p.limit ? events[events.length - 1]!.id : null,
-  };
+  return { source, events, nextCursor: found.length > p.limit ? events[events.length - 1]!.id : null };
 }
 
 export type UsageCostRow = { keyId: string; keyName: string; listingSlug: string; requests: bigint; costNano: bigint };

@@ -11,13 +11,16 @@ export function UsageEvents({ transferId }: { transferId: string }) {
   const q = useQuery(trpc.finance.usageEvents.queryOptions({ transferId, after: cursors[cursors.length - 1] ?? null, limit: 100 }));
   if (q.isLoading) return <Spinner label="Loading usage events…" />;
   if (q.error) return <ErrorText>{q.error.message}</ErrorText>;
-  const { settlement, events, nextCursor } = q.data!;
+  const { source, events, nextCursor } = q.data!;
   return (
     <div className="space-y-3">
-      {settlement && (
-        <p className="text-sm" data-testid="usage-settlement">
-          Settlement <span className="font-mono">{settlement.id}</span>: {settlement.events} events costing{" "}
-          <span className="font-mono">{usd(settlement.costNano)}</span> in total (all legs of this settlement).
+      {source && (
+        <p className="text-sm" data-testid="usage-settlement" data-kind={source.kind}>
+          {source.kind === "usage_window" ? "Settlement window" : "Settlement"} <span className="font-mono">{source.id}</span> ({dateTime(source.settledAt)}):{" "}
+          {source.kind === "usage_window" ? (source.buyerOrgId ? "the buyer's " : "the provider's ") : ""}
+          <span data-testid="usage-settlement-events">{source.events}</span> events costing <span className="font-mono">{usd(source.costNano)}</span>, fees{" "}
+          <span className="font-mono">{usd(source.feeNano)}</span>
+          {source.kind === "usage_settlement" ? " (all legs of this settlement)" : ""}.
         </p>
       )}
       {!events.length ? (
