@@ -84,7 +84,7 @@ export async function usageReport(db: DbOrTx, range: Range): Promise<Report> {
     actualNano: d.actualNano,
   }));
   for (const w of u.unbalancedWindows) {
-    differences.push({ ref: `window:${w.windowId}`, detail: `usage_clearing does not net to zero in this window: ${w.netNano} in more than out`, expectedNano: 0n, actualNano: w.netNano });
+    differences.push({ ref: `window:${w.windowId}`, detail: `usage_clearing nets to ${w.netNano} in this window (into it less out of it), not 0`, expectedNano: 0n, actualNano: w.netNano });
   }
   for (const t of u.unattributed) differences.push({ ref: t.transferId, detail: t.detail, expectedNano: 0n, actualNano: t.amountNano });
   const buyers = (m: Map<string, bigint>) => [...m].filter(([k]) => k.startsWith("buyer:")).reduce((a, [, v]) => a + v, 0n);
