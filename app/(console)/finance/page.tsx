@@ -4,6 +4,7 @@ import { financeAccess } from "./_components/access";
 import { Forbidden } from "./_components/bits";
 import { FinanceNav } from "./_components/finance-nav";
 import { OrgFinance } from "./org-finance";
+import { SettlementLag } from "./settlement-lag";
 import { TrialBalance } from "./trial-balance";
 
 export const metadata: Metadata = { title: "Finance" };
@@ -15,6 +16,7 @@ export default async function Page() {
       <>
         <PageHeader title="Platform books" description="Trial balance by account kind at any moment: posted debits must equal posted credits." />
         <FinanceNav mode="platform" />
+        <SettlementLag />
         <TrialBalance />
       </>
     );

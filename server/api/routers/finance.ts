@@ -5,6 +5,7 @@ import { reviewConflict } from "../../finance/conflicts";
 import { monthlyStatement, orgStatement } from "../../finance/org";
 import { closePeriod, listClosedPeriods } from "../../finance/periods";
 import { runReconciliation } from "../../finance/reconcile";
+import { settlementHealth } from "../../finance/settlement-health";
 import { usageCostByKeyAndListing } from "../../finance/usage-queries";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
 
@@ -68,6 +69,8 @@ export const financeRouter = router({
     .query(({ ctx, input }) => transferUsageEvents(ctx.db, input)),
 
   reconciliation: platformFinanceProcedure.input(range).query(({ ctx, input }) => runReconciliation(ctx.db, input, stripeOf(ctx))),
+
+  settlementHealth: platformFinanceProcedure.query(({ ctx }) => settlementHealth(ctx.db)),
 
   periods: platformFinanceProcedure.query(({ ctx }) => listClosedPeriods(ctx.db)),
 
