@@ -71,6 +71,15 @@ export const usageEvent = z.object({
 });
 export type UsageEvent = z.infer<typeof usageEvent>;
 
+/** An ISO 8601 timestamp with its offset, as JSON carries it. */
+const isoDate = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time" }).transform((s) => new Date(s));
+
+/**
+ * A usage event as plain JSON carries it to the lean ingest path (`POST …/usage.ingest`):
+ * the same fields and rules as usageEvent, timestamps as ISO 8601 strings.
+ */
+export const usageEventWire = usageEvent.extend({ startedAt: isoDate, firstTokenAt: isoDate.nullable(), endedAt: isoDate });
+
 /** `usage.report`: a batch of up to 5 000 events; valid ones proceed even when others are rejected. */
 export const reportInput = z.object({ events: z.array(z.unknown()).min(1).max(5000, "at most 5000 events per batch") });
 export const eventResult = z.object({

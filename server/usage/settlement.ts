@@ -8,7 +8,7 @@ import { uuidv7Time } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { formatUsd } from "../ledger/money";
 import { recordAnomalies, type AnomalyInput } from "./anomalies";
-import { usageEvent, type eventResult, type UsageEvent } from "./contract";
+import { usageEvent, usageEventWire, type eventResult, type UsageEvent } from "./contract";
 import { ingestBatch, storedEvents, unsettledBatches } from "./ingest";
 import { CLOCK_SKEW_MS, eventFingerprint, MAX_EVENT_AGE_MS, MAX_EVENT_COST_NANO, timingProblem, zodReason } from "./rules";
 import { providerEventProblems, serviceOrgId } from "./service-scope";
@@ -37,6 +37,8 @@ export type ReportOptions = {
   settle?: "inline" | "windowed";
   /** Unsettled batches past which reports are refused (BUSY); none when absent. */
   backlogLimit?: number;
+  /** Events as JSON carries them (timestamps as ISO strings): the lean ingest path. */
+  wire?: boolean;
 };
 
 /** The options every HTTP path into reportUsage uses: the platform fee, the backlog limit, the settlement mode. */
@@ -77,7 +79,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
   const firstIndex = new Map<string, number>();
 
   rawEvents.forEach((raw, index) => {
-    const r = usageEvent.safeParse(raw);
+    const r = (opts.wire ? usageEventWire : usageEvent).safeParse(raw);
     if (!r.success) return void (results[index] = rejected(idOf(raw), zodReason(r.error)));
     const event = { ...r.data, id: r.data.id.toLowerCase() };
     const problem = timingProblem(event, now) ?? idTimeProblem(event.id, now);
