@@ -91,7 +91,7 @@ export const eventResult = z.object({
 });
 export const reportOutput = z.object({ results: z.array(eventResult) });
 
-/** `usage.generation`: one request's settled record (for `GET /v1/generation?id=`), scoped to the key's organisation. */
+/** `usage.generation`: one request's billed record (for `GET /v1/generation?id=`), scoped to the key's organisation. */
 export const generationInput = z.object({ id: uuid, keyId: uuid });
 export const generationOutput = z
   .object({
@@ -107,5 +107,7 @@ export const generationOutput = z
     endedAt: z.date(),
     status: usageStatus,
     estimated: z.boolean(),
+    /** settled: in the ledger; settling: billed at this cost, waiting for the settler's next window. */
+    settlement: z.enum(["settled", "settling"]),
   })
   .nullable();

@@ -1,7 +1,8 @@
 import type { Db } from "../../db/client";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError, errorTable, reportInternalError } from "../errors";
-import { reportOptions, reportUsage, type EventResult } from "./settlement";
+import { ingestAnswerJson } from "./ingest-wire";
+import { reportOptions, reportUsage } from "./settlement";
 
 /**
  * The lean ingest path (`POST <backend tRPC URL>/usage.ingest`): what proxies send their
@@ -42,25 +43,9 @@ export async function handleIngest(
   if (events.length > MAX_INGEST_EVENTS) return fail(400, `events: at most ${MAX_INGEST_EVENTS} events per batch`);
   try {
     const results = await reportUsage(db, events, { ...reportOptions(service, settle), wire: true });
-    return { status: 200, body: answerJson(results) };
+    return { status: 200, body: ingestAnswerJson(results) };
   } catch (err) {
     if (err instanceof DomainError) return fail(errorTable[err.code].http, err.message);
     return fail(500, reportInternalError(err, "usage.ingest").message);
   }
-}
-
-/** The answer, built as text: thousands of results per batch, costs as decimal strings. */
-function answerJson(results: readonly EventResult[]): string {
-  let out = '{"results":[';
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i]!;
-    out += `${i ? "," : ""}{"id":${JSON.stringify(r.id)},"status":"${r.status}","costNano":${r.costNano === null ? "null" : `"${r.costNano}"`},"reason":${r.reason === null ? "null" : JSON.stringify(r.reason)}}`;
-  }
-  return `${out}]}`;
-}
-
-/** The proxy's side: the answer's results with costs back as bigint. */
-export function parseIngestAnswer(text: string): EventResult[] {
-  const { results } = JSON.parse(text) as { results: { id: string; status: EventResult["status"]; costNano: string | null; reason: string | null }[] };
-  return results.map((r) => ({ id: r.id, status: r.status, costNano: r.costNano === null ? null : BigInt(r.costNano), reason: r.reason }));
 }
