@@ -33,7 +33,7 @@ export type ReportOptions = {
   service: ServiceIdentity;
   defaultFeeBps: number;
   now?: Date;
-  /** inline: settle the batch (and any before it) before answering; windowed (default): leave it to the settler. */
+  /** inline (default): settle the batch (and any before it) before answering; windowed: leave it to the settler. */
   settle?: "inline" | "windowed";
   /** Unsettled batches past which reports are refused (BUSY); none when absent. */
   backlogLimit?: number;
@@ -115,7 +115,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
     const { outcome, batchSeq } = await withRetry(() => db.transaction((tx) => accept(tx, candidates, opts, now)));
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
-    if (batchSeq !== null && opts.settle === "inline") await settleThrough(db, batchSeq);
+    if (batchSeq !== null && (opts.settle ?? "inline") === "inline") await settleThrough(db, batchSeq);
     await recordAnomalies(db, anomaliesOf(candidates, outcome));
   }
 
