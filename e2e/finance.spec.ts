@@ -16,6 +16,9 @@ test("finance opens the trial balance, drills from a usage transfer to its event
   await expect(page.getByTestId("tb-badge")).toHaveText("PASS");
   await expect(page.getByTestId("tb-debits")).toHaveText(await page.getByTestId("tb-credits").innerText());
   await expect(page.locator('[data-testid=tb-row][data-kind="provider_payable"]')).toBeVisible();
+  // The ledger's lag behind acknowledged usage: the worker's settlement windows took the usage just reported.
+  await expect(page.getByTestId("ledger-windows")).toContainText(/^last .+, lag [\d.,]+ s; worst of the last \d+: [\d.,]+ s$/);
+  await expect(page.getByTestId("ledger-lag")).toHaveText(/^[\d.,]+ s$/);
 
   // Accounts: a kind in the trial balance opens its accounts; a search narrows them by organisation.
   await page.locator('[data-testid=tb-row][data-kind="provider_payable"]').getByRole("link").click();
@@ -34,6 +37,8 @@ test("finance opens the trial balance, drills from a usage transfer to its event
   await page.getByTestId("journal-row").first().getByTestId("transfer-link").click();
   await expect(page.getByTestId("transfer-source")).toHaveAttribute("data-source", "usage");
   await expect(page.getByTestId("usage-event")).toHaveCount(2);
+  await expect(page.getByTestId("usage-settlement")).toHaveAttribute("data-kind", "usage_window");
+  await expect(page.getByTestId("usage-settlement-events")).toHaveText("2");
   for (const id of eventIds) await expect(page.getByTestId("usage-events")).toContainText(id.slice(0, 8));
 
   // Drill-down: the demo top-up's transfer → the stored checkout event and its payload.
