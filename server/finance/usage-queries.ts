@@ -66,17 +66,17 @@ const BUYER_KINDS = new Set(["buyer_credits", "buyer_receivable"]);
 export async function usageByParty(db: DbOrTx, range: Range): Promise<UsageByParty> {
   const events = await rows(
     db,
-    sql`select e.org_id, e.provider_org_id, sum(e.cost_nano)::int8 as cost, sum(e.fee_nano)::int8 as fee
-        from usage_events e
-        where e.batch_seq = any(array(select seq from usage_batches where settled_at >= ${range.from} and settled_at < ${range.to}))
-          and ${idsAround(range.from, range.to)}
+    sql`with b as (select seq from usage_batches where settled_at >= ${range.from} and settled_at < ${range.to})
+        select e.org_id, e.provider_org_id, sum(e.cost_nano)::int8 as cost, sum(e.fee_nano)::int8 as fee
+        from usage_events e join b on b.seq = e.batch_seq
+        -- The batches' sequence range lets the BRIN index on batch_seq skip the rest of each partition.
+        where e.batch_seq between (select min(seq) from b) and (select max(seq) from b) and ${idsAround(range.from, range.to)}
         group by 1, 2
         union all
-        -- Legacy events, through their settlement rows of the range (the events' settled_at is the rows' created_at).
+        -- Legacy events (batch 0, copied first into their partitions, so BRIN finds them at the start) by their settled_at.
         select e.org_id, e.provider_org_id, sum(e.cost_nano)::int8, sum(e.fee_nano)::int8
         from usage_events e
-        where e.settlement_id in (select id from usage_settlements where created_at >= ${range.from} and created_at < ${range.to})
-          and e.settled_at >= ${range.from} and e.settled_at < ${range.to}
+        where e.batch_seq = 0 and e.settlement_id is not null and e.settled_at >= ${range.from} and e.settled_at < ${range.to}
         group by 1, 2`,
   );
   const eventsNano = new Map<string, bigint>();
