@@ -360,7 +360,8 @@ try {
   appendResult(lines.join("\n"));
   if (!healthy) process.exitCode = 1;
 } finally {
-  for (const c of children) c.kill("SIGTERM");
+  // Killed outright: an API holding keep-alive connections and its pool would keep the database from stopping.
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => (c.once("exit", r), c.kill("SIGKILL"))) : null)));
   await pool.end();
   await pgChild.stop();
 }

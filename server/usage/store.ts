@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db/client";
 import type { LedgerAccountKind } from "../../db/schema/ledger";
+import { findAccounts } from "../ledger/locks";
 import { ensureAccount } from "../ledger/service";
 import { pgArray } from "../lib/pg-array";
 
@@ -100,14 +101,9 @@ export async function accountIds(db: Db, needs: readonly AccountNeed[], via?: Tx
   }
   if (!missing.length) return ids;
   // Accounts that exist (committed) are found in one statement and remembered.
-  const { rows } = await (via ?? db).execute<{ id: string; org_id: string | null; kind: LedgerAccountKind }>(sql`
-    select a.id, a.org_id, a.kind from ledger_accounts a
-    join unnest(${pgArray(missing.map((m) => m.orgId))}::uuid[], ${pgArray(missing.map((m) => m.kind))}::ledger_account_kind[]) as n(org_id, kind)
-      on a.org_id is not distinct from n.org_id and a.kind = n.kind and a.currency = 'USD'`);
-  for (const r of rows) {
-    const key = accountKey({ orgId: r.org_id, kind: r.kind });
-    remember(cache, key, r.id);
-    ids.set(key, r.id);
+  for (const [key, id] of await findAccounts(via ?? db, missing)) {
+    remember(cache, key, id);
+    ids.set(key, id);
   }
   for (const need of missing) {
     const key = accountKey(need);
