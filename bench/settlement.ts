@@ -130,15 +130,17 @@ function batchesOf(events: UsageEvent[]): UsageEvent[][] {
   return batches;
 }
 
-function spawnNode(args: string[], env: Record<string, string> = {}): ChildProcess {
+function spawnNode(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  // BENCH_PROFILE=1: a CPU profile of each child in .data/bench-profile/<name>/ (a smoke run, not a result).
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=.data/bench-profile/${name}`] : [];
   // Node itself with tsx's loader, so the pid is the process doing the work.
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   children.push(child);
   return child;
 }
 
 function startApi(url: string): Promise<{ url: string; pid: number }> {
-  const child = spawnNode(["scripts/service-api.ts", url, "0", TOKEN, "windowed"]);
+  const child = spawnNode("api", ["scripts/service-api.ts", url, "0", TOKEN, "windowed"]);
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once("line", (line) =>
       resolve({ url: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/api/trpc`, pid: child.pid! }),
@@ -148,7 +150,7 @@ function startApi(url: string): Promise<{ url: string; pid: number }> {
 }
 
 function startWorker(url: string): Promise<number> {
-  const child = spawnNode(["server/worker/main.ts"], { DATABASE_URL: url });
+  const child = spawnNode("settler", ["server/worker/main.ts"], { DATABASE_URL: url });
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once("line", () => resolve(child.pid!));
     child.once("exit", (code) => reject(new Error(`worker exited (${code})`)));
@@ -360,8 +362,10 @@ try {
   appendResult(lines.join("\n"));
   if (!healthy) process.exitCode = 1;
 } finally {
-  // Killed outright: an API holding keep-alive connections and its pool would keep the database from stopping.
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => (c.once("exit", r), c.kill("SIGKILL"))) : null)));
+  // Killed outright (a profiled run lets them write their profiles first): an API holding keep-alive
+  // connections and its pool would keep the database from stopping.
+  const signal = process.env.BENCH_PROFILE ? "SIGINT" : "SIGKILL";
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => (c.once("exit", r), c.kill(signal))) : null)));
   await pool.end();
   await pgChild.stop();
 }
