@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { expect } from "@playwright/test";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import superjson from "superjson";
 import { createDb, createPool } from "../db/client";
 import { apiKeys, listings, organizations } from "../db/schema";
@@ -24,8 +24,8 @@ export async function withDb<T>(f: (db: ReturnType<typeof createDb>) => Promise<
 
 /**
  * Usage of the demo buyer's "Demo key" at the demo provider's Llama 3.1 70B, one event per entry,
- * reported the way a proxy reports it (`usage.report` over HTTP with the platform's service token);
- * settlement posts the ledger. Returns the event ids.
+ * reported the way a proxy reports it (`usage.report` over HTTP with the platform's service token),
+ * once the settler's window has posted them to the ledger. Returns the event ids.
  */
 export async function reportDemoUsage(baseURL: string, tokens: readonly { inputTokens: number; outputTokens: number }[]): Promise<string[]> {
   const { keyId, listingId } = await withDb(async (db) => {
@@ -55,5 +55,16 @@ export async function reportDemoUsage(baseURL: string, tokens: readonly { inputT
   }));
   const { results } = await client.usage.report.mutate({ events });
   expect(results.map((r) => r.status)).toEqual(events.map(() => "settled"));
+  // Acknowledged (stage 1); the worker's settler posts them in its next window (SETTLEMENT_WINDOW_MS).
+  await expect
+    .poll(() =>
+      withDb(async (db) => {
+        const { rows } = await db.execute<{ waiting: number }>(sql`
+          select count(*)::int as waiting from usage_events e join usage_batches b on b.seq = e.batch_seq
+          where e.id = any(${`{${events.map((e) => e.id).join(",")}}`}::uuid[]) and b.settled_at is null`);
+        return rows[0]!.waiting;
+      }),
+    )
+    .toBe(0);
   return events.map((e) => e.id);
 }

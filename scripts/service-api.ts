@@ -17,6 +17,9 @@ server.listen(Number(port), "127.0.0.1", () => {
   const address = server.address();
   console.log(JSON.stringify({ port: typeof address === "object" && address ? address.port : Number(port) }));
 });
-const stop = () => server.close(() => void pool.end().then(() => process.exit(0)));
+const stop = () => {
+  server.close(() => void pool.end().then(() => process.exit(0)));
+  server.closeAllConnections();
+};
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

@@ -6,7 +6,7 @@ import { usageEventJson, type Backend } from "./backend";
 import type { Spool } from "./spool";
 
 /**
- * Sends usage events to `usage.report` in batches, one batch in flight at a
+ * Sends usage events to the backend's usage ingest path in batches, one batch in flight at a
  * time, retrying with exponential backoff while the backend is unreachable.
  * Every event is journalled in the spool first and acknowledged there only
  * when the backend has answered for it, so retries and restarts re-send until

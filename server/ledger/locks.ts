@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { Tx } from "../../db/client";
+import type { DbOrTx, Tx } from "../../db/client";
+import type { LedgerAccountKind } from "../../db/schema/ledger";
 import { pgArray } from "../lib/pg-array";
 
 export type LockedAccount = { id: string; debitsPosted: bigint; creditsPosted: bigint; debitsPending: bigint; creditLimitNano: bigint };
@@ -28,4 +29,14 @@ export async function lockAccounts(tx: Tx, ids: readonly string[]): Promise<Map<
  */
 export function spendableNano(a: LockedAccount, releasedPendingNano: bigint): bigint {
   return a.creditsPosted + a.creditLimitNano - a.debitsPosted - (a.debitsPending - releasedPendingNano);
+}
+
+/** The USD accounts that exist among (organisation or platform, kind) pairs: "org|kind" → id (org "platform" for null). */
+export async function findAccounts(db: DbOrTx, needs: readonly { orgId: string | null; kind: LedgerAccountKind }[]): Promise<Map<string, string>> {
+  if (!needs.length) return new Map();
+  const { rows } = await db.execute<{ id: string; org_id: string | null; kind: LedgerAccountKind }>(sql`
+    select a.id, a.org_id, a.kind from ledger_accounts a
+    join unnest(${pgArray(needs.map((m) => m.orgId))}::uuid[], ${pgArray(needs.map((m) => m.kind))}::ledger_account_kind[]) as n(org_id, kind)
+      on a.org_id is not distinct from n.org_id and a.kind = n.kind and a.currency = 'USD'`);
+  return new Map(rows.map((r) => [`${r.org_id ?? "platform"}:${r.kind}`, r.id]));
 }

@@ -7,6 +7,7 @@ import { DomainError } from "../errors";
 import { currentPeriodSpend } from "../keys/service";
 import { keyStatus } from "../keys/status";
 import { nameUuid } from "../lib/ids";
+import { lockAccounts, spendableNano } from "../ledger/locks";
 import { createPending, voidPendingBatch } from "../ledger/service";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
 import { decideGrant, type LimitedBy } from "./rules";
@@ -84,14 +85,9 @@ export async function reserve(db: Db, input: ReserveInput, caller: ReservationCa
         if (key.spend_limit_nano !== null) {
           await tx.execute(sql`select id from api_keys where lineage_id = ${key.lineage_id} order by id for update`);
         }
-        const { rows: accounts } = await tx.execute<{ id: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credit_limit_nano: bigint }>(
-          sql`select id, debits_posted, credits_posted, debits_pending, credit_limit_nano from ledger_accounts
-              where id in (${creditsId}, ${receivableId}, ${holdsId}) order by id for no key update`,
-        );
-        const c = accounts.find((a) => a.id === creditsId)!;
-        const r = accounts.find((a) => a.id === receivableId)!;
-        const owed = r.debits_posted - r.credits_posted;
-        const available = c.credits_posted + c.credit_limit_nano - c.debits_posted - c.debits_pending - owed;
+        const accounts = await lockAccounts(tx, [creditsId, receivableId, holdsId]);
+        const r = accounts.get(receivableId)!;
+        const available = spendableNano(accounts.get(creditsId)!, 0n) - (r.debitsPosted - r.creditsPosted);
         let keyRemaining: bigint | null = null;
         if (key.spend_limit_nano !== null && key.limit_period !== null) {
           const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period }, now);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ZodError } from "zod";
 import type { UsageEvent } from "./contract";
 
@@ -70,7 +70,7 @@ export function eventFingerprint(e: UsageEvent): string {
     e.estimated ? 1 : 0,
     e.upstreamStatus ?? "",
   ].join("|");
-  const h = createHash("md5").update(canonical).digest("hex");
+  const h = hash("md5", canonical);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 

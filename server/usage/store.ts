@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db/client";
 import type { LedgerAccountKind } from "../../db/schema/ledger";
+import { findAccounts } from "../ledger/locks";
 import { ensureAccount } from "../ledger/service";
 import { pgArray } from "../lib/pg-array";
 
@@ -92,13 +93,23 @@ const accountKey = (a: AccountNeed) => `${a.orgId ?? "platform"}:${a.kind}`;
 export async function accountIds(db: Db, needs: readonly AccountNeed[], via?: Tx): Promise<AccountIds> {
   const cache = cacheOf(db).accounts;
   const ids = new Map<string, string>();
+  const missing: AccountNeed[] = [];
   for (const need of needs) {
+    const id = cache.get(accountKey(need));
+    if (id) ids.set(accountKey(need), id);
+    else missing.push(need);
+  }
+  if (!missing.length) return ids;
+  // Accounts that exist (committed) are found in one statement and remembered.
+  for (const [key, id] of await findAccounts(via ?? db, missing)) {
+    remember(cache, key, id);
+    ids.set(key, id);
+  }
+  for (const need of missing) {
     const key = accountKey(need);
-    let id = cache.get(key);
-    if (!id) {
-      id = (await ensureAccount(via ?? db, need)).id;
-      if (!via) remember(cache, key, id);
-    }
+    if (ids.has(key)) continue;
+    const id = (await ensureAccount(via ?? db, need)).id;
+    if (!via) remember(cache, key, id);
     ids.set(key, id);
   }
   return ids;
