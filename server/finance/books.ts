@@ -371,6 +371,7 @@ export async function transferDetail(db: DbOrTx, id: string) {
 /** The usage events behind a usage transfer (paged), for the drill-down. */
 export async function transferUsageEvents(db: DbOrTx, p: { transferId: string; after?: string | null; limit?: number }) {
   if (!isUuid(p.transferId)) throw new DomainError("INVALID_INPUT", "transferId: is not a valid transfer id", "transferId");
+  if (p.after && !isUuid(p.after)) throw new DomainError("INVALID_INPUT", "after: is not a valid cursor", "after");
   return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: Math.min(Math.max(p.limit ?? 100, 1), 1000) });
 }
 

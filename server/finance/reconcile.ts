@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { Db, DbOrTx } from "../../db/client";
 import { NANO_PER_CENT } from "../ledger/money";
+import { pgArray } from "../lib/pg-array";
 import { checkInvariants } from "../ledger/service";
 import { payoutDifferences } from "../payouts/reconcile";
 import { addTo, compareFigures } from "./compare";
@@ -68,6 +69,12 @@ export async function integrityReport(db: Db, range: Range): Promise<Report> {
   );
 }
 
+async function orgNames(db: DbOrTx, ids: string[]): Promise<Map<string, string>> {
+  if (!ids.length) return new Map();
+  const found = await rows(db, sql`select id, name from organizations where id = any(${pgArray(ids)}::uuid[])`);
+  return new Map(found.map((r) => [r.id as string, r.name as string]));
+}
+
 /**
  * (b) Settled usage equals the usage transfers for the range, per party: each buyer's
  * events' cost vs its legs into usage_clearing, each provider's cost − fee vs its payable
@@ -77,12 +84,20 @@ export async function integrityReport(db: Db, range: Range): Promise<Report> {
  */
 export async function usageReport(db: DbOrTx, range: Range): Promise<Report> {
   const u = await usageByParty(db, range);
-  const differences: ReportDifference[] = compareFigures(u.eventsNano, u.transfersNano).map((d) => ({
-    ref: d.key,
-    detail: `usage events ${d.expectedNano} vs usage transfers ${d.actualNano}${d.note ? ` (${d.note})` : ""}`,
-    expectedNano: d.expectedNano,
-    actualNano: d.actualNano,
-  }));
+  const compared = compareFigures(u.eventsNano, u.transfersNano);
+  const names = await orgNames(db, compared.map((d) => d.key.split(":")[1]).filter((id): id is string => !!id));
+  const differences: ReportDifference[] = compared.map((d) => {
+    const [side, orgId] = d.key.split(":") as [string, string | undefined];
+    const who = orgId ? `${side} ${names.get(orgId) ?? orgId}` : side;
+    const [events, legs] =
+      side === "buyer" ? ["events' cost", "legs into usage_clearing"] : side === "provider" ? ["events' cost less fees", "payable legs"] : ["events' fees", "revenue legs"];
+    return {
+      ref: d.key,
+      detail: `${who}: ${events} ${d.expectedNano} vs ${legs} ${d.actualNano}${d.note ? ` (${d.note})` : ""}`,
+      expectedNano: d.expectedNano,
+      actualNano: d.actualNano,
+    };
+  });
   for (const w of u.unbalancedWindows) {
     differences.push({ ref: `window:${w.windowId}`, detail: `usage_clearing nets to ${w.netNano} in this window (into it less out of it), not 0`, expectedNano: 0n, actualNano: w.netNano });
   }

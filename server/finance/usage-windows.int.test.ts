@@ -23,7 +23,7 @@ const usd = (text: string) => parseUsd(text);
 
 let t: TestDb;
 let fin: SessionUser;
-let a: WorldBuyer, b: WorldBuyer;
+let a: WorldBuyer & { name: string }, b: WorldBuyer;
 let p1: { id: string; slug: string }, p2: { id: string; slug: string };
 let l1: WorldListing, l2: WorldListing;
 let windowEvents: UsageEvent[];
@@ -79,7 +79,8 @@ beforeAll(async () => {
   l1 = await makeListing(t.db, p1, prices);
   l2 = await makeListing(t.db, p2, prices);
   await t.db.insert(providerFeeOverrides).values([{ orgId: p2.id, feeBps: 2000 }]);
-  a = await makeBuyer(t.db, { creditNano: usd("100"), name: "a" });
+  const buyerA = await makeBuyer(t.db, { creditNano: usd("100"), name: "a" });
+  a = { ...buyerA, name: ((await t.pool.query("select name from organizations where id = $1", [buyerA.orgId])).rows[0] as { name: string }).name };
   b = await makeBuyer(t.db, { creditNano: usd("100"), name: "b" });
 
   legacy = await legacySettlement(a, l1, dollars(7), usd("0.70"));
@@ -189,6 +190,11 @@ describe("drill-down from a window's leg to its party's events", () => {
     }
   });
 
+  it("a cursor that is not an event id is refused, naming it", async () => {
+    const leg = await windowLeg("buyer_credits", a.orgId);
+    await expect(caller().finance.usageEvents({ transferId: leg.id, limit: 10, after: "nope' or 1=1" })).rejects.toThrow(/^after: is not a valid cursor$/);
+  });
+
   it("a transfer that is not usage has no usage events", async () => {
     const [topup] = (await caller().finance.journal({ code: "topup", limit: 1 })).entries;
     expect(await caller().finance.usageEvents({ transferId: topup!.id, limit: 10 })).toEqual({ source: null, events: [], nextCursor: null });
@@ -213,8 +219,8 @@ describe("what fails usage ↔ ledger, naming the party", () => {
       const report = await usageReport(t.db, range());
       expect(report.status).toBe("fail");
       expect(report.differences).toEqual([
-        { ref: `buyer:${a.orgId}`, detail: `usage events ${usd("13") + 1n} vs usage transfers ${usd("13")}`, expectedNano: usd("13") + 1n, actualNano: usd("13") },
-        { ref: `provider:${p1.id}`, detail: `usage events ${usd("10.80") + 1n} vs usage transfers ${usd("10.80")}`, expectedNano: usd("10.80") + 1n, actualNano: usd("10.80") },
+        { ref: `buyer:${a.orgId}`, detail: `buyer ${a.name}: events' cost ${usd("13") + 1n} vs legs into usage_clearing ${usd("13")}`, expectedNano: usd("13") + 1n, actualNano: usd("13") },
+        { ref: `provider:${p1.id}`, detail: `provider ${p1.slug}: events' cost less fees ${usd("10.80") + 1n} vs payable legs ${usd("10.80")}`, expectedNano: usd("10.80") + 1n, actualNano: usd("10.80") },
       ]);
     } finally {
       await t.db.execute(sql`update usage_events set cost_nano = cost_nano - 1 where id = ${event!.id}::uuid`);
@@ -238,7 +244,7 @@ describe("what fails usage ↔ ledger, naming the party", () => {
     const report = await usageReport(t.db, range());
     expect(report.status).toBe("fail");
     expect(report.differences.slice(0, 2)).toEqual([
-      { ref: `provider:${p2.id}`, detail: `usage events ${usd("8.80")} vs usage transfers ${usd("8.80") + 5n}`, expectedNano: usd("8.80"), actualNano: usd("8.80") + 5n },
+      { ref: `provider:${p2.id}`, detail: `provider ${p2.slug}: events' cost less fees ${usd("8.80")} vs payable legs ${usd("8.80") + 5n}`, expectedNano: usd("8.80"), actualNano: usd("8.80") + 5n },
       { ref: `window:${windowId}`, detail: "usage_clearing nets to -5 in this window (into it less out of it), not 0", expectedNano: 0n, actualNano: -5n },
     ]);
     // Posted in one millisecond, so in no particular order.
