@@ -34,7 +34,9 @@ export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month 
       ), r as (
         select 'usage_window' as ref_kind, s.batch_id::text as ref_id, sum(s.events)::int8 as requests
         from usage_settlements s
-        where s.buyer_org_id = ${p.orgId}::uuid and s.batch_id in (select ref_id::uuid from c where ref_kind = 'usage_window' and ref_id ~* ${UUID_TEXT})
+        -- A window's rows carry its time, which is its legs' (usage_settlements_buyer_newest serves this; batch_id has no index).
+        where s.buyer_org_id = ${p.orgId}::uuid and s.created_at >= ${start}::timestamptz and s.created_at < ${end}::timestamptz
+          and s.batch_id in (select ref_id::uuid from c where ref_kind = 'usage_window' and ref_id ~* ${UUID_TEXT})
         group by 2
         union all
         select 'usage_settlement', s.id::text, s.events::int8

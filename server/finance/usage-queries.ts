@@ -192,7 +192,10 @@ async function usageSourceOf(db: DbOrTx, transferId: string): Promise<UsageSourc
   const byProvider = await rows(
     db,
     sql`select provider_org_id, sum(events)::int8 as events, sum(cost_nano)::int8 as cost, sum(fee_nano)::int8 as fee
-        from usage_settlements where batch_id = ${w.id as string}::uuid ${buyerOrgId ? sql`and buyer_org_id = ${buyerOrgId}::uuid` : sql``}
+        from usage_settlements
+        -- A window's rows carry its time (the created_at index finds them; batch_id has none).
+        where created_at = (select created_at from usage_windows where id = ${w.id as string}::uuid) and batch_id = ${w.id as string}::uuid
+          ${buyerOrgId ? sql`and buyer_org_id = ${buyerOrgId}::uuid` : sql``}
         group by 1 order by 1`,
   );
   const mine = buyerOrgId
