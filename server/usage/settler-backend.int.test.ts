@@ -76,7 +76,7 @@ for (const kill of ["pg_terminate_backend", "SIGKILL"] as const) {
     expect(waiting).toBeGreaterThan(2);
     const before = await windowTablesDigest(pool);
 
-    const settler = startSettler(url, ["--pause-at", "after-posting", "--pause-ms", "500"]);
+    const settler = startSettler(url, ["--pause-at", "after-posting", "--pause-ms", "5000"]);
     running.push(settler);
     await settler.paused;
     const pid = await windowBackend();
@@ -85,7 +85,7 @@ for (const kill of ["pg_terminate_backend", "SIGKILL"] as const) {
     await bystander.connect();
     const bystanderLost = new Promise<boolean>((resolve) => {
       bystander.on("error", () => resolve(true));
-      setTimeout(() => resolve(false), 3000);
+      setTimeout(() => resolve(false), 2000);
     });
     settler.process.kill("SIGSTOP");
     if (kill === "SIGKILL") process.kill(pid, "SIGKILL");
