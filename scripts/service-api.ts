@@ -1,19 +1,18 @@
 // A child process serving the tRPC API over plain HTTP for service callers
-// (server/api/standalone.ts): `tsx scripts/service-api.ts <database-url> <port> <service-token> [--windowed]`.
-// `usage.report` settles each batch before answering, or with --windowed answers once stage 1
-// commits and leaves the batch to a settler (scripts/settler.ts, the worker).
+// (server/api/standalone.ts): `tsx scripts/service-api.ts <database-url> <port> <service-token> [windowed]`;
+// with `windowed`, usage is left to a settler process (scripts/settler.ts) instead of settled before answering.
 // Prints `{"port": n}` once listening. Used by bench/settlement.ts and the settlement crash test.
 import { createDb, createPool } from "../db/client";
 import { createServiceApiServer } from "../server/api/standalone";
 import { serviceTokenMatcher } from "../server/auth/service-tokens";
 
 const [url, port, token, mode] = process.argv.slice(2);
-if (!url || !port || !token || (mode !== undefined && mode !== "--windowed")) {
-  console.error("usage: tsx scripts/service-api.ts <database-url> <port> <service-token> [--windowed]");
+if (!url || !port || !token) {
+  console.error("usage: tsx scripts/service-api.ts <database-url> <port> <service-token>");
   process.exit(2);
 }
 const pool = createPool(url, 8);
-const server = createServiceApiServer(createDb(pool), serviceTokenMatcher(token, undefined), { usageSettlement: mode ? "windowed" : "inline" });
+const server = createServiceApiServer(createDb(pool), serviceTokenMatcher(token, undefined), { usageSettlement: mode === "windowed" ? "windowed" : "inline" });
 server.listen(Number(port), "127.0.0.1", () => {
   const address = server.address();
   console.log(JSON.stringify({ port: typeof address === "object" && address ? address.port : Number(port) }));

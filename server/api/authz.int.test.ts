@@ -388,7 +388,7 @@ describe("a provider's service token outside its own listings", () => {
   it.each(Object.keys(cases))("%s is refused or scoped to the provider, and writes nothing", async (name) => {
     const count = () =>
       t.pool.query(
-        "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_event_ids) u, (select count(*) from ledger_pending) p",
+        "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_events) u, (select count(*) from ledger_pending) p",
       );
     const before = (await count()).rows;
     await cases[name]!();

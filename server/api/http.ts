@@ -20,7 +20,8 @@ function paymentsRuntime(): PaymentsRuntime | undefined {
 }
 
 let matcher: ReturnType<typeof serviceTokenMatcher> | undefined;
-function matchServiceToken(token: string | null) {
+/** The configured service tokens (SERVICE_TOKEN, PROVIDER_SERVICE_TOKENS) as a matcher. */
+export function matchServiceToken(token: string | null) {
   matcher ??= serviceTokenMatcher(env().SERVICE_TOKEN, env().PROVIDER_SERVICE_TOKENS);
   return matcher(token);
 }

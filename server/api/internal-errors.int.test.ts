@@ -18,7 +18,7 @@ beforeAll(async () => {
   t = await createTestDb();
   user = await makeUser(t.db, "broken");
   await makeOrg(t.db, user);
-  for (const table of ["memberships", "api_keys", "listings", "ledger_accounts", "users", "reservations", "usage_event_ids", "topups"]) {
+  for (const table of ["memberships", "api_keys", "listings", "ledger_accounts", "users", "reservations", "usage_events", "topups"]) {
     await t.pool.query(`alter table ${table} rename to x_gone_${table}`);
   }
 });

@@ -1,8 +1,8 @@
-import superjson from "superjson";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../lib/ids";
-import { reportInput, usageEvent, type UsageEvent } from "../usage/contract";
-import { readAllRoutingPages, reportBody, usageEventJson, type RoutingListing } from "./backend";
+import { usageEventWire, type UsageEvent } from "../usage/contract";
+import { ingestAnswerJson, parseIngestAnswer } from "../usage/ingest-wire";
+import { readAllRoutingPages, usageEventJson, type RoutingListing } from "./backend";
 
 const event = (firstToken: boolean): UsageEvent => ({
   id: uuidv7(),
@@ -26,18 +26,21 @@ const anomalous = (): UsageEvent => ({
   anomaly: { reason: 'completion_tokens 9000 exceed max_tokens × n = 32 "quoted"', reportedInputTokens: 7, reportedOutputTokens: 9000, reportedCachedInputTokens: 5 },
 });
 
-describe("usage.report's wire format, written directly", () => {
+describe("the usage ingest wire format, written directly", () => {
   it("each event's line is what JSON.stringify gives", () => {
     for (const e of [event(true), event(false), anomalous()]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
   });
 
-  it("is what the tRPC link would send with superjson: the backend decodes the same events, dates as dates", () => {
-    const events = [event(true), event(false), anomalous(), event(true)];
-    const wire = JSON.parse(reportBody(events, events.map(usageEventJson)));
-    const decoded = superjson.deserialize(wire) as { events: unknown[] };
-    expect(decoded).toEqual({ events });
-    expect(reportInput.parse(decoded).events.map((e) => usageEvent.parse(e))).toEqual(events);
-    expect(wire).toEqual(JSON.parse(JSON.stringify(superjson.serialize({ events }))));
+  it("the backend's wire schema reads each line back to the same event, dates as dates", () => {
+    for (const e of [event(true), event(false), anomalous()]) expect(usageEventWire.parse(JSON.parse(usageEventJson(e)))).toEqual(e);
+  });
+
+  it("answers round-trip with exact bigint costs", () => {
+    const results = [
+      { id: "a", status: "settled" as const, costNano: 9_007_199_254_740_993n, reason: null },
+      { id: "b", status: "rejected" as const, costNano: null, reason: 'tokens: "quoted" reason' },
+    ];
+    expect(parseIngestAnswer(ingestAnswerJson(results))).toEqual(results);
   });
 });
 

@@ -3,6 +3,7 @@ import superjson from "superjson";
 import { request } from "undici";
 import type { z } from "zod";
 import type { AppRouter } from "../api/root";
+import { parseIngestAnswer } from "../usage/ingest-wire";
 import type { routingListing, RoutingPage } from "../catalog/routing";
 import type { PricesPer1k } from "../ledger/money";
 import type {
@@ -92,21 +93,6 @@ export function usageEventJson(e: UsageEvent): string {
 }
 
 /**
- * The body of a `usage.report` call as tRPC's HTTP link sends it with
- * superjson: `{"json":{"events":[…]},"meta":{"values":{"events.0.startedAt":["Date"],…},"v":1}}`,
- * assembled from the events' JSON lines instead of walking thousands of
- * objects per batch (backend.test.ts proves superjson decodes it to the events).
- */
-export function reportBody(events: UsageEvent[], lines: string[]): string {
-  let values = "";
-  for (let i = 0; i < events.length; i++) {
-    values += `${i ? "," : ""}"events.${i}.startedAt":["Date"],"events.${i}.endedAt":["Date"]`;
-    if (events[i]!.firstTokenAt) values += `,"events.${i}.firstTokenAt":["Date"]`;
-  }
-  return `{"json":{"events":[${lines.join(",")}]},"meta":{"values":{${values}},"v":1}}`;
-}
-
-/**
  * Reads `catalog.routing` page after page (each bounded by the backend) into one table. A
  * cursor seen before means the backend is not advancing: fail rather than loop (the cache
  * then keeps its last good table).
@@ -131,18 +117,17 @@ export function trpcBackend(url: string, serviceToken: string): Backend {
   const client = createTRPCClient<AppRouter>({
     links: [httpLink({ url, transformer: superjson, headers: { authorization } })],
   }) as TRPCClient<AppRouter> & LooseProcedures;
-  // usage.report is the one call whose size grows with traffic: it is posted directly in the
-  // link's wire format (a non-batched tRPC mutation: POST <url>/<path>, superjson body).
+  // Usage is the one call whose size grows with traffic: it goes to the lean ingest path beside the
+  // tRPC endpoint (server/usage/ingest-http.ts), the events' JSON lines as they were journalled.
   const report = async (events: UsageEvent[], lines?: string[]) => {
-    const res = await request(`${url}/usage.report`, {
+    const res = await request(`${url}/usage.ingest`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization },
-      body: reportBody(events, lines ?? events.map(usageEventJson)),
+      body: `{"events":[${(lines ?? events.map(usageEventJson)).join(",")}]}`,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`usage.report answered ${res.statusCode}: ${text.slice(0, 300)}`);
-    const data = (JSON.parse(text) as { result: { data: Parameters<typeof superjson.deserialize>[0] } }).result.data;
-    return superjson.deserialize(data) as z.infer<typeof reportOutput>;
+    if (res.statusCode !== 200) throw new Error(`usage.ingest answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    return { results: parseIngestAnswer(text) };
   };
   return {
     routing: () => readAllRoutingPages((after) => client.catalog.routing.query(after === undefined ? undefined : { after })),

@@ -1,14 +1,17 @@
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { initTRPC } from "@trpc/server";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import superjson from "superjson";
 import { z } from "zod";
 import { routingInput } from "../catalog/routing";
-import { generationInput, releaseInput, reserveInput, usageEvent } from "../usage/contract";
+import { generationInput, releaseInput, reserveInput, usageEvent, usageEventWire } from "../usage/contract";
+import { ingestAnswerJson } from "../usage/ingest-wire";
 import type { FakeBackend } from "./fake-backend";
 
 /**
- * Serves a FakeBackend over tRPC with the real procedure paths, so a proxy
+ * Serves a FakeBackend over tRPC with the real procedure paths (and the lean usage
+ * ingest path, `POST /usage.ingest`), so a proxy
  * process can run against it exactly as against the web app (the benchmark
  * does, to keep the backend's cost out of the proxy's numbers).
  */
@@ -36,9 +39,26 @@ export async function serveFakeBackend(backend: FakeBackend, serviceToken: strin
       generation: authed.input(generationInput).query(({ input }) => backend.generation(input)),
     }),
   });
-  const server = createHTTPServer({
+  const trpc = createHTTPHandler({
     router,
     createContext: ({ req }) => ({ token: req.headers.authorization?.replace(/^Bearer /, "") ?? null }),
+  });
+  const server = http.createServer((req, res) => {
+    if (req.method !== "POST" || req.url !== "/usage.ingest") return trpc(req, res);
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const answer = async () => {
+        if (req.headers.authorization !== `Bearer ${serviceToken}`) return { status: 401, body: '{"error":"bad service token"}' };
+        const { events } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { events: unknown[] };
+        const { results } = await backend.report(events.map((e) => usageEventWire.parse(e)));
+        return { status: 200, body: ingestAnswerJson(results) };
+      };
+      answer().then(
+        (a) => res.writeHead(a.status, { "content-type": "application/json" }).end(a.body),
+        (err: Error) => res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: err.message })),
+      );
+    });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as AddressInfo;

@@ -148,6 +148,7 @@ export class FakeBackend implements Backend {
       endedAt: e.endedAt,
       status: e.status,
       estimated: e.estimated,
+      settlement: "settled" as const,
     };
   }
 

@@ -154,7 +154,7 @@ async function generation(state: GatewayState, key: ActiveKey, url: URL, res: ht
     state.log(`generation lookup failed: ${(err as Error).message}`);
     return sendError(res, unavailable("backend_unavailable", "The generation could not be looked up right now; try again shortly"));
   }
-  if (!g) return sendError(res, apiError("NOT_FOUND", "generation_not_found", `Generation ${id} is not settled yet or does not belong to this key's organisation`));
+  if (!g) return sendError(res, apiError("NOT_FOUND", "generation_not_found", `Generation ${id} is not billed yet or does not belong to this key's organisation`));
   sendJson(
     res,
     200,
@@ -172,6 +172,7 @@ async function generation(state: GatewayState, key: ActiveKey, url: URL, res: ht
         generation_time: g.endedAt.getTime() - g.startedAt.getTime(),
         status: g.status,
         estimated: g.estimated,
+        settlement: g.settlement,
       },
     }),
   );

@@ -1,6 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { appRouter } from "../api/root";
+import { createServiceApiServer } from "../api/standalone";
 import { createTestDb, type TestDb } from "./db";
 import { TEST_SERVICE_TOKEN, testServiceTokens } from "./fixtures";
 
@@ -13,20 +12,15 @@ export type TestBackend = {
 };
 
 /**
- * The real backend for proxy tests: the application's tRPC router, served
- * over HTTP by tRPC's standalone adapter on a random port, over a fresh
+ * The real backend for proxy tests: the application's tRPC router and the lean
+ * usage ingest path, served over HTTP on a random port, over a fresh
  * migrated test database. Proxies authenticate with TEST_SERVICE_TOKEN (or the
  * provider tokens `matchServiceToken` knows).
  */
 export async function startTestBackend(matchServiceToken = testServiceTokens): Promise<TestBackend> {
   const t = await createTestDb();
-  const server = createHTTPServer({
-    router: appRouter,
-    createContext: ({ req }) => {
-      const authz = req.headers.authorization;
-      return { db: t.db, user: null, serviceToken: authz?.startsWith("Bearer ") ? authz.slice(7) : null, matchServiceToken };
-    },
-  });
+  // Inline settlement: a proxy's drained spool means its usage is in the ledger, as tests check it.
+  const server = createServiceApiServer(t.db, matchServiceToken, { basePath: "/", usageSettlement: "inline" });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as AddressInfo;
   return {

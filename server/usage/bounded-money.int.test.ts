@@ -40,20 +40,20 @@ describe("bounded money in settlement", () => {
     expect(mixed.results[500]).toMatchObject({ id: overflowing.id, status: "rejected", costNano: null });
     expect(mixed.results[500]!.reason).toMatch(/^tokens: the event would cost more than \$1,000,000/);
     expect(other.results.every((r) => r.status === "settled")).toBe(true);
-    const { rows } = await t.pool.query("select count(*)::int n from usage_event_ids where id = $1", [overflowing.id]);
+    const { rows } = await t.pool.query("select count(*)::int n from usage_events where id = $1", [overflowing.id]);
     expect(rows[0].n).toBe(0);
     expect(await checkInvariants(t.db)).toEqual([]);
   });
 
-  it("a report whose transaction fails is retried alone: the reports merged with it settle", async () => {
+  it("a report whose transaction fails fails alone: the reports beside it settle, and it settles once resent", async () => {
     const buyer = await makeBuyer(t.db, { creditNano: 1_000_000_000_000n });
     const poison = makeEvent({ keyId: buyer.keyIds[0]!, listingId: normal.id });
-    // Stands in for any failure one report can cause inside a merged transaction.
+    // Stands in for any failure one report can cause inside its transaction.
     await t.pool.query(`create function poison_event() returns trigger language plpgsql as $$
       begin if new.id = '${poison.id}' then raise exception 'poisoned event'; end if; return new; end $$`);
-    await t.pool.query("create trigger poison_event before insert on usage_event_ids for each row execute function poison_event()");
+    await t.pool.query("create trigger poison_event before insert on usage_events for each row execute function poison_event()");
     const events = (n: number) => Array.from({ length: n }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: normal.id }));
-    // The first report keeps the writer busy, so the next ones queue and are merged into one round.
+    // Reports run side by side (stage 1 shares no row): a big one, the poisoned one and small ones at once.
     const busy = platform().usage.report({ events: events(2000) });
     const bad = platform().usage.report({ events: [poison, ...events(10)] }).then(
       () => "settled",
@@ -63,7 +63,7 @@ describe("bounded money in settlement", () => {
     expect((await busy).results.every((r) => r.status === "settled")).toBe(true);
     expect(await bad).toBe("failed");
     for (const f of await Promise.all(fine)) expect(f.results.every((r) => r.status === "settled")).toBe(true);
-    await t.pool.query("drop trigger poison_event on usage_event_ids");
+    await t.pool.query("drop trigger poison_event on usage_events");
     expect((await platform().usage.report({ events: [poison] })).results[0]!.status).toBe("settled");
     expect(await checkInvariants(t.db)).toEqual([]);
   });

@@ -71,6 +71,15 @@ export const usageEvent = z.object({
 });
 export type UsageEvent = z.infer<typeof usageEvent>;
 
+/** An ISO 8601 timestamp with its offset, as JSON carries it. */
+const isoDate = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time" }).transform((s) => new Date(s));
+
+/**
+ * A usage event as plain JSON carries it to the lean ingest path (`POST …/usage.ingest`):
+ * the same fields and rules as usageEvent, timestamps as ISO 8601 strings.
+ */
+export const usageEventWire = usageEvent.extend({ startedAt: isoDate, firstTokenAt: isoDate.nullable(), endedAt: isoDate });
+
 /** `usage.report`: a batch of up to 5 000 events; valid ones proceed even when others are rejected. */
 export const reportInput = z.object({ events: z.array(z.unknown()).min(1).max(5000, "at most 5000 events per batch") });
 export const eventResult = z.object({
@@ -82,7 +91,7 @@ export const eventResult = z.object({
 });
 export const reportOutput = z.object({ results: z.array(eventResult) });
 
-/** `usage.generation`: one request's settled record (for `GET /v1/generation?id=`), scoped to the key's organisation. */
+/** `usage.generation`: one request's billed record (for `GET /v1/generation?id=`), scoped to the key's organisation. */
 export const generationInput = z.object({ id: uuid, keyId: uuid });
 export const generationOutput = z
   .object({
@@ -98,5 +107,7 @@ export const generationOutput = z
     endedAt: z.date(),
     status: usageStatus,
     estimated: z.boolean(),
+    /** settled: in the ledger; settling: billed at this cost, waiting for the settler's next window. */
+    settlement: z.enum(["settled", "settling"]),
   })
   .nullable();

@@ -14,7 +14,7 @@ import { expectEverythingSettledOnce, type ExpectedEvent } from "./settlement-pr
 import { makeBuyer, makeEvent, makeListing, makeProvider, priceInForce, type WorldBuyer, type WorldListing } from "./testing";
 
 // Settlement's acceptance 2 in two stages: the process answering reports (the tRPC API over HTTP,
-// scripts/service-api.ts --windowed, which acknowledges once stage 1 commits) is killed with
+// scripts/service-api.ts windowed, which acknowledges once stage 1 commits) is killed with
 // SIGKILL at random moments 12 times while two reporters keep sending, each resending a batch
 // until it gets an answer; meanwhile the settler's process (scripts/settler.ts) is SIGKILLed at
 // random moments too. Afterwards every event is settled exactly once and the ledger holds
@@ -33,7 +33,7 @@ let ready: Promise<void> = Promise.resolve();
 
 function startServer(): Promise<void> {
   // Node itself with tsx's loader (not the tsx CLI, which would run the server as a grandchild the kill misses).
-  const c = spawn(process.execPath, ["--import", "tsx", "scripts/service-api.ts", t.url, "0", TOKEN, "--windowed"], { stdio: ["ignore", "pipe", "inherit"] });
+  const c = spawn(process.execPath, ["--import", "tsx", "scripts/service-api.ts", t.url, "0", TOKEN, "windowed"], { stdio: ["ignore", "pipe", "inherit"] });
   child = c;
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: c.stdout! }).once("line", (line) => {

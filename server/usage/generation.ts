@@ -6,7 +6,7 @@ import type { generationInput, generationOutput } from "./contract";
 import { asDate } from "./store";
 
 /**
- * `usage.generation`: one settled event, only for a key of the event's buyer organisation
+ * `usage.generation`: one billed event (settled, or settling until the settler's window takes it), only for a key of the event's buyer organisation
  * (and, for a provider's token, only on that provider's listings); null otherwise, so
  * ids of other organisations' requests reveal nothing.
  */
@@ -25,15 +25,17 @@ export async function getGeneration(db: DbOrTx, input: z.infer<typeof generation
     ended_at: unknown;
     status: "ok" | "error" | "aborted";
     estimated: boolean;
+    settled: boolean;
   }>(sql`
     select e.id, l.slug as listing_slug, o.name as provider_name, o.slug as provider_slug, e.input_tokens, e.output_tokens,
-           e.cached_input_tokens, e.cost_nano, e.started_at, e.first_token_at, e.ended_at, e.status, e.estimated
-    from usage_event_ids i
-    join usage_events e on e.id = i.id and e.started_at = i.started_at
+           e.cached_input_tokens, e.cost_nano, e.started_at, e.first_token_at, e.ended_at, e.status, e.estimated,
+           (e.batch_seq = 0 or b.settled_at is not null) as settled
+    from usage_events e
+    left join usage_batches b on b.seq = e.batch_seq
     join api_keys k on k.id = ${input.keyId.toLowerCase()} and k.org_id = e.org_id
     join listings l on l.id = e.listing_id
     join organizations o on o.id = e.provider_org_id
-    where i.id = ${input.id.toLowerCase()}`);
+    where e.id = ${input.id.toLowerCase()}`);
   const r = rows[0];
   if (!r || (service.kind === "provider" && r.provider_slug !== service.orgSlug)) return null;
   return {
@@ -49,5 +51,6 @@ export async function getGeneration(db: DbOrTx, input: z.infer<typeof generation
     endedAt: asDate(r.ended_at),
     status: r.status,
     estimated: r.estimated,
+    settlement: r.settled ? "settled" : "settling",
   };
 }

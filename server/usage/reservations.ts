@@ -11,6 +11,7 @@ import { createPending, voidPendingBatch } from "../ledger/service";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
 import { decideGrant, type LimitedBy } from "./rules";
 import { reserveScopeProblem, serviceOrgId } from "./service-scope";
+import { lastBatchSeq, settleThrough } from "./settler";
 import { accountIds, accountOf, asDate, withRetry } from "./store";
 
 /**
@@ -139,12 +140,16 @@ function replay(r: ReservationRow, keyId: string, serviceOrg: string | null): Re
  * Returns `amountNano` (all when absent) of what a reservation still holds to the
  * balance: its hold is voided and the rest, if any, held again. Returns what was
  * released: 0 once nothing is held (released, consumed or expired). A provider's token
- * releases only reservations it made (any other is NOT_FOUND).
+ * releases only reservations it made (any other is NOT_FOUND). Waits until every usage
+ * batch accepted before the call is settled.
  */
 export async function release(db: Db, input: z.infer<typeof releaseInput>, caller: ReservationCaller = {}): Promise<z.infer<typeof releaseOutput>> {
   const now = caller.now ?? new Date();
   const id = input.id.toLowerCase();
   const serviceOrg = caller.service ? await serviceOrgId(db, caller.service) : null;
+  // Usage already acknowledged may be spending this hold: it is settled first (by the settler, or here
+  // if it is behind), so release never returns credit that acknowledged usage must spend.
+  await settleThrough(db, await lastBatchSeq(db));
   return withRetry(() =>
     db.transaction(async (tx) => {
       const { rows } = await tx.execute<{ org_id: string; service_org_id: string | null; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown }>(

@@ -32,7 +32,7 @@ const platform = () => callerFor(t.db, null, TEST_SERVICE_TOKEN, matcher);
 
 async function writes() {
   const { rows } = await t.pool.query(
-    "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_event_ids) u",
+    "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_events) u",
   );
   return rows[0];
 }

@@ -8,7 +8,7 @@ import { uuidv7Time } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { formatUsd } from "../ledger/money";
 import { recordAnomalies, type AnomalyInput } from "./anomalies";
-import { usageEvent, type eventResult, type UsageEvent } from "./contract";
+import { usageEvent, usageEventWire, type eventResult, type UsageEvent } from "./contract";
 import { ingestBatch, storedEvents, unsettledBatches } from "./ingest";
 import { CLOCK_SKEW_MS, eventFingerprint, MAX_EVENT_AGE_MS, MAX_EVENT_COST_NANO, timingProblem, zodReason } from "./rules";
 import { providerEventProblems, serviceOrgId } from "./service-scope";
@@ -33,10 +33,12 @@ export type ReportOptions = {
   service: ServiceIdentity;
   defaultFeeBps: number;
   now?: Date;
-  /** inline: settle the batch (and any before it) before answering; windowed (default): leave it to the settler. */
+  /** inline (default): settle the batch (and any before it) before answering; windowed: leave it to the settler. */
   settle?: "inline" | "windowed";
   /** Unsettled batches past which reports are refused (BUSY); none when absent. */
   backlogLimit?: number;
+  /** Events as JSON carries them (timestamps as ISO strings): the lean ingest path. */
+  wire?: boolean;
 };
 
 /** The options every HTTP path into reportUsage uses: the platform fee, the backlog limit, the settlement mode. */
@@ -77,7 +79,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
   const firstIndex = new Map<string, number>();
 
   rawEvents.forEach((raw, index) => {
-    const r = usageEvent.safeParse(raw);
+    const r = (opts.wire ? usageEventWire : usageEvent).safeParse(raw);
     if (!r.success) return void (results[index] = rejected(idOf(raw), zodReason(r.error)));
     const event = { ...r.data, id: r.data.id.toLowerCase() };
     const problem = timingProblem(event, now) ?? idTimeProblem(event.id, now);
@@ -113,7 +115,7 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
     const { outcome, batchSeq } = await withRetry(() => db.transaction((tx) => accept(tx, candidates, opts, now)));
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
-    if (batchSeq !== null && opts.settle === "inline") await settleThrough(db, batchSeq);
+    if (batchSeq !== null && (opts.settle ?? "inline") === "inline") await settleThrough(db, batchSeq);
     await recordAnomalies(db, anomaliesOf(candidates, outcome));
   }
 

@@ -92,13 +92,28 @@ const accountKey = (a: AccountNeed) => `${a.orgId ?? "platform"}:${a.kind}`;
 export async function accountIds(db: Db, needs: readonly AccountNeed[], via?: Tx): Promise<AccountIds> {
   const cache = cacheOf(db).accounts;
   const ids = new Map<string, string>();
+  const missing: AccountNeed[] = [];
   for (const need of needs) {
+    const id = cache.get(accountKey(need));
+    if (id) ids.set(accountKey(need), id);
+    else missing.push(need);
+  }
+  if (!missing.length) return ids;
+  // Accounts that exist (committed) are found in one statement and remembered.
+  const { rows } = await (via ?? db).execute<{ id: string; org_id: string | null; kind: LedgerAccountKind }>(sql`
+    select a.id, a.org_id, a.kind from ledger_accounts a
+    join unnest(${pgArray(missing.map((m) => m.orgId))}::uuid[], ${pgArray(missing.map((m) => m.kind))}::ledger_account_kind[]) as n(org_id, kind)
+      on a.org_id is not distinct from n.org_id and a.kind = n.kind and a.currency = 'USD'`);
+  for (const r of rows) {
+    const key = accountKey({ orgId: r.org_id, kind: r.kind });
+    remember(cache, key, r.id);
+    ids.set(key, r.id);
+  }
+  for (const need of missing) {
     const key = accountKey(need);
-    let id = cache.get(key);
-    if (!id) {
-      id = (await ensureAccount(via ?? db, need)).id;
-      if (!via) remember(cache, key, id);
-    }
+    if (ids.has(key)) continue;
+    const id = (await ensureAccount(via ?? db, need)).id;
+    if (!via) remember(cache, key, id);
     ids.set(key, id);
   }
   return ids;
