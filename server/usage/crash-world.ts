@@ -64,8 +64,9 @@ async function send(world: CrashWorld, batch: UsageEvent[], service: Parameters<
  * buyers (two with plenty of credit, two with almost none) over fresh reservations, sent by
  * two concurrent reporters in random batches with duplicates, then `capped` events billed by
  * a provider's token past its reservation, then a price change that must not touch them.
+ * Returns the platform's reservations it made.
  */
-export async function reportRound(world: CrashWorld, opts: { events: number; capped: number }): Promise<void> {
+export async function reportRound(world: CrashWorld, opts: { events: number; capped: number }): Promise<{ reservations: string[] }> {
   const { db, listings } = world;
   const now = Date.now();
   const buyers = [];
@@ -138,6 +139,7 @@ export async function reportRound(world: CrashWorld, opts: { events: number; cap
     await db.insert(listingPrices).values({ listingId: l.id, ...row });
     l.prices = [...l.prices, row].sort((a, b) => a.effectiveFrom.getTime() - b.effectiveFrom.getTime());
   }
+  return { reservations: [...reservationOf.values()] };
 }
 
 export type SettlerChild = {

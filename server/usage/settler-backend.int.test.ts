@@ -55,8 +55,12 @@ async function windowBackend(): Promise<number> {
   return rows[0]!.pid;
 }
 
-/** Waits until the server answers again (after a crash it ends every connection and recovers first). */
-async function reachable(): Promise<void> {
+/** A new pool once the server answers again (after a crash it ends every connection, which the old pool may not know yet, and recovers first). */
+async function reconnect(): Promise<void> {
+  await pool.end();
+  pool = createPool(url, 6);
+  db = createDb(pool);
+  world.db = db;
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -90,9 +94,9 @@ for (const kill of ["pg_terminate_backend", "SIGKILL"] as const) {
     settler.process.kill("SIGSTOP");
     if (kill === "SIGKILL") process.kill(pid, "SIGKILL");
     else expect((await pool.query("select pg_terminate_backend($1) as ok", [pid])).rows[0].ok).toBe(true);
-    await reachable();
     expect(await bystanderLost).toBe(kill === "SIGKILL");
     await bystander.end().catch(() => {});
+    await reconnect();
     expect(await windowTablesDigest(pool)).toEqual(before);
     expect(await unsettledBatchCount(pool)).toBe(waiting);
 
