@@ -4,8 +4,8 @@
 //   --crash-at <point>   SIGKILLs itself at that point of the first window that has batches
 //   --pause-at <point>   stops for --pause-ms (default 3000) at that point of the first such window, its
 //                        transaction open, then carries on
-// Prints {"ready": true} once its loop runs, one JSON line per window ({"window": id, "batches": n, "events": n}) and {"paused": point}
-// when paused. The pool's connections carry application_name tm-settler, so a test finds the
+// Prints {"ready": true} once its loop runs, one JSON line per window ({"window": id, "batches": n,
+// "events": n}) and {"paused": point} when paused. The pool's connections carry application_name tm-settler, so a test finds the
 // window's backend in pg_stat_activity. Stops on SIGTERM (the window running finishes first).
 import { createDb, createPool } from "../db/client";
 import type { WindowPoint } from "../server/usage/settler";
