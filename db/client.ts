@@ -15,6 +15,10 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  // Nor may a checked-out one between two queries (a transaction whose backend is terminated while
+  // Node computes): the pool drops its idle listener while a client is out, so without this the
+  // error is unhandled. The transaction's next query fails instead, and the pool discards the client.
+  pool.on("connect", (client) => client.on("error", (err) => console.error("[db] client error:", err.message)));
   return pool;
 }
 

@@ -28,7 +28,7 @@ export function startSettlerLoop(
         const w = await settleWindow(db, opts.window);
         if (w) opts.onWindow?.(w);
       } catch (err) {
-        opts.log?.(`settlement window failed: ${err instanceof Error ? err.message : String(err)}`);
+        opts.log?.(`settlement window failed: ${errorChain(err)}`);
       }
       if (!stopping) await sleep(Math.max(0, opts.intervalMs - (Date.now() - started)));
     }
@@ -41,4 +41,11 @@ export function startSettlerLoop(
       await loop;
     },
   };
+}
+
+/** An error and its causes ("Failed query: rollback ← terminating connection …"): drizzle wraps the one that matters. */
+function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e && parts.length < 4; e = (e as { cause?: unknown }).cause) parts.push(e instanceof Error ? e.message.split("\n")[0]! : String(e));
+  return parts.join(" ← ");
 }

@@ -1,0 +1,58 @@
+// A settler in a process of its own, as the worker runs it (server/worker/settler-loop.ts),
+// for the settler's crash tests: `node --import tsx scripts/settler.ts <database-url> [options]`.
+//   --interval-ms N      at most one window per N ms (default 20)
+//   --crash-at <point>   SIGKILLs itself at that point of the first window that has batches
+//   --pause-at <point>   stops for --pause-ms (default 3000) at that point of the first such window, its
+//                        transaction open, then carries on
+// Prints {"ready": true} once its loop runs, one JSON line per window ({"window": id, "batches": n,
+// "events": n}) and {"paused": point} when paused. The pool's connections carry application_name tm-settler, so a test finds the
+// window's backend in pg_stat_activity. Stops on SIGTERM (the window running finishes first).
+import { createDb, createPool } from "../db/client";
+import type { WindowPoint } from "../server/usage/settler";
+import { startSettlerLoop } from "../server/worker/settler-loop";
+
+const POINTS: readonly WindowPoint[] = ["after-rollups", "after-voids", "after-posting", "before-commit"];
+
+const [url, ...rest] = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+};
+const point = (name: string) => {
+  const p = flag(name);
+  if (p !== undefined && !POINTS.includes(p as WindowPoint)) {
+    console.error(`${name}: must be one of ${POINTS.join(", ")}`);
+    process.exit(2);
+  }
+  return p as WindowPoint | undefined;
+};
+const crashAt = point("--crash-at");
+const pauseAt = point("--pause-at");
+const intervalMs = Number(flag("--interval-ms") ?? 20);
+const pauseMs = Number(flag("--pause-ms") ?? 3000);
+if (!url || !Number.isInteger(intervalMs) || intervalMs < 0 || !Number.isInteger(pauseMs) || pauseMs < 0) {
+  console.error("usage: node --import tsx scripts/settler.ts <database-url> [--interval-ms N] [--crash-at <point>] [--pause-at <point> [--pause-ms N]]");
+  process.exit(2);
+}
+
+const dbUrl = new URL(url);
+dbUrl.searchParams.set("application_name", "tm-settler");
+const pool = createPool(dbUrl.toString(), 4);
+let paused = false;
+const loop = startSettlerLoop(createDb(pool), {
+  intervalMs,
+  log: (line) => console.error(line),
+  onWindow: (w) => console.log(JSON.stringify({ window: w.windowId, batches: w.batches, events: w.events })),
+  window: {
+    probe: async (at) => {
+      if (at === crashAt) process.kill(process.pid, "SIGKILL");
+      if (at === pauseAt && !paused) {
+        paused = true;
+        console.log(JSON.stringify({ paused: at }));
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    },
+  },
+});
+console.log(JSON.stringify({ ready: true }));
+process.on("SIGTERM", () => void loop.stop().then(() => pool.end()).then(() => process.exit(0)));
