@@ -4,6 +4,7 @@ import { providerFeeOverrides } from "../../db/schema";
 import type { SessionUser } from "../api/trpc";
 import { uuidv7 } from "../lib/ids";
 import { parseUsd } from "../ledger/money";
+import { reverseTransfer } from "../ledger/posting";
 import { ensureAccount, postTransfers } from "../ledger/service";
 import { createTestDb, type TestDb } from "../testing/db";
 import { addMember, callerFor, makeOrg, makeUser } from "../testing/fixtures";
@@ -252,5 +253,29 @@ describe("what fails usage ↔ ledger, naming the party", () => {
       { ref: noWindow, detail: "usage transfer with no settlement window or record", expectedNano: 0n, actualNano: 7n },
       { ref: wrongAccounts, detail: `usage transfer of window ${windowId} from buyer_credits to provider_payable`, expectedNano: 0n, actualNano: 11n },
     ]);
+  });
+
+  it("a reversed leg counts against the leg it reverses: its provider, and its window's clearing", async () => {
+    const leg = await windowLeg("provider_payable", p1.id);
+    const reversal = reverseTransfer(
+      { ...leg, debitAccountId: leg.debit.accountId, creditAccountId: leg.credit.accountId, expiresAt: null },
+      uuidv7(),
+    );
+    await t.db.transaction((tx) => postTransfers(tx, [reversal]));
+    const report = await usageReport(t.db, range());
+    // Before: P1's legs matched its events ($10.80 with the legacy settlement); now less the reversed $4.50.
+    expect(report.differences).toContainEqual({
+      ref: `provider:${p1.id}`,
+      detail: `provider ${p1.slug}: events' cost less fees ${usd("10.80")} vs payable legs ${usd("6.30")}`,
+      expectedNano: usd("10.80"),
+      actualNano: usd("6.30"),
+    });
+    // The stray leg before left -5 nano; the reversal puts $4.50 back into usage_clearing.
+    expect(report.differences).toContainEqual({
+      ref: `window:${windowId}`,
+      detail: `usage_clearing nets to ${usd("4.50") - 5n} in this window (into it less out of it), not 0`,
+      expectedNano: 0n,
+      actualNano: usd("4.50") - 5n,
+    });
   });
 });
