@@ -352,8 +352,8 @@ export async function transferDetail(db: DbOrTx, id: string) {
   );
   if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
   const transfer = toEntry(row);
-  // Legacy usage and reservation references are not indexed (ledger_transfers_ref leaves them out);
-  // their legs, like a window's, are posted in one transaction, so they share the transfer's millisecond.
+  // Usage (window or legacy) and reservation references are not indexed (ledger_transfers_ref leaves them
+  // out); their legs are posted in one transaction, so they share the transfer's millisecond.
   const sameTransaction = transfer.refKind === "usage_window" || transfer.refKind === "usage_settlement" || transfer.refKind === "reservation";
   const at = transfer.createdAt.getTime();
   const related = transfer.refId

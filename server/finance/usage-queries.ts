@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { pgArray } from "../lib/pg-array";
-import { MAX_EVENT_AGE_MS } from "../usage/rules";
+import { MAX_EVENT_AGE_MS, windowFeeLegId } from "../usage/rules";
 import { toDate } from "./books";
 import { addTo } from "./compare";
 
@@ -150,8 +150,7 @@ export type UsageEventRow = {
  * What a usage transfer settled: its window (or legacy settlement) and the party whose
  * events it carries, with those events' totals. A buyer's leg carries the buyer's events;
  * a provider's payable leg and its fee leg (one per provider) that provider's. A fee leg
- * names only the platform, so its provider is the one whose fees in the window equal it
- * (all of them, should two providers' fees be equal).
+ * names only the platform's account; its id (windowFeeLegId) says whose fees it carries.
  */
 export type UsageSource = {
   kind: "usage_window" | "usage_settlement";
@@ -203,7 +202,7 @@ async function usageSourceOf(db: DbOrTx, transferId: string): Promise<UsageSourc
     : t.c_kind === "provider_payable"
       ? byProvider.filter((r) => r.provider_org_id === t.c_org)
       : t.c_kind === "platform_revenue"
-        ? byProvider.filter((r) => r.fee === t.amount_nano)
+        ? byProvider.filter((r) => windowFeeLegId(w.id as string, r.provider_org_id as string) === transferId.toLowerCase())
         : [];
   return {
     kind: "usage_window",

@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import { nameUuid } from "../lib/ids";
 import type { ZodError } from "zod";
 import type { UsageEvent } from "./contract";
 
@@ -149,3 +150,9 @@ export function fromCredits(usageNano: bigint, spendableNano: bigint, newHoldsNa
   if (room <= 0n) return 0n;
   return room < usageNano ? room : usageNano;
 }
+
+/**
+ * The id of a settlement window's fee leg for one provider (usage_clearing → platform_revenue):
+ * the leg names only the platform's account, so its id says whose fees it carries.
+ */
+export const windowFeeLegId = (windowId: string, providerOrgId: string) => nameUuid("usage-window-fee", windowId.toLowerCase(), providerOrgId.toLowerCase());

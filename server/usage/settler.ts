@@ -8,7 +8,7 @@ import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting
 import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
 import { nameUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
-import { consumeHold, fromCredits, MAX_EVENT_AGE_MS, splitGroups, type SettlementGroup } from "./rules";
+import { consumeHold, fromCredits, MAX_EVENT_AGE_MS, splitGroups, windowFeeLegId, type SettlementGroup } from "./rules";
 import { accountIds, accountOf, asDate, withRetry, type AccountIds, type AccountNeed } from "./store";
 
 /**
@@ -291,7 +291,8 @@ async function postWindow(
   }
   for (const provider of providers) {
     leg(clearingAccount, account({ orgId: provider, kind: "provider_payable" }), toPayable.get(provider) ?? 0n);
-    leg(clearingAccount, revenueAccount, toRevenue.get(provider) ?? 0n);
+    const fee = toRevenue.get(provider) ?? 0n;
+    if (fee > 0n) transfers.push({ id: windowFeeLegId(windowId, provider), debitAccountId: clearingAccount, creditAccountId: revenueAccount, amountNano: fee, code: "usage", ref });
   }
   transfers.push(...setAside);
 
