@@ -108,6 +108,15 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
     }
   });
 
+  it("renames in CRLF-separated streams and keeps everything else byte for byte", () => {
+    const crlf = (named("up-id", "é\u00e9 ✓") + named("up-id", "b") + usage + done).replace(/\n\n/g, "\r\n\r\n");
+    const out: string[] = [];
+    const r = new SseRelay("chat", (d) => out.push(d.toString()) > 0, Date.now, "prov/llamä");
+    r.push(Buffer.from(crlf));
+    expect(out.join("")).toBe((named("prov/llamä", "é\u00e9 ✓") + named("prov/llamä", "b")).replace(/\n\n/g, "\r\n\r\n"));
+    expect(r.usage?.promptTokens).toBe(7);
+  });
+
   it("leaves an event alone (zero-copy) when it already names the slug, and a usage chunk gets the slug", () => {
     const writes: (Buffer | string)[] = [];
     const r = new SseRelay("chat", (d) => writes.push(d) > 0, Date.now, "prov/llama");
@@ -125,5 +134,17 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
     ["a model that is not a string", '{"model":null}', '{"model":null}'],
   ])("replaceModel: %s", (_label, raw, want) => {
     expect(replaceModel(Buffer.from(raw), "prov/m").toString()).toBe(want);
+  });
+});
+
+describe("hostile shapes stay linear", () => {
+  it("reads a chunk of many quote-less events and one long quote-less event quickly", () => {
+    const many = "data: 1\n\n".repeat(200_000) + `data: {"model":"x","choices":[{"delta":{"content":"hi"}}]}\n\n`;
+    const r = new SseRelay("chat", () => true, Date.now, "prov/m");
+    const started = performance.now();
+    r.push(Buffer.from(many));
+    r.push(Buffer.from(`data: ${"1".repeat(500_000)}\n\n`));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(r.outputTokens).toBe(1);
   });
 });
