@@ -10,7 +10,7 @@ import { apiError, sseErrorEvent, type ApiError } from "./openai-errors";
 import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
 import type { GatewayState } from "./server";
-import { readUsage, replaceModel, SseRelay, type UpstreamUsage } from "./sse";
+import { readUsage, SseRelay, spliceAnswer, type UpstreamUsage } from "./sse";
 import { countTextTokens } from "./tokens";
 
 /**
@@ -131,7 +131,7 @@ export function relayJson(x: Relay) {
         if (asReported && at !== -1) {
           // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
           const cut = at + USAGE_OPEN.length;
-          out = replaceModel(Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]), listing.slug);
+          out = spliceAnswer(raw, listing.slug, cut, `"cost":"${cost}",`);
         } else {
           parsed ??= JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
           if (typeof parsed.model === "string") parsed.model = listing.slug;

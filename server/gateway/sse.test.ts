@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { replaceModel, SseRelay } from "./sse";
+import { replaceModel, SseRelay, spliceAnswer } from "./sse";
 
 const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
 const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
@@ -134,6 +134,16 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
     ["a model that is not a string", '{"model":null}', '{"model":null}'],
   ])("replaceModel: %s", (_label, raw, want) => {
     expect(replaceModel(Buffer.from(raw), "prov/m").toString()).toBe(want);
+  });
+
+  it.each([
+    ["model before usage", '{"model":"up-id","usage":{"prompt_tokens":1}}', '{"model":"prov/m","usage":{"cost":"0.1","prompt_tokens":1}}'],
+    ["model after usage", '{"usage":{"prompt_tokens":1},"model":"up-id"}', '{"usage":{"cost":"0.1","prompt_tokens":1},"model":"prov/m"}'],
+    ["the slug already", '{"model":"prov/m","usage":{"prompt_tokens":1}}', '{"model":"prov/m","usage":{"cost":"0.1","prompt_tokens":1}}'],
+    ["no model", '{"usage":{"prompt_tokens":1}}', '{"usage":{"cost":"0.1","prompt_tokens":1}}'],
+  ])("spliceAnswer: %s", (_label, raw, want) => {
+    const at = raw.indexOf('"usage":{') + '"usage":{'.length;
+    expect(spliceAnswer(Buffer.from(raw), "prov/m", at, '"cost":"0.1",').toString()).toBe(want);
   });
 });
 

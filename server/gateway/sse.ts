@@ -84,6 +84,21 @@ export function replaceModel(raw: Buffer, model: string): Buffer {
   return Buffer.concat([raw.subarray(0, span[0]), bytes, raw.subarray(span[1])]);
 }
 
+/**
+ * replaceModel(`raw` with `insert` put in at byte `at`), in one copy: for a JSON answer that
+ * also gets its cost spliced into its usage object (at cannot fall inside a string value).
+ */
+export function spliceAnswer(raw: Buffer, model: string, at: number, insert: string): Buffer {
+  const add = Buffer.from(insert);
+  const m = raw.indexOf(MODEL);
+  const span = m === -1 ? null : modelValue(raw, m, raw.length);
+  const name = span && modelBytes(model);
+  if (!span || !name || name.equals(raw.subarray(span[0], span[1]))) return Buffer.concat([raw.subarray(0, at), add, raw.subarray(at)]);
+  if (span[1] <= at) return Buffer.concat([raw.subarray(0, span[0]), name, raw.subarray(span[1], at), add, raw.subarray(at)]);
+  if (span[0] >= at) return Buffer.concat([raw.subarray(0, at), add, raw.subarray(at, span[0]), name, raw.subarray(span[1])]);
+  return replaceModel(Buffer.concat([raw.subarray(0, at), add, raw.subarray(at)]), model);
+}
+
 export class SseRelay {
   outputTokens = 0;
   firstTokenAt: number | null = null;
