@@ -66,9 +66,19 @@ function modelValue(data: Buffer, at: number, end: number): [number, number] | n
   return e === -1 ? null : [s + 1, e];
 }
 
-/** JSON string bytes of a model name, without the quotes. */
-function modelBytes(model: string): Buffer {
-  return Buffer.from(JSON.stringify(model).slice(1, -1));
+/** A model name as JSON string contents (without the quotes): its bytes, and the same bytes as latin1 text. */
+type ModelName = { bytes: Buffer; latin1: string };
+// Per slug, made once: every answer is renamed to its listing's slug, and listings are few.
+const modelNames = new Map<string, ModelName>();
+function modelName(model: string): ModelName {
+  let n = modelNames.get(model);
+  if (!n) {
+    if (modelNames.size >= 10_000) modelNames.clear();
+    const bytes = Buffer.from(JSON.stringify(model).slice(1, -1));
+    n = { bytes, latin1: bytes.toString("latin1") };
+    modelNames.set(model, n);
+  }
+  return n;
 }
 
 /**
@@ -79,7 +89,7 @@ export function replaceModel(raw: Buffer, model: string): Buffer {
   const at = raw.indexOf(MODEL);
   const span = at === -1 ? null : modelValue(raw, at, raw.length);
   if (!span) return raw;
-  const bytes = modelBytes(model);
+  const bytes = modelName(model).bytes;
   if (bytes.equals(raw.subarray(span[0], span[1]))) return raw;
   return Buffer.concat([raw.subarray(0, span[0]), bytes, raw.subarray(span[1])]);
 }
@@ -92,7 +102,7 @@ export function spliceAnswer(raw: Buffer, model: string, at: number, insert: str
   const add = Buffer.from(insert);
   const m = raw.indexOf(MODEL);
   const span = m === -1 ? null : modelValue(raw, m, raw.length);
-  const name = span && modelBytes(model);
+  const name = span && modelName(model).bytes;
   if (!span || !name || name.equals(raw.subarray(span[0], span[1]))) return Buffer.concat([raw.subarray(0, at), add, raw.subarray(at)]);
   if (span[1] <= at) return Buffer.concat([raw.subarray(0, span[0]), name, raw.subarray(span[1], at), add, raw.subarray(at)]);
   if (span[0] >= at) return Buffer.concat([raw.subarray(0, at), add, raw.subarray(at, span[0]), name, raw.subarray(span[1])]);
@@ -111,7 +121,8 @@ export class SseRelay {
   private pending: Buffer | null = null;
   private readonly keys: Buffer[];
   private readonly starts: Uint8Array;
-  /** The slug as JSON string contents in latin1 (its UTF-8 bytes, one char each), or null. */
+  /** The slug as JSON string contents: its bytes, and the same bytes as latin1 text (one char each) to compare with. */
+  private readonly modelBytes: Buffer | null;
   private readonly modelName: string | null;
 
   constructor(
@@ -124,7 +135,9 @@ export class SseRelay {
   ) {
     this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
     this.starts = endpoint === "chat" ? CHAT_STARTS : TEXT_STARTS;
-    this.modelName = model === null ? null : modelBytes(model).toString("latin1");
+    const name = model === null ? null : modelName(model);
+    this.modelBytes = name && name.bytes;
+    this.modelName = name && name.latin1;
   }
 
   /**
@@ -140,10 +153,9 @@ export class SseRelay {
     this.nextQuote = -2;
     let pos = 0;
     // What goes out for this chunk (written once: a socket write per changed event costs more than a copy):
-    // the chunk's text from `runStart` on, with the `out` before it when something was changed.
+    // the chunk's bytes from `runStart` on, after the `out` parts when something was changed.
     let runStart = 0;
-    let out = "";
-    let changed = false;
+    const out: Buffer[] = [];
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) {
       let next: number;
       if (text.charCodeAt(i + 1) === 10) next = i + 2;
@@ -152,14 +164,13 @@ export class SseRelay {
       const end = text.charCodeAt(i - 1) === 13 ? i - 1 : i;
       const keep = this.inspect(text, data, pos, end);
       if (keep !== true) {
-        changed = true;
         if (typeof keep === "number") {
           // Rename the model: the event up to its model's value, the slug; the rest goes on in the run.
-          out += text.slice(runStart, keep) + this.modelName!;
+          out.push(data.subarray(runStart, keep), this.modelBytes!);
           runStart = this.modelEnd;
         } else {
-          out += text.slice(runStart, pos);
-          if (keep !== false) out += Buffer.from(keep).toString("latin1");
+          if (pos > runStart) out.push(data.subarray(runStart, pos));
+          if (keep !== false) out.push(Buffer.from(keep));
           runStart = next;
         }
       }
@@ -170,9 +181,9 @@ export class SseRelay {
       if (len - pos > this.maxEventBytes) this.overflow = true;
       else this.pending = Buffer.from(data.subarray(pos));
     }
-    if (!changed) return pos === 0 ? true : this.write(pos === len ? data : data.subarray(0, pos));
-    out += text.slice(runStart, pos);
-    return out.length === 0 ? true : this.write(Buffer.from(out, "latin1"));
+    if (out.length === 0) return runStart === pos ? true : this.write(pos === len ? data : data.subarray(0, pos));
+    if (pos > runStart) out.push(data.subarray(runStart, pos));
+    return this.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
   /** Where the model value being renamed ends (set when inspect returns a position). */
