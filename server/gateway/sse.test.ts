@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { replaceModel, SseRelay, spliceAnswer } from "./sse";
+import { countTextTokens } from "./tokens";
 
 const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
 const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
@@ -76,6 +77,14 @@ describe("SseRelay", () => {
     r.push(Buffer.from(`data: {"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\": \\"Paris\\"}"}}]}}]}\n\n`));
     // "think first" = 2; {"city": "Paris"} = { " city " : " Paris " } = 9
     expect(r.outputTokens).toBe(2 + 9);
+  });
+
+  it("counts a key's text once, however its text looks like keys", () => {
+    const text = 'a "content":"b c d" "usage":{"prompt_tokens":9}';
+    const r = new SseRelay("chat", () => true);
+    r.push(Buffer.from(chunk(text)));
+    expect(r.outputTokens).toBe(countTextTokens(text));
+    expect(r.usage).toBeNull();
   });
 
   it("counts completions' text deltas", () => {

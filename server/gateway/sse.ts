@@ -14,22 +14,27 @@ import { countJsonStringTokens, countTextTokens } from "./tokens";
 
 export type UpstreamUsage = { promptTokens: number; completionTokens: number; cachedTokens: number };
 
-const USAGE = Buffer.from('"usage":');
 const MODEL = Buffer.from('"model":');
+// Key names as they stand before their `":`, opening quote included.
+const USAGE_NAME = Buffer.from('"usage');
+const MODEL_NAME = Buffer.from('"model');
 // What a model generates, by endpoint: chat text, tool-call arguments and reasoning (all billed as output).
-const CHAT_KEYS = ['"content":"', '"arguments":"', '"reasoning_content":"'].map((k) => Buffer.from(k));
-const TEXT_KEYS = [Buffer.from('"text":"')];
-/** Marks the second byte of each key (the first is the quote): a table lookup before comparing keys. */
-function keyStarts(keys: Buffer[]): Uint8Array {
+const CHAT_KEYS = ['"content', '"arguments', '"reasoning_content'].map((k) => Buffer.from(k));
+const TEXT_KEYS = [Buffer.from('"text')];
+/** Marks the last byte of each key name: a table lookup before comparing names. */
+function keyEnds(keys: Buffer[]): Uint8Array {
   const t = new Uint8Array(256);
-  for (const k of keys) t[k[1]!] = 1;
+  for (const k of keys) t[k[k.length - 1]!] = 1;
   return t;
 }
-const CHAT_STARTS = keyStarts(CHAT_KEYS);
-const TEXT_STARTS = keyStarts(TEXT_KEYS);
+const CHAT_ENDS = keyEnds(CHAT_KEYS);
+const TEXT_ENDS = keyEnds(TEXT_KEYS);
 
-function matches(data: Buffer, at: number, key: Buffer): boolean {
-  for (let j = 0; j < key.length; j++) if (data[at + j] !== key[j]) return false;
+/** Whether `name` stands in `data` right before `at`, starting no earlier than `from`. */
+function endsAt(data: Buffer, at: number, name: Buffer, from: number): boolean {
+  const s = at - name.length;
+  if (s < from) return false;
+  for (let j = 0; j < name.length; j++) if (data[s + j] !== name[j]) return false;
   return true;
 }
 
@@ -120,7 +125,7 @@ export class SseRelay {
   overflow = false;
   private pending: Buffer | null = null;
   private readonly keys: Buffer[];
-  private readonly starts: Uint8Array;
+  private readonly ends: Uint8Array;
   /** The slug as JSON string contents: its bytes, and the same bytes as latin1 text (one char each) to compare with. */
   private readonly modelBytes: Buffer | null;
   private readonly modelName: string | null;
@@ -134,7 +139,7 @@ export class SseRelay {
     private readonly maxEventBytes = Infinity,
   ) {
     this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
-    this.starts = endpoint === "chat" ? CHAT_STARTS : TEXT_STARTS;
+    this.ends = endpoint === "chat" ? CHAT_ENDS : TEXT_ENDS;
     const name = model === null ? null : modelName(model);
     this.modelBytes = name && name.bytes;
     this.modelName = name && name.latin1;
@@ -150,7 +155,7 @@ export class SseRelay {
     this.pending = null;
     const len = data.length;
     const text = data.toString("latin1");
-    this.nextQuote = -2;
+    this.nextKey = -2;
     let pos = 0;
     // What goes out for this chunk (written once: a socket write per changed event costs more than a copy):
     // the chunk's bytes from `runStart` on, after the `out` parts when something was changed.
@@ -188,8 +193,8 @@ export class SseRelay {
 
   /** Where the model value being renamed ends (set when inspect returns a position). */
   private modelEnd = 0;
-  /** In the chunk being read: the first quote after the last event read (-1: none left, -2: not searched). */
-  private nextQuote = -2;
+  /** In the chunk being read: the first `":` after the last event read (-1: none left, -2: not searched). */
+  private nextKey = -2;
 
   /**
    * true: forward unchanged; false: drop; a string: forward it instead; a number: forward it
@@ -206,25 +211,28 @@ export class SseRelay {
     }
     let model: [number, number] | null = null;
     const renaming = this.modelName !== null;
-    // The first quote past the previous event, when that search already found it (else search from here):
-    // each stretch of text is searched once, however many quote-less events a chunk holds.
-    let i = this.nextQuote === -1 || this.nextQuote >= p ? this.nextQuote : text.indexOf('"', p);
-    for (; i !== -1 && i < end; i = text.indexOf('"', i + 1)) {
-      const c = data[i + 1];
-      if (c === 109 /* m */ && model === null && renaming && matches(data, i, MODEL)) {
-        model = modelValue(data, i, end);
-        if (model) i = model[1];
-      } else if (c === 117 /* u */ && matches(data, i, USAGE)) {
+    // Visit the event's keys by the `":` that ends each (one string search per key, not a look at every
+    // byte or quote) and tell the few that matter by the name before it. Inside a JSON string every
+    // quote is escaped, so a name match there is impossible. The first `":` past the previous event,
+    // when that search already found it, is reused: each stretch of text is searched once, however
+    // many key-less events a chunk holds.
+    let q = this.nextKey === -1 || this.nextKey >= p ? this.nextKey : text.indexOf('":', p);
+    for (; q !== -1 && q < end; q = text.indexOf('":', q + 2)) {
+      const last = data[q - 1]!;
+      if (last === 108 /* l */ && model === null && renaming && endsAt(data, q, MODEL_NAME, p)) {
+        model = modelValue(data, q - MODEL_NAME.length, end);
+        if (model) q = model[1] - 1;
+      } else if (last === 101 /* e */ && endsAt(data, q, USAGE_NAME, p)) {
         // A non-null usage object: parse the event (once per stream) and take the usage out.
-        let q = i + USAGE.length;
-        while (data[q] === 32) q++;
-        if (data[q] === 123 /* { */) return this.takeUsage(data.subarray(p, end));
-      } else if (c !== undefined && this.starts[c] === 1) {
+        let u = q + 2;
+        while (data[u] === 32) u++;
+        if (data[u] === 123 /* { */) return this.takeUsage(data.subarray(p, end));
+      } else if (this.ends[last] === 1 && data[q + 2] === 34 /* " */) {
         const keys = this.keys;
         let key: Buffer | null = null;
-        for (let j = 0; j < keys.length && key === null; j++) if (matches(data, i, keys[j]!)) key = keys[j]!;
+        for (let j = 0; j < keys.length && key === null; j++) if (endsAt(data, q, keys[j]!, p)) key = keys[j]!;
         if (key === null) continue;
-        const s = i + key.length;
+        const s = q + 3;
         let e = s;
         while (e < end && data[e] !== 34 /* " */) e += data[e] === 92 /* \ */ ? 2 : 1;
         if (e > s) {
@@ -234,10 +242,10 @@ export class SseRelay {
             this.firstTokenAt ??= this.now();
           }
         }
-        i = e;
+        q = e - 1;
       }
     }
-    this.nextQuote = i;
+    this.nextKey = q;
     const name = this.modelName;
     if (!model || name === null || (model[1] - model[0] === name.length && text.startsWith(name, model[0]))) return true;
     this.modelEnd = model[1];
