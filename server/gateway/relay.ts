@@ -177,7 +177,7 @@ export function relayStream(x: Relay) {
           socket.uncork();
         });
       }
-      return res.write(d);
+      return typeof d === "string" ? res.write(d, "latin1") : res.write(d);
     },
     Date.now,
     listing.slug,

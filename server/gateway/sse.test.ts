@@ -6,11 +6,14 @@ const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.c
 const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
 const done = "data: [DONE]\n\n";
 
+/** What the relay forwards, as bytes (a string it writes holds them as latin1). */
+const bytes = (d: Buffer | string) => (typeof d === "string" ? Buffer.from(d, "latin1") : d);
+
 function relay(pieces: string[]) {
   const out: string[] = [];
   const writes: number[] = [];
   const r = new SseRelay("chat", (d) => {
-    out.push(d.toString());
+    out.push(bytes(d).toString());
     writes.push(d.length);
     return true;
   });
@@ -110,7 +113,7 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
     unnamed.push(Buffer.from(stream));
     for (const size of [1, 5, stream.length]) {
       const out: string[] = [];
-      const r = new SseRelay("chat", (d) => out.push(d.toString()) > 0, Date.now, "prov/llama");
+      const r = new SseRelay("chat", (d) => out.push(bytes(d).toString()) > 0, Date.now, "prov/llama");
       for (let i = 0; i < stream.length; i += size) r.push(Buffer.from(stream.slice(i, i + size)));
       expect(out.join("")).toBe(want);
       expect(r.outputTokens).toBe(unnamed.outputTokens);
@@ -120,7 +123,7 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
   it("renames in CRLF-separated streams and keeps everything else byte for byte", () => {
     const crlf = (named("up-id", "é\u00e9 ✓") + named("up-id", "b") + usage + done).replace(/\n\n/g, "\r\n\r\n");
     const out: string[] = [];
-    const r = new SseRelay("chat", (d) => out.push(d.toString()) > 0, Date.now, "prov/llamä");
+    const r = new SseRelay("chat", (d) => out.push(bytes(d).toString()) > 0, Date.now, "prov/llamä");
     r.push(Buffer.from(crlf));
     expect(out.join("")).toBe((named("prov/llamä", "é\u00e9 ✓") + named("prov/llamä", "b")).replace(/\n\n/g, "\r\n\r\n"));
     expect(r.usage?.promptTokens).toBe(7);

@@ -126,13 +126,13 @@ export class SseRelay {
   private pending: Buffer | null = null;
   private readonly keys: Buffer[];
   private readonly ends: Uint8Array;
-  /** The slug as JSON string contents: its bytes, and the same bytes as latin1 text (one char each) to compare with. */
-  private readonly modelBytes: Buffer | null;
+  /** The slug as JSON string contents in latin1 text (its bytes, one char each). */
   private readonly modelName: string | null;
 
   constructor(
     endpoint: "chat" | "completion",
-    private readonly write: (data: Buffer) => boolean,
+    /** Gets the bytes to forward: a Buffer, or a string holding them as latin1 (one char per byte). */
+    private readonly write: (data: Buffer | string) => boolean,
     private readonly now: () => number = Date.now,
     /** The name each event's `model` is given; upstream names pass through when null. */
     private readonly model: string | null = null,
@@ -140,9 +140,7 @@ export class SseRelay {
   ) {
     this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
     this.ends = endpoint === "chat" ? CHAT_ENDS : TEXT_ENDS;
-    const name = model === null ? null : modelName(model);
-    this.modelBytes = name && name.bytes;
-    this.modelName = name && name.latin1;
+    this.modelName = model === null ? null : modelName(model).latin1;
   }
 
   /**
@@ -158,9 +156,12 @@ export class SseRelay {
     this.nextKey = -2;
     let pos = 0;
     // What goes out for this chunk (written once: a socket write per changed event costs more than a copy):
-    // the chunk's bytes from `runStart` on, after the `out` parts when something was changed.
+    // the chunk's bytes from `runStart` on, after `out` when something was changed. A changed chunk goes
+    // out as latin1 text: string slices and one flat copy on the V8 heap, where a Buffer would be a new
+    // ArrayBuffer per chunk for the collector to track and free.
     let runStart = 0;
-    const out: Buffer[] = [];
+    let out = "";
+    let changed = false;
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) {
       let next: number;
       if (text.charCodeAt(i + 1) === 10) next = i + 2;
@@ -169,13 +170,14 @@ export class SseRelay {
       const end = text.charCodeAt(i - 1) === 13 ? i - 1 : i;
       const keep = this.inspect(text, data, pos, end);
       if (keep !== true) {
+        changed = true;
         if (typeof keep === "number") {
           // Rename the model: the event up to its model's value, the slug; the rest goes on in the run.
-          out.push(data.subarray(runStart, keep), this.modelBytes!);
+          out += text.slice(runStart, keep) + this.modelName!;
           runStart = this.modelEnd;
         } else {
-          if (pos > runStart) out.push(data.subarray(runStart, pos));
-          if (keep !== false) out.push(Buffer.from(keep));
+          out += text.slice(runStart, pos);
+          if (keep !== false) out += Buffer.from(keep).toString("latin1");
           runStart = next;
         }
       }
@@ -186,9 +188,9 @@ export class SseRelay {
       if (len - pos > this.maxEventBytes) this.overflow = true;
       else this.pending = Buffer.from(data.subarray(pos));
     }
-    if (out.length === 0) return runStart === pos ? true : this.write(pos === len ? data : data.subarray(0, pos));
-    if (pos > runStart) out.push(data.subarray(runStart, pos));
-    return this.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (!changed) return pos === 0 ? true : this.write(pos === len ? data : data.subarray(0, pos));
+    out += text.slice(runStart, pos);
+    return out.length === 0 ? true : this.write(out);
   }
 
   /** Where the model value being renamed ends (set when inspect returns a position). */
