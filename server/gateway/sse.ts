@@ -146,7 +146,7 @@ export class SseRelay {
   /**
    * Feeds one upstream chunk; returns false when the client's socket wants a pause. The chunk
    * is also read as latin1 text (a copy at memcpy speed) so that V8's string search finds line
-   * ends and quotes (memchr, far cheaper than a byte loop in JS) at the same offsets as in the bytes.
+   * ends and key ends (far cheaper than a byte loop in JS) at the same offsets as in the bytes.
    */
   push(chunk: Buffer): boolean {
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
