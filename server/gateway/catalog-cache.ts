@@ -39,9 +39,16 @@ export class CatalogCache {
     return this.loading;
   }
 
-  /** The listings a `model` can mean: the one with that slug, else the family's (chooseProviders decides among them). */
-  async candidates(model: string): Promise<RoutingListing[]> {
-    if (!this.listings) await this.load();
+  /**
+   * The listings a `model` can mean: the one with that slug, else the family's (chooseProviders
+   * decides among them). Synchronous once the table is loaded.
+   */
+  candidates(model: string): RoutingListing[] | Promise<RoutingListing[]> {
+    if (!this.listings) return this.load().then(() => this.pick(model));
+    return this.pick(model);
+  }
+
+  private pick(model: string): RoutingListing[] {
     const m = model.toLowerCase();
     return this.bySlug.get(m) ?? this.byFamily.get(m) ?? [];
   }

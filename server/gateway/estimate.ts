@@ -40,6 +40,10 @@ export function defaultMaxTokens(contextLength: number, promptTokens: number, ca
 
 export type TokenUsage = { promptTokens: number; completionTokens: number; cachedTokens: number };
 
+function costOf(u: TokenUsage, prices: PricesPer1k): bigint {
+  return usageCostNano({ input: u.promptTokens - u.cachedTokens, output: u.completionTokens, cachedInput: u.cachedTokens }, prices);
+}
+
 /** What a request could have produced: its prompt as estimated for the hold, and max_tokens × n. */
 export type UsageBounds = { promptTokens: number; outputTokens: number; contextLength: number };
 
@@ -52,14 +56,13 @@ export type UsageBounds = { promptTokens: number; outputTokens: number; contextL
  * `anomaly` says why the report was not billed as is (null when it was).
  */
 export function billableUsage(reported: TokenUsage, bounds: UsageBounds, prices: PricesPer1k, holdNano: bigint): { billed: TokenUsage; costNano: bigint; anomaly: string | null } {
-  const cost = (u: TokenUsage) => usageCostNano({ input: u.promptTokens - u.cachedTokens, output: u.completionTokens, cachedInput: u.cachedTokens }, prices);
   let anomaly: string | null = null;
   if (reported.completionTokens > bounds.outputTokens) anomaly = `completion_tokens ${reported.completionTokens} exceed max_tokens × n = ${bounds.outputTokens}`;
   else if (reported.promptTokens > bounds.contextLength) anomaly = `prompt_tokens ${reported.promptTokens} exceed the context length ${bounds.contextLength}`;
-  const costNano = anomaly ? 0n : cost(reported);
+  const costNano = anomaly ? 0n : costOf(reported, prices);
   if (!anomaly && costNano <= holdNano) return { billed: reported, costNano, anomaly: null };
   anomaly ??= `reported usage costs ${costNano} nano-USD, more than the ${holdNano} held`;
   const promptTokens = Math.min(reported.promptTokens, bounds.promptTokens);
   const billed = { promptTokens, completionTokens: Math.min(reported.completionTokens, bounds.outputTokens), cachedTokens: Math.min(reported.cachedTokens, promptTokens) };
-  return { billed, costNano: cost(billed), anomaly };
+  return { billed, costNano: costOf(billed, prices), anomaly };
 }

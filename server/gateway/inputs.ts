@@ -32,8 +32,13 @@ export function worstPrices(listings: RoutingListing[], now: number): PricesPer1
   return out;
 }
 
+function bad(param: string, message: string): ApiError {
+  return apiError("INVALID_INPUT", "invalid_value", `${param}: ${message}`, { param });
+}
+
+// Module-level helpers rather than closures here and in the proxy's other per-request code: under tsx
+// (how the proxy runs) each named closure costs an Object.defineProperty per call (esbuild's keepNames).
 export function validate(endpoint: Endpoint, body: Record<string, unknown>): ApiError | null {
-  const bad = (param: string, message: string) => apiError("INVALID_INPUT", "invalid_value", `${param}: ${message}`, { param });
   if (typeof body.model !== "string" || body.model.length === 0) return bad("model", "is required (a listing slug such as `provider/model`, or a model family)");
   if (endpoint === "chat" && (!Array.isArray(body.messages) || body.messages.length === 0)) return bad("messages", "must be a non-empty array");
   if (endpoint === "completion" && typeof body.prompt !== "string" && !Array.isArray(body.prompt)) return bad("prompt", "must be a string or an array");

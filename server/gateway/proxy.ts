@@ -66,16 +66,24 @@ export class Proxy {
     c.observe((Date.now() - started) / 1000);
   };
 
-  private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
-    const started = Date.now();
-    const headers: Record<string, string> = { "x-request-id": requestId };
-    const fail = (e: ApiError) => {
+  /** What answers a request refused before relaying: counted, then the error envelope. */
+  private failer(res: http.ServerResponse, endpoint: Endpoint, started: number, headers: Record<string, string>) {
+    // Returned unnamed: under tsx (esbuild keepNames) a named closure costs a defineProperty per request.
+    return (e: ApiError) => {
       this.count(endpoint, e.status, started, false);
       sendError(res, e, headers);
     };
+  }
+
+  private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
+    const started = Date.now();
+    const headers: Record<string, string> = { "x-request-id": requestId };
+    const fail = this.failer(res, endpoint, started, headers);
 
     if (this.s.spool.full) return fail(unavailable("usage_spool_full", "The proxy cannot record usage right now (its spool is full); try again shortly"));
-    const auth = await authenticate(this.s, req);
+    // Key, catalog and credit answer synchronously from their caches; a promise only when they must ask the backend.
+    const authed = authenticate(this.s, req);
+    const auth = authed instanceof Promise ? await authed : authed;
     if (!("key" in auth)) return fail(auth);
     const { key, cached } = auth;
 
@@ -105,7 +113,8 @@ export class Proxy {
 
     let listings: RoutingListing[];
     try {
-      listings = await this.s.catalog.candidates(model);
+      const found = this.s.catalog.candidates(model);
+      listings = found instanceof Promise ? await found : found;
     } catch (err) {
       this.s.log(`catalog unavailable: ${(err as Error).message}`);
       return fail(unavailable("backend_unavailable", "The model catalog is not available right now; try again shortly"));
@@ -140,14 +149,16 @@ export class Proxy {
     const prices = worstPrices(route.candidates, started);
     const choices = endpoint === "embeddings" ? 1 : choicesOf(body);
     const requested = endpoint === "embeddings" ? null : ((body.max_completion_tokens ?? body.max_tokens ?? null) as number | null);
-    const contextLength = Math.min(...route.candidates.map((l) => l.contextLength));
+    let contextLength = Infinity;
+    for (const l of route.candidates) if (l.contextLength < contextLength) contextLength = l.contextLength;
     let maxTokens = endpoint === "embeddings" ? 0 : (requested ?? defaultMaxTokens(contextLength, promptTokens, this.s.config.defaultMaxTokens));
     const estimate = worstCaseNano(promptTokens, maxTokens * choices, prices);
     // Without an explicit max_tokens the proxy picks one, so it may pick what the credit affords (as OpenRouter does).
     const flexible = endpoint !== "embeddings" && requested === null;
     let got;
     try {
-      got = await this.s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, choices, prices) : undefined, route.candidates[0]!.listingId);
+      const held = this.s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, choices, prices) : undefined, route.candidates[0]!.listingId);
+      got = held instanceof Promise ? await held : held;
     } catch (err) {
       this.s.log(`credit reservation failed: ${(err as Error).message}`);
       return fail(unavailable("backend_unavailable", "Credit could not be reserved right now; try again shortly"));
@@ -255,7 +266,18 @@ export class Proxy {
         continue;
       }
       upstreamBody = upstream.body;
-      const relay = { s: this.s, r, listing, upstream, res, clientGone: () => clientGone, finish: this.finish, count: this.count };
+      const relay = {
+        s: this.s,
+        r,
+        listing,
+        upstream,
+        res,
+        clientGone() {
+          return clientGone;
+        },
+        finish: this.finish,
+        count: this.count,
+      };
       if (stream) return relayStream(relay);
       return relayJson(relay);
     }

@@ -10,7 +10,7 @@ import { apiError, sseErrorEvent, type ApiError } from "./openai-errors";
 import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
 import type { GatewayState } from "./server";
-import { readUsage, replaceModel, SseRelay, type UpstreamUsage } from "./sse";
+import { readUsage, SseRelay, spliceAnswer, type UpstreamUsage } from "./sse";
 import { countTextTokens } from "./tokens";
 
 /**
@@ -131,7 +131,7 @@ export function relayJson(x: Relay) {
         if (asReported && at !== -1) {
           // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
           const cut = at + USAGE_OPEN.length;
-          out = replaceModel(Buffer.concat([raw.subarray(0, cut), Buffer.from(`"cost":"${cost}",`), raw.subarray(cut)]), listing.slug);
+          out = spliceAnswer(raw, listing.slug, cut, `"cost":"${cost}",`);
         } else {
           parsed ??= JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
           if (typeof parsed.model === "string") parsed.model = listing.slug;
@@ -166,19 +166,18 @@ export function relayStream(x: Relay) {
   // held longer than that; under load it saves a syscall per event, the proxy's largest cost.
   const socket = res.socket;
   let corked = false;
-  const uncork = () => {
-    corked = false;
-    socket?.uncork();
-  };
   const relay = new SseRelay(
     r.endpoint === "chat" ? "chat" : "completion",
     (d) => {
       if (!corked && socket) {
         corked = true;
         socket.cork();
-        setImmediate(uncork);
+        setImmediate(() => {
+          corked = false;
+          socket.uncork();
+        });
       }
-      return res.write(d);
+      return typeof d === "string" ? res.write(d, "latin1") : res.write(d);
     },
     Date.now,
     listing.slug,
@@ -186,49 +185,52 @@ export function relayStream(x: Relay) {
   );
   const body = upstream.body;
   let done = false;
-  const end = (status: UsageEvent["status"], error: ApiError | null) => {
-    if (done) return;
-    done = true;
-    const outcome = {
-      status,
-      // The upstream's count when it came (it arrives last: everything was produced), else what streamed.
-      usage: relay.usage,
-      countedOutput: relay.outputTokens,
-      firstTokenAt: relay.firstTokenAt,
-      upstreamStatus: upstream.statusCode,
-    };
-    x.count(r.endpoint, 200, r.started, true);
-    if (status === "aborted") return void x.finish(r, listing, outcome);
-    x.finish(r, listing, outcome, (bill) => {
-      if (error) return void res.end(sseErrorEvent(error));
-      if (r.wantsUsage) {
-        const chunk = relay.usageChunk ?? {
-          id: `gen-${r.requestId}`,
-          object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
-          created: Math.floor(r.started / 1000),
-          model: listing.slug,
-          choices: [],
-        };
-        const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};
-        chunk.usage = {
-          ...upstreamUsage,
-          prompt_tokens: bill.promptTokens,
-          completion_tokens: bill.outputTokens,
-          total_tokens: bill.promptTokens + bill.outputTokens,
-          cost: usdDecimal(bill.costNano),
-          ...(bill.estimated ? { estimated: true } : {}),
-        };
-        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-      }
-      res.end(DONE_EVENT);
-    });
-  };
-  const fault = (err: unknown) => {
-    // Whatever went wrong is ours: the buyer gets an error event, what streamed is billed.
-    s.log(`relaying ${r.requestId} from ${listing.slug} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    body.destroy();
-    if (!done) end("error", apiError("UPSTREAM_FAILED", "upstream_error", `The stream broke off (request id ${r.requestId}); the tokens streamed so far are billed`));
-    else res.destroy();
+  // Methods, not named closures: under tsx (esbuild keepNames) each named closure costs a defineProperty per stream.
+  const on = {
+    end(status: UsageEvent["status"], error: ApiError | null) {
+      if (done) return;
+      done = true;
+      const outcome = {
+        status,
+        // The upstream's count when it came (it arrives last: everything was produced), else what streamed.
+        usage: relay.usage,
+        countedOutput: relay.outputTokens,
+        firstTokenAt: relay.firstTokenAt,
+        upstreamStatus: upstream.statusCode,
+      };
+      x.count(r.endpoint, 200, r.started, true);
+      if (status === "aborted") return void x.finish(r, listing, outcome);
+      x.finish(r, listing, outcome, (bill) => {
+        if (error) return void res.end(sseErrorEvent(error));
+        if (r.wantsUsage) {
+          const chunk = relay.usageChunk ?? {
+            id: `gen-${r.requestId}`,
+            object: r.endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
+            created: Math.floor(r.started / 1000),
+            model: listing.slug,
+            choices: [],
+          };
+          const upstreamUsage = isObject(chunk.usage) ? chunk.usage : {};
+          chunk.usage = {
+            ...upstreamUsage,
+            prompt_tokens: bill.promptTokens,
+            completion_tokens: bill.outputTokens,
+            total_tokens: bill.promptTokens + bill.outputTokens,
+            cost: usdDecimal(bill.costNano),
+            ...(bill.estimated ? { estimated: true } : {}),
+          };
+          res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        }
+        res.end(DONE_EVENT);
+      });
+    },
+    fault(err: unknown) {
+      // Whatever went wrong is ours: the buyer gets an error event, what streamed is billed.
+      s.log(`relaying ${r.requestId} from ${listing.slug} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      body.destroy();
+      if (!done) on.end("error", apiError("UPSTREAM_FAILED", "upstream_error", `The stream broke off (request id ${r.requestId}); the tokens streamed so far are billed`));
+      else res.destroy();
+    },
   };
   body.on("data", (c: Buffer) => {
     try {
@@ -239,24 +241,24 @@ export function relayStream(x: Relay) {
         res.once("drain", () => body.resume());
       }
     } catch (err) {
-      fault(err);
+      on.fault(err);
     }
   });
   body.on("end", () => {
     try {
-      end("ok", null);
+      on.end("ok", null);
     } catch (err) {
-      fault(err);
+      on.fault(err);
     }
   });
   body.on("error", (err: Error) => {
     try {
-      if (x.clientGone()) return end("aborted", null);
+      if (x.clientGone()) return on.end("aborted", null);
       if (!(err instanceof Breach)) s.log(`upstream stream from ${listing.slug} broke: ${err.message}`);
       const why = err instanceof Breach ? err.message : "The provider's stream broke off";
-      end("error", apiError("UPSTREAM_FAILED", "upstream_error", `${why}; the tokens streamed so far are billed`));
+      on.end("error", apiError("UPSTREAM_FAILED", "upstream_error", `${why}; the tokens streamed so far are billed`));
     } catch (e) {
-      fault(e);
+      on.fault(e);
     }
   });
   // A client that leaves mid-stream: run() destroys the upstream body, which lands in "error" above.

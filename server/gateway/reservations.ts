@@ -82,7 +82,11 @@ export class CreditControl {
     private readonly opts: CreditOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.refillAtNano = (opts.chunkNano * BigInt(Math.round(opts.refillBelow * 1000))) / 1000n;
   }
+
+  /** Below this much left, the next chunk is asked for ahead of need. */
+  private readonly refillAtNano: bigint;
 
   private entry(keyId: string, listingId: string | undefined): KeyCredit {
     const perListing = this.opts.perListing === true;
@@ -112,17 +116,27 @@ export class CreditControl {
    * reservation has left, if that covers `minNano`. Refused when neither fits.
    * `listingId`: the listing the request goes to first (the credit is held for it with `perListing`).
    */
-  async acquire(keyId: string, estimateNano: bigint, minNano?: bigint, listingId?: string): Promise<Hold | Refusal> {
+  acquire(keyId: string, estimateNano: bigint, minNano?: bigint, listingId?: string): Hold | Refusal | Promise<Hold | Refusal> {
     const kc = this.entry(keyId, listingId);
     kc.lastUsed = this.now();
+    // While the reservation covers it (nearly always), synchronously: no promise to wait a turn for.
+    const r = kc.current;
+    if (this.usable(r) && r.remainingNano >= estimateNano) return this.takeAndTopUp(kc, r, estimateNano);
+    return this.acquireAfterRefill(kc, estimateNano, minNano);
+  }
+
+  private takeAndTopUp(kc: KeyCredit, r: Reservation, estimateNano: bigint): Hold {
+    const hold = this.take(kc.keyId, r, estimateNano);
+    if (r.remainingNano < this.refillAtNano) void this.refill(kc, this.opts.chunkNano);
+    return hold;
+  }
+
+  private async acquireAfterRefill(kc: KeyCredit, estimateNano: bigint, minNano: bigint | undefined): Promise<Hold | Refusal> {
+    const keyId = kc.keyId;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const r = kc.current;
-      if (this.usable(r) && r.remainingNano >= estimateNano) {
-        const hold = this.take(keyId, r, estimateNano);
-        if (r.remainingNano < (this.opts.chunkNano * BigInt(Math.round(this.opts.refillBelow * 1000))) / 1000n) void this.refill(kc, this.opts.chunkNano);
-        return hold;
-      }
       await this.refill(kc, estimateNano > this.opts.chunkNano ? estimateNano : this.opts.chunkNano);
+      const r = kc.current;
+      if (this.usable(r) && r.remainingNano >= estimateNano) return this.takeAndTopUp(kc, r, estimateNano);
     }
     const r = kc.current;
     const available = this.usable(r) ? r.remainingNano : 0n;

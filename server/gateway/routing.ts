@@ -66,6 +66,21 @@ export function allowedByKey(allowlist: string[], l: RoutingListing): boolean {
   return allowlist.length === 0 || allowlist.includes(l.slug) || allowlist.includes(l.family);
 }
 
+function endpointName(e: string): string {
+  return ENDPOINT_NAMES[e as Endpoint] ?? e;
+}
+
+/** Output tokens per second: the platform's measured median, else this proxy's own figure, else -1 (unmeasured). */
+function speedOf(l: RoutingListing, throughput: ((listingId: string) => number | undefined) | undefined): number {
+  return l.measured?.medianOutputTokensPerSecond ?? throughput?.(l.listingId) ?? -1;
+}
+
+/** Where `provider.order` puts a listing (after every named one when it is not named). */
+function rankOf(order: string[], l: RoutingListing): number {
+  const i = order.findIndex((e) => names(e, l));
+  return i === -1 ? order.length : i;
+}
+
 const byPrice = (now: number) => (a: RoutingListing, b: RoutingListing) => {
   const pa = comparablePer1MNano(priceAt(a, now), a.modalities);
   const pb = comparablePer1MNano(priceAt(b, now), b.modalities);
@@ -96,39 +111,38 @@ export function chooseProviders(p: {
   const model = p.model.toLowerCase();
   const exact = p.listings.filter((l) => l.slug === model);
   const family = exact.length === 0;
+  const { order = [], only = [], ignore = [] } = p.preferences;
+  const policy: Policy = p.preferences.sort ?? "price";
+  // The usual request, one listing by its slug and nothing to exclude: no filtering or ranking to do.
+  const one = exact.length === 1 ? exact[0]! : null;
+  if (one && only.length === 0 && ignore.length === 0 && allowedByKey(p.allowlist, one) && one.modalities.includes(p.endpoint)) {
+    return { ok: true, candidates: exact, policy, family: false };
+  }
   const matching = family ? p.listings.filter((l) => l.family === model) : exact;
   if (matching.length === 0) return { ok: false, code: "unknown_model", message: `The model \`${p.model}\` does not exist or is not published` };
   const allowed = matching.filter((l) => allowedByKey(p.allowlist, l));
   if (allowed.length === 0) return { ok: false, code: "model_not_allowed", message: `This API key may not use \`${p.model}\`` };
   const served = [...new Set(allowed.flatMap((l) => l.modalities))];
   if (!served.includes(p.endpoint)) {
-    const what = (e: string) => ENDPOINT_NAMES[e as Endpoint] ?? e;
-    return { ok: false, code: "wrong_endpoint", message: `The model \`${p.model}\` does not serve ${what(p.endpoint)}; it serves ${served.map(what).join(" and ")}` };
+    return { ok: false, code: "wrong_endpoint", message: `The model \`${p.model}\` does not serve ${endpointName(p.endpoint)}; it serves ${served.map(endpointName).join(" and ")}` };
   }
-  const { order = [], only = [], ignore = [] } = p.preferences;
   const serving = allowed.filter(
     (l) => l.modalities.includes(p.endpoint) && (only.length === 0 || only.some((e) => names(e, l))) && !ignore.some((e) => names(e, l)),
   );
-  const policy: Policy = p.preferences.sort ?? "price";
   if (serving.length === 0) {
     return { ok: false, code: "no_provider", message: `No provider of \`${p.model}\` serves ${p.endpoint} requests within the given provider preferences` };
   }
   const price = byPrice(p.now);
-  const speed = (l: RoutingListing) => l.measured?.medianOutputTokensPerSecond ?? p.throughput?.(l.listingId) ?? -1;
   const ranked = [...serving].sort((a, b) => {
     if (policy === "efficiency") {
       const d = (b.tokensPerWatt ?? 0) - (a.tokensPerWatt ?? 0);
       if (d !== 0) return d;
     } else if (policy === "throughput") {
-      const d = speed(b) - speed(a);
+      const d = speedOf(b, p.throughput) - speedOf(a, p.throughput);
       if (d !== 0) return d;
     }
     return price(a, b);
   });
-  const rank = (l: RoutingListing) => {
-    const i = order.findIndex((e) => names(e, l));
-    return i === -1 ? order.length : i;
-  };
-  const candidates = order.length ? ranked.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map((x) => x.l) : ranked;
+  const candidates = order.length ? ranked.map((l, i) => ({ l, i })).sort((a, b) => rankOf(order, a.l) - rankOf(order, b.l) || a.i - b.i).map((x) => x.l) : ranked;
   return { ok: true, candidates: p.preferences.allow_fallbacks === false ? candidates.slice(0, 1) : candidates, policy, family };
 }

@@ -256,12 +256,15 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
-    if (method === "OPTIONS") return preflight(req, res);
     if (method === "POST") {
       if (path === "/v1/chat/completions") return proxy.handle(req, res, "chat", requestId);
       if (path === "/v1/completions") return proxy.handle(req, res, "completion", requestId);
       if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings", requestId);
-    } else if (method === "GET") {
+    }
+    // Proxied requests carry the id in the headers they answer with (writeHead's fast path, no setHeader).
+    res.setHeader("x-request-id", requestId);
+    if (method === "OPTIONS") return preflight(req, res);
+    if (method === "GET") {
       if (path === "/healthz") return sendJson(res, 200, JSON.stringify({ ok: true, unreported: reporter.pending }));
       if (path === "/metrics") {
         const refused = metricsRefusal(req, config.metricsToken);
@@ -294,7 +297,6 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
   const server = http.createServer((req, res) => {
     // A request id for the answer and the log, should anything below throw (sync or async).
     const requestId = uuidv7();
-    res.setHeader("x-request-id", requestId);
     try {
       const done = route(req, res, requestId);
       if (done) done.catch((err: unknown) => sendInternalError(res, log, err, requestId));

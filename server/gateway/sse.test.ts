@@ -1,15 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { replaceModel, SseRelay } from "./sse";
+import { replaceModel, SseRelay, spliceAnswer } from "./sse";
+import { countTextTokens } from "./tokens";
 
 const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
 const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
 const done = "data: [DONE]\n\n";
 
+/** What the relay forwards, as bytes (a string it writes holds them as latin1). */
+const bytes = (d: Buffer | string) => (typeof d === "string" ? Buffer.from(d, "latin1") : d);
+
 function relay(pieces: string[]) {
   const out: string[] = [];
   const writes: number[] = [];
   const r = new SseRelay("chat", (d) => {
-    out.push(d.toString());
+    out.push(bytes(d).toString());
     writes.push(d.length);
     return true;
   });
@@ -78,6 +82,14 @@ describe("SseRelay", () => {
     expect(r.outputTokens).toBe(2 + 9);
   });
 
+  it("counts a key's text once, however its text looks like keys", () => {
+    const text = 'a "content":"b c d" "usage":{"prompt_tokens":9}';
+    const r = new SseRelay("chat", () => true);
+    r.push(Buffer.from(chunk(text)));
+    expect(r.outputTokens).toBe(countTextTokens(text));
+    expect(r.usage).toBeNull();
+  });
+
   it("counts completions' text deltas", () => {
     const r = new SseRelay("completion", () => true);
     r.push(Buffer.from(`data: {"choices":[{"text":" alpha beta"}]}\n\n`));
@@ -101,11 +113,20 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
     unnamed.push(Buffer.from(stream));
     for (const size of [1, 5, stream.length]) {
       const out: string[] = [];
-      const r = new SseRelay("chat", (d) => out.push(d.toString()) > 0, Date.now, "prov/llama");
+      const r = new SseRelay("chat", (d) => out.push(bytes(d).toString()) > 0, Date.now, "prov/llama");
       for (let i = 0; i < stream.length; i += size) r.push(Buffer.from(stream.slice(i, i + size)));
       expect(out.join("")).toBe(want);
       expect(r.outputTokens).toBe(unnamed.outputTokens);
     }
+  });
+
+  it("renames in CRLF-separated streams and keeps everything else byte for byte", () => {
+    const crlf = (named("up-id", "é\u00e9 ✓") + named("up-id", "b") + usage + done).replace(/\n\n/g, "\r\n\r\n");
+    const out: string[] = [];
+    const r = new SseRelay("chat", (d) => out.push(bytes(d).toString()) > 0, Date.now, "prov/llamä");
+    r.push(Buffer.from(crlf));
+    expect(out.join("")).toBe((named("prov/llamä", "é\u00e9 ✓") + named("prov/llamä", "b")).replace(/\n\n/g, "\r\n\r\n"));
+    expect(r.usage?.promptTokens).toBe(7);
   });
 
   it("leaves an event alone (zero-copy) when it already names the slug, and a usage chunk gets the slug", () => {
@@ -125,5 +146,27 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
     ["a model that is not a string", '{"model":null}', '{"model":null}'],
   ])("replaceModel: %s", (_label, raw, want) => {
     expect(replaceModel(Buffer.from(raw), "prov/m").toString()).toBe(want);
+  });
+
+  it.each([
+    ["model before usage", '{"model":"up-id","usage":{"prompt_tokens":1}}', '{"model":"prov/m","usage":{"cost":"0.1","prompt_tokens":1}}'],
+    ["model after usage", '{"usage":{"prompt_tokens":1},"model":"up-id"}', '{"usage":{"cost":"0.1","prompt_tokens":1},"model":"prov/m"}'],
+    ["the slug already", '{"model":"prov/m","usage":{"prompt_tokens":1}}', '{"model":"prov/m","usage":{"cost":"0.1","prompt_tokens":1}}'],
+    ["no model", '{"usage":{"prompt_tokens":1}}', '{"usage":{"cost":"0.1","prompt_tokens":1}}'],
+  ])("spliceAnswer: %s", (_label, raw, want) => {
+    const at = raw.indexOf('"usage":{') + '"usage":{'.length;
+    expect(spliceAnswer(Buffer.from(raw), "prov/m", at, '"cost":"0.1",').toString()).toBe(want);
+  });
+});
+
+describe("hostile shapes stay linear", () => {
+  it("reads a chunk of many quote-less events and one long quote-less event quickly", () => {
+    const many = "data: 1\n\n".repeat(200_000) + `data: {"model":"x","choices":[{"delta":{"content":"hi"}}]}\n\n`;
+    const r = new SseRelay("chat", () => true, Date.now, "prov/m");
+    const started = performance.now();
+    r.push(Buffer.from(many));
+    r.push(Buffer.from(`data: ${"1".repeat(500_000)}\n\n`));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(r.outputTokens).toBe(1);
   });
 });
