@@ -17,7 +17,7 @@ import type pg from "pg";
 import { createDb, createPool, type Db } from "../db/client";
 import { migrateDb } from "../db/migrate";
 import { startPgChild } from "../scripts/lib/pg-child";
-import { trpcBackend } from "../server/gateway/backend";
+import { trpcBackend, usageEventJson } from "../server/gateway/backend";
 import { uuidv7 } from "../server/lib/ids";
 import { checkInvariants, ensureAccount, postTransfersBatch } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
@@ -285,17 +285,23 @@ try {
   const api = await startApi(pgChild.url);
   const workerPid = await startWorker(pgChild.url);
   const backend = trpcBackend(api.url, TOKEN);
-  const report = async (batch: UsageEvent[]) => (await backend.report(batch)).results;
+  // As the proxy's reporter does: each event's JSON line was journalled when its request ended, and is sent as it is.
+  const lineOf = new WeakMap<UsageEvent, string>();
+  const journal = (batches: UsageEvent[][]) => {
+    for (const b of batches) for (const e of b) if (!lineOf.has(e)) lineOf.set(e, usageEventJson(e));
+    return batches;
+  };
+  const report = async (batch: UsageEvent[]) => (await backend.report(batch, batch.map((e) => lineOf.get(e)!))).results;
 
   // Every event spends from its key's reservation: the settler voids and re-holds each one per window.
   const reservationOf = new Map<string, string>();
   for (const k of world.keys) reservationOf.set(k.keyId, (await reserve(db, { id: uuidv7(), keyId: k.keyId, amountNano: 500_000_000_000n, ttlSeconds: 3600 })).id);
 
   // Warm-up (caches, JIT, partitions), not measured.
-  await run(batchesOf(makeEvents(world, 8000, reservationOf)), report);
+  await run(journal(batchesOf(makeEvents(world, 8000, reservationOf))), report);
   await settledAll(db);
 
-  const main = batchesOf(makeEvents(world, EVENTS, reservationOf));
+  const main = journal(batchesOf(makeEvents(world, EVENTS, reservationOf)));
   const { rows: firstSeq } = await db.execute<{ seq: string }>(sql`select coalesce(max(seq), 0)::text as seq from usage_batches`);
   console.log(`[bench] ${EVENTS} events + duplicates in ${main.length} batches of ${BATCH}, ${REPORTERS} reporters, proxy report client → lean ingest → settler…`);
   const cpu0 = { api: cpuSeconds(api.pid), worker: cpuSeconds(workerPid), pg: postgresCpuSeconds(postmaster), bench: process.cpuUsage() };

@@ -139,7 +139,7 @@ export const envSchema = z.object({
   /** Unsettled usage batches past which `usage.report` answers 503 (the proxy keeps the events spooled and retries). */
   USAGE_BACKLOG_MAX_BATCHES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   /** Shortest time between two settlement windows under load, milliseconds (idle, the settler looks every this long too). */
-  SETTLEMENT_WINDOW_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
+  SETTLEMENT_WINDOW_MS: z.coerce.number().int().min(10).max(10_000).default(3000),
   /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
   SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });

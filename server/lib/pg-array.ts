@@ -8,6 +8,8 @@ export function pgArray(values: readonly (string | bigint | number | boolean | D
     if (v === null || v === undefined) return "NULL";
     if (typeof v === "bigint" || typeof v === "number") return String(v);
     const text = v instanceof Date ? v.toISOString() : String(v);
+    // Most values (ids, enums, timestamps) hold neither character: no escaping pass for them.
+    if (!text.includes('"') && !text.includes("\\")) return `"${text}"`;
     return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
   });
   return `{${parts.join(",")}}`;

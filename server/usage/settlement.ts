@@ -81,7 +81,12 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
   rawEvents.forEach((raw, index) => {
     const r = (opts.wire ? usageEventWire : usageEvent).safeParse(raw);
     if (!r.success) return void (results[index] = rejected(idOf(raw), zodReason(r.error)));
-    const event = { ...r.data, id: r.data.id.toLowerCase() };
+    // The parsed object is the intake's own: ids are lower-cased in place, once.
+    const event = r.data;
+    event.id = event.id.toLowerCase();
+    event.keyId = event.keyId.toLowerCase();
+    event.listingId = event.listingId.toLowerCase();
+    if (event.reservationId) event.reservationId = event.reservationId.toLowerCase();
     const problem = timingProblem(event, now) ?? idTimeProblem(event.id, now);
     if (problem) return void (results[index] = rejected(event.id, problem));
     const fingerprint = eventFingerprint(event);
@@ -91,13 +96,13 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     parsed.push({ index, event, fingerprint });
   });
 
-  const keys = await lookupKeys(db, new Set(parsed.map((p) => p.event.keyId.toLowerCase())));
-  const listings = await lookupListings(db, new Set(parsed.map((p) => p.event.listingId.toLowerCase())));
+  const keys = await lookupKeys(db, new Set(parsed.map((p) => p.event.keyId)));
+  const listings = await lookupListings(db, new Set(parsed.map((p) => p.event.listingId)));
   let candidates: Candidate[] = [];
   const capped = opts.service.kind === "provider";
   for (const p of parsed) {
-    const key = keys.get(p.event.keyId.toLowerCase());
-    const listing = listings.get(p.event.listingId.toLowerCase());
+    const key = keys.get(p.event.keyId);
+    const listing = listings.get(p.event.listingId);
     if (!key) results[p.index] = rejected(p.event.id, "keyId: no such API key");
     else if (!listing) results[p.index] = rejected(p.event.id, "listingId: no such listing");
     else if (opts.service.kind === "provider" && listing.providerSlug !== opts.service.orgSlug) {
