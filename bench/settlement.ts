@@ -33,6 +33,8 @@ const REPORTERS = 4;
 const DUPLICATE_SHARE = 0.2;
 /** Buyers whose credit runs out during the run (the rest of their usage is owed). */
 const SHORT_BUYERS = 50;
+/** Events of the diagnostic pass that measures stage 1 and the windows apart. */
+const SPLIT_EVENTS = 60_000;
 const TARGET_EVENTS_PER_S = 12_000;
 const TARGET_COPY_SHARE = 0.06;
 const TARGET_LAG_P95_S = 5;
@@ -319,11 +321,25 @@ try {
     reporters: (benchCpu.user + benchCpu.system) / 1e6,
   };
 
+  const { rows: lastSeq } = await db.execute<{ seq: string }>(sql`select coalesce(max(seq), 0)::text as seq from usage_batches`);
+  // Where the time goes, apart: the same traffic acknowledged with the settler stopped (stage 1 alone),
+  // then the settler catching up (windows alone, larger than in the run above).
+  const worker = children.find((c) => c.pid === workerPid)!;
+  worker.kill("SIGSTOP");
+  const apart = journal(batchesOf(makeEvents(world, SPLIT_EVENTS, reservationOf)));
+  const s0 = { api: cpuSeconds(api.pid), pg: postgresCpuSeconds(postmaster) };
+  const stage1 = await run(apart, report);
+  const s1 = { api: cpuSeconds(api.pid), pg: postgresCpuSeconds(postmaster), settler: cpuSeconds(workerPid) };
+  worker.kill("SIGCONT");
+  await settledAll(db);
+  const s2 = { pg: postgresCpuSeconds(postmaster), settler: cpuSeconds(workerPid) };
+  const apartUs = (seconds: number) => ((seconds * 1e6) / stage1.settled).toFixed(1);
+
   const { rows: lagRows } = await db.execute<{ p50: number; p95: number; windows: number; batches: number }>(sql`
     select percentile_cont(0.5) within group (order by extract(epoch from settled_at - received_at))::float8 as p50,
            percentile_cont(0.95) within group (order by extract(epoch from settled_at - received_at))::float8 as p95,
            count(distinct window_id)::int as windows, count(*)::int as batches
-    from usage_batches where seq > ${firstSeq[0]!.seq}::int8`);
+    from usage_batches where seq > ${firstSeq[0]!.seq}::int8 and seq <= ${lastSeq[0]!.seq}::int8`);
   const lag = lagRows[0]!;
   const copy = await copyBaseline(main);
 
@@ -359,6 +375,8 @@ try {
     `| ledger lag (acknowledged → window committed) p50 / p95 | ${lag.p50.toFixed(2)} / **${lag.p95.toFixed(2)} s** over ${lag.batches} batches in ${lag.windows} windows |`,
     `| CPU per settled event: API (Node) / settler (Node) / PostgreSQL / reporters (Node) | ${perEvent(cpu.api)} / ${perEvent(cpu.settler)} / ${perEvent(cpu.pg)} / ${perEvent(cpu.reporters)} µs |`,
     `| WAL per settled event | ${Math.round(wal / acked.settled)} bytes |`,
+    `| apart (${SPLIT_EVENTS} more events): stage 1 alone, API / PostgreSQL | ${apartUs(s1.api - s0.api)} / ${apartUs(s1.pg - s0.pg)} µs per new event |`,
+    `| apart: the settler catching up, settler / PostgreSQL | ${apartUs(s2.settler - s1.settler)} / ${apartUs(s2.pg - s1.pg)} µs per new event |`,
     `| books after the run | ${healthy ? "clean" : `NOT CLEAN: ${violations.length} invariant violations, ${c.unsettled} unsettled batches, clearing ${c.clearing}, events ${c.events} vs windows ${c.window_events}`} |`,
     "",
     `Acceptance (#18): ≥ ${TARGET_EVENTS_PER_S} settled events/s ${pass.rate ? "PASS" : "FAIL"}; ≥ ${TARGET_COPY_SHARE * 100} % of COPY ${pass.share ? "PASS" : "FAIL"}; ledger lag p95 ≤ ${TARGET_LAG_P95_S} s ${pass.lag ? "PASS" : "FAIL"}; books ${healthy ? "clean" : "NOT clean"}. Verdict: **${verdict ? "PASS" : "FAIL"}**.`,

@@ -1,4 +1,6 @@
+import type { SQL } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import * as schema from "./schema";
 
@@ -24,4 +26,15 @@ export function createPool(url: string, max = 10): pg.Pool {
 
 export function createDb(pool: pg.Pool): Db {
   return drizzle(pool, { schema, casing: "snake_case" });
+}
+
+const dialect = new PgDialect();
+
+/**
+ * Runs `query` as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection instead of at every call. For hot statements whose text never changes (only
+ * their parameters): a big statement's planning can cost more than running it.
+ */
+export async function executePrepared<T>(db: DbOrTx, name: string, query: SQL): Promise<{ rows: T[] }> {
+  return (await db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute()) as { rows: T[] };
 }
