@@ -228,6 +228,7 @@ type ActivityRow = {
   status: "ok" | "error" | "aborted";
   estimated: boolean;
   upstream_status: number | null;
+  settled: boolean;
 };
 
 function activityWhere(orgId: string, f: z.infer<typeof activityFilter>): SQL {
@@ -253,8 +254,9 @@ export async function activityPage(db: DbOrTx, orgId: string, p: z.infer<typeof 
            p.name as provider_name, e.input_tokens, e.output_tokens, e.cached_input_tokens, e.cost_nano,
            round(extract(epoch from e.ended_at - e.started_at) * 1000)::int as latency_ms,
            round(extract(epoch from e.first_token_at - e.started_at) * 1000)::int as ttft_ms,
-           e.status, e.estimated, e.upstream_status
+           e.status, e.estimated, e.upstream_status, (e.batch_seq = 0 or b.settled_at is not null) as settled
     from usage_events e
+    left join usage_batches b on b.seq = e.batch_seq
     join api_keys k on k.id = e.key_id
     join listings l on l.id = e.listing_id
     join organizations p on p.id = e.provider_org_id
@@ -281,6 +283,8 @@ export async function activityPage(db: DbOrTx, orgId: string, p: z.infer<typeof 
       status: r.status,
       estimated: r.estimated,
       upstreamStatus: r.upstream_status,
+      /** Billed at this cost; in the ledger once the settler's next window takes it. */
+      settling: !r.settled,
     })),
     nextCursor: rows.length > p.limit && last ? encodeCursor({ startedAtText: last.started_at_text, id: last.id }) : null,
   };

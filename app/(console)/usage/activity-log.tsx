@@ -171,6 +171,11 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                             estimated
                           </span>
                         )}
+                        {r.settling && (
+                          <span className="ml-1 rounded bg-amber-50 px-1.5 py-0.5 text-xs text-amber-700" title="Billed at this cost; it reaches the ledger with the next settlement window, within seconds">
+                            settling
+                          </span>
+                        )}
                       </td>
                     </tr>
                   ))}
