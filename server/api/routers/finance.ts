@@ -5,7 +5,7 @@ import { reviewConflict } from "../../finance/conflicts";
 import { monthlyStatement, orgStatement } from "../../finance/org";
 import { closePeriod, listClosedPeriods } from "../../finance/periods";
 import { runReconciliation } from "../../finance/reconcile";
-import { settlementHealth } from "../../finance/settlement-health";
+import { settlementHealth } from "../../usage/health";
 import { usageCostByKeyAndListing } from "../../finance/usage-queries";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
 

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { ledgerLagSeconds } from "../usage/settler";
-import { toDate } from "./books";
+import { ledgerLagSeconds } from "./settler";
+import { asDate } from "./store";
 
 /**
  * How far the ledger trails acknowledged usage (issue "settlement at scale"): usage is
@@ -39,6 +39,6 @@ export async function settlementHealth(db: Db, now = new Date()): Promise<Settle
     lagSeconds,
     waitingBatches: waiting.rows[0]!.batches,
     waitingEvents: waiting.rows[0]!.events,
-    recent: r.windows ? { windows: r.windows, lastAt: toDate(r.last_at), lastLagMs: r.last_lag!, maxLagMs: r.max_lag! } : null,
+    recent: r.windows ? { windows: r.windows, lastAt: asDate(r.last_at), lastLagMs: r.last_lag!, maxLagMs: r.max_lag! } : null,
   };
 }

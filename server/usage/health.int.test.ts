@@ -3,10 +3,10 @@ import { parseUsd } from "../ledger/money";
 import { createTestDb, type TestDb } from "../testing/db";
 import { addMember, callerFor, codeOf, makeOrg, makeUser } from "../testing/fixtures";
 import type { SessionUser } from "../api/trpc";
-import { reportUsage } from "../usage/settlement";
-import { settleThrough } from "../usage/settler";
-import { makeBuyer, makeEvent, makeListing, makeProvider } from "../usage/testing";
-import { settlementHealth } from "./settlement-health";
+import { reportUsage } from "./settlement";
+import { settleThrough } from "./settler";
+import { makeBuyer, makeEvent, makeListing, makeProvider } from "./testing";
+import { settlementHealth } from "./health";
 
 let t: TestDb;
 let fin: SessionUser;
