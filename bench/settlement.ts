@@ -16,6 +16,7 @@ import { sql } from "drizzle-orm";
 import type pg from "pg";
 import { createDb, createPool, type Db } from "../db/client";
 import { migrateDb } from "../db/migrate";
+import { USAGE_PROCESS_FLAGS } from "../scripts/lib/node-flags";
 import { startPgChild } from "../scripts/lib/pg-child";
 import { trpcBackend, usageEventJson } from "../server/gateway/backend";
 import { uuidv7 } from "../server/lib/ids";
@@ -136,7 +137,8 @@ function spawnNode(name: string, args: string[], env: Record<string, string> = {
   // BENCH_PROFILE=1: a CPU profile of each child in .data/bench-profile/<name>/ (a smoke run, not a result).
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=.data/bench-profile/${name}`] : [];
   // Node itself with tsx's loader, so the pid is the process doing the work.
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  // The API and the settler run with the flags the platform gives the web app and the worker.
+  const child = spawn(process.execPath, [...USAGE_PROCESS_FLAGS, ...profile, "--import", "tsx", ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   children.push(child);
   return child;
 }

@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { EnvError, parseEnv } from "../server/env";
 import { buildIsStale } from "./lib/build";
 import { localSecret } from "./lib/local-secrets";
+import { usageNodeOptions } from "./lib/node-flags";
 import { openDatabase, prepareDatabase } from "./lib/database";
 import { logger, runPrefixed, runToEnd } from "./lib/run";
 import { Supervised } from "./lib/supervise";
@@ -74,9 +75,13 @@ async function main() {
     // The demo listings point at this OpenAI-compatible server.
     supervise("upstream", () => runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv));
   }
-  // Expires reservations and keeps usage partitions ahead (server/worker).
-  supervise("worker", () => runPrefixed("worker", tsx, ["server/worker/main.ts"], childEnv));
-  supervise("web", () => runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
+  // Settles usage, expires reservations and keeps usage partitions ahead (server/worker).
+  // The web app ingests usage and the worker settles it: both get USAGE_PROCESS_FLAGS (a larger young generation).
+  const usageOptions = usageNodeOptions(childEnv.NODE_OPTIONS);
+  supervise("worker", () => runPrefixed("worker", tsx, ["server/worker/main.ts"], { ...childEnv, NODE_OPTIONS: usageOptions }));
+  supervise("web", () =>
+    runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], { ...childEnv, NODE_OPTIONS: usageOptions, NODE_ENV: dev ? "development" : "production" }),
+  );
   // The OpenAI-compatible proxy: its own process, reaching the backend through the web app's tRPC.
   const gatewayUrl = `http://localhost:${env.GATEWAY_PORT}/v1`;
   const gateway = supervise("gateway", () =>
