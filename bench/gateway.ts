@@ -198,7 +198,7 @@ try {
     "",
     `Machine: ${machine()} (at the start: ${loadAtStart}).`,
     `Load: ${CONNECTIONS} connections (undici Pool in the bench process), ${ROUNDS} interleaved rounds per case of ${WARMUP_MS / 1000} s warm-up (${(3 * WARMUP_MS) / 1000} s in the first) + ${MEASURE_MS / 1000} s measured, median round shown (errors summed); demo upstream with no delay, chat request with max_tokens 20 (streams are ~20 events).`,
-    "Our proxy: `server/gateway/main.ts` as its own process, backend = in-memory fake over tRPC (cached key, $100 reservation chunks, batched usage reports, spool on local disk).",
+    "Our proxy: `server/gateway/main.ts` as its own process, backend = in-memory fake over tRPC (cached key, $100 reservation chunks; usage reported in batches on the lean ingest path, spool on local disk).",
     "CPU µs/request = the proxy process's utime+stime (/proc) over the measured window ÷ requests completed.",
     "",
     "| mode | path | req/s | p50 ms | p99 ms | CPU µs/req | errors |",
