@@ -3,7 +3,7 @@ import OpenAI from "openai";
 import { DEMO_KEY_SECRET, demoListings, demoUsers } from "../db/seed";
 import { MIN_MEASURED_SAMPLE } from "../server/catalog/sample";
 import { gatewayPort } from "../playwright.config";
-import { demo, signIn, signOut } from "./helpers";
+import { demo, signIn, signOut, waitUntilSettled } from "./helpers";
 
 /**
  * The dashboards journey: the demo buyer makes a few requests through the proxy (the official
@@ -15,14 +15,18 @@ const models = demoListings.filter((l) => l.org === demoUsers.provider.slug && l
 // Enough for the measured medians to be shown (server/catalog/sample.ts).
 const REQUESTS = MIN_MEASURED_SAMPLE;
 
-async function viaGateway() {
+/** The requests, one after another; returns the last one's generation id. */
+async function viaGateway(): Promise<string> {
   const client = new OpenAI({ apiKey: DEMO_KEY_SECRET, baseURL: `http://localhost:${gatewayPort}/v1` });
+  let last = "";
   for (const model of models) {
     for (let i = 0; i < REQUESTS; i++) {
-      const r = await client.chat.completions.create({ model, messages: [{ role: "user", content: `Say hello, number ${i}` }], max_tokens: 32 });
+      const { data: r, response } = await client.chat.completions.create({ model, messages: [{ role: "user", content: `Say hello, number ${i}` }], max_tokens: 32 }).withResponse();
       expect(r.choices[0]?.message).toBeTruthy();
+      last = response.headers.get("x-request-id")!;
     }
   }
+  return last;
 }
 
 test("buyer sees requests in the activity log and chart; provider sees earnings; the marketplace shows measured throughput", async ({ page }) => {
@@ -36,7 +40,8 @@ test("buyer sees requests in the activity log and chart; provider sees earnings;
       return page.locator(`[data-testid="market-row"][data-slug="${probe.org}/${probe.modelSlug}"]`).getByTestId("measured-tps").textContent();
     })
     .toContain(`1 of ${MIN_MEASURED_SAMPLE} requests`);
-  await viaGateway();
+  // The earnings and rollups are the ledger's side: read once the settler's window has taken every request.
+  await waitUntilSettled(await viaGateway());
   const served = models.length * REQUESTS;
   const total = served + 1;
 

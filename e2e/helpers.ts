@@ -1,4 +1,6 @@
 import { expect, type Page } from "@playwright/test";
+import { DEMO_KEY_SECRET } from "../db/seed";
+import { gatewayPort } from "../playwright.config";
 
 export const DEMO_PASSWORD = "tokenmarket-demo";
 export const demo = {
@@ -32,4 +34,20 @@ export async function signUp(page: Page, name: string, email: string, password: 
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/onboarding/);
+}
+
+/**
+ * Waits until the proxy's /v1/generation says a request (its x-request-id) is in the ledger: usage
+ * is billed when the proxy reports it and posted when the settler's next window takes it.
+ */
+export async function waitUntilSettled(id: string) {
+  await expect
+    .poll(
+      async () => {
+        const r = await fetch(`http://localhost:${gatewayPort}/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${DEMO_KEY_SECRET}` } });
+        return r.ok ? ((await r.json()) as { data: { settlement: string } }).data.settlement : `HTTP ${r.status}`;
+      },
+      { timeout: 20_000 },
+    )
+    .toBe("settled");
 }

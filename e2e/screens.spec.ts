@@ -3,7 +3,7 @@ import { expect, test, type Page } from "@playwright/test";
 import OpenAI from "openai";
 import { DEMO_KEY_SECRET, demoListings, demoUsers } from "../db/seed";
 import { gatewayPort } from "../playwright.config";
-import { demo, signIn, signOut } from "./helpers";
+import { demo, signIn, signOut, waitUntilSettled } from "./helpers";
 
 /**
  * What a person sees, on a laptop and on a phone: the buyer's monthly statement agrees with the
@@ -24,13 +24,16 @@ test.use({ timezoneId: "UTC" });
 const documentWidth = (page: Page) => page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
 const dollars = (text: string | null) => Number((text ?? "").replace(/[$,+\s]/g, ""));
 
-async function oneRequest() {
+/** One chat request through the proxy; returns its generation id (the x-request-id). */
+async function oneRequest(): Promise<string> {
   const client = new OpenAI({ apiKey: DEMO_KEY_SECRET, baseURL: `http://localhost:${gatewayPort}/v1` });
-  await client.chat.completions.create({ model: chatSlug, messages: [{ role: "user", content: "One more" }], max_tokens: 16 });
+  const { response } = await client.chat.completions.create({ model: chatSlug, messages: [{ role: "user", content: "One more" }], max_tokens: 16 }).withResponse();
+  return response.headers.get("x-request-id")!;
 }
 
 test("a buyer's monthly statement shows usage in their lines, and its total equals the activity log's for the month", async ({ page }) => {
-  await oneRequest();
+  // The statement reads the ledger, the log reads the requests: they agree once the request is settled.
+  await waitUntilSettled(await oneRequest());
   await signIn(page, demo.buyer);
   const now = new Date();
   const month = now.toISOString().slice(0, 7);

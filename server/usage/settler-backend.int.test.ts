@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -30,9 +31,12 @@ function freePort(): Promise<number> {
   });
 }
 
+let dataDir = "";
+
 beforeAll(async () => {
   const port = await freePort();
-  server = await startPgChild({ dataDir: `.data/settler-backend-${port}`, port, database: "settler", fresh: true });
+  dataDir = `.data/settler-backend-${port}`;
+  server = await startPgChild({ dataDir, port, database: "settler", fresh: true });
   url = server.url;
   pool = createPool(url, 6);
   db = createDb(pool);
@@ -43,6 +47,8 @@ afterAll(async () => {
   for (const s of running) s.process.kill("SIGKILL");
   await pool?.end();
   await server?.stop();
+  // Its own server's files (a port chosen per run): nothing is left behind.
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** The backend running the paused window: the settler's connection, idle in its transaction, holding the settler's advisory lock. */
