@@ -6,7 +6,10 @@ import { nameUuid } from "../lib/ids";
 import { NANO_PER_CENT } from "../ledger/money";
 import type { TransferInput, TransferRef } from "../ledger/posting";
 import { fundRepayment, unfundClawback } from "../ledger/funding-store";
-import { ensureAccount, listBalances, postTransfers } from "../ledger/service";
+import { ensureAccount, listBalances } from "../ledger/accounts";
+import { lockBuyer } from "../ledger/locks";
+import { buyerPosition } from "../ledger/position";
+import { postTransfers } from "../ledger/postings";
 import type { TopUp } from "./store";
 
 /**
@@ -23,32 +26,13 @@ import type { TopUp } from "./store";
  * object it records, so a redelivered event posts nothing new.
  */
 
-type BuyerAccounts = { creditsId: string; receivableId: string; spendableNano: bigint; owedNano: bigint };
-
-/** Locks the buyer's credit and receivable accounts (id order) and reads what they hold. */
-async function lockBuyer(tx: Tx, orgId: string): Promise<BuyerAccounts> {
-  const credits = await ensureAccount(tx, { orgId, kind: "buyer_credits" });
-  const receivable = await ensureAccount(tx, { orgId, kind: "buyer_receivable" });
-  const { rows } = await tx.execute<{ id: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credit_limit_nano: bigint }>(
-    sql`select id, debits_posted, credits_posted, debits_pending, credit_limit_nano
-          from ledger_accounts where id in (${credits.id}, ${receivable.id}) order by id for update`,
-  );
-  const c = rows.find((x) => x.id === credits.id)!;
-  const r = rows.find((x) => x.id === receivable.id)!;
-  return {
-    creditsId: credits.id,
-    receivableId: receivable.id,
-    spendableNano: c.credits_posted + c.credit_limit_nano - c.debits_posted - c.debits_pending,
-    owedNano: r.debits_posted - r.credits_posted,
-  };
-}
-
 type Leg = { idParts: string[]; code: LedgerTransferCode; ref: TransferRef };
 
 /** Takes `amountNano` from the buyer to `creditAccountId`: from credit while it lasts, the rest as owed. */
 async function takeFromBuyer(tx: Tx, orgId: string, amountNano: bigint, creditAccountId: string, leg: Leg): Promise<TransferInput[]> {
-  const b = await lockBuyer(tx, orgId);
-  const fromCredits = amountNano < b.spendableNano ? amountNano : b.spendableNano > 0n ? b.spendableNano : 0n;
+  const b = await lockBuyer(tx, { orgId });
+  const { spendableNano } = b.position;
+  const fromCredits = amountNano < spendableNano ? amountNano : spendableNano > 0n ? spendableNano : 0n;
   const owed = amountNano - fromCredits;
   const transfers: TransferInput[] = [];
   const base = { creditAccountId, code: leg.code, ref: leg.ref };
@@ -62,11 +46,12 @@ async function takeFromBuyer(tx: Tx, orgId: string, amountNano: bigint, creditAc
 
 /** Gives `amountNano` to the buyer from `debitAccountId`, then repays what the buyer owes from it. */
 async function giveToBuyer(tx: Tx, orgId: string, amountNano: bigint, debitAccountId: string, leg: Leg): Promise<TransferInput[]> {
-  const b = await lockBuyer(tx, orgId);
+  const b = await lockBuyer(tx, { orgId });
   const transfers: TransferInput[] = [
     { id: nameUuid(...leg.idParts), debitAccountId, creditAccountId: b.creditsId, amountNano, code: leg.code, ref: leg.ref },
   ];
-  const repay = b.owedNano < amountNano ? b.owedNano : amountNano;
+  const { owedNano } = b.position;
+  const repay = owedNano < amountNano ? owedNano : amountNano;
   if (repay > 0n) {
     transfers.push({
       id: nameUuid(...leg.idParts, "repay"),
@@ -176,14 +161,13 @@ export type CreditBalance = { balanceNano: bigint; availableNano: bigint; reserv
  */
 export async function orgCreditBalance(db: DbOrTx, orgId: string): Promise<CreditBalance> {
   const accounts = await listBalances(db, orgId);
-  const credits = accounts.find((a) => a.kind === "buyer_credits");
-  const receivable = accounts.find((a) => a.kind === "buyer_receivable");
-  const owedNano = receivable ? receivable.debitsPosted - receivable.creditsPosted : 0n;
+  const credits = accounts.find((a) => a.kind === "buyer_credits") ?? null;
+  const position = buyerPosition({ credits, receivable: accounts.find((a) => a.kind === "buyer_receivable") ?? null });
   return {
-    balanceNano: (credits?.postedNano ?? 0n) - owedNano,
-    availableNano: (credits?.availableNano ?? 0n) - owedNano,
-    reservedNano: credits?.debitsPending ?? 0n,
+    balanceNano: position.balanceNano,
+    availableNano: position.availableNano,
+    reservedNano: position.heldNano,
     creditLimitNano: credits?.creditLimitNano ?? 0n,
-    owedNano,
+    owedNano: position.owedNano,
   };
 }

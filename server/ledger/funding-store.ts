@@ -4,7 +4,7 @@ import { nameUuid } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { fundOldestFirst, perProvider, unfundNewestFirst, type Lot, type Move } from "./funding";
 import type { TransferInput, TransferRef } from "./posting";
-import { ensureAccount } from "./service";
+import { ensureAccount } from "./accounts";
 
 /**
  * The funding rule's postings (server/ledger/funding.ts). Every function here runs in the

@@ -2,7 +2,8 @@ import type { Db } from "../../db/client";
 import { uuidv7 } from "../lib/ids";
 import type { SessionUser } from "../api/trpc";
 import { makeOrg, makeUser } from "../testing/fixtures";
-import { ensureAccount, postTransfers, type LedgerAccount } from "./service";
+import { ensureAccount, type LedgerAccount } from "./accounts";
+import { postTransfers } from "./postings";
 
 /** Test fixture: an organisation with a buyer_credits account, and the platform's clearing and holds accounts. */
 export async function ledgerFixture(db: Db, opts: { owner?: SessionUser } = {}) {

@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db/client";
 import type { LedgerAccountKind } from "../../db/schema/ledger";
-import { findAccounts } from "../ledger/locks";
-import { ensureAccount } from "../ledger/service";
+import { ensureAccount, findAccounts } from "../ledger/accounts";
 import { pgArray } from "../lib/pg-array";
 
 /**
