@@ -1,16 +1,42 @@
 import { and, eq, gt } from "drizzle-orm";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Db } from "../../db/client";
 import { listingPrices } from "../../db/schema";
 import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
-import { ownListing } from "./service";
+import type { cancelScheduledPriceInput, changePriceInput } from "./inputs";
+import { ownListing } from "./listings";
+import { parsePrices, priceAt, priceColumns, type PriceVersion } from "./prices";
 
-export const cancelScheduledPriceInput = z.object({
-  id: z.uuid("is not a valid listing id"),
-  /** The scheduled version's start, which identifies it (one version per instant per listing). */
-  effectiveFrom: z.coerce.date({ message: "must be a date and time" }),
-});
+/** Price changes: versions are added (now or scheduled) and scheduled ones withdrawn; history is never rewritten. */
+
+/**
+ * Adds a price version effective now or later. Earlier versions are never touched, and a
+ * version cannot start in the past: usage already served keeps the price it was served at.
+ */
+export async function changeListingPrice(
+  db: Db,
+  p: { orgId: string; userId: string; input: z.infer<typeof changePriceInput>; now?: Date },
+): Promise<PriceVersion> {
+  const now = p.now ?? new Date();
+  const effectiveFrom = p.input.effectiveFrom ?? now;
+  if (effectiveFrom.getTime() < now.getTime()) {
+    throw new DomainError("INVALID_INPUT", "effectiveFrom: a price change cannot take effect in the past; choose now or a later time", "effectiveFrom");
+  }
+  const prices = parsePrices(p.input.prices);
+  const listing = await ownListing(db, { orgId: p.orgId, id: p.input.id });
+  return db.transaction(async (tx) => {
+    const before = await priceAt(tx, { listingId: p.input.id, at: effectiveFrom });
+    const [row] = await tx
+      .insert(listingPrices)
+      .values({ listingId: p.input.id, effectiveFrom, ...prices, createdBy: p.userId })
+      .onConflictDoNothing()
+      .returning(priceColumns);
+    if (!row) throw new DomainError("CONFLICT", "effectiveFrom: a price version already starts at that moment; choose another time", "effectiveFrom");
+    await recordAudit(tx, { actorUserId: p.userId, orgId: p.orgId, action: "price.change", subject: { kind: "listing", id: listing.id }, before: before && { slug: listing.slug, ...before }, after: { slug: listing.slug, ...row } });
+    return row;
+  });
+}
 
 /**
  * Withdraws a price version that has not taken effect yet. Only a future version can go:
@@ -21,7 +47,7 @@ export async function cancelScheduledPrice(
   db: Db,
   p: { orgId: string; userId: string; input: z.infer<typeof cancelScheduledPriceInput>; now?: Date },
 ): Promise<{ listingId: string; effectiveFrom: Date }> {
-  const listing = await ownListing(db, p.orgId, p.input.id);
+  const listing = await ownListing(db, { orgId: p.orgId, id: p.input.id });
   const now = p.now ?? new Date();
   return db.transaction(async (tx) => {
     const version = and(eq(listingPrices.listingId, listing.id), eq(listingPrices.effectiveFrom, p.input.effectiveFrom));

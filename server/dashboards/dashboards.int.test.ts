@@ -4,7 +4,7 @@ import { listings } from "../../db/schema";
 import type { SessionUser } from "../api/trpc";
 import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
 import { routingTable } from "../catalog/routing";
-import { listMarketplace } from "../catalog/service";
+import { listMarketplace } from "../catalog/marketplace";
 import { uuidv7 } from "../lib/ids";
 import { parseUsd, usageCostNano } from "../ledger/money";
 import { ensureAccount, postTransfers } from "../ledger/service";

@@ -1,26 +1,20 @@
 import { z } from "zod";
 import { listingStatus, modality } from "../../../db/schema";
+import { testConnection } from "../../catalog/connection-test";
 import {
-  changeListingPrice,
+  cancelScheduledPriceInput,
   changePriceInput,
-  compareFamily,
-  createListing,
   createListingInput,
-  getOwnListing,
-  listingDetail,
-  listMarketplace,
-  listOwnListings,
-  marketplaceFacets,
   marketplaceInput,
   marketplaceSorts,
-  setListingStatus,
   setStatusInput,
-  testConnection,
-  updateListing,
   updateListingInput,
-} from "../../catalog/service";
-import { routingInput, routingOutput, routingTable } from "../../catalog/routing";
-import { cancelScheduledPrice, cancelScheduledPriceInput } from "../../catalog/price-schedule";
+} from "../../catalog/inputs";
+import { createListing, getOwnListing, listOwnListings, setListingStatus, updateListing } from "../../catalog/listings";
+import { compareFamily, listingDetail, listMarketplace, marketplaceFacets } from "../../catalog/marketplace";
+import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
+import { routingTable } from "../../catalog/routing";
+import { routingInput, routingOutput } from "../../contract/catalog";
 import { catalogEncryptionKey } from "../../env";
 import { upstreamDispatcher } from "../../lib/outbound";
 import { orgProcedure, publicProcedure, router, serviceProcedure } from "../trpc";
@@ -161,22 +155,22 @@ export const catalogRouter = router({
   family: publicProcedure
     .input(z.object({ family: z.string().trim().min(1, "is required").max(64) }))
     .output(z.object({ family: z.string(), listings: z.array(marketplaceItem), cheapestId: z.string().nullable(), mostEfficientId: z.string().nullable() }))
-    .query(({ ctx, input }) => compareFamily(ctx.db, input.family)),
+    .query(({ ctx, input }) => compareFamily(ctx.db, { family: input.family })),
 
   listing: publicProcedure
     .input(z.object({ slug: z.string().trim().min(3, "is required").max(120) }))
     .output(listingPage)
-    .query(({ ctx, input }) => listingDetail(ctx.db, input.slug)),
+    .query(({ ctx, input }) => listingDetail(ctx.db, { slug: input.slug })),
 
   // The provider console: the active organisation's own listings.
   mine: orgProcedure()
     .output(z.array(ownListingRow))
-    .query(({ ctx }) => listOwnListings(ctx.db, ctx.org.id)),
+    .query(({ ctx }) => listOwnListings(ctx.db, { orgId: ctx.org.id })),
 
   get: orgProcedure()
     .input(byId)
     .output(ownListing)
-    .query(({ ctx, input }) => getOwnListing(ctx.db, ctx.org.id, input.id)),
+    .query(({ ctx, input }) => getOwnListing(ctx.db, { orgId: ctx.org.id, id: input.id })),
 
   // Developers may draft and edit; publishing and price changes are the owner's call.
   create: orgProcedure("owner", "developer")
@@ -199,7 +193,7 @@ export const catalogRouter = router({
   setStatus: orgProcedure("owner")
     .input(setStatusInput)
     .output(z.object({ id: z.string(), status: z.enum(listingStatus.enumValues) }))
-    .mutation(({ ctx, input }) => setListingStatus(ctx.db, ctx.org.id, input, ctx.user.id)),
+    .mutation(({ ctx, input }) => setListingStatus(ctx.db, { orgId: ctx.org.id, input, userId: ctx.user.id })),
 
   changePrice: orgProcedure("owner")
     .input(changePriceInput)

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { keyLimitPeriod } from "../../../db/schema";
+import { keyResolution, resolveKeyInput, revocationVersionInput, revocationVersionOutput } from "../../contract/keys";
 import { keyPepper } from "../../env";
 import {
   createKey,
@@ -18,25 +18,6 @@ import { serviceOrgId } from "../../usage/service-scope";
 import { orgProcedure, router, serviceProcedure } from "../trpc";
 
 const createdKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), last4: z.string(), secret: z.string() });
-
-const resolution = z.discriminatedUnion("status", [
-  z.object({ status: z.literal("unknown") }),
-  z.object({ status: z.enum(["revoked", "expired"]), keyId: z.uuid(), orgId: z.uuid() }),
-  z.object({
-    status: z.literal("active"),
-    keyId: z.uuid(),
-    orgId: z.uuid(),
-    validUntil: z.date().nullable(),
-    spendLimitNano: z.bigint().nullable(),
-    limitPeriod: z.enum(keyLimitPeriod.enumValues).nullable(),
-    periodStart: z.date().nullable(),
-    periodEnd: z.date().nullable(),
-    currentPeriodSpendNano: z.bigint(),
-    modelAllowlist: z.array(z.string()),
-    rpmLimit: z.number().int().nullable(),
-    tpmLimit: z.number().int().nullable(),
-  }),
-]);
 
 export const keysRouter = router({
   /** Any member, finance included, may see the keys and their spend; never hashes or secrets. */
@@ -70,8 +51,8 @@ export const keysRouter = router({
    * the secret travels in a POST body and never in a URL or an access log.
    */
   resolve: serviceProcedure
-    .input(z.object({ secret: z.string().max(200, "is too long") }))
-    .output(resolution)
+    .input(resolveKeyInput)
+    .output(keyResolution)
     .mutation(({ ctx, input }) => resolveKey(ctx.db, keyPepper(), input.secret)),
 
   /**
@@ -79,7 +60,7 @@ export const keysRouter = router({
    * At most MAX_CHANGED_KEY_IDS ids (null past that: re-resolve all); a provider's token sees only keys it reserved for.
    */
   revocationVersion: serviceProcedure
-    .input(z.object({ since: z.number().int().min(0, "must be 0 or more").optional() }).optional())
-    .output(z.object({ version: z.number().int(), changedKeyIds: z.array(z.uuid()).nullable() }))
+    .input(revocationVersionInput)
+    .output(revocationVersionOutput)
     .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, ctx.service))),
 });
