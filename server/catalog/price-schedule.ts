@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { listingPrices } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { ownListing } from "./service";
 
 export const cancelScheduledPriceInput = z.object({

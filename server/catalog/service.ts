@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from "../../db/client";
 import { listingPrices, listings, listingStatus, modality, organizations, type MemberRole } from "../../db/schema";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { parseUsd, type PricesPer1k } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
 import { OutboundRefused, readCapped } from "../lib/outbound";
