@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { listingPrices, listings, type MemberRole } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { uuidv7 } from "../lib/ids";
 import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
 import type { createListingInput, ListingFields, setStatusInput, updateListingInput } from "./inputs";

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Db } from "../../db/client";
 import { listingPrices } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import type { cancelScheduledPriceInput, changePriceInput } from "./inputs";
 import { ownListing } from "./listings";
 import { parsePrices, priceAt, priceColumns, type PriceVersion } from "./prices";

@@ -6,7 +6,7 @@ import { DomainError } from "../errors";
 import { nameUuid } from "../lib/ids";
 import { formatUsd, parseUsd } from "../ledger/money";
 import { ensureAccount, postTransfers } from "../ledger/service";
-import { recordAudit } from "./audit";
+import { recordAudit } from "../audit/log";
 
 export const recordPayoutInput = z.object({
   /** Caller-chosen (the form generates it once): a retried submit records one payout. */

@@ -3,7 +3,7 @@ import type Stripe from "stripe";
 import type { Db, DbOrTx } from "../../db/client";
 import { accountingPeriods } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "./audit";
+import { recordAudit } from "../audit/log";
 import { canClose, parseMonth } from "./period";
 import { runReconciliation, type Report } from "./reconcile";
 

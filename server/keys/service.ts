@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod, type MemberRole } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { uuidv7 } from "../lib/ids";
 import { liftedLimit, validateGraceSeconds, validateLimits, type Limits } from "./limits";
 import { periodEnd, periodStart, utcDay } from "./period";

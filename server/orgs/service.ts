@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from "../../db/client";
 import { invites, memberRole, memberships, organizations, users, type MemberRole } from "../../db/schema";
 import { emailSchema } from "../auth/users";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { RESERVED_SLUGS, SLUG_RE, slugify } from "./slug";
 
 export type ActiveOrg = { id: string; name: string; slug: string; isPlatform: boolean; role: MemberRole };

@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../db/client";
 import { connectAccounts, connectPayouts } from "../../db/schema";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { nameUuid } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { NANO_PER_CENT } from "../ledger/money";

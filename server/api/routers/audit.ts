@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { auditActions, listAudit } from "../../finance/audit";
+import { auditActions, listAudit } from "../../audit/log";
 import { orgProcedure, platformFinanceProcedure, router } from "../trpc";
 
 const page = z.object({

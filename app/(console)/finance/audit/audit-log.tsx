@@ -4,8 +4,8 @@ import { useState } from "react";
 import { EmptyState, QueryView } from "@/app/_components/ui";
 import { dateTime } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
-import type { AuditAction } from "@/server/finance/audit";
-import { changedFields } from "@/server/finance/audit-diff";
+import type { AuditAction } from "@/server/audit/log";
+import { changedFields } from "@/server/audit/diff";
 
 export function AuditLog({ scope, actions }: { scope: "platform" | "org"; actions: readonly AuditAction[] }) {
   const trpc = useTRPC();
