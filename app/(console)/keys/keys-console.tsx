@@ -6,8 +6,7 @@ import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
-import { formatDate, formatDateTime } from "@/app/_lib/format";
-import { formatUsd } from "@/server/ledger/money";
+import { formatDate, formatDateTime, formatUsd } from "@/app/_lib/format";
 import { limitLabels, LimitsFields, periodLabel, readLimits } from "./limits-form";
 
 type KeyRow = inferRouterOutputs<AppRouter>["keys"]["list"][number];

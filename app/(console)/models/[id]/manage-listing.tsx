@@ -4,12 +4,11 @@ import type { inferRouterOutputs } from "@trpc/server";
 import Link from "next/link";
 import { useState } from "react";
 import { ErrorText, PageHeader, Spinner } from "@/app/_components/ui";
-import { formatDateTime, formatPricePer1k, formatPricePer1M } from "@/app/_lib/format";
+import { formatDateTime, formatPricePer1k, formatPricePer1M, pricePer1MDecimal } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { can, type Role } from "@/server/auth/permissions";
-import { pricePer1MDecimal } from "@/server/catalog/pricing";
 import { ListingForm } from "../listing-form";
 import { statusStyle } from "../models-list";
 
