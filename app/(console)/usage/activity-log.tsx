@@ -5,6 +5,7 @@ import { LocalTime } from "@/app/_components/time";
 import { Field, FilterForm, useFilters } from "@/app/_components/filter-form";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
+import { localInput, utcDayEnd, utcDayStart } from "@/app/_lib/dates";
 import { usd } from "@/app/_lib/format";
 import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -38,14 +39,11 @@ const statusStyle: Record<string, string> = {
   aborted: "bg-amber-50 text-amber-800",
 };
 
-/** A datetime-local value (the viewer's local time) for an instant. */
-const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-
 /** `?day=YYYY-MM-DD` (a statement's usage line links here): that UTC day's requests. */
 function draftFromUrl(day: string | null): Draft {
-  if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return emptyDraft;
-  const from = new Date(`${day}T00:00:00Z`);
-  return { ...emptyDraft, from: localInput(from), to: localInput(new Date(from.getTime() + 86_400_000)) };
+  const from = day ? utcDayStart(day) : null;
+  const to = day ? utcDayEnd(day) : null;
+  return from && to ? { ...emptyDraft, from: localInput(from), to: localInput(to) } : emptyDraft;
 }
 
 export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Option[] }) {

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Field, FilterForm, useFilters } from "@/app/_components/filter-form";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
+import { utcDayEnd, utcDayStart } from "@/app/_lib/dates";
 import { dateTime, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerTransferCode } from "@/db/schema/ledger";
@@ -13,15 +14,14 @@ const empty: Filters = { code: "", orgId: "", accountId: "", refKind: "", refId:
 
 /** Dates are whole days (UTC): from the start of `from` to the end of `to`. */
 function toInput(f: Filters) {
-  const day = (d: string, end: boolean) => (d ? new Date(new Date(`${d}T00:00:00Z`).getTime() + (end ? 86_400_000 : 0)) : null);
   return {
     code: (f.code || null) as LedgerTransferCode | null,
     orgId: f.orgId || null,
     accountId: f.accountId.trim() || null,
     refKind: f.refKind.trim() || null,
     refId: f.refId.trim() || null,
-    from: day(f.from, false),
-    to: day(f.to, true),
+    from: utcDayStart(f.from),
+    to: utcDayEnd(f.to),
   };
 }
 

@@ -4,6 +4,7 @@ import type { inferRouterOutputs } from "@trpc/server";
 import Link from "next/link";
 import { useState } from "react";
 import { ErrorText, PageHeader, Spinner } from "@/app/_components/ui";
+import { utcFromInput } from "@/app/_lib/dates";
 import { formatDateTime, formatPricePer1k, formatPricePer1M, pricePer1MDecimal } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -122,8 +123,6 @@ type Listing = inferRouterOutputs<AppRouter>["catalog"]["get"];
 
 const priceLabels = { "prices.input": "Input", "prices.output": "Output", "prices.cachedInput": "Cached input", effectiveFrom: "From (UTC)" };
 
-/** A datetime-local value read as UTC ("2026-12-05T14:30" → 14:30 UTC): times are entered as they are listed. */
-const utcFromInput = (value: string) => new Date(`${value}Z`);
 /** The current minute in UTC as a datetime-local value, the earliest a change may start. */
 const utcInputNow = () => new Date().toISOString().slice(0, 16);
 
