@@ -4,7 +4,7 @@ import type { SessionUser } from "../api/trpc";
 import { DomainError, errorTable } from "../errors";
 import { usdDecimal } from "../ledger/money";
 import { trialBalance } from "../ledger/service";
-import { requireOrgRole, requirePlatformFinance } from "../orgs/access";
+import { requirePermission } from "../orgs/access";
 import { journalFilterInput, journalPages, statementPages } from "./books";
 import { csvStream, type Cell } from "./csv";
 import { orgOwnsAccount } from "./org";
@@ -57,7 +57,7 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
   try {
     const params = paramsOf(url);
     if (kind === "journal") {
-      await requirePlatformFinance(db, user.id);
+      await requirePermission(db, user.id, "books.read");
       const filter = parse(journalFilterInput, params);
       const rows = async function* () {
         for await (const page of journalPages(db, filter)) {
@@ -72,7 +72,7 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
       return csvResponse(`journal-${stamp(new Date())}.csv`, csvStream(header, rows()));
     }
     if (kind === "trial-balance") {
-      await requirePlatformFinance(db, user.id);
+      await requirePermission(db, user.id, "books.read");
       const { at } = parse(trialBalanceParams, params);
       const tb = await trialBalance(db, at ?? new Date());
       const lines: Cell[][] = tb.kinds.map((k) => [
@@ -119,12 +119,12 @@ function parse<T extends z.ZodType>(schema: T, params: Record<string, string>): 
 /** Platform finance reads any account; an organisation's owners and finance members read their own. */
 async function authorizeStatement(db: Db, userId: string, accountId: string): Promise<void> {
   try {
-    await requirePlatformFinance(db, userId);
+    await requirePermission(db, userId, "books.read");
     return;
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
   }
-  const org = await requireOrgRole(db, userId, ["owner", "finance"]);
+  const org = await requirePermission(db, userId, "finance.read");
   // Same answer for another organisation's account and a missing one: ids do not leak.
   if (!(await orgOwnsAccount(db, org.id, accountId))) throw new DomainError("NOT_FOUND", "Account not found", "accountId");
 }

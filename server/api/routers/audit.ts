@@ -15,7 +15,7 @@ export const auditRouter = router({
     .query(({ ctx, input }) => listAudit(ctx.db, { ...input, orgId: input.orgId ?? null })),
 
   /** The active organisation's own entries. */
-  mine: orgProcedure("owner", "finance")
+  mine: orgProcedure("finance.read")
     .input(page)
     .query(({ ctx, input }) => listAudit(ctx.db, { ...input, orgId: ctx.org.id })),
 });

@@ -173,34 +173,34 @@ export const catalogRouter = router({
     .query(({ ctx, input }) => getOwnListing(ctx.db, { orgId: ctx.org.id, id: input.id })),
 
   // Developers may draft and edit; publishing and price changes are the owner's call.
-  create: orgProcedure("owner", "developer")
+  create: orgProcedure("listings.manage")
     .input(createListingInput)
     .output(listingRef)
     .mutation(({ ctx, input }) =>
       createListing(ctx.db, { orgId: ctx.org.id, orgSlug: ctx.org.slug, userId: ctx.user.id, input, key: catalogEncryptionKey() }),
     ),
 
-  update: orgProcedure("owner", "developer")
+  update: orgProcedure("listings.manage")
     .input(updateListingInput)
     .output(listingRef)
     .mutation(({ ctx, input }) => updateListing(ctx.db, { orgId: ctx.org.id, role: ctx.org.role, input, key: catalogEncryptionKey() })),
 
-  testConnection: orgProcedure("owner", "developer")
+  testConnection: orgProcedure("listings.manage")
     .input(byId)
     .output(connectionResult)
     .mutation(({ ctx, input }) => testConnection(ctx.db, { orgId: ctx.org.id, id: input.id, key: catalogEncryptionKey(), dispatcher: upstreamDispatcher() })),
 
-  setStatus: orgProcedure("owner")
+  setStatus: orgProcedure("listings.publish")
     .input(setStatusInput)
     .output(z.object({ id: z.string(), status: z.enum(listingStatus.enumValues) }))
     .mutation(({ ctx, input }) => setListingStatus(ctx.db, { orgId: ctx.org.id, input, userId: ctx.user.id })),
 
-  changePrice: orgProcedure("owner")
+  changePrice: orgProcedure("listings.publish")
     .input(changePriceInput)
     .output(priceVersion)
     .mutation(({ ctx, input }) => changeListingPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
 
-  cancelScheduledPrice: orgProcedure("owner")
+  cancelScheduledPrice: orgProcedure("listings.publish")
     .input(cancelScheduledPriceInput)
     .mutation(({ ctx, input }) => cancelScheduledPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
 

@@ -11,6 +11,7 @@ import {
 } from "../../credits/service";
 import { cancelTopUp, checkoutExpiresAt, isResumable } from "../../credits/checkout-expiry";
 import { getTopUp, listTopUps } from "../../credits/store";
+import { can, roleOf } from "../../auth/permissions";
 import { DomainError } from "../../errors";
 import { orgProcedure, router, type Context } from "../trpc";
 
@@ -29,7 +30,7 @@ export const creditsRouter = router({
     const rt = ctx.payments;
     const balance = await orgCreditBalance(ctx.db, ctx.org.id);
     const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, ctx.org.id, rt?.lowBalanceDefaultCents ?? 0);
-    const mayTopUp = ctx.org.role === "owner" || ctx.org.role === "finance";
+    const mayTopUp = can(roleOf(ctx.org), "credits.topUp");
     return {
       ...balance,
       lowThresholdNano,
@@ -57,25 +58,25 @@ export const creditsRouter = router({
       return { ...topup, ...checkout, orgName: ctx.org.name, paymentsMode: runtime(ctx).payments.mode };
     }),
 
-  createTopUp: orgProcedure("owner", "finance")
+  createTopUp: orgProcedure("credits.topUp")
     .input(createTopUpInput)
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
       return createTopUp(ctx.db, rt.payments, { orgId: ctx.org.id, userId: ctx.user.id, amountUsd: input.amountUsd, limits: rt.limits, appUrl: rt.appUrl });
     }),
 
-  payLocally: orgProcedure("owner", "finance")
+  payLocally: orgProcedure("credits.topUp")
     .input(topupId.extend({ outcome: z.enum(["pay", "fail"]) }))
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
       return payLocally(ctx.db, rt.payments, { orgId: ctx.org.id, topupId: input.topupId, outcome: input.outcome }, rt.deliver);
     }),
 
-  cancelTopUp: orgProcedure("owner", "finance")
+  cancelTopUp: orgProcedure("credits.topUp")
     .input(topupId)
     .mutation(({ ctx, input }) => cancelTopUp(ctx.db, runtime(ctx).payments, { orgId: ctx.org.id, topupId: input.topupId })),
 
-  setLowBalanceThreshold: orgProcedure("owner", "finance")
+  setLowBalanceThreshold: orgProcedure("credits.topUp")
     .input(lowBalanceInput)
     .mutation(({ ctx, input }) => setLowBalanceThreshold(ctx.db, ctx.org.id, input.thresholdUsd)),
 });

@@ -74,25 +74,25 @@ export const financeRouter = router({
 
   periods: platformFinanceProcedure.query(({ ctx }) => listClosedPeriods(ctx.db)),
 
-  closePeriod: platformFinanceProcedure
+  closePeriod: orgProcedure("books.close")
     .input(z.object({ month }))
     .mutation(({ ctx, input }) => closePeriod(ctx.db, { month: input.month, userId: ctx.user.id, stripe: stripeOf(ctx) })),
 
-  reviewConflict: platformFinanceProcedure
+  reviewConflict: orgProcedure("books.close")
     .input(z.object({ conflictId: z.string().trim().min(1, "is required").max(200), note: z.string().trim().min(3, "must be at least 3 characters").max(500) }))
     .mutation(({ ctx, input }) => reviewConflict(ctx.db, { ...input, userId: ctx.user.id })),
 
   // ── An organisation's own finance (its owners and finance members) ─────────
-  myStatement: orgProcedure("owner", "finance")
+  myStatement: orgProcedure("finance.read")
     .input(z.object({ kind: z.enum(["buyer_credits", "buyer_receivable", "provider_payable"]), after: uuid.nullish(), limit: limit(1000, 100) }))
     .output(statementOutput)
     .query(({ ctx, input }) => orgStatement(ctx.db, { orgId: ctx.org.id, ...input })),
 
-  myMonthly: orgProcedure("owner", "finance")
+  myMonthly: orgProcedure("finance.read")
     .input(z.object({ month }))
     .query(({ ctx, input }) => monthlyStatement(ctx.db, { orgId: ctx.org.id, month: input.month })),
 
-  myUsage: orgProcedure("owner", "finance")
+  myUsage: orgProcedure("finance.read")
     .input(range)
     .query(({ ctx, input }) => usageCostByKeyAndListing(ctx.db, { orgId: ctx.org.id, ...input })),
 });

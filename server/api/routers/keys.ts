@@ -24,20 +24,20 @@ export const keysRouter = router({
   list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, ctx.org.id)),
 
   /** Returns the secret once; only its HMAC is stored. */
-  create: orgProcedure("owner", "developer")
+  create: orgProcedure("keys.manage")
     .input(createKeyInput)
     .output(createdKey)
     .mutation(({ ctx, input }) => createKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
 
-  update: orgProcedure("owner", "developer")
+  update: orgProcedure("keys.manage")
     .input(updateKeyInput)
     .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), { userId: ctx.user.id, role: ctx.org.role })),
 
-  revoke: orgProcedure("owner", "developer")
+  revoke: orgProcedure("keys.manage")
     .input(keyIdInput)
     .mutation(({ ctx, input }) => revokeKey(ctx.db, ctx.org.id, input.keyId, new Date(), ctx.user.id)),
 
-  rotate: orgProcedure("owner", "developer")
+  rotate: orgProcedure("keys.manage")
     .input(rotateKeyInput)
     .output(createdKey.extend({ oldKeyRevokesAt: z.date() }))
     .mutation(({ ctx, input }) => rotateKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),

@@ -29,27 +29,27 @@ export const orgsRouter = router({
 
   current: orgProcedure().query(({ ctx }) => ctx.org),
 
-  rename: orgProcedure("owner")
+  rename: orgProcedure("org.manage")
     .input(z.object({ name: orgNameSchema }))
     .mutation(({ ctx, input }) => renameOrg(ctx.db, ctx.org.id, input.name)),
 
   members: orgProcedure().query(({ ctx }) => listMembers(ctx.db, ctx.org.id)),
 
-  invites: orgProcedure("owner").query(({ ctx }) => listPendingInvites(ctx.db, ctx.org.id)),
+  invites: orgProcedure("org.manage").query(({ ctx }) => listPendingInvites(ctx.db, ctx.org.id)),
 
-  invite: orgProcedure("owner")
+  invite: orgProcedure("org.manage")
     .input(inviteInput)
     .mutation(({ ctx, input }) => inviteMember(ctx.db, ctx.org.id, ctx.user.id, input)),
 
-  revokeInvite: orgProcedure("owner")
+  revokeInvite: orgProcedure("org.manage")
     .input(z.object({ inviteId: z.uuid("is not a valid invite id") }))
     .mutation(({ ctx, input }) => revokeInvite(ctx.db, ctx.org.id, input.inviteId)),
 
-  removeMember: orgProcedure("owner")
+  removeMember: orgProcedure("org.manage")
     .input(z.object({ userId: z.string().min(1, "is required") }))
     .mutation(({ ctx, input }) => removeMember(ctx.db, ctx.org.id, input.userId, ctx.user.id)),
 
-  setRole: orgProcedure("owner")
+  setRole: orgProcedure("org.manage")
     .input(z.object({ userId: z.string().min(1, "is required"), role: z.enum(memberRole.enumValues) }))
     .mutation(({ ctx, input }) => setMemberRole(ctx.db, ctx.org.id, input.userId, input.role, ctx.user.id)),
 

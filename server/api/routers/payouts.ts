@@ -10,14 +10,14 @@ const page = z.object({
 export const payoutsRouter = router({
   payables: platformFinanceProcedure.query(({ ctx }) => listPayables(ctx.db)),
 
-  record: platformFinanceProcedure.input(recordPayoutInput).mutation(({ ctx, input }) => recordPayout(ctx.db, input, ctx.user.id)),
+  record: orgProcedure("payouts.run").input(recordPayoutInput).mutation(({ ctx, input }) => recordPayout(ctx.db, input, ctx.user.id)),
 
   list: platformFinanceProcedure
     .input(page.extend({ orgId: z.uuid("is not a valid id").nullish() }))
     .query(({ ctx, input }) => listPayouts(ctx.db, { orgId: input.orgId ?? null, before: input.before, limit: input.limit })),
 
   /** A provider's own payout statement. */
-  mine: orgProcedure("owner", "finance")
+  mine: orgProcedure("payouts.read")
     .input(page)
     .query(({ ctx, input }) => listPayouts(ctx.db, { orgId: ctx.org.id, before: input.before, limit: input.limit })),
 });
