@@ -4,6 +4,7 @@ import type { LedgerAccountKind, LedgerPendingStatus, LedgerTransferCode, Ledger
 import { DomainError } from "../errors";
 import { isUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
+import { parseTimestamp as toDate, parseTimestampOrNull as toDateOrNull } from "../lib/timestamps";
 import {
   accountBalance,
   accountScope,
@@ -79,15 +80,6 @@ const toTransfer = (r: Row): Transfer => ({
   createdAt: toDate(r.created_at),
 });
 
-/**
- * Timestamps from raw queries: drizzle hands node-postgres results back with date types
- * as PostgreSQL's text ("2026-05-01 15:35:52.123456+00").
- */
-function toDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  return new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
-}
-const toDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : toDate(v));
 
 const withBalance = (a: LedgerAccount): AccountBalance => ({ ...a, ...accountBalance(a) });
 
