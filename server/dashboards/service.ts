@@ -10,7 +10,9 @@ import { pgArray } from "../lib/pg-array";
 import { asDate } from "../usage/store";
 import { usageStatus } from "../usage/contract";
 import { LATE_CUTS, LISTING_METRICS, ORG_USAGE_METRICS } from "./late-parts";
-import { burnRatePerDayNano, csvLine, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
+import { orgAccountSums } from "../ledger/reports";
+import { csvLine } from "../lib/csv";
+import { burnRatePerDayNano, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
 
 /**
  * Buyer usage and provider earnings dashboards. Every figure comes from the rollups
@@ -489,10 +491,7 @@ export async function providerPerformance(db: DbOrTx, orgId: string, p: z.infer<
 
 /** The provider's payable balance (earned, not yet paid out) and the payouts it received, from the ledger. */
 export async function providerPayouts(db: DbOrTx, orgId: string) {
-  const { rows: acct } = await db.execute<{ id: string; debits_posted: bigint; credits_posted: bigint }>(
-    sql`select id, debits_posted, credits_posted from ledger_accounts where org_id = ${orgId}::uuid and kind = 'provider_payable'`,
-  );
-  const a = acct[0];
+  const [a] = await orgAccountSums(db, { orgId, kinds: ["provider_payable"] });
   if (!a) return { payableNano: 0n, earnedNano: 0n, paidOutNano: 0n, payouts: [] };
   const [{ rows: sums }, { rows: payouts }] = await Promise.all([
     db.execute<{ earned: bigint; paid: bigint }>(sql`
@@ -505,7 +504,7 @@ export async function providerPayouts(db: DbOrTx, orgId: string) {
       order by created_at desc, id desc limit 100`),
   ]);
   return {
-    payableNano: a.credits_posted - a.debits_posted,
+    payableNano: a.creditsPosted - a.debitsPosted,
     earnedNano: sums[0]!.earned,
     paidOutNano: sums[0]!.paid,
     payouts: payouts.map((p) => ({ id: p.id, amountNano: p.amount_nano, reference: p.ref_id, createdAt: asDate(p.created_at) })),

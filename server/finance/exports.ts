@@ -3,11 +3,11 @@ import type { Db } from "../../db/client";
 import type { SessionUser } from "../api/trpc";
 import { DomainError, errorTable } from "../errors";
 import { usdDecimal } from "../ledger/money";
+import { accountBelongsTo } from "../ledger/reports";
 import { trialBalance } from "../ledger/service";
 import { requirePermission } from "../orgs/access";
 import { journalFilterInput, journalPages, statementPages } from "./books";
-import { csvStream, type Cell } from "./csv";
-import { orgOwnsAccount } from "./org";
+import { csvStream, type Cell } from "../lib/csv";
 
 /**
  * The CSV exports behind app/api/finance/<what>/route.ts. Authorised with the same
@@ -126,5 +126,5 @@ async function authorizeStatement(db: Db, userId: string, accountId: string): Pr
   }
   const org = await requirePermission(db, userId, "finance.read");
   // Same answer for another organisation's account and a missing one: ids do not leak.
-  if (!(await orgOwnsAccount(db, org.id, accountId))) throw new DomainError("NOT_FOUND", "Account not found", "accountId");
+  if (!(await accountBelongsTo(db, { orgId: org.id, accountId }))) throw new DomainError("NOT_FOUND", "Account not found", "accountId");
 }

@@ -5,6 +5,8 @@ import { organizations, payouts, users } from "../../db/schema";
 import { DomainError } from "../errors";
 import { nameUuid } from "../lib/ids";
 import { formatUsd, parseUsd } from "../ledger/money";
+import { lockAccounts } from "../ledger/locks";
+import { PROVIDER_PAYABLES, providerAvailableNano } from "../ledger/reports";
 import { ensureAccount, postTransfers } from "../ledger/service";
 import { recordAudit } from "../audit/log";
 
@@ -21,11 +23,11 @@ export const recordPayoutInput = z.object({
 /** Each provider's payable balance (what the platform owes it) and what it has been paid. */
 export async function listPayables(db: DbOrTx) {
   const { rows } = await db.execute<{ org_id: string; org_name: string; payable_nano: bigint; paid_nano: bigint; last_paid_on: string | null }>(
-    sql`select a.org_id, o.name as org_name, (a.credits_posted - a.debits_posted - a.debits_pending)::int8 as payable_nano,
+    sql`select a.org_id, o.name as org_name, a.payable_nano,
                coalesce(p.paid, 0)::int8 as paid_nano, p.last_paid_on::text
-        from ledger_accounts a join organizations o on o.id = a.org_id
+        from ${PROVIDER_PAYABLES} a join organizations o on o.id = a.org_id
         left join (select org_id, sum(amount_nano) as paid, max(paid_on) as last_paid_on from payouts group by org_id) p on p.org_id = a.org_id
-        where a.kind = 'provider_payable' order by o.name`,
+        order by o.name`,
   );
   return rows.map((r) => ({ orgId: r.org_id, orgName: r.org_name, payableNano: r.payable_nano, paidNano: r.paid_nano, lastPaidOn: r.last_paid_on }));
 }
@@ -68,12 +70,7 @@ export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInp
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, input.orgId));
     if (!org || org.isPlatform) throw new DomainError("NOT_FOUND", "orgId: no such provider", "orgId");
     const payable = await ensureAccount(tx, { orgId: org.id, kind: "provider_payable" });
-    const [locked] = (
-      await tx.execute<{ available: bigint }>(
-        sql`select (credits_posted - debits_posted - debits_pending)::int8 as available from ledger_accounts where id = ${payable.id} for update`,
-      )
-    ).rows;
-    const available = locked!.available;
+    const available = providerAvailableNano((await lockAccounts(tx, [payable.id])).get(payable.id)!);
     if (amountNano > available) {
       throw new DomainError("INVALID_INPUT", `amountUsd: ${formatUsd(amountNano)} is more than ${org.name}'s payable balance of ${formatUsd(available)}`, "amountUsd");
     }

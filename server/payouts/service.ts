@@ -5,6 +5,8 @@ import { recordAudit } from "../audit/log";
 import { nameUuid } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { NANO_PER_CENT } from "../ledger/money";
+import { lockAccounts } from "../ledger/locks";
+import { PROVIDER_PAYABLES, providerAvailableNano } from "../ledger/reports";
 import { ensureAccount, postTransfers } from "../ledger/service";
 import type { ConnectApi } from "./connect-api";
 import { payableCents, planRun, type RunCandidate, type RunLine } from "./run-plan";
@@ -51,9 +53,9 @@ export async function applyAccountState(db: DbOrTx, p: { accountId: string; deta
 /** Providers with a funded payable, the amount a run would pay each and why others are skipped. */
 export async function previewRun(db: DbOrTx, p: { minimumCents: number; orgIds?: readonly string[] | null }): Promise<RunLine[]> {
   const { rows } = await db.execute<{ org_id: string; name: string; funded: bigint; account: string | null; enabled: boolean | null }>(
-    sql`select a.org_id, o.name, (a.credits_posted - a.debits_posted - a.debits_pending)::int8 as funded, c.stripe_account_id as account, c.payouts_enabled as enabled
-        from ledger_accounts a join organizations o on o.id = a.org_id left join connect_accounts c on c.org_id = a.org_id
-        where a.kind = 'provider_payable' and a.credits_posted - a.debits_posted - a.debits_pending > 0
+    sql`select a.org_id, o.name, a.payable_nano as funded, c.stripe_account_id as account, c.payouts_enabled as enabled
+        from ${PROVIDER_PAYABLES} a join organizations o on o.id = a.org_id left join connect_accounts c on c.org_id = a.org_id
+        where a.payable_nano > 0
           ${p.orgIds ? sql`and a.org_id = any(${pgArray([...p.orgIds])}::uuid[])` : sql``}
         order by o.name, a.org_id`,
   );
@@ -77,16 +79,12 @@ export type ConnectPayout = typeof connectPayouts.$inferSelect;
 async function createPayout(db: Db, run: RunInput, orgId: string): Promise<ConnectPayout | null> {
   return db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId, kind: "provider_payable" });
-    const [locked] = (
-      await tx.execute<{ available: bigint }>(
-        sql`select (credits_posted - debits_posted - debits_pending)::int8 as available from ledger_accounts where id = ${payable.id} for update`,
-      )
-    ).rows;
+    const available = providerAvailableNano((await lockAccounts(tx, [payable.id])).get(payable.id)!);
     const [existing] = await tx.select().from(connectPayouts).where(and(eq(connectPayouts.runId, run.runId), eq(connectPayouts.orgId, orgId)));
     if (existing) return existing;
     const [account] = await tx.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));
     if (!account?.payoutsEnabled) return null;
-    const amountCents = payableCents(locked!.available);
+    const amountCents = payableCents(available);
     if (amountCents <= 0 || amountCents < run.minimumCents) return null;
     const id = nameUuid("connect-payout", run.runId, orgId);
     const [row] = await tx
@@ -103,8 +101,8 @@ async function createPayout(db: Db, run: RunInput, orgId: string): Promise<Conne
       orgId,
       action: "payout.connect",
       subject: { kind: "connect_payout", id },
-      before: { payableNano: locked!.available },
-      after: { runId: run.runId, amountCents, stripeAccountId: account.stripeAccountId, payableNano: locked!.available - amountNano },
+      before: { payableNano: available },
+      after: { runId: run.runId, amountCents, stripeAccountId: account.stripeAccountId, payableNano: available - amountNano },
     });
     return row!;
   });

@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { expect } from "vitest";
 import type { Db } from "../../db/client";
+import { orgAccountSums } from "../ledger/reports";
 import { signPayload } from "../payments/local-checkout";
 import { receiveWebhook } from "../payments/webhook";
 import type { StripeStandIn } from "../testing/stripe-standin";
@@ -38,7 +38,9 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
     expect((await send(accountEvent(status!.accountId, true, Math.floor(Date.now() / 1000)))).status).toBe(200);
     return status!.accountId;
   }
-  const funded = async (orgId: string) =>
-    (await db.execute<{ b: bigint }>(sql`select (credits_posted - debits_posted)::int8 as b from ledger_accounts where org_id = ${orgId}::uuid and kind = 'provider_payable'`)).rows[0]!.b;
+  const funded = async (orgId: string) => {
+    const [payable] = await orgAccountSums(db, { orgId, kinds: ["provider_payable"] });
+    return payable!.creditsPosted - payable!.debitsPosted;
+  };
   return { api, send, providerEarning, accountEvent, onboard, funded };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ledgerAccountKind, ledgerTransferCode } from "../../../db/schema/ledger";
-import { journalFilterInput, journalPage, listAccounts, listOrganizations, transferDetail, transferUsageEvents } from "../../finance/books";
+import { journalFilterInput, journalPage, listOrganizations, transferDetail, transferUsageEvents } from "../../finance/books";
+import { listAccounts } from "../../ledger/reports";
 import { reviewConflict } from "../../finance/conflicts";
 import { monthlyStatement, orgStatement } from "../../finance/org";
 import { closePeriod, listClosedPeriods } from "../../finance/periods";
