@@ -5,7 +5,7 @@ import type { Db } from "../../db/client";
 import type { MemberRole } from "../../db/schema";
 import { DomainError, errorTable, reportInternalError } from "../errors";
 import type { ServiceIdentity } from "../auth/service-tokens";
-import type { Deliver, TopUpLimits } from "../credits/service";
+import type { Deliver, TopUpLimits } from "../payments/checkout";
 import type { Payments } from "../payments/config";
 import { requireOrgRole, requirePlatformFinance } from "../orgs/access";
 
