@@ -5,7 +5,7 @@ import { apiKeys, listingPrices, listings, memberships, organizations, topups, u
 import { hashPassword } from "../server/auth/password";
 import { credentialLast4, encryptCredential } from "../server/catalog/crypto";
 import { parsePricePer1kNano } from "../server/catalog/pricing";
-import { createTopUp, payLocally } from "../server/credits/service";
+import { createTopUp, payLocally } from "../server/payments/checkout";
 import { createKey } from "../server/keys/service";
 import { createPayments } from "../server/payments/config";
 import { receiveWebhook } from "../server/payments/webhook";
@@ -240,14 +240,19 @@ export async function seedDemoCredits(db: Db, localWebhookSecret: string): Promi
   const [existing] = await db.select({ id: topups.id }).from(topups).where(eq(topups.orgId, org.id)).limit(1);
   if (existing) return;
   const payments = createPayments({ localWebhookSecret });
-  const { id } = await createTopUp(db, payments, {
+  const { id } = await createTopUp(db, {
+    payments,
     orgId: org.id,
     userId: owner.id,
     amountUsd: DEMO_TOPUP_USD,
     limits: { minCents: 1, maxCents: 100_000_000 },
     appUrl: "",
   });
-  await payLocally(db, payments, { orgId: org.id, topupId: id, outcome: "pay" }, (payload, signature) =>
-    receiveWebhook(db, payments, payload, signature),
-  );
+  await payLocally(db, {
+    payments,
+    deliver: (payload, signature) => receiveWebhook(db, payments, payload, signature),
+    orgId: org.id,
+    topupId: id,
+    outcome: "pay",
+  });
 }

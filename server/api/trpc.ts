@@ -4,7 +4,7 @@ import { ZodError } from "zod";
 import type { Db } from "../../db/client";
 import { DomainError, errorTable, reportInternalError } from "../errors";
 import type { ServiceIdentity } from "../auth/service-tokens";
-import type { Deliver, TopUpLimits } from "../credits/service";
+import type { Deliver, TopUpLimits } from "../payments/checkout";
 import type { Payments } from "../payments/config";
 import type { Action } from "../auth/permissions";
 import { requirePermission } from "../orgs/access";

@@ -71,9 +71,9 @@ const clearing = (tx: Tx) => ensureAccount(tx, { orgId: null, kind: "payments_cl
 /** Credits a paid top-up once; later deliveries of either checkout event find it paid. */
 export async function fulfilTopUp(
   tx: Tx,
-  topup: TopUp,
-  p: { sessionId: string; paymentIntentId: string | null; amountTotalCents: number | null },
+  p: { topup: TopUp; sessionId: string; paymentIntentId: string | null; amountTotalCents: number | null },
 ): Promise<void> {
+  const { topup } = p;
   if (topup.status === "paid") return;
   // What Stripe collected is the truth; it equals the requested amount for our sessions.
   const cents = p.amountTotalCents ?? topup.amountCents;
@@ -94,7 +94,8 @@ export async function fulfilTopUp(
 }
 
 /** Applies a charge's cumulative refunded amount: posts only the growth since the last one applied. */
-export async function applyRefund(tx: Tx, topup: TopUp, p: { chargeId: string; amountRefundedCents: number; eventId: string }) {
+export async function applyRefund(tx: Tx, p: { topup: TopUp; chargeId: string; amountRefundedCents: number; eventId: string }) {
+  const { topup } = p;
   const deltaCents = p.amountRefundedCents - topup.refundedCents;
   if (deltaCents <= 0 || topup.status !== "paid") return;
   const amountNano = BigInt(deltaCents) * NANO_PER_CENT;
@@ -112,7 +113,8 @@ async function adjustmentExists(tx: Tx, kind: "dispute_opened" | "dispute_won", 
 }
 
 /** A dispute opened: the disputed amount goes back (from credit, else owed) and Stripe's fee is booked. */
-export async function applyDisputeOpened(tx: Tx, topup: TopUp, p: { disputeId: string; amountCents: number; feeCents: number; eventId: string }) {
+export async function applyDisputeOpened(tx: Tx, p: { topup: TopUp; disputeId: string; amountCents: number; feeCents: number; eventId: string }) {
+  const { topup } = p;
   if (topup.status !== "paid" || (await adjustmentExists(tx, "dispute_opened", p.disputeId))) return;
   const amountNano = BigInt(p.amountCents) * NANO_PER_CENT;
   const target = await clearing(tx);
@@ -142,7 +144,8 @@ export async function applyDisputeOpened(tx: Tx, topup: TopUp, p: { disputeId: s
 }
 
 /** A dispute won: the amount returns to the buyer (repaying what they owe first). Stripe keeps its fee. */
-export async function applyDisputeWon(tx: Tx, topup: TopUp, p: { disputeId: string; amountCents: number; eventId: string }) {
+export async function applyDisputeWon(tx: Tx, p: { topup: TopUp; disputeId: string; amountCents: number; eventId: string }) {
+  const { topup } = p;
   if (!(await adjustmentExists(tx, "dispute_opened", p.disputeId)) || (await adjustmentExists(tx, "dispute_won", p.disputeId))) return;
   const amountNano = BigInt(p.amountCents) * NANO_PER_CENT;
   const source = await clearing(tx);
@@ -159,8 +162,8 @@ export type CreditBalance = { balanceNano: bigint; availableNano: bigint; reserv
  * credit limit, less what proxies hold for requests (`reservedNano`). Negative available
  * means blocked: reservations are refused until a top-up.
  */
-export async function orgCreditBalance(db: DbOrTx, orgId: string): Promise<CreditBalance> {
-  const accounts = await listBalances(db, orgId);
+export async function orgCreditBalance(db: DbOrTx, p: { orgId: string }): Promise<CreditBalance> {
+  const accounts = await listBalances(db, p.orgId);
   const credits = accounts.find((a) => a.kind === "buyer_credits") ?? null;
   const position = buyerPosition({ credits, receivable: accounts.find((a) => a.kind === "buyer_receivable") ?? null });
   return {

@@ -35,7 +35,7 @@ beforeAll(async () => {
     .insert(topups)
     .values({ id: uuidv7(), orgId: org.id, createdBy: user.id, amountCents: 5000, mode: "stripe", checkoutSessionId: "cs_test_1" })
     .returning();
-  await t.db.transaction((tx) => fulfilTopUp(tx, topup!, { sessionId: "cs_test_1", paymentIntentId: "pi_test_1", amountTotalCents: 5000 }));
+  await t.db.transaction((tx) => fulfilTopUp(tx, { topup: topup!, sessionId: "cs_test_1", paymentIntentId: "pi_test_1", amountTotalCents: 5000 }));
 });
 afterAll(async () => {
   server.close();

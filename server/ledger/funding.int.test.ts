@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topups } from "../../db/schema";
-import { createTopUp, payLocally } from "../credits/service";
+import { createTopUp, payLocally } from "../payments/checkout";
 import { recordPayout } from "../finance/payouts";
 import { uuidv7 } from "../lib/ids";
 import { createPayments } from "../payments/config";
@@ -47,8 +47,8 @@ async function newBuyer() {
 }
 
 async function topUp(b: { user: { id: string }; orgId: string }, dollars: number) {
-  const { id } = await createTopUp(t.db, payments, { orgId: b.orgId, userId: b.user.id, amountUsd: String(dollars), limits: { minCents: 1, maxCents: 1e8 }, appUrl: "http://x" });
-  await payLocally(t.db, payments, { orgId: b.orgId, topupId: id, outcome: "pay" }, deliver);
+  const { id } = await createTopUp(t.db, { payments, orgId: b.orgId, userId: b.user.id, amountUsd: String(dollars), limits: { minCents: 1, maxCents: 1e8 }, appUrl: "http://x" });
+  await payLocally(t.db, { payments, deliver, orgId: b.orgId, topupId: id, outcome: "pay" });
   return id;
 }
 

@@ -186,3 +186,18 @@ export async function expirePending(db: Db, now = new Date(), batchSize = 500): 
     if (n < batchSize) return total;
   }
 }
+
+// Domains that keep a hold's id on their own rows (reservations) ask about the hold through
+// these fragments. Constant text for a constant argument, so they fit named prepared statements.
+
+/** True when the hold whose id is in column `holdId` (e.g. "r.hold_transfer_id") is open. */
+export const holdIsOpen = (holdId: string): SQL =>
+  sql.raw(`EXISTS (SELECT 1 FROM ledger_pending lp WHERE lp.pending_id = ${holdId} AND lp.status = 'open')`);
+
+/**
+ * A query of (pending_id, status) for the holds whose ids `holdIds` (a subquery) returns,
+ * locked in id order, the order voidPendingBatch takes them: a caller that locks its own
+ * rows first and then their holds in one statement keeps the lock order of every writer.
+ */
+export const lockHolds = (holdIds: string): SQL =>
+  sql.raw(`SELECT pending_id, status FROM ledger_pending WHERE pending_id IN (${holdIds}) ORDER BY pending_id FOR UPDATE`);

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { executePrepared, type Tx } from "../../db/client";
 import { inForceSql, pricePeriodsSql } from "../catalog/price-in-force-sql";
+import { holdIsOpen } from "../ledger/pending";
 import { pgArray } from "../lib/pg-array";
 import type { UsageEvent } from "./contract";
 import { MAX_EVENT_COST_NANO } from "./rules";
@@ -72,8 +73,8 @@ priced AS (
 -- What each capped reservation (locked above) may still bill: its open, unexpired hold less the usage accepted and not yet settled.
 room AS (
   SELECT r.id, r.held_nano - r.pending_usage_nano AS room_nano
-  FROM reservations r JOIN ledger_pending lp ON lp.pending_id = r.hold_transfer_id AND lp.status = 'open'
-  WHERE r.id IN (SELECT reservation_id FROM input WHERE capped) AND r.expires_at > ${now}
+  FROM reservations r
+  WHERE ${holdIsOpen("r.hold_transfer_id")} AND r.id IN (SELECT reservation_id FROM input WHERE capped) AND r.expires_at > ${now}
 ),
 fresh AS (
   SELECT p.*, NOT EXISTS (SELECT 1 FROM usage_events u WHERE u.id = p.id) AS fresh FROM priced p WHERE p.capped

@@ -8,7 +8,7 @@ import { currentPeriodSpend } from "../keys/service";
 import { keyStatus } from "../keys/status";
 import { nameUuid } from "../lib/ids";
 import { lockAccounts } from "../ledger/locks";
-import { voidPendingBatch } from "../ledger/pending";
+import { holdIsOpen, voidPendingBatch } from "../ledger/pending";
 import { buyerPosition } from "../ledger/position";
 import { createPending } from "../ledger/postings";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
@@ -94,8 +94,7 @@ export async function reserve(db: Db, input: ReserveInput, caller: ReservationCa
           const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period }, now);
           const { rows: held } = await tx.execute<{ held: bigint }>(sql`
             select coalesce(sum(r.held_nano), 0)::int8 as held from reservations r
-            join ledger_pending p on p.pending_id = r.hold_transfer_id and p.status = 'open'
-            where r.lineage_id = ${key.lineage_id} and r.expires_at > ${now}`);
+            where ${holdIsOpen("r.hold_transfer_id")} and r.lineage_id = ${key.lineage_id} and r.expires_at > ${now}`);
           keyRemaining = key.spend_limit_nano - spent - held[0]!.held;
         }
         const { grantedNano, limitedBy } = decideGrant(input.amountNano, available, keyRemaining);

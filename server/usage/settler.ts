@@ -4,7 +4,7 @@ import { rollupUpserts, USAGE_EVENT_DERIVED } from "../dashboards/rollups";
 import { keySpendUpsert } from "../keys/spend-counters";
 import { recordUnfundedShares, setAsideTransfer, type UnfundedShare } from "../ledger/funding-store";
 import { lockAccounts } from "../ledger/locks";
-import { voidPendingBatch } from "../ledger/pending";
+import { lockHolds, voidPendingBatch } from "../ledger/pending";
 import { buyerPosition } from "../ledger/position";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
 import { postTransfersBatch } from "../ledger/postings";
@@ -160,9 +160,7 @@ async function lockReservations(tx: Tx, ids: readonly string[]): Promise<Map<str
 WITH r AS (
   SELECT id, org_id, held_nano, pending_usage_nano, hold_transfer_id, expires_at FROM reservations WHERE id = any(${pgArray(ids)}::uuid[]) ORDER BY id FOR UPDATE
 ),
-p AS (
-  SELECT pending_id, status FROM ledger_pending WHERE pending_id IN (SELECT hold_transfer_id FROM r) ORDER BY pending_id FOR UPDATE
-)
+p AS (${lockHolds("SELECT hold_transfer_id FROM r")})
 SELECT r.*, p.status FROM r LEFT JOIN p ON p.pending_id = r.hold_transfer_id`);
   return new Map(
     rows.map((r) => [
