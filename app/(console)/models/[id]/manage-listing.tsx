@@ -8,6 +8,7 @@ import { formatDateTime, formatPricePer1k, formatPricePer1M } from "@/app/_lib/f
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
+import { PRICE_NOTICE_MS } from "@/server/catalog/price-in-force";
 import { pricePer1MDecimal } from "@/server/catalog/pricing";
 import { ListingForm } from "../listing-form";
 import { statusStyle } from "../models-list";
@@ -208,7 +209,7 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
           </div>
           <div className="flex flex-wrap items-center gap-4 text-sm">
             <label className="flex items-center gap-1.5">
-              <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> Effective now
+              <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> As soon as allowed ({PRICE_NOTICE_MS / 1000} s notice)
             </label>
             <label className="flex items-center gap-1.5">
               <input type="radio" name="when" checked={when === "later"} onChange={() => setWhen("later")} /> From (UTC)
