@@ -83,6 +83,10 @@ export const marketplaceInput = z.object({
   pageSize: z.number().int().min(1).max(100).default(24),
 });
 
+export const listingIdInput = z.object({ id: z.uuid("is not a valid listing id") });
+export const familyInput = z.object({ family: z.string().trim().min(1, "is required").max(64) });
+export const listingSlugInput = z.object({ slug: z.string().trim().min(3, "is required").max(120) });
+
 export const setStatusInput = z.object({ id: z.uuid("is not a valid listing id"), status: z.enum(listingStatus.enumValues) });
 
 export const cancelScheduledPriceInput = z.object({

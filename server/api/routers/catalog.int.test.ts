@@ -1,7 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { serviceTokenMatcher } from "../../auth/service-tokens";
+import { PRICE_NOTICE_MS } from "../../catalog/price-in-force";
 import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
 import { priceAt, priceHistory } from "../../catalog/prices";
 import { createTestDb, type TestDb } from "../../testing/db";
@@ -166,7 +167,7 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     const a = callerFor(t.db, ownerA);
     const l = await a.catalog.create(listingInput("exact-prices", { prices: prices("0.14", "0.01875", "0.000001") }));
     expect((await a.catalog.get({ id: l.id })).currentPrice).toMatchObject({ inputPer1kNano: 140_000n, outputPer1kNano: 18_750n, cachedInputPer1kNano: 1n });
-    await a.catalog.changePrice({ id: l.id, prices: prices("0.00014", "0.002", "0", "1k"), effectiveFrom: new Date(Date.now() + 1000) });
+    await a.catalog.changePrice({ id: l.id, prices: prices("0.00014", "0.002", "0", "1k"), effectiveFrom: new Date(Date.now() + PRICE_NOTICE_MS + 1000) });
     const history = await priceHistory(t.db, { listingId: l.id });
     expect(history.at(-1)).toMatchObject({ inputPer1kNano: 140_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 0n });
   });
@@ -212,9 +213,15 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     const after = await priceHistory(t.db, { listingId: l.id });
     expect(after.slice(0, 1)).toEqual(history);
     expect(after.map((v) => v.inputPer1kNano)).toEqual([140_000n, 300_000n, 500_000n]);
-    // Now is the change made "now"; the future one waits for its time.
-    expect((await a.catalog.get({ id: l.id })).currentPrice?.inputPer1kNano).toBe(300_000n);
-    expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice?.inputPer1kNano).toBe(500_000n);
+    // Once the notice has passed (the test clock moves; the database is not asked for its time),
+    // the change made "now" is in force; the future one waits for its time.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + PRICE_NOTICE_MS });
+    try {
+      expect((await a.catalog.get({ id: l.id })).currentPrice?.inputPer1kNano).toBe(300_000n);
+      expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice?.inputPer1kNano).toBe(500_000n);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a scheduled change can be cancelled before it takes effect; one in force cannot; nobody else can", async () => {

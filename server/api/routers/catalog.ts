@@ -5,6 +5,9 @@ import {
   cancelScheduledPriceInput,
   changePriceInput,
   createListingInput,
+  familyInput,
+  listingIdInput,
+  listingSlugInput,
   marketplaceInput,
   marketplaceSorts,
   setStatusInput,
@@ -139,7 +142,6 @@ const connectionResult = z.object({
 });
 
 const listingRef = z.object({ id: z.string(), slug: z.string() });
-const byId = z.object({ id: z.uuid("is not a valid listing id") });
 
 export const catalogRouter = router({
   // Public reads: anyone, signed in or not. Only published listings.
@@ -153,12 +155,12 @@ export const catalogRouter = router({
     .query(({ ctx }) => marketplaceFacets(ctx.db)),
 
   family: publicProcedure
-    .input(z.object({ family: z.string().trim().min(1, "is required").max(64) }))
+    .input(familyInput)
     .output(z.object({ family: z.string(), listings: z.array(marketplaceItem), cheapestId: z.string().nullable(), mostEfficientId: z.string().nullable() }))
     .query(({ ctx, input }) => compareFamily(ctx.db, { family: input.family })),
 
   listing: publicProcedure
-    .input(z.object({ slug: z.string().trim().min(3, "is required").max(120) }))
+    .input(listingSlugInput)
     .output(listingPage)
     .query(({ ctx, input }) => listingDetail(ctx.db, { slug: input.slug })),
 
@@ -168,7 +170,7 @@ export const catalogRouter = router({
     .query(({ ctx }) => listOwnListings(ctx.db, { orgId: ctx.org.id })),
 
   get: orgProcedure()
-    .input(byId)
+    .input(listingIdInput)
     .output(ownListing)
     .query(({ ctx, input }) => getOwnListing(ctx.db, { orgId: ctx.org.id, id: input.id })),
 
@@ -186,7 +188,7 @@ export const catalogRouter = router({
     .mutation(({ ctx, input }) => updateListing(ctx.db, { orgId: ctx.org.id, role: ctx.org.role, input, key: catalogEncryptionKey() })),
 
   testConnection: orgProcedure("listings.manage")
-    .input(byId)
+    .input(listingIdInput)
     .output(connectionResult)
     .mutation(({ ctx, input }) => testConnection(ctx.db, { orgId: ctx.org.id, id: input.id, key: catalogEncryptionKey(), dispatcher: upstreamDispatcher() })),
 

@@ -10,6 +10,8 @@ import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { can, type Role } from "@/server/auth/permissions";
+import { PRICE_NOTICE_MS } from "@/server/catalog/price-in-force";
+import { pricePer1MDecimal } from "@/server/catalog/pricing";
 import { ListingForm } from "../listing-form";
 import { statusStyle } from "../models-list";
 
@@ -205,7 +207,7 @@ function Prices({ id, listing, canPublish, onChanged }: { id: string; listing: L
           </div>
           <div className="flex flex-wrap items-center gap-4 text-sm">
             <label className="flex items-center gap-1.5">
-              <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> Effective now
+              <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> As soon as allowed ({PRICE_NOTICE_MS / 1000} s notice)
             </label>
             <label className="flex items-center gap-1.5">
               <input type="radio" name="when" checked={when === "later"} onChange={() => setWhen("later")} /> From (UTC)
