@@ -143,7 +143,7 @@ export async function buyerEnergy(db: DbOrTx, p: PeriodParams) {
 /** Each key's spend in its limit period (this month when it has none) against the limit. */
 export async function keySpend(db: DbOrTx, p: OrgScope) {
   const { orgId, now = new Date() } = p;
-  const keys = await listKeys(db, orgId, now);
+  const keys = await listKeys(db, { orgId, now });
   return keys.map((k) => ({
     id: k.id,
     name: k.name,

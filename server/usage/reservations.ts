@@ -90,7 +90,7 @@ export async function reserve(db: Db, input: ReserveInput, caller: ReservationCa
         const available = spendableNano(accounts.get(creditsId)!, 0n) - (r.debitsPosted - r.creditsPosted);
         let keyRemaining: bigint | null = null;
         if (key.spend_limit_nano !== null && key.limit_period !== null) {
-          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period }, now);
+          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period, now });
           const { rows: held } = await tx.execute<{ held: bigint }>(sql`
             select coalesce(sum(r.held_nano), 0)::int8 as held from reservations r
             join ledger_pending p on p.pending_id = r.hold_transfer_id and p.status = 'open'

@@ -1,19 +1,8 @@
 import { z } from "zod";
 import { keyLimitPeriod } from "../../../db/schema";
 import { keyPepper } from "../../env";
-import {
-  createKey,
-  createKeyInput,
-  keyIdInput,
-  listKeys,
-  resolveKey,
-  revocationVersion,
-  revokeKey,
-  rotateKey,
-  rotateKeyInput,
-  updateKey,
-  updateKeyInput,
-} from "../../keys/service";
+import { createKeyInput, keyIdInput, rotateKeyInput, updateKeyInput } from "../../keys/inputs";
+import { createKey, listKeys, resolveKey, revocationVersion, revokeKey, rotateKey, updateKey } from "../../keys/service";
 import { serviceOrgId } from "../../usage/service-scope";
 import { orgProcedure, router, serviceProcedure } from "../trpc";
 
@@ -40,26 +29,26 @@ const resolution = z.discriminatedUnion("status", [
 
 export const keysRouter = router({
   /** Any member, finance included, may see the keys and their spend; never hashes or secrets. */
-  list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, ctx.org.id)),
+  list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, { orgId: ctx.org.id })),
 
   /** Returns the secret once; only its HMAC is stored. */
   create: orgProcedure("owner", "developer")
     .input(createKeyInput)
     .output(createdKey)
-    .mutation(({ ctx, input }) => createKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => createKey(ctx.db, { ...input, pepper: keyPepper(), orgId: ctx.org.id, userId: ctx.user.id })),
 
   update: orgProcedure("owner", "developer")
     .input(updateKeyInput)
-    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), { userId: ctx.user.id, role: ctx.org.role })),
+    .mutation(({ ctx, input }) => updateKey(ctx.db, { ...input, orgId: ctx.org.id, actor: { userId: ctx.user.id, role: ctx.org.role } })),
 
   revoke: orgProcedure("owner", "developer")
     .input(keyIdInput)
-    .mutation(({ ctx, input }) => revokeKey(ctx.db, ctx.org.id, input.keyId, new Date(), ctx.user.id)),
+    .mutation(({ ctx, input }) => revokeKey(ctx.db, { orgId: ctx.org.id, keyId: input.keyId, actorUserId: ctx.user.id })),
 
   rotate: orgProcedure("owner", "developer")
     .input(rotateKeyInput)
     .output(createdKey.extend({ oldKeyRevokesAt: z.date() }))
-    .mutation(({ ctx, input }) => rotateKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => rotateKey(ctx.db, { ...input, pepper: keyPepper(), orgId: ctx.org.id, userId: ctx.user.id })),
 
   /**
    * For proxies. They send the secret the client presented, over the
@@ -72,7 +61,7 @@ export const keysRouter = router({
   resolve: serviceProcedure
     .input(z.object({ secret: z.string().max(200, "is too long") }))
     .output(resolution)
-    .mutation(({ ctx, input }) => resolveKey(ctx.db, keyPepper(), input.secret)),
+    .mutation(({ ctx, input }) => resolveKey(ctx.db, { pepper: keyPepper(), secret: input.secret })),
 
   /**
    * One primary-key read; proxies poll it every second or so and re-resolve cached keys when it moves.
@@ -81,5 +70,5 @@ export const keysRouter = router({
   revocationVersion: serviceProcedure
     .input(z.object({ since: z.number().int().min(0, "must be 0 or more").optional() }).optional())
     .output(z.object({ version: z.number().int(), changedKeyIds: z.array(z.uuid()).nullable() }))
-    .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, ctx.service))),
+    .query(async ({ ctx, input }) => revocationVersion(ctx.db, { since: input?.since, serviceOrgId: await serviceOrgId(ctx.db, ctx.service) })),
 });
