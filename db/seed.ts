@@ -50,7 +50,7 @@ export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created
 async function seedDemoUsers(db: Db) {
 
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  const platform = await ensurePlatformOrg(db, demoUsers.finance.org, demoUsers.finance.slug);
+  const platform = await ensurePlatformOrg(db, { name: demoUsers.finance.org, slug: demoUsers.finance.slug });
   await db.transaction(async (tx) => {
     for (const u of Object.values(demoUsers)) {
       const [user] = await tx.insert(users).values({ email: u.email, name: u.name, passwordHash }).returning();

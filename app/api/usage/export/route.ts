@@ -14,7 +14,7 @@ export const GET = guardedRoute("GET /api/usage/export", async (req: Request) =>
   const user = await sessionUser();
   if (!user) return new Response("Sign in first\n", { status: 401 });
   const db = getDb();
-  const org = await resolveActiveOrg(db, user.id);
+  const org = await resolveActiveOrg(db, { userId: user.id });
   if (!org) return new Response("Create or join an organisation first\n", { status: 403 });
 
   const params = new URL(req.url).searchParams;
