@@ -9,7 +9,7 @@ import { resolveActiveOrg, type ActiveOrg } from "./service";
  * permission table (any member when no action is given). Throws FORBIDDEN.
  */
 export async function requirePermission(db: DbOrTx, userId: string, action?: Action): Promise<ActiveOrg> {
-  const org = await resolveActiveOrg(db, userId);
+  const org = await resolveActiveOrg(db, { userId });
   // The platform's own actions: no ordinary role has them, so none is worth naming.
   if (action && !memberRolesFor(action).length) {
     if (!org || !can(roleOf(org), action)) {

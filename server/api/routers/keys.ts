@@ -1,19 +1,8 @@
 import { z } from "zod";
 import { keyResolution, resolveKeyInput, revocationVersionInput, revocationVersionOutput } from "../../contract/keys";
 import { keyPepper } from "../../env";
-import {
-  createKey,
-  createKeyInput,
-  keyIdInput,
-  listKeys,
-  resolveKey,
-  revocationVersion,
-  revokeKey,
-  rotateKey,
-  rotateKeyInput,
-  updateKey,
-  updateKeyInput,
-} from "../../keys/service";
+import { createKeyInput, keyIdInput, rotateKeyInput, updateKeyInput } from "../../keys/inputs";
+import { createKey, listKeys, resolveKey, revocationVersion, revokeKey, rotateKey, updateKey } from "../../keys/service";
 import { serviceOrgId } from "../../usage/service-scope";
 import { orgProcedure, router, serviceProcedure } from "../trpc";
 
@@ -21,26 +10,26 @@ const createdKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string()
 
 export const keysRouter = router({
   /** Any member, finance included, may see the keys and their spend; never hashes or secrets. */
-  list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, ctx.org.id)),
+  list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, { orgId: ctx.org.id })),
 
   /** Returns the secret once; only its HMAC is stored. */
   create: orgProcedure("keys.manage")
     .input(createKeyInput)
     .output(createdKey)
-    .mutation(({ ctx, input }) => createKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => createKey(ctx.db, { ...input, pepper: keyPepper(), orgId: ctx.org.id, userId: ctx.user.id })),
 
   update: orgProcedure("keys.manage")
     .input(updateKeyInput)
-    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), { userId: ctx.user.id, role: ctx.org.role })),
+    .mutation(({ ctx, input }) => updateKey(ctx.db, { ...input, orgId: ctx.org.id, actor: { userId: ctx.user.id, role: ctx.org.role } })),
 
   revoke: orgProcedure("keys.manage")
     .input(keyIdInput)
-    .mutation(({ ctx, input }) => revokeKey(ctx.db, ctx.org.id, input.keyId, new Date(), ctx.user.id)),
+    .mutation(({ ctx, input }) => revokeKey(ctx.db, { orgId: ctx.org.id, keyId: input.keyId, actorUserId: ctx.user.id })),
 
   rotate: orgProcedure("keys.manage")
     .input(rotateKeyInput)
     .output(createdKey.extend({ oldKeyRevokesAt: z.date() }))
-    .mutation(({ ctx, input }) => rotateKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => rotateKey(ctx.db, { ...input, pepper: keyPepper(), orgId: ctx.org.id, userId: ctx.user.id })),
 
   /**
    * For proxies. They send the secret the client presented, over the
@@ -53,7 +42,7 @@ export const keysRouter = router({
   resolve: serviceProcedure
     .input(resolveKeyInput)
     .output(keyResolution)
-    .mutation(({ ctx, input }) => resolveKey(ctx.db, keyPepper(), input.secret)),
+    .mutation(({ ctx, input }) => resolveKey(ctx.db, { pepper: keyPepper(), secret: input.secret })),
 
   /**
    * One primary-key read; proxies poll it every second or so and re-resolve cached keys when it moves.
@@ -62,5 +51,5 @@ export const keysRouter = router({
   revocationVersion: serviceProcedure
     .input(revocationVersionInput)
     .output(revocationVersionOutput)
-    .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, ctx.service))),
+    .query(async ({ ctx, input }) => revocationVersion(ctx.db, { since: input?.since, serviceOrgId: await serviceOrgId(ctx.db, ctx.service) })),
 });
