@@ -6,9 +6,11 @@ const testFiles = ["server/**/*.test.ts", "db/**/*.test.ts", "scripts/**/*.test.
 // global setup. Every other test is a unit test and must not touch a database, so the unit
 // project starts none (`npm run test:unit` runs in seconds).
 const integrationFiles = testFiles.map((glob) => glob.replace(/\.test\.ts$/, ".int.test.ts"));
-// Tests that need no database but start whole processes (the gateway, supervised children) and
-// drive them for seconds: they run with the integration tests, not in the fast unit run.
+// Tests that need no database but start whole processes (the gateway, supervised children, the
+// lint and layer tools) and drive them for seconds: they run with the integration tests, not in
+// the fast unit run.
 const processFiles = [
+  "tooling/checks.test.ts",
   "server/gateway/fuzz.test.ts",
   "server/gateway/gateway.test.ts",
   "server/gateway/hostile.test.ts",
