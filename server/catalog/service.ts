@@ -3,6 +3,7 @@ import { request, type Dispatcher } from "undici";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { listingPrices, listings, listingStatus, modality, organizations, type MemberRole } from "../../db/schema";
+import { can } from "../auth/permissions";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError } from "../errors";
 import { recordAudit } from "../finance/audit";
@@ -235,7 +236,7 @@ export async function updateListing(db: Db, p: { orgId: string; role: MemberRole
   const credential = p.input.upstreamCredential;
   const sameCredential = credential ? current.upstreamCredentialEnc !== null && decryptCredential(current.upstreamCredentialEnc, p.key, current.id) === credential : !p.input.clearCredential;
   const movesTraffic = current.upstreamBaseUrl !== p.input.upstreamBaseUrl || current.upstreamModel !== p.input.upstreamModel || !sameCredential;
-  if (current.status === "published" && p.role !== "owner" && movesTraffic) {
+  if (current.status === "published" && !can(p.role, "listings.publish") && movesTraffic) {
     throw new DomainError("FORBIDDEN", "upstreamBaseUrl: only an owner may change a published listing's upstream or credential", "upstreamBaseUrl");
   }
   const credentialChange = p.input.clearCredential
