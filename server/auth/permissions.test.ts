@@ -6,6 +6,7 @@ import { actions, can, memberRolesFor, roleOf, type Action, type Role } from "./
 const matrix: [string, Action, [boolean, boolean, boolean, boolean]][] = [
   ["only owners run the organisation (rename, members, invites)", "org.manage", [true, false, false, false]],
   ["owners and developers manage API keys", "keys.manage", [true, true, false, false]],
+  ["only owners raise or remove a key's limit", "keys.raiseLimits", [true, false, false, false]],
   ["owners and developers draft and edit listings", "listings.manage", [true, true, false, false]],
   ["only owners publish listings and change prices", "listings.publish", [true, false, false, false]],
   ["owners and finance members top up credits", "credits.topUp", [true, false, true, true]],

@@ -18,9 +18,14 @@ const grants = {
   "org.manage": ["owner"],
   /** Create API keys, change their limits, revoke and rotate them. */
   "keys.manage": ["owner", "developer"],
+  /** Raise or remove a key's limit (anyone who manages keys may lower one): what a leaked key may cost. */
+  "keys.raiseLimits": ["owner"],
   /** Draft and edit listings, test their upstream connection. */
   "listings.manage": ["owner", "developer"],
-  /** Publish and pause listings, change and cancel their prices: what moves traffic and money. */
+  /**
+   * Publish and pause listings, change and cancel their prices, and change a published
+   * listing's upstream or credential: what moves traffic and money.
+   */
   "listings.publish": ["owner"],
   /** Top up credits (checkout, local payment, cancel) and set the low-balance alert. */
   "credits.topUp": ["owner", "finance", "platform-finance"],

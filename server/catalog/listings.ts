@@ -2,6 +2,7 @@ import { and, asc, eq } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { listingPrices, listings, type MemberRole } from "../../db/schema";
+import { can } from "../auth/permissions";
 import { DomainError } from "../errors";
 import { recordAudit } from "../audit/log";
 import { uuidv7 } from "../lib/ids";
@@ -79,7 +80,7 @@ export async function updateListing(db: Db, p: { orgId: string; role: MemberRole
   const credential = p.input.upstreamCredential;
   const sameCredential = credential ? current.upstreamCredentialEnc !== null && decryptCredential(current.upstreamCredentialEnc, p.key, current.id) === credential : !p.input.clearCredential;
   const movesTraffic = current.upstreamBaseUrl !== p.input.upstreamBaseUrl || current.upstreamModel !== p.input.upstreamModel || !sameCredential;
-  if (current.status === "published" && p.role !== "owner" && movesTraffic) {
+  if (current.status === "published" && !can(p.role, "listings.publish") && movesTraffic) {
     throw new DomainError("FORBIDDEN", "upstreamBaseUrl: only an owner may change a published listing's upstream or credential", "upstreamBaseUrl");
   }
   const credentialChange = p.input.clearCredential

@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../db/client";
 import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod, type MemberRole } from "../../db/schema";
+import { can } from "../auth/permissions";
 import { DomainError } from "../errors";
 import { recordAudit } from "../audit/log";
 import { uuidv7 } from "../lib/ids";
@@ -256,7 +257,7 @@ export async function updateKey(db: Db, p: UpdateKeyInput & { orgId: string; now
   return db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) !== "active") throw new DomainError("CONFLICT", `This key is ${keyStatus(key, now)}; it can no longer be edited`, "keyId");
-    const lifted = actor.role === "owner" ? null : liftedLimit(key, limits);
+    const lifted = can(actor.role, "keys.raiseLimits") ? null : liftedLimit(key, limits);
     if (lifted) throw new DomainError("FORBIDDEN", `${lifted}: only an owner may raise or remove a limit; developers may lower it`, lifted);
     const version = await bumpVersion(tx);
     const changes = { ...(name !== undefined && { name }), ...limitColumns(limits) };
