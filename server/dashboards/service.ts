@@ -12,6 +12,7 @@ import { usageStatus } from "../usage/contract";
 import { LATE_CUTS, LISTING_METRICS, ORG_USAGE_METRICS } from "./late-parts";
 import { orgAccountSums } from "../ledger/reports";
 import { csvLine } from "../lib/csv";
+import { keysetPage, pageFetchSize } from "../lib/paging";
 import { burnRatePerDayNano, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
 
 /**
@@ -264,11 +265,8 @@ export async function activityPage(db: DbOrTx, orgId: string, p: z.infer<typeof 
     join organizations p on p.id = e.provider_org_id
     where ${sql.join(where, sql` and `)}
     order by e.started_at desc, e.id desc
-    limit ${p.limit + 1}`);
-  const page = rows.slice(0, p.limit);
-  const last = page.at(-1);
-  return {
-    rows: page.map((r) => ({
+    limit ${pageFetchSize(p.limit)}`);
+  const page = keysetPage(rows, p.limit, (last) => encodeCursor({ startedAtText: last.started_at_text, id: last.id }), (r) => ({
       id: r.id,
       startedAt: asDate(r.started_at),
       keyId: r.key_id,
@@ -287,9 +285,8 @@ export async function activityPage(db: DbOrTx, orgId: string, p: z.infer<typeof 
       upstreamStatus: r.upstream_status,
       /** Billed at this cost; in the ledger once the settler's next window takes it. */
       settling: !r.settled,
-    })),
-    nextCursor: rows.length > p.limit && last ? encodeCursor({ startedAtText: last.started_at_text, id: last.id }) : null,
-  };
+  }));
+  return { rows: page.items, nextCursor: page.nextCursor };
 }
 
 /** Count and sums of every request the filter matches (what the log's pages and the CSV add up to). */

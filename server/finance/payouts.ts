@@ -1,9 +1,9 @@
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../db/client";
 import { organizations, payouts, users } from "../../db/schema";
 import { DomainError } from "../errors";
 import { nameUuid } from "../lib/ids";
-import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
+import { keysetPage, olderThan, pageFetchSize, pageLimit } from "../lib/paging";
 import { formatUsd, parseUsd } from "../ledger/money";
 import { lockAccounts } from "../ledger/locks";
 import { PROVIDER_PAYABLES, providerAvailableNano } from "../ledger/reports";
@@ -92,8 +92,7 @@ export async function listPayouts(db: DbOrTx, p: { orgId: string | null; before?
   const conds = [];
   if (p.orgId) conds.push(eq(payouts.orgId, p.orgId));
   if (p.before) {
-    const at = sql`(select created_at from payouts where id = ${p.before}::uuid)`;
-    conds.push(or(lt(payouts.createdAt, at), and(eq(payouts.createdAt, at), lt(payouts.id, p.before)))!);
+    conds.push(olderThan(payouts.createdAt, payouts.id, { before: p.before, atOfBefore: sql`(select created_at from payouts where id = ${p.before}::uuid)` }));
   }
   const found = await db
     .select({

@@ -3,6 +3,7 @@ import type { Db, DbOrTx, Tx } from "../../db/client";
 import type { LedgerAccountKind, LedgerPendingStatus, LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
 import { isUuid, uuidv7 } from "../lib/ids";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
 import { pgArray } from "../lib/pg-array";
 import { parseTimestamp as toDate, parseTimestampOrNull as toDateOrNull } from "../lib/timestamps";
 import {
@@ -591,7 +592,7 @@ export type StatementEntry = {
  */
 export async function statement(db: DbOrTx, input: { accountId: string; after?: string | null; limit?: number }) {
   const account = await getBalance(db, input.accountId);
-  const limit = Math.min(Math.max(input.limit ?? 100, 1), 1000);
+  const limit = pageLimit(input.limit, 100, 1000);
   const debitNormal = normalSide(account.kind) === "debit";
   const rows = await run(
     db,
@@ -619,9 +620,9 @@ FROM s
 WHERE ${input.after ?? null}::uuid IS NULL
    OR (created_at, id) > (SELECT created_at, id FROM ledger_transfers WHERE id = ${input.after ?? null}::uuid)
 ORDER BY created_at, id
-LIMIT ${limit + 1}`,
+LIMIT ${pageFetchSize(limit)}`,
   );
-  const entries: StatementEntry[] = rows.slice(0, limit).map((r) => ({
+  const { items: entries, nextCursor } = keysetPage(rows, limit, (r) => r.id as string, (r): StatementEntry => ({
     transferId: r.id as string,
     createdAt: toDate(r.created_at),
     type: r.type as LedgerTransferType,
@@ -636,7 +637,7 @@ LIMIT ${limit + 1}`,
     balanceNano: r.balance as bigint,
     pendingNano: r.pending_balance as bigint,
   }));
-  return { account, entries, nextCursor: rows.length > limit ? entries[entries.length - 1]!.transferId : null };
+  return { account, entries, nextCursor };
 }
 
 export type TrialBalanceRow = {
