@@ -9,9 +9,8 @@ import { createTestDb, type TestDb } from "../testing/db";
 import { startStripeStandIn, type StripeStandIn } from "../testing/stripe-standin";
 import { reportUsage } from "../usage/settlement";
 import { makeBuyer, makeEvent } from "../usage/testing";
-import { connectApiFor } from "./connect-api";
 import { payoutStatement, providerEarnings } from "./earnings";
-import { completeLocalOnboarding, localConnectEvent, localPayoutObject, localTransferObject } from "./local-connect";
+import { completeLocalOnboarding, connectApiFor, localConnectEvent, localPayoutObject, localTransferObject } from "./local-connect";
 import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "./service";
 import { payoutFixtures, usd } from "./testing";
 

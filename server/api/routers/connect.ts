@@ -1,8 +1,7 @@
 import { TRPCError } from "@trpc/server";
-import { connectApiFor } from "../../payouts/connect-api";
 import { payoutStatement, providerEarnings } from "../../payouts/earnings";
 import { payoutIdInput, previewPayoutsInput, runPayoutsInput } from "../../payouts/inputs";
-import { completeLocalOnboarding } from "../../payouts/local-connect";
+import { completeLocalOnboarding, connectApiFor } from "../../payouts/local-connect";
 import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "../../payouts/service";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
 
