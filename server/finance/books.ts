@@ -1,10 +1,9 @@
 import { asc, sql, type SQL } from "drizzle-orm";
 import type pg from "pg";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { organizations } from "../../db/schema";
-import { ledgerTransferCode, type LedgerAccountKind, type LedgerTransferCode, type LedgerTransferType } from "../../db/schema/ledger";
+import type { LedgerAccountKind, LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
 import { isUuid } from "../lib/ids";
 import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
@@ -50,19 +49,6 @@ async function* cursorPages(db: Db, query: SQL, pageSize: number): AsyncGenerato
     client.release();
   }
 }
-
-const date = z.coerce.date({ message: "must be a date" });
-
-/** The journal's filters, validated the same for the browser (tRPC) and the CSV export. */
-export const journalFilterInput = z.object({
-  code: z.enum(ledgerTransferCode.enumValues).nullish(),
-  accountId: z.uuid("is not a valid id").nullish(),
-  orgId: z.uuid("is not a valid id").nullish(),
-  refKind: z.string().trim().max(64).nullish(),
-  refId: z.string().trim().max(200).nullish(),
-  from: date.nullish(),
-  to: date.nullish(),
-});
 
 export type JournalFilter = {
   code?: LedgerTransferCode | null;
@@ -123,8 +109,7 @@ const toEntry = (r: Row): JournalEntry => ({
  */
 export async function journalPage(
   db: DbOrTx,
-  filter: JournalFilter,
-  page: { after?: string | null; limit?: number; order?: "asc" | "desc" } = {},
+  page: JournalFilter & { after?: string | null; limit?: number; order?: "asc" | "desc" } = {},
 ): Promise<{ entries: JournalEntry[]; nextCursor: string | null }> {
   const limit = pageLimit(page.limit, 50, 5000);
   const desc = (page.order ?? "desc") === "desc";
@@ -136,7 +121,7 @@ export async function journalPage(
     : sql``;
   const found = await rows(
     db,
-    sql`select ${TRANSFERS_WITH_SIDES} where ${filterSql(filter)} ${cursor}
+    sql`select ${TRANSFERS_WITH_SIDES} where ${filterSql(page)} ${cursor}
         order by t.created_at ${sql.raw(desc ? "desc" : "asc")}, t.id ${sql.raw(desc ? "desc" : "asc")}
         limit ${pageFetchSize(limit)}`,
   );
@@ -145,8 +130,8 @@ export async function journalPage(
 }
 
 /** Every transfer matching the filter, oldest first, in pages, for streamed exports. */
-export async function* journalPages(db: Db, filter: JournalFilter, pageSize = 1000): AsyncGenerator<JournalEntry[]> {
-  for await (const page of cursorPages(db, sql`select ${TRANSFERS_WITH_SIDES} where ${filterSql(filter)} order by t.created_at, t.id`, pageSize)) {
+export async function* journalPages(db: Db, p: JournalFilter & { pageSize?: number } = {}): AsyncGenerator<JournalEntry[]> {
+  for await (const page of cursorPages(db, sql`select ${TRANSFERS_WITH_SIDES} where ${filterSql(p)} order by t.created_at, t.id`, p.pageSize ?? 1000)) {
     yield page.map(toEntry);
   }
 }
@@ -173,8 +158,7 @@ export type StatementLine = {
  */
 export async function* statementPages(
   db: Db,
-  p: { accountId: string; from?: Date | null; to?: Date | null },
-  pageSize = 1000,
+  p: { accountId: string; from?: Date | null; to?: Date | null; pageSize?: number },
 ): AsyncGenerator<{ openingNano: bigint; lines: StatementLine[] }> {
   const kind = await accountKind(db, { accountId: p.accountId });
   if (!kind) throw new DomainError("NOT_FOUND", `ledger account ${p.accountId} not found`, "accountId");
@@ -195,7 +179,7 @@ export async function* statementPages(
       where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid) and type in ('single', 'post_pending')
         and (${from}::timestamptz is null or created_at >= ${from}::timestamptz) and (${to}::timestamptz is null or created_at < ${to}::timestamptz)
       order by created_at, id`;
-  for await (const found of cursorPages(db, query, pageSize)) {
+  for await (const found of cursorPages(db, query, p.pageSize ?? 1000)) {
     const lines = found.map((r) => {
       const isDebit = r.is_debit as boolean;
       const amount = r.amount_nano as bigint;
@@ -276,7 +260,7 @@ async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
 }
 
 /** One transfer with both accounts and the record that caused it (the drill-down). */
-export async function transferDetail(db: DbOrTx, id: string) {
+export async function transferDetail(db: DbOrTx, { id }: { id: string }) {
   if (!isUuid(id)) throw new DomainError("INVALID_INPUT", "id: is not a valid transfer id", "id");
   const [row] = await rows(
     db,
@@ -290,11 +274,13 @@ export async function transferDetail(db: DbOrTx, id: string) {
   const at = transfer.createdAt.getTime();
   const related = transfer.refId
     ? (
-        await journalPage(
-          db,
-          { refKind: transfer.refKind, refId: transfer.refId, ...(sameTransaction ? { from: new Date(at), to: new Date(at + 1) } : {}) },
-          { limit: 50, order: "asc" },
-        )
+        await journalPage(db, {
+          refKind: transfer.refKind,
+          refId: transfer.refId,
+          ...(sameTransaction ? { from: new Date(at), to: new Date(at + 1) } : {}),
+          limit: 50,
+          order: "asc",
+        })
       ).entries
     : [];
   return { transfer, source: await sourceOf(db, transfer), related };
@@ -304,7 +290,7 @@ export async function transferDetail(db: DbOrTx, id: string) {
 export async function transferUsageEvents(db: DbOrTx, p: { transferId: string; after?: string | null; limit?: number }) {
   if (!isUuid(p.transferId)) throw new DomainError("INVALID_INPUT", "transferId: is not a valid transfer id", "transferId");
   if (p.after && !isUuid(p.after)) throw new DomainError("INVALID_INPUT", "after: is not a valid cursor", "after");
-  return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: Math.min(Math.max(p.limit ?? 100, 1), 1000) });
+  return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: pageLimit(p.limit, 100, 1000) });
 }
 
 /** Organisations for finance's filters (id and name only). */

@@ -6,7 +6,8 @@ import { usdDecimal } from "../ledger/money";
 import { accountBelongsTo } from "../ledger/reports";
 import { trialBalance } from "../ledger/service";
 import { requirePermission } from "../orgs/access";
-import { journalFilterInput, journalPages, statementPages } from "./books";
+import { journalPages, statementPages } from "./books";
+import { journalFilterInput, statementExportInput, trialBalanceExportInput } from "./inputs";
 import { csvStream, type Cell } from "../lib/csv";
 
 /**
@@ -17,14 +18,6 @@ import { csvStream, type Cell } from "../lib/csv";
  * page by page, so a large range never sits in memory.
  */
 export type ExportKind = "journal" | "trial-balance" | "statement";
-
-const dateParam = z.coerce.date({ message: "must be a date" }).nullish();
-const statementParams = z.object({
-  accountId: z.uuid("is not a valid account id"),
-  from: dateParam,
-  to: dateParam,
-});
-const trialBalanceParams = z.object({ at: dateParam });
 
 function fail(status: number, message: string): Response {
   return Response.json({ error: message }, { status });
@@ -52,7 +45,7 @@ async function* once<T>(value: T): AsyncGenerator<T> {
   yield value;
 }
 
-export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKind, url: URL): Promise<Response> {
+export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser | null; kind: ExportKind; url: URL }): Promise<Response> {
   if (!user) return fail(401, "Sign in first");
   try {
     const params = paramsOf(url);
@@ -73,7 +66,7 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
     }
     if (kind === "trial-balance") {
       await requirePermission(db, user.id, "books.read");
-      const { at } = parse(trialBalanceParams, params);
+      const { at } = parse(trialBalanceExportInput, params);
       const tb = await trialBalance(db, at ?? new Date());
       const lines: Cell[][] = tb.kinds.map((k) => [
         k.kind, k.currency, k.accounts, usdDecimal(k.debitsNano), usdDecimal(k.creditsNano), usdDecimal(k.balanceNano), k.debitsNano, k.creditsNano, k.balanceNano,
@@ -82,7 +75,7 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
       const header = ["kind", "currency", "accounts", "debits_usd", "credits_usd", "balance_usd", "debits_nano", "credits_nano", "balance_nano"];
       return csvResponse(`trial-balance-${stamp(tb.at)}.csv`, csvStream(header, once(lines)));
     }
-    const p = parse(statementParams, params);
+    const p = parse(statementExportInput, params);
     await authorizeStatement(db, user.id, p.accountId);
     const rows = async function* () {
       let first = true;

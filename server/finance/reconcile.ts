@@ -133,7 +133,7 @@ const LEDGER_KEY = sql.raw(`CASE coalesce(o.ref_kind, t.ref_kind)
  * payments_clearing (money received less money returned). With `stripe`, also compares
  * gross amounts per payment intent with Stripe's balance transactions.
  */
-export async function paymentsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
+export async function paymentsReport(db: DbOrTx, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<Report> {
   const stored = new Map<string, bigint>();
   const paid = await rows(
     db,
@@ -283,8 +283,8 @@ export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report>
 }
 
 /** (f) Payouts ↔ ledger ↔ Stripe transfers, for payouts made in the range (server/payouts/reconcile.ts). */
-export async function payoutsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
-  const { figures, differences } = await payoutDifferences(db, range, stripe);
+export async function payoutsReport(db: DbOrTx, p: Range & { stripe?: Stripe | null }): Promise<Report> {
+  const { figures, differences } = await payoutDifferences(db, p);
   return report("payouts", "Payouts ↔ ledger ↔ Stripe", figures, differences);
 }
 
@@ -313,14 +313,14 @@ export async function anomaliesReport(db: DbOrTx, range: Range): Promise<Report>
 }
 
 /** Every report for the range, in a fixed order. */
-export async function runReconciliation(db: Db, range: Range, stripe: Stripe | null = null): Promise<Report[]> {
+export async function runReconciliation(db: Db, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<Report[]> {
   return [
     await integrityReport(db, range),
     await usageReport(db, range),
-    await paymentsReport(db, range, stripe),
+    await paymentsReport(db, { ...range, stripe }),
     await reservationsReport(db),
     await conflictsReport(db, range),
-    await payoutsReport(db, range, stripe),
+    await payoutsReport(db, { ...range, stripe }),
     await anomaliesReport(db, range),
   ];
 }

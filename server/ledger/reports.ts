@@ -4,6 +4,7 @@ import { ledgerAccountKind, type LedgerAccountKind } from "../../db/schema/ledge
 import { keysetPage, pageFetchSize } from "../lib/paging";
 import { likePattern } from "../lib/pg-array";
 import { accountBalance, normalSide } from "./posting";
+import { toAccount } from "./accounts";
 
 /**
  * Read-only ledger queries for finance, payouts and dashboards: everything they need of
@@ -183,25 +184,16 @@ export async function listAccounts(db: DbOrTx, p: AccountFilter & { after?: stri
     limit,
     (r) => r.id as string,
     (r): AccountRow => {
-      const sums = {
-        kind: r.kind as LedgerAccountKind,
-        debitsPosted: r.debits_posted as bigint,
-        creditsPosted: r.credits_posted as bigint,
-        debitsPending: r.debits_pending as bigint,
-        creditsPending: r.credits_pending as bigint,
-        creditLimitNano: r.credit_limit_nano as bigint,
-        debitsMustNotExceedCredits: r.debits_must_not_exceed_credits as boolean,
-        creditsMustNotExceedDebits: r.credits_must_not_exceed_debits as boolean,
-      };
+      const a = toAccount(r);
       return {
-        id: r.id as string,
-        orgId: (r.org_id as string | null) ?? null,
+        id: a.id,
+        orgId: a.orgId,
         orgName: (r.org_name as string | null) ?? null,
-        kind: sums.kind,
-        currency: r.currency as string,
-        debitsPosted: sums.debitsPosted,
-        creditsPosted: sums.creditsPosted,
-        ...accountBalance(sums),
+        kind: a.kind,
+        currency: a.currency,
+        debitsPosted: a.debitsPosted,
+        creditsPosted: a.creditsPosted,
+        ...accountBalance(a),
       };
     },
   );

@@ -45,7 +45,7 @@ const toEntry = (r: Row): PayoutEntry => ({
   createdAt: parseTimestamp(r.created_at),
 });
 
-export async function providerEarnings(db: DbOrTx, orgId: string) {
+export async function providerEarnings(db: DbOrTx, { orgId }: { orgId: string }) {
   const accounts = await orgAccountSums(db, { orgId, kinds: ["provider_payable", "provider_unfunded"] });
   const balance = (kind: string) => {
     const a = accounts.find((x) => x.kind === kind);
@@ -79,7 +79,7 @@ export async function providerEarnings(db: DbOrTx, orgId: string) {
  * earnings oldest first, so a payout covers the provider's settlements made after the
  * previous payout and up to its own.
  */
-export async function payoutStatement(db: DbOrTx, orgId: string, payoutId: string) {
+export async function payoutStatement(db: DbOrTx, { orgId, payoutId }: { orgId: string; payoutId: string }) {
   const { rows } = await db.execute(sql`
     with p as (${PAYOUTS(orgId)}),
     me as (select * from p where id = ${payoutId}::uuid)

@@ -35,7 +35,7 @@ async function storedTransfers(db: DbOrTx, range: Range): Promise<StripeTransfer
   return rows.map((r: Row) => ({ id: r.id as string, payoutId: (r.payout_id as string | null) ?? null, amountCents: BigInt(r.amount as bigint), reversedCents: BigInt(r.reversed as bigint) }));
 }
 
-export async function payoutDifferences(db: DbOrTx, range: Range, stripe: Stripe | null): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
+export async function payoutDifferences(db: DbOrTx, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
   const { rows } = await db.execute(sql`
     with records as (
       select id, 'stripe' as kind, amount_cents::int8 * ${NANO_PER_CENT}::int8 as amount,

@@ -25,20 +25,20 @@ import { payableCents, planRun, type RunCandidate, type RunLine } from "./run-pl
 
 export type ConnectStatus = { accountId: string; detailsSubmitted: boolean; payoutsEnabled: boolean } | null;
 
-export async function connectStatus(db: DbOrTx, orgId: string): Promise<ConnectStatus> {
+export async function connectStatus(db: DbOrTx, { orgId }: { orgId: string }): Promise<ConnectStatus> {
   const [row] = await db.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));
   return row ? { accountId: row.stripeAccountId, detailsSubmitted: row.detailsSubmitted, payoutsEnabled: row.payoutsEnabled } : null;
 }
 
 /** The onboarding URL for the organisation's Express account, creating the account on first use. */
-export async function connectOnboardingLink(db: Db, api: ConnectApi, p: { orgId: string; appUrl: string; local: boolean }): Promise<{ url: string }> {
-  let status = await connectStatus(db, p.orgId);
+export async function connectOnboardingLink(db: Db, p: { api: ConnectApi; orgId: string; appUrl: string; local: boolean }): Promise<{ url: string }> {
+  let status = await connectStatus(db, p);
   if (!status) {
-    const accountId = await api.createAccount(p.orgId);
+    const accountId = await p.api.createAccount(p.orgId);
     await db.insert(connectAccounts).values({ orgId: p.orgId, stripeAccountId: accountId, local: p.local }).onConflictDoNothing();
-    status = await connectStatus(db, p.orgId);
+    status = await connectStatus(db, p);
   }
-  const url = await api.onboardingLink(status!.accountId, { returnUrl: `${p.appUrl}/earnings?connect=return`, refreshUrl: `${p.appUrl}/earnings?connect=refresh` });
+  const url = await p.api.onboardingLink(status!.accountId, { returnUrl: `${p.appUrl}/earnings?connect=return`, refreshUrl: `${p.appUrl}/earnings?connect=refresh` });
   return { url };
 }
 
@@ -114,7 +114,7 @@ export type SendHooks = {
 };
 
 /** Step 2 for every payout recorded but not yet sent (of one run, or all): one Stripe Transfer each. */
-export async function sendUnsent(db: Db, api: ConnectApi, p: { runId?: string } & SendHooks = {}): Promise<void> {
+export async function sendUnsent(db: Db, p: { api: ConnectApi; runId?: string } & SendHooks): Promise<void> {
   const unsent = await db
     .select()
     .from(connectPayouts)
@@ -122,7 +122,7 @@ export async function sendUnsent(db: Db, api: ConnectApi, p: { runId?: string } 
     .orderBy(connectPayouts.createdAt);
   for (const payout of unsent) {
     const transferId =
-      (await api.findTransfer(payout.id)) ?? (await api.createTransfer({ payoutId: payout.id, accountId: payout.stripeAccountId, amountCents: payout.amountCents }));
+      (await p.api.findTransfer(payout.id)) ?? (await p.api.createTransfer({ payoutId: payout.id, accountId: payout.stripeAccountId, amountCents: payout.amountCents }));
     await p.afterTransfer?.(payout.id);
     await db
       .update(connectPayouts)
@@ -138,10 +138,11 @@ export async function sendUnsent(db: Db, api: ConnectApi, p: { runId?: string } 
  * A payout run: every provider of the preview that is due (or only `orgIds`), each paid at
  * most once per run id, whatever is retried or run at the same time. Resumes unsent payouts first.
  */
-export async function runPayouts(db: Db, api: ConnectApi, run: RunInput, hooks: SendHooks = {}): Promise<ConnectPayout[]> {
-  await sendUnsent(db, api, hooks);
+export async function runPayouts(db: Db, { api, afterTransfer, ...run }: RunInput & SendHooks & { api: ConnectApi }): Promise<ConnectPayout[]> {
+  const hooks: SendHooks = afterTransfer ? { afterTransfer } : {};
+  await sendUnsent(db, { api, ...hooks });
   const lines = await previewRun(db, run);
   for (const line of lines) if (line.decision === "pay") await createPayout(db, run, line.orgId);
-  await sendUnsent(db, api, { runId: run.runId, ...hooks });
+  await sendUnsent(db, { api, runId: run.runId, ...hooks });
   return db.select().from(connectPayouts).where(eq(connectPayouts.runId, run.runId)).orderBy(connectPayouts.createdAt);
 }

@@ -33,8 +33,8 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
   const accountEvent = (accountId: string, enabled: boolean, created: number) =>
     ({ ...localConnectEvent("account.updated", { id: accountId, object: "account", details_submitted: enabled, payouts_enabled: enabled }, accountId, [accountId, String(created)]), created }) as Stripe.Event;
   async function onboard(orgId: string) {
-    await connectOnboardingLink(db, api(), { orgId, appUrl: "http://app.test", local: false });
-    const status = await connectStatus(db, orgId);
+    await connectOnboardingLink(db, { api: api(), orgId, appUrl: "http://app.test", local: false });
+    const status = await connectStatus(db, { orgId });
     expect((await send(accountEvent(status!.accountId, true, Math.floor(Date.now() / 1000)))).status).toBe(200);
     return status!.accountId;
   }
