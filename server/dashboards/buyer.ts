@@ -19,7 +19,7 @@ export async function buyerOverview(db: DbOrTx, p: OverviewParams) {
   const today = sql`date_trunc('day', ${nowText}::timestamptz, ${p.tz})`;
   const month = sql`date_trunc('month', ${nowText}::timestamptz, ${p.tz})`;
   const [balance, { rows }] = await Promise.all([
-    orgCreditBalance(db, orgId),
+    orgCreditBalance(db, { orgId }),
     db.execute<Record<string, bigint>>(sql`
       with u as (select * from ${usageByDay({ kind: "buyer", orgId, dimension: BY_LISTING }, p.tz, month, now)} u)
       select coalesce(sum(u.cost_nano) filter (where u.t >= ${today}), 0)::int8 as spend_today,

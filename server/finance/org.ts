@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import type { LedgerAccountKind, LedgerTransferCode } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
-import { findAccounts } from "../ledger/locks";
+import { findAccounts } from "../ledger/accounts";
 import { accountScope } from "../ledger/posting";
 import { orgMovementsByCode } from "../ledger/reports";
 import { statement } from "../ledger/service";

@@ -79,7 +79,7 @@ export type ConnectPayout = typeof connectPayouts.$inferSelect;
 async function createPayout(db: Db, run: RunInput, orgId: string): Promise<ConnectPayout | null> {
   return db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId, kind: "provider_payable" });
-    const available = providerAvailableNano((await lockAccounts(tx, [payable.id])).get(payable.id)!);
+    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id] })).get(payable.id)!);
     const [existing] = await tx.select().from(connectPayouts).where(and(eq(connectPayouts.runId, run.runId), eq(connectPayouts.orgId, orgId)));
     if (existing) return existing;
     const [account] = await tx.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));

@@ -11,7 +11,6 @@ import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
 import { can, type Role } from "@/server/auth/permissions";
 import { PRICE_NOTICE_MS } from "@/server/catalog/price-in-force";
-import { pricePer1MDecimal } from "@/server/catalog/pricing";
 import { ListingForm } from "../listing-form";
 import { statusStyle } from "../models-list";
 
