@@ -134,7 +134,7 @@ export class Proxy {
     const { hold, endpoint } = r;
     let clientGone = false;
     let upstreamBody: Dispatcher.ResponseData["body"] | null = null;
-    // The total time cap: whatever is still running then is cut (relay.ts bills what was delivered).
+    // The total time cap: whatever is still running then is cut (relay-json.ts and relay-stream.ts bill what was delivered).
     const deadline = r.started + this.s.config.maxRequestMs;
     const timer = setTimeout(() => upstreamBody?.destroy(new Breach("The provider took longer than this proxy allows for one request")), this.s.config.maxRequestMs);
     res.once("close", () => {

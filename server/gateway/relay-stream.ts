@@ -120,5 +120,5 @@ export function relayStream(x: Relay) {
       on.fault(e);
     }
   });
-  // A client that leaves mid-stream: run() destroys the upstream body, which lands in "error" above.
+  // A client that leaves mid-stream: the proxy (forward in proxy.ts) destroys the upstream body, which lands in "error" above.
 }
