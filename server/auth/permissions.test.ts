@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { actions, can, memberRolesFor, roleOf, type Action, type Role } from "./permissions";
+import { memberRole } from "../../db/schema/orgs";
+import { actions, can, memberRoles, memberRolesFor, roleOf, type Action, type Role } from "./permissions";
 
 // The whole table, written out: a grant added or dropped fails its row.
 // Columns: owner, developer, finance, platform-finance.
@@ -28,6 +29,10 @@ describe("can(role, action)", () => {
     "%s",
     (_label, role, action, allowed) => expect(can(role, action)).toBe(allowed),
   );
+});
+
+it("knows every role the database does, in its order", () => {
+  expect(memberRoles).toEqual(memberRole.enumValues);
 });
 
 describe("roleOf", () => {

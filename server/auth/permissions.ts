@@ -8,9 +8,11 @@ import type { MemberRole } from "../../db/schema/orgs";
  * "platform-finance" is a finance member of the platform organisation: they read the whole
  * platform's books and keep an ordinary finance member's rights in their own organisation.
  */
+export type { MemberRole };
 export type Role = MemberRole | "platform-finance";
 
-const memberRoles: readonly MemberRole[] = ["owner", "developer", "finance"];
+/** The roles a member of an organisation can hold, in the order pages list them. */
+export const memberRoles: readonly MemberRole[] = ["owner", "developer", "finance"];
 
 // Listed in the order of `memberRoles`, which is the order "This needs the … role" names them in.
 const grants = {

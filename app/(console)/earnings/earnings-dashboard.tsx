@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { PeriodSelect } from "@/app/_components/period-select";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
@@ -81,9 +82,9 @@ export function EarningsDashboard() {
                     <td className="font-mono text-xs">{l.slug}</td>
                     <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
                     <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
-                    <td className="text-right tabular-nums">{usd(l.grossNano)}</td>
-                    <td className="text-right tabular-nums">{usd(l.feeNano)}</td>
-                    <td className="text-right tabular-nums">{usd(l.netNano)}</td>
+                    <MoneyCell nano={l.grossNano} digits="tabular" />
+                    <MoneyCell nano={l.feeNano} digits="tabular" />
+                    <MoneyCell nano={l.netNano} digits="tabular" />
                   </tr>
                 ))}
               </tbody>
@@ -109,9 +110,9 @@ export function EarningsDashboard() {
                       <td className="font-mono text-xs">{x.slug}</td>
                       <td className="text-right tabular-nums">{x.requests.toLocaleString()}</td>
                       <td className="text-right tabular-nums">{x.outputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{usd(x.grossNano)}</td>
-                      <td className="text-right tabular-nums">{usd(x.feeNano)}</td>
-                      <td className="text-right tabular-nums">{usd(x.netNano)}</td>
+                      <MoneyCell nano={x.grossNano} digits="tabular" />
+                      <MoneyCell nano={x.feeNano} digits="tabular" />
+                      <MoneyCell nano={x.netNano} digits="tabular" />
                     </tr>
                   ))}
                 </tbody>

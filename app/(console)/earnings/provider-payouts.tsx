@@ -1,6 +1,7 @@
 "use client";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { LocalTime } from "@/app/_components/time";
 import { ErrorText, Spinner } from "@/app/_components/ui";
 import { StatCard } from "@/app/_components/stat-card";
@@ -83,7 +84,7 @@ export function ProviderPayouts({ canConnect }: { canConnect: boolean }) {
                   <td><LocalTime date={x.createdAt} /></td>
                   <td data-testid="payout-status">{STATUS[x.status] ?? x.status}{x.failureReason ? `: ${x.failureReason}` : ""}</td>
                   <td className="font-mono text-xs">{[x.reference, x.stripePayoutId].filter(Boolean).join(" · ") || "—"}</td>
-                  <td className="text-right tabular-nums">{usd(x.amountNano)}</td>
+                  <MoneyCell nano={x.amountNano} digits="tabular" />
                   <td className="text-right"><Link href={`/earnings/payouts/${x.id}`} data-testid="payout-statement-link">Statement</Link></td>
                 </tr>
               ))}

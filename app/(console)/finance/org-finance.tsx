@@ -2,9 +2,10 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
-import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
+import { dateTime, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel } from "./_components/bits";
 import { BuyerStatement } from "./_components/buyer-lines";
@@ -82,7 +83,7 @@ export function OrgFinance() {
                 {topups.data.filter((t) => t.status === "paid").map((t) => (
                   <tr key={t.id}>
                     <td>{t.paidAt ? dateTime(t.paidAt) : "—"}</td>
-                    <td className="text-right font-mono">{usdFromCents(t.amountCents)}</td>
+                    <MoneyCell cents={t.amountCents} />
                     <td className="text-right"><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link></td>
                   </tr>
                 ))}
@@ -106,7 +107,7 @@ export function OrgFinance() {
                     <td>{u.keyName}</td>
                     <td>{u.listingSlug}</td>
                     <td className="text-right">{u.requests.toString()}</td>
-                    <td className="text-right font-mono">{usd(u.costNano)}</td>
+                    <MoneyCell nano={u.costNano} />
                   </tr>
                 ))}
               </tbody>
@@ -123,7 +124,7 @@ export function OrgFinance() {
               <thead><tr><th>Paid on</th><th className="text-right">Amount</th><th>Bank reference</th></tr></thead>
               <tbody>
                 {payouts.data.entries.map((p) => (
-                  <tr key={p.id}><td>{p.paidOn}</td><td className="text-right font-mono">{usd(p.amountNano)}</td><td>{p.bankReference}</td></tr>
+                  <tr key={p.id}><td>{p.paidOn}</td><MoneyCell nano={p.amountNano} /><td>{p.bankReference}</td></tr>
                 ))}
               </tbody>
             </table>
@@ -172,7 +173,7 @@ function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId
                   <td>{dateTime(e.createdAt)}</td>
                   <td>{e.code}</td>
                   <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
-                  <td className="text-right font-mono">{usd(e.balanceNano)}</td>
+                  <MoneyCell nano={e.balanceNano} />
                 </tr>
               ))}
             </tbody>

@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { LocalTime } from "@/app/_components/time";
 import { Field, FilterForm, useFilters } from "@/app/_components/filter-form";
 import { Pager, useCursorPages } from "@/app/_components/pager";
@@ -131,7 +132,7 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                       <td data-label="In" className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
                       <td data-label="Out" className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
                       <td data-label="Cached" className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
-                      <td data-label="Cost" className="text-right tabular-nums" data-testid="activity-cost">{usd(r.costNano)}</td>
+                      <MoneyCell nano={r.costNano} digits="tabular" data-label="Cost"  data-testid="activity-cost" />
                       <td data-label="Latency" className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
                       <td data-label="TTFT" className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
                       <td data-label="Status" className="whitespace-nowrap">

@@ -2,10 +2,10 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useDeferredValue, useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { Field } from "@/app/_components/filter-form";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
-import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerAccountKind } from "@/db/schema/ledger";
 import { kindLabel } from "../_components/bits";
@@ -67,11 +67,11 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
                     <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>{a.orgName ?? "Platform"}</Link>
                   </td>
                   <td>{kindLabel(a.kind)}</td>
-                  <td className="text-right font-mono">{usd(a.debitsPosted)}</td>
-                  <td className="text-right font-mono">{usd(a.creditsPosted)}</td>
-                  <td className="text-right font-mono font-medium">{usd(a.postedNano)}</td>
-                  <td className="text-right font-mono text-slate-500">{usd(a.pendingNano)}</td>
-                  <td className="text-right font-mono">{usd(a.availableNano)}</td>
+                  <MoneyCell nano={a.debitsPosted} />
+                  <MoneyCell nano={a.creditsPosted} />
+                  <MoneyCell nano={a.postedNano} className="font-medium" />
+                  <MoneyCell nano={a.pendingNano} className="text-slate-500" />
+                  <MoneyCell nano={a.availableNano} />
                 </tr>
               ))}
             </tbody>

@@ -1,10 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { Field, FilterForm, useFilters } from "@/app/_components/filter-form";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
 import { utcDayEnd, utcDayStart } from "@/app/_lib/dates";
-import { dateTime, usd } from "@/app/_lib/format";
+import { dateTime } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerTransferCode } from "@/db/schema/ledger";
 import { kindLabel, queryString, TransferLink } from "../_components/bits";
@@ -98,7 +99,7 @@ export function JournalBrowser({
                   <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
                   <td>{kindLabel(e.debit.kind)}<div className="text-xs text-slate-500">{e.debit.orgName ?? "Platform"}</div></td>
                   <td>{kindLabel(e.credit.kind)}<div className="text-xs text-slate-500">{e.credit.orgName ?? "Platform"}</div></td>
-                  <td className="text-right font-mono">{usd(e.amountNano)}</td>
+                  <MoneyCell nano={e.amountNano} />
                   <td className="max-w-52 truncate font-mono text-xs text-slate-500" title={e.refId ?? ""}>{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
                 </tr>
               ))}

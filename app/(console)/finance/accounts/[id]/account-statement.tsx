@@ -1,5 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
 import { dateTime, usd } from "@/app/_lib/format";
@@ -41,8 +42,8 @@ export function AccountStatement({ accountId }: { accountId: string }) {
                 <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
                 <td className="max-w-52 truncate font-mono text-xs text-slate-500">{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
                 <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
-                <td className="text-right font-mono font-medium">{usd(e.balanceNano)}</td>
-                <td className="text-right font-mono text-slate-500">{usd(e.pendingNano)}</td>
+                <MoneyCell nano={e.balanceNano} className="font-medium" />
+                <MoneyCell nano={e.pendingNano} className="text-slate-500" />
               </tr>
             ))}
           </tbody>

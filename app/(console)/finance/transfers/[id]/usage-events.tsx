@@ -1,5 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
 import { dateTime, usd } from "@/app/_lib/format";
@@ -39,8 +40,8 @@ export function UsageEvents({ transferId }: { transferId: string }) {
                 <td className="font-mono text-xs">{e.keyId.slice(0, 8)}…</td>
                 <td className="text-right font-mono">{e.inputTokens} / {e.outputTokens} / {e.cachedInputTokens}</td>
                 <td>{e.status}</td>
-                <td className="text-right font-mono">{usd(e.costNano)}</td>
-                <td className="text-right font-mono">{usd(e.feeNano)}</td>
+                <MoneyCell nano={e.costNano} />
+                <MoneyCell nano={e.feeNano} />
               </tr>
             ))}
           </tbody>
