@@ -1,7 +1,8 @@
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { auditLog, organizations, users } from "../../db/schema";
-import { keysetPage, olderThan, pageFetchSize, pageLimit } from "../lib/paging";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
+import { olderThan } from "../lib/paging-sql";
 
 export const auditActions = [
   "org.create",

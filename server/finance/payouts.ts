@@ -3,10 +3,12 @@ import type { Db, DbOrTx } from "../../db/client";
 import { organizations, payouts, users } from "../../db/schema";
 import { DomainError } from "../errors";
 import { nameUuid } from "../lib/ids";
-import { keysetPage, olderThan, pageFetchSize, pageLimit } from "../lib/paging";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
+import { olderThan } from "../lib/paging-sql";
 import { formatUsd, parseUsd } from "../ledger/money";
 import { lockAccounts } from "../ledger/locks";
-import { PROVIDER_PAYABLES, providerAvailableNano } from "../ledger/reports";
+import { providerAvailableNano } from "../ledger/position";
+import { PROVIDER_PAYABLES } from "../ledger/reports";
 import { ensureAccount, postTransfers } from "../ledger/service";
 import { recordAudit } from "../audit/log";
 import type { RecordPayoutInput } from "./inputs";
@@ -61,7 +63,7 @@ export async function recordPayout(db: Db, { actorUserId, now, ...input }: Recor
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, input.orgId));
     if (!org || org.isPlatform) throw new DomainError("NOT_FOUND", "orgId: no such provider", "orgId");
     const payable = await ensureAccount(tx, { orgId: org.id, kind: "provider_payable" });
-    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id] })).get(payable.id)!);
+    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id], strength: "update" })).get(payable.id)!);
     if (amountNano > available) {
       throw new DomainError("INVALID_INPUT", `amountUsd: ${formatUsd(amountNano)} is more than ${org.name}'s payable balance of ${formatUsd(available)}`, "amountUsd");
     }

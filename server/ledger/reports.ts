@@ -3,8 +3,8 @@ import type { DbOrTx } from "../../db/client";
 import { ledgerAccountKind, type LedgerAccountKind } from "../../db/schema/ledger";
 import { keysetPage, pageFetchSize } from "../lib/paging";
 import { likePattern } from "../lib/pg-array";
+import { providerAvailableSql, toAccount } from "./accounts";
 import { accountBalance, normalSide } from "./posting";
-import { toAccount } from "./accounts";
 
 /**
  * Read-only ledger queries for finance, payouts and dashboards: everything they need of
@@ -32,19 +32,8 @@ const toSums = (r: Row): AccountSumsRow => ({
 });
 
 /**
- * What a provider may be paid from its payable (funded or unfunded): credited less debited
- * less what pending debits hold; nano-USD, exact. Its SQL twin is providerAvailableSql.
- */
-export function providerAvailableNano(a: { creditsPosted: bigint; debitsPosted: bigint; debitsPending: bigint }): bigint {
-  return a.creditsPosted - a.debitsPosted - a.debitsPending;
-}
-
-/** providerAvailableNano in SQL, over the ledger_accounts row aliased `alias`. */
-const providerAvailableSql = (alias: string) => sql.raw(`${alias}.credits_posted - ${alias}.debits_posted - ${alias}.debits_pending`);
-
-/**
  * Every provider's payable account as a subquery finance composes: (org_id, payable_nano),
- * payable_nano being providerAvailableNano.
+ * payable_nano being providerAvailableNano (./position.ts).
  */
 export const PROVIDER_PAYABLES: SQL = sql`(select a.org_id, (${providerAvailableSql("a")})::int8 as payable_nano from ledger_accounts a where a.kind = 'provider_payable')`;
 

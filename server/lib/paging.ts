@@ -1,5 +1,3 @@
-import { and, eq, lt, or, type Column, type SQL } from "drizzle-orm";
-
 /**
  * Keyset paging, the one way lists are paged: a page asks for one row more than it shows
  * (`pageFetchSize`), and only when that extra row came back is there a next page, whose
@@ -44,12 +42,4 @@ export function decodeCursor(s: string, arity: number): string[] | null {
   } catch {
     return null;
   }
-}
-
-/**
- * Rows after the row `before` in newest-first (at, id) order: older, or as old with a
- * smaller id. `atOfBefore` reads that row's time (a subquery), so the cursor stays its id.
- */
-export function olderThan(at: Column, id: Column, p: { before: string; atOfBefore: SQL }): SQL {
-  return or(lt(at, p.atOfBefore), and(eq(at, p.atOfBefore), lt(id, p.before)))!;
 }

@@ -3,7 +3,8 @@ import type { DbOrTx } from "../../db/client";
 import { DomainError } from "../errors";
 import { waitingEarnings } from "../ledger/funding-store";
 import { NANO_PER_CENT } from "../ledger/money";
-import { orgAccountSums, providerAvailableNano } from "../ledger/reports";
+import { providerAvailableNano } from "../ledger/position";
+import { orgAccountSums } from "../ledger/reports";
 import { parseTimestamp } from "../lib/timestamps";
 
 /**

@@ -6,7 +6,8 @@ import { nameUuid } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { NANO_PER_CENT } from "../ledger/money";
 import { lockAccounts } from "../ledger/locks";
-import { PROVIDER_PAYABLES, providerAvailableNano } from "../ledger/reports";
+import { providerAvailableNano } from "../ledger/position";
+import { PROVIDER_PAYABLES } from "../ledger/reports";
 import { ensureAccount, postTransfers } from "../ledger/service";
 import type { ConnectApi } from "./connect-api";
 import { payableCents, planRun, type RunCandidate, type RunLine } from "./run-plan";
@@ -79,7 +80,7 @@ export type ConnectPayout = typeof connectPayouts.$inferSelect;
 async function createPayout(db: Db, run: RunInput, orgId: string): Promise<ConnectPayout | null> {
   return db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId, kind: "provider_payable" });
-    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id] })).get(payable.id)!);
+    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id], strength: "update" })).get(payable.id)!);
     const [existing] = await tx.select().from(connectPayouts).where(and(eq(connectPayouts.runId, run.runId), eq(connectPayouts.orgId, orgId)));
     if (existing) return existing;
     const [account] = await tx.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));
