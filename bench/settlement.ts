@@ -20,7 +20,7 @@ import { USAGE_PROCESS_FLAGS } from "../scripts/lib/node-flags";
 import { startPgChild } from "../scripts/lib/pg-child";
 import { trpcBackend, usageEventJson } from "../server/gateway/backend";
 import { uuidv7 } from "../server/lib/ids";
-import { checkInvariants, ensureAccount, postTransfersBatch } from "../server/ledger/service";
+import { checkInvariants, ensureAccount, listBalances, postTransfersBatch } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
 import { reserve } from "../server/usage/reservations";
 import { appendResult, machine } from "./timing";
@@ -347,13 +347,14 @@ try {
 
   // The run is only worth reporting if the books are right: every batch settled once, clearing at zero, invariants clean.
   const violations = await checkInvariants(db);
-  const { rows: checks } = await db.execute<{ unsettled: number; clearing: string; events: string; window_events: string }>(sql`
+  const { rows: checks } = await db.execute<{ unsettled: number; events: string; window_events: string }>(sql`
     select (select count(*)::int from usage_batches where settled_at is null) as unsettled,
-           (select (debits_posted - credits_posted)::text from ledger_accounts where kind = 'usage_clearing') as clearing,
            (select count(*)::text from usage_events) as events,
            (select sum(events)::text from usage_windows) as window_events`);
   const c = checks[0]!;
-  const healthy = violations.length === 0 && c.unsettled === 0 && c.clearing === "0" && c.events === c.window_events;
+  const usageClearing = (await listBalances(db, null)).find((a) => a.kind === "usage_clearing");
+  const clearingNano = usageClearing ? String(usageClearing.debitsPosted - usageClearing.creditsPosted) : null;
+  const healthy = violations.length === 0 && c.unsettled === 0 && clearingNano === "0" && c.events === c.window_events;
 
   const settledRate = acked.settled / endToEnd;
   const copyRate = copy.rows / copy.seconds;
@@ -379,7 +380,7 @@ try {
     `| WAL per settled event | ${Math.round(wal / acked.settled)} bytes |`,
     `| apart (${SPLIT_EVENTS} more events): stage 1 alone, API / PostgreSQL | ${apartUs(s1.api - s0.api)} / ${apartUs(s1.pg - s0.pg)} µs per new event |`,
     `| apart: the settler catching up, settler / PostgreSQL | ${apartUs(s2.settler - s1.settler)} / ${apartUs(s2.pg - s1.pg)} µs per new event |`,
-    `| books after the run | ${healthy ? "clean" : `NOT CLEAN: ${violations.length} invariant violations, ${c.unsettled} unsettled batches, clearing ${c.clearing}, events ${c.events} vs windows ${c.window_events}`} |`,
+    `| books after the run | ${healthy ? "clean" : `NOT CLEAN: ${violations.length} invariant violations, ${c.unsettled} unsettled batches, clearing ${clearingNano}, events ${c.events} vs windows ${c.window_events}`} |`,
     "",
     `Acceptance (#18): ≥ ${TARGET_EVENTS_PER_S} settled events/s ${pass.rate ? "PASS" : "FAIL"}; ≥ ${TARGET_COPY_SHARE * 100} % of COPY ${pass.share ? "PASS" : "FAIL"}; ledger lag p95 ≤ ${TARGET_LAG_P95_S} s ${pass.lag ? "PASS" : "FAIL"}; books ${healthy ? "clean" : "NOT clean"}. Verdict: **${verdict ? "PASS" : "FAIL"}**.`,
     `Wall time ${endToEnd.toFixed(2)} s on 2 cores holds ${(cpu.api + cpu.settler + cpu.pg + cpu.reporters).toFixed(1)} CPU-seconds: ${((cpu.api + cpu.settler + cpu.pg + cpu.reporters) / endToEnd / 2 * 100).toFixed(0)} % of the machine.`,

@@ -5,7 +5,7 @@ import { apiKeys, listingPrices, listings, memberships, organizations, topups, u
 import { hashPassword } from "../server/auth/password";
 import { credentialLast4, encryptCredential } from "../server/catalog/crypto";
 import { parsePricePer1kNano } from "../server/catalog/pricing";
-import { createTopUp, payLocally } from "../server/credits/service";
+import { createTopUp, payLocally } from "../server/payments/checkout";
 import { createKey } from "../server/keys/service";
 import { createPayments } from "../server/payments/config";
 import { receiveWebhook } from "../server/payments/webhook";
@@ -50,7 +50,7 @@ export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created
 async function seedDemoUsers(db: Db) {
 
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  const platform = await ensurePlatformOrg(db, demoUsers.finance.org, demoUsers.finance.slug);
+  const platform = await ensurePlatformOrg(db, { name: demoUsers.finance.org, slug: demoUsers.finance.slug });
   await db.transaction(async (tx) => {
     for (const u of Object.values(demoUsers)) {
       const [user] = await tx.insert(users).values({ email: u.email, name: u.name, passwordHash }).returning();
@@ -210,7 +210,7 @@ export async function seedDemoKey(db: Db, pepper: string, now = new Date()): Pro
     .limit(1);
   let active = true;
   if (!existing) {
-    await createKey(db, pepper, org.id, owner?.id ?? null, { name: DEMO_KEY_NAME }, now, DEMO_KEY_BYTES);
+    await createKey(db, { name: DEMO_KEY_NAME, pepper, orgId: org.id, userId: owner?.id ?? null, now, secretBytes: DEMO_KEY_BYTES });
   } else {
     // A regenerated pepper (a fresh secrets file over an old database) would orphan the printed key.
     if (existing.hash !== hash) await db.update(apiKeys).set({ hash }).where(eq(apiKeys.id, existing.id));
@@ -240,14 +240,19 @@ export async function seedDemoCredits(db: Db, localWebhookSecret: string): Promi
   const [existing] = await db.select({ id: topups.id }).from(topups).where(eq(topups.orgId, org.id)).limit(1);
   if (existing) return;
   const payments = createPayments({ localWebhookSecret });
-  const { id } = await createTopUp(db, payments, {
+  const { id } = await createTopUp(db, {
+    payments,
     orgId: org.id,
     userId: owner.id,
     amountUsd: DEMO_TOPUP_USD,
     limits: { minCents: 1, maxCents: 100_000_000 },
     appUrl: "",
   });
-  await payLocally(db, payments, { orgId: org.id, topupId: id, outcome: "pay" }, (payload, signature) =>
-    receiveWebhook(db, payments, payload, signature),
-  );
+  await payLocally(db, {
+    payments,
+    deliver: (payload, signature) => receiveWebhook(db, payments, payload, signature),
+    orgId: org.id,
+    topupId: id,
+    outcome: "pay",
+  });
 }

@@ -11,8 +11,8 @@ import { receiveWebhook } from "../payments/webhook";
 import { createTestDb, type TestDb } from "../testing/db";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { orgCreditBalance } from "./postings";
-import { cancelTopUp, CHECKOUT_LIFETIME_MS, expireAbandonedTopUps } from "./checkout-expiry";
-import { createTopUp, payLocally } from "./service";
+import { cancelTopUp, createTopUp, payLocally } from "../payments/checkout";
+import { CHECKOUT_LIFETIME_MS, expireAbandonedTopUps } from "./checkout-expiry";
 
 const SECRET = "whsec_local_test_secret_0123456789";
 const payments = createPayments({ localWebhookSecret: SECRET });
@@ -31,7 +31,7 @@ async function buyer() {
 }
 
 async function openTopUp(orgId: string, userId: string, amountUsd = "25") {
-  const { id } = await createTopUp(t.db, payments, { orgId, userId, amountUsd, limits, appUrl: "http://localhost" });
+  const { id } = await createTopUp(t.db, { payments, orgId, userId, amountUsd, limits, appUrl: "http://localhost" });
   const [row] = await t.db.select().from(topups).where(eq(topups.id, id));
   return row!;
 }
@@ -41,7 +41,7 @@ function deliver(event: object, opts: { secret?: string; timestamp?: number } = 
   return receiveWebhook(t.db, payments, payload, signPayload(payments.stripe, payload, opts.secret ?? SECRET, opts.timestamp));
 }
 
-const available = async (orgId: string) => (await orgCreditBalance(t.db, orgId)).availableNano;
+const available = async (orgId: string) => (await orgCreditBalance(t.db, { orgId: orgId })).availableNano;
 const usd = (dollars: number) => BigInt(dollars * 100) * NANO_PER_CENT;
 
 async function transfersFor(refId: string) {
@@ -169,7 +169,7 @@ describe("crediting exactly once", () => {
   it("the paid top-up is a transfer from payments_clearing to the buyer's credits, referencing the payment", async () => {
     const { user, org } = await buyer();
     const topup = await openTopUp(org.id, user.id, "12.34");
-    await payLocally(t.db, payments, { orgId: org.id, topupId: topup.id, outcome: "pay" }, (payload, sig) => receiveWebhook(t.db, payments, payload, sig));
+    await payLocally(t.db, { payments, deliver: (payload, sig) => receiveWebhook(t.db, payments, payload, sig), orgId: org.id, topupId: topup.id, outcome: "pay" });
     expect(await transfersFor(localIds.session(topup.id))).toEqual([
       {
         amount_nano: 12_340_000_000n,
@@ -214,13 +214,13 @@ describe("refunds and disputes", () => {
       postTransfers(tx, [{ id: uuidv7(), debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(25), code: "usage" }]),
     );
     await deliver(chargeEvent(topup.id, 3000));
-    const balance = await orgCreditBalance(t.db, org.id);
+    const balance = await orgCreditBalance(t.db, { orgId: org.id });
     expect(balance.availableNano).toBe(-usd(25));
     expect(balance.owedNano).toBe(usd(25));
 
     const next = await openTopUp(org.id, topup.createdBy!, "40");
     await deliver(localCheckoutEvent(next, "checkout.session.completed", "paid"));
-    const after = await orgCreditBalance(t.db, org.id);
+    const after = await orgCreditBalance(t.db, { orgId: org.id });
     expect(after.owedNano).toBe(0n);
     expect(after.availableNano).toBe(usd(15));
     expect(await checkInvariants(t.db)).toEqual([]);
@@ -272,7 +272,7 @@ describe("top-up input", () => {
     ["a comma after the decimal point", "20.5,0", /not a decimal dollar amount/],
   ])("refuses %s, naming amountUsd, and writes nothing", async (_label, amountUsd, message) => {
     const { user, org } = await buyer();
-    await expect(createTopUp(t.db, payments, { orgId: org.id, userId: user.id, amountUsd, limits, appUrl: "http://x" })).rejects.toThrow(message);
+    await expect(createTopUp(t.db, { payments, orgId: org.id, userId: user.id, amountUsd, limits, appUrl: "http://x" })).rejects.toThrow(message);
     expect(await t.db.select().from(topups).where(eq(topups.orgId, org.id))).toEqual([]);
   });
 });
@@ -319,12 +319,12 @@ describe("abandoned checkouts", () => {
     const topup = await openTopUp(org.id, user.id, "10");
     const created = topup.createdAt.getTime();
     // Other tests' top-ups share the database: watch this one.
-    await expireAbandonedTopUps(t.db, new Date(created + CHECKOUT_LIFETIME_MS - 1000));
+    await expireAbandonedTopUps(t.db, { now: new Date(created + CHECKOUT_LIFETIME_MS - 1000) });
     expect(await statusOf(topup.id)).toBe("open");
-    expect(await expireAbandonedTopUps(t.db, new Date(created + CHECKOUT_LIFETIME_MS + 1000))).toBeGreaterThanOrEqual(1);
+    expect(await expireAbandonedTopUps(t.db, { now: new Date(created + CHECKOUT_LIFETIME_MS + 1000) })).toBeGreaterThanOrEqual(1);
     expect(await statusOf(topup.id)).toBe("expired");
-    await expect(payLocally(t.db, payments, { orgId: org.id, topupId: topup.id, outcome: "pay" }, deliverNow)).rejects.toThrow(/already expired/);
-    await expect(cancelTopUp(t.db, payments, { orgId: org.id, topupId: topup.id })).rejects.toThrow(/expired; there is nothing to cancel/);
+    await expect(payLocally(t.db, { payments, deliver: deliverNow, orgId: org.id, topupId: topup.id, outcome: "pay" })).rejects.toThrow(/already expired/);
+    await expect(cancelTopUp(t.db, { payments, orgId: org.id, topupId: topup.id })).rejects.toThrow(/expired; there is nothing to cancel/);
     expect(await available(org.id)).toBe(0n);
   });
 
@@ -332,20 +332,20 @@ describe("abandoned checkouts", () => {
     const { user, org } = await buyer();
     const topup = await openTopUp(org.id, user.id, "10");
     const later = new Date(topup.createdAt.getTime() + CHECKOUT_LIFETIME_MS + 1);
-    await expect(cancelTopUp(t.db, payments, { orgId: org.id, topupId: topup.id, now: later })).rejects.toThrow(/expired/);
+    await expect(cancelTopUp(t.db, { payments, orgId: org.id, topupId: topup.id, now: later })).rejects.toThrow(/expired/);
   });
 
   it("a cancelled top-up cannot be paid; another organisation cannot cancel it; a paid one cannot be cancelled", async () => {
     const { user, org } = await buyer();
     const topup = await openTopUp(org.id, user.id, "10");
     const other = await buyer();
-    await expect(cancelTopUp(t.db, payments, { orgId: other.org.id, topupId: topup.id })).rejects.toThrow(/not found/);
-    await cancelTopUp(t.db, payments, { orgId: org.id, topupId: topup.id });
+    await expect(cancelTopUp(t.db, { payments, orgId: other.org.id, topupId: topup.id })).rejects.toThrow(/not found/);
+    await cancelTopUp(t.db, { payments, orgId: org.id, topupId: topup.id });
     expect(await statusOf(topup.id)).toBe("canceled");
-    await expect(payLocally(t.db, payments, { orgId: org.id, topupId: topup.id, outcome: "pay" }, deliverNow)).rejects.toThrow(/already canceled/);
+    await expect(payLocally(t.db, { payments, deliver: deliverNow, orgId: org.id, topupId: topup.id, outcome: "pay" })).rejects.toThrow(/already canceled/);
     const paid = await openTopUp(org.id, user.id, "10");
-    await payLocally(t.db, payments, { orgId: org.id, topupId: paid.id, outcome: "pay" }, deliverNow);
-    await expect(cancelTopUp(t.db, payments, { orgId: org.id, topupId: paid.id })).rejects.toThrow(/paid; there is nothing to cancel/);
+    await payLocally(t.db, { payments, deliver: deliverNow, orgId: org.id, topupId: paid.id, outcome: "pay" });
+    await expect(cancelTopUp(t.db, { payments, orgId: org.id, topupId: paid.id })).rejects.toThrow(/paid; there is nothing to cancel/);
     expect(await available(org.id)).toBe(usd(10));
   });
 });

@@ -6,7 +6,10 @@ import { nameUuid } from "../lib/ids";
 import { NANO_PER_CENT } from "../ledger/money";
 import type { TransferInput, TransferRef } from "../ledger/posting";
 import { fundRepayment, unfundClawback } from "../ledger/funding-store";
-import { ensureAccount, listBalances, postTransfers } from "../ledger/service";
+import { ensureAccount, listBalances } from "../ledger/accounts";
+import { lockBuyer } from "../ledger/locks";
+import { buyerPosition } from "../ledger/position";
+import { postTransfers } from "../ledger/postings";
 import type { TopUp } from "./store";
 
 /**
@@ -23,32 +26,13 @@ import type { TopUp } from "./store";
  * object it records, so a redelivered event posts nothing new.
  */
 
-type BuyerAccounts = { creditsId: string; receivableId: string; spendableNano: bigint; owedNano: bigint };
-
-/** Locks the buyer's credit and receivable accounts (id order) and reads what they hold. */
-async function lockBuyer(tx: Tx, orgId: string): Promise<BuyerAccounts> {
-  const credits = await ensureAccount(tx, { orgId, kind: "buyer_credits" });
-  const receivable = await ensureAccount(tx, { orgId, kind: "buyer_receivable" });
-  const { rows } = await tx.execute<{ id: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credit_limit_nano: bigint }>(
-    sql`select id, debits_posted, credits_posted, debits_pending, credit_limit_nano
-          from ledger_accounts where id in (${credits.id}, ${receivable.id}) order by id for update`,
-  );
-  const c = rows.find((x) => x.id === credits.id)!;
-  const r = rows.find((x) => x.id === receivable.id)!;
-  return {
-    creditsId: credits.id,
-    receivableId: receivable.id,
-    spendableNano: c.credits_posted + c.credit_limit_nano - c.debits_posted - c.debits_pending,
-    owedNano: r.debits_posted - r.credits_posted,
-  };
-}
-
 type Leg = { idParts: string[]; code: LedgerTransferCode; ref: TransferRef };
 
 /** Takes `amountNano` from the buyer to `creditAccountId`: from credit while it lasts, the rest as owed. */
 async function takeFromBuyer(tx: Tx, orgId: string, amountNano: bigint, creditAccountId: string, leg: Leg): Promise<TransferInput[]> {
-  const b = await lockBuyer(tx, orgId);
-  const fromCredits = amountNano < b.spendableNano ? amountNano : b.spendableNano > 0n ? b.spendableNano : 0n;
+  const b = await lockBuyer(tx, { orgId });
+  const { spendableNano } = b.position;
+  const fromCredits = amountNano < spendableNano ? amountNano : spendableNano > 0n ? spendableNano : 0n;
   const owed = amountNano - fromCredits;
   const transfers: TransferInput[] = [];
   const base = { creditAccountId, code: leg.code, ref: leg.ref };
@@ -62,11 +46,12 @@ async function takeFromBuyer(tx: Tx, orgId: string, amountNano: bigint, creditAc
 
 /** Gives `amountNano` to the buyer from `debitAccountId`, then repays what the buyer owes from it. */
 async function giveToBuyer(tx: Tx, orgId: string, amountNano: bigint, debitAccountId: string, leg: Leg): Promise<TransferInput[]> {
-  const b = await lockBuyer(tx, orgId);
+  const b = await lockBuyer(tx, { orgId });
   const transfers: TransferInput[] = [
     { id: nameUuid(...leg.idParts), debitAccountId, creditAccountId: b.creditsId, amountNano, code: leg.code, ref: leg.ref },
   ];
-  const repay = b.owedNano < amountNano ? b.owedNano : amountNano;
+  const { owedNano } = b.position;
+  const repay = owedNano < amountNano ? owedNano : amountNano;
   if (repay > 0n) {
     transfers.push({
       id: nameUuid(...leg.idParts, "repay"),
@@ -86,9 +71,9 @@ const clearing = (tx: Tx) => ensureAccount(tx, { orgId: null, kind: "payments_cl
 /** Credits a paid top-up once; later deliveries of either checkout event find it paid. */
 export async function fulfilTopUp(
   tx: Tx,
-  topup: TopUp,
-  p: { sessionId: string; paymentIntentId: string | null; amountTotalCents: number | null },
+  p: { topup: TopUp; sessionId: string; paymentIntentId: string | null; amountTotalCents: number | null },
 ): Promise<void> {
+  const { topup } = p;
   if (topup.status === "paid") return;
   // What Stripe collected is the truth; it equals the requested amount for our sessions.
   const cents = p.amountTotalCents ?? topup.amountCents;
@@ -109,7 +94,8 @@ export async function fulfilTopUp(
 }
 
 /** Applies a charge's cumulative refunded amount: posts only the growth since the last one applied. */
-export async function applyRefund(tx: Tx, topup: TopUp, p: { chargeId: string; amountRefundedCents: number; eventId: string }) {
+export async function applyRefund(tx: Tx, p: { topup: TopUp; chargeId: string; amountRefundedCents: number; eventId: string }) {
+  const { topup } = p;
   const deltaCents = p.amountRefundedCents - topup.refundedCents;
   if (deltaCents <= 0 || topup.status !== "paid") return;
   const amountNano = BigInt(deltaCents) * NANO_PER_CENT;
@@ -127,7 +113,8 @@ async function adjustmentExists(tx: Tx, kind: "dispute_opened" | "dispute_won", 
 }
 
 /** A dispute opened: the disputed amount goes back (from credit, else owed) and Stripe's fee is booked. */
-export async function applyDisputeOpened(tx: Tx, topup: TopUp, p: { disputeId: string; amountCents: number; feeCents: number; eventId: string }) {
+export async function applyDisputeOpened(tx: Tx, p: { topup: TopUp; disputeId: string; amountCents: number; feeCents: number; eventId: string }) {
+  const { topup } = p;
   if (topup.status !== "paid" || (await adjustmentExists(tx, "dispute_opened", p.disputeId))) return;
   const amountNano = BigInt(p.amountCents) * NANO_PER_CENT;
   const target = await clearing(tx);
@@ -157,7 +144,8 @@ export async function applyDisputeOpened(tx: Tx, topup: TopUp, p: { disputeId: s
 }
 
 /** A dispute won: the amount returns to the buyer (repaying what they owe first). Stripe keeps its fee. */
-export async function applyDisputeWon(tx: Tx, topup: TopUp, p: { disputeId: string; amountCents: number; eventId: string }) {
+export async function applyDisputeWon(tx: Tx, p: { topup: TopUp; disputeId: string; amountCents: number; eventId: string }) {
+  const { topup } = p;
   if (!(await adjustmentExists(tx, "dispute_opened", p.disputeId)) || (await adjustmentExists(tx, "dispute_won", p.disputeId))) return;
   const amountNano = BigInt(p.amountCents) * NANO_PER_CENT;
   const source = await clearing(tx);
@@ -174,16 +162,15 @@ export type CreditBalance = { balanceNano: bigint; availableNano: bigint; reserv
  * credit limit, less what proxies hold for requests (`reservedNano`). Negative available
  * means blocked: reservations are refused until a top-up.
  */
-export async function orgCreditBalance(db: DbOrTx, orgId: string): Promise<CreditBalance> {
-  const accounts = await listBalances(db, orgId);
-  const credits = accounts.find((a) => a.kind === "buyer_credits");
-  const receivable = accounts.find((a) => a.kind === "buyer_receivable");
-  const owedNano = receivable ? receivable.debitsPosted - receivable.creditsPosted : 0n;
+export async function orgCreditBalance(db: DbOrTx, p: { orgId: string }): Promise<CreditBalance> {
+  const accounts = await listBalances(db, p.orgId);
+  const credits = accounts.find((a) => a.kind === "buyer_credits") ?? null;
+  const position = buyerPosition({ credits, receivable: accounts.find((a) => a.kind === "buyer_receivable") ?? null });
   return {
-    balanceNano: (credits?.postedNano ?? 0n) - owedNano,
-    availableNano: (credits?.availableNano ?? 0n) - owedNano,
-    reservedNano: credits?.debitsPending ?? 0n,
+    balanceNano: position.balanceNano,
+    availableNano: position.availableNano,
+    reservedNano: position.heldNano,
     creditLimitNano: credits?.creditLimitNano ?? 0n,
-    owedNano,
+    owedNano: position.owedNano,
   };
 }

@@ -1,128 +1,19 @@
 import { eq } from "drizzle-orm";
-import { z } from "zod";
-import type { Db, DbOrTx } from "../../db/client";
-import { creditSettings, topups } from "../../db/schema";
+import type { DbOrTx } from "../../db/client";
+import { creditSettings } from "../../db/schema";
 import { DomainError } from "../errors";
-import { uuidv7 } from "../lib/ids";
 import { NANO_PER_CENT, parseUsd } from "../ledger/money";
-import type { Payments } from "../payments/config";
-import { localCheckoutEvent, localIds, signPayload } from "../payments/local-checkout";
-import { isResumable } from "./checkout-expiry";
-import { getTopUp } from "./store";
 
-export type TopUpLimits = { minCents: number; maxCents: number };
-
-export const createTopUpInput = z.object({
-  /** Dollars as a decimal string ("25", "12.50"); whole cents only. */
-  amountUsd: z.string().trim().min(1, "is required").max(20),
-});
-
-/** Dollars text → cents, refusing sub-cent amounts and amounts outside the configured bounds. */
-export function topUpCents(amountUsd: string, limits: TopUpLimits): number {
-  const nano = parseUsd(amountUsd, "amountUsd");
-  if (nano % NANO_PER_CENT !== 0n) throw new DomainError("INVALID_INPUT", "amountUsd: use whole cents", "amountUsd");
-  const cents = Number(nano / NANO_PER_CENT);
-  if (cents < limits.minCents || cents > limits.maxCents) {
-    const fmt = (c: number) => `$${(c / 100).toFixed(2)}`;
-    throw new DomainError("INVALID_INPUT", `amountUsd: top-ups must be between ${fmt(limits.minCents)} and ${fmt(limits.maxCents)}`, "amountUsd");
-  }
-  return cents;
+/** The organisation's low-balance threshold, or the platform's default (`defaultCents`) when it set none. */
+export async function lowBalanceThresholdNano(db: DbOrTx, p: { orgId: string; defaultCents: number }): Promise<bigint> {
+  const [row] = await db.select().from(creditSettings).where(eq(creditSettings.orgId, p.orgId));
+  return row?.lowBalanceThresholdNano ?? BigInt(p.defaultCents) * NANO_PER_CENT;
 }
 
-/**
- * Opens a top-up. Stripe mode creates a Checkout Session (idempotency key = the
- * top-up id; organisation and top-up in metadata) and returns its URL; local mode
- * returns the built-in checkout page. Credit arrives only through webhooks.
- */
-export async function createTopUp(
-  db: Db,
-  payments: Payments,
-  p: { orgId: string; userId: string; amountUsd: string; limits: TopUpLimits; appUrl: string },
-): Promise<{ id: string; checkoutUrl: string }> {
-  const amountCents = topUpCents(p.amountUsd, p.limits);
-  const id = uuidv7();
-  if (payments.mode === "local") {
-    const checkoutUrl = `/credits/checkout/${id}`;
-    await db.insert(topups).values({
-      id,
-      orgId: p.orgId,
-      createdBy: p.userId,
-      amountCents,
-      mode: "local",
-      checkoutSessionId: localIds.session(id),
-      paymentIntentId: localIds.paymentIntent(id),
-      checkoutUrl,
-    });
-    return { id, checkoutUrl };
-  }
-  await db.insert(topups).values({ id, orgId: p.orgId, createdBy: p.userId, amountCents, mode: "stripe" });
-  try {
-    const metadata = { org_id: p.orgId, topup_id: id };
-    const session = await payments.stripe.checkout.sessions.create(
-      {
-        mode: "payment",
-        client_reference_id: id,
-        metadata,
-        payment_intent_data: { metadata },
-        line_items: [
-          {
-            quantity: 1,
-            price_data: { currency: "usd", unit_amount: amountCents, product_data: { name: "tokenmarket credits" } },
-          },
-        ],
-        success_url: `${p.appUrl}/credits?topup=${id}`,
-        cancel_url: `${p.appUrl}/credits?canceled=${id}`,
-      },
-      { idempotencyKey: `topup-${id}` },
-    );
-    if (!session.url) throw new Error("Stripe returned a session without a URL");
-    await db.update(topups).set({ checkoutSessionId: session.id, checkoutUrl: session.url }).where(eq(topups.id, id));
-    return { id, checkoutUrl: session.url };
-  } catch (err) {
-    await db.update(topups).set({ status: "failed" }).where(eq(topups.id, id));
-    throw new DomainError("UPSTREAM_FAILED", `Stripe could not start the checkout: ${(err as Error).message}`);
-  }
-}
-
-/** Delivers a signed event to the webhook endpoint (over HTTP in the app; directly in tests). */
-export type Deliver = (payload: string, signature: string) => Promise<{ status: number }>;
-
-/**
- * The local checkout's "payment": builds the events Stripe would send, signs them
- * with the local secret through the Stripe SDK, and delivers them through the
- * webhook endpoint. `fail` simulates a delayed payment method that then fails.
- */
-export async function payLocally(
-  db: DbOrTx,
-  payments: Payments,
-  p: { orgId: string; topupId: string; outcome: "pay" | "fail" },
-  deliver: Deliver,
-): Promise<void> {
-  if (payments.mode !== "local") throw new DomainError("FORBIDDEN", "The local checkout is off: this platform takes real payments through Stripe");
-  const topup = await getTopUp(db, p.orgId, p.topupId);
-  if (!topup || topup.mode !== "local") throw new DomainError("NOT_FOUND", "Top-up not found", "topupId");
-  if (topup.status !== "open") throw new DomainError("CONFLICT", `This top-up is already ${topup.status}`, "topupId");
-  if (!isResumable(topup, new Date())) throw new DomainError("CONFLICT", "This checkout expired after 24 hours; start a new top-up", "topupId");
-  const events =
-    p.outcome === "pay"
-      ? [localCheckoutEvent(topup, "checkout.session.completed", "paid")]
-      : [localCheckoutEvent(topup, "checkout.session.completed", "unpaid"), localCheckoutEvent(topup, "checkout.session.async_payment_failed", "unpaid")];
-  for (const event of events) {
-    const payload = JSON.stringify(event);
-    const res = await deliver(payload, signPayload(payments.stripe, payload, payments.webhookSecret));
-    if (res.status !== 200) throw new DomainError("UPSTREAM_FAILED", `The webhook endpoint answered ${res.status}`);
-  }
-}
-
-export async function lowBalanceThresholdNano(db: DbOrTx, orgId: string, defaultCents: number): Promise<bigint> {
-  const [row] = await db.select().from(creditSettings).where(eq(creditSettings.orgId, orgId));
-  return row?.lowBalanceThresholdNano ?? BigInt(defaultCents) * NANO_PER_CENT;
-}
-
-export const lowBalanceInput = z.object({ thresholdUsd: z.string().trim().min(1, "is required").max(20) });
-
-export async function setLowBalanceThreshold(db: DbOrTx, orgId: string, thresholdUsd: string) {
-  const nano = parseUsd(thresholdUsd, "thresholdUsd");
+/** Sets the organisation's low-balance threshold from dollars text; refuses negative amounts. */
+export async function setLowBalanceThreshold(db: DbOrTx, p: { orgId: string; thresholdUsd: string }) {
+  const { orgId } = p;
+  const nano = parseUsd(p.thresholdUsd, "thresholdUsd");
   if (nano < 0n) throw new DomainError("INVALID_INPUT", "thresholdUsd: must not be negative", "thresholdUsd");
   await db
     .insert(creditSettings)

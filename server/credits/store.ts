@@ -10,7 +10,8 @@ export type TopUp = typeof topups.$inferSelect;
  * Found by the session id, else by our top-up id in the metadata (and the
  * organisation there must match): sessions that are not ours are ignored.
  */
-export async function lockTopUp(tx: Tx, session: Pick<Stripe.Checkout.Session, "id" | "metadata" | "client_reference_id">): Promise<TopUp | null> {
+export async function lockTopUp(tx: Tx, p: { session: Pick<Stripe.Checkout.Session, "id" | "metadata" | "client_reference_id"> }): Promise<TopUp | null> {
+  const { session } = p;
   const [bySession] = await tx.select().from(topups).where(eq(topups.checkoutSessionId, session.id)).for("update");
   if (bySession) return bySession;
   const topupId = session.metadata?.topup_id ?? session.client_reference_id;
@@ -24,16 +25,19 @@ export async function lockTopUp(tx: Tx, session: Pick<Stripe.Checkout.Session, "
   return row ?? null;
 }
 
-export async function lockTopUpByPaymentIntent(tx: Tx, paymentIntentId: string): Promise<TopUp | null> {
-  const [row] = await tx.select().from(topups).where(eq(topups.paymentIntentId, paymentIntentId)).for("update");
+/** The top-up a payment intent paid for, locked for the rest of the transaction. */
+export async function lockTopUpByPaymentIntent(tx: Tx, p: { paymentIntentId: string }): Promise<TopUp | null> {
+  const [row] = await tx.select().from(topups).where(eq(topups.paymentIntentId, p.paymentIntentId)).for("update");
   return row ?? null;
 }
 
-export function listTopUps(db: DbOrTx, orgId: string, limit = 50) {
-  return db.select().from(topups).where(eq(topups.orgId, orgId)).orderBy(desc(topups.createdAt)).limit(limit);
+/** An organisation's top-ups, newest first. */
+export function listTopUps(db: DbOrTx, p: { orgId: string; limit?: number }) {
+  return db.select().from(topups).where(eq(topups.orgId, p.orgId)).orderBy(desc(topups.createdAt)).limit(p.limit ?? 50);
 }
 
-export async function getTopUp(db: DbOrTx, orgId: string, id: string): Promise<TopUp | null> {
-  const [row] = await db.select().from(topups).where(and(eq(topups.id, id), eq(topups.orgId, orgId)));
+/** One of an organisation's top-ups; null when it has no such top-up. */
+export async function getTopUp(db: DbOrTx, p: { orgId: string; topupId: string }): Promise<TopUp | null> {
+  const [row] = await db.select().from(topups).where(and(eq(topups.id, p.topupId), eq(topups.orgId, p.orgId)));
   return row ?? null;
 }

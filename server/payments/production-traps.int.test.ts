@@ -62,7 +62,7 @@ async function signedLocalEvent(topupId: string) {
   return { payload, signature: signPayload(createPayments({ localWebhookSecret: LOCAL_SECRET }).stripe, payload, LOCAL_SECRET) };
 }
 
-const creditNano = async () => (await orgCreditBalance(t.db, orgId)).balanceNano;
+const creditNano = async () => (await orgCreditBalance(t.db, { orgId: orgId })).balanceNano;
 
 describe("NODE_ENV=production without Stripe keys", () => {
   it("refuses top-ups, the local checkout and locally signed events, and writes no credit", async () => {

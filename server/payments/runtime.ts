@@ -1,6 +1,6 @@
 import "server-only";
 import type { PaymentsRuntime } from "../api/trpc";
-import type { Deliver } from "../credits/service";
+import type { Deliver } from "./checkout";
 import { env, webEnv, type Env } from "../env";
 import { paymentsForEnv, type Payments } from "./config";
 

@@ -3,8 +3,7 @@ import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topups } from "../../db/schema";
-import { cancelTopUp } from "../credits/checkout-expiry";
-import { createTopUp } from "../credits/service";
+import { cancelTopUp, createTopUp } from "./checkout";
 import { createTestDb, type TestDb } from "../testing/db";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { createPayments } from "./config";
@@ -47,7 +46,7 @@ describe("Stripe Checkout through the SDK", () => {
     respond = () => ({ status: 200, json: { id: "cs_test_123", object: "checkout.session", url: "https://checkout.stripe.test/c/cs_test_123" } });
     const user = await makeUser(t.db, "buyer");
     const org = await makeOrg(t.db, user);
-    const result = await createTopUp(t.db, stripeMode(), { orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
+    const result = await createTopUp(t.db, { payments: stripeMode(), orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
 
     expect(result.checkoutUrl).toBe("https://checkout.stripe.test/c/cs_test_123");
     expect(seen).toHaveLength(1);
@@ -75,7 +74,7 @@ describe("Stripe Checkout through the SDK", () => {
     const user = await makeUser(t.db, "buyer");
     const org = await makeOrg(t.db, user);
     await expect(
-      createTopUp(t.db, stripeMode(), { orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" }),
+      createTopUp(t.db, { payments: stripeMode(), orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" }),
     ).rejects.toThrow(/Stripe could not start the checkout: Amount too small/);
     const rows = await t.db.select().from(topups).where(eq(topups.orgId, org.id));
     expect(rows.map((r) => r.status)).toEqual(["failed"]);
@@ -85,16 +84,16 @@ describe("Stripe Checkout through the SDK", () => {
     const user = await makeUser(t.db, "buyer");
     const org = await makeOrg(t.db, user);
     respond = () => ({ status: 200, json: { id: "cs_test_cancel", object: "checkout.session", url: "https://checkout.stripe.test/c/cs_test_cancel" } });
-    const { id } = await createTopUp(t.db, stripeMode(), { orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
+    const { id } = await createTopUp(t.db, { payments: stripeMode(), orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
 
     seen = [];
     respond = () => ({ status: 400, json: { error: { type: "invalid_request_error", message: "Session is already complete" } } });
-    await expect(cancelTopUp(t.db, stripeMode(), { orgId: org.id, topupId: id })).rejects.toThrow(/Stripe could not cancel the checkout: Session is already complete/);
+    await expect(cancelTopUp(t.db, { payments: stripeMode(), orgId: org.id, topupId: id })).rejects.toThrow(/Stripe could not cancel the checkout: Session is already complete/);
     expect((await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status).toBe("open");
 
     seen = [];
     respond = () => ({ status: 200, json: { id: "cs_test_cancel", object: "checkout.session", status: "expired" } });
-    await cancelTopUp(t.db, stripeMode(), { orgId: org.id, topupId: id });
+    await cancelTopUp(t.db, { payments: stripeMode(), orgId: org.id, topupId: id });
     expect(seen.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /v1/checkout/sessions/cs_test_cancel/expire"]);
     expect((await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status).toBe("canceled");
   });

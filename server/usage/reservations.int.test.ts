@@ -72,14 +72,14 @@ describe("concurrent reservations", () => {
     // The proxy's chunk for one tiny call: $0.10 held, 2 000 nano-USD used (1 000 in + 500 out).
     const r = await reserve(t.db, { id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 100_000_000n, ttlSeconds: 60 });
     await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id })], { service: { kind: "platform" }, defaultFeeBps: 500 });
-    const held = await orgCreditBalance(t.db, buyer.orgId);
+    const held = await orgCreditBalance(t.db, { orgId: buyer.orgId });
     expect(held).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 100_000_000n - 2_000n, availableNano: 5_000_000_000n - 100_000_000n });
     // The statement shows the usage, not the hold: that stands apart as what is held now.
     const statement = await buyerMonthly(t.db, { orgId: buyer.orgId, month: monthOf(new Date()) });
     expect(statement.lines.map((l) => [l.label, l.amountNano])).toEqual([["Top-up", 5_000_000_000n], ["Usage: 1 request", -2_000n]]);
     expect(statement).toMatchObject({ closingNano: held.balanceNano, heldNowNano: held.reservedNano });
     await release(t.db, { id: r.id });
-    expect(await orgCreditBalance(t.db, buyer.orgId)).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 0n, availableNano: 5_000_000_000n - 2_000n });
+    expect(await orgCreditBalance(t.db, { orgId: buyer.orgId })).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 0n, availableNano: 5_000_000_000n - 2_000n });
   });
 
   it("concurrent release, settlement and expiry of the same reservations return each remainder exactly once", async () => {

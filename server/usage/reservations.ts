@@ -7,8 +7,10 @@ import { DomainError } from "../errors";
 import { currentPeriodSpend } from "../keys/service";
 import { keyStatus } from "../keys/status";
 import { nameUuid } from "../lib/ids";
-import { lockAccounts, spendableNano } from "../ledger/locks";
-import { createPending, voidPendingBatch } from "../ledger/service";
+import { lockAccounts } from "../ledger/locks";
+import { holdIsOpen, voidPendingBatch } from "../ledger/pending";
+import { buyerPosition } from "../ledger/position";
+import { createPending } from "../ledger/postings";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
 import { decideGrant, type LimitedBy } from "./rules";
 import { reserveScopeProblem, serviceOrgId } from "./service-scope";
@@ -85,16 +87,14 @@ export async function reserve(db: Db, input: ReserveInput, caller: ReservationCa
         if (key.spend_limit_nano !== null) {
           await tx.execute(sql`select id from api_keys where lineage_id = ${key.lineage_id} order by id for update`);
         }
-        const accounts = await lockAccounts(tx, [creditsId, receivableId, holdsId]);
-        const r = accounts.get(receivableId)!;
-        const available = spendableNano(accounts.get(creditsId)!, 0n) - (r.debitsPosted - r.creditsPosted);
+        const accounts = await lockAccounts(tx, { accountIds: [creditsId, receivableId, holdsId] });
+        const available = buyerPosition({ credits: accounts.get(creditsId)!, receivable: accounts.get(receivableId)! }).availableNano;
         let keyRemaining: bigint | null = null;
         if (key.spend_limit_nano !== null && key.limit_period !== null) {
-          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period }, now);
+          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period, now });
           const { rows: held } = await tx.execute<{ held: bigint }>(sql`
             select coalesce(sum(r.held_nano), 0)::int8 as held from reservations r
-            join ledger_pending p on p.pending_id = r.hold_transfer_id and p.status = 'open'
-            where r.lineage_id = ${key.lineage_id} and r.expires_at > ${now}`);
+            where ${holdIsOpen("r.hold_transfer_id")} and r.lineage_id = ${key.lineage_id} and r.expires_at > ${now}`);
           keyRemaining = key.spend_limit_nano - spent - held[0]!.held;
         }
         const { grantedNano, limitedBy } = decideGrant(input.amountNano, available, keyRemaining);

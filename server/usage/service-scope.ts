@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import { DomainError } from "../errors";
 import { keyStatus } from "../keys/status";
+import { holdIsOpen } from "../ledger/pending";
 import { pgArray } from "../lib/pg-array";
 import type { UsageEvent } from "./contract";
 import { asDate } from "./store";
@@ -48,9 +49,8 @@ export async function providerEventProblems(db: Db, providerOrgId: string, event
   );
   const { rows: reservations } = reservationIds.length
     ? await db.execute<{ id: string; lineage_id: string; service_org_id: string | null; held_nano: bigint; expires_at: unknown; open: boolean }>(sql`
-        select r.id, r.lineage_id, r.service_org_id, r.held_nano, r.expires_at, coalesce(p.status = 'open', false) as open
-        from reservations r left join ledger_pending p on p.pending_id = r.hold_transfer_id
-        where r.id = any(${pgArray(reservationIds)}::uuid[])`)
+        select r.id, r.lineage_id, r.service_org_id, r.held_nano, r.expires_at, ${holdIsOpen("r.hold_transfer_id")} as open
+        from reservations r where r.id = any(${pgArray(reservationIds)}::uuid[])`)
     : { rows: [] };
   const keyOf = new Map(keys.map((k) => [k.id, k]));
   const reservationOf = new Map(reservations.map((r) => [r.id, r]));

@@ -1,8 +1,8 @@
 import type pg from "pg";
 import { expect } from "vitest";
 import type { Db } from "../../db/client";
-import { checkInvariants } from "../ledger/service";
-import { accountSums } from "./testing";
+import { checkInvariants } from "../ledger/invariants";
+import { accountSums, HOLDS_SQL, LEDGER_TABLES, TRANSFER_LEGS_SQL } from "../ledger/testing";
 
 /**
  * The checks a settlement test ends with, against totals the test computed itself: every
@@ -18,9 +18,7 @@ const WINDOW_TABLES = [
   "usage_batches",
   "usage_windows",
   "usage_settlements",
-  "ledger_transfers",
-  "ledger_pending",
-  "ledger_accounts",
+  ...LEDGER_TABLES,
   "reservations",
   "earning_lots",
   "usage_hourly",
@@ -75,9 +73,8 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
   ).toEqual([]);
   expect(
     await q(`
-      with tr as (select t.ref_id::uuid as window_id, c.kind as credit, coalesce(d.org_id, c.org_id) as org, t.amount_nano
-                  from ledger_transfers t join ledger_accounts d on d.id = t.debit_account_id join ledger_accounts c on c.id = t.credit_account_id
-                  where t.code = 'usage'),
+      with tr as (select t.ref_id::uuid as window_id, t.credit_kind as credit, coalesce(t.debit_org_id, t.credit_org_id) as org, t.amount_nano
+                  from ${TRANSFER_LEGS_SQL} t where t.code = 'usage'),
            side as (
              select window_id, 'buyer' as side, org, sum(amount_nano)::int8 as amount from tr where credit = 'usage_clearing' group by 1, 2, 3
              union all select window_id, 'provider', org, sum(amount_nano)::int8 from tr where credit = 'provider_payable' group by 1, 2, 3
@@ -98,8 +95,7 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
   for (const buyer of new Set(expected.map((x) => x.buyerOrgId))) {
     const acc = await accountSums(db, buyer);
     const debited = acc.get("buyer_credits")!.debits_posted + (acc.get("buyer_receivable")?.debits_posted ?? 0n);
-    const usageIn = await q(`select coalesce(sum(t.amount_nano), 0)::int8 as n from ledger_transfers t join ledger_accounts d on d.id = t.debit_account_id
-                             where t.code = 'usage' and d.org_id = '${buyer}'`);
+    const usageIn = await q(`select coalesce(sum(t.amount_nano), 0)::int8 as n from ${TRANSFER_LEGS_SQL} t where t.code = 'usage' and t.debit_org_id = '${buyer}'`);
     expect({ buyer, usage: usageIn[0].n }).toEqual({ buyer, usage: sum(expected.filter((x) => x.buyerOrgId === buyer), (x) => x.costNano) });
     expect(debited).toBeGreaterThanOrEqual(usageIn[0].n);
   }
@@ -159,14 +155,14 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
 
   // Reservations: what each organisation's reservations hold is what the ledger holds for it; none consumed past its grant; no usage left pending.
   const held = await q(`
-    select r.org_id, coalesce(sum(r.held_nano) filter (where p.status = 'open'), 0)::int8 as held,
+    select r.org_id, coalesce(sum(r.held_nano) filter (where h.status = 'open'), 0)::int8 as held,
            bool_and(r.consumed_nano + r.released_nano + r.held_nano <= r.amount_nano) as sane, sum(r.pending_usage_nano)::int8 as pending
-    from reservations r left join ledger_pending p on p.pending_id = r.hold_transfer_id group by 1`);
+    from reservations r left join ${HOLDS_SQL} h on h.hold_id = r.hold_transfer_id group by 1`);
   for (const r of held) {
     expect({ org: r.org_id, sane: r.sane, pending: r.pending }).toEqual({ org: r.org_id, sane: true, pending: 0n });
     expect({ org: r.org_id, held: (await accountSums(db, r.org_id)).get("buyer_credits")!.debits_pending }).toEqual({ org: r.org_id, held: r.held });
   }
-  expect(await q("select id from reservations where hold_transfer_id is not null and held_nano > 0 and not exists (select 1 from ledger_pending p where p.pending_id = hold_transfer_id)")).toEqual([]);
+  expect(await q(`select id from reservations where hold_transfer_id is not null and held_nano > 0 and not exists (select 1 from ${HOLDS_SQL} h where h.hold_id = hold_transfer_id)`)).toEqual([]);
 
   expect(await checkInvariants(db)).toEqual([]);
 }

@@ -1,11 +1,13 @@
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db/client";
-import { rollupUpserts, USAGE_EVENT_DERIVED } from "../dashboards/rollups";
+import { rollupUpserts, USAGE_EVENT_DERIVED } from "../rollups/upserts";
 import { keySpendUpsert } from "../keys/spend-counters";
 import { recordUnfundedShares, setAsideTransfer, type UnfundedShare } from "../ledger/funding-store";
-import { lockAccounts, spendableNano } from "../ledger/locks";
+import { lockAccounts } from "../ledger/locks";
+import { lockHolds, voidPendingBatch } from "../ledger/pending";
+import { buyerPosition } from "../ledger/position";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
-import { postTransfersBatch, voidPendingBatch } from "../ledger/service";
+import { postTransfersBatch } from "../ledger/postings";
 import { nameUuid, uuidv7 } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { consumeHold, fromCredits, MAX_EVENT_AGE_MS, splitGroups, windowFeeLegId, type SettlementGroup } from "./rules";
@@ -158,9 +160,7 @@ async function lockReservations(tx: Tx, ids: readonly string[]): Promise<Map<str
 WITH r AS (
   SELECT id, org_id, held_nano, pending_usage_nano, hold_transfer_id, expires_at FROM reservations WHERE id = any(${pgArray(ids)}::uuid[]) ORDER BY id FOR UPDATE
 ),
-p AS (
-  SELECT pending_id, status FROM ledger_pending WHERE pending_id IN (SELECT hold_transfer_id FROM r) ORDER BY pending_id FOR UPDATE
-)
+p AS (${lockHolds("SELECT hold_transfer_id FROM r")})
 SELECT r.*, p.status FROM r LEFT JOIN p ON p.pending_id = r.hold_transfer_id`);
   return new Map(
     rows.map((r) => [
@@ -205,13 +205,15 @@ async function postWindow(
   const clearingAccount = account({ orgId: null, kind: "usage_clearing" });
   const buyers = [...new Set(pairs.map((p) => p.buyerOrgId))];
   const providers = [...new Set(pairs.map((p) => p.providerOrgId))];
-  const balances = await lockAccounts(tx, [
-    holdsAccount,
-    revenueAccount,
-    clearingAccount,
-    ...buyers.flatMap((b) => [account({ orgId: b, kind: "buyer_credits" }), account({ orgId: b, kind: "buyer_receivable" })]),
-    ...providers.flatMap((p) => [account({ orgId: p, kind: "provider_payable" }), account({ orgId: p, kind: "provider_unfunded" })]),
-  ]);
+  const balances = await lockAccounts(tx, {
+    accountIds: [
+      holdsAccount,
+      revenueAccount,
+      clearingAccount,
+      ...buyers.flatMap((b) => [account({ orgId: b, kind: "buyer_credits" }), account({ orgId: b, kind: "buyer_receivable" })]),
+      ...providers.flatMap((p) => [account({ orgId: p, kind: "provider_payable" }), account({ orgId: p, kind: "provider_unfunded" })]),
+    ],
+  });
 
   // Consume: void each hold, re-hold what the usage left of it.
   const voided = await voidPendingBatch(
@@ -270,7 +272,8 @@ async function postWindow(
   for (const [buyer, own] of pairsOf) {
     const credits = balances.get(account({ orgId: buyer, kind: "buyer_credits" }))!;
     const usageNano = own.reduce((s, p) => s + p.costNano, 0n);
-    const legs = splitGroups(own, fromCredits(usageNano, spendableNano(credits, voidedBy.get(buyer) ?? 0n), newHoldsBy.get(buyer) ?? 0n));
+    const { spendableNano } = buyerPosition({ credits, receivable: null, releasingNano: voidedBy.get(buyer) ?? 0n });
+    const legs = splitGroups(own, fromCredits(usageNano, spendableNano, newHoldsBy.get(buyer) ?? 0n));
     let fromCreditsNano = 0n;
     let fromReceivableNano = 0n;
     own.forEach((p, i) => {

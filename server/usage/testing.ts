@@ -1,10 +1,11 @@
-import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { apiKeys, listingPrices, listings, organizations } from "../../db/schema";
 import { uuidv7 } from "../lib/ids";
 import type { PricesPer1k } from "../ledger/money";
 import { ensureAccount, postTransfers, setCreditLimit } from "../ledger/service";
 import type { UsageEvent } from "./contract";
+
+export { accountSums } from "../ledger/testing";
 
 /** Test and benchmark fixtures for usage: providers with listings and price histories, buyers with credit and keys. */
 
@@ -101,12 +102,4 @@ export function makeEvent(e: Partial<UsageEvent> & Pick<UsageEvent, "keyId" | "l
     ...e,
     startedAt,
   };
-}
-
-/** Balances of an organisation's accounts by kind (posted, on the raw debit/credit sides). */
-export async function accountSums(db: Db, orgId: string | null) {
-  const { rows } = await db.execute<{ kind: string; debits_posted: bigint; credits_posted: bigint; debits_pending: bigint; credits_pending: bigint }>(
-    sql`select kind, debits_posted, credits_posted, debits_pending, credits_pending from ledger_accounts where org_id is not distinct from ${orgId}`,
-  );
-  return new Map(rows.map((r) => [r.kind, r]));
 }

@@ -20,5 +20,5 @@ export async function runWorkerTick(db: Db, now = new Date()): Promise<TickResul
   const { rows } = await db.execute<{ created: number }>(
     sql`select tm_usage_ensure_partitions(${now.toISOString()}::timestamptz, ${ahead.toISOString()}::timestamptz) as created`,
   );
-  return { expiredHolds, partitionsCreated: rows[0]?.created ?? 0, expiredTopUps: await expireAbandonedTopUps(db, now) };
+  return { expiredHolds, partitionsCreated: rows[0]?.created ?? 0, expiredTopUps: await expireAbandonedTopUps(db, { now }) };
 }

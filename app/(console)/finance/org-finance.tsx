@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -153,8 +154,8 @@ function BuyerMonthPanel() {
 
 function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId: string }) {
   const trpc = useTRPC();
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const s = useQuery(trpc.finance.myStatement.queryOptions({ kind, after: cursors[cursors.length - 1] ?? null, limit: 50 }));
+  const pages = useCursorPages();
+  const s = useQuery(trpc.finance.myStatement.queryOptions({ kind, after: pages.cursor, limit: 50 }));
   return (
     <section className="card space-y-3">
       <div className="flex items-center justify-between">
@@ -178,10 +179,7 @@ function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId
           </table>
         )}
       </QueryView>
-      <div className="flex justify-between">
-        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-        <button className="btn-secondary" disabled={!s.data?.nextCursor} onClick={() => s.data?.nextCursor && setCursors([...cursors, s.data.nextCursor])}>Next</button>
-      </div>
+      <Pager pages={pages} nextCursor={s.data?.nextCursor} />
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { EmptyState, QueryView } from "@/app/_components/ui";
+import { utcDayEnd } from "@/app/_lib/dates";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel, queryString, StatusBadge } from "./_components/bits";
@@ -11,7 +12,8 @@ export function TrialBalance() {
   const trpc = useTRPC();
   // Empty: now. Otherwise the end of the chosen day (UTC), so the day's postings count.
   const [day, setDay] = useState("");
-  const at = day ? new Date(`${day}T23:59:59.999Z`) : undefined;
+  const end = utcDayEnd(day);
+  const at = end ? new Date(end.getTime() - 1) : undefined;
   const tb = useQuery(trpc.ledger.trialBalance.queryOptions(at ? { at } : undefined));
 
   return (

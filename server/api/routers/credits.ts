@@ -1,16 +1,11 @@
 import { TRPCError } from "@trpc/server";
-import { z } from "zod";
+import { checkoutExpiresAt, isResumable } from "../../credits/checkout-expiry";
+import { createTopUpInput, lowBalanceInput, payLocallyInput, topupIdInput } from "../../credits/inputs";
 import { orgCreditBalance } from "../../credits/postings";
-import {
-  createTopUp,
-  createTopUpInput,
-  lowBalanceInput,
-  lowBalanceThresholdNano,
-  payLocally,
-  setLowBalanceThreshold,
-} from "../../credits/service";
-import { cancelTopUp, checkoutExpiresAt, isResumable } from "../../credits/checkout-expiry";
+import { lowBalanceThresholdNano, setLowBalanceThreshold } from "../../credits/service";
 import { getTopUp, listTopUps } from "../../credits/store";
+import { can, roleOf } from "../../auth/permissions";
+import { cancelTopUp, createTopUp, payLocally } from "../../payments/checkout";
 import { DomainError } from "../../errors";
 import { orgProcedure, router, type Context } from "../trpc";
 
@@ -19,17 +14,15 @@ function runtime(ctx: Context) {
   return ctx.payments;
 }
 
-const topupId = z.object({ topupId: z.uuid("is not a valid top-up id") });
-
 export const creditsRouter = router({
   /** Balance, holds and the low-balance state of the active organisation. */
   balance: orgProcedure().query(async ({ ctx }) => {
     // The balance is the ledger's: it reads the same with payments off (production without a
     // payment provider), only top-ups are not offered then.
     const rt = ctx.payments;
-    const balance = await orgCreditBalance(ctx.db, ctx.org.id);
-    const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, ctx.org.id, rt?.lowBalanceDefaultCents ?? 0);
-    const mayTopUp = ctx.org.role === "owner" || ctx.org.role === "finance";
+    const balance = await orgCreditBalance(ctx.db, { orgId: ctx.org.id });
+    const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, { orgId: ctx.org.id, defaultCents: rt?.lowBalanceDefaultCents ?? 0 });
+    const mayTopUp = can(roleOf(ctx.org), "credits.topUp");
     return {
       ...balance,
       lowThresholdNano,
@@ -45,37 +38,37 @@ export const creditsRouter = router({
   /** Newest first; an open one says until when it can be resumed (checkoutUrl) or cancelled. */
   topups: orgProcedure().query(async ({ ctx }) => {
     const now = new Date();
-    return (await listTopUps(ctx.db, ctx.org.id)).map((t) => ({ ...t, expiresAt: checkoutExpiresAt(t.createdAt), resumable: isResumable(t, now) }));
+    return (await listTopUps(ctx.db, { orgId: ctx.org.id })).map((t) => ({ ...t, expiresAt: checkoutExpiresAt(t.createdAt), resumable: isResumable(t, now) }));
   }),
 
   topup: orgProcedure()
-    .input(topupId)
+    .input(topupIdInput)
     .query(async ({ ctx, input }) => {
-      const topup = await getTopUp(ctx.db, ctx.org.id, input.topupId);
+      const topup = await getTopUp(ctx.db, { orgId: ctx.org.id, topupId: input.topupId });
       if (!topup) throw new DomainError("NOT_FOUND", "Top-up not found", "topupId");
       const checkout = { expiresAt: checkoutExpiresAt(topup.createdAt), resumable: isResumable(topup, new Date()) };
       return { ...topup, ...checkout, orgName: ctx.org.name, paymentsMode: runtime(ctx).payments.mode };
     }),
 
-  createTopUp: orgProcedure("owner", "finance")
+  createTopUp: orgProcedure("credits.topUp")
     .input(createTopUpInput)
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
-      return createTopUp(ctx.db, rt.payments, { orgId: ctx.org.id, userId: ctx.user.id, amountUsd: input.amountUsd, limits: rt.limits, appUrl: rt.appUrl });
+      return createTopUp(ctx.db, { payments: rt.payments, orgId: ctx.org.id, userId: ctx.user.id, amountUsd: input.amountUsd, limits: rt.limits, appUrl: rt.appUrl });
     }),
 
-  payLocally: orgProcedure("owner", "finance")
-    .input(topupId.extend({ outcome: z.enum(["pay", "fail"]) }))
+  payLocally: orgProcedure("credits.topUp")
+    .input(payLocallyInput)
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
-      return payLocally(ctx.db, rt.payments, { orgId: ctx.org.id, topupId: input.topupId, outcome: input.outcome }, rt.deliver);
+      return payLocally(ctx.db, { payments: rt.payments, deliver: rt.deliver, orgId: ctx.org.id, topupId: input.topupId, outcome: input.outcome });
     }),
 
-  cancelTopUp: orgProcedure("owner", "finance")
-    .input(topupId)
-    .mutation(({ ctx, input }) => cancelTopUp(ctx.db, runtime(ctx).payments, { orgId: ctx.org.id, topupId: input.topupId })),
+  cancelTopUp: orgProcedure("credits.topUp")
+    .input(topupIdInput)
+    .mutation(({ ctx, input }) => cancelTopUp(ctx.db, { payments: runtime(ctx).payments, orgId: ctx.org.id, topupId: input.topupId })),
 
-  setLowBalanceThreshold: orgProcedure("owner", "finance")
+  setLowBalanceThreshold: orgProcedure("credits.topUp")
     .input(lowBalanceInput)
-    .mutation(({ ctx, input }) => setLowBalanceThreshold(ctx.db, ctx.org.id, input.thresholdUsd)),
+    .mutation(({ ctx, input }) => setLowBalanceThreshold(ctx.db, { orgId: ctx.org.id, thresholdUsd: input.thresholdUsd })),
 });

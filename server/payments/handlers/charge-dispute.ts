@@ -15,17 +15,17 @@ function disputeOf(event: Stripe.Event) {
 export async function onDisputeCreated(tx: Tx, event: Stripe.Event): Promise<void | "deferred"> {
   const { dispute, pi, feeCents } = disputeOf(event);
   if (!pi) return;
-  const topup = await lockTopUpByPaymentIntent(tx, pi);
+  const topup = await lockTopUpByPaymentIntent(tx, { paymentIntentId: pi });
   // Before its checkout is fulfilled: kept, and applied when it is.
   if (!topup || topup.status !== "paid") return "deferred";
-  await applyDisputeOpened(tx, topup, { disputeId: dispute.id, amountCents: dispute.amount, feeCents, eventId: event.id });
+  await applyDisputeOpened(tx, { topup, disputeId: dispute.id, amountCents: dispute.amount, feeCents, eventId: event.id });
 }
 
 /** Closed as won: the amount is reinstated. Lost: nothing more moves (it left when opened). */
 export async function onDisputeClosed(tx: Tx, event: Stripe.Event): Promise<void | "deferred"> {
   const { dispute, pi } = disputeOf(event);
   if (!pi || dispute.status !== "won") return;
-  const topup = await lockTopUpByPaymentIntent(tx, pi);
+  const topup = await lockTopUpByPaymentIntent(tx, { paymentIntentId: pi });
   if (!topup || topup.status !== "paid") return "deferred";
-  await applyDisputeWon(tx, topup, { disputeId: dispute.id, amountCents: dispute.amount, eventId: event.id });
+  await applyDisputeWon(tx, { topup, disputeId: dispute.id, amountCents: dispute.amount, eventId: event.id });
 }

@@ -12,8 +12,8 @@ export async function onChargeRefunded(tx: Tx, event: Stripe.Event): Promise<voi
   const charge = event.data.object as Stripe.Charge;
   const pi = typeof charge.payment_intent === "string" ? charge.payment_intent : charge.payment_intent?.id;
   if (!pi) return;
-  const topup = await lockTopUpByPaymentIntent(tx, pi);
+  const topup = await lockTopUpByPaymentIntent(tx, { paymentIntentId: pi });
   // Before its checkout is fulfilled: kept, and applied when it is.
   if (!topup || topup.status !== "paid") return "deferred";
-  await applyRefund(tx, topup, { chargeId: charge.id, amountRefundedCents: charge.amount_refunded, eventId: event.id });
+  await applyRefund(tx, { topup, chargeId: charge.id, amountRefundedCents: charge.amount_refunded, eventId: event.id });
 }

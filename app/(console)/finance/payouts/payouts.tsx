@@ -2,10 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
-import { usd } from "@/app/_lib/format";
+import { formatUsd, usd } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
-import { formatUsd } from "@/server/ledger/money";
 import { TransferLink } from "../_components/bits";
 
 const today = () => new Date().toISOString().slice(0, 10);
