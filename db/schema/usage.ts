@@ -4,7 +4,7 @@ import { apiKeys } from "./keys";
 import { organizations } from "./orgs";
 
 /**
- * Usage and credit control (../shared/DESIGN.md "Credit control", "Usage reporting and settlement").
+ * Usage and credit control (docs/DESIGN.md "Credit control", "Usage reporting and settlement").
  *
  * The events themselves live in `usage_events`, a table partitioned by month on
  * `started_at`. Drizzle cannot declare partitioned tables, so it is created (with its
@@ -96,7 +96,7 @@ export const usageConflicts = pgTable(
 );
 
 /**
- * Usage an upstream reported that was not billed as reported (../shared/DESIGN.md
+ * Usage an upstream reported that was not billed as reported (docs/DESIGN.md
  * "Credit control" 3): counts past the context length or max_tokens × n, or costing more
  * than the request's hold. The event was settled with the billed counts; this row keeps
  * what the provider's server claimed, for finance to review (reconciliation "anomalies").

@@ -13,7 +13,7 @@ import { postTransfers } from "../ledger/postings";
 import type { TopUp } from "./store";
 
 /**
- * Ledger postings for money coming in and going back out (../shared/DESIGN.md):
+ * Ledger postings for money coming in and going back out (docs/DESIGN.md):
  *   top-up paid       payments_clearing → buyer_credits
  *   refund / dispute  buyer_credits     → payments_clearing (what credit cannot cover: buyer_receivable)
  *   dispute fee       payment_fees      → payments_clearing

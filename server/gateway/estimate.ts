@@ -1,7 +1,7 @@
 import { usageCostNano, type PricesPer1k } from "../ledger/money";
 
 /**
- * Credit arithmetic for one request before it runs (../shared/DESIGN.md
+ * Credit arithmetic for one request before it runs (docs/DESIGN.md
  * "Credit control"). Integers only: tokens as numbers, money as nano-USD bigint.
  */
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 /**
  * An OpenAI-compatible upstream that misbehaves on purpose, for tests: the
  * request's `model` picks the misbehaviour. Everything a provider's server
- * could answer is hostile input to the proxy (../shared/DESIGN.md "Trust
+ * could answer is hostile input to the proxy (docs/DESIGN.md "Trust
  * boundaries"); each behaviour here is one way of being hostile.
  */
 

@@ -3,7 +3,7 @@ import type { Backend } from "./backend";
 
 /**
  * Local credit per API key, spent from reservations the backend grants in
- * chunks (../shared/DESIGN.md "Credit control"). A request takes its
+ * chunks (docs/DESIGN.md "Credit control"). A request takes its
  * worst-case estimate from the key's current reservation and gives back what
  * it did not use; the backend is asked for another chunk ahead of need, one
  * call at a time per key, so the hot path never waits on it while credit lasts.

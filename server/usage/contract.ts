@@ -3,7 +3,7 @@ import { z } from "zod";
 /**
  * The contract between proxies (server/gateway, or a provider's own) and the
  * backend's service-authenticated tRPC procedures for credit control and usage
- * (../shared/DESIGN.md "Credit control", "Usage reporting and settlement").
+ * (docs/DESIGN.md "Credit control", "Usage reporting and settlement").
  * Both sides import these schemas; amounts are nano-USD bigint (superjson).
  */
 

@@ -18,7 +18,7 @@ import { lastBatchSeq, settleThrough } from "./settler";
 import { accountIds, accountOf, asDate, withRetry } from "./store";
 
 /**
- * Credit reservations (../shared/DESIGN.md "Credit control"): a proxy holds part of an
+ * Credit reservations (docs/DESIGN.md "Credit control"): a proxy holds part of an
  * organisation's credit for a key before serving, as a pending ledger transfer
  * buyer_credits → usage_holds that settlement consumes, `release` returns, or the
  * ledger's sweeper expires (returning the remainder exactly once).
