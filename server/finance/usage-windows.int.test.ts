@@ -92,7 +92,7 @@ beforeAll(async () => {
     makeEvent({ keyId: a.keyIds[0]!, listingId: l2.id, inputTokens: dollars(1), outputTokens: 0 }),
     makeEvent({ keyId: b.keyIds[0]!, listingId: l2.id, inputTokens: dollars(6), outputTokens: 0 }),
   ];
-  const results = await reportUsage(t.db, windowEvents, { service: { kind: "platform" }, defaultFeeBps: 1000, settle: "inline" });
+  const results = await reportUsage(t.db, { events: windowEvents, service: { kind: "platform" }, defaultFeeBps: 1000, settle: "inline" });
   expect(results.map((r) => r.status)).toEqual(windowEvents.map(() => "settled"));
   const { rows } = await t.db.execute<{ id: string }>(sql`select id from usage_windows`);
   expect(rows).toHaveLength(1);

@@ -53,11 +53,9 @@ async function topUp(b: { user: { id: string }; orgId: string }, dollars: number
 }
 
 async function use(b: { keyId: string }, dollars: number) {
-  const [r] = await reportUsage(t.db, [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], {
-    service: { kind: "platform" },
+  const [r] = await reportUsage(t.db, { events: [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], service: { kind: "platform" },
     defaultFeeBps: FEE_BPS,
-    settle: "inline",
-  });
+    settle: "inline" });
   expect(r!.status).toBe("settled");
 }
 

@@ -213,11 +213,11 @@ describe("the provider's view", () => {
     // More earnings, paid out and still in transit.
     const { rows } = await t.db.execute<{ id: string }>(sql`select id from listings where org_id = ${orgId}::uuid`);
     const buyer = await makeBuyer(t.db, { creditNano: $(15) });
-    await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
     const [second] = await runPayouts(t.db, api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     // And usage past a buyer's credit: unfunded.
     const broke = await makeBuyer(t.db, { creditNano: 0n });
-    await reportUsage(t.db, [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    await reportUsage(t.db, { events: [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
 
     const e = await providerEarnings(t.db, orgId);
     expect(e).toMatchObject({ fundedNano: 0n, unfundedNano: $(7), paidNano: $(20), inTransitNano: $(15), failedNano: 0n });

@@ -26,7 +26,7 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
     const provider = await makeProvider(db);
     const listing = await makeListing(db, provider, [{ inputPer1kNano: usd(1), outputPer1kNano: 0n, cachedInputPer1kNano: 0n, effectiveFrom: new Date(0) }]);
     const buyer = await makeBuyer(db, { creditNano: usd(1000) });
-    const [r] = await reportUsage(db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    const [r] = await reportUsage(db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
     expect(r!.status).toBe("settled");
     return provider.id;
   }

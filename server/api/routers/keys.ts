@@ -81,5 +81,5 @@ export const keysRouter = router({
   revocationVersion: serviceProcedure
     .input(z.object({ since: z.number().int().min(0, "must be 0 or more").optional() }).optional())
     .output(z.object({ version: z.number().int(), changedKeyIds: z.array(z.uuid()).nullable() }))
-    .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, ctx.service))),
+    .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, { service: ctx.service }))),
 });
