@@ -211,7 +211,7 @@ describe("refunds and disputes", () => {
     const credits = await ensureAccount(t.db, { orgId: org.id, kind: "buyer_credits" });
     const revenue = await ensureAccount(t.db, { orgId: null, kind: "platform_revenue" });
     await t.db.transaction((tx) =>
-      postTransfers(tx, [{ id: uuidv7(), debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(25), code: "usage" }]),
+      postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(25), code: "usage" }] }),
     );
     await deliver(chargeEvent(topup.id, 3000));
     const balance = await orgCreditBalance(t.db, { orgId: org.id });

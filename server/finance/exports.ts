@@ -74,7 +74,7 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
     if (kind === "trial-balance") {
       await requirePlatformFinance(db, user.id);
       const { at } = parse(trialBalanceParams, params);
-      const tb = await trialBalance(db, at ?? new Date());
+      const tb = await trialBalance(db, { at: at ?? new Date() });
       const lines: Cell[][] = tb.kinds.map((k) => [
         k.kind, k.currency, k.accounts, usdDecimal(k.debitsNano), usdDecimal(k.creditsNano), usdDecimal(k.balanceNano), k.debitsNano, k.creditsNano, k.balanceNano,
       ]);

@@ -83,9 +83,9 @@ export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInp
       .insert(payouts)
       .values({ id: input.id, ...request, transferId, createdBy: actorUserId })
       .returning();
-    await postTransfers(tx, [
+    await postTransfers(tx, { transfers: [
       { id: transferId, debitAccountId: payable.id, creditAccountId: payoutsAccount.id, amountNano, code: "payout", ref: { kind: "payout", id: input.id } },
-    ]);
+    ] });
     await recordAudit(tx, {
       actorUserId,
       orgId: org.id,

@@ -120,7 +120,7 @@ describe("pay when paid", () => {
     await use(b, 40);
     // $20 of credit covers $20 of the $36 share; $16 of share waits on the receivable.
     expect(await delta(before)).toEqual({ funded: $(20), unfunded: $(16) });
-    expect(await waitingEarnings(t.db, listing.providerOrgId)).toContainEqual(expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }));
+    expect(await waitingEarnings(t.db, { providerOrgId: listing.providerOrgId })).toContainEqual(expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }));
     // The trial balance shows both payables, and still balances.
     const tb = await trialBalance(t.db);
     const kind = (k: string) => tb.kinds.find((r) => r.kind === k)?.balanceNano;

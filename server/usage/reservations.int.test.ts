@@ -97,7 +97,7 @@ describe("concurrent reservations", () => {
       reportUsage(t.db, { events: events.slice(200), service: { kind: "platform" }, defaultFeeBps: 500 }),
       ...reservations.filter((_, i) => i % 3 === 1).map((r) => release(t.db, { id: r.id, amountNano: 1_000n })),
     ]);
-    await Promise.all([expirePending(t.db, afterExpiry), expirePending(t.db, afterExpiry)]);
+    await Promise.all([expirePending(t.db, { now: afterExpiry }), expirePending(t.db, { now: afterExpiry })]);
     const credits = (await accountSums(t.db, buyer.orgId)).get("buyer_credits")!;
     expect(credits.debits_pending).toBe(0n);
     const { rows } = await t.pool.query<{ amount: bigint; consumed: bigint; released: bigint; expired: bigint }>(`

@@ -101,11 +101,7 @@ export async function reserve(db: Db, input: ReserveInput & ReservationCaller): 
         let holdTransferId: string | null = null;
         if (grantedNano > 0n) {
           holdTransferId = nameUuid("reservation-hold", id);
-          await createPending(
-            tx,
-            { id: holdTransferId, debitAccountId: creditsId, creditAccountId: holdsId, amountNano: grantedNano, code: "reservation", ref: { kind: "reservation", id }, expiresAt },
-            now,
-          );
+          await createPending(tx, { id: holdTransferId, debitAccountId: creditsId, creditAccountId: holdsId, amountNano: grantedNano, code: "reservation", ref: { kind: "reservation", id }, expiresAt, now });
         }
         const { rows } = await tx.execute<ReservationRow>(sql`
           insert into reservations (id, org_id, key_id, lineage_id, service_org_id, requested_nano, amount_nano, limited_by, held_nano, hold_transfer_id, expires_at, created_at)
@@ -155,7 +151,7 @@ export async function release(db: Db, input: z.infer<typeof releaseInput> & Rese
       if (!r || (serviceOrg && r.service_org_id !== serviceOrg)) throw new DomainError("NOT_FOUND", "id: no such reservation", "id");
       const expiresAt = asDate(r.expires_at);
       if (!r.hold_transfer_id || r.held_nano <= 0n || expiresAt.getTime() <= now.getTime()) return { releasedNano: 0n };
-      const voided = await voidPendingBatch(tx, [{ id: nameUuid("reservation-void", r.hold_transfer_id), pendingId: r.hold_transfer_id }], now);
+      const voided = await voidPendingBatch(tx, { items: [{ id: nameUuid("reservation-void", r.hold_transfer_id), pendingId: r.hold_transfer_id }], now });
       if (!voided.size) return { releasedNano: 0n };
       const releasedNano = input.amountNano === undefined || input.amountNano > r.held_nano ? r.held_nano : input.amountNano;
       const remaining = r.held_nano - releasedNano;
@@ -166,19 +162,14 @@ export async function release(db: Db, input: z.infer<typeof releaseInput> & Rese
           sql`select debit_account_id, credit_account_id from ledger_transfers where id = ${r.hold_transfer_id}`,
         );
         holdTransferId = nameUuid("reservation-hold", r.hold_transfer_id);
-        await createPending(
-          tx,
-          {
+        await createPending(tx, {
             id: holdTransferId,
             debitAccountId: hold[0]!.debit_account_id,
             creditAccountId: hold[0]!.credit_account_id,
             amountNano: remaining,
             code: "reservation",
             ref: { kind: "reservation", id },
-            expiresAt,
-          },
-          now,
-        );
+            expiresAt, now });
       }
       await tx.execute(sql`
         update reservations set released_nano = released_nano + ${releasedNano}, held_nano = ${remaining}, hold_transfer_id = ${holdTransferId}

@@ -218,11 +218,7 @@ async function postWindow(
   });
 
   // Consume: void each hold, re-hold what the usage left of it.
-  const voided = await voidPendingBatch(
-    tx,
-    [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId!), pendingId: reservation.holdTransferId! })),
-    now,
-  );
+  const voided = await voidPendingBatch(tx, { items: [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId!), pendingId: reservation.holdTransferId! })), now });
   await probe("after-voids");
   const transfers: TransferInput[] = [];
   const reservationUpdates: { id: string; heldNano: bigint; consumedNano: bigint; holdTransferId: string | null; pendingDoneNano: bigint }[] = [];
@@ -303,9 +299,9 @@ async function postWindow(
 
   // New holds first: each posting statement checks limits on its own net effect, and the holds always fit.
   for (let i = 0; i < transfers.length; i += MAX_TRANSFERS_PER_POSTING) {
-    await postTransfersBatch(tx, transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now);
+    await postTransfersBatch(tx, { transfers: transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now });
   }
-  await recordUnfundedShares(tx, unfunded, now);
+  await recordUnfundedShares(tx, { shares: unfunded, settledAt: now });
   await probe("after-posting");
   if (reservationUpdates.length) {
     const col = (f: (u: (typeof reservationUpdates)[number]) => string | bigint | null) => pgArray(reservationUpdates.map(f));

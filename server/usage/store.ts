@@ -101,7 +101,7 @@ export async function accountIds(db: Db, p: { needs: readonly AccountNeed[]; via
   }
   if (!missing.length) return ids;
   // Accounts that exist (committed) are found in one statement and remembered.
-  for (const [key, id] of await findAccounts(via ?? db, missing)) {
+  for (const [key, id] of await findAccounts(via ?? db, { needs: missing })) {
     remember(cache, key, id);
     ids.set(key, id);
   }
