@@ -60,7 +60,7 @@ async function refund(topupId: string, cumulativeCents: number) {
     data: { object: { id: localIds.charge(topupId), object: "charge", payment_intent: localIds.paymentIntent(topupId), amount_refunded: cumulativeCents } },
   };
   const payload = JSON.stringify(event);
-  const res = await receiveWebhook(t.db, payments, payload, signPayload(payments.stripe, payload, payments.webhookSecret));
+  const res = await receiveWebhook(t.db, { payments, rawBody: payload, signature: signPayload(payments.stripe, payload, payments.webhookSecret) });
   expect(res.status).toBe(200);
 }
 

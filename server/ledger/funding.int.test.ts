@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const deliver = (payload: string, signature: string) => receiveWebhook(t.db, payments, payload, signature);
+const deliver = (payload: string, signature: string) => receiveWebhook(t.db, { payments, rawBody: payload, signature });
 const send = (event: object) => {
   const payload = JSON.stringify(event);
   return deliver(payload, signPayload(payments.stripe, payload, SECRET));

@@ -190,7 +190,7 @@ describe("payout outcomes by webhook", () => {
 describe("without Stripe keys", () => {
   it("the local stand-in onboards and pays through the same services and webhook handlers", async () => {
     const payments = createPayments({ localWebhookSecret: "whsec_local_test_secret_0123456789" });
-    const deliver = (payload: string, signature: string) => receiveWebhook(t.db, payments, payload, signature);
+    const deliver = (payload: string, signature: string) => receiveWebhook(t.db, { payments, rawBody: payload, signature });
     const local = connectApiFor(payments, deliver);
     const orgId = await providerEarning(12);
     const { url } = await connectOnboardingLink(t.db, local, { orgId, appUrl: "http://app.test", local: true });

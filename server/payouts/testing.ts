@@ -19,7 +19,7 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
   const api = () => stripeConnectApi(stripe.payments.stripe);
   const send = (event: object) => {
     const payload = JSON.stringify(event);
-    return receiveWebhook(db, stripe.payments, payload, signPayload(stripe.payments.stripe, payload, secret));
+    return receiveWebhook(db, { payments: stripe.payments, rawBody: payload, signature: signPayload(stripe.payments.stripe, payload, secret) });
   };
   /** A provider with exactly `dollars` of funded earnings: usage by a buyer with the credit for it, no fee. */
   async function providerEarning(dollars: number) {
