@@ -7,7 +7,9 @@
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
-import { activityPage, buyerOverview, buyerSeries, providerEarnings } from "../server/dashboards/service";
+import { activityPage } from "../server/dashboards/activity";
+import { buyerOverview, buyerSeries } from "../server/dashboards/buyer";
+import { providerEarnings } from "../server/dashboards/provider";
 import { makeBuyer, makeListing, makeProvider } from "../server/usage/testing";
 import { startPgChild } from "../scripts/lib/pg-child";
 import { appendResult, machine, timeQuery } from "./timing";
@@ -126,17 +128,17 @@ try {
 
   const orgId = big.orgId;
   const cases: [string, () => Promise<unknown>][] = [
-    ["buyer overview (`dashboards.overview`)", () => buyerOverview(db, orgId, { tz: "Europe/Paris" })],
-    ["usage chart, 30 days by day, by model (`dashboards.series`)", () => buyerSeries(db, orgId, { tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "listing" })],
-    ["usage chart, 30 days by day, by key", () => buyerSeries(db, orgId, { tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "key" })],
-    ["usage chart, 90 days by day, by model", () => buyerSeries(db, orgId, { tz: "UTC", granularity: "day", days: 90, groupBy: "listing" })],
-    ["usage chart, 7 days by hour, by model", () => buyerSeries(db, orgId, { tz: "UTC", granularity: "hour", days: 7, groupBy: "listing" })],
+    ["buyer overview (`dashboards.overview`)", () => buyerOverview(db, { orgId, tz: "Europe/Paris" })],
+    ["usage chart, 30 days by day, by model (`dashboards.series`)", () => buyerSeries(db, { orgId, tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "listing" })],
+    ["usage chart, 30 days by day, by key", () => buyerSeries(db, { orgId, tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "key" })],
+    ["usage chart, 90 days by day, by model", () => buyerSeries(db, { orgId, tz: "UTC", granularity: "day", days: 90, groupBy: "listing" })],
+    ["usage chart, 7 days by hour, by model", () => buyerSeries(db, { orgId, tz: "UTC", granularity: "hour", days: 7, groupBy: "listing" })],
     // Midnight falls inside a UTC hour: those 30 hours are split by the rollups' late parts.
-    ["buyer overview, Asia/Kolkata", () => buyerOverview(db, orgId, { tz: "Asia/Kolkata" })],
-    ["usage chart, 30 days by day, by model, Asia/Kolkata", () => buyerSeries(db, orgId, { tz: "Asia/Kolkata", granularity: "day", days: 30, groupBy: "listing" })],
-    ["activity log, first page of 50 (raw events)", () => activityPage(db, orgId, { filter: {}, limit: 50 })],
-    ["provider earnings, 30 days (`dashboards.earnings`)", () => providerEarnings(db, provider.id, { tz: "UTC", days: 30 })],
-    ["provider earnings, 30 days, Asia/Kolkata", () => providerEarnings(db, provider.id, { tz: "Asia/Kolkata", days: 30 })],
+    ["buyer overview, Asia/Kolkata", () => buyerOverview(db, { orgId, tz: "Asia/Kolkata" })],
+    ["usage chart, 30 days by day, by model, Asia/Kolkata", () => buyerSeries(db, { orgId, tz: "Asia/Kolkata", granularity: "day", days: 30, groupBy: "listing" })],
+    ["activity log, first page of 50 (raw events)", () => activityPage(db, { orgId, filter: {}, limit: 50 })],
+    ["provider earnings, 30 days (`dashboards.earnings`)", () => providerEarnings(db, { orgId: provider.id, tz: "UTC", days: 30 })],
+    ["provider earnings, 30 days, Asia/Kolkata", () => providerEarnings(db, { orgId: provider.id, tz: "Asia/Kolkata", days: 30 })],
   ];
   const baselineLookup = await time(() => pool.query("select * from organizations where id = $1", [orgId]));
   const baselineRaw = await time(

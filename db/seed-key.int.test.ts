@@ -20,18 +20,18 @@ describe("demo API key seed", () => {
     const rows = await t.pool.query("select org_id, name, t::text as row from api_keys t");
     expect(rows.rows).toHaveLength(1);
     expect(rows.rows[0].row).not.toContain(DEMO_KEY_SECRET);
-    const resolved = await resolveKey(t.db, keyPepper(), DEMO_KEY_SECRET);
+    const resolved = await resolveKey(t.db, { pepper: keyPepper(), secret: DEMO_KEY_SECRET });
     expect(resolved).toMatchObject({ status: "active", orgId: rows.rows[0].org_id });
   });
 
   it("follows a new pepper, and never resurrects a revoked demo key", async () => {
     const otherPepper = "another-local-pepper-0123456789abcdef-xyz";
     await seedDemoKey(t.db, otherPepper);
-    expect((await resolveKey(t.db, otherPepper, DEMO_KEY_SECRET)).status).toBe("active");
+    expect((await resolveKey(t.db, { pepper: otherPepper, secret: DEMO_KEY_SECRET })).status).toBe("active");
     const { rows } = await t.pool.query("select id, org_id from api_keys");
-    await revokeKey(t.db, rows[0].org_id, rows[0].id);
+    await revokeKey(t.db, { orgId: rows[0].org_id, keyId: rows[0].id });
     expect(await seedDemoKey(t.db, otherPepper)).toMatchObject({ active: false });
-    expect((await resolveKey(t.db, otherPepper, DEMO_KEY_SECRET)).status).toBe("revoked");
+    expect((await resolveKey(t.db, { pepper: otherPepper, secret: DEMO_KEY_SECRET })).status).toBe("revoked");
     expect((await t.pool.query("select count(*)::int n from api_keys")).rows[0].n).toBe(1);
   });
 });

@@ -50,7 +50,7 @@ export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created
 async function seedDemoUsers(db: Db) {
 
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  const platform = await ensurePlatformOrg(db, demoUsers.finance.org, demoUsers.finance.slug);
+  const platform = await ensurePlatformOrg(db, { name: demoUsers.finance.org, slug: demoUsers.finance.slug });
   await db.transaction(async (tx) => {
     for (const u of Object.values(demoUsers)) {
       const [user] = await tx.insert(users).values({ email: u.email, name: u.name, passwordHash }).returning();
@@ -210,7 +210,7 @@ export async function seedDemoKey(db: Db, pepper: string, now = new Date()): Pro
     .limit(1);
   let active = true;
   if (!existing) {
-    await createKey(db, pepper, org.id, owner?.id ?? null, { name: DEMO_KEY_NAME }, now, DEMO_KEY_BYTES);
+    await createKey(db, { name: DEMO_KEY_NAME, pepper, orgId: org.id, userId: owner?.id ?? null, now, secretBytes: DEMO_KEY_BYTES });
   } else {
     // A regenerated pepper (a fresh secrets file over an old database) would orphan the printed key.
     if (existing.hash !== hash) await db.update(apiKeys).set({ hash }).where(eq(apiKeys.id, existing.id));

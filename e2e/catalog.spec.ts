@@ -5,6 +5,8 @@ import { upstreamPort } from "../playwright.config";
 // a provider lists a model on the demo upstream, tests it, publishes it and
 // changes its price; a signed-out visitor then finds and compares it.
 test("a provider lists, tests, publishes and reprices a model; a visitor finds it and sees its price history", async ({ page, browser }) => {
+  // A price change waits out the 30 s price notice before the visitor sees it.
+  test.slow();
   const unique = Date.now().toString(36);
   const name = `Zephyr Watt ${unique}`;
   const modelSlug = `zephyr-${unique}`;
@@ -66,6 +68,12 @@ test("a provider lists, tests, publishes and reprices a model; a visitor finds i
   await scheduled.getByTestId("cancel-scheduled-price").click();
   await expect(page.getByTestId("price-version")).toHaveCount(2);
   await expect(page.getByTestId("price-version").first()).toContainText("$0.03");
+
+  // The change made "as soon as allowed" is in force once the price notice (30 s) has passed.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId("price-version").first()).toContainText("current", { timeout: 1_000 });
+  }).toPass({ timeout: 60_000, intervals: [2_000] });
 
   // A signed-out visitor.
   const visitor = await (await browser.newContext()).newPage();

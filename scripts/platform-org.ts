@@ -26,7 +26,7 @@ async function main() {
     await prepareDatabase(database.url, null);
     const pool = createPool(database.url, 2);
     const db = createDb(pool);
-    const org = await ensurePlatformOrg(db, values.name, values.slug);
+    const org = await ensurePlatformOrg(db, { name: values.name, slug: values.slug });
     console.log(`platform organisation: ${org.name} (${org.slug}, ${org.id})`);
     if (values.add) {
       const [user] = await db.select().from(users).where(eq(users.email, values.add.toLowerCase()));

@@ -1,6 +1,7 @@
-// `npm test`: unit + integration tests (vitest, real PostgreSQL), then the
-// Playwright journeys (Chromium, production build). Ends with one line
-// `N passed, N failed` counted from both runners' JSON reports.
+// `npm test`: every vitest project (unit; process; integration on a real
+// PostgreSQL: see vitest.config.ts), then the Playwright journeys (Chromium,
+// production build). Ends with one line `N passed, N failed` counted from both
+// runners' JSON reports (vitest's counts every project).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 

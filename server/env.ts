@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseEncryptionKey } from "./catalog/crypto";
+import { parseEncryptionKey } from "./lib/encryption-key";
 import { parseAllowPrivate } from "./lib/outbound-policy";
 
 /**

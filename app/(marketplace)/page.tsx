@@ -3,7 +3,7 @@ import Link from "next/link";
 import { EmptyState } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
 import { serverCaller } from "@/server/api/server-caller";
-import { marketplaceInput } from "@/server/catalog/service";
+import { marketplaceInput } from "@/server/catalog/inputs";
 import { parseUsd } from "@/server/ledger/money";
 import { ListingTable } from "./_components/listing-table";
 import { MarketplaceFilters } from "./_components/marketplace-filters";

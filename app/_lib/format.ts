@@ -1,7 +1,8 @@
-import { formatPricePer1k, formatPricePer1M } from "@/server/catalog/pricing";
-import { formatUsd } from "@/server/ledger/money";
+import { formatPricePer1k, formatPricePer1M, pricePer1MDecimal } from "@/server/catalog/pricing";
+import { formatUsd, usdDecimal } from "@/server/ledger/money";
 
-export { formatPricePer1k, formatPricePer1M, formatUsd };
+// The money formatters the app uses, from the one home of each money rule: pages import them from here.
+export { formatPricePer1k, formatPricePer1M, formatUsd, pricePer1MDecimal, usdDecimal };
 
 const sig3 = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3 });
 const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumSignificantDigits: 3 });

@@ -80,7 +80,7 @@ export const listingHourly = pgTable(
  * Per (listing, hour, metric, bucket): how many events fell in a log-scale bucket, so
  * medians over any span of hours come from a few hundred rows instead of the events.
  * metric 1: time to first token (ms); metric 2: output tokens per second. Bucket b holds
- * values in [e^(b/20), e^((b+1)/20)): about 5 % wide (server/dashboards/histogram.ts).
+ * values in [e^(b/20), e^((b+1)/20)): about 5 % wide (server/rollups/histogram.ts).
  */
 export const listingLatencyHourly = pgTable(
   "listing_latency_hourly",

@@ -2,7 +2,7 @@ import path from "node:path";
 import { createDb, createPool } from "../../db/client";
 import { migrateDb } from "../../db/migrate";
 import { seedDemo, seedDemoCredits, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
-import { parseEncryptionKey } from "../../server/catalog/crypto";
+import { parseEncryptionKey } from "../../server/lib/encryption-key";
 import type { Env } from "../../server/env";
 import { startPgChild, type PgChild } from "./pg-child";
 import { logger } from "./run";

@@ -2,12 +2,12 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import type { Db } from "../../db/client";
-import type { MemberRole } from "../../db/schema";
 import { DomainError, errorTable, reportInternalError } from "../errors";
 import type { ServiceIdentity } from "../auth/service-tokens";
 import type { Deliver, TopUpLimits } from "../payments/checkout";
 import type { Payments } from "../payments/config";
-import { requireOrgRole, requirePlatformFinance } from "../orgs/access";
+import type { Action } from "../auth/permissions";
+import { requirePermission } from "../orgs/access";
 
 export type SessionUser = { id: string; email: string; name?: string | null };
 
@@ -86,21 +86,19 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 });
 
 /**
- * A procedure acting in the caller's active organisation, allowed to the given
- * roles (any member when none are given). Puts `ctx.org` in the context.
+ * A procedure acting in the caller's active organisation, allowed to the roles the permission
+ * table (server/auth/permissions.ts) grants the action (any member when none is given).
+ * Puts `ctx.org` in the context.
  */
-export function orgProcedure(...roles: MemberRole[]) {
+export function orgProcedure(action?: Action) {
   return authedProcedure.use(async ({ ctx, next }) => {
-    const org = await requireOrgRole(ctx.db, ctx.user.id, roles);
+    const org = await requirePermission(ctx.db, ctx.user.id, action);
     return next({ ctx: { ...ctx, org } });
   });
 }
 
 /** Finance members of the platform organisation: the whole platform's books. */
-export const platformFinanceProcedure = authedProcedure.use(async ({ ctx, next }) => {
-  const org = await requirePlatformFinance(ctx.db, ctx.user.id);
-  return next({ ctx: { ...ctx, org } });
-});
+export const platformFinanceProcedure = orgProcedure("books.read");
 
 /**
  * Called by proxies and workers with `Authorization: Bearer <service token>`.

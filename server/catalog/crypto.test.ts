@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { credentialLast4, decryptCredential, encryptCredential, maskCredential, parseEncryptionKey } from "./crypto";
+import { credentialLast4, decryptCredential, encryptCredential, maskCredential } from "./crypto";
 
 const key = randomBytes(32);
 
@@ -24,21 +24,6 @@ describe("credential encryption", () => {
     data[0] = data[0]! ^ 1;
     expect(() => decryptCredential([parts[0], parts[1], parts[2], data.toString("base64url")].join("."), key, "listing-1")).toThrow();
   });
-});
-
-describe("parseEncryptionKey", () => {
-  const raw = randomBytes(32);
-  it.each([
-    ["hex", raw.toString("hex")],
-    ["base64", raw.toString("base64")],
-    ["base64url (what the launcher generates)", raw.toString("base64url")],
-  ])("accepts %s", (_l, text) => expect(parseEncryptionKey(text).equals(raw)).toBe(true));
-  it.each([
-    ["16 bytes", randomBytes(16).toString("hex")],
-    ["33 bytes base64", randomBytes(33).toString("base64")],
-    ["not base64", "this is not a key at all, not even close!!"],
-    ["empty", ""],
-  ])("refuses %s", (_l, text) => expect(() => parseEncryptionKey(text)).toThrow(/32 bytes/));
 });
 
 describe("masking", () => {

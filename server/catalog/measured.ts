@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
-import { bucketValue, METRIC_OUTPUT_TPS, METRIC_TTFT_MS } from "../dashboards/histogram";
+import { bucketValue, METRIC_OUTPUT_TPS, METRIC_TTFT_MS } from "../rollups/histogram";
 import { pgArray } from "../lib/pg-array";
 import { MIN_MEASURED_SAMPLE, measuredFigure } from "./sample";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../errors";
-import { blendedPer1MNano, checkPriceMaximum, formatPricePer1k, formatPricePer1M, parsePricePer1kNano, pricePer1MDecimal, type PriceUnit } from "./pricing";
+import { BLEND, blendedPer1MNano, checkPriceMaximum, formatPricePer1k, formatPricePer1M, parsePricePer1kNano, pricePer1MDecimal, type PriceUnit } from "./pricing";
 
 describe("parsePricePer1kNano: decimal dollars to exact nano-USD per 1k", () => {
   it.each<[string, string, PriceUnit, bigint]>([
@@ -76,6 +76,10 @@ describe("blendedPer1MNano: 3 input to 1 output, per 1M", () => {
     ["free", 0n, 0n, 0n],
   ])("%s", (_label, inputPer1kNano, outputPer1kNano, blended) => {
     expect(blendedPer1MNano({ inputPer1kNano, outputPer1kNano })).toBe(blended);
+  });
+
+  it("BLEND's scale turns per-1k into per-1M blended tokens exactly: 250 × (3 + 1) = 1000", () => {
+    expect(BLEND.per1kTo1M * (BLEND.input + BLEND.output)).toBe(1000n);
   });
 });
 

@@ -72,9 +72,13 @@ export function pricePer1MDecimal(per1kNano: bigint): string {
 }
 
 /**
- * The blended price the industry quotes, 3 input tokens to 1 output token, in nano-USD
- * per 1M tokens: (3·in + out)/4 per 1k × 1000 = (3·in + out)·250. Always exact.
+ * The blend the industry quotes: 3 input tokens to 1 output token. The one definition; the SQL
+ * twin (./comparable-sql.ts) is written from these same numbers. `per1kTo1M` turns the weighted
+ * sum of per-1k prices into a price per 1M blended tokens: 1000 / (3 + 1) = 250, exact.
  */
+export const BLEND = { input: 3n, output: 1n, per1kTo1M: 250n } as const;
+
+/** The blended price in nano-USD per 1M tokens: (3·in + out)/4 per 1k × 1000 = (3·in + out)·250. Always exact. */
 export function blendedPer1MNano(prices: Pick<PricesPer1k, "inputPer1kNano" | "outputPer1kNano">): bigint {
-  return (3n * prices.inputPer1kNano + prices.outputPer1kNano) * 250n;
+  return (BLEND.input * prices.inputPer1kNano + BLEND.output * prices.outputPer1kNano) * BLEND.per1kTo1M;
 }

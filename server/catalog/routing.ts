@@ -1,59 +1,12 @@
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
-import { z } from "zod";
 import type { DbOrTx } from "../../db/client";
 import { listingPrices, listings, organizations } from "../../db/schema";
 import type { ServiceIdentity } from "../auth/service-tokens";
+import { ROUTING_PAGE_MAX, type RoutingPage } from "../contract/catalog";
 import { decryptCredential } from "./crypto";
 import { measuredStats, windowStart } from "./measured";
-import { priceColumns, type PriceVersion } from "./service";
-
-/**
- * `catalog.routing`, the contract between proxies and the backend: what a proxy needs to serve
- * published listings, decrypted credentials included, one bounded page at a time (keyset on the
- * slug) so no single answer grows with the catalog. Both sides import these schemas.
- */
-
-/** Most listings one page carries (each is well under 2 KB). */
-export const ROUTING_PAGE_MAX = 500;
-
-export const routingInput = z
-  .object({
-    /** The previous page's `nextCursor`; absent for the first page. */
-    after: z.string().min(1).max(300, "is too long").optional(),
-    limit: z.number().int("must be an integer").min(1, "must be at least 1").max(ROUTING_PAGE_MAX, `must be at most ${ROUTING_PAGE_MAX}`).optional(),
-  })
-  .optional();
-
-const priceVersion = z.object({ effectiveFrom: z.date(), inputPer1kNano: z.bigint(), outputPer1kNano: z.bigint(), cachedInputPer1kNano: z.bigint() });
-
-export const routingListing = z.object({
-  listingId: z.string(),
-  slug: z.string(),
-  orgId: z.string(),
-  orgSlug: z.string(),
-  family: z.string(),
-  modalities: z.array(z.string()),
-  contextLength: z.number(),
-  upstreamBaseUrl: z.string(),
-  upstreamModel: z.string(),
-  upstreamCredential: z.string().nullable(),
-  tokensPerWatt: z.number().nullable(),
-  currentPrice: priceVersion,
-  scheduledPrices: z.array(priceVersion),
-  /** What real traffic measured over the last 24 h (null when the listing served none); medians are null below the minimum sample. */
-  measured: z
-    .object({ requests: z.number(), successRate: z.number().nullable(), medianOutputTokensPerSecond: z.number().nullable(), medianTtftMs: z.number().nullable(), tpsSample: z.number().optional(), ttftSample: z.number().optional() })
-    .nullable()
-    .optional(),
-});
-
-export const routingOutput = z.object({
-  listings: z.array(routingListing),
-  /** Pass as `after` for the next page; null on the last one. */
-  nextCursor: z.string().nullable(),
-});
-
-export type RoutingPage = z.infer<typeof routingOutput>;
+import { priceInForce } from "./price-in-force";
+import { priceColumns, type PriceVersion } from "./prices";
 
 /**
  * One page of published listings by slug, after `after`: upstream, decrypted credential, the price
@@ -103,7 +56,7 @@ export async function routingTable(
   for (const { listingId, ...v } of prices) (byListing.get(listingId) ?? byListing.set(listingId, []).get(listingId)!).push(v);
   const page = rows.flatMap(({ upstreamCredentialEnc, ...r }) => {
     const versions = byListing.get(r.listingId) ?? [];
-    const current = versions.filter((v) => v.effectiveFrom <= now).at(-1);
+    const current = priceInForce(versions, now.getTime());
     if (!current) return [];
     return [
       {

@@ -4,7 +4,7 @@ import { listings } from "../../db/schema";
 import type { SessionUser } from "../api/trpc";
 import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
 import { routingTable } from "../catalog/routing";
-import { listMarketplace } from "../catalog/service";
+import { listMarketplace } from "../catalog/marketplace";
 import { uuidv7 } from "../lib/ids";
 import { parseUsd, usageCostNano } from "../ledger/money";
 import { ensureAccount, postTransfers } from "../ledger/service";
@@ -12,9 +12,9 @@ import { createTestDb, type TestDb } from "../testing/db";
 import { addMember, callerFor, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../testing/fixtures";
 import type { UsageEvent } from "../usage/contract";
 import { makeBuyer, makeEvent, makeListing, type WorldBuyer, type WorldListing } from "../usage/testing";
-import { bucketOf, bucketValue, medianBucket } from "./histogram";
+import { bucketOf, bucketValue, medianBucket } from "../rollups/histogram";
 import { usageEnergy } from "./rules";
-import { activityCsv, CSV_HEADER } from "./service";
+import { activityCsv, CSV_HEADER } from "./activity";
 
 /**
  * Seeds activity through `usage.report` (real settlement, real ledger) and checks every
@@ -191,7 +191,7 @@ describe("buyer dashboard", () => {
     const filter = { listingId: fast.id, from: new Date(now.getTime() - 150 * MIN) };
     const totals = await asBuyer().dashboards.activityTotals({ filter });
     const lines: string[] = [];
-    for await (const line of activityCsv(t.db, buyer.orgId, filter)) lines.push(line);
+    for await (const line of activityCsv(t.db, { orgId: buyer.orgId, filter })) lines.push(line);
     expect(lines[0]).toBe(`${CSV_HEADER.join(",")}\r\n`);
     const rows = lines.slice(1).map((l) => l.trimEnd().split(","));
     expect(rows).toHaveLength(totals.requests);

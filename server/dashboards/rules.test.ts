@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { burnRatePerDayNano, csvField, csvLine, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
+import { burnRatePerDayNano, daysOfCreditLeft, decodeCursor, encodeCursor, isTimeZone, usageEnergy } from "./rules";
 
 describe("burnRatePerDayNano", () => {
   it.each([
@@ -36,22 +36,6 @@ describe("usageEnergy", () => {
     if (g === null) expect(e.gCo2).toBeNull();
     else expect(e.gCo2).toBeCloseTo(g, 2);
   });
-});
-
-describe("csv", () => {
-  it.each([
-    { label: "plain", v: "abc", out: "abc" },
-    { label: "comma quoted", v: "a,b", out: '"a,b"' },
-    { label: "quote doubled", v: 'say "hi"', out: '"say ""hi"""' },
-    { label: "newline quoted", v: "a\nb", out: '"a\nb"' },
-    { label: "formula defused", v: "=SUM(A1)", out: "'=SUM(A1)" },
-    { label: "negative number untouched", v: -1.5, out: "-1.5" },
-    { label: "null empty", v: null, out: "" },
-    { label: "boolean", v: true, out: "true" },
-  ])("$label", ({ v, out }) => {
-    expect(csvField(v)).toBe(out);
-  });
-  it("lines end with CRLF", () => expect(csvLine(["a", 1, null])).toBe("a,1,\r\n"));
 });
 
 describe("cursor", () => {

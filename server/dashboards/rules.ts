@@ -1,7 +1,8 @@
 import { divRoundHalfEven } from "../ledger/money";
 import { whPer1M } from "../catalog/energy";
+import { decodeCursor as decodeKey, encodeCursor as encodeKey } from "../lib/paging";
 
-/** Dashboard arithmetic with no I/O: burn rate, runway, energy of usage, CSV and paging cursors. */
+/** Dashboard arithmetic with no I/O: burn rate, runway, energy of usage and paging cursors. */
 
 /** Average daily spend over `days` days, nano-USD, rounded half-even. Throws RangeError unless days > 0. */
 export function burnRatePerDayNano(spendNano: bigint, days: number): bigint {
@@ -30,39 +31,21 @@ export function usageEnergy(tokens: number, tokensPerWatt: number | null, gridGP
   return { wh, gCo2: gridGPerKwh === null ? null : (wh / 1000) * gridGPerKwh };
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; formula-leading text defused. */
-export function csvField(v: string | number | boolean | null): string {
-  if (v === null) return "";
-  let s = String(v);
-  // A spreadsheet would run "=…", "+…", "-…" or "@…" as a formula; numbers are left alone.
-  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvLine(fields: readonly (string | number | boolean | null)[]): string {
-  return `${fields.map(csvField).join(",")}\r\n`;
-}
-
 /** A keyset position: the last row's start time as PostgreSQL text (keeps its µs, which a Date drops) and id. */
 export type ActivityCursor = { startedAtText: string; id: string };
 
 /** An opaque cursor string for an ActivityCursor. */
 export function encodeCursor(c: ActivityCursor): string {
-  return Buffer.from(JSON.stringify([c.startedAtText, c.id])).toString("base64url");
+  return encodeKey([c.startedAtText, c.id]);
 }
 
 /** Decodes a cursor from encodeCursor; null when it is not one. */
 export function decodeCursor(s: string): ActivityCursor | null {
-  try {
-    const v = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as unknown;
-    if (!Array.isArray(v) || v.length !== 2) return null;
-    const [t, id] = v as unknown[];
-    if (typeof t !== "string" || typeof id !== "string") return null;
-    if (Number.isNaN(new Date(t).getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) return null;
-    return { startedAtText: t, id };
-  } catch {
-    return null;
-  }
+  const parts = decodeKey(s, 2);
+  if (!parts) return null;
+  const [t, id] = parts as [string, string];
+  if (Number.isNaN(new Date(t).getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) return null;
+  return { startedAtText: t, id };
 }
 
 /** True for an IANA time zone name this runtime knows ("Europe/Paris", "UTC"). */

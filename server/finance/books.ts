@@ -1,14 +1,15 @@
 import { asc, sql, type SQL } from "drizzle-orm";
 import type pg from "pg";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { organizations } from "../../db/schema";
-import { ledgerTransferCode, type LedgerAccountKind, type LedgerTransferCode, type LedgerTransferType } from "../../db/schema/ledger";
+import type { LedgerAccountKind, LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
 import { isUuid } from "../lib/ids";
-import { likePattern } from "../lib/pg-array";
-import { accountBalance, normalSide } from "../ledger/posting";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
+import { parseTimestamp } from "../lib/timestamps";
+import { normalSide } from "../ledger/posting";
+import { accountKind, TRANSFERS_WITH_SIDES } from "../ledger/reports";
 import { usageEventsOfTransfer } from "./usage-queries";
 
 /**
@@ -17,12 +18,6 @@ import { usageEventsOfTransfer } from "./usage-queries";
  */
 
 type Row = Record<string, unknown>;
-
-/** Raw query timestamps come back as PostgreSQL text ("2026-05-01 15:35:52.123+00"). */
-export function toDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  return new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
-}
 
 async function rows(db: DbOrTx, q: SQL): Promise<Row[]> {
   return (await db.execute(q)).rows as Row[];
@@ -54,78 +49,6 @@ async function* cursorPages(db: Db, query: SQL, pageSize: number): AsyncGenerato
     client.release();
   }
 }
-
-export type AccountRow = {
-  id: string;
-  orgId: string | null;
-  orgName: string | null;
-  kind: LedgerAccountKind;
-  currency: string;
-  debitsPosted: bigint;
-  creditsPosted: bigint;
-  postedNano: bigint;
-  pendingNano: bigint;
-  availableNano: bigint;
-};
-
-export type AccountFilter = { kind?: LedgerAccountKind | null; orgId?: string | null; search?: string | null };
-
-/**
- * Ledger accounts with their organisation and balances, platform accounts first, then by
- * organisation name and kind; `limit` per page, the next page `after` the previous page's
- * `nextCursor` (an account id). `search` matches organisation names.
- */
-export async function listAccounts(db: DbOrTx, p: AccountFilter & { after?: string | null; limit?: number } = {}) {
-  const limit = p.limit ?? 100;
-  const search = p.search?.trim() ? likePattern(p.search.trim()) : null;
-  const found = await rows(
-    db,
-    sql`select a.*, o.name as org_name, coalesce(o.name, '') as sort_name from ledger_accounts a left join organizations o on o.id = a.org_id
-        where (${p.kind ?? null}::ledger_account_kind is null or a.kind = ${p.kind ?? null}::ledger_account_kind)
-          and (${p.orgId ?? null}::uuid is null or a.org_id = ${p.orgId ?? null}::uuid)
-          and (${search}::text is null or o.name ilike ${search}::text)
-          and (${p.after ?? null}::uuid is null or (coalesce(o.name, ''), a.kind, a.id) > (
-                select coalesce(co.name, ''), c.kind, c.id from ledger_accounts c left join organizations co on co.id = c.org_id where c.id = ${p.after ?? null}::uuid))
-        order by sort_name, a.kind, a.id
-        limit ${limit + 1}`,
-  );
-  const accounts = found.slice(0, limit).map((r) => {
-    const sums = {
-      kind: r.kind as LedgerAccountKind,
-      debitsPosted: r.debits_posted as bigint,
-      creditsPosted: r.credits_posted as bigint,
-      debitsPending: r.debits_pending as bigint,
-      creditsPending: r.credits_pending as bigint,
-      creditLimitNano: r.credit_limit_nano as bigint,
-      debitsMustNotExceedCredits: r.debits_must_not_exceed_credits as boolean,
-      creditsMustNotExceedDebits: r.credits_must_not_exceed_debits as boolean,
-    };
-    return {
-      id: r.id as string,
-      orgId: (r.org_id as string | null) ?? null,
-      orgName: (r.org_name as string | null) ?? null,
-      kind: sums.kind,
-      currency: r.currency as string,
-      debitsPosted: sums.debitsPosted,
-      creditsPosted: sums.creditsPosted,
-      ...accountBalance(sums),
-    };
-  });
-  return { accounts, nextCursor: found.length > limit ? accounts[accounts.length - 1]!.id : null };
-}
-
-const date = z.coerce.date({ message: "must be a date" });
-
-/** The journal's filters, validated the same for the browser (tRPC) and the CSV export. */
-export const journalFilterInput = z.object({
-  code: z.enum(ledgerTransferCode.enumValues).nullish(),
-  accountId: z.uuid("is not a valid id").nullish(),
-  orgId: z.uuid("is not a valid id").nullish(),
-  refKind: z.string().trim().max(64).nullish(),
-  refId: z.string().trim().max(200).nullish(),
-  from: date.nullish(),
-  to: date.nullish(),
-});
 
 export type JournalFilter = {
   code?: LedgerTransferCode | null;
@@ -168,7 +91,7 @@ function filterSql(f: JournalFilter): SQL {
 
 const toEntry = (r: Row): JournalEntry => ({
   id: r.id as string,
-  createdAt: toDate(r.created_at),
+  createdAt: parseTimestamp(r.created_at),
   type: r.type as LedgerTransferType,
   code: r.code as LedgerTransferCode,
   amountNano: r.amount_nano as bigint,
@@ -186,10 +109,9 @@ const toEntry = (r: Row): JournalEntry => ({
  */
 export async function journalPage(
   db: DbOrTx,
-  filter: JournalFilter,
-  page: { after?: string | null; limit?: number; order?: "asc" | "desc" } = {},
+  page: JournalFilter & { after?: string | null; limit?: number; order?: "asc" | "desc" } = {},
 ): Promise<{ entries: JournalEntry[]; nextCursor: string | null }> {
-  const limit = Math.min(Math.max(page.limit ?? 50, 1), 5000);
+  const limit = pageLimit(page.limit, 50, 5000);
   const desc = (page.order ?? "desc") === "desc";
   if (page.after && !isUuid(page.after)) throw new DomainError("INVALID_INPUT", "after: is not a valid cursor", "after");
   const cursor = page.after
@@ -199,22 +121,17 @@ export async function journalPage(
     : sql``;
   const found = await rows(
     db,
-    sql`select ${JOURNAL_COLUMNS} where ${filterSql(filter)} ${cursor}
+    sql`select ${TRANSFERS_WITH_SIDES} where ${filterSql(page)} ${cursor}
         order by t.created_at ${sql.raw(desc ? "desc" : "asc")}, t.id ${sql.raw(desc ? "desc" : "asc")}
-        limit ${limit + 1}`,
+        limit ${pageFetchSize(limit)}`,
   );
-  const entries = found.slice(0, limit).map(toEntry);
-  return { entries, nextCursor: found.length > limit ? entries[entries.length - 1]!.id : null };
+  const { items: entries, nextCursor } = keysetPage(found, limit, (r) => r.id as string, toEntry);
+  return { entries, nextCursor };
 }
 
-const JOURNAL_COLUMNS = sql.raw(`t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
-  from ledger_transfers t
-  join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
-  join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id`);
-
 /** Every transfer matching the filter, oldest first, in pages, for streamed exports. */
-export async function* journalPages(db: Db, filter: JournalFilter, pageSize = 1000): AsyncGenerator<JournalEntry[]> {
-  for await (const page of cursorPages(db, sql`select ${JOURNAL_COLUMNS} where ${filterSql(filter)} order by t.created_at, t.id`, pageSize)) {
+export async function* journalPages(db: Db, p: JournalFilter & { pageSize?: number } = {}): AsyncGenerator<JournalEntry[]> {
+  for await (const page of cursorPages(db, sql`select ${TRANSFERS_WITH_SIDES} where ${filterSql(p)} order by t.created_at, t.id`, p.pageSize ?? 1000)) {
     yield page.map(toEntry);
   }
 }
@@ -241,12 +158,11 @@ export type StatementLine = {
  */
 export async function* statementPages(
   db: Db,
-  p: { accountId: string; from?: Date | null; to?: Date | null },
-  pageSize = 1000,
+  p: { accountId: string; from?: Date | null; to?: Date | null; pageSize?: number },
 ): AsyncGenerator<{ openingNano: bigint; lines: StatementLine[] }> {
-  const [account] = await rows(db, sql`select id, kind from ledger_accounts where id = ${p.accountId}::uuid`);
-  if (!account) throw new DomainError("NOT_FOUND", `ledger account ${p.accountId} not found`, "accountId");
-  const debitNormal = normalSide(account.kind as LedgerAccountKind) === "debit";
+  const kind = await accountKind(db, { accountId: p.accountId });
+  if (!kind) throw new DomainError("NOT_FOUND", `ledger account ${p.accountId} not found`, "accountId");
+  const debitNormal = normalSide(kind) === "debit";
   const from = p.from ?? null;
   const to = p.to ?? null;
   const [opening] = await rows(
@@ -263,7 +179,7 @@ export async function* statementPages(
       where (debit_account_id = ${p.accountId}::uuid or credit_account_id = ${p.accountId}::uuid) and type in ('single', 'post_pending')
         and (${from}::timestamptz is null or created_at >= ${from}::timestamptz) and (${to}::timestamptz is null or created_at < ${to}::timestamptz)
       order by created_at, id`;
-  for await (const found of cursorPages(db, query, pageSize)) {
+  for await (const found of cursorPages(db, query, p.pageSize ?? 1000)) {
     const lines = found.map((r) => {
       const isDebit = r.is_debit as boolean;
       const amount = r.amount_nano as bigint;
@@ -271,7 +187,7 @@ export async function* statementPages(
       balance += deltaNano;
       return {
         transferId: r.id as string,
-        createdAt: toDate(r.created_at),
+        createdAt: parseTimestamp(r.created_at),
         code: r.code as LedgerTransferCode,
         refKind: (r.ref_kind as string | null) ?? null,
         refId: (r.ref_id as string | null) ?? null,
@@ -299,7 +215,7 @@ export type TransferSource =
 async function stripeEventsById(db: DbOrTx, ids: string[]) {
   if (!ids.length) return [];
   const found = await rows(db, sql`select id, type, received_at, payload from stripe_events where id = any(${sql.param(ids)}::text[]) order by received_at`);
-  return found.map((r) => ({ id: r.id as string, type: r.type as string, receivedAt: toDate(r.received_at), payload: r.payload }));
+  return found.map((r) => ({ id: r.id as string, type: r.type as string, receivedAt: parseTimestamp(r.received_at), payload: r.payload }));
 }
 
 async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
@@ -344,11 +260,11 @@ async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
 }
 
 /** One transfer with both accounts and the record that caused it (the drill-down). */
-export async function transferDetail(db: DbOrTx, id: string) {
+export async function transferDetail(db: DbOrTx, { id }: { id: string }) {
   if (!isUuid(id)) throw new DomainError("INVALID_INPUT", "id: is not a valid transfer id", "id");
   const [row] = await rows(
     db,
-    sql`select ${JOURNAL_COLUMNS} where t.id = ${id}::uuid`,
+    sql`select ${TRANSFERS_WITH_SIDES} where t.id = ${id}::uuid`,
   );
   if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
   const transfer = toEntry(row);
@@ -358,11 +274,13 @@ export async function transferDetail(db: DbOrTx, id: string) {
   const at = transfer.createdAt.getTime();
   const related = transfer.refId
     ? (
-        await journalPage(
-          db,
-          { refKind: transfer.refKind, refId: transfer.refId, ...(sameTransaction ? { from: new Date(at), to: new Date(at + 1) } : {}) },
-          { limit: 50, order: "asc" },
-        )
+        await journalPage(db, {
+          refKind: transfer.refKind,
+          refId: transfer.refId,
+          ...(sameTransaction ? { from: new Date(at), to: new Date(at + 1) } : {}),
+          limit: 50,
+          order: "asc",
+        })
       ).entries
     : [];
   return { transfer, source: await sourceOf(db, transfer), related };
@@ -372,7 +290,7 @@ export async function transferDetail(db: DbOrTx, id: string) {
 export async function transferUsageEvents(db: DbOrTx, p: { transferId: string; after?: string | null; limit?: number }) {
   if (!isUuid(p.transferId)) throw new DomainError("INVALID_INPUT", "transferId: is not a valid transfer id", "transferId");
   if (p.after && !isUuid(p.after)) throw new DomainError("INVALID_INPUT", "after: is not a valid cursor", "after");
-  return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: Math.min(Math.max(p.limit ?? 100, 1), 1000) });
+  return usageEventsOfTransfer(db, { transferId: p.transferId, after: p.after ?? null, limit: pageLimit(p.limit, 100, 1000) });
 }
 
 /** Organisations for finance's filters (id and name only). */

@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import type { LedgerTransferCode } from "../../db/schema/ledger";
+import { orgAccountIdsSql, orgAccountSums } from "../ledger/reports";
+import { parseTimestamp } from "../lib/timestamps";
 import { buyerStatementLines, type BuyerMovement } from "./buyer-lines";
-import { toDate } from "./books";
 import type { Month } from "./period";
 import { UUID_TEXT } from "./usage-queries";
 
@@ -14,7 +15,7 @@ import { UUID_TEXT } from "./usage-queries";
  */
 
 export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month }) {
-  const accounts = sql`(select id from ledger_accounts where org_id = ${p.orgId}::uuid and kind in ('buyer_credits', 'buyer_receivable'))`;
+  const accounts = orgAccountIdsSql({ orgId: p.orgId, kinds: ["buyer_credits", "buyer_receivable"] });
   // + when the buyer gains (credit to buyer_credits, or owed less), − when they pay; a transfer between the two nets to 0.
   const effect = sql`(case when t.credit_account_id in ${accounts} then t.amount_nano else 0 end - case when t.debit_account_id in ${accounts} then t.amount_nano else 0 end)`;
   const moving = sql`(t.debit_account_id in ${accounts} or t.credit_account_id in ${accounts}) and t.type in ('single', 'post_pending')`;
@@ -50,12 +51,12 @@ export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month 
       select t.id, t.code, t.created_at, ${effect}::int8 as amount
       from ledger_transfers t
       where ${moving} and t.code <> 'usage' and t.created_at >= ${start}::timestamptz and t.created_at < ${end}::timestamptz`),
-    db.execute<{ held: bigint | null }>(sql`select sum(debits_pending)::int8 as held from ledger_accounts where org_id = ${p.orgId}::uuid and kind = 'buyer_credits'`),
+    orgAccountSums(db, { orgId: p.orgId, kinds: ["buyer_credits"] }),
   ]);
   const movements: BuyerMovement[] = [
     ...usage.rows.map((r): BuyerMovement => ({ kind: "usage", day: r.day, requests: Number(r.requests), amountNano: BigInt(r.amount) })),
-    ...postings.rows.map((r): BuyerMovement => ({ kind: "posting", code: r.code, at: toDate(r.created_at), transferId: r.id, amountNano: BigInt(r.amount) })),
+    ...postings.rows.map((r): BuyerMovement => ({ kind: "posting", code: r.code, at: parseTimestamp(r.created_at), transferId: r.id, amountNano: BigInt(r.amount) })),
   ];
   const statement = buyerStatementLines(BigInt(opening.rows[0]?.opening ?? 0n), movements);
-  return { ...statement, heldNowNano: BigInt(held.rows[0]?.held ?? 0n) };
+  return { ...statement, heldNowNano: held.reduce((sum, a) => sum + a.debitsPending, 0n) };
 }

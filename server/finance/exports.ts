@@ -3,11 +3,12 @@ import type { Db } from "../../db/client";
 import type { SessionUser } from "../api/trpc";
 import { DomainError, errorTable } from "../errors";
 import { usdDecimal } from "../ledger/money";
+import { accountBelongsTo } from "../ledger/reports";
 import { trialBalance } from "../ledger/service";
-import { requireOrgRole, requirePlatformFinance } from "../orgs/access";
-import { journalFilterInput, journalPages, statementPages } from "./books";
-import { csvStream, type Cell } from "./csv";
-import { orgOwnsAccount } from "./org";
+import { requirePermission } from "../orgs/access";
+import { journalPages, statementPages } from "./books";
+import { journalFilterInput, statementExportInput, trialBalanceExportInput } from "./inputs";
+import { csvStream, type Cell } from "../lib/csv";
 
 /**
  * The CSV exports behind app/api/finance/<what>/route.ts. Authorised with the same
@@ -17,14 +18,6 @@ import { orgOwnsAccount } from "./org";
  * page by page, so a large range never sits in memory.
  */
 export type ExportKind = "journal" | "trial-balance" | "statement";
-
-const dateParam = z.coerce.date({ message: "must be a date" }).nullish();
-const statementParams = z.object({
-  accountId: z.uuid("is not a valid account id"),
-  from: dateParam,
-  to: dateParam,
-});
-const trialBalanceParams = z.object({ at: dateParam });
 
 function fail(status: number, message: string): Response {
   return Response.json({ error: message }, { status });
@@ -52,12 +45,12 @@ async function* once<T>(value: T): AsyncGenerator<T> {
   yield value;
 }
 
-export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKind, url: URL): Promise<Response> {
+export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser | null; kind: ExportKind; url: URL }): Promise<Response> {
   if (!user) return fail(401, "Sign in first");
   try {
     const params = paramsOf(url);
     if (kind === "journal") {
-      await requirePlatformFinance(db, user.id);
+      await requirePermission(db, user.id, "books.read");
       const filter = parse(journalFilterInput, params);
       const rows = async function* () {
         for await (const page of journalPages(db, filter)) {
@@ -72,8 +65,8 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
       return csvResponse(`journal-${stamp(new Date())}.csv`, csvStream(header, rows()));
     }
     if (kind === "trial-balance") {
-      await requirePlatformFinance(db, user.id);
-      const { at } = parse(trialBalanceParams, params);
+      await requirePermission(db, user.id, "books.read");
+      const { at } = parse(trialBalanceExportInput, params);
       const tb = await trialBalance(db, { at: at ?? new Date() });
       const lines: Cell[][] = tb.kinds.map((k) => [
         k.kind, k.currency, k.accounts, usdDecimal(k.debitsNano), usdDecimal(k.creditsNano), usdDecimal(k.balanceNano), k.debitsNano, k.creditsNano, k.balanceNano,
@@ -82,7 +75,7 @@ export async function exportCsv(db: Db, user: SessionUser | null, kind: ExportKi
       const header = ["kind", "currency", "accounts", "debits_usd", "credits_usd", "balance_usd", "debits_nano", "credits_nano", "balance_nano"];
       return csvResponse(`trial-balance-${stamp(tb.at)}.csv`, csvStream(header, once(lines)));
     }
-    const p = parse(statementParams, params);
+    const p = parse(statementExportInput, params);
     await authorizeStatement(db, user.id, p.accountId);
     const rows = async function* () {
       let first = true;
@@ -119,12 +112,12 @@ function parse<T extends z.ZodType>(schema: T, params: Record<string, string>): 
 /** Platform finance reads any account; an organisation's owners and finance members read their own. */
 async function authorizeStatement(db: Db, userId: string, accountId: string): Promise<void> {
   try {
-    await requirePlatformFinance(db, userId);
+    await requirePermission(db, userId, "books.read");
     return;
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
   }
-  const org = await requireOrgRole(db, userId, ["owner", "finance"]);
+  const org = await requirePermission(db, userId, "finance.read");
   // Same answer for another organisation's account and a missing one: ids do not leak.
-  if (!(await orgOwnsAccount(db, org.id, accountId))) throw new DomainError("NOT_FOUND", "Account not found", "accountId");
+  if (!(await accountBelongsTo(db, { orgId: org.id, accountId }))) throw new DomainError("NOT_FOUND", "Account not found", "accountId");
 }

@@ -479,7 +479,7 @@ describe("CSV exports (streamed route handlers)", () => {
   const url = (path: string) => new URL(`http://localhost/api/finance/${path}`);
 
   it("the journal: header and a row per transfer, for platform finance only", async () => {
-    const res = await exportCsv(t.db, platformFinance, "journal", url("journal?code=topup"));
+    const res = await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=topup") });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     const lines = (await readAll(res)).trimEnd().split("\r\n");
@@ -488,32 +488,32 @@ describe("CSV exports (streamed route handlers)", () => {
     );
     expect(lines).toHaveLength(3);
     expect(lines.find((l) => l.includes(localIds.session(topupA)))).toMatch(/,single,topup,100,100000000000,[0-9a-f-]+,payments_clearing,,[0-9a-f-]+,buyer_credits,Buyer A,stripe_checkout_session,/);
-    expect((await exportCsv(t.db, financeA, "journal", url("journal"))).status).toBe(403);
-    expect((await exportCsv(t.db, null, "journal", url("journal"))).status).toBe(401);
-    expect((await exportCsv(t.db, platformFinance, "journal", url("journal?code=nope"))).status).toBe(400);
+    expect((await exportCsv(t.db, { user: financeA, kind: "journal", url: url("journal") })).status).toBe(403);
+    expect((await exportCsv(t.db, { user: null, kind: "journal", url: url("journal") })).status).toBe(401);
+    expect((await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=nope") })).status).toBe(400);
   });
 
   it("the trial balance", async () => {
-    const text = await readAll(await exportCsv(t.db, platformFinance, "trial-balance", url("trial-balance")));
+    const text = await readAll(await exportCsv(t.db, { user: platformFinance, kind: "trial-balance", url: url("trial-balance") }));
     expect(text).toContain("provider_payable,USD,2,20,40.5,20.5,");
     expect(text).toContain("usage_clearing,USD,1,45,45,0,");
     expect(text).toContain("total,USD,,260,260,balanced,");
-    expect((await exportCsv(t.db, p1Finance, "trial-balance", url("trial-balance"))).status).toBe(403);
+    expect((await exportCsv(t.db, { user: p1Finance, kind: "trial-balance", url: url("trial-balance") })).status).toBe(403);
   });
 
   it("a statement with opening and running balance; an organisation may export only its own accounts", async () => {
     const [account] = (await callerFor(t.db, platformFinance).finance.accounts({ kind: "buyer_credits", orgId: orgA.id })).accounts;
-    const own = await readAll(await exportCsv(t.db, financeA, "statement", url(`statement?accountId=${account!.id}`)));
+    const own = await readAll(await exportCsv(t.db, { user: financeA, kind: "statement", url: url(`statement?accountId=${account!.id}`) }));
     const lines = own.trimEnd().split("\r\n");
     expect(lines).toHaveLength(1 + 1 + 3);
     expect(lines[1]).toBe("opening,,,,,,,,0,,,0");
     expect(lines[4]).toMatch(/,usage,usage_window,[0-9a-f-]+,debit,10,-10,60,\d+,-\d+,60000000000$/);
-    expect((await exportCsv(t.db, financeB, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
-    expect((await exportCsv(t.db, p1Finance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(404);
-    expect((await exportCsv(t.db, platformFinance, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(200);
+    expect((await exportCsv(t.db, { user: financeB, kind: "statement", url: url(`statement?accountId=${account!.id}`) })).status).toBe(404);
+    expect((await exportCsv(t.db, { user: p1Finance, kind: "statement", url: url(`statement?accountId=${account!.id}`) })).status).toBe(404);
+    expect((await exportCsv(t.db, { user: platformFinance, kind: "statement", url: url(`statement?accountId=${account!.id}`) })).status).toBe(200);
     const developer = await makeUser(t.db, "dev");
     await addMember(t.db, orgA.id, developer, "developer");
-    expect((await exportCsv(t.db, developer, "statement", url(`statement?accountId=${account!.id}`))).status).toBe(403);
+    expect((await exportCsv(t.db, { user: developer, kind: "statement", url: url(`statement?accountId=${account!.id}`) })).status).toBe(403);
   });
 
   it("streams a long journal in pages without holding it all", async () => {
@@ -522,7 +522,7 @@ describe("CSV exports (streamed route handlers)", () => {
     await t.db.transaction((tx) =>
       postTransfers(tx, { transfers: Array.from({ length: 2500 }, () => ({ id: uuidv7(), debitAccountId: a.id, creditAccountId: b.id, amountNano: 1n, code: "promotion" as const })) }),
     );
-    const res = await exportCsv(t.db, platformFinance, "journal", url("journal?code=promotion"));
+    const res = await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=promotion") });
     const reader = res.body!.getReader();
     let chunks = 0;
     let rows = 0;
@@ -538,7 +538,7 @@ describe("CSV exports (streamed route handlers)", () => {
   });
 
   it("a reader that stops early gives the connection back", async () => {
-    const res = await exportCsv(t.db, platformFinance, "journal", url("journal?code=promotion"));
+    const res = await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=promotion") });
     const reader = res.body!.getReader();
     await reader.read(); // header
     await reader.read(); // first page: the cursor's transaction is open
@@ -639,7 +639,7 @@ describe("bad input names the field once and writes nothing", () => {
   });
 
   it("the CSV export names the bad parameter", async () => {
-    const res = await exportCsv(t.db, platformFinance, "statement", new URL("http://localhost/api/finance/statement?accountId=nope"));
+    const res = await exportCsv(t.db, { user: platformFinance, kind: "statement", url: new URL("http://localhost/api/finance/statement?accountId=nope") });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "accountId: is not a valid account id" });
   });

@@ -1,10 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
-import { ledgerAccountKind, type LedgerAccountKind, type LedgerTransferCode } from "../../db/schema/ledger";
+import type { LedgerAccountKind, LedgerTransferCode } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
-import { accountScope, normalSide } from "../ledger/posting";
+import { findAccounts } from "../ledger/accounts";
+import { accountScope } from "../ledger/posting";
+import { orgMovementsByCode } from "../ledger/reports";
 import { statement } from "../ledger/service";
-import { toDate } from "./books";
+import { parseTimestamp } from "../lib/timestamps";
 import { buyerMonthly } from "./buyer-statement";
 import { parseMonth } from "./period";
 import { listPayouts } from "./payouts";
@@ -18,12 +20,9 @@ import { usageCostByKeyAndListing } from "./usage-queries";
 
 type Row = Record<string, unknown>;
 
-const DEBIT_NORMAL = sql.param(ledgerAccountKind.enumValues.filter((k) => normalSide(k) === "debit"));
-
 async function orgAccountId(db: DbOrTx, orgId: string, kind: LedgerAccountKind): Promise<string | null> {
   if (accountScope(kind) !== "org") throw new DomainError("INVALID_INPUT", `kind: ${kind} is not an organisation account`, "kind");
-  const { rows } = await db.execute<{ id: string }>(sql`select id from ledger_accounts where org_id = ${orgId} and kind = ${kind} and currency = 'USD'`);
-  return rows[0]?.id ?? null;
+  return (await findAccounts(db, { needs: [{ orgId, kind }] })).get(`${orgId}:${kind}`) ?? null;
 }
 
 /** The organisation's account of `kind` with running balance (paged), or null when it has none yet. */
@@ -31,12 +30,6 @@ export async function orgStatement(db: DbOrTx, p: { orgId: string; kind: LedgerA
   const accountId = await orgAccountId(db, p.orgId, p.kind);
   if (!accountId) return null;
   return statement(db, { accountId, after: p.after ?? null, limit: p.limit ?? 100 });
-}
-
-/** Whether an account belongs to the organisation (CSV statements of its own accounts). */
-export async function orgOwnsAccount(db: DbOrTx, orgId: string, accountId: string): Promise<boolean> {
-  const { rows } = await db.execute(sql`select 1 from ledger_accounts where id = ${accountId}::uuid and org_id = ${orgId}::uuid`);
-  return rows.length > 0;
 }
 
 export type MonthlyAccount = {
@@ -55,15 +48,7 @@ export type MonthlyAccount = {
  */
 export async function monthlyStatement(db: DbOrTx, p: { orgId: string; month: string }) {
   const month = parseMonth(p.month);
-  const { rows: movements } = await db.execute<Row>(sql`
-    select a.id, a.kind, t.code,
-           sum(case when t.created_at < ${month.startsAt} then (case when (t.debit_account_id = a.id) = (a.kind = any(${DEBIT_NORMAL}::ledger_account_kind[])) then t.amount_nano else -t.amount_nano end) else 0 end)::int8 as before,
-           sum(case when t.created_at >= ${month.startsAt} and (t.debit_account_id = a.id) = (a.kind = any(${DEBIT_NORMAL}::ledger_account_kind[])) then t.amount_nano else 0 end)::int8 as inc,
-           sum(case when t.created_at >= ${month.startsAt} and (t.debit_account_id = a.id) <> (a.kind = any(${DEBIT_NORMAL}::ledger_account_kind[])) then t.amount_nano else 0 end)::int8 as dec,
-           count(*) filter (where t.created_at >= ${month.startsAt})::int as n
-    from ledger_accounts a join ledger_transfers t on (t.debit_account_id = a.id or t.credit_account_id = a.id)
-    where a.org_id = ${p.orgId} and t.type in ('single', 'post_pending') and t.created_at < ${month.endsAt}
-    group by a.id, a.kind, t.code order by a.kind, t.code`);
+  const movements = await orgMovementsByCode(db, { orgId: p.orgId, from: month.startsAt, to: month.endsAt });
   const accounts = new Map<string, MonthlyAccount>();
   for (const r of movements) {
     const kind = r.kind as LedgerAccountKind;
@@ -92,7 +77,7 @@ export async function monthlyStatement(db: DbOrTx, p: { orgId: string; month: st
       amountCents: t.amount_cents as number,
       refundedCents: t.refunded_cents as number,
       receiptNumber: (t.receipt_number as number | null) ?? null,
-      paidAt: toDate(t.paid_at),
+      paidAt: parseTimestamp(t.paid_at),
     })),
     usage,
     payouts,

@@ -38,7 +38,7 @@ const paidTotal = async (orgId: string) =>
 describe("payouts never exceed funded earnings", () => {
   it("two concurrent payouts of 60 % each: one is paid, the other refused", async () => {
     const orgId = await fundedProvider();
-    const results = await Promise.allSettled([recordPayout(t.db, payout(orgId, "54"), null), recordPayout(t.db, payout(orgId, "54"), null)]);
+    const results = await Promise.allSettled([recordPayout(t.db, { ...payout(orgId, "54"), actorUserId: null }), recordPayout(t.db, { ...payout(orgId, "54"), actorUserId: null })]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     expect(String(refused.reason)).toMatch(/amountUsd: .*payable balance of \$36/);
@@ -47,7 +47,7 @@ describe("payouts never exceed funded earnings", () => {
 
   it("eight concurrent payouts of $20 against $90: four are paid, $10 stays", async () => {
     const orgId = await fundedProvider();
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => recordPayout(t.db, payout(orgId, "20"), null)));
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => recordPayout(t.db, { ...payout(orgId, "20"), actorUserId: null })));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(4);
     expect(await paidTotal(orgId)).toBe($(80));
     expect((await listPayables(t.db)).find((p) => p.orgId === orgId)?.payableNano).toBe($(10));
@@ -59,7 +59,7 @@ describe("the paid-on date", () => {
   it("a date in the future is refused, naming the field, and nothing is written", async () => {
     const orgId = await fundedProvider();
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    await expect(recordPayout(t.db, payout(orgId, "5", tomorrow), null)).rejects.toMatchObject({ field: "paidOn", message: expect.stringMatching(/paidOn: .* is in the future/) });
+    await expect(recordPayout(t.db, { ...payout(orgId, "5", tomorrow), actorUserId: null })).rejects.toMatchObject({ field: "paidOn", message: expect.stringMatching(/paidOn: .* is in the future/) });
     expect(await paidTotal(orgId)).toBe(0n);
   });
 
@@ -70,13 +70,13 @@ describe("the paid-on date", () => {
     // The month before the fixtures' activity: closing it passes every reconciliation.
     const closed = monthOf(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 2, 15)));
     expect((await closePeriod(t.db, { month: closed.month, userId: null })).closed).toBe(true);
-    await expect(recordPayout(t.db, payout(orgId, "5", `${closed.month}-20`), null)).rejects.toMatchObject({
+    await expect(recordPayout(t.db, { ...payout(orgId, "5", `${closed.month}-20`), actorUserId: null })).rejects.toMatchObject({
       field: "paidOn",
       message: expect.stringMatching(new RegExp(`paidOn: ${closed.month} is closed`)),
     });
     expect(await paidTotal(orgId)).toBe(0n);
     // An open past month is fine.
-    const row = await recordPayout(t.db, payout(orgId, "5", `${lastMonth.month}-20`), null);
+    const row = await recordPayout(t.db, { ...payout(orgId, "5", `${lastMonth.month}-20`), actorUserId: null });
     expect(row.paidOn).toBe(`${lastMonth.month}-20`);
     expect((await t.db.select().from(payouts)).some((p) => p.id === row.id)).toBe(true);
   });

@@ -1,31 +1,26 @@
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
-import { z } from "zod";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../db/client";
 import { organizations, payouts, users } from "../../db/schema";
 import { DomainError } from "../errors";
 import { nameUuid } from "../lib/ids";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
+import { olderThan } from "../lib/paging-sql";
 import { formatUsd, parseUsd } from "../ledger/money";
+import { lockAccounts } from "../ledger/locks";
+import { providerAvailableNano } from "../ledger/position";
+import { PROVIDER_PAYABLES } from "../ledger/reports";
 import { ensureAccount, postTransfers } from "../ledger/service";
-import { recordAudit } from "./audit";
-
-export const recordPayoutInput = z.object({
-  /** Caller-chosen (the form generates it once): a retried submit records one payout. */
-  id: z.uuid("must be a UUID"),
-  orgId: z.uuid("choose a provider"),
-  /** Dollars as a decimal string, at most the provider's payable balance. */
-  amountUsd: z.string().trim().min(1, "is required").max(24, "is too long"),
-  paidOn: z.iso.date("must be a date (YYYY-MM-DD)"),
-  bankReference: z.string().trim().min(3, "must be at least 3 characters").max(140, "must be at most 140 characters"),
-});
+import { recordAudit } from "../audit/log";
+import type { RecordPayoutInput } from "./inputs";
 
 /** Each provider's payable balance (what the platform owes it) and what it has been paid. */
 export async function listPayables(db: DbOrTx) {
   const { rows } = await db.execute<{ org_id: string; org_name: string; payable_nano: bigint; paid_nano: bigint; last_paid_on: string | null }>(
-    sql`select a.org_id, o.name as org_name, (a.credits_posted - a.debits_posted - a.debits_pending)::int8 as payable_nano,
+    sql`select a.org_id, o.name as org_name, a.payable_nano,
                coalesce(p.paid, 0)::int8 as paid_nano, p.last_paid_on::text
-        from ledger_accounts a join organizations o on o.id = a.org_id
+        from ${PROVIDER_PAYABLES} a join organizations o on o.id = a.org_id
         left join (select org_id, sum(amount_nano) as paid, max(paid_on) as last_paid_on from payouts group by org_id) p on p.org_id = a.org_id
-        where a.kind = 'provider_payable' order by o.name`,
+        order by o.name`,
   );
   return rows.map((r) => ({ orgId: r.org_id, orgName: r.org_name, payableNano: r.payable_nano, paidNano: r.paid_nano, lastPaidOn: r.last_paid_on }));
 }
@@ -48,7 +43,7 @@ function sameRequest(stored: PayoutRow, p: { orgId: string; amountNano: bigint; 
  * `paidOn` may be neither after today (UTC) nor in a closed month: the payable table's
  * "last paid" and the closed books must stay true.
  */
-export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInput>, actorUserId: string | null, now?: Date): Promise<PayoutRow> {
+export async function recordPayout(db: Db, { actorUserId, now, ...input }: RecordPayoutInput & { actorUserId: string | null; now?: Date }): Promise<PayoutRow> {
   const amountNano = parseUsd(input.amountUsd, "amountUsd");
   if (amountNano <= 0n) throw new DomainError("INVALID_INPUT", "amountUsd: must be more than zero", "amountUsd");
   const request = { orgId: input.orgId, amountNano, paidOn: input.paidOn, bankReference: input.bankReference };
@@ -68,12 +63,7 @@ export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInp
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, input.orgId));
     if (!org || org.isPlatform) throw new DomainError("NOT_FOUND", "orgId: no such provider", "orgId");
     const payable = await ensureAccount(tx, { orgId: org.id, kind: "provider_payable" });
-    const [locked] = (
-      await tx.execute<{ available: bigint }>(
-        sql`select (credits_posted - debits_posted - debits_pending)::int8 as available from ledger_accounts where id = ${payable.id} for update`,
-      )
-    ).rows;
-    const available = locked!.available;
+    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id], strength: "update" })).get(payable.id)!);
     if (amountNano > available) {
       throw new DomainError("INVALID_INPUT", `amountUsd: ${formatUsd(amountNano)} is more than ${org.name}'s payable balance of ${formatUsd(available)}`, "amountUsd");
     }
@@ -100,12 +90,11 @@ export async function recordPayout(db: Db, input: z.infer<typeof recordPayoutInp
 
 /** Payouts newest first (one provider's, or all when orgId is null), paged by id. */
 export async function listPayouts(db: DbOrTx, p: { orgId: string | null; before?: string | null; limit?: number }) {
-  const limit = Math.min(Math.max(p.limit ?? 50, 1), 200);
+  const limit = pageLimit(p.limit, 50, 200);
   const conds = [];
   if (p.orgId) conds.push(eq(payouts.orgId, p.orgId));
   if (p.before) {
-    const at = sql`(select created_at from payouts where id = ${p.before}::uuid)`;
-    conds.push(or(lt(payouts.createdAt, at), and(eq(payouts.createdAt, at), lt(payouts.id, p.before)))!);
+    conds.push(olderThan(payouts.createdAt, payouts.id, { before: p.before, atOfBefore: sql`(select created_at from payouts where id = ${p.before}::uuid)` }));
   }
   const found = await db
     .select({
@@ -124,7 +113,7 @@ export async function listPayouts(db: DbOrTx, p: { orgId: string | null; before?
     .leftJoin(users, eq(users.id, payouts.createdBy))
     .where(conds.length ? and(...conds) : undefined)
     .orderBy(desc(payouts.createdAt), desc(payouts.id))
-    .limit(limit + 1);
-  const entries = found.slice(0, limit);
-  return { entries, nextCursor: found.length > limit ? entries[entries.length - 1]!.id : null };
+    .limit(pageFetchSize(limit));
+  const { items: entries, nextCursor } = keysetPage(found, limit, (r) => r.id);
+  return { entries, nextCursor };
 }

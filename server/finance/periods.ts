@@ -3,7 +3,7 @@ import type Stripe from "stripe";
 import type { Db, DbOrTx } from "../../db/client";
 import { accountingPeriods } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "./audit";
+import { recordAudit } from "../audit/log";
 import { canClose, parseMonth } from "./period";
 import { runReconciliation, type Report } from "./reconcile";
 
@@ -35,7 +35,7 @@ export async function closePeriod(db: Db, p: { month: string; userId: string | n
     const [existing] = (await tx.execute(sql`select 1 from accounting_periods where month = ${`${month.month}-01`}::date`)).rows;
     if (existing) throw new DomainError("CONFLICT", `month: ${month.month} is already closed`, "month");
     await tx.execute(sql`lock table ledger_transfers in share mode`);
-    const reports = await runReconciliation(db, { from: month.startsAt, to: month.endsAt }, p.stripe ?? null);
+    const reports = await runReconciliation(db, { from: month.startsAt, to: month.endsAt, stripe: p.stripe ?? null });
     const failing = reports.filter((r) => r.status === "fail");
     if (failing.length) {
       throw new DomainError(

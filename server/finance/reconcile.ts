@@ -4,6 +4,7 @@ import type { Db, DbOrTx } from "../../db/client";
 import { NANO_PER_CENT } from "../ledger/money";
 import { pgArray } from "../lib/pg-array";
 import { checkInvariants } from "../ledger/service";
+import { joinPlatformAccount, pendingByAccount, postedTotals } from "../ledger/reports";
 import { payoutDifferences } from "../payouts/reconcile";
 import { addTo, compareFigures } from "./compare";
 import { anomaliesIn } from "../usage/anomalies";
@@ -51,7 +52,7 @@ const report = (key: ReportKey, title: string, figures: Report["figures"], diffe
  */
 export async function integrityReport(db: Db, range: Range): Promise<Report> {
   const violations = await checkInvariants(db);
-  const [totals] = await rows(db, sql`select coalesce(sum(debits_posted), 0)::int8 as d, coalesce(sum(credits_posted), 0)::int8 as c from ledger_accounts`);
+  const totals = await postedTotals(db);
   const [inRange] = await rows(
     db,
     sql`select coalesce(sum(amount_nano), 0)::int8 as posted from ledger_transfers
@@ -62,8 +63,8 @@ export async function integrityReport(db: Db, range: Range): Promise<Report> {
     "Ledger integrity (whole ledger, as of now)",
     [
       { label: "Posted in the period (each transfer one debit and one credit)", nano: inRange!.posted as bigint },
-      { label: "Posted debits, whole ledger", nano: totals!.d as bigint },
-      { label: "Posted credits, whole ledger", nano: totals!.c as bigint },
+      { label: "Posted debits, whole ledger", nano: totals.debitsNano },
+      { label: "Posted credits, whole ledger", nano: totals.creditsNano },
     ],
     violations.map((v) => ({ ref: v.ref, detail: `${v.invariant}: ${v.detail}`, expectedNano: null, actualNano: null })),
   );
@@ -132,7 +133,7 @@ const LEDGER_KEY = sql.raw(`CASE coalesce(o.ref_kind, t.ref_kind)
  * payments_clearing (money received less money returned). With `stripe`, also compares
  * gross amounts per payment intent with Stripe's balance transactions.
  */
-export async function paymentsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
+export async function paymentsReport(db: DbOrTx, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<Report> {
   const stored = new Map<string, bigint>();
   const paid = await rows(
     db,
@@ -168,7 +169,7 @@ export async function paymentsReport(db: DbOrTx, range: Range, stripe: Stripe | 
     sql`select ${LEDGER_KEY} as key,
                sum(case when t.debit_account_id = a.id then t.amount_nano else -t.amount_nano end)::int8 as net
         from ledger_transfers t
-        join ledger_accounts a on a.kind = 'payments_clearing' and a.org_id is null and (a.id = t.debit_account_id or a.id = t.credit_account_id)
+        ${joinPlatformAccount("payments_clearing")}
         left join ledger_transfers o on o.id = case when t.ref_kind = 'ledger_transfer' then t.ref_id::uuid end
         where t.type in ('single', 'post_pending') and t.created_at >= ${range.from} and t.created_at < ${range.to}
         group by 1`,
@@ -244,31 +245,23 @@ async function stripeDifferences(db: DbOrTx, stripe: Stripe, range: Range): Prom
  * are recorded, each buyer's held credit equals its open reservations.
  */
 export async function reservationsReport(db: DbOrTx): Promise<Report> {
-  const found = await rows(
-    db,
-    sql`with o as (
-          select debit_account_id as id, amount_nano as dpe, 0::int8 as cpe from ledger_pending where status = 'open'
-          union all select credit_account_id, 0, amount_nano from ledger_pending where status = 'open'
-        ), s as (select id, sum(dpe)::int8 as dpe, sum(cpe)::int8 as cpe from o group by id)
-        select a.id, a.kind, a.org_id, a.debits_pending, a.credits_pending, coalesce(s.dpe, 0)::int8 as dpe, coalesce(s.cpe, 0)::int8 as cpe
-        from ledger_accounts a left join s on s.id = a.id`,
-  );
+  const found = await pendingByAccount(db);
   const differences: ReportDifference[] = [];
   let held = 0n;
   for (const r of found) {
-    held += r.debits_pending as bigint;
-    if (r.debits_pending !== r.dpe) {
-      differences.push({ ref: r.id as string, detail: `pending debits ${r.debits_pending} vs open holds ${r.dpe}`, expectedNano: r.dpe as bigint, actualNano: r.debits_pending as bigint });
+    held += r.debitsPending;
+    if (r.debitsPending !== r.openDebitsNano) {
+      differences.push({ ref: r.id, detail: `pending debits ${r.debitsPending} vs open holds ${r.openDebitsNano}`, expectedNano: r.openDebitsNano, actualNano: r.debitsPending });
     }
-    if (r.credits_pending !== r.cpe) {
-      differences.push({ ref: r.id as string, detail: `pending credits ${r.credits_pending} vs open holds ${r.cpe}`, expectedNano: r.cpe as bigint, actualNano: r.credits_pending as bigint });
+    if (r.creditsPending !== r.openCreditsNano) {
+      differences.push({ ref: r.id, detail: `pending credits ${r.creditsPending} vs open holds ${r.openCreditsNano}`, expectedNano: r.openCreditsNano, actualNano: r.creditsPending });
     }
   }
   const figures = [{ label: "Pending debits (all accounts)", nano: held }];
   const reservations = await openReservationsByOrg(db);
   if (reservations) {
     const ledger = new Map<string, bigint>();
-    for (const r of found) if (r.kind === "buyer_credits" && (r.debits_pending as bigint) !== 0n) ledger.set(r.org_id as string, r.debits_pending as bigint);
+    for (const r of found) if (r.kind === "buyer_credits" && r.debitsPending !== 0n) ledger.set(r.orgId!, r.debitsPending);
     figures.push({ label: "Open reservations", nano: [...reservations.values()].reduce((a, b) => a + b, 0n) });
     for (const d of compareFigures(reservations, ledger)) {
       differences.push({ ref: `org:${d.key}`, detail: `open reservations ${d.expectedNano} vs held buyer credit ${d.actualNano}`, expectedNano: d.expectedNano, actualNano: d.actualNano });
@@ -290,8 +283,8 @@ export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report>
 }
 
 /** (f) Payouts ↔ ledger ↔ Stripe transfers, for payouts made in the range (server/payouts/reconcile.ts). */
-export async function payoutsReport(db: DbOrTx, range: Range, stripe: Stripe | null = null): Promise<Report> {
-  const { figures, differences } = await payoutDifferences(db, range, stripe);
+export async function payoutsReport(db: DbOrTx, p: Range & { stripe?: Stripe | null }): Promise<Report> {
+  const { figures, differences } = await payoutDifferences(db, p);
   return report("payouts", "Payouts ↔ ledger ↔ Stripe", figures, differences);
 }
 
@@ -320,14 +313,14 @@ export async function anomaliesReport(db: DbOrTx, range: Range): Promise<Report>
 }
 
 /** Every report for the range, in a fixed order. */
-export async function runReconciliation(db: Db, range: Range, stripe: Stripe | null = null): Promise<Report[]> {
+export async function runReconciliation(db: Db, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<Report[]> {
   return [
     await integrityReport(db, range),
     await usageReport(db, range),
-    await paymentsReport(db, range, stripe),
+    await paymentsReport(db, { ...range, stripe }),
     await reservationsReport(db),
     await conflictsReport(db, range),
-    await payoutsReport(db, range, stripe),
+    await payoutsReport(db, { ...range, stripe }),
     await anomaliesReport(db, range),
   ];
 }

@@ -51,7 +51,7 @@ describe("payments ↔ ledger in Stripe mode", () => {
   it("passes when Stripe's balance transactions match the stored payment, and asks for the period with sources expanded", async () => {
     seen = [];
     balanceTransactions = [bt("txn_1", "charge", 5000, { object: "charge", id: "ch_1", payment_intent: "pi_test_1" })];
-    const report = await paymentsReport(t.db, range(), stripe());
+    const report = await paymentsReport(t.db, { ...range(), stripe: stripe() });
     expect(report.status).toBe("pass");
     expect(report.figures).toContainEqual({ label: "Stripe balance transactions, gross", nano: parseUsd("50") });
     const req = seen[0]!;
@@ -67,7 +67,7 @@ describe("payments ↔ ledger in Stripe mode", () => {
       bt("txn_2", "refund", -1200, { object: "refund", id: "re_1", payment_intent: "pi_test_1", charge: "ch_1" }),
       bt("txn_3", "payout", -9999, { object: "payout", id: "po_1" }),
     ];
-    const report = await paymentsReport(t.db, range(), stripe());
+    const report = await paymentsReport(t.db, { ...range(), stripe: stripe() });
     expect(report.status).toBe("fail");
     expect(report.differences).toEqual([
       { ref: "pi:pi_test_1", detail: "stored 50000000000 vs Stripe balance transactions 38000000000", expectedNano: parseUsd("50"), actualNano: parseUsd("38") },

@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { pgArray } from "../lib/pg-array";
+import { keysetPage, pageFetchSize } from "../lib/paging";
+import { parseTimestamp } from "../lib/timestamps";
+import { joinAccount, joinOpenHold } from "../ledger/reports";
 import { MAX_EVENT_AGE_MS, windowFeeLegId } from "../usage/rules";
-import { toDate } from "./books";
 import { addTo } from "./compare";
 
 /**
@@ -99,8 +101,8 @@ export async function usageByParty(db: DbOrTx, range: Range): Promise<UsageByPar
         left join ledger_transfers o on o.id = case when t.code = 'reversal' and t.ref_kind = 'ledger_transfer' and t.ref_id ~* ${UUID_TEXT} then t.ref_id::uuid end
         cross join lateral (select coalesce(o.ref_kind, t.ref_kind) as ref_kind, coalesce(o.ref_id, t.ref_id) as ref_id,
                                    coalesce(o.debit_account_id, t.debit_account_id) as debit, coalesce(o.credit_account_id, t.credit_account_id) as credit) x
-        left join ledger_accounts d on d.id = x.debit
-        left join ledger_accounts c on c.id = x.credit
+        ${joinAccount("d", "x.debit", "left join")}
+        ${joinAccount("c", "x.credit", "left join")}
         left join usage_windows w on w.id = case when x.ref_kind = 'usage_window' and x.ref_id ~* ${UUID_TEXT} then x.ref_id::uuid end
         left join usage_settlements s on s.id = case when x.ref_kind = 'usage_settlement' and x.ref_id ~* ${UUID_TEXT} then x.ref_id::uuid end
         where t.created_at >= ${range.from} and t.created_at < ${range.to} and t.type in ('single', 'post_pending')
@@ -167,7 +169,7 @@ async function usageSourceOf(db: DbOrTx, transferId: string): Promise<UsageSourc
   const [t] = await rows(
     db,
     sql`select t.ref_kind, t.ref_id, t.amount_nano, d.kind as d_kind, d.org_id as d_org, c.kind as c_kind, c.org_id as c_org
-        from ledger_transfers t join ledger_accounts d on d.id = t.debit_account_id join ledger_accounts c on c.id = t.credit_account_id
+        from ledger_transfers t ${joinAccount("d", "t.debit_account_id")} ${joinAccount("c", "t.credit_account_id")}
         where t.id = ${transferId}::uuid and t.ref_kind in ('usage_window', 'usage_settlement') and t.ref_id ~* ${UUID_TEXT}`,
   );
   if (!t) return null;
@@ -177,7 +179,7 @@ async function usageSourceOf(db: DbOrTx, transferId: string): Promise<UsageSourc
     return {
       kind: "usage_settlement",
       id: s.id as string,
-      settledAt: toDate(s.created_at),
+      settledAt: parseTimestamp(s.created_at),
       buyerOrgId: s.buyer_org_id as string,
       providerOrgIds: [s.provider_org_id as string],
       events: s.events as number,
@@ -207,7 +209,7 @@ async function usageSourceOf(db: DbOrTx, transferId: string): Promise<UsageSourc
   return {
     kind: "usage_window",
     id: w.id as string,
-    settledAt: toDate(w.created_at),
+    settledAt: parseTimestamp(w.created_at),
     buyerOrgId,
     providerOrgIds: buyerOrgId ? [] : mine.map((r) => r.provider_org_id as string),
     events: mine.reduce((a, r) => a + Number(r.events), 0),
@@ -235,11 +237,11 @@ export async function usageEventsOfTransfer(
     sql`select e.id, e.started_at, e.key_id, l.slug, e.input_tokens, e.output_tokens, e.cached_input_tokens, e.cost_nano, e.fee_nano, e.status
         from usage_events e join listings l on l.id = e.listing_id
         where ${which} ${p.after ? sql`and e.id > ${p.after}::uuid` : sql``}
-        order by e.id limit ${p.limit + 1}`,
+        order by e.id limit ${pageFetchSize(p.limit)}`,
   );
-  const events = found.slice(0, p.limit).map((r) => ({
+  const { items: events, nextCursor } = keysetPage(found, p.limit, (r) => r.id as string, (r): UsageEventRow => ({
     id: r.id as string,
-    startedAt: toDate(r.started_at),
+    startedAt: parseTimestamp(r.started_at),
     keyId: r.key_id as string,
     listingSlug: r.slug as string,
     inputTokens: r.input_tokens as number,
@@ -249,7 +251,7 @@ export async function usageEventsOfTransfer(
     feeNano: r.fee_nano as bigint,
     status: r.status as string,
   }));
-  return { source, events, nextCursor: found.length > p.limit ? events[events.length - 1]!.id : null };
+  return { source, events, nextCursor };
 }
 
 export type UsageCostRow = { keyId: string; keyName: string; listingSlug: string; requests: bigint; costNano: bigint };
@@ -271,7 +273,7 @@ export async function openReservationsByOrg(db: DbOrTx): Promise<Map<string, big
   const found = await rows(
     db,
     sql`select r.org_id, sum(r.held_nano)::int8 as held
-        from reservations r join ledger_pending p on p.pending_id = r.hold_transfer_id and p.status = 'open'
+        from reservations r ${joinOpenHold("r.hold_transfer_id")}
         group by 1`,
   );
   return new Map(found.filter((r) => (r.held as bigint) !== 0n).map((r) => [r.org_id as string, r.held as bigint]));
@@ -292,8 +294,8 @@ export async function usageConflicts(db: DbOrTx, range: Range): Promise<UsageCon
     id: `${r.id as string}:${r.fingerprint as string}`,
     fingerprint: r.fingerprint as string,
     reports: r.reports as number,
-    firstReportedAt: toDate(r.first_reported_at),
-    lastReportedAt: toDate(r.last_reported_at),
+    firstReportedAt: parseTimestamp(r.first_reported_at),
+    lastReportedAt: parseTimestamp(r.last_reported_at),
     event: r.event,
     reviewed: r.reviewed as boolean,
   }));

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listingPrices, listings } from "../../db/schema";
 import { seedDemo } from "../../db/seed";
 import { catalogEncryptionKey, keyPepper } from "../env";
+import type { CreateKeyInput } from "../keys/inputs";
 import { createKey } from "../keys/service";
 import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
 import { topUp } from "../ledger/testing";
@@ -33,13 +34,13 @@ const spoolDirs: string[] = [];
 type Buyer = { orgId: string; account: LedgerAccount; secret: string; keyId: string };
 
 /** A fresh organisation with `creditNano` of paid credit and one API key. */
-async function buyer(creditNano: bigint, limits: Parameters<typeof createKey>[4] = { name: "acceptance" }): Promise<Buyer> {
+async function buyer(creditNano: bigint, limits: CreateKeyInput = { name: "acceptance" }): Promise<Buyer> {
   const db = backend.t.db;
   const owner = await makeUser(db, "buyer");
   const org = await makeOrg(db, owner);
   const account = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
   if (creditNano > 0n) await topUp(db, account, clearing, creditNano);
-  const key = await createKey(db, keyPepper(), org.id, owner.id, limits);
+  const key = await createKey(db, { ...limits, pepper: keyPepper(), orgId: org.id, userId: owner.id });
   return { orgId: org.id, account, secret: key.secret, keyId: key.id };
 }
 

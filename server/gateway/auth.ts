@@ -3,7 +3,7 @@ import type { ActiveKey } from "./backend";
 import { bearer } from "./http";
 import type { CachedKey } from "./key-cache";
 import { apiError, unavailable, type ApiError } from "./openai-errors";
-import type { GatewayState } from "./server";
+import type { GatewayState } from "./state";
 
 /** 401s for what `keys.resolve` said, or the active key. */
 export function checkKey(cached: CachedKey): ActiveKey | ApiError {

@@ -1,11 +1,11 @@
-import { createTRPCClient, httpLink, type TRPCClient } from "@trpc/client";
+import { createTRPCClient, httpLink } from "@trpc/client";
 import superjson from "superjson";
 import { request } from "undici";
 import type { z } from "zod";
 import type { AppRouter } from "../api/root";
+import type { RoutingListing, RoutingPage } from "../contract/catalog";
+import type { KeyResolution, revocationVersionOutput } from "../contract/keys";
 import { parseIngestAnswer } from "../usage/ingest-wire";
-import type { routingListing, RoutingPage } from "../catalog/routing";
-import type { PricesPer1k } from "../ledger/money";
 import type {
   generationInput,
   generationOutput,
@@ -20,59 +20,24 @@ import type {
 /**
  * Everything the proxy asks of the backend, and nothing else: it holds no
  * database credentials. Production talks tRPC with the service token
- * (`trpcBackend`); tests can pass an in-process fake.
+ * (`trpcBackend`); tests can pass an in-process fake. Every answer's type is
+ * the contract's schema (server/contract/, server/usage/contract.ts), which the
+ * backend enforces with `.output()`.
  */
 
-export type PriceVersion = PricesPer1k & { effectiveFrom: Date };
-
-/** One published listing as `catalog.routing` returns it (credentials decrypted). */
-export type RoutingListing = z.infer<typeof routingListing>;
-
-export type KeyResolution =
-  | { status: "unknown" }
-  | { status: "revoked" | "expired"; keyId: string; orgId: string }
-  | {
-      status: "active";
-      keyId: string;
-      orgId: string;
-      validUntil: Date | null;
-      spendLimitNano: bigint | null;
-      limitPeriod: string | null;
-      periodStart: Date | null;
-      periodEnd: Date | null;
-      currentPeriodSpendNano: bigint;
-      modelAllowlist: string[];
-      rpmLimit: number | null;
-      tpmLimit: number | null;
-    };
-
-export type ActiveKey = Extract<KeyResolution, { status: "active" }>;
+export type { ActiveKey, KeyResolution } from "../contract/keys";
+export type { PriceVersion, RoutingListing } from "../contract/catalog";
 
 export type Backend = {
   /** Every listing the token may route to: all pages of `catalog.routing`. */
   routing(): Promise<RoutingListing[]>;
   resolveKey(secret: string): Promise<KeyResolution>;
-  revocationVersion(since?: number): Promise<{ version: number; changedKeyIds: string[] | null }>;
+  revocationVersion(since?: number): Promise<z.infer<typeof revocationVersionOutput>>;
   reserve(input: z.infer<typeof reserveInput>): Promise<z.infer<typeof reserveOutput>>;
   release(input: z.infer<typeof releaseInput>): Promise<z.infer<typeof releaseOutput>>;
   /** `lines`: the events already serialized (usageEventJson), when the caller has them. */
   report(events: UsageEvent[], lines?: string[]): Promise<z.infer<typeof reportOutput>>;
   generation(input: z.infer<typeof generationInput>): Promise<z.infer<typeof generationOutput>>;
-};
-
-/**
- * The settlement procedures (`reservations.*`, `usage.*`) are built on another
- * branch against server/usage/contract.ts; until they are in AppRouter this one
- * spot types the client loosely, and the contract's zod schemas type the results.
- */
-type LooseProcedures = {
-  reservations: {
-    reserve: { mutate(input: z.infer<typeof reserveInput>): Promise<z.infer<typeof reserveOutput>> };
-    release: { mutate(input: z.infer<typeof releaseInput>): Promise<z.infer<typeof releaseOutput>> };
-  };
-  usage: {
-    generation: { query(input: z.infer<typeof generationInput>): Promise<z.infer<typeof generationOutput>> };
-  };
 };
 
 /**
@@ -116,7 +81,7 @@ export function trpcBackend(url: string, serviceToken: string): Backend {
   const authorization = `Bearer ${serviceToken}`;
   const client = createTRPCClient<AppRouter>({
     links: [httpLink({ url, transformer: superjson, headers: { authorization } })],
-  }) as TRPCClient<AppRouter> & LooseProcedures;
+  });
   // Usage is the one call whose size grows with traffic: it goes to the lean ingest path beside the
   // tRPC endpoint (server/usage/ingest-http.ts), the events' JSON lines as they were journalled.
   const report = async (events: UsageEvent[], lines?: string[]) => {

@@ -1,4 +1,5 @@
 import { measuredFigure } from "../catalog/sample";
+import { CATALOG_REFRESH_MAX_MS } from "../contract/catalog";
 import type { Backend, RoutingListing } from "./backend";
 
 /**
@@ -15,7 +16,10 @@ export class CatalogCache {
   constructor(
     private readonly backend: Backend,
     private readonly opts: { refreshMs?: number; log?: (line: string) => void } = {},
-  ) {}
+  ) {
+    // Price changes wait out a notice sized by this bound (server/catalog/price-in-force.ts): a slower cache could charge a stale price.
+    if ((opts.refreshMs ?? 0) > CATALOG_REFRESH_MAX_MS) throw new RangeError(`refreshMs: at most ${CATALOG_REFRESH_MAX_MS} ms, the price notice assumes it`);
+  }
 
   /** Listings by slug and by family, so routing a request looks at its model's few listings, not the catalog. */
   private bySlug = new Map<string, RoutingListing[]>();
@@ -61,7 +65,7 @@ export class CatalogCache {
   start() {
     this.timer = setInterval(() => {
       this.load().catch((err: Error) => this.opts.log?.(`catalog refresh failed (keeping the last table): ${err.message}`));
-    }, this.opts.refreshMs ?? 10_000);
+    }, this.opts.refreshMs ?? CATALOG_REFRESH_MAX_MS);
     this.timer.unref();
   }
 

@@ -4,7 +4,7 @@ import { initTRPC } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import superjson from "superjson";
 import { z } from "zod";
-import { routingInput } from "../catalog/routing";
+import { routingInput } from "../contract/catalog";
 import { generationInput, releaseInput, reserveInput, usageEvent, usageEventWire } from "../usage/contract";
 import { ingestAnswerJson } from "../usage/ingest-wire";
 import type { FakeBackend } from "./fake-backend";

@@ -81,7 +81,7 @@ describe("the proxy process against the real backend", () => {
       status: 404,
       error: { code: "model_not_found" },
     });
-    const narrow = await createKey(backend.t.db, keyPepper(), buyerOrgId, null, { name: "Qwen only", modelAllowlist: ["qwen2.5-7b"] });
+    const narrow = await createKey(backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "Qwen only", modelAllowlist: ["qwen2.5-7b"] });
     expect(await failure(client(narrow.secret).chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] }))).toMatchObject({
       status: 403,
       error: { code: "model_not_allowed", type: "permission_error" },
@@ -100,7 +100,7 @@ describe("the proxy process against the real backend", () => {
   });
 
   it("429 with Retry-After and x-ratelimit-* past the key's requests per minute", async () => {
-    const key = await createKey(backend.t.db, keyPepper(), buyerOrgId, null, { name: "One a minute", rpmLimit: 1 });
+    const key = await createKey(backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "One a minute", rpmLimit: 1 });
     const call = () =>
       fetch(`${gateway.url}/v1/chat/completions`, {
         method: "POST",
@@ -118,10 +118,10 @@ describe("the proxy process against the real backend", () => {
   });
 
   it("honours a revocation within 5 seconds", async () => {
-    const key = await createKey(backend.t.db, keyPepper(), buyerOrgId, null, { name: "Soon revoked" });
+    const key = await createKey(backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "Soon revoked" });
     const info = await fetch(`${gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key.secret}` } });
     expect(info.status).toBe(200);
-    await revokeKey(backend.t.db, buyerOrgId, key.id);
+    await revokeKey(backend.t.db, { orgId: buyerOrgId, keyId: key.id });
     const revokedAt = Date.now();
     let status = 200;
     while (status === 200 && Date.now() - revokedAt < 6_000) {

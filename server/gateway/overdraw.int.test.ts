@@ -7,6 +7,7 @@ import { listingPrices, listings } from "../../db/schema";
 import { seedDemo } from "../../db/seed";
 import { catalogEncryptionKey, keyPepper } from "../env";
 import { runReconciliation } from "../finance/reconcile";
+import type { CreateKeyInput } from "../keys/inputs";
 import { createKey } from "../keys/service";
 import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
 import { topUp } from "../ledger/testing";
@@ -83,13 +84,13 @@ afterAll(async () => {
   fs.rmSync(spoolDir, { recursive: true, force: true });
 });
 
-async function buyer(creditNano: bigint, limits: Parameters<typeof createKey>[4]) {
+async function buyer(creditNano: bigint, limits: CreateKeyInput) {
   const db = backend.t.db;
   const owner = await makeUser(db, "buyer");
   const org = await makeOrg(db, owner);
   const account = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
   await topUp(db, account, clearing, creditNano);
-  const key = await createKey(db, keyPepper(), org.id, owner.id, limits);
+  const key = await createKey(db, { ...limits, pepper: keyPepper(), orgId: org.id, userId: owner.id });
   return { account, secret: key.secret };
 }
 

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const org = await makeOrg(db, owner);
   account = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
   await topUp(db, account, clearing, 10_000_000_000n);
-  secret = (await createKey(db, keyPepper(), org.id, owner.id, { name: "provider proxy" })).secret;
+  secret = (await createKey(db, { name: "provider proxy", pepper: keyPepper(), orgId: org.id, userId: owner.id })).secret;
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-provider-"));
   proxy = await spawnGateway({ GATEWAY_BACKEND_URL: backend.url, SERVICE_TOKEN: PROVIDER_TOKEN, GATEWAY_TOKEN_KIND: "provider", GATEWAY_SPOOL_DIR: spoolDir, UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listingPrices, listings } from "../../db/schema";
 import type { AppRouter } from "../api/root";
 import { serviceTokenMatcher, type ServiceIdentity } from "../auth/service-tokens";
-import { ROUTING_PAGE_MAX } from "../catalog/routing";
+import { ROUTING_PAGE_MAX } from "../contract/catalog";
 import { uuidv7 } from "../lib/ids";
 import { startTestBackend, type TestBackend } from "../testing/backend";
 import { makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../testing/fixtures";

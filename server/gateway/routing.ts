@@ -1,4 +1,5 @@
 import { comparablePer1MNano } from "../catalog/comparable";
+import { priceInForce } from "../catalog/price-in-force";
 import type { PriceVersion, RoutingListing } from "./backend";
 
 /**
@@ -26,11 +27,14 @@ export type RouteDecision =
   | { ok: true; candidates: RoutingListing[]; policy: Policy; family: boolean }
   | { ok: false; code: "unknown_model" | "model_not_allowed" | "wrong_endpoint" | "no_provider"; message: string };
 
-/** The price in force at `now`: the latest scheduled version already effective, else the current one. */
+/**
+ * The price in force at `now` (server/catalog/price-in-force.ts) among the versions the catalog
+ * handed out: a scheduled one once its time has come, else the current one. Prices change only
+ * after a notice longer than a catalog refresh, so the table always holds the version settlement charges.
+ */
 export function priceAt(listing: RoutingListing, now: number): PriceVersion {
-  let price = listing.currentPrice;
-  for (const v of listing.scheduledPrices) if (v.effectiveFrom.getTime() <= now && v.effectiveFrom >= price.effectiveFrom) price = v;
-  return price;
+  if (listing.scheduledPrices.length === 0) return listing.currentPrice;
+  return priceInForce([listing.currentPrice, ...listing.scheduledPrices], now) ?? listing.currentPrice;
 }
 
 const stringList = (v: unknown): string[] | null =>

@@ -6,13 +6,12 @@ import { whPer1M } from "../catalog/energy";
 import { usdDecimal } from "../ledger/money";
 import { isUuid, uuidv7 } from "../lib/ids";
 import { outboundAgent } from "../lib/outbound";
-import type { OutboundPolicy } from "../lib/outbound-policy";
-import type { ActiveKey, Backend, RoutingListing } from "./backend";
+import type { ActiveKey, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
 import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
-import { createMetrics, type Metrics } from "./metrics";
+import { createMetrics } from "./metrics";
 import { apiError, unavailable } from "./openai-errors";
 import { Proxy } from "./proxy";
 import { RateLimiter } from "./rate-limit";
@@ -20,6 +19,7 @@ import { UsageReporter } from "./reporter";
 import { CreditControl, defaultCreditOptions } from "./reservations";
 import { priceAt } from "./routing";
 import { Spool } from "./spool";
+import type { GatewayConfig, GatewayState } from "./state";
 
 /**
  * The OpenAI-compatible proxy as an HTTP server (plain node:http): routes,
@@ -28,49 +28,7 @@ import { Spool } from "./spool";
  * reservations, usage reporter with its spool).
  */
 
-export type GatewayConfig = {
-  backend: Backend;
-  spoolDir: string;
-  spoolMaxBytes: number;
-  /** Smallest reservation asked of the backend per key, nano-USD. */
-  reservationChunkNano: bigint;
-  /** The backend credential is a provider's service token: credit is held per key and listing, naming the listing. */
-  providerToken?: boolean;
-  /** max_tokens held for when a request sets none (clamped to context and credit). */
-  defaultMaxTokens: number;
-  /** Bearer token that opens GET /metrics to other hosts; without one, only loopback clients may read it. */
-  metricsToken?: string;
-  maxBodyBytes?: number;
-  /** Which upstream addresses may be dialled (server/lib/outbound-policy.ts). */
-  outbound: OutboundPolicy;
-  /** Longest one proxied request may run; reservations are sized to outlive it (see startGateway). */
-  maxRequestMs?: number;
-  /** Longest an upstream may stay silent before its headers or between two chunks. */
-  upstreamIdleMs?: number;
-  /** Largest non-streamed upstream answer accepted. */
-  maxUpstreamBodyBytes?: number;
-  /** Largest single SSE event accepted (and so the most a stream holds back at once). */
-  maxSseEventBytes?: number;
-  catalogRefreshMs?: number;
-  keyPollMs?: number;
-  reportFlushMs?: number;
-  creditIdleMs?: number;
-  log?: (line: string) => void;
-};
-
 export type Gateway = { url: string; port: number; server: http.Server; close: () => Promise<void> };
-
-export type GatewayState = {
-  config: GatewayConfig & Required<Pick<GatewayConfig, "maxRequestMs" | "upstreamIdleMs" | "maxUpstreamBodyBytes" | "maxSseEventBytes">>;
-  keys: KeyCache;
-  catalog: CatalogCache;
-  credit: CreditControl;
-  rates: RateLimiter;
-  reporter: UsageReporter;
-  spool: Spool;
-  metrics: Metrics;
-  log: (line: string) => void;
-};
 
 /** A percent-encoded path segment decoded, or undefined when its encoding is malformed (`%E0%A4%A`). */
 function decodePathPart(part: string): string | undefined {

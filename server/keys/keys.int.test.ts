@@ -306,9 +306,9 @@ describe("rotation", () => {
     // Rotated once: rotating again would leave two successors.
     expect((await failure(as(ownerA).keys.rotate({ keyId: old.id, graceSeconds: 0 }))).code).toBe("CONFLICT");
     const pepper = keyPepper();
-    expect((await resolveKey(t.db, pepper, old.secret, new Date(graceEnd.getTime() - 1))).status).toBe("active");
-    expect((await resolveKey(t.db, pepper, old.secret, graceEnd)).status).toBe("revoked");
-    expect((await resolveKey(t.db, pepper, next.secret, new Date(graceEnd.getTime() + 1000))).status).toBe("active");
+    expect((await resolveKey(t.db, { pepper, secret: old.secret, now: new Date(graceEnd.getTime() - 1) })).status).toBe("active");
+    expect((await resolveKey(t.db, { pepper, secret: old.secret, now: graceEnd })).status).toBe("revoked");
+    expect((await resolveKey(t.db, { pepper, secret: next.secret, now: new Date(graceEnd.getTime() + 1000) })).status).toBe("active");
     // Revoking during the grace period cuts it short.
     await as(ownerA).keys.revoke({ keyId: old.id });
     expect(await service().keys.resolve({ secret: old.secret })).toMatchObject({ status: "revoked" });
@@ -336,7 +336,7 @@ describe("current-period spend", () => {
       ["2026-03-16", 10n],
     ];
     await t.db.insert(keySpendDaily).values(spend.map(([day, spendNano]) => ({ orgId: orgA.id, keyId: first.id, day, spendNano })));
-    const second = await rotateKey(t.db, pepper, orgA.id, ownerA.id, { keyId: first.id, graceSeconds: 0 }, now);
+    const second = await rotateKey(t.db, { pepper, orgId: orgA.id, userId: ownerA.id, keyId: first.id, graceSeconds: 0, now });
     await t.db.insert(keySpendDaily).values({ orgId: orgA.id, keyId: second.id, day: "2026-03-18", spendNano: 1n });
     // Another organisation's spend on the same day never counts.
     const other = await as(ownerB).keys.create({ name: "B" });
@@ -349,8 +349,8 @@ describe("current-period spend", () => {
       ["lifetime: everything", "lifetime", 1111n],
     ];
     for (const [label, period, expected] of rows) {
-      await updateKey(t.db, orgA.id, { keyId: second.id, spendLimitUsd: "5000", limitPeriod: period }, now);
-      const r = await resolveKey(t.db, pepper, second.secret, now);
+      await updateKey(t.db, { orgId: orgA.id, keyId: second.id, spendLimitUsd: "5000", limitPeriod: period, now });
+      const r = await resolveKey(t.db, { pepper, secret: second.secret, now });
       expect(r.status === "active" && r.currentPeriodSpendNano, label).toBe(expected);
     }
   });

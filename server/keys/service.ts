@@ -1,32 +1,15 @@
 import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
 import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod, type MemberRole } from "../../db/schema";
+import { can } from "../auth/permissions";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { uuidv7 } from "../lib/ids";
 import { liftedLimit, validateGraceSeconds, validateLimits, type Limits } from "./limits";
 import { periodEnd, periodStart, utcDay } from "./period";
+import type { CreateKeyInput, RotateKeyInput, UpdateKeyInput } from "./inputs";
 import { displayParts, generateSecret, hashSecret, isWellFormedSecret } from "./secret";
 import { keyStatus, validUntil, type KeyStatus } from "./status";
-
-export const keyNameSchema = z.string().trim().min(1, "is required").max(80, "must be at most 80 characters");
-
-// Shapes only; ranges and meaning are checked by validateLimits so they are table-tested in one place.
-const limitFields = {
-  spendLimitUsd: z.string().max(40, "is too long").nullable().optional(),
-  limitPeriod: z.enum(keyLimitPeriod.enumValues, { message: "must be daily, weekly, monthly or lifetime" }).nullable().optional(),
-  modelAllowlist: z.array(z.string().max(200, "entries must be at most 200 characters")).max(1000, "is too long").optional(),
-  rpmLimit: z.number({ message: "must be a number" }).nullable().optional(),
-  tpmLimit: z.number({ message: "must be a number" }).nullable().optional(),
-  expiresAt: z.date({ message: "must be a date" }).nullable().optional(),
-};
-const keyId = z.uuid("is not a valid key id");
-
-export const createKeyInput = z.object({ name: keyNameSchema, ...limitFields });
-export const updateKeyInput = z.object({ keyId, name: keyNameSchema.optional(), ...limitFields });
-export const rotateKeyInput = z.object({ keyId, graceSeconds: z.number({ message: "must be a number" }).default(0) });
-export const keyIdInput = z.object({ keyId });
 
 /** Period used to show spend for keys without a limit. */
 const DISPLAY_PERIOD: KeyLimitPeriod = "monthly";
@@ -76,13 +59,9 @@ export type CreatedKey = { id: string; name: string; prefix: string; last4: stri
 /** Creates a key for the organisation; validates every limit first and writes nothing when one is bad. */
 export async function createKey(
   db: Db,
-  pepper: string,
-  orgId: string,
-  userId: string | null,
-  input: z.infer<typeof createKeyInput>,
-  now = new Date(),
-  secretBytes?: Uint8Array,
+  p: CreateKeyInput & { pepper: string; orgId: string; userId: string | null; now?: Date; secretBytes?: Uint8Array },
 ): Promise<CreatedKey> {
+  const { pepper, orgId, userId, now = new Date(), secretBytes, ...input } = p;
   const limits = validateLimits(input, now);
   await checkAllowlist(db, limits.modelAllowlist ?? []);
   const secret = generateSecret(secretBytes);
@@ -124,14 +103,16 @@ async function lineageSpend(db: DbOrTx, starts: { lineageId: string; start: Date
 }
 
 /** Spend of a key's lineage in its current limit period (or this month when it has no limit), nano-USD. */
-export async function currentPeriodSpend(db: DbOrTx, key: { lineageId: string; limitPeriod: KeyLimitPeriod | null }, now = new Date()) {
+export async function currentPeriodSpend(db: DbOrTx, key: { lineageId: string; limitPeriod: KeyLimitPeriod | null; now?: Date }) {
+  const now = key.now ?? new Date();
   const start = periodStart(key.limitPeriod ?? DISPLAY_PERIOD, now);
   const spend = await lineageSpend(db, [{ lineageId: key.lineageId, start }]);
   return spend.get(key.lineageId) ?? 0n;
 }
 
 /** The organisation's keys, newest first, with status and spend in the current period. Never the hash. */
-export async function listKeys(db: DbOrTx, orgId: string, now = new Date()) {
+export async function listKeys(db: DbOrTx, p: { orgId: string; now?: Date }) {
+  const { orgId, now = new Date() } = p;
   const rows = await db
     .select({
       id: apiKeys.id,
@@ -188,7 +169,8 @@ async function lockKey(tx: DbOrTx, orgId: string, id: string) {
 }
 
 /** Revokes a key now; a key whose rotation grace is running is cut short. Idempotent for revoked keys. */
-export async function revokeKey(db: Db, orgId: string, id: string, now = new Date(), actorUserId: string | null = null) {
+export async function revokeKey(db: Db, p: { orgId: string; keyId: string; now?: Date; actorUserId?: string | null }) {
+  const { orgId, keyId: id, now = new Date(), actorUserId = null } = p;
   return db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) === "revoked") return { id, revokedAt: key.revokedAt! };
@@ -217,12 +199,9 @@ export async function revokeKey(db: Db, orgId: string, id: string, now = new Dat
  */
 export async function rotateKey(
   db: Db,
-  pepper: string,
-  orgId: string,
-  userId: string | null,
-  input: z.infer<typeof rotateKeyInput>,
-  now = new Date(),
+  p: RotateKeyInput & { pepper: string; orgId: string; userId: string | null; now?: Date },
 ): Promise<CreatedKey & { oldKeyRevokesAt: Date }> {
+  const { pepper, orgId, userId, now = new Date(), ...input } = p;
   const grace = validateGraceSeconds(input.graceSeconds);
   return db.transaction(async (tx) => {
     const old = await lockKey(tx, orgId, input.keyId);
@@ -271,20 +250,14 @@ export async function rotateKey(
  * lineage, so a key in its rotation grace period follows its replacement.
  */
 /** Edits a key's name and limits as `actor`; a developer may not raise or remove a limit (FORBIDDEN naming it). */
-export async function updateKey(
-  db: Db,
-  orgId: string,
-  input: z.infer<typeof updateKeyInput>,
-  now = new Date(),
-  actor: { userId: string | null; role: MemberRole } = { userId: null, role: "owner" },
-) {
-  const { keyId: id, name, ...rest } = input;
+export async function updateKey(db: Db, p: UpdateKeyInput & { orgId: string; now?: Date; actor?: { userId: string | null; role: MemberRole } }) {
+  const { orgId, now = new Date(), actor = { userId: null, role: "owner" }, keyId: id, name, ...rest } = p;
   const limits = validateLimits(rest, now);
   if (limits.modelAllowlist) await checkAllowlist(db, limits.modelAllowlist);
   return db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) !== "active") throw new DomainError("CONFLICT", `This key is ${keyStatus(key, now)}; it can no longer be edited`, "keyId");
-    const lifted = actor.role === "owner" ? null : liftedLimit(key, limits);
+    const lifted = can(actor.role, "keys.raiseLimits") ? null : liftedLimit(key, limits);
     if (lifted) throw new DomainError("FORBIDDEN", `${lifted}: only an owner may raise or remove a limit; developers may lower it`, lifted);
     const version = await bumpVersion(tx);
     const changes = { ...(name !== undefined && { name }), ...limitColumns(limits) };
@@ -320,7 +293,8 @@ export type KeyResolution =
     };
 
 /** Resolves a key by its HMAC hash; records use (at most once a minute per key, so resolving stays cheap). */
-export async function resolveKeyByHash(db: DbOrTx, hash: string, now = new Date()): Promise<KeyResolution> {
+export async function resolveKeyByHash(db: DbOrTx, p: { hash: string; now?: Date }): Promise<KeyResolution> {
+  const { hash, now = new Date() } = p;
   const [key] = await db.select().from(apiKeys).where(eq(apiKeys.hash, hash));
   if (!key) return { status: "unknown" };
   const status = keyStatus(key, now);
@@ -338,7 +312,7 @@ export async function resolveKeyByHash(db: DbOrTx, hash: string, now = new Date(
     limitPeriod: key.limitPeriod,
     periodStart: key.limitPeriod ? periodStart(key.limitPeriod, now) : null,
     periodEnd: key.limitPeriod ? periodEnd(key.limitPeriod, now) : null,
-    currentPeriodSpendNano: key.limitPeriod ? await currentPeriodSpend(db, key, now) : 0n,
+    currentPeriodSpendNano: key.limitPeriod ? await currentPeriodSpend(db, { lineageId: key.lineageId, limitPeriod: key.limitPeriod, now }) : 0n,
     modelAllowlist: key.modelAllowlist,
     rpmLimit: key.rpmLimit,
     tpmLimit: key.tpmLimit,
@@ -349,9 +323,9 @@ export async function resolveKeyByHash(db: DbOrTx, hash: string, now = new Date(
  * Resolves a presented secret. The backend holds the pepper, so proxies never
  * need it; malformed secrets are "unknown" without touching the database.
  */
-export function resolveKey(db: DbOrTx, pepper: string, secret: string, now = new Date()): Promise<KeyResolution> {
-  if (!isWellFormedSecret(secret)) return Promise.resolve({ status: "unknown" });
-  return resolveKeyByHash(db, hashSecret(secret, pepper), now);
+export function resolveKey(db: DbOrTx, p: { pepper: string; secret: string; now?: Date }): Promise<KeyResolution> {
+  if (!isWellFormedSecret(p.secret)) return Promise.resolve({ status: "unknown" });
+  return resolveKeyByHash(db, { hash: hashSecret(p.secret, p.pepper), now: p.now });
 }
 
 /** Most changed key ids one answer lists; past it the answer is null ("re-resolve everything"). */
@@ -363,7 +337,8 @@ export const MAX_CHANGED_KEY_IDS = 10_000;
  * evict just those from its cache. A provider's proxy (`serviceOrgId`) learns
  * only of keys it holds reservations for: the platform's key ids are not its to list.
  */
-export async function revocationVersion(db: DbOrTx, since?: number, serviceOrgId: string | null = null): Promise<{ version: number; changedKeyIds: string[] | null }> {
+export async function revocationVersion(db: DbOrTx, p: { since?: number; serviceOrgId?: string | null }): Promise<{ version: number; changedKeyIds: string[] | null }> {
+  const { since, serviceOrgId = null } = p;
   const [row] = await db.select({ version: keyState.version }).from(keyState).where(eq(keyState.id, 1));
   const version = Number(row?.version ?? 0n);
   if (since === undefined) return { version, changedKeyIds: null };

@@ -13,7 +13,7 @@ export type LedgerAccount = AccountSums & { id: string; orgId: string | null; cu
 
 export type AccountBalance = LedgerAccount & { postedNano: bigint; pendingNano: bigint; availableNano: bigint };
 
-const toAccount = (r: Row): LedgerAccount => ({
+export const toAccount = (r: Row): LedgerAccount => ({
   id: r.id as string,
   orgId: (r.org_id as string | null) ?? null,
   kind: r.kind as LedgerAccountKind,

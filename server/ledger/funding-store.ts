@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { DbOrTx, Tx } from "../../db/client";
 import { nameUuid } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
+import { parseTimestamp } from "../lib/timestamps";
 import { fundOldestFirst, perProvider, unfundNewestFirst, type Lot, type Move } from "./funding";
 import type { TransferInput, TransferRef } from "./posting";
 import { ensureAccount } from "./accounts";
@@ -167,6 +168,6 @@ export async function waitingEarnings(db: DbOrTx, p: { providerOrgId: string }):
     buyerOrgId: r.buyer_org_id as string,
     lots: r.lots as number,
     unfundedNano: r.unfunded as bigint,
-    oldestAt: new Date(String(r.oldest).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00")),
+    oldestAt: parseTimestamp(r.oldest),
   }));
 }

@@ -141,7 +141,7 @@ describe("pay when paid", () => {
     expect(unfunded >= $(27)).toBe(true);
     const over = (funded + $(1)) / 10_000_000n;
     const request = { id: uuidv7(), orgId: listing.providerOrgId, amountUsd: (Number(over) / 100).toFixed(2), paidOn: new Date().toISOString().slice(0, 10), bankReference: "BANK-1" };
-    await expect(recordPayout(t.db, request, null)).rejects.toThrow(/amountUsd: .* payable balance/);
+    await expect(recordPayout(t.db, { ...request, actorUserId: null })).rejects.toThrow(/amountUsd: .* payable balance/);
   });
 
   it("a refund after a payout unfunds only what was not paid", async () => {
@@ -151,7 +151,7 @@ describe("pay when paid", () => {
     const mid = await provider();
     // Pay out everything funded but $5.
     const pay = mid.funded - $(5);
-    await recordPayout(t.db, { id: uuidv7(), orgId: listing.providerOrgId, amountUsd: (Number(pay / 10_000_000n) / 100).toFixed(2), paidOn: new Date().toISOString().slice(0, 10), bankReference: "BANK-2" }, null);
+    await recordPayout(t.db, { id: uuidv7(), orgId: listing.providerOrgId, amountUsd: (Number(pay / 10_000_000n) / 100).toFixed(2), paidOn: new Date().toISOString().slice(0, 10), bankReference: "BANK-2", actorUserId: null });
     expect((await send(refundEvent(id, 5000))).status).toBe(200);
     const after = await provider();
     expect(after.funded).toBe(0n);

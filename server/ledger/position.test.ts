@@ -33,6 +33,8 @@ describe("providerAvailableNano", () => {
     ["nothing earned", { creditsPosted: 0n, debitsPosted: 0n, debitsPending: 0n }, 0n],
     ["earned $10, paid $4", { creditsPosted: 10n, debitsPosted: 4n, debitsPending: 0n }, 6n],
     ["a payout in flight is not available again", { creditsPosted: 10n, debitsPosted: 4n, debitsPending: 5n }, 1n],
+    ["all paid: nothing left", { creditsPosted: 100n, debitsPosted: 100n, debitsPending: 0n }, 0n],
+    ["exact beyond 2^53 nano-USD", { creditsPosted: 9_200_000_000_000_000_001n, debitsPosted: 1n, debitsPending: 0n }, 9_200_000_000_000_000_000n],
   ] as const)("%s", (_label, a, want) => {
     expect(providerAvailableNano(a)).toBe(want);
   });

@@ -2,11 +2,13 @@ import { sql, type SQL } from "drizzle-orm";
 import type { DbOrTx, Tx } from "../../db/client";
 import type { LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
 import { DomainError } from "../errors";
+import { parseTimestamp as toDate, parseTimestampOrNull as toDateOrNull } from "../lib/timestamps";
 import type { Transfer } from "./posting";
 
 /** What every ledger store module shares: running a statement with the ledger's errors translated, row mapping, moving accounts. */
 
 export type Row = Record<string, unknown>;
+export { toDate };
 
 export const toTransfer = (r: Row): Transfer => ({
   id: r.id as string,
@@ -22,15 +24,6 @@ export const toTransfer = (r: Row): Transfer => ({
   createdAt: toDate(r.created_at),
 });
 
-/**
- * Timestamps from raw queries: drizzle hands node-postgres results back with date types
- * as PostgreSQL's text ("2026-05-01 15:35:52.123456+00").
- */
-export function toDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  return new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
-}
-const toDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : toDate(v));
 
 type PgError = { code?: string; message: string; constraint?: string };
 

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import type { LedgerAccountKind, LedgerTransferCode, LedgerTransferType } from "../../db/schema/ledger";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
 import { getBalance } from "./accounts";
 import { normalSide } from "./posting";
 import { run, toDate } from "./sql";
@@ -33,7 +34,7 @@ export type StatementEntry = {
  */
 export async function statement(db: DbOrTx, input: { accountId: string; after?: string | null; limit?: number }) {
   const account = await getBalance(db, { accountId: input.accountId });
-  const limit = Math.min(Math.max(input.limit ?? 100, 1), 1000);
+  const limit = pageLimit(input.limit, 100, 1000);
   const debitNormal = normalSide(account.kind) === "debit";
   const rows = await run(
     db,
@@ -61,9 +62,9 @@ FROM s
 WHERE ${input.after ?? null}::uuid IS NULL
    OR (created_at, id) > (SELECT created_at, id FROM ledger_transfers WHERE id = ${input.after ?? null}::uuid)
 ORDER BY created_at, id
-LIMIT ${limit + 1}`,
+LIMIT ${pageFetchSize(limit)}`,
   );
-  const entries: StatementEntry[] = rows.slice(0, limit).map((r) => ({
+  const { items: entries, nextCursor } = keysetPage(rows, limit, (r) => r.id as string, (r): StatementEntry => ({
     transferId: r.id as string,
     createdAt: toDate(r.created_at),
     type: r.type as LedgerTransferType,
@@ -78,7 +79,7 @@ LIMIT ${limit + 1}`,
     balanceNano: r.balance as bigint,
     pendingNano: r.pending_balance as bigint,
   }));
-  return { account, entries, nextCursor: rows.length > limit ? entries[entries.length - 1]!.transferId : null };
+  return { account, entries, nextCursor };
 }
 
 export type TrialBalanceRow = {

@@ -33,7 +33,7 @@ describe("reserved organisation names", () => {
     const run = promisify(execFile)("npx", ["tsx", "scripts/platform-org.ts"], { env: { ...process.env, DATABASE_URL: t.url }, cwd: process.cwd() });
     await expect(run).rejects.toMatchObject({ stderr: expect.stringContaining('already has the slug "platform"') });
     expect(await platforms()).toEqual([]);
-    const org = await ensurePlatformOrg(t.db, "tokenmarket platform", "tm-platform");
+    const org = await ensurePlatformOrg(t.db, { name: "tokenmarket platform", slug: "tm-platform" });
     expect(org.isPlatform).toBe(true);
     expect(await ensurePlatformOrg(t.db)).toMatchObject({ id: org.id });
   });

@@ -1,26 +1,18 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { Db, DbOrTx } from "../../db/client";
-import { invites, memberRole, memberships, organizations, users, type MemberRole } from "../../db/schema";
-import { emailSchema } from "../auth/users";
+import { invites, memberships, organizations, users, type MemberRole } from "../../db/schema";
 import { DomainError } from "../errors";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
+import type { CreateOrgInput, InviteInput } from "./inputs";
 import { RESERVED_SLUGS, SLUG_RE, slugify } from "./slug";
 
 export type ActiveOrg = { id: string; name: string; slug: string; isPlatform: boolean; role: MemberRole };
 
 const INVITE_TTL_DAYS = 14;
 
-export const orgNameSchema = z.string().trim().min(2, "must be at least 2 characters").max(80, "must be at most 80 characters");
-export const createOrgInput = z.object({
-  name: orgNameSchema,
-  slug: z.string().trim().regex(SLUG_RE, "must be 1–40 lower-case letters, digits or dashes").optional(),
-});
-export const inviteInput = z.object({ email: emailSchema, role: z.enum(memberRole.enumValues) });
-
 /** The user's memberships, oldest first. */
-export function listMemberships(db: DbOrTx, userId: string) {
+export function listMemberships(db: DbOrTx, p: { userId: string }) {
   return db
     .select({
       id: organizations.id,
@@ -31,18 +23,19 @@ export function listMemberships(db: DbOrTx, userId: string) {
     })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .where(eq(memberships.userId, userId))
+    .where(eq(memberships.userId, p.userId))
     .orderBy(asc(memberships.createdAt), asc(organizations.name));
 }
 
 /** The organisation the user works in: the chosen one if still a member, else the oldest membership. */
-export async function resolveActiveOrg(db: DbOrTx, userId: string): Promise<ActiveOrg | null> {
-  const [user] = await db.select({ activeOrgId: users.activeOrgId }).from(users).where(eq(users.id, userId));
-  const all = await listMemberships(db, userId);
+export async function resolveActiveOrg(db: DbOrTx, p: { userId: string }): Promise<ActiveOrg | null> {
+  const [user] = await db.select({ activeOrgId: users.activeOrgId }).from(users).where(eq(users.id, p.userId));
+  const all = await listMemberships(db, p);
   return all.find((m) => m.id === user?.activeOrgId) ?? all[0] ?? null;
 }
 
-export async function createOrg(db: Db, userId: string, input: z.infer<typeof createOrgInput>) {
+export async function createOrg(db: Db, p: CreateOrgInput & { userId: string }) {
+  const { userId, ...input } = p;
   const slug = input.slug ?? slugify(input.name);
   if (!SLUG_RE.test(slug)) throw new DomainError("INVALID_INPUT", "Choose a name with letters or digits", "name");
   if (RESERVED_SLUGS.has(slug)) {
@@ -63,7 +56,8 @@ export async function createOrg(db: Db, userId: string, input: z.infer<typeof cr
   });
 }
 
-export async function switchOrg(db: DbOrTx, userId: string, orgId: string) {
+export async function switchOrg(db: DbOrTx, p: { userId: string; orgId: string }) {
+  const { userId, orgId } = p;
   const [m] = await db
     .select({ orgId: memberships.orgId })
     .from(memberships)
@@ -73,17 +67,17 @@ export async function switchOrg(db: DbOrTx, userId: string, orgId: string) {
   await db.update(users).set({ activeOrgId: orgId }).where(eq(users.id, userId));
 }
 
-export async function renameOrg(db: DbOrTx, orgId: string, name: string) {
-  const [org] = await db.update(organizations).set({ name }).where(eq(organizations.id, orgId)).returning();
+export async function renameOrg(db: DbOrTx, p: { orgId: string; name: string }) {
+  const [org] = await db.update(organizations).set({ name: p.name }).where(eq(organizations.id, p.orgId)).returning();
   return org!;
 }
 
-export function listMembers(db: DbOrTx, orgId: string) {
+export function listMembers(db: DbOrTx, p: { orgId: string }) {
   return db
     .select({ userId: users.id, name: users.name, email: users.email, role: memberships.role, since: memberships.createdAt })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(eq(memberships.orgId, orgId))
+    .where(eq(memberships.orgId, p.orgId))
     .orderBy(asc(memberships.createdAt));
 }
 
@@ -92,7 +86,8 @@ function hashToken(token: string): string {
 }
 
 /** Creates an invite; the token is returned once, only its hash is stored. */
-export async function inviteMember(db: Db, orgId: string, invitedBy: string, input: z.infer<typeof inviteInput>) {
+export async function inviteMember(db: Db, p: InviteInput & { orgId: string; invitedBy: string }) {
+  const { orgId, invitedBy, ...input } = p;
   return db.transaction(async (tx) => {
     // One invite at a time per organisation, so two owners cannot both invite the same email.
     await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, orgId)).for("update");
@@ -110,7 +105,7 @@ export async function inviteMember(db: Db, orgId: string, invitedBy: string, inp
   });
 }
 
-async function insertInvite(db: DbOrTx, orgId: string, invitedBy: string, input: z.infer<typeof inviteInput>) {
+async function insertInvite(db: DbOrTx, orgId: string, invitedBy: string, input: InviteInput) {
   const token = randomBytes(24).toString("base64url");
   const [invite] = await db
     .insert(invites)
@@ -137,11 +132,12 @@ function pendingInvites(db: DbOrTx, orgId: string) {
     .$dynamic();
 }
 
-export function listPendingInvites(db: DbOrTx, orgId: string) {
-  return pendingInvites(db, orgId).orderBy(asc(invites.createdAt));
+export function listPendingInvites(db: DbOrTx, p: { orgId: string }) {
+  return pendingInvites(db, p.orgId).orderBy(asc(invites.createdAt));
 }
 
-export async function revokeInvite(db: DbOrTx, orgId: string, inviteId: string) {
+export async function revokeInvite(db: DbOrTx, p: { orgId: string; inviteId: string }) {
+  const { orgId, inviteId } = p;
   const [row] = await db
     .update(invites)
     .set({ revokedAt: new Date() })
@@ -172,13 +168,14 @@ async function openInvite(db: DbOrTx, token: string) {
   return row;
 }
 
-export async function describeInvite(db: DbOrTx, token: string) {
-  const row = await openInvite(db, token);
+export async function describeInvite(db: DbOrTx, p: { token: string }) {
+  const row = await openInvite(db, p.token);
   return { orgName: row.orgName, email: row.email, role: row.role };
 }
 
 /** Accepts an invite addressed to the user's email; makes the organisation active. */
-export async function acceptInvite(db: Db, user: { id: string; email: string }, token: string) {
+export async function acceptInvite(db: Db, p: { user: { id: string; email: string }; token: string }) {
+  const { user, token } = p;
   return db.transaction(async (tx) => {
     const invite = await openInvite(tx, token);
     if (invite.email !== user.email.toLowerCase()) {
@@ -209,7 +206,8 @@ async function lockMembers(tx: DbOrTx, orgId: string) {
   await tx.execute(sql`select id from organizations where id = ${orgId} for update`);
 }
 
-export async function removeMember(db: Db, orgId: string, userId: string, actorUserId: string | null = null) {
+export async function removeMember(db: Db, p: { orgId: string; userId: string; actorUserId?: string | null }) {
+  const { orgId, userId, actorUserId = null } = p;
   await db.transaction(async (tx) => {
     await lockMembers(tx, orgId);
     const [m] = await tx.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
@@ -222,7 +220,8 @@ export async function removeMember(db: Db, orgId: string, userId: string, actorU
   });
 }
 
-export async function setMemberRole(db: Db, orgId: string, userId: string, role: MemberRole, actorUserId: string | null = null) {
+export async function setMemberRole(db: Db, p: { orgId: string; userId: string; role: MemberRole; actorUserId?: string | null }) {
+  const { orgId, userId, role, actorUserId = null } = p;
   return db.transaction(async (tx) => {
     await lockMembers(tx, orgId);
     const [m] = await tx.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
@@ -240,7 +239,8 @@ export async function setMemberRole(db: Db, orgId: string, userId: string, role:
  * Creates the one platform organisation, or returns it when it exists. Never promotes an
  * existing organisation: whoever created one under the slug would read the platform's books.
  */
-export async function ensurePlatformOrg(db: Db, name = "tokenmarket platform", slug = "platform") {
+export async function ensurePlatformOrg(db: Db, p: { name?: string; slug?: string } = {}) {
+  const { name = "tokenmarket platform", slug = "platform" } = p;
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(organizations).where(eq(organizations.isPlatform, true));
     if (existing) return existing;

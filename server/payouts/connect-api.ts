@@ -1,6 +1,4 @@
 import type Stripe from "stripe";
-import type { Payments } from "../payments/config";
-import { localConnectApi, type Deliver } from "./local-connect";
 
 /**
  * What payouts ask of Stripe Connect. Stripe mode calls the API through the SDK; local mode
@@ -58,8 +56,4 @@ export function stripeConnectApi(stripe: Stripe): ConnectApi {
       return out;
     },
   };
-}
-
-export function connectApiFor(payments: Payments, deliver: Deliver): ConnectApi {
-  return payments.mode === "stripe" ? stripeConnectApi(payments.stripe) : localConnectApi(payments, deliver);
 }

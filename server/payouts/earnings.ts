@@ -3,6 +3,9 @@ import type { DbOrTx } from "../../db/client";
 import { DomainError } from "../errors";
 import { waitingEarnings } from "../ledger/funding-store";
 import { NANO_PER_CENT } from "../ledger/money";
+import { providerAvailableNano } from "../ledger/position";
+import { orgAccountSums } from "../ledger/reports";
+import { parseTimestamp } from "../lib/timestamps";
 
 /**
  * A provider's view of its money: funded (payable now), unfunded (and why), paid, in transit,
@@ -11,7 +14,6 @@ import { NANO_PER_CENT } from "../ledger/money";
  */
 
 type Row = Record<string, unknown>;
-const asDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00")));
 const cents = (v: unknown) => BigInt(v as number | bigint) * NANO_PER_CENT;
 
 export type PayoutEntry = {
@@ -41,15 +43,15 @@ const toEntry = (r: Row): PayoutEntry => ({
   reference: (r.reference as string | null) ?? null,
   stripePayoutId: (r.stripe_payout_id as string | null) ?? null,
   failureReason: (r.failure_reason as string | null) ?? null,
-  createdAt: asDate(r.created_at),
+  createdAt: parseTimestamp(r.created_at),
 });
 
-export async function providerEarnings(db: DbOrTx, orgId: string) {
-  const { rows: accounts } = await db.execute(
-    sql`select kind, (credits_posted - debits_posted - debits_pending)::int8 as available from ledger_accounts
-        where org_id = ${orgId}::uuid and kind in ('provider_payable', 'provider_unfunded')`,
-  );
-  const balance = (kind: string) => (accounts.find((a) => a.kind === kind)?.available as bigint | undefined) ?? 0n;
+export async function providerEarnings(db: DbOrTx, { orgId }: { orgId: string }) {
+  const accounts = await orgAccountSums(db, { orgId, kinds: ["provider_payable", "provider_unfunded"] });
+  const balance = (kind: string) => {
+    const a = accounts.find((x) => x.kind === kind);
+    return a ? providerAvailableNano(a) : 0n;
+  };
   const { rows } = await db.execute(sql`select * from (${PAYOUTS(orgId)}) p order by created_at desc, id desc limit 200`);
   const payouts = rows.map(toEntry);
   const { rows: sums } = await db.execute(
@@ -78,7 +80,7 @@ export async function providerEarnings(db: DbOrTx, orgId: string) {
  * earnings oldest first, so a payout covers the provider's settlements made after the
  * previous payout and up to its own.
  */
-export async function payoutStatement(db: DbOrTx, orgId: string, payoutId: string) {
+export async function payoutStatement(db: DbOrTx, { orgId, payoutId }: { orgId: string; payoutId: string }) {
   const { rows } = await db.execute(sql`
     with p as (${PAYOUTS(orgId)}),
     me as (select * from p where id = ${payoutId}::uuid)
@@ -86,7 +88,7 @@ export async function payoutStatement(db: DbOrTx, orgId: string, payoutId: strin
   const row = rows[0];
   if (!row) throw new DomainError("NOT_FOUND", "payoutId: no such payout", "payoutId");
   const payout = toEntry(row);
-  const from = row.previous_at ? asDate(row.previous_at) : new Date(0);
+  const from = row.previous_at ? parseTimestamp(row.previous_at) : new Date(0);
   const { rows: settled } = await db.execute(
     sql`select s.id, s.created_at, s.events, s.cost_nano, s.fee_nano from usage_settlements s
         where s.provider_org_id = ${orgId}::uuid and s.created_at > ${from} and s.created_at <= ${payout.createdAt}
@@ -94,7 +96,7 @@ export async function payoutStatement(db: DbOrTx, orgId: string, payoutId: strin
   );
   const settlements = settled.map((r) => ({
     id: r.id as string,
-    settledAt: asDate(r.created_at),
+    settledAt: parseTimestamp(r.created_at),
     events: r.events as number,
     costNano: r.cost_nano as bigint,
     feeNano: r.fee_nano as bigint,

@@ -2,7 +2,7 @@ import type Stripe from "stripe";
 import { DomainError } from "../errors";
 import type { Payments } from "../payments/config";
 import { localEvent, signPayload } from "../payments/local-checkout";
-import type { ConnectApi } from "./connect-api";
+import { stripeConnectApi, type ConnectApi } from "./connect-api";
 
 /** Delivers a signed event to the webhook endpoint (over HTTP in the app; directly in tests). */
 export type Deliver = (payload: string, signature: string) => Promise<{ status: number }>;
@@ -89,4 +89,9 @@ export async function completeLocalOnboarding(payments: Payments, accountId: str
   const payload = JSON.stringify(event);
   const res = await deliver(payload, signPayload(payments.stripe, payload, payments.webhookSecret));
   if (res.status !== 200) throw new DomainError("UPSTREAM_FAILED", `The webhook endpoint answered ${res.status}`);
+}
+
+/** Stripe's Connect API in Stripe mode; this stand-in without Stripe keys. */
+export function connectApiFor(payments: Payments, deliver: Deliver): ConnectApi {
+  return payments.mode === "stripe" ? stripeConnectApi(payments.stripe) : localConnectApi(payments, deliver);
 }

@@ -9,9 +9,8 @@ import { createTestDb, type TestDb } from "../testing/db";
 import { startStripeStandIn, type StripeStandIn } from "../testing/stripe-standin";
 import { reportUsage } from "../usage/settlement";
 import { makeBuyer, makeEvent } from "../usage/testing";
-import { connectApiFor } from "./connect-api";
 import { payoutStatement, providerEarnings } from "./earnings";
-import { completeLocalOnboarding, localConnectEvent, localPayoutObject, localTransferObject } from "./local-connect";
+import { completeLocalOnboarding, connectApiFor, localConnectEvent, localPayoutObject, localTransferObject } from "./local-connect";
 import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "./service";
 import { payoutFixtures, usd } from "./testing";
 
@@ -50,7 +49,7 @@ const transfersTo = (accountId: string) => stripe.transfers.filter((x) => x.dest
 describe("onboarding", () => {
   it("creates an Express account and an onboarding link; account.updated enables payouts, an older event does not undo it", async () => {
     const orgId = await providerEarning(5);
-    const { url } = await connectOnboardingLink(t.db, api(), { orgId, appUrl: "http://app.test", local: false });
+    const { url } = await connectOnboardingLink(t.db, { api: api(), orgId, appUrl: "http://app.test", local: false });
     const created = stripe.requests.find((r) => r.path === "/v1/accounts" && r.idempotencyKey === `connect-account-${orgId}`)!;
     expect(created.body.get("controller[stripe_dashboard][type]")).toBe("express");
     expect(created.body.get("capabilities[transfers][requested]")).toBe("true");
@@ -58,16 +57,16 @@ describe("onboarding", () => {
     expect(link.body.get("type")).toBe("account_onboarding");
     expect(link.body.get("return_url")).toBe("http://app.test/earnings?connect=return");
     expect(link.body.get("refresh_url")).toBe("http://app.test/earnings?connect=refresh");
-    const status = await connectStatus(t.db, orgId);
+    const status = await connectStatus(t.db, { orgId: orgId });
     expect(url).toBe(`https://connect.stripe.test/setup/e/${status!.accountId}`);
     expect(status).toMatchObject({ detailsSubmitted: false, payoutsEnabled: false });
 
     const at = Math.floor(Date.now() / 1000);
     await send(accountEvent(status!.accountId, true, at));
     await send(accountEvent(status!.accountId, false, at - 60));
-    expect(await connectStatus(t.db, orgId)).toMatchObject({ detailsSubmitted: true, payoutsEnabled: true });
+    expect(await connectStatus(t.db, { orgId: orgId })).toMatchObject({ detailsSubmitted: true, payoutsEnabled: true });
     // A second link reuses the account.
-    await connectOnboardingLink(t.db, api(), { orgId, appUrl: "http://app.test", local: false });
+    await connectOnboardingLink(t.db, { api: api(), orgId, appUrl: "http://app.test", local: false });
     expect(await t.db.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId))).toHaveLength(1);
   });
 });
@@ -88,7 +87,7 @@ describe("payout runs", () => {
     });
 
     const runId = uuidv7();
-    const paid = await runPayouts(t.db, api(), { runId, orgIds, minimumCents: MIN_CENTS, userId: null });
+    const paid = await runPayouts(t.db, { api: api(), runId, orgIds, minimumCents: MIN_CENTS, userId: null });
     expect(paid.map((p) => [p.orgId, p.amountCents, p.status])).toEqual([[due, 4000, "in_transit"]]);
     expect(transfersTo(dueAccount)).toHaveLength(1);
     expect(transfersTo(dueAccount)[0]).toMatchObject({ amount: 4000, transfer_group: paid[0]!.id, metadata: { payout_id: paid[0]!.id } });
@@ -96,7 +95,7 @@ describe("payout runs", () => {
     expect(transfersTo(smallAccount)).toHaveLength(0);
     expect(await funded(due)).toBe(0n);
 
-    const again = await runPayouts(t.db, api(), { runId, orgIds, minimumCents: MIN_CENTS, userId: null });
+    const again = await runPayouts(t.db, { api: api(), runId, orgIds, minimumCents: MIN_CENTS, userId: null });
     expect(again.map((p) => p.id)).toEqual(paid.map((p) => p.id));
     expect(transfersTo(dueAccount)).toHaveLength(1);
     expect(await postings(paid[0]!.id)).toBe(1);
@@ -109,7 +108,9 @@ describe("payout runs", () => {
     const runId = uuidv7();
     const run = { runId, orgIds: [orgId], minimumCents: MIN_CENTS, userId: null };
     await expect(
-      runPayouts(t.db, api(), run, {
+      runPayouts(t.db, {
+        api: api(),
+        ...run,
         afterTransfer: () => {
           throw new Error("killed");
         },
@@ -120,7 +121,7 @@ describe("payout runs", () => {
     expect(transfersTo(account)).toHaveLength(1);
 
     // "Restart": the same run again (any later run would resume it too).
-    const [payout] = await runPayouts(t.db, api(), run);
+    const [payout] = await runPayouts(t.db, { api: api(), ...run });
     expect(payout).toMatchObject({ status: "in_transit", stripeTransferId: transfersTo(account)[0]!.id });
     expect(transfersTo(account)).toHaveLength(1);
     expect(await postings(payout!.id)).toBe(1);
@@ -129,7 +130,7 @@ describe("payout runs", () => {
   it("two runs at once never pay more than is funded", async () => {
     const orgId = await providerEarning(50);
     const account = await onboard(orgId);
-    const runs = await Promise.all([0, 1].map(() => runPayouts(t.db, api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null })));
+    const runs = await Promise.all([0, 1].map(() => runPayouts(t.db, { api: api(), runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null })));
     const all = runs.flat();
     expect(all).toHaveLength(1);
     expect(all[0]!.amountCents).toBe(5000);
@@ -142,7 +143,7 @@ describe("payout outcomes by webhook", () => {
   async function paidOut(dollars: number) {
     const orgId = await providerEarning(dollars);
     const account = await onboard(orgId);
-    const [payout] = await runPayouts(t.db, api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
+    const [payout] = await runPayouts(t.db, { api: api(), runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     const transfer = transfersTo(account)[0]!;
     return { orgId, account, payout: payout!, transfer };
   }
@@ -193,12 +194,12 @@ describe("without Stripe keys", () => {
     const deliver = (payload: string, signature: string) => receiveWebhook(t.db, { payments, rawBody: payload, signature });
     const local = connectApiFor(payments, deliver);
     const orgId = await providerEarning(12);
-    const { url } = await connectOnboardingLink(t.db, local, { orgId, appUrl: "http://app.test", local: true });
+    const { url } = await connectOnboardingLink(t.db, { api: local, orgId, appUrl: "http://app.test", local: true });
     expect(url).toBe("/earnings/connect");
-    const account = (await connectStatus(t.db, orgId))!.accountId;
+    const account = (await connectStatus(t.db, { orgId: orgId }))!.accountId;
     await completeLocalOnboarding(payments, account, deliver);
-    expect(await connectStatus(t.db, orgId)).toMatchObject({ payoutsEnabled: true });
-    const [payout] = await runPayouts(t.db, local, { runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
+    expect(await connectStatus(t.db, { orgId: orgId })).toMatchObject({ payoutsEnabled: true });
+    const [payout] = await runPayouts(t.db, { api: local, runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     expect(payout).toMatchObject({ status: "paid", amountCents: 1200, stripeTransferId: localTransferObject({ payoutId: payout!.id, accountId: account, amountCents: 1200 }).id });
     expect(await funded(orgId)).toBe(0n);
   });
@@ -208,18 +209,18 @@ describe("the provider's view", () => {
   it("earnings show funded, unfunded with why, paid, in transit and failed; a statement lists the settlements a payout covers", async () => {
     const orgId = await providerEarning(20);
     const account = await onboard(orgId);
-    const [first] = await runPayouts(t.db, api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
+    const [first] = await runPayouts(t.db, { api: api(), runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     await send(localConnectEvent("payout.paid", localPayoutObject({ payoutId: first!.id, amountCents: 2000, status: "paid" }), account, [first!.id, "paid"]));
     // More earnings, paid out and still in transit.
     const { rows } = await t.db.execute<{ id: string }>(sql`select id from listings where org_id = ${orgId}::uuid`);
     const buyer = await makeBuyer(t.db, { creditNano: $(15) });
     await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
-    const [second] = await runPayouts(t.db, api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
+    const [second] = await runPayouts(t.db, { api: api(), runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     // And usage past a buyer's credit: unfunded.
     const broke = await makeBuyer(t.db, { creditNano: 0n });
     await reportUsage(t.db, { events: [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
 
-    const e = await providerEarnings(t.db, orgId);
+    const e = await providerEarnings(t.db, { orgId: orgId });
     expect(e).toMatchObject({ fundedNano: 0n, unfundedNano: $(7), paidNano: $(20), inTransitNano: $(15), failedNano: 0n });
     expect(e.waiting).toEqual([expect.objectContaining({ settlements: 1, unfundedNano: $(7) })]);
     expect(e.payouts.map((p) => [p.id, p.status, p.reference])).toEqual([
@@ -227,12 +228,12 @@ describe("the provider's view", () => {
       [first!.id, "paid", first!.stripeTransferId],
     ]);
 
-    const s1 = await payoutStatement(t.db, orgId, first!.id);
-    const s2 = await payoutStatement(t.db, orgId, second!.id);
+    const s1 = await payoutStatement(t.db, { orgId: orgId, payoutId: first!.id });
+    const s2 = await payoutStatement(t.db, { orgId: orgId, payoutId: second!.id });
     expect([s1.settlements.length, s1.earnedNano]).toEqual([1, $(20)]);
     expect([s2.settlements.length, s2.earnedNano]).toEqual([1, $(15)]);
     // Another provider cannot read it.
     const other = await providerEarning(1);
-    await expect(payoutStatement(t.db, other, first!.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(payoutStatement(t.db, { orgId: other, payoutId: first!.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });

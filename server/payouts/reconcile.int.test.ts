@@ -30,7 +30,7 @@ describe("payouts ↔ ledger ↔ Stripe", () => {
     for (const dollars of [20, 35, 50]) {
       const orgId = await f.providerEarning(dollars);
       const account = await f.onboard(orgId);
-      const [p] = await runPayouts(t.db, f.api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: 1000, userId: null });
+      const [p] = await runPayouts(t.db, { api: f.api(), runId: uuidv7(), orgIds: [orgId], minimumCents: 1000, userId: null });
       payouts.push({ ...p!, account });
     }
     // Stripe reverses part of the second; the third's bank payout fails.
@@ -39,7 +39,7 @@ describe("payouts ↔ ledger ↔ Stripe", () => {
     await f.send(localConnectEvent("transfer.reversed", { ...second }, null, [second.id, "1000"]));
     await f.send(localConnectEvent("payout.failed", localPayoutObject({ payoutId: payouts[2]!.id, amountCents: 5000, status: "failed" }), payouts[2]!.account, [payouts[2]!.id]));
 
-    const report = await payoutsReport(t.db, today(), stripe.payments.stripe);
+    const report = await payoutsReport(t.db, { ...today(), stripe: stripe.payments.stripe });
     expect(report.differences).toEqual([]);
     expect(report.status).toBe("pass");
     expect(report.figures.map((x) => x.nano)).toEqual([usd(20 + 25), usd(20 + 25), usd(20 + 25 + 50)]);
@@ -48,10 +48,10 @@ describe("payouts ↔ ledger ↔ Stripe", () => {
   it("a planted difference fails it: a payout record changed behind the ledger's back, and a transfer nobody recorded", async () => {
     const orgId = await f.providerEarning(15);
     await f.onboard(orgId);
-    const [p] = await runPayouts(t.db, f.api(), { runId: uuidv7(), orgIds: [orgId], minimumCents: 1000, userId: null });
+    const [p] = await runPayouts(t.db, { api: f.api(), runId: uuidv7(), orgIds: [orgId], minimumCents: 1000, userId: null });
     await t.db.execute(sql`update connect_payouts set amount_cents = amount_cents + 100 where id = ${p!.id}::uuid`);
     stripe.transfers.push({ ...stripe.transfers[0]!, id: "tr_stray", metadata: {}, transfer_group: null });
-    const report = await payoutsReport(t.db, today(), stripe.payments.stripe);
+    const report = await payoutsReport(t.db, { ...today(), stripe: stripe.payments.stripe });
     expect(report.status).toBe("fail");
     expect(report.differences.map((d) => [d.ref, d.detail])).toEqual([
       [p!.id, `payout record ${usd(16)} vs ledger ${usd(15)}`],

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { DbOrTx } from "../../db/client";
 import { NANO_PER_CENT } from "../ledger/money";
+import { joinAccount } from "../ledger/reports";
 import { stripeConnectApi } from "./connect-api";
 
 /**
@@ -34,7 +35,7 @@ async function storedTransfers(db: DbOrTx, range: Range): Promise<StripeTransfer
   return rows.map((r: Row) => ({ id: r.id as string, payoutId: (r.payout_id as string | null) ?? null, amountCents: BigInt(r.amount as bigint), reversedCents: BigInt(r.reversed as bigint) }));
 }
 
-export async function payoutDifferences(db: DbOrTx, range: Range, stripe: Stripe | null): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
+export async function payoutDifferences(db: DbOrTx, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
   const { rows } = await db.execute(sql`
     with records as (
       select id, 'stripe' as kind, amount_cents::int8 * ${NANO_PER_CENT}::int8 as amount,
@@ -46,7 +47,7 @@ export async function payoutDifferences(db: DbOrTx, range: Range, stripe: Stripe
     )
     select r.*, coalesce((
       select sum(case when a.kind = 'provider_payable' then t.amount_nano else -t.amount_nano end) from ledger_transfers t
-      join ledger_accounts a on a.id = t.debit_account_id
+      ${joinAccount("a", "t.debit_account_id")}
       where t.ref_kind in ('connect_payout', 'payout') and t.ref_id = r.id::text), 0)::int8 as ledger
     from records r order by r.id`);
   const differences: PayoutDifference[] = [];

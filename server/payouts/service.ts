@@ -1,10 +1,13 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../db/client";
 import { connectAccounts, connectPayouts } from "../../db/schema";
-import { recordAudit } from "../finance/audit";
+import { recordAudit } from "../audit/log";
 import { nameUuid } from "../lib/ids";
 import { pgArray } from "../lib/pg-array";
 import { NANO_PER_CENT } from "../ledger/money";
+import { lockAccounts } from "../ledger/locks";
+import { providerAvailableNano } from "../ledger/position";
+import { PROVIDER_PAYABLES } from "../ledger/reports";
 import { ensureAccount, postTransfers } from "../ledger/service";
 import type { ConnectApi } from "./connect-api";
 import { payableCents, planRun, type RunCandidate, type RunLine } from "./run-plan";
@@ -23,20 +26,20 @@ import { payableCents, planRun, type RunCandidate, type RunLine } from "./run-pl
 
 export type ConnectStatus = { accountId: string; detailsSubmitted: boolean; payoutsEnabled: boolean } | null;
 
-export async function connectStatus(db: DbOrTx, orgId: string): Promise<ConnectStatus> {
+export async function connectStatus(db: DbOrTx, { orgId }: { orgId: string }): Promise<ConnectStatus> {
   const [row] = await db.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));
   return row ? { accountId: row.stripeAccountId, detailsSubmitted: row.detailsSubmitted, payoutsEnabled: row.payoutsEnabled } : null;
 }
 
 /** The onboarding URL for the organisation's Express account, creating the account on first use. */
-export async function connectOnboardingLink(db: Db, api: ConnectApi, p: { orgId: string; appUrl: string; local: boolean }): Promise<{ url: string }> {
-  let status = await connectStatus(db, p.orgId);
+export async function connectOnboardingLink(db: Db, p: { api: ConnectApi; orgId: string; appUrl: string; local: boolean }): Promise<{ url: string }> {
+  let status = await connectStatus(db, p);
   if (!status) {
-    const accountId = await api.createAccount(p.orgId);
+    const accountId = await p.api.createAccount(p.orgId);
     await db.insert(connectAccounts).values({ orgId: p.orgId, stripeAccountId: accountId, local: p.local }).onConflictDoNothing();
-    status = await connectStatus(db, p.orgId);
+    status = await connectStatus(db, p);
   }
-  const url = await api.onboardingLink(status!.accountId, { returnUrl: `${p.appUrl}/earnings?connect=return`, refreshUrl: `${p.appUrl}/earnings?connect=refresh` });
+  const url = await p.api.onboardingLink(status!.accountId, { returnUrl: `${p.appUrl}/earnings?connect=return`, refreshUrl: `${p.appUrl}/earnings?connect=refresh` });
   return { url };
 }
 
@@ -51,9 +54,9 @@ export async function applyAccountState(db: DbOrTx, p: { accountId: string; deta
 /** Providers with a funded payable, the amount a run would pay each and why others are skipped. */
 export async function previewRun(db: DbOrTx, p: { minimumCents: number; orgIds?: readonly string[] | null }): Promise<RunLine[]> {
   const { rows } = await db.execute<{ org_id: string; name: string; funded: bigint; account: string | null; enabled: boolean | null }>(
-    sql`select a.org_id, o.name, (a.credits_posted - a.debits_posted - a.debits_pending)::int8 as funded, c.stripe_account_id as account, c.payouts_enabled as enabled
-        from ledger_accounts a join organizations o on o.id = a.org_id left join connect_accounts c on c.org_id = a.org_id
-        where a.kind = 'provider_payable' and a.credits_posted - a.debits_posted - a.debits_pending > 0
+    sql`select a.org_id, o.name, a.payable_nano as funded, c.stripe_account_id as account, c.payouts_enabled as enabled
+        from ${PROVIDER_PAYABLES} a join organizations o on o.id = a.org_id left join connect_accounts c on c.org_id = a.org_id
+        where a.payable_nano > 0
           ${p.orgIds ? sql`and a.org_id = any(${pgArray([...p.orgIds])}::uuid[])` : sql``}
         order by o.name, a.org_id`,
   );
@@ -77,16 +80,12 @@ export type ConnectPayout = typeof connectPayouts.$inferSelect;
 async function createPayout(db: Db, run: RunInput, orgId: string): Promise<ConnectPayout | null> {
   return db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId, kind: "provider_payable" });
-    const [locked] = (
-      await tx.execute<{ available: bigint }>(
-        sql`select (credits_posted - debits_posted - debits_pending)::int8 as available from ledger_accounts where id = ${payable.id} for update`,
-      )
-    ).rows;
+    const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id], strength: "update" })).get(payable.id)!);
     const [existing] = await tx.select().from(connectPayouts).where(and(eq(connectPayouts.runId, run.runId), eq(connectPayouts.orgId, orgId)));
     if (existing) return existing;
     const [account] = await tx.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));
     if (!account?.payoutsEnabled) return null;
-    const amountCents = payableCents(locked!.available);
+    const amountCents = payableCents(available);
     if (amountCents <= 0 || amountCents < run.minimumCents) return null;
     const id = nameUuid("connect-payout", run.runId, orgId);
     const [row] = await tx
@@ -103,8 +102,8 @@ async function createPayout(db: Db, run: RunInput, orgId: string): Promise<Conne
       orgId,
       action: "payout.connect",
       subject: { kind: "connect_payout", id },
-      before: { payableNano: locked!.available },
-      after: { runId: run.runId, amountCents, stripeAccountId: account.stripeAccountId, payableNano: locked!.available - amountNano },
+      before: { payableNano: available },
+      after: { runId: run.runId, amountCents, stripeAccountId: account.stripeAccountId, payableNano: available - amountNano },
     });
     return row!;
   });
@@ -116,7 +115,7 @@ export type SendHooks = {
 };
 
 /** Step 2 for every payout recorded but not yet sent (of one run, or all): one Stripe Transfer each. */
-export async function sendUnsent(db: Db, api: ConnectApi, p: { runId?: string } & SendHooks = {}): Promise<void> {
+export async function sendUnsent(db: Db, p: { api: ConnectApi; runId?: string } & SendHooks): Promise<void> {
   const unsent = await db
     .select()
     .from(connectPayouts)
@@ -124,7 +123,7 @@ export async function sendUnsent(db: Db, api: ConnectApi, p: { runId?: string } 
     .orderBy(connectPayouts.createdAt);
   for (const payout of unsent) {
     const transferId =
-      (await api.findTransfer(payout.id)) ?? (await api.createTransfer({ payoutId: payout.id, accountId: payout.stripeAccountId, amountCents: payout.amountCents }));
+      (await p.api.findTransfer(payout.id)) ?? (await p.api.createTransfer({ payoutId: payout.id, accountId: payout.stripeAccountId, amountCents: payout.amountCents }));
     await p.afterTransfer?.(payout.id);
     await db
       .update(connectPayouts)
@@ -140,10 +139,11 @@ export async function sendUnsent(db: Db, api: ConnectApi, p: { runId?: string } 
  * A payout run: every provider of the preview that is due (or only `orgIds`), each paid at
  * most once per run id, whatever is retried or run at the same time. Resumes unsent payouts first.
  */
-export async function runPayouts(db: Db, api: ConnectApi, run: RunInput, hooks: SendHooks = {}): Promise<ConnectPayout[]> {
-  await sendUnsent(db, api, hooks);
+export async function runPayouts(db: Db, { api, afterTransfer, ...run }: RunInput & SendHooks & { api: ConnectApi }): Promise<ConnectPayout[]> {
+  const hooks: SendHooks = afterTransfer ? { afterTransfer } : {};
+  await sendUnsent(db, { api, ...hooks });
   const lines = await previewRun(db, run);
   for (const line of lines) if (line.decision === "pay") await createPayout(db, run, line.orgId);
-  await sendUnsent(db, api, { runId: run.runId, ...hooks });
+  await sendUnsent(db, { api, runId: run.runId, ...hooks });
   return db.select().from(connectPayouts).where(eq(connectPayouts.runId, run.runId)).orderBy(connectPayouts.createdAt);
 }

@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { expect } from "vitest";
 import type { Db } from "../../db/client";
+import { orgAccountSums } from "../ledger/reports";
 import { signPayload } from "../payments/local-checkout";
 import { receiveWebhook } from "../payments/webhook";
 import type { StripeStandIn } from "../testing/stripe-standin";
@@ -33,12 +33,14 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
   const accountEvent = (accountId: string, enabled: boolean, created: number) =>
     ({ ...localConnectEvent("account.updated", { id: accountId, object: "account", details_submitted: enabled, payouts_enabled: enabled }, accountId, [accountId, String(created)]), created }) as Stripe.Event;
   async function onboard(orgId: string) {
-    await connectOnboardingLink(db, api(), { orgId, appUrl: "http://app.test", local: false });
-    const status = await connectStatus(db, orgId);
+    await connectOnboardingLink(db, { api: api(), orgId, appUrl: "http://app.test", local: false });
+    const status = await connectStatus(db, { orgId });
     expect((await send(accountEvent(status!.accountId, true, Math.floor(Date.now() / 1000)))).status).toBe(200);
     return status!.accountId;
   }
-  const funded = async (orgId: string) =>
-    (await db.execute<{ b: bigint }>(sql`select (credits_posted - debits_posted)::int8 as b from ledger_accounts where org_id = ${orgId}::uuid and kind = 'provider_payable'`)).rows[0]!.b;
+  const funded = async (orgId: string) => {
+    const [payable] = await orgAccountSums(db, { orgId, kinds: ["provider_payable"] });
+    return payable!.creditsPosted - payable!.debitsPosted;
+  };
   return { api, send, providerEarning, accountEvent, onboard, funded };
 }

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { executePrepared, type Tx } from "../../db/client";
+import { inForceSql, pricePeriodsSql } from "../catalog/price-in-force-sql";
 import { holdIsOpen } from "../ledger/pending";
 import { pgArray } from "../lib/pg-array";
 import type { UsageEvent } from "./contract";
@@ -56,9 +57,7 @@ WITH input AS (
 ),
 -- Each listing's price periods: a version is in force from its effective_from to the next one's.
 periods AS (
-  SELECT lp.id, lp.listing_id, lp.effective_from, lead(lp.effective_from) OVER (PARTITION BY lp.listing_id ORDER BY lp.effective_from) AS until,
-         lp.input_per1k_nano, lp.output_per1k_nano, lp.cached_input_per1k_nano
-  FROM listing_prices lp WHERE lp.listing_id IN (SELECT DISTINCT listing_id FROM input)
+  ${pricePeriodsSql(sql`lp.listing_id IN (SELECT DISTINCT listing_id FROM input)`)}
 ),
 timed AS (
   SELECT i.*, timestamptz 'epoch' + i.started_ms * interval '1 millisecond' AS started_at FROM input i
@@ -70,7 +69,7 @@ priced AS (
                    + i.cached_input_tokens::numeric * p.cached_input_per1k_nano <= ${MAX_EVENT_COST_NANO * 1000n}::numeric
               THEN tm_usage_cost(i.input_tokens, i.output_tokens, i.cached_input_tokens, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano)
          END AS full_cost
-  FROM timed i JOIN periods p ON p.listing_id = i.listing_id AND p.effective_from <= i.started_at AND (p.until IS NULL OR i.started_at < p.until)
+  FROM timed i JOIN periods p ON p.listing_id = i.listing_id AND ${inForceSql(sql`p`, sql`i.started_at`)}
 ),
 -- What each capped reservation (locked above) may still bill: its open, unexpired hold less the usage accepted and not yet settled.
 room AS (

@@ -91,7 +91,7 @@ export async function reserve(db: Db, input: ReserveInput & ReservationCaller): 
         const available = buyerPosition({ credits: accounts.get(creditsId)!, receivable: accounts.get(receivableId)! }).availableNano;
         let keyRemaining: bigint | null = null;
         if (key.spend_limit_nano !== null && key.limit_period !== null) {
-          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period }, now);
+          const spent = await currentPeriodSpend(tx, { lineageId: key.lineage_id, limitPeriod: key.limit_period, now });
           const { rows: held } = await tx.execute<{ held: bigint }>(sql`
             select coalesce(sum(r.held_nano), 0)::int8 as held from reservations r
             where ${holdIsOpen("r.hold_transfer_id")} and r.lineage_id = ${key.lineage_id} and r.expires_at > ${now}`);

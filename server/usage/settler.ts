@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db/client";
-import { rollupUpserts, USAGE_EVENT_DERIVED } from "../dashboards/rollups";
+import { rollupUpserts, USAGE_EVENT_DERIVED } from "../rollups/upserts";
 import { keySpendUpsert } from "../keys/spend-counters";
 import { recordUnfundedShares, setAsideTransfer, type UnfundedShare } from "../ledger/funding-store";
 import { lockAccounts } from "../ledger/locks";

@@ -139,10 +139,7 @@ export async function ensurePartitions(db: Db, p: { from: Date; to: Date }): Pro
 }
 
 /** Timestamps from raw queries come back as PostgreSQL text ("2026-05-01 15:35:52.123+00"). */
-export function asDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  return new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
-}
+export { parseTimestamp as asDate } from "../lib/timestamps";
 
 /** Runs `fn` again when PostgreSQL aborted it for a deadlock or a serialization failure. */
 export async function withRetry<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activityPage } from "../dashboards/service";
+import { activityPage } from "../dashboards/activity";
 import { uuidv7 } from "../lib/ids";
 import { checkInvariants } from "../ledger/service";
 import { createTestDb, type TestDb } from "../testing/db";
@@ -46,13 +46,13 @@ describe("windowed settlement", () => {
     const [result] = await reportUsage(t.db, { events: [event], ...windowed });
     expect(result).toMatchObject({ status: "settled", costNano: 2_000_000n });
     expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId, service: platform })).toMatchObject({ costNano: 2_000_000n, settlement: "settling" });
-    expect((await activityPage(t.db, buyer.orgId, { filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, costNano: 2_000_000n, settling: true }]);
+    expect((await activityPage(t.db, { orgId: buyer.orgId, filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, costNano: 2_000_000n, settling: true }]);
     expect((await accountSums(t.db, buyer.orgId)).get("buyer_credits")!.debits_posted).toBe(0n);
 
     const window = await settleWindow(t.db);
     expect(window).toMatchObject({ batches: 1, events: 1, costNano: 2_000_000n });
     expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId, service: platform })).toMatchObject({ settlement: "settled" });
-    expect((await activityPage(t.db, buyer.orgId, { filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, settling: false }]);
+    expect((await activityPage(t.db, { orgId: buyer.orgId, filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, settling: false }]);
     expect((await accountSums(t.db, buyer.orgId)).get("buyer_credits")!.debits_posted).toBe(2_000_000n);
     // Sent again after its window: a duplicate at the same cost, and no new batch.
     expect((await reportUsage(t.db, { events: [event], ...windowed }))[0]).toMatchObject({ status: "duplicate", costNano: 2_000_000n });

@@ -5,10 +5,10 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { heldCreditText } from "@/app/_components/held-credit";
-import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
+import { StatCard } from "@/app/_components/stat-card";
+import { dateTime, formatUsd, usd, usdFromCents } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
-import { formatUsd } from "@/server/ledger/money";
 import { PaymentOutcome } from "./payment-outcome";
 
 const presets = ["10", "25", "100", "500"];
@@ -63,9 +63,9 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
       ) : null}
 
       <div className="grid gap-4 sm:grid-cols-3">
-        <Stat label="Balance" value={usd(b.balanceNano)} testId="balance" strong hint="Credit paid in, less what your requests used." />
-        <Stat label="Set aside for requests" value={usd(b.reservedNano)} testId="balance-reserved" hint={heldCreditText(b.reservedNano) ?? "Nothing is held right now."} />
-        <Stat label="Credit limit" value={usd(b.creditLimitNano)} testId="balance-limit" />
+        <StatCard look="balance" label="Balance" value={usd(b.balanceNano)} testId="balance" strong hint="Credit paid in, less what your requests used." />
+        <StatCard look="balance" label="Set aside for requests" value={usd(b.reservedNano)} testId="balance-reserved" hint={heldCreditText(b.reservedNano) ?? "Nothing is held right now."} />
+        <StatCard look="balance" label="Credit limit" value={usd(b.creditLimitNano)} testId="balance-limit" />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-3">
@@ -173,13 +173,3 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
 
 /** An open top-up past its 24 hours reads as expired before the worker's next sweep marks it. */
 const shown = (t: { status: string; resumable: boolean }) => (t.status === "open" && !t.resumable ? "expired" : t.status);
-
-function Stat({ label, value, testId, strong, hint }: { label: string; value: string; testId: string; strong?: boolean; hint?: string }) {
-  return (
-    <div className="card">
-      <div className="text-sm text-slate-500">{label}</div>
-      <div data-testid={testId} className={`mt-1 font-mono ${strong ? "text-3xl font-semibold" : "text-xl"}`}>{value}</div>
-      {hint && <div className="mt-1 text-xs text-slate-500" data-testid={`${testId}-hint`}>{hint}</div>}
-    </div>
-  );
-}

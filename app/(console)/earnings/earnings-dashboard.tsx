@@ -1,15 +1,23 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
+import { PeriodSelect } from "@/app/_components/period-select";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
+import { StatCard } from "@/app/_components/stat-card";
 import { formatFigure, usd } from "@/app/_lib/format";
 import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
-import { Stat } from "../usage/usage-dashboard";
 import { pivot, StackedChart } from "../usage/usage-chart";
 
 const dayFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric" });
+const performancePeriods = [
+  [1, "Last 24 hours"],
+  [7, "Last 7 days"],
+  [30, "Last 30 days"],
+] as const;
+
 const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)} %`);
 const ms = (v: number | null) => (v === null ? "—" : `${formatFigure(v)} ms`);
 
@@ -35,27 +43,22 @@ export function EarningsDashboard() {
   return (
     <div className="space-y-6">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
-        <Stat label="Payable balance" value={usd(p.payableNano)} hint="earned and not yet paid out" testId="earnings-payable" />
-        <Stat label="Paid out" value={usd(p.paidOutNano)} hint={`${p.payouts.length} payout${p.payouts.length === 1 ? "" : "s"}`} testId="earnings-paid-out" />
-        <Stat label="Earned, all time" value={usd(p.earnedNano)} hint="net of platform fees" testId="earnings-earned" />
+        <StatCard label="Payable balance" value={usd(p.payableNano)} hint="earned and not yet paid out" testId="earnings-payable" />
+        <StatCard label="Paid out" value={usd(p.paidOutNano)} hint={`${p.payouts.length} payout${p.payouts.length === 1 ? "" : "s"}`} testId="earnings-paid-out" />
+        <StatCard label="Earned, all time" value={usd(p.earnedNano)} hint="net of platform fees" testId="earnings-earned" />
       </div>
 
       <section className="card space-y-4">
         <div className="flex flex-wrap items-end justify-between gap-3">
           <h2 className="font-semibold">Revenue</h2>
-          <select aria-label="Period" className="input w-auto text-sm" value={days} onChange={(ev) => setDays(Number(ev.target.value))}>
-            <option value={1}>Today</option>
-            <option value={7}>Last 7 days</option>
-            <option value={30}>Last 30 days</option>
-            <option value={90}>Last 90 days</option>
-          </select>
+          <PeriodSelect label="Period" value={days} onChange={setDays} />
         </div>
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-          <Stat label="Requests" value={e.totals.requests.toLocaleString()} testId="earnings-requests" />
-          <Stat label="Tokens served" value={e.totals.tokens.toLocaleString()} testId="earnings-tokens" />
-          <Stat label="Gross" value={usd(e.totals.grossNano)} hint="what buyers were charged" testId="earnings-gross" />
-          <Stat label="Platform fee" value={usd(e.totals.feeNano)} testId="earnings-fee" />
-          <Stat label="Net" value={usd(e.totals.netNano)} hint="credited to your payable" testId="earnings-net" />
+          <StatCard label="Requests" value={e.totals.requests.toLocaleString()} testId="earnings-requests" />
+          <StatCard label="Tokens served" value={e.totals.tokens.toLocaleString()} testId="earnings-tokens" />
+          <StatCard label="Gross" value={usd(e.totals.grossNano)} hint="what buyers were charged" testId="earnings-gross" />
+          <StatCard label="Platform fee" value={usd(e.totals.feeNano)} testId="earnings-fee" />
+          <StatCard label="Net" value={usd(e.totals.netNano)} hint="credited to your payable" testId="earnings-net" />
         </div>
         {e.entries.length === 0 ? (
           <EmptyState title="Nothing earned in this period">Earnings appear as buyers use your listings.</EmptyState>
@@ -79,9 +82,9 @@ export function EarningsDashboard() {
                     <td className="font-mono text-xs">{l.slug}</td>
                     <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
                     <td className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
-                    <td className="text-right tabular-nums">{usd(l.grossNano)}</td>
-                    <td className="text-right tabular-nums">{usd(l.feeNano)}</td>
-                    <td className="text-right tabular-nums">{usd(l.netNano)}</td>
+                    <MoneyCell nano={l.grossNano} digits="tabular" />
+                    <MoneyCell nano={l.feeNano} digits="tabular" />
+                    <MoneyCell nano={l.netNano} digits="tabular" />
                   </tr>
                 ))}
               </tbody>
@@ -107,9 +110,9 @@ export function EarningsDashboard() {
                       <td className="font-mono text-xs">{x.slug}</td>
                       <td className="text-right tabular-nums">{x.requests.toLocaleString()}</td>
                       <td className="text-right tabular-nums">{x.outputTokens.toLocaleString()}</td>
-                      <td className="text-right tabular-nums">{usd(x.grossNano)}</td>
-                      <td className="text-right tabular-nums">{usd(x.feeNano)}</td>
-                      <td className="text-right tabular-nums">{usd(x.netNano)}</td>
+                      <MoneyCell nano={x.grossNano} digits="tabular" />
+                      <MoneyCell nano={x.feeNano} digits="tabular" />
+                      <MoneyCell nano={x.netNano} digits="tabular" />
                     </tr>
                   ))}
                 </tbody>
@@ -126,11 +129,7 @@ export function EarningsDashboard() {
       <section className="card space-y-3" data-testid="performance">
         <div className="flex flex-wrap items-end justify-between gap-3">
           <h2 className="font-semibold">Measured performance</h2>
-          <select aria-label="Performance period" className="input w-auto text-sm" value={perfDays} onChange={(ev) => setPerfDays(Number(ev.target.value))}>
-            <option value={1}>Last 24 hours</option>
-            <option value={7}>Last 7 days</option>
-            <option value={30}>Last 30 days</option>
-          </select>
+          <PeriodSelect label="Performance period" value={perfDays} onChange={setPerfDays} options={performancePeriods} />
         </div>
         <QueryView query={performance} loading="Loading performance…" isEmpty={(d) => !d.listings.length} empty={<EmptyState title="No published models">Publish a model to see how it performs.</EmptyState>}>
           {(d) => (

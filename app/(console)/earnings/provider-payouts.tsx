@@ -1,11 +1,12 @@
 "use client";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { LocalTime } from "@/app/_components/time";
 import { ErrorText, Spinner } from "@/app/_components/ui";
+import { StatCard } from "@/app/_components/stat-card";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
-import { Stat } from "../usage/usage-dashboard";
 
 const STATUS: Record<string, string> = {
   created: "Sending",
@@ -47,11 +48,11 @@ export function ProviderPayouts({ canConnect }: { canConnect: boolean }) {
       </section>
 
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-        <Stat label="Funded" value={usd(e.fundedNano)} hint="buyers have paid for it: payable now" testId="earnings-funded" />
-        <Stat label="Unfunded" value={usd(e.unfundedNano)} hint="waiting for buyers' payments" testId="earnings-unfunded" />
-        <Stat label="Paid" value={usd(e.paidNano)} testId="earnings-paid" />
-        <Stat label="In transit" value={usd(e.inTransitNano)} testId="earnings-in-transit" />
-        <Stat label="Failed or reversed" value={usd(e.failedNano)} hint="returned to your funded balance" testId="earnings-failed" />
+        <StatCard label="Funded" value={usd(e.fundedNano)} hint="buyers have paid for it: payable now" testId="earnings-funded" />
+        <StatCard label="Unfunded" value={usd(e.unfundedNano)} hint="waiting for buyers' payments" testId="earnings-unfunded" />
+        <StatCard label="Paid" value={usd(e.paidNano)} testId="earnings-paid" />
+        <StatCard label="In transit" value={usd(e.inTransitNano)} testId="earnings-in-transit" />
+        <StatCard label="Failed or reversed" value={usd(e.failedNano)} hint="returned to your funded balance" testId="earnings-failed" />
       </div>
 
       {e.waiting.length > 0 && (
@@ -83,7 +84,7 @@ export function ProviderPayouts({ canConnect }: { canConnect: boolean }) {
                   <td><LocalTime date={x.createdAt} /></td>
                   <td data-testid="payout-status">{STATUS[x.status] ?? x.status}{x.failureReason ? `: ${x.failureReason}` : ""}</td>
                   <td className="font-mono text-xs">{[x.reference, x.stripePayoutId].filter(Boolean).join(" · ") || "—"}</td>
-                  <td className="text-right tabular-nums">{usd(x.amountNano)}</td>
+                  <MoneyCell nano={x.amountNano} digits="tabular" />
                   <td className="text-right"><Link href={`/earnings/payouts/${x.id}`} data-testid="payout-statement-link">Statement</Link></td>
                 </tr>
               ))}

@@ -2,8 +2,10 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
-import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
+import { dateTime, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel } from "./_components/bits";
 import { BuyerStatement } from "./_components/buyer-lines";
@@ -81,7 +83,7 @@ export function OrgFinance() {
                 {topups.data.filter((t) => t.status === "paid").map((t) => (
                   <tr key={t.id}>
                     <td>{t.paidAt ? dateTime(t.paidAt) : "—"}</td>
-                    <td className="text-right font-mono">{usdFromCents(t.amountCents)}</td>
+                    <MoneyCell cents={t.amountCents} />
                     <td className="text-right"><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link></td>
                   </tr>
                 ))}
@@ -105,7 +107,7 @@ export function OrgFinance() {
                     <td>{u.keyName}</td>
                     <td>{u.listingSlug}</td>
                     <td className="text-right">{u.requests.toString()}</td>
-                    <td className="text-right font-mono">{usd(u.costNano)}</td>
+                    <MoneyCell nano={u.costNano} />
                   </tr>
                 ))}
               </tbody>
@@ -122,7 +124,7 @@ export function OrgFinance() {
               <thead><tr><th>Paid on</th><th className="text-right">Amount</th><th>Bank reference</th></tr></thead>
               <tbody>
                 {payouts.data.entries.map((p) => (
-                  <tr key={p.id}><td>{p.paidOn}</td><td className="text-right font-mono">{usd(p.amountNano)}</td><td>{p.bankReference}</td></tr>
+                  <tr key={p.id}><td>{p.paidOn}</td><MoneyCell nano={p.amountNano} /><td>{p.bankReference}</td></tr>
                 ))}
               </tbody>
             </table>
@@ -153,8 +155,8 @@ function BuyerMonthPanel() {
 
 function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId: string }) {
   const trpc = useTRPC();
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const s = useQuery(trpc.finance.myStatement.queryOptions({ kind, after: cursors[cursors.length - 1] ?? null, limit: 50 }));
+  const pages = useCursorPages();
+  const s = useQuery(trpc.finance.myStatement.queryOptions({ kind, after: pages.cursor, limit: 50 }));
   return (
     <section className="card space-y-3">
       <div className="flex items-center justify-between">
@@ -171,17 +173,14 @@ function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId
                   <td>{dateTime(e.createdAt)}</td>
                   <td>{e.code}</td>
                   <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
-                  <td className="text-right font-mono">{usd(e.balanceNano)}</td>
+                  <MoneyCell nano={e.balanceNano} />
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </QueryView>
-      <div className="flex justify-between">
-        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-        <button className="btn-secondary" disabled={!s.data?.nextCursor} onClick={() => s.data?.nextCursor && setCursors([...cursors, s.data.nextCursor])}>Next</button>
-      </div>
+      <Pager pages={pages} nextCursor={s.data?.nextCursor} />
     </section>
   );
 }

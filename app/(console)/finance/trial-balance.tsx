@@ -2,7 +2,9 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { EmptyState, QueryView } from "@/app/_components/ui";
+import { utcDayEnd } from "@/app/_lib/dates";
 import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import { kindLabel, queryString, StatusBadge } from "./_components/bits";
@@ -11,7 +13,8 @@ export function TrialBalance() {
   const trpc = useTRPC();
   // Empty: now. Otherwise the end of the chosen day (UTC), so the day's postings count.
   const [day, setDay] = useState("");
-  const at = day ? new Date(`${day}T23:59:59.999Z`) : undefined;
+  const end = utcDayEnd(day);
+  const at = end ? new Date(end.getTime() - 1) : undefined;
   const tb = useQuery(trpc.ledger.trialBalance.queryOptions(at ? { at } : undefined));
 
   return (
@@ -48,9 +51,9 @@ export function TrialBalance() {
                       {k.currency !== "USD" && <span className="ml-1 text-xs text-slate-500">{k.currency}</span>}
                     </td>
                     <td className="text-right">{k.accounts}</td>
-                    <td className="text-right font-mono">{usd(k.debitsNano)}</td>
-                    <td className="text-right font-mono">{usd(k.creditsNano)}</td>
-                    <td className="text-right font-mono font-medium" data-testid="tb-balance">{usd(k.balanceNano)}</td>
+                    <MoneyCell nano={k.debitsNano} />
+                    <MoneyCell nano={k.creditsNano} />
+                    <MoneyCell nano={k.balanceNano} className="font-medium" data-testid="tb-balance" />
                     <td className="text-right font-mono text-slate-500">{usd(k.pendingDebitsNano)} / {usd(k.pendingCreditsNano)}</td>
                   </tr>
                 ))}
@@ -60,8 +63,8 @@ export function TrialBalance() {
                   <tr key={t.currency} className="font-semibold">
                     <td className="px-3 py-2">Total {t.currency}</td>
                     <td />
-                    <td className="px-3 py-2 text-right font-mono" data-testid="tb-debits">{usd(t.debitsNano)}</td>
-                    <td className="px-3 py-2 text-right font-mono" data-testid="tb-credits">{usd(t.creditsNano)}</td>
+                    <MoneyCell nano={t.debitsNano} className="px-3 py-2" data-testid="tb-debits" />
+                    <MoneyCell nano={t.creditsNano} className="px-3 py-2" data-testid="tb-credits" />
                     <td className="px-3 py-2 text-right" colSpan={2}>
                       <span className="mr-2 text-sm font-normal text-slate-600">Debits = credits</span>
                       <StatusBadge ok={t.balanced} testId="tb-badge" />

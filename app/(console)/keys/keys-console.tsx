@@ -6,8 +6,8 @@ import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
-import { formatDate, formatDateTime } from "@/app/_lib/format";
-import { formatUsd } from "@/server/ledger/money";
+import { utcDayEnd } from "@/app/_lib/dates";
+import { formatDate, formatDateTime, formatUsd } from "@/app/_lib/format";
 import { limitLabels, LimitsFields, periodLabel, readLimits } from "./limits-form";
 
 type KeyRow = inferRouterOutputs<AppRouter>["keys"]["list"][number];
@@ -59,7 +59,7 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
               e.preventDefault();
               const form = new FormData(e.currentTarget);
               const expires = String(form.get("expiresOn") ?? "");
-              create.mutate({ ...readLimits(form), expiresAt: expires ? endOfUtcDay(expires) : null });
+              create.mutate({ ...readLimits(form), expiresAt: utcDayEnd(expires) });
             }}
           >
             <LimitsFields
@@ -130,12 +130,6 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
       )}
     </div>
   );
-}
-
-/** A date input's day → the first instant after it in UTC (the key stops working then). */
-function endOfUtcDay(day: string): Date {
-  const [y, m, d] = day.split("-").map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + 1));
 }
 
 function SecretReveal({ revealed, onDone, baseUrl }: RevealProps) {

@@ -1,6 +1,6 @@
 "use client";
 import type { ReactNode } from "react";
-import { usdDecimal } from "@/server/ledger/money";
+import { usdDecimal } from "@/app/_lib/format";
 
 export const periods = ["daily", "weekly", "monthly", "lifetime"] as const;
 export type Period = (typeof periods)[number];

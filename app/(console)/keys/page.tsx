@@ -3,11 +3,12 @@ import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
 import { env } from "@/server/env";
 import { KeysConsole } from "./keys-console";
+import { can } from "@/server/auth/permissions";
 
 export const metadata: Metadata = { title: "API keys" };
 
 export default async function Page() {
-  const { org } = await requireOrg("/keys");
+  const { org, role } = await requireOrg("/keys");
   return (
     <>
       <PageHeader
@@ -18,7 +19,7 @@ export default async function Page() {
           </>
         }
       />
-      <KeysConsole key={org.id} canManage={org.role === "owner" || org.role === "developer"} baseUrl={env().GATEWAY_PUBLIC_URL} />
+      <KeysConsole key={org.id} canManage={can(role, "keys.manage")} baseUrl={env().GATEWAY_PUBLIC_URL} />
     </>
   );
 }

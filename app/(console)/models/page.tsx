@@ -3,12 +3,13 @@ import Link from "next/link";
 import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
 import { ModelsList } from "./models-list";
+import { can } from "@/server/auth/permissions";
 
 export const metadata: Metadata = { title: "Models" };
 
 export default async function Page() {
-  const { org } = await requireOrg("/models");
-  const canEdit = org.role === "owner" || org.role === "developer";
+  const { role } = await requireOrg("/models");
+  const canEdit = can(role, "listings.manage");
   return (
     <>
       <PageHeader

@@ -5,8 +5,7 @@ import { useState } from "react";
 import { ErrorText, Spinner } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
-
-const roles = ["owner", "developer", "finance"] as const;
+import { memberRoles, type MemberRole } from "@/server/auth/permissions";
 
 export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; isOwner: boolean; myUserId: string }) {
   const trpc = useTRPC();
@@ -45,9 +44,9 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
                         className="input w-auto py-1"
                         aria-label={`Role of ${m.email}`}
                         value={m.role}
-                        onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as (typeof roles)[number] })}
+                        onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as MemberRole })}
                       >
-                        {roles.map((r) => <option key={r}>{r}</option>)}
+                        {memberRoles.map((r) => <option key={r}>{r}</option>)}
                       </select>
                     ) : (
                       m.role
@@ -79,14 +78,14 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
                 const f = new FormData(e.currentTarget);
                 setInviteLink(null);
                 invite.mutate(
-                  { email: String(f.get("email")), role: String(f.get("role")) as (typeof roles)[number] },
+                  { email: String(f.get("email")), role: String(f.get("role")) as MemberRole },
                   { onSuccess: (r) => setInviteLink(`${window.location.origin}/invite/${r.token}`) },
                 );
               }}
             >
               <input className="input" name="email" type="email" placeholder="teammate@example.com" aria-label="Invite email" required />
               <select className="input" name="role" aria-label="Invite role" defaultValue="developer">
-                {roles.map((r) => <option key={r}>{r}</option>)}
+                {memberRoles.map((r) => <option key={r}>{r}</option>)}
               </select>
               <button className="btn-primary w-full" disabled={invite.isPending}>Create invite link</button>
             </form>

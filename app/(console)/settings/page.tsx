@@ -2,11 +2,12 @@ import type { Metadata } from "next";
 import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
 import { OrgSettings } from "./org-settings";
+import { can } from "@/server/auth/permissions";
 
 export const metadata: Metadata = { title: "Organisation settings" };
 
 export default async function SettingsPage() {
-  const { org, me } = await requireOrg("/settings");
+  const { org, me, role } = await requireOrg("/settings");
   return (
     <>
       <PageHeader
@@ -18,7 +19,7 @@ export default async function SettingsPage() {
           </>
         }
       />
-      <OrgSettings key={org.id} orgName={org.name} isOwner={org.role === "owner"} myUserId={me.user.id} />
+      <OrgSettings key={org.id} orgName={org.name} isOwner={can(role, "org.manage")} myUserId={me.user.id} />
     </>
   );
 }

@@ -1,9 +1,12 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
-import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { LocalTime } from "@/app/_components/time";
+import { Field, FilterForm, useFilters } from "@/app/_components/filter-form";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
+import { localInput, utcDayEnd, utcDayStart } from "@/app/_lib/dates";
 import { usd } from "@/app/_lib/format";
 import { live } from "@/app/_lib/live";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -37,28 +40,22 @@ const statusStyle: Record<string, string> = {
   aborted: "bg-amber-50 text-amber-800",
 };
 
-/** A datetime-local value (the viewer's local time) for an instant. */
-const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-
 /** `?day=YYYY-MM-DD` (a statement's usage line links here): that UTC day's requests. */
 function draftFromUrl(day: string | null): Draft {
-  if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return emptyDraft;
-  const from = new Date(`${day}T00:00:00Z`);
-  return { ...emptyDraft, from: localInput(from), to: localInput(new Date(from.getTime() + 86_400_000)) };
+  const from = day ? utcDayStart(day) : null;
+  const to = day ? utcDayEnd(day) : null;
+  return from && to ? { ...emptyDraft, from: localInput(from), to: localInput(to) } : emptyDraft;
 }
 
 export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Option[] }) {
   const trpc = useTRPC();
   const day = useSearchParams().get("day");
-  const [draft, setDraft] = useState<Draft>(() => draftFromUrl(day));
-  const [applied, setApplied] = useState<Draft>(() => draftFromUrl(day));
-  // Cursors of the pages before the current one (keyset paging: "previous" pops).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const filter = toFilter(applied);
-  const cursor = cursors.at(-1);
-  const page = useQuery({ ...trpc.dashboards.activity.queryOptions({ filter, cursor, limit: PAGE }), ...live });
+  const pages = useCursorPages();
+  const filters = useFilters<Draft>(() => draftFromUrl(day), emptyDraft, pages.reset);
+  const { draft, set } = filters;
+  const filter = toFilter(filters.applied);
+  const page = useQuery({ ...trpc.dashboards.activity.queryOptions({ filter, cursor: pages.cursor ?? undefined, limit: PAGE }), ...live });
   const totals = useQuery({ ...trpc.dashboards.activityTotals.queryOptions({ filter }), ...live });
-  const set = (k: keyof Draft) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: e.target.value }));
 
   return (
     <section className="card space-y-4" data-testid="activity-log">
@@ -68,60 +65,34 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
           Export CSV
         </a>
       </div>
-      <form
-        className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied(draft);
-          setCursors([undefined]);
-        }}
-      >
-        <div>
-          <label className="label" htmlFor="f-key">Key</label>
+      <FilterForm filters={filters} className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6">
+        <Field id="f-key" label="Key">
           <select id="f-key" className="input" value={draft.keyId} onChange={set("keyId")}>
             <option value="">All keys</option>
             {keys.map((k) => <option key={k.id} value={k.id}>{k.name}</option>)}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor="f-listing">Model</label>
+        </Field>
+        <Field id="f-listing" label="Model">
           <select id="f-listing" className="input" value={draft.listingId} onChange={set("listingId")}>
             <option value="">All models</option>
             {listings.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor="f-status">Status</label>
+        </Field>
+        <Field id="f-status" label="Status">
           <select id="f-status" className="input" value={draft.status} onChange={set("status")}>
             <option value="">Any</option>
             <option value="ok">ok</option>
             <option value="error">error</option>
             <option value="aborted">aborted</option>
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor="f-from">From</label>
+        </Field>
+        <Field id="f-from" label="From">
           <input id="f-from" className="input" type="datetime-local" value={draft.from} onChange={set("from")} />
-        </div>
-        <div>
-          <label className="label" htmlFor="f-to">To</label>
+        </Field>
+        <Field id="f-to" label="To">
           <input id="f-to" className="input" type="datetime-local" value={draft.to} onChange={set("to")} />
-        </div>
-        <div className="flex items-end gap-2">
-          <button className="btn-primary" type="submit">Apply</button>
-          <button
-            className="btn-secondary"
-            type="button"
-            onClick={() => {
-              setDraft(emptyDraft);
-              setApplied(emptyDraft);
-              setCursors([undefined]);
-            }}
-          >
-            Clear
-          </button>
-        </div>
-      </form>
+        </Field>
+      </FilterForm>
 
       {totals.data && (
         <p className="text-sm text-slate-600" data-testid="activity-totals">
@@ -161,7 +132,7 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                       <td data-label="In" className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
                       <td data-label="Out" className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
                       <td data-label="Cached" className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
-                      <td data-label="Cost" className="text-right tabular-nums" data-testid="activity-cost">{usd(r.costNano)}</td>
+                      <MoneyCell nano={r.costNano} digits="tabular" data-label="Cost"  data-testid="activity-cost" />
                       <td data-label="Latency" className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
                       <td data-label="TTFT" className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
                       <td data-label="Status" className="whitespace-nowrap">
@@ -182,19 +153,7 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                 </tbody>
               </table>
             </div>
-            <div className="flex items-center justify-end gap-2 text-sm">
-              <button className="btn-secondary" type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Newer
-              </button>
-              <button
-                className="btn-secondary"
-                type="button"
-                disabled={!d.nextCursor}
-                onClick={() => setCursors((c) => [...c, d.nextCursor ?? undefined])}
-              >
-                Older
-              </button>
-            </div>
+            <Pager pages={pages} nextCursor={d.nextCursor} newestFirst align="end" />
           </>
         )}
       </QueryView>

@@ -2,6 +2,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { heldCreditText } from "@/app/_components/held-credit";
+import { StatCard } from "@/app/_components/stat-card";
+import { PeriodSelect } from "@/app/_components/period-select";
 import { LocalTime, viewerTimeZone } from "@/app/_components/time";
 import { EmptyState, ErrorText, QueryView, Spinner } from "@/app/_components/ui";
 import { formatDuration, formatFigure, usd } from "@/app/_lib/format";
@@ -17,20 +19,9 @@ const ranges = [
   { label: "Last 30 days", granularity: "day", days: 30 },
   { label: "Last 90 days", granularity: "day", days: 90 },
 ] as const;
+const rangeOptions = ranges.map((x, i) => [i, x.label] as const);
 
 const periodLabel: Record<string, string> = { daily: "today (UTC)", weekly: "this week (UTC)", monthly: "this month (UTC)", lifetime: "lifetime" };
-
-export function Stat({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId: string }) {
-  return (
-    <div className="card">
-      <div className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</div>
-      <div className="mt-1 text-xl font-semibold tabular-nums" data-testid={testId}>
-        {value}
-      </div>
-      {hint && <div className="mt-1 text-xs text-slate-500">{hint}</div>}
-    </div>
-  );
-}
 
 export function UsageDashboard() {
   const trpc = useTRPC();
@@ -57,11 +48,11 @@ export function UsageDashboard() {
   return (
     <div className="space-y-6">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-        <Stat label="Balance" value={usd(o.balanceNano)} hint={heldCreditText(o.reservedNano) ?? "credit paid in, less what your requests used"} testId="overview-balance" />
-        <Stat label="Spent today" value={usd(o.spendTodayNano)} hint={`${o.requestsToday.toLocaleString()} requests`} testId="overview-spend-today" />
-        <Stat label="Spent this month" value={usd(o.spendMonthNano)} hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`} testId="overview-spend-month" />
-        <Stat label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
-        <Stat
+        <StatCard label="Balance" value={usd(o.balanceNano)} hint={heldCreditText(o.reservedNano) ?? "credit paid in, less what your requests used"} testId="overview-balance" />
+        <StatCard label="Spent today" value={usd(o.spendTodayNano)} hint={`${o.requestsToday.toLocaleString()} requests`} testId="overview-spend-today" />
+        <StatCard label="Spent this month" value={usd(o.spendMonthNano)} hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`} testId="overview-spend-month" />
+        <StatCard label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
+        <StatCard
           label="Credit left"
           value={formatDuration(o.daysLeft)}
           hint={o.daysLeft === null ? "nothing spent in the last 7 days" : "at the current burn rate"}
@@ -73,9 +64,7 @@ export function UsageDashboard() {
         <div className="flex flex-wrap items-end justify-between gap-3">
           <h2 className="font-semibold">{metric === "usd" ? "Spend" : "Tokens"} by {groupBy === "listing" ? "model" : "key"}</h2>
           <div className="flex flex-wrap gap-2 text-sm">
-            <select aria-label="Period" className="input w-auto" value={range} onChange={(e) => setRange(Number(e.target.value))}>
-              {ranges.map((x, i) => <option key={x.label} value={i}>{x.label}</option>)}
-            </select>
+            <PeriodSelect label="Period" value={range} onChange={setRange} options={rangeOptions} className="input w-auto" />
             <select aria-label="Measure" className="input w-auto" value={metric} onChange={(e) => setMetric(e.target.value as "usd" | "tokens")}>
               <option value="usd">Spend</option>
               <option value="tokens">Tokens</option>
@@ -103,12 +92,7 @@ export function UsageDashboard() {
         <section className="card min-w-0 space-y-3" data-testid="energy">
           <div className="flex items-end justify-between gap-3">
             <h2 className="font-semibold">Energy</h2>
-            <select aria-label="Energy period" className="input w-auto text-sm" value={energyDays} onChange={(e) => setEnergyDays(Number(e.target.value))}>
-              <option value={1}>Today</option>
-              <option value={7}>Last 7 days</option>
-              <option value={30}>Last 30 days</option>
-              <option value={90}>Last 90 days</option>
-            </select>
+            <PeriodSelect label="Energy period" value={energyDays} onChange={setEnergyDays} />
           </div>
           <QueryView query={energy} loading="Loading energy…" isEmpty={(d) => !d.listings.length} empty={<EmptyState title="No usage in this period" />}>
             {(d) => (

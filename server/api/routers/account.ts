@@ -13,7 +13,7 @@ export const accountRouter = router({
   /** The signed-in user, their organisations and the active one. */
   me: authedProcedure.query(async ({ ctx }) => ({
     user: ctx.user,
-    organizations: await listMemberships(ctx.db, ctx.user.id),
-    activeOrg: await resolveActiveOrg(ctx.db, ctx.user.id),
+    organizations: await listMemberships(ctx.db, { userId: ctx.user.id }),
+    activeOrg: await resolveActiveOrg(ctx.db, { userId: ctx.user.id }),
   })),
 });

@@ -1,9 +1,10 @@
 import { TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { serviceTokenMatcher } from "../../auth/service-tokens";
-import { cancelScheduledPrice } from "../../catalog/price-schedule";
-import { changeListingPrice, priceAt, priceHistory } from "../../catalog/service";
+import { PRICE_NOTICE_MS } from "../../catalog/price-in-force";
+import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
+import { priceAt, priceHistory } from "../../catalog/prices";
 import { createTestDb, type TestDb } from "../../testing/db";
 import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
 import { freePort } from "../../gateway/spawn";
@@ -166,8 +167,8 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     const a = callerFor(t.db, ownerA);
     const l = await a.catalog.create(listingInput("exact-prices", { prices: prices("0.14", "0.01875", "0.000001") }));
     expect((await a.catalog.get({ id: l.id })).currentPrice).toMatchObject({ inputPer1kNano: 140_000n, outputPer1kNano: 18_750n, cachedInputPer1kNano: 1n });
-    await a.catalog.changePrice({ id: l.id, prices: prices("0.00014", "0.002", "0", "1k"), effectiveFrom: new Date(Date.now() + 1000) });
-    const history = await priceHistory(t.db, l.id);
+    await a.catalog.changePrice({ id: l.id, prices: prices("0.00014", "0.002", "0", "1k"), effectiveFrom: new Date(Date.now() + PRICE_NOTICE_MS + 1000) });
+    const history = await priceHistory(t.db, { listingId: l.id });
     expect(history.at(-1)).toMatchObject({ inputPer1kNano: 140_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 0n });
   });
 
@@ -194,14 +195,14 @@ describe("prices: exact, effective-dated, never retroactive", () => {
       ["long after", new Date("2099-01-01T00:00:00Z"), 100_000n],
     ];
     for (const [label, at, expected] of cases) {
-      expect((await priceAt(t.db, l.id, at))?.inputPer1kNano ?? null, label).toBe(expected);
+      expect((await priceAt(t.db, { listingId: l.id, at }))?.inputPer1kNano ?? null, label).toBe(expected);
     }
   });
 
   it("a change cannot start in the past, nor at an instant that already has a version; history is kept", async () => {
     const a = callerFor(t.db, ownerA);
     const l = await a.catalog.create(listingInput("no-retro"));
-    const history = await priceHistory(t.db, l.id);
+    const history = await priceHistory(t.db, { listingId: l.id });
     const past = await a.catalog.changePrice({ id: l.id, prices: prices("9", "9"), effectiveFrom: new Date(Date.now() - 60_000) }).catch((e: TRPCError) => e);
     expect(past).toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining("effectiveFrom") });
     const future = new Date(Date.now() + 86_400_000);
@@ -209,12 +210,18 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     const dup = await a.catalog.changePrice({ id: l.id, prices: prices("0.60", "1"), effectiveFrom: future }).catch((e: TRPCError) => e);
     expect(dup).toMatchObject({ code: "CONFLICT" });
     await a.catalog.changePrice({ id: l.id, prices: prices("0.30", "0.60") });
-    const after = await priceHistory(t.db, l.id);
+    const after = await priceHistory(t.db, { listingId: l.id });
     expect(after.slice(0, 1)).toEqual(history);
     expect(after.map((v) => v.inputPer1kNano)).toEqual([140_000n, 300_000n, 500_000n]);
-    // Now is the change made "now"; the future one waits for its time.
-    expect((await a.catalog.get({ id: l.id })).currentPrice?.inputPer1kNano).toBe(300_000n);
-    expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice?.inputPer1kNano).toBe(500_000n);
+    // Once the notice has passed (the test clock moves; the database is not asked for its time),
+    // the change made "now" is in force; the future one waits for its time.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + PRICE_NOTICE_MS });
+    try {
+      expect((await a.catalog.get({ id: l.id })).currentPrice?.inputPer1kNano).toBe(300_000n);
+      expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice?.inputPer1kNano).toBe(500_000n);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a scheduled change can be cancelled before it takes effect; one in force cannot; nobody else can", async () => {
@@ -222,7 +229,7 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     const l = await a.catalog.create(listingInput("cancel-schedule"));
     const soon = new Date(Date.now() + 3_600_000);
     await a.catalog.changePrice({ id: l.id, prices: prices("0.50", "1"), effectiveFrom: soon });
-    const before = await priceHistory(t.db, l.id);
+    const before = await priceHistory(t.db, { listingId: l.id });
     expect(await codeOf(callerFor(t.db, devA).catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: soon }))).toBe("FORBIDDEN");
     expect(await codeOf(callerFor(t.db, ownerB).catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: soon }))).toBe("NOT_FOUND");
     const inForce = before[0]!.effectiveFrom;
@@ -230,7 +237,7 @@ describe("prices: exact, effective-dated, never retroactive", () => {
     expect(refused).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("already in effect") });
     expect(await codeOf(a.catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: new Date(soon.getTime() + 1) }))).toBe("NOT_FOUND");
     await a.catalog.cancelScheduledPrice({ id: l.id, effectiveFrom: soon });
-    expect(await priceHistory(t.db, l.id)).toEqual(before.slice(0, 1));
+    expect(await priceHistory(t.db, { listingId: l.id })).toEqual(before.slice(0, 1));
     expect((await a.catalog.mine()).find((x) => x.id === l.id)?.scheduledPrice).toBeNull();
     // Once its time has come it is history: the same call an hour later is refused.
     await a.catalog.changePrice({ id: l.id, prices: prices("0.50", "1"), effectiveFrom: soon });

@@ -1,26 +1,23 @@
 import { z } from "zod";
 import { listingStatus, modality } from "../../../db/schema";
+import { testConnection } from "../../catalog/connection-test";
 import {
-  changeListingPrice,
+  cancelScheduledPriceInput,
   changePriceInput,
-  compareFamily,
-  createListing,
   createListingInput,
-  getOwnListing,
-  listingDetail,
-  listMarketplace,
-  listOwnListings,
-  marketplaceFacets,
+  familyInput,
+  listingIdInput,
+  listingSlugInput,
   marketplaceInput,
   marketplaceSorts,
-  setListingStatus,
   setStatusInput,
-  testConnection,
-  updateListing,
   updateListingInput,
-} from "../../catalog/service";
-import { routingInput, routingOutput, routingTable } from "../../catalog/routing";
-import { cancelScheduledPrice, cancelScheduledPriceInput } from "../../catalog/price-schedule";
+} from "../../catalog/inputs";
+import { createListing, getOwnListing, listOwnListings, setListingStatus, updateListing } from "../../catalog/listings";
+import { compareFamily, listingDetail, listMarketplace, marketplaceFacets } from "../../catalog/marketplace";
+import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
+import { routingTable } from "../../catalog/routing";
+import { routingInput, routingOutput } from "../../contract/catalog";
 import { catalogEncryptionKey } from "../../env";
 import { upstreamDispatcher } from "../../lib/outbound";
 import { orgProcedure, publicProcedure, router, serviceProcedure } from "../trpc";
@@ -145,7 +142,6 @@ const connectionResult = z.object({
 });
 
 const listingRef = z.object({ id: z.string(), slug: z.string() });
-const byId = z.object({ id: z.uuid("is not a valid listing id") });
 
 export const catalogRouter = router({
   // Public reads: anyone, signed in or not. Only published listings.
@@ -159,54 +155,54 @@ export const catalogRouter = router({
     .query(({ ctx }) => marketplaceFacets(ctx.db)),
 
   family: publicProcedure
-    .input(z.object({ family: z.string().trim().min(1, "is required").max(64) }))
+    .input(familyInput)
     .output(z.object({ family: z.string(), listings: z.array(marketplaceItem), cheapestId: z.string().nullable(), mostEfficientId: z.string().nullable() }))
-    .query(({ ctx, input }) => compareFamily(ctx.db, input.family)),
+    .query(({ ctx, input }) => compareFamily(ctx.db, { family: input.family })),
 
   listing: publicProcedure
-    .input(z.object({ slug: z.string().trim().min(3, "is required").max(120) }))
+    .input(listingSlugInput)
     .output(listingPage)
-    .query(({ ctx, input }) => listingDetail(ctx.db, input.slug)),
+    .query(({ ctx, input }) => listingDetail(ctx.db, { slug: input.slug })),
 
   // The provider console: the active organisation's own listings.
   mine: orgProcedure()
     .output(z.array(ownListingRow))
-    .query(({ ctx }) => listOwnListings(ctx.db, ctx.org.id)),
+    .query(({ ctx }) => listOwnListings(ctx.db, { orgId: ctx.org.id })),
 
   get: orgProcedure()
-    .input(byId)
+    .input(listingIdInput)
     .output(ownListing)
-    .query(({ ctx, input }) => getOwnListing(ctx.db, ctx.org.id, input.id)),
+    .query(({ ctx, input }) => getOwnListing(ctx.db, { orgId: ctx.org.id, id: input.id })),
 
   // Developers may draft and edit; publishing and price changes are the owner's call.
-  create: orgProcedure("owner", "developer")
+  create: orgProcedure("listings.manage")
     .input(createListingInput)
     .output(listingRef)
     .mutation(({ ctx, input }) =>
       createListing(ctx.db, { orgId: ctx.org.id, orgSlug: ctx.org.slug, userId: ctx.user.id, input, key: catalogEncryptionKey() }),
     ),
 
-  update: orgProcedure("owner", "developer")
+  update: orgProcedure("listings.manage")
     .input(updateListingInput)
     .output(listingRef)
     .mutation(({ ctx, input }) => updateListing(ctx.db, { orgId: ctx.org.id, role: ctx.org.role, input, key: catalogEncryptionKey() })),
 
-  testConnection: orgProcedure("owner", "developer")
-    .input(byId)
+  testConnection: orgProcedure("listings.manage")
+    .input(listingIdInput)
     .output(connectionResult)
     .mutation(({ ctx, input }) => testConnection(ctx.db, { orgId: ctx.org.id, id: input.id, key: catalogEncryptionKey(), dispatcher: upstreamDispatcher() })),
 
-  setStatus: orgProcedure("owner")
+  setStatus: orgProcedure("listings.publish")
     .input(setStatusInput)
     .output(z.object({ id: z.string(), status: z.enum(listingStatus.enumValues) }))
-    .mutation(({ ctx, input }) => setListingStatus(ctx.db, ctx.org.id, input, ctx.user.id)),
+    .mutation(({ ctx, input }) => setListingStatus(ctx.db, { orgId: ctx.org.id, input, userId: ctx.user.id })),
 
-  changePrice: orgProcedure("owner")
+  changePrice: orgProcedure("listings.publish")
     .input(changePriceInput)
     .output(priceVersion)
     .mutation(({ ctx, input }) => changeListingPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
 
-  cancelScheduledPrice: orgProcedure("owner")
+  cancelScheduledPrice: orgProcedure("listings.publish")
     .input(cancelScheduledPriceInput)
     .mutation(({ ctx, input }) => cancelScheduledPrice(ctx.db, { orgId: ctx.org.id, userId: ctx.user.id, input })),
 

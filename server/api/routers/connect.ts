@@ -1,8 +1,7 @@
 import { TRPCError } from "@trpc/server";
-import { connectApiFor } from "../../payouts/connect-api";
 import { payoutStatement, providerEarnings } from "../../payouts/earnings";
 import { payoutIdInput, previewPayoutsInput, runPayoutsInput } from "../../payouts/inputs";
-import { completeLocalOnboarding } from "../../payouts/local-connect";
+import { completeLocalOnboarding, connectApiFor } from "../../payouts/local-connect";
 import { connectOnboardingLink, connectStatus, previewRun, runPayouts } from "../../payouts/service";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
 
@@ -13,34 +12,34 @@ function runtime(ctx: Context) {
 
 /** Stripe Connect: a provider's onboarding and earnings; finance's payout runs. */
 export const connectRouter = router({
-  status: orgProcedure("owner", "finance").query(({ ctx }) => connectStatus(ctx.db, ctx.org.id)),
+  status: orgProcedure("payouts.read").query(({ ctx }) => connectStatus(ctx.db, { orgId: ctx.org.id })),
 
-  onboardingLink: orgProcedure("owner").mutation(({ ctx }) => {
+  onboardingLink: orgProcedure("payouts.connect").mutation(({ ctx }) => {
     const rt = runtime(ctx);
-    return connectOnboardingLink(ctx.db, rt.api, { orgId: ctx.org.id, appUrl: rt.appUrl, local: rt.payments.mode === "local" });
+    return connectOnboardingLink(ctx.db, { api: rt.api, orgId: ctx.org.id, appUrl: rt.appUrl, local: rt.payments.mode === "local" });
   }),
 
   /** The local stand-in's onboarding form (no Stripe keys): reports the account as onboarded, by webhook. */
-  completeLocalOnboarding: orgProcedure("owner").mutation(async ({ ctx }) => {
+  completeLocalOnboarding: orgProcedure("payouts.connect").mutation(async ({ ctx }) => {
     const rt = runtime(ctx);
-    const status = await connectStatus(ctx.db, ctx.org.id);
+    const status = await connectStatus(ctx.db, { orgId: ctx.org.id });
     if (!status) throw new TRPCError({ code: "NOT_FOUND", message: "Start onboarding first" });
     await completeLocalOnboarding(rt.payments, status.accountId, rt.deliver);
-    return connectStatus(ctx.db, ctx.org.id);
+    return connectStatus(ctx.db, { orgId: ctx.org.id });
   }),
 
-  earnings: orgProcedure("owner", "finance").query(({ ctx }) => providerEarnings(ctx.db, ctx.org.id)),
+  earnings: orgProcedure("payouts.read").query(({ ctx }) => providerEarnings(ctx.db, { orgId: ctx.org.id })),
 
-  statement: orgProcedure("owner", "finance")
+  statement: orgProcedure("payouts.read")
     .input(payoutIdInput)
-    .query(({ ctx, input }) => payoutStatement(ctx.db, ctx.org.id, input.payoutId)),
+    .query(({ ctx, input }) => payoutStatement(ctx.db, { orgId: ctx.org.id, payoutId: input.payoutId })),
 
   preview: platformFinanceProcedure
     .input(previewPayoutsInput)
     .query(({ ctx, input }) => previewRun(ctx.db, { minimumCents: runtime(ctx).payoutMinimumCents, orgIds: input.orgId ? [input.orgId] : null })),
 
-  run: platformFinanceProcedure.input(runPayoutsInput).mutation(({ ctx, input }) => {
+  run: orgProcedure("payouts.run").input(runPayoutsInput).mutation(({ ctx, input }) => {
     const rt = runtime(ctx);
-    return runPayouts(ctx.db, rt.api, { runId: input.runId, orgIds: input.orgId ? [input.orgId] : null, minimumCents: rt.payoutMinimumCents, userId: ctx.user.id });
+    return runPayouts(ctx.db, { api: rt.api, runId: input.runId, orgIds: input.orgId ? [input.orgId] : null, minimumCents: rt.payoutMinimumCents, userId: ctx.user.id });
   }),
 });

@@ -4,6 +4,7 @@ import { createTopUpInput, lowBalanceInput, payLocallyInput, topupIdInput } from
 import { orgCreditBalance } from "../../credits/postings";
 import { lowBalanceThresholdNano, setLowBalanceThreshold } from "../../credits/service";
 import { getTopUp, listTopUps } from "../../credits/store";
+import { can, roleOf } from "../../auth/permissions";
 import { cancelTopUp, createTopUp, payLocally } from "../../payments/checkout";
 import { DomainError } from "../../errors";
 import { orgProcedure, router, type Context } from "../trpc";
@@ -21,7 +22,7 @@ export const creditsRouter = router({
     const rt = ctx.payments;
     const balance = await orgCreditBalance(ctx.db, { orgId: ctx.org.id });
     const lowThresholdNano = await lowBalanceThresholdNano(ctx.db, { orgId: ctx.org.id, defaultCents: rt?.lowBalanceDefaultCents ?? 0 });
-    const mayTopUp = ctx.org.role === "owner" || ctx.org.role === "finance";
+    const mayTopUp = can(roleOf(ctx.org), "credits.topUp");
     return {
       ...balance,
       lowThresholdNano,
@@ -49,25 +50,25 @@ export const creditsRouter = router({
       return { ...topup, ...checkout, orgName: ctx.org.name, paymentsMode: runtime(ctx).payments.mode };
     }),
 
-  createTopUp: orgProcedure("owner", "finance")
+  createTopUp: orgProcedure("credits.topUp")
     .input(createTopUpInput)
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
       return createTopUp(ctx.db, { payments: rt.payments, orgId: ctx.org.id, userId: ctx.user.id, amountUsd: input.amountUsd, limits: rt.limits, appUrl: rt.appUrl });
     }),
 
-  payLocally: orgProcedure("owner", "finance")
+  payLocally: orgProcedure("credits.topUp")
     .input(payLocallyInput)
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
       return payLocally(ctx.db, { payments: rt.payments, deliver: rt.deliver, orgId: ctx.org.id, topupId: input.topupId, outcome: input.outcome });
     }),
 
-  cancelTopUp: orgProcedure("owner", "finance")
+  cancelTopUp: orgProcedure("credits.topUp")
     .input(topupIdInput)
     .mutation(({ ctx, input }) => cancelTopUp(ctx.db, { payments: runtime(ctx).payments, orgId: ctx.org.id, topupId: input.topupId })),
 
-  setLowBalanceThreshold: orgProcedure("owner", "finance")
+  setLowBalanceThreshold: orgProcedure("credits.topUp")
     .input(lowBalanceInput)
     .mutation(({ ctx, input }) => setLowBalanceThreshold(ctx.db, { orgId: ctx.org.id, thresholdUsd: input.thresholdUsd })),
 });

@@ -1,20 +1,8 @@
-import { z } from "zod";
-import {
-  activityFilter,
-  activityInput,
-  activityPage,
-  activityTotals,
-  buyerEnergy,
-  buyerOverview,
-  buyerSeries,
-  keySpend,
-  overviewInput,
-  periodInput,
-  providerEarnings,
-  providerPayouts,
-  providerPerformance,
-  seriesInput,
-} from "../../dashboards/service";
+import { activityPage, activityTotals } from "../../dashboards/activity";
+import { buyerEnergy, buyerOverview, buyerSeries, keySpend } from "../../dashboards/buyer";
+import { activityInput, activityTotalsInput, overviewInput, periodInput, seriesInput } from "../../dashboards/inputs";
+import { providerEarnings, providerPerformance } from "../../dashboards/provider";
+import { providerPayouts } from "../../dashboards/provider-payouts";
 import { orgProcedure, router } from "../trpc";
 
 /**
@@ -24,25 +12,25 @@ import { orgProcedure, router } from "../trpc";
 export const dashboardsRouter = router({
   overview: orgProcedure()
     .input(overviewInput)
-    .query(({ ctx, input }) => buyerOverview(ctx.db, ctx.org.id, input)),
+    .query(({ ctx, input }) => buyerOverview(ctx.db, { ...input, orgId: ctx.org.id })),
   series: orgProcedure()
     .input(seriesInput)
-    .query(({ ctx, input }) => buyerSeries(ctx.db, ctx.org.id, input)),
+    .query(({ ctx, input }) => buyerSeries(ctx.db, { ...input, orgId: ctx.org.id })),
   activity: orgProcedure()
     .input(activityInput)
-    .query(({ ctx, input }) => activityPage(ctx.db, ctx.org.id, input)),
+    .query(({ ctx, input }) => activityPage(ctx.db, { ...input, orgId: ctx.org.id })),
   activityTotals: orgProcedure()
-    .input(z.object({ filter: activityFilter.default({}) }))
-    .query(({ ctx, input }) => activityTotals(ctx.db, ctx.org.id, input.filter)),
+    .input(activityTotalsInput)
+    .query(({ ctx, input }) => activityTotals(ctx.db, { orgId: ctx.org.id, filter: input.filter })),
   energy: orgProcedure()
     .input(periodInput)
-    .query(({ ctx, input }) => buyerEnergy(ctx.db, ctx.org.id, input)),
-  keySpend: orgProcedure().query(({ ctx }) => keySpend(ctx.db, ctx.org.id)),
+    .query(({ ctx, input }) => buyerEnergy(ctx.db, { ...input, orgId: ctx.org.id })),
+  keySpend: orgProcedure().query(({ ctx }) => keySpend(ctx.db, { orgId: ctx.org.id })),
   earnings: orgProcedure()
     .input(periodInput)
-    .query(({ ctx, input }) => providerEarnings(ctx.db, ctx.org.id, input)),
+    .query(({ ctx, input }) => providerEarnings(ctx.db, { ...input, orgId: ctx.org.id })),
   performance: orgProcedure()
     .input(periodInput)
-    .query(({ ctx, input }) => providerPerformance(ctx.db, ctx.org.id, input)),
-  payouts: orgProcedure().query(({ ctx }) => providerPayouts(ctx.db, ctx.org.id)),
+    .query(({ ctx, input }) => providerPerformance(ctx.db, { ...input, orgId: ctx.org.id })),
+  payouts: orgProcedure().query(({ ctx }) => providerPayouts(ctx.db, { orgId: ctx.org.id })),
 });

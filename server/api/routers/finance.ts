@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { ledgerAccountKind, ledgerTransferCode } from "../../../db/schema/ledger";
-import { journalFilterInput, journalPage, listAccounts, listOrganizations, transferDetail, transferUsageEvents } from "../../finance/books";
+import { journalPage, listOrganizations, transferDetail, transferUsageEvents } from "../../finance/books";
+import { accountsInput, journalInput, monthInput, myStatementInput, rangeInput, reviewConflictInput, transferInput, usageEventsInput } from "../../finance/inputs";
+import { listAccounts } from "../../ledger/reports";
 import { reviewConflict } from "../../finance/conflicts";
 import { monthlyStatement, orgStatement } from "../../finance/org";
 import { closePeriod, listClosedPeriods } from "../../finance/periods";
@@ -8,15 +10,6 @@ import { runReconciliation } from "../../finance/reconcile";
 import { settlementHealth } from "../../usage/health";
 import { usageCostByKeyAndListing } from "../../finance/usage-queries";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
-
-const uuid = z.uuid("is not a valid id");
-const date = z.coerce.date({ message: "must be a date" });
-const month = z.string().trim().regex(/^\d{4}-\d{2}$/, "must be a month as YYYY-MM");
-const limit = (max: number, dflt: number) => z.number().int().min(1, "must be at least 1").max(max, `must be at most ${max}`).default(dflt);
-const range = z
-  .object({ from: date, to: date })
-  .refine((r) => r.from.getTime() < r.to.getTime(), { message: "must end after it starts", path: ["to"] });
-
 
 /** Stripe's API when payments run through Stripe (reconciliation then compares with it). */
 const stripeOf = (ctx: Context) => (ctx.payments?.payments.mode === "stripe" ? ctx.payments.payments.stripe : null);
@@ -43,56 +36,46 @@ const statementOutput = z
 export const financeRouter = router({
   // ── Platform books (finance members of the platform organisation) ──────────
   accounts: platformFinanceProcedure
-    .input(
-      z
-        .object({
-          kind: z.enum(ledgerAccountKind.enumValues).nullish(),
-          orgId: uuid.nullish(),
-          search: z.string().max(100).nullish(),
-          after: uuid.nullish(),
-          limit: limit(500, 100),
-        })
-        .default({ limit: 100 }),
-    )
+    .input(accountsInput)
     .query(({ ctx, input }) => listAccounts(ctx.db, input)),
 
   organizations: platformFinanceProcedure.query(({ ctx }) => listOrganizations(ctx.db)),
 
   journal: platformFinanceProcedure
-    .input(journalFilterInput.extend({ after: uuid.nullish(), limit: limit(500, 50) }))
-    .query(({ ctx, input: { after, limit, ...filter } }) => journalPage(ctx.db, filter, { after, limit })),
+    .input(journalInput)
+    .query(({ ctx, input }) => journalPage(ctx.db, input)),
 
-  transfer: platformFinanceProcedure.input(z.object({ id: uuid })).query(({ ctx, input }) => transferDetail(ctx.db, input.id)),
+  transfer: platformFinanceProcedure.input(transferInput).query(({ ctx, input }) => transferDetail(ctx.db, input)),
 
   usageEvents: platformFinanceProcedure
-    .input(z.object({ transferId: uuid, after: z.string().max(64).nullish(), limit: limit(1000, 100) }))
+    .input(usageEventsInput)
     .query(({ ctx, input }) => transferUsageEvents(ctx.db, input)),
 
-  reconciliation: platformFinanceProcedure.input(range).query(({ ctx, input }) => runReconciliation(ctx.db, input, stripeOf(ctx))),
+  reconciliation: platformFinanceProcedure.input(rangeInput).query(({ ctx, input }) => runReconciliation(ctx.db, { ...input, stripe: stripeOf(ctx) })),
 
   settlementHealth: platformFinanceProcedure.query(({ ctx }) => settlementHealth(ctx.db)),
 
   periods: platformFinanceProcedure.query(({ ctx }) => listClosedPeriods(ctx.db)),
 
-  closePeriod: platformFinanceProcedure
-    .input(z.object({ month }))
+  closePeriod: orgProcedure("books.close")
+    .input(monthInput)
     .mutation(({ ctx, input }) => closePeriod(ctx.db, { month: input.month, userId: ctx.user.id, stripe: stripeOf(ctx) })),
 
-  reviewConflict: platformFinanceProcedure
-    .input(z.object({ conflictId: z.string().trim().min(1, "is required").max(200), note: z.string().trim().min(3, "must be at least 3 characters").max(500) }))
+  reviewConflict: orgProcedure("books.close")
+    .input(reviewConflictInput)
     .mutation(({ ctx, input }) => reviewConflict(ctx.db, { ...input, userId: ctx.user.id })),
 
   // ── An organisation's own finance (its owners and finance members) ─────────
-  myStatement: orgProcedure("owner", "finance")
-    .input(z.object({ kind: z.enum(["buyer_credits", "buyer_receivable", "provider_payable"]), after: uuid.nullish(), limit: limit(1000, 100) }))
+  myStatement: orgProcedure("finance.read")
+    .input(myStatementInput)
     .output(statementOutput)
     .query(({ ctx, input }) => orgStatement(ctx.db, { orgId: ctx.org.id, ...input })),
 
-  myMonthly: orgProcedure("owner", "finance")
-    .input(z.object({ month }))
+  myMonthly: orgProcedure("finance.read")
+    .input(monthInput)
     .query(({ ctx, input }) => monthlyStatement(ctx.db, { orgId: ctx.org.id, month: input.month })),
 
-  myUsage: orgProcedure("owner", "finance")
-    .input(range)
+  myUsage: orgProcedure("finance.read")
+    .input(rangeInput)
     .query(({ ctx, input }) => usageCostByKeyAndListing(ctx.db, { orgId: ctx.org.id, ...input })),
 });

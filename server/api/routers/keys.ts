@@ -1,65 +1,35 @@
 import { z } from "zod";
-import { keyLimitPeriod } from "../../../db/schema";
+import { keyResolution, resolveKeyInput, revocationVersionInput, revocationVersionOutput } from "../../contract/keys";
 import { keyPepper } from "../../env";
-import {
-  createKey,
-  createKeyInput,
-  keyIdInput,
-  listKeys,
-  resolveKey,
-  revocationVersion,
-  revokeKey,
-  rotateKey,
-  rotateKeyInput,
-  updateKey,
-  updateKeyInput,
-} from "../../keys/service";
+import { createKeyInput, keyIdInput, rotateKeyInput, updateKeyInput } from "../../keys/inputs";
+import { createKey, listKeys, resolveKey, revocationVersion, revokeKey, rotateKey, updateKey } from "../../keys/service";
 import { serviceOrgId } from "../../usage/service-scope";
 import { orgProcedure, router, serviceProcedure } from "../trpc";
 
 const createdKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), last4: z.string(), secret: z.string() });
 
-const resolution = z.discriminatedUnion("status", [
-  z.object({ status: z.literal("unknown") }),
-  z.object({ status: z.enum(["revoked", "expired"]), keyId: z.uuid(), orgId: z.uuid() }),
-  z.object({
-    status: z.literal("active"),
-    keyId: z.uuid(),
-    orgId: z.uuid(),
-    validUntil: z.date().nullable(),
-    spendLimitNano: z.bigint().nullable(),
-    limitPeriod: z.enum(keyLimitPeriod.enumValues).nullable(),
-    periodStart: z.date().nullable(),
-    periodEnd: z.date().nullable(),
-    currentPeriodSpendNano: z.bigint(),
-    modelAllowlist: z.array(z.string()),
-    rpmLimit: z.number().int().nullable(),
-    tpmLimit: z.number().int().nullable(),
-  }),
-]);
-
 export const keysRouter = router({
   /** Any member, finance included, may see the keys and their spend; never hashes or secrets. */
-  list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, ctx.org.id)),
+  list: orgProcedure().query(({ ctx }) => listKeys(ctx.db, { orgId: ctx.org.id })),
 
   /** Returns the secret once; only its HMAC is stored. */
-  create: orgProcedure("owner", "developer")
+  create: orgProcedure("keys.manage")
     .input(createKeyInput)
     .output(createdKey)
-    .mutation(({ ctx, input }) => createKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => createKey(ctx.db, { ...input, pepper: keyPepper(), orgId: ctx.org.id, userId: ctx.user.id })),
 
-  update: orgProcedure("owner", "developer")
+  update: orgProcedure("keys.manage")
     .input(updateKeyInput)
-    .mutation(({ ctx, input }) => updateKey(ctx.db, ctx.org.id, input, new Date(), { userId: ctx.user.id, role: ctx.org.role })),
+    .mutation(({ ctx, input }) => updateKey(ctx.db, { ...input, orgId: ctx.org.id, actor: { userId: ctx.user.id, role: ctx.org.role } })),
 
-  revoke: orgProcedure("owner", "developer")
+  revoke: orgProcedure("keys.manage")
     .input(keyIdInput)
-    .mutation(({ ctx, input }) => revokeKey(ctx.db, ctx.org.id, input.keyId, new Date(), ctx.user.id)),
+    .mutation(({ ctx, input }) => revokeKey(ctx.db, { orgId: ctx.org.id, keyId: input.keyId, actorUserId: ctx.user.id })),
 
-  rotate: orgProcedure("owner", "developer")
+  rotate: orgProcedure("keys.manage")
     .input(rotateKeyInput)
     .output(createdKey.extend({ oldKeyRevokesAt: z.date() }))
-    .mutation(({ ctx, input }) => rotateKey(ctx.db, keyPepper(), ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => rotateKey(ctx.db, { ...input, pepper: keyPepper(), orgId: ctx.org.id, userId: ctx.user.id })),
 
   /**
    * For proxies. They send the secret the client presented, over the
@@ -70,16 +40,16 @@ export const keysRouter = router({
    * the secret travels in a POST body and never in a URL or an access log.
    */
   resolve: serviceProcedure
-    .input(z.object({ secret: z.string().max(200, "is too long") }))
-    .output(resolution)
-    .mutation(({ ctx, input }) => resolveKey(ctx.db, keyPepper(), input.secret)),
+    .input(resolveKeyInput)
+    .output(keyResolution)
+    .mutation(({ ctx, input }) => resolveKey(ctx.db, { pepper: keyPepper(), secret: input.secret })),
 
   /**
    * One primary-key read; proxies poll it every second or so and re-resolve cached keys when it moves.
    * At most MAX_CHANGED_KEY_IDS ids (null past that: re-resolve all); a provider's token sees only keys it reserved for.
    */
   revocationVersion: serviceProcedure
-    .input(z.object({ since: z.number().int().min(0, "must be 0 or more").optional() }).optional())
-    .output(z.object({ version: z.number().int(), changedKeyIds: z.array(z.uuid()).nullable() }))
-    .query(async ({ ctx, input }) => revocationVersion(ctx.db, input?.since, await serviceOrgId(ctx.db, { service: ctx.service }))),
+    .input(revocationVersionInput)
+    .output(revocationVersionOutput)
+    .query(async ({ ctx, input }) => revocationVersion(ctx.db, { since: input?.since, serviceOrgId: await serviceOrgId(ctx.db, { service: ctx.service }) })),
 });

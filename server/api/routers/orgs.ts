@@ -1,15 +1,20 @@
-import { z } from "zod";
-import { memberRole } from "../../../db/schema";
+import {
+  createOrgInput,
+  inviteIdInput,
+  inviteInput,
+  inviteTokenInput,
+  memberInput,
+  renameOrgInput,
+  setRoleInput,
+  switchOrgInput,
+} from "../../orgs/inputs";
 import {
   acceptInvite,
   createOrg,
-  createOrgInput,
   describeInvite,
-  inviteInput,
   inviteMember,
   listMembers,
   listPendingInvites,
-  orgNameSchema,
   removeMember,
   renameOrg,
   revokeInvite,
@@ -18,42 +23,40 @@ import {
 } from "../../orgs/service";
 import { authedProcedure, orgProcedure, router } from "../trpc";
 
-const token = z.object({ token: z.string().min(10, "is not a valid invite token").max(200) });
-
 export const orgsRouter = router({
-  create: authedProcedure.input(createOrgInput).mutation(({ ctx, input }) => createOrg(ctx.db, ctx.user.id, input)),
+  create: authedProcedure.input(createOrgInput).mutation(({ ctx, input }) => createOrg(ctx.db, { ...input, userId: ctx.user.id })),
 
   switch: authedProcedure
-    .input(z.object({ orgId: z.uuid("is not a valid organisation id") }))
-    .mutation(({ ctx, input }) => switchOrg(ctx.db, ctx.user.id, input.orgId)),
+    .input(switchOrgInput)
+    .mutation(({ ctx, input }) => switchOrg(ctx.db, { userId: ctx.user.id, orgId: input.orgId })),
 
   current: orgProcedure().query(({ ctx }) => ctx.org),
 
-  rename: orgProcedure("owner")
-    .input(z.object({ name: orgNameSchema }))
-    .mutation(({ ctx, input }) => renameOrg(ctx.db, ctx.org.id, input.name)),
+  rename: orgProcedure("org.manage")
+    .input(renameOrgInput)
+    .mutation(({ ctx, input }) => renameOrg(ctx.db, { orgId: ctx.org.id, name: input.name })),
 
-  members: orgProcedure().query(({ ctx }) => listMembers(ctx.db, ctx.org.id)),
+  members: orgProcedure().query(({ ctx }) => listMembers(ctx.db, { orgId: ctx.org.id })),
 
-  invites: orgProcedure("owner").query(({ ctx }) => listPendingInvites(ctx.db, ctx.org.id)),
+  invites: orgProcedure("org.manage").query(({ ctx }) => listPendingInvites(ctx.db, { orgId: ctx.org.id })),
 
-  invite: orgProcedure("owner")
+  invite: orgProcedure("org.manage")
     .input(inviteInput)
-    .mutation(({ ctx, input }) => inviteMember(ctx.db, ctx.org.id, ctx.user.id, input)),
+    .mutation(({ ctx, input }) => inviteMember(ctx.db, { ...input, orgId: ctx.org.id, invitedBy: ctx.user.id })),
 
-  revokeInvite: orgProcedure("owner")
-    .input(z.object({ inviteId: z.uuid("is not a valid invite id") }))
-    .mutation(({ ctx, input }) => revokeInvite(ctx.db, ctx.org.id, input.inviteId)),
+  revokeInvite: orgProcedure("org.manage")
+    .input(inviteIdInput)
+    .mutation(({ ctx, input }) => revokeInvite(ctx.db, { orgId: ctx.org.id, inviteId: input.inviteId })),
 
-  removeMember: orgProcedure("owner")
-    .input(z.object({ userId: z.string().min(1, "is required") }))
-    .mutation(({ ctx, input }) => removeMember(ctx.db, ctx.org.id, input.userId, ctx.user.id)),
+  removeMember: orgProcedure("org.manage")
+    .input(memberInput)
+    .mutation(({ ctx, input }) => removeMember(ctx.db, { orgId: ctx.org.id, userId: input.userId, actorUserId: ctx.user.id })),
 
-  setRole: orgProcedure("owner")
-    .input(z.object({ userId: z.string().min(1, "is required"), role: z.enum(memberRole.enumValues) }))
-    .mutation(({ ctx, input }) => setMemberRole(ctx.db, ctx.org.id, input.userId, input.role, ctx.user.id)),
+  setRole: orgProcedure("org.manage")
+    .input(setRoleInput)
+    .mutation(({ ctx, input }) => setMemberRole(ctx.db, { orgId: ctx.org.id, userId: input.userId, role: input.role, actorUserId: ctx.user.id })),
 
-  invitation: authedProcedure.input(token).query(({ ctx, input }) => describeInvite(ctx.db, input.token)),
+  invitation: authedProcedure.input(inviteTokenInput).query(({ ctx, input }) => describeInvite(ctx.db, { token: input.token })),
 
-  acceptInvite: authedProcedure.input(token).mutation(({ ctx, input }) => acceptInvite(ctx.db, ctx.user, input.token)),
+  acceptInvite: authedProcedure.input(inviteTokenInput).mutation(({ ctx, input }) => acceptInvite(ctx.db, { user: ctx.user, token: input.token })),
 });

@@ -1,23 +1,18 @@
-import { z } from "zod";
-import { listPayables, listPayouts, recordPayout, recordPayoutInput } from "../../finance/payouts";
+import { listPayables, listPayouts, recordPayout } from "../../finance/payouts";
+import { listPayoutsInput, myPayoutsInput, recordPayoutInput } from "../../finance/inputs";
 import { orgProcedure, platformFinanceProcedure, router } from "../trpc";
-
-const page = z.object({
-  before: z.uuid("is not a valid cursor").nullish(),
-  limit: z.number().int().min(1, "must be at least 1").max(200, "must be at most 200").default(50),
-});
 
 export const payoutsRouter = router({
   payables: platformFinanceProcedure.query(({ ctx }) => listPayables(ctx.db)),
 
-  record: platformFinanceProcedure.input(recordPayoutInput).mutation(({ ctx, input }) => recordPayout(ctx.db, input, ctx.user.id)),
+  record: orgProcedure("payouts.run").input(recordPayoutInput).mutation(({ ctx, input }) => recordPayout(ctx.db, { ...input, actorUserId: ctx.user.id })),
 
   list: platformFinanceProcedure
-    .input(page.extend({ orgId: z.uuid("is not a valid id").nullish() }))
+    .input(listPayoutsInput)
     .query(({ ctx, input }) => listPayouts(ctx.db, { orgId: input.orgId ?? null, before: input.before, limit: input.limit })),
 
   /** A provider's own payout statement. */
-  mine: orgProcedure("owner", "finance")
-    .input(page)
+  mine: orgProcedure("payouts.read")
+    .input(myPayoutsInput)
     .query(({ ctx, input }) => listPayouts(ctx.db, { orgId: ctx.org.id, before: input.before, limit: input.limit })),
 });

@@ -31,9 +31,6 @@ export function Forbidden() {
   );
 }
 
-/** A <input type="date"> value for a Date (UTC). */
-export const dateInput = (d: Date) => d.toISOString().slice(0, 10);
-
 /** The query string of the defined, non-empty values. */
 export function queryString(params: Record<string, string | null | undefined>): string {
   const q = new URLSearchParams();

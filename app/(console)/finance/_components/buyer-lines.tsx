@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { heldCreditText } from "@/app/_components/held-credit";
 import { formatDate, usd } from "@/app/_lib/format";
 
@@ -22,7 +23,7 @@ export function BuyerStatement({ s, current }: { s: BuyerMonth; current: boolean
             <tr><th>Day (UTC)</th><th>What</th><th className="text-right">Amount</th><th className="text-right">Balance</th></tr>
           </thead>
           <tbody>
-            <tr><td colSpan={3} className="text-slate-500">Opening balance</td><td className="text-right font-mono">{usd(s.openingNano)}</td></tr>
+            <tr><td colSpan={3} className="text-slate-500">Opening balance</td><MoneyCell nano={s.openingNano} /></tr>
             {s.lines.map((l, i) => (
               <tr key={`${l.day}-${l.transferId ?? "usage"}-${i}`} data-testid={l.requests === null ? "statement-line" : "statement-usage-line"}>
                 <td data-label="Day">{formatDate(`${l.day}T00:00:00Z`)}</td>
@@ -30,10 +31,10 @@ export function BuyerStatement({ s, current }: { s: BuyerMonth; current: boolean
                   {l.requests === null ? l.label : <Link className="text-indigo-700 hover:underline" href={usageDayHref(l.day)}>{l.label}</Link>}
                 </td>
                 <td data-label="Amount" className={`text-right font-mono ${l.amountNano < 0n ? "text-slate-900" : "text-emerald-700"}`}>{l.amountNano > 0n ? "+" : ""}{usd(l.amountNano)}</td>
-                <td data-label="Balance" className="text-right font-mono">{usd(l.balanceNano)}</td>
+                <MoneyCell nano={l.balanceNano} data-label="Balance" />
               </tr>
             ))}
-            <tr className="font-semibold"><td colSpan={3}>Closing balance</td><td className="text-right font-mono" data-testid="statement-closing">{usd(s.closingNano)}</td></tr>
+            <tr className="font-semibold"><td colSpan={3}>Closing balance</td><MoneyCell nano={s.closingNano} data-testid="statement-closing" /></tr>
           </tbody>
         </table>
       </div>

@@ -2,8 +2,10 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useDeferredValue, useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
+import { Field } from "@/app/_components/filter-form";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
-import { usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerAccountKind } from "@/db/schema/ledger";
 import { kindLabel } from "../_components/bits";
@@ -15,12 +17,12 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
   const [kind, setKind] = useState(initialKind);
   const [search, setSearch] = useState("");
   const deferredSearch = useDeferredValue(search.trim());
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
   const accounts = useQuery({
     ...trpc.finance.accounts.queryOptions({
       kind: (kind || null) as LedgerAccountKind | null,
       search: deferredSearch || null,
-      after: cursors[cursors.length - 1] ?? null,
+      after: pages.cursor,
       limit: PAGE,
     }),
     placeholderData: keepPreviousData,
@@ -29,20 +31,18 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
   return (
     <section className="card space-y-4">
       <div className="flex flex-wrap gap-4">
-        <div className="w-60">
-          <label className="label" htmlFor="kind">Kind</label>
-          <select id="kind" className="input" value={kind} onChange={(e) => { setKind(e.target.value); setCursors([null]); }}>
+        <Field id="kind" label="Kind" className="w-60">
+          <select id="kind" className="input" value={kind} onChange={(e) => { setKind(e.target.value); pages.reset(); }}>
             <option value="">All kinds</option>
             {kinds.map((k) => (
               <option key={k} value={k}>{kindLabel(k)}</option>
             ))}
           </select>
-        </div>
-        <div className="w-72">
-          <label className="label" htmlFor="account-search">Search organisations</label>
+        </Field>
+        <Field id="account-search" label="Search organisations" className="w-72">
           <input id="account-search" className="input" type="search" placeholder="Organisation name" maxLength={100} value={search}
-            onChange={(e) => { setSearch(e.target.value); setCursors([null]); }} />
-        </div>
+            onChange={(e) => { setSearch(e.target.value); pages.reset(); }} />
+        </Field>
       </div>
       <QueryView
         query={accounts}
@@ -67,23 +67,18 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
                     <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>{a.orgName ?? "Platform"}</Link>
                   </td>
                   <td>{kindLabel(a.kind)}</td>
-                  <td className="text-right font-mono">{usd(a.debitsPosted)}</td>
-                  <td className="text-right font-mono">{usd(a.creditsPosted)}</td>
-                  <td className="text-right font-mono font-medium">{usd(a.postedNano)}</td>
-                  <td className="text-right font-mono text-slate-500">{usd(a.pendingNano)}</td>
-                  <td className="text-right font-mono">{usd(a.availableNano)}</td>
+                  <MoneyCell nano={a.debitsPosted} />
+                  <MoneyCell nano={a.creditsPosted} />
+                  <MoneyCell nano={a.postedNano} className="font-medium" />
+                  <MoneyCell nano={a.pendingNano} className="text-slate-500" />
+                  <MoneyCell nano={a.availableNano} />
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </QueryView>
-      {(cursors.length > 1 || page?.nextCursor) && (
-        <div className="flex justify-between">
-          <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-          <button className="btn-secondary" disabled={!page?.nextCursor} onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}>Next</button>
-        </div>
-      )}
+      {(pages.hasPrevious || page?.nextCursor) && <Pager pages={pages} nextCursor={page?.nextCursor} />}
     </section>
   );
 }

@@ -1,29 +1,30 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { Field } from "@/app/_components/filter-form";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
 import { dateTime } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
-import type { AuditAction } from "@/server/finance/audit";
-import { changedFields } from "@/server/finance/audit-diff";
+import type { AuditAction } from "@/server/audit/log";
+import { changedFields } from "@/server/audit/diff";
 
 export function AuditLog({ scope, actions }: { scope: "platform" | "org"; actions: readonly AuditAction[] }) {
   const trpc = useTRPC();
   const [action, setAction] = useState<AuditAction | "">("");
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const input = { action: action || null, before: cursors[cursors.length - 1] ?? null, limit: 50 };
+  const pages = useCursorPages();
+  const input = { action: action || null, before: pages.cursor, limit: 50 };
   const platform = useQuery({ ...trpc.audit.list.queryOptions(input), enabled: scope === "platform" });
   const own = useQuery({ ...trpc.audit.mine.queryOptions(input), enabled: scope === "org" });
   const q = scope === "platform" ? platform : own;
   return (
     <section className="card space-y-4">
-      <div className="w-60">
-        <label className="label" htmlFor="a-action">Action</label>
-        <select id="a-action" className="input" value={action} onChange={(e) => { setAction(e.target.value as AuditAction | ""); setCursors([null]); }}>
+      <Field id="a-action" label="Action" className="w-60">
+        <select id="a-action" className="input" value={action} onChange={(e) => { setAction(e.target.value as AuditAction | ""); pages.reset(); }}>
           <option value="">All actions</option>
           {actions.map((a) => <option key={a} value={a}>{a}</option>)}
         </select>
-      </div>
+      </Field>
       <QueryView query={q} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="Nothing recorded">Organisations created, invites and roles, listing status and prices, keys and their limits, payouts and closed months appear here.</EmptyState>}>
         {(d) => (
           <table className="data-table" data-testid="audit-log">
@@ -51,10 +52,7 @@ export function AuditLog({ scope, actions }: { scope: "platform" | "org"; action
           </table>
         )}
       </QueryView>
-      <div className="flex justify-between">
-        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
-        <button className="btn-secondary" disabled={!q.data?.nextCursor} onClick={() => q.data?.nextCursor && setCursors([...cursors, q.data.nextCursor])}>Older</button>
-      </div>
+      <Pager pages={pages} nextCursor={q.data?.nextCursor} newestFirst />
     </section>
   );
 }

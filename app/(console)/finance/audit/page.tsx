@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { PageHeader } from "@/app/_components/ui";
-import { auditActions } from "@/server/finance/audit";
+import { auditActions } from "@/server/audit/log";
 import { financeAccess } from "../_components/access";
 import { Forbidden } from "../_components/bits";
 import { FinanceNav } from "../_components/finance-nav";

@@ -1,8 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
+import { Field, FilterForm, useFilters } from "@/app/_components/filter-form";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, QueryView } from "@/app/_components/ui";
-import { dateTime, usd } from "@/app/_lib/format";
+import { utcDayEnd, utcDayStart } from "@/app/_lib/dates";
+import { dateTime } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { LedgerTransferCode } from "@/db/schema/ledger";
 import { kindLabel, queryString, TransferLink } from "../_components/bits";
@@ -12,15 +15,14 @@ const empty: Filters = { code: "", orgId: "", accountId: "", refKind: "", refId:
 
 /** Dates are whole days (UTC): from the start of `from` to the end of `to`. */
 function toInput(f: Filters) {
-  const day = (d: string, end: boolean) => (d ? new Date(new Date(`${d}T00:00:00Z`).getTime() + (end ? 86_400_000 : 0)) : null);
   return {
     code: (f.code || null) as LedgerTransferCode | null,
     orgId: f.orgId || null,
     accountId: f.accountId.trim() || null,
     refKind: f.refKind.trim() || null,
     refId: f.refId.trim() || null,
-    from: day(f.from, false),
-    to: day(f.to, true),
+    from: utcDayStart(f.from),
+    to: utcDayEnd(f.to),
   };
 }
 
@@ -34,12 +36,11 @@ export function JournalBrowser({
   initial: Partial<Filters>;
 }) {
   const trpc = useTRPC();
-  const [draft, setDraft] = useState<Filters>({ ...empty, ...initial });
-  const [applied, setApplied] = useState<Filters>({ ...empty, ...initial });
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const input = toInput(applied);
-  const page = useQuery(trpc.finance.journal.queryOptions({ ...input, after: cursors[cursors.length - 1] ?? null, limit: 50 }));
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [k]: e.target.value });
+  const pages = useCursorPages();
+  const filters = useFilters<Filters>(() => ({ ...empty, ...initial }), empty, pages.reset);
+  const { draft, set } = filters;
+  const input = toInput(filters.applied);
+  const page = useQuery(trpc.finance.journal.queryOptions({ ...input, after: pages.cursor, limit: 50 }));
   const csv = `/api/finance/journal${queryString({
     code: input.code,
     orgId: input.orgId,
@@ -52,53 +53,35 @@ export function JournalBrowser({
 
   return (
     <section className="card space-y-4">
-      <form
-        className="grid gap-3 sm:grid-cols-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied(draft);
-          setCursors([null]);
-        }}
-      >
-        <div>
-          <label className="label" htmlFor="j-code">Code</label>
+      <FilterForm filters={filters} className="grid gap-3 sm:grid-cols-4">
+        <Field id="j-code" label="Code">
           <select id="j-code" className="input" value={draft.code} onChange={set("code")}>
             <option value="">Any</option>
             {codes.map((c) => <option key={c} value={c}>{c}</option>)}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor="j-org">Organisation</label>
+        </Field>
+        <Field id="j-org" label="Organisation">
           <select id="j-org" className="input" value={draft.orgId} onChange={set("orgId")}>
             <option value="">Any</option>
             {organizations.map((o) => <option key={o.id} value={o.id}>{o.name}</option>)}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor="j-from">From</label>
+        </Field>
+        <Field id="j-from" label="From">
           <input id="j-from" type="date" className="input" value={draft.from} onChange={set("from")} />
-        </div>
-        <div>
-          <label className="label" htmlFor="j-to">To (inclusive)</label>
+        </Field>
+        <Field id="j-to" label="To (inclusive)">
           <input id="j-to" type="date" className="input" value={draft.to} onChange={set("to")} />
-        </div>
-        <div>
-          <label className="label" htmlFor="j-account">Account id</label>
+        </Field>
+        <Field id="j-account" label="Account id">
           <input id="j-account" className="input font-mono" value={draft.accountId} onChange={set("accountId")} />
-        </div>
-        <div>
-          <label className="label" htmlFor="j-refkind">Reference kind</label>
+        </Field>
+        <Field id="j-refkind" label="Reference kind">
           <input id="j-refkind" className="input" placeholder="e.g. stripe_checkout_session" value={draft.refKind} onChange={set("refKind")} />
-        </div>
-        <div>
-          <label className="label" htmlFor="j-refid">Reference id</label>
+        </Field>
+        <Field id="j-refid" label="Reference id">
           <input id="j-refid" className="input font-mono" value={draft.refId} onChange={set("refId")} />
-        </div>
-        <div className="flex items-end gap-2">
-          <button className="btn-primary">Apply</button>
-          <button type="button" className="btn-secondary" onClick={() => { setDraft(empty); setApplied(empty); setCursors([null]); }}>Clear</button>
-        </div>
-      </form>
+        </Field>
+      </FilterForm>
       <div className="flex justify-end">
         <a className="btn-secondary" href={csv} data-testid="journal-csv" download>Download CSV</a>
       </div>
@@ -116,7 +99,7 @@ export function JournalBrowser({
                   <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
                   <td>{kindLabel(e.debit.kind)}<div className="text-xs text-slate-500">{e.debit.orgName ?? "Platform"}</div></td>
                   <td>{kindLabel(e.credit.kind)}<div className="text-xs text-slate-500">{e.credit.orgName ?? "Platform"}</div></td>
-                  <td className="text-right font-mono">{usd(e.amountNano)}</td>
+                  <MoneyCell nano={e.amountNano} />
                   <td className="max-w-52 truncate font-mono text-xs text-slate-500" title={e.refId ?? ""}>{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
                 </tr>
               ))}
@@ -124,10 +107,7 @@ export function JournalBrowser({
           </table>
         )}
       </QueryView>
-      <div className="flex justify-between">
-        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
-        <button className="btn-secondary" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>Older</button>
-      </div>
+      <Pager pages={pages} nextCursor={page.data?.nextCursor} newestFirst />
     </section>
   );
 }

@@ -1,8 +1,9 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
-import { usd, usdFromCents } from "@/app/_lib/format";
+import { usdFromCents } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 
 const WHY: Record<string, string> = { pay: "Will be paid", below_minimum: "Below the payout minimum", not_onboarded: "No Stripe account with payouts enabled" };
@@ -34,8 +35,8 @@ export function ConnectRun() {
               {d.map((l) => (
                 <tr key={l.orgId} data-testid="run-line" data-org={l.orgName} data-decision={l.decision}>
                   <td>{l.orgName}</td>
-                  <td className="text-right font-mono">{usd(l.fundedNano)}</td>
-                  <td className="text-right font-mono">{usdFromCents(l.amountCents)}</td>
+                  <MoneyCell nano={l.fundedNano} />
+                  <MoneyCell cents={l.amountCents} />
                   <td>{WHY[l.decision]}</td>
                   <td className="text-right">
                     {l.decision === "pay" && (

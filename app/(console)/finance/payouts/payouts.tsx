@@ -1,11 +1,11 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { EmptyState, ErrorText, QueryView } from "@/app/_components/ui";
-import { usd } from "@/app/_lib/format";
+import { formatUsd, usd } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
-import { formatUsd } from "@/server/ledger/money";
 import { TransferLink } from "../_components/bits";
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -42,8 +42,8 @@ export function Payouts() {
                 {d.map((p) => (
                   <tr key={p.orgId} data-testid="payable-row" data-org={p.orgName}>
                     <td>{p.orgName}</td>
-                    <td className="text-right font-mono" data-testid="payable-amount">{usd(p.payableNano)}</td>
-                    <td className="text-right font-mono">{usd(p.paidNano)}</td>
+                    <MoneyCell nano={p.payableNano} data-testid="payable-amount" />
+                    <MoneyCell nano={p.paidNano} />
                     <td>{p.lastPaidOn ?? "—"}</td>
                     <td className="text-right">
                       <button
@@ -110,7 +110,7 @@ export function Payouts() {
                 <tr key={p.id}>
                   <td>{p.paidOn}</td>
                   <td>{p.orgName}</td>
-                  <td className="text-right font-mono">{usd(p.amountNano)}</td>
+                  <MoneyCell nano={p.amountNano} />
                   <td>{p.bankReference}</td>
                   <td>{p.createdBy ?? "—"}</td>
                   <td><TransferLink id={p.transferId} /></td>

@@ -2,23 +2,21 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
+import { utcMonth } from "@/app/_lib/dates";
 import { dateTime, usd } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import { StatusBadge } from "../_components/bits";
 
-function monthBounds(month: string) {
-  const [y, m] = month.split("-").map(Number) as [number, number];
-  return { from: new Date(Date.UTC(y, m - 1, 1)), to: new Date(Date.UTC(y, m, 1)) };
-}
 const currentMonth = () => new Date().toISOString().slice(0, 7);
 
 export function Reconciliation() {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [month, setMonth] = useState(currentMonth());
-  const valid = /^\d{4}-\d{2}$/.test(month);
-  const reports = useQuery({ ...trpc.finance.reconciliation.queryOptions(monthBounds(valid ? month : currentMonth())), enabled: valid });
+  const bounds = utcMonth(month);
+  const valid = bounds !== null;
+  const reports = useQuery({ ...trpc.finance.reconciliation.queryOptions(bounds ?? utcMonth(currentMonth())!), enabled: valid });
   const periods = useQuery(trpc.finance.periods.queryOptions());
   const close = useMutation(
     trpc.finance.closePeriod.mutationOptions({
@@ -31,7 +29,7 @@ export function Reconciliation() {
   const review = useMutation(trpc.finance.reviewConflict.mutationOptions({ onSuccess: () => reports.refetch() }));
   const closed = periods.data?.find((p) => p.month.startsWith(month));
   // A month closes once it is over (the server refuses earlier too).
-  const ended = valid && monthBounds(month).to.getTime() <= Date.now();
+  const ended = bounds !== null && bounds.to.getTime() <= Date.now();
 
   return (
     <div className="space-y-6">

@@ -4,15 +4,15 @@ import type { inferRouterOutputs } from "@trpc/server";
 import Link from "next/link";
 import { useState } from "react";
 import { ErrorText, PageHeader, Spinner } from "@/app/_components/ui";
-import { formatDateTime, formatPricePer1k, formatPricePer1M } from "@/app/_lib/format";
+import { utcFromInput } from "@/app/_lib/dates";
+import { formatDateTime, formatPricePer1k, formatPricePer1M, pricePer1MDecimal } from "@/app/_lib/format";
 import { formError } from "@/app/_lib/form-errors";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/api/root";
-import { pricePer1MDecimal } from "@/server/catalog/pricing";
+import { can, type Role } from "@/server/auth/permissions";
+import { PRICE_NOTICE_MS } from "@/server/catalog/price-in-force";
 import { ListingForm } from "../listing-form";
 import { statusStyle } from "../models-list";
-
-type Role = "owner" | "developer" | "finance";
 
 export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: string; role: Role }) {
   const trpc = useTRPC();
@@ -23,8 +23,8 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
   const update = useMutation(trpc.catalog.update.mutationOptions({ onSuccess: () => (setSaved(true), refresh()) }));
   const setStatus = useMutation(trpc.catalog.setStatus.mutationOptions({ onSuccess: refresh }));
   const test = useMutation(trpc.catalog.testConnection.mutationOptions());
-  const canEdit = role === "owner" || role === "developer";
-  const isOwner = role === "owner";
+  const canEdit = can(role, "listings.manage");
+  const canPublish = can(role, "listings.publish");
 
   if (listing.isLoading) return <Spinner />;
   if (listing.error || !listing.data) return <ErrorText>{listing.error?.message ?? "Listing not found"}</ErrorText>;
@@ -80,7 +80,7 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
             {l.status === "published" && "Published: on the marketplace and served by the proxy."}
             {l.status === "paused" && "Paused: still listed, but the proxy does not serve it."}
           </p>
-          {isOwner ? (
+          {canPublish ? (
             <div className="flex gap-2">
               {l.status !== "published" && (
                 <button className="btn-primary" onClick={() => setStatus.mutate({ id, status: "published" })} disabled={setStatus.isPending} data-testid="publish">Publish</button>
@@ -99,7 +99,7 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
         </section>
       </div>
 
-      <Prices id={id} listing={l} isOwner={isOwner} onChanged={refresh} />
+      <Prices id={id} listing={l} canPublish={canPublish} onChanged={refresh} />
 
       {canEdit && (
         <div className="space-y-3">
@@ -124,12 +124,10 @@ type Listing = inferRouterOutputs<AppRouter>["catalog"]["get"];
 
 const priceLabels = { "prices.input": "Input", "prices.output": "Output", "prices.cachedInput": "Cached input", effectiveFrom: "From (UTC)" };
 
-/** A datetime-local value read as UTC ("2026-12-05T14:30" → 14:30 UTC): times are entered as they are listed. */
-const utcFromInput = (value: string) => new Date(`${value}Z`);
 /** The current minute in UTC as a datetime-local value, the earliest a change may start. */
 const utcInputNow = () => new Date().toISOString().slice(0, 16);
 
-function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: Listing; isOwner: boolean; onChanged: () => void }) {
+function Prices({ id, listing, canPublish, onChanged }: { id: string; listing: Listing; canPublish: boolean; onChanged: () => void }) {
   const trpc = useTRPC();
   const [when, setWhen] = useState<"now" | "later">("now");
   const change = useMutation(trpc.catalog.changePrice.mutationOptions({ onSuccess: onChanged }));
@@ -153,7 +151,7 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
               <td className="text-right tabular-nums">{formatPricePer1k(v.inputPer1kNano)}</td>
               <td className="whitespace-nowrap text-xs text-slate-500">
                 {v.effectiveFrom > now ? "scheduled" : current && v.effectiveFrom.getTime() === current.effectiveFrom.getTime() ? "current" : ""}
-                {isOwner && v.effectiveFrom > now && (
+                {canPublish && v.effectiveFrom > now && (
                   <button
                     className="ml-2 text-indigo-700 hover:underline"
                     data-testid="cancel-scheduled-price"
@@ -168,7 +166,7 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
           ))}
         </tbody>
       </table>
-      {isOwner ? (
+      {canPublish ? (
         <form
           className="space-y-3"
           data-testid="change-price"
@@ -208,7 +206,7 @@ function Prices({ id, listing, isOwner, onChanged }: { id: string; listing: List
           </div>
           <div className="flex flex-wrap items-center gap-4 text-sm">
             <label className="flex items-center gap-1.5">
-              <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> Effective now
+              <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> As soon as allowed ({PRICE_NOTICE_MS / 1000} s notice)
             </label>
             <label className="flex items-center gap-1.5">
               <input type="radio" name="when" checked={when === "later"} onChange={() => setWhen("later")} /> From (UTC)

@@ -8,7 +8,7 @@ export const metadata: Metadata = { title: "Manage model" };
 
 export default async function Page({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const { org } = await requireOrg(`/models/${id}`);
+  const { org, role } = await requireOrg(`/models/${id}`);
   if (!isUuid(id)) notFound();
-  return <ManageListing key={`${org.id}-${id}`} id={id} orgSlug={org.slug} role={org.role} />;
+  return <ManageListing key={`${org.id}-${id}`} id={id} orgSlug={org.slug} role={role} />;
 }

@@ -3,12 +3,13 @@ import Link from "next/link";
 import { PageHeader } from "@/app/_components/ui";
 import { requireOrg } from "@/app/_lib/guards";
 import { NewListing } from "./new-listing";
+import { can } from "@/server/auth/permissions";
 
 export const metadata: Metadata = { title: "List a model" };
 
 export default async function Page() {
-  const { org } = await requireOrg("/models/new");
-  if (org.role === "finance") {
+  const { org, role } = await requireOrg("/models/new");
+  if (!can(role, "listings.manage")) {
     return (
       <>
         <PageHeader title="List a model" />

@@ -5,5 +5,5 @@ import { exportCsv } from "@/server/finance/exports";
 
 // Streamed CSV; authorised like the tRPC procedures (see server/finance/exports.ts).
 export const GET = guardedRoute("GET /api/finance/journal", async (req: Request) => {
-  return exportCsv(getDb(), await sessionUser(), "journal", new URL(req.url));
+  return exportCsv(getDb(), { user: await sessionUser(), kind: "journal", url: new URL(req.url) });
 });

@@ -1,7 +1,8 @@
 import { sessionUser } from "@/server/api/http";
 import { getDb } from "@/server/db";
 import { guardedRoute } from "@/server/errors";
-import { activityCsv, activityFilter } from "@/server/dashboards/service";
+import { activityCsv } from "@/server/dashboards/activity";
+import { activityFilter } from "@/server/dashboards/inputs";
 import { resolveActiveOrg } from "@/server/orgs/service";
 
 /**
@@ -13,7 +14,7 @@ export const GET = guardedRoute("GET /api/usage/export", async (req: Request) =>
   const user = await sessionUser();
   if (!user) return new Response("Sign in first\n", { status: 401 });
   const db = getDb();
-  const org = await resolveActiveOrg(db, user.id);
+  const org = await resolveActiveOrg(db, { userId: user.id });
   if (!org) return new Response("Create or join an organisation first\n", { status: 403 });
 
   const params = new URL(req.url).searchParams;
@@ -24,7 +25,7 @@ export const GET = guardedRoute("GET /api/usage/export", async (req: Request) =>
     return new Response(`${message}\n`, { status: 400 });
   }
 
-  const lines = activityCsv(db, org.id, filter.data);
+  const lines = activityCsv(db, { orgId: org.id, filter: filter.data });
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {

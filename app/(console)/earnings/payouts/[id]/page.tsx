@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { requireOrg } from "@/app/_lib/guards";
 import { usd } from "@/app/_lib/format";
 import { PrintButton } from "../../../credits/receipts/[id]/print-button";
@@ -49,13 +50,13 @@ export default async function PayoutStatementPage({ params }: { params: Promise<
               <tr key={x.id}>
                 <td>{x.settledAt.toISOString().replace("T", " ").slice(0, 19)}</td>
                 <td className="text-right tabular-nums">{x.events}</td>
-                <td className="text-right tabular-nums">{usd(x.costNano)}</td>
-                <td className="text-right tabular-nums">{usd(x.feeNano)}</td>
-                <td className="text-right tabular-nums">{usd(x.earnedNano)}</td>
+                <MoneyCell nano={x.costNano} digits="tabular" />
+                <MoneyCell nano={x.feeNano} digits="tabular" />
+                <MoneyCell nano={x.earnedNano} digits="tabular" />
               </tr>
             ))}
           </tbody>
-          <tfoot><tr><td colSpan={4}>Earned in this period</td><td className="text-right font-semibold tabular-nums" data-testid="statement-earned">{usd(s.earnedNano)}</td></tr></tfoot>
+          <tfoot><tr><td colSpan={4}>Earned in this period</td><MoneyCell nano={s.earnedNano} digits="tabular" className="font-semibold" data-testid="statement-earned" /></tr></tfoot>
         </table>
         <p className="text-xs text-slate-500">Payouts pay funded earnings oldest first: this payout covers the usage settled since the previous payout.</p>
       </article>

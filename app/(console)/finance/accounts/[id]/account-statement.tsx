@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
 import { dateTime, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -10,10 +11,8 @@ const PAGE = 50;
 
 export function AccountStatement({ accountId }: { accountId: string }) {
   const trpc = useTRPC();
-  // Cursors of the pages visited, so "Previous" goes back without refetching from the start.
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors[cursors.length - 1] ?? null;
-  const s = useQuery(trpc.ledger.statement.queryOptions({ accountId, after, limit: PAGE }));
+  const pages = useCursorPages();
+  const s = useQuery(trpc.ledger.statement.queryOptions({ accountId, after: pages.cursor, limit: PAGE }));
   if (s.isLoading) return <Spinner />;
   if (s.error) return <ErrorText>{s.error.message}</ErrorText>;
   const { account, entries, nextCursor } = s.data!;
@@ -43,17 +42,14 @@ export function AccountStatement({ accountId }: { accountId: string }) {
                 <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
                 <td className="max-w-52 truncate font-mono text-xs text-slate-500">{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
                 <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
-                <td className="text-right font-mono font-medium">{usd(e.balanceNano)}</td>
-                <td className="text-right font-mono text-slate-500">{usd(e.pendingNano)}</td>
+                <MoneyCell nano={e.balanceNano} className="font-medium" />
+                <MoneyCell nano={e.pendingNano} className="text-slate-500" />
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      <div className="flex justify-between">
-        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-        <button className="btn-secondary" disabled={!nextCursor} onClick={() => nextCursor && setCursors([...cursors, nextCursor])}>Next</button>
-      </div>
+      <Pager pages={pages} nextCursor={nextCursor} />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { PrintButton } from "@/app/(console)/credits/receipts/[id]/print-button";
 import { formatDate, usd, usdFromCents } from "@/app/_lib/format";
 import { financeAccess } from "../../_components/access";
@@ -46,7 +47,7 @@ export default async function Page({ params }: { params: Promise<{ month: string
             <h2 className="font-semibold capitalize">{kindLabel(a.kind)}</h2>
             <table className="data-table">
               <tbody>
-                <tr><td>Opening balance</td><td /><td className="text-right font-mono">{usd(a.openingNano)}</td></tr>
+                <tr><td>Opening balance</td><td /><MoneyCell nano={a.openingNano} /></tr>
                 {a.byCode.map((c) => (
                   <tr key={c.code}>
                     <td className="pl-6">{c.code} ({c.count})</td>
@@ -54,7 +55,7 @@ export default async function Page({ params }: { params: Promise<{ month: string
                     <td />
                   </tr>
                 ))}
-                <tr className="font-semibold"><td>Closing balance</td><td /><td className="text-right font-mono" data-testid={`closing-${a.kind}`}>{usd(a.closingNano)}</td></tr>
+                <tr className="font-semibold"><td>Closing balance</td><td /><MoneyCell nano={a.closingNano} data-testid={`closing-${a.kind}`} /></tr>
               </tbody>
             </table>
           </section>
@@ -70,7 +71,7 @@ export default async function Page({ params }: { params: Promise<{ month: string
                   <tr key={t.id}>
                     <td className="font-medium sm:font-normal">{formatDate(t.paidAt)}</td>
                     <td data-label="Receipt"><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>No. {t.receiptNumber}</Link></td>
-                    <td data-label="Amount" className="text-right font-mono">{usdFromCents(t.amountCents)}</td>
+                    <MoneyCell cents={t.amountCents} data-label="Amount" />
                     <td data-label="Refunded" className="text-right font-mono">{t.refundedCents ? usdFromCents(t.refundedCents) : "—"}</td>
                   </tr>
                 ))}
@@ -86,7 +87,7 @@ export default async function Page({ params }: { params: Promise<{ month: string
               <thead><tr><th>Key</th><th>Listing</th><th className="text-right">Requests</th><th className="text-right">Cost</th></tr></thead>
               <tbody>
                 {s.usage.map((u) => (
-                  <tr key={`${u.keyId}-${u.listingSlug}`}><td className="font-medium sm:font-normal">{u.keyName}</td><td data-label="Listing" className="max-sm:break-all">{u.listingSlug}</td><td data-label="Requests" className="text-right">{u.requests.toString()}</td><td data-label="Cost" className="text-right font-mono">{usd(u.costNano)}</td></tr>
+                  <tr key={`${u.keyId}-${u.listingSlug}`}><td className="font-medium sm:font-normal">{u.keyName}</td><td data-label="Listing" className="max-sm:break-all">{u.listingSlug}</td><td data-label="Requests" className="text-right">{u.requests.toString()}</td><MoneyCell nano={u.costNano} data-label="Cost" /></tr>
                 ))}
               </tbody>
             </table>
@@ -100,7 +101,7 @@ export default async function Page({ params }: { params: Promise<{ month: string
               <thead><tr><th>Paid on</th><th>Bank reference</th><th className="text-right">Amount</th></tr></thead>
               <tbody>
                 {s.payouts.map((p) => (
-                  <tr key={p.id}><td>{p.paidOn}</td><td>{p.bankReference}</td><td className="text-right font-mono">{usd(p.amountNano)}</td></tr>
+                  <tr key={p.id}><td>{p.paidOn}</td><td>{p.bankReference}</td><MoneyCell nano={p.amountNano} /></tr>
                 ))}
               </tbody>
             </table>

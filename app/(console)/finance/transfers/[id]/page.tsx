@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
 import { PageHeader } from "@/app/_components/ui";
 import { dateTime, usd, usdFromCents } from "@/app/_lib/format";
 import { financeAccess } from "../../_components/access";
@@ -101,7 +102,7 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
                     <tr key={String(a.id)}>
                       <td>{text(a.kind)}</td>
                       <td className="font-mono text-xs">{text(a.external_id)}</td>
-                      <td className="text-right font-mono">{usd(a.amount_nano as bigint)}</td>
+                      <MoneyCell nano={a.amount_nano as bigint} />
                       <td>{text(a.created_at)}</td>
                     </tr>
                   ))}
@@ -145,7 +146,7 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
                     <td>{r.code}</td>
                     <td>{kindLabel(r.debit.kind)} · {r.debit.orgName ?? "Platform"}</td>
                     <td>{kindLabel(r.credit.kind)} · {r.credit.orgName ?? "Platform"}</td>
-                    <td className="text-right font-mono">{usd(r.amountNano)}</td>
+                    <MoneyCell nano={r.amountNano} />
                   </tr>
                 ))}
               </tbody>

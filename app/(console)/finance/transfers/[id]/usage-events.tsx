@@ -1,14 +1,15 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { MoneyCell } from "@/app/_components/money-cell";
+import { Pager, useCursorPages } from "@/app/_components/pager";
 import { EmptyState, ErrorText, Spinner } from "@/app/_components/ui";
 import { dateTime, usd } from "@/app/_lib/format";
 import { useTRPC } from "@/app/_lib/trpc";
 
 export function UsageEvents({ transferId }: { transferId: string }) {
   const trpc = useTRPC();
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const q = useQuery(trpc.finance.usageEvents.queryOptions({ transferId, after: cursors[cursors.length - 1] ?? null, limit: 100 }));
+  const pages = useCursorPages();
+  const q = useQuery(trpc.finance.usageEvents.queryOptions({ transferId, after: pages.cursor, limit: 100 }));
   if (q.isLoading) return <Spinner label="Loading usage events…" />;
   if (q.error) return <ErrorText>{q.error.message}</ErrorText>;
   const { source, events, nextCursor } = q.data!;
@@ -39,17 +40,14 @@ export function UsageEvents({ transferId }: { transferId: string }) {
                 <td className="font-mono text-xs">{e.keyId.slice(0, 8)}…</td>
                 <td className="text-right font-mono">{e.inputTokens} / {e.outputTokens} / {e.cachedInputTokens}</td>
                 <td>{e.status}</td>
-                <td className="text-right font-mono">{usd(e.costNano)}</td>
-                <td className="text-right font-mono">{usd(e.feeNano)}</td>
+                <MoneyCell nano={e.costNano} />
+                <MoneyCell nano={e.feeNano} />
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      <div className="flex justify-between">
-        <button className="btn-secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-        <button className="btn-secondary" disabled={!nextCursor} onClick={() => nextCursor && setCursors([...cursors, nextCursor])}>Next</button>
-      </div>
+      <Pager pages={pages} nextCursor={nextCursor} />
     </div>
   );
 }

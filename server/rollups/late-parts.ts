@@ -3,7 +3,7 @@
  * the events that started at or after minute 15 and minute 30 of their UTC hour, so an hour
  * holding a local midnight at :15 or :30 (Nepal +5:45 and Chatham +12:45 at :15; India +5:30,
  * Newfoundland −3:30 and central Australia at :30) splits exactly between its two days. Settlement writes them (server/usage/settlement.ts), the dashboards
- * read them (usageByDay in ./service.ts), and migration 0015 filled rows written before them.
+ * read them (usageByDay in server/dashboards/), and migration 0015 filled rows written before them.
  */
 
 /** Minutes of the UTC hour at which a local midnight can fall, other than :00. */

@@ -13,6 +13,9 @@ describe("csvCell", () => {
     ["a formula is defused", "=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""],
     ["a leading @ is defused", "@cmd", "'@cmd"],
     ["a date in ISO form", new Date("2026-04-01T00:00:00Z"), "2026-04-01T00:00:00.000Z"],
+    ["a negative number is left alone", -1.5, "-1.5"],
+    ["a boolean as text", true, "true"],
+    ["a spreadsheet formula is defused", "=SUM(A1)", "'=SUM(A1)"],
   ])("%s", (_label, input, expected) => {
     expect(csvCell(input)).toBe(expected);
   });

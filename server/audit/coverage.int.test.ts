@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../testing/db";
 import { callerFor, makeUser } from "../testing/fixtures";
 import { startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { changedFields } from "./audit-diff";
+import { changedFields } from "./diff";
 
 /**
  * Issue #16: the audit log missed key limit and allowlist edits, listing publish and pause,

@@ -1,6 +1,8 @@
-import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { auditLog, organizations, users } from "../../db/schema";
+import { keysetPage, pageFetchSize, pageLimit } from "../lib/paging";
+import { olderThan } from "../lib/paging-sql";
 
 export const auditActions = [
   "org.create",
@@ -56,13 +58,12 @@ export async function recordAudit(tx: DbOrTx, e: AuditEntry): Promise<void> {
  * the next). `orgId` limits it to one organisation; null reads all (platform finance).
  */
 export async function listAudit(db: DbOrTx, p: { orgId: string | null; action?: AuditAction | null; before?: string | null; limit?: number }) {
-  const limit = Math.min(Math.max(p.limit ?? 50, 1), 200);
+  const limit = pageLimit(p.limit, 50, 200);
   const conds: SQL[] = [];
   if (p.orgId) conds.push(eq(auditLog.orgId, p.orgId));
   if (p.action) conds.push(eq(auditLog.action, p.action));
   if (p.before) {
-    const cursor = sql`(select at from audit_log where id = ${p.before}::uuid)`;
-    conds.push(or(lt(auditLog.at, cursor), and(eq(auditLog.at, cursor), lt(auditLog.id, p.before)))!);
+    conds.push(olderThan(auditLog.at, auditLog.id, { before: p.before, atOfBefore: sql`(select at from audit_log where id = ${p.before}::uuid)` }));
   }
   const rows = await db
     .select({
@@ -83,7 +84,7 @@ export async function listAudit(db: DbOrTx, p: { orgId: string | null; action?: 
     .leftJoin(users, eq(users.id, auditLog.actorUserId))
     .where(conds.length ? and(...conds) : undefined)
     .orderBy(desc(auditLog.at), desc(auditLog.id))
-    .limit(limit + 1);
-  const entries = rows.slice(0, limit);
-  return { entries, nextCursor: rows.length > limit ? entries[entries.length - 1]!.id : null };
+    .limit(pageFetchSize(limit));
+  const { items: entries, nextCursor } = keysetPage(rows, limit, (r) => r.id);
+  return { entries, nextCursor };
 }

@@ -1,8 +1,9 @@
 /**
  * CSV for exports (RFC 4180): fields with commas, quotes or line breaks are quoted and
- * quotes doubled. Cells a spreadsheet would run as a formula (=, +, -, @, tab, CR at the
- * start) get a leading apostrophe, except plain numbers, so an exported reference
- * written by someone else cannot execute in finance's spreadsheet.
+ * quotes doubled. Text a spreadsheet would run as a formula (=, +, -, @, tab, CR at the
+ * start) gets a leading apostrophe, except plain numbers (and numbers, amounts and dates
+ * themselves), so a reference or name written by someone else cannot execute in the
+ * reader's spreadsheet.
  */
 export type Cell = string | number | bigint | boolean | Date | null | undefined;
 
@@ -11,7 +12,7 @@ const NUMBER_RE = /^-?\d+(\.\d+)?$/;
 export function csvCell(v: Cell): string {
   if (v === null || v === undefined) return "";
   let s = v instanceof Date ? v.toISOString() : String(v);
-  if (/^[=+\-@\t\r]/.test(s) && !NUMBER_RE.test(s)) s = `'${s}`;
+  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s) && !NUMBER_RE.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

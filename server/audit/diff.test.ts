@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { changedFields } from "./audit-diff";
+import { changedFields } from "./diff";
 
 describe("changedFields: what an audit entry changed, in words", () => {
   it.each([

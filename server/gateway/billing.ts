@@ -1,0 +1,62 @@
+import type { UsageEvent } from "../usage/contract";
+import type { RoutingListing } from "./backend";
+import { billableUsage } from "./estimate";
+import type { Bill, Outcome, Request } from "./relay";
+import { priceAt } from "./routing";
+import type { GatewayState } from "./state";
+
+/**
+ * Bills a finished request: tokens from the upstream's usage when it sent
+ * one, else counted (estimated), never past what the request could produce;
+ * journals the usage event (`then` runs once it is journalled, before the
+ * response ends), returns the unused hold, and counts the key's spend and tokens.
+ */
+export function billRequest(s: GatewayState, r: Request, listing: RoutingListing, o: Outcome, then?: (bill: Bill) => void): Bill {
+  const ended = Date.now();
+  const estimated = o.usage === null;
+  const reported = o.usage ?? { promptTokens: r.promptTokens, completionTokens: o.countedOutput, cachedTokens: 0 };
+  const checked = billableUsage(reported, r.bounds, priceAt(listing, r.started), r.hold.amountNano);
+  const { promptTokens, completionTokens: outputTokens, cachedTokens } = checked.billed;
+  const costNano = checked.costNano;
+  if (checked.anomaly) {
+    s.metrics.usageAnomalies.inc({ listing: listing.slug });
+    s.log(`usage anomaly on ${listing.slug}, request ${r.requestId}: ${checked.anomaly}; billed ${promptTokens}/${outputTokens}/${cachedTokens} (prompt/output/cached) instead of ${reported.promptTokens}/${reported.completionTokens}/${reported.cachedTokens}`);
+  }
+  const bill: Bill = { costNano, estimated, promptTokens, outputTokens, cachedTokens };
+  const event: UsageEvent = {
+    id: r.requestId,
+    reservationId: r.hold.reservationId,
+    keyId: r.key.keyId,
+    listingId: listing.listingId,
+    inputTokens: promptTokens - cachedTokens,
+    outputTokens,
+    cachedInputTokens: cachedTokens,
+    startedAt: new Date(r.started),
+    firstTokenAt: o.firstTokenAt === null ? null : new Date(o.firstTokenAt),
+    endedAt: new Date(ended),
+    status: o.status,
+    estimated,
+    upstreamStatus: o.upstreamStatus,
+    ...(checked.anomaly && {
+      anomaly: {
+        reason: checked.anomaly.slice(0, 300),
+        reportedInputTokens: reported.promptTokens - reported.cachedTokens,
+        reportedOutputTokens: reported.completionTokens,
+        reportedCachedInputTokens: reported.cachedTokens,
+      },
+    }),
+  };
+  s.reporter.record(event, then && (() => then(bill)));
+  s.credit.settle(r.hold, costNano);
+  s.keys.addSpend(r.key.keyId, costNano);
+  s.rates.adjustTokens(r.key.keyId, promptTokens + outputTokens - r.promptTokens, ended);
+  const e = estimated ? "true" : "false";
+  const m = s.metrics.tokens;
+  m.inc({ kind: "input", estimated: e }, promptTokens - cachedTokens);
+  if (cachedTokens) m.inc({ kind: "cached_input", estimated: e }, cachedTokens);
+  if (outputTokens) m.inc({ kind: "output", estimated: e }, outputTokens);
+  if (o.firstTokenAt !== null && outputTokens > 1 && ended > o.firstTokenAt) {
+    s.catalog.observeThroughput(listing.listingId, (outputTokens - 1) / ((ended - o.firstTokenAt) / 1000));
+  }
+  return bill;
+}
