@@ -60,8 +60,8 @@ try {
   };
 
   console.log(`ledger bench: ${seconds}s per measurement in ${ROUNDS} interleaved rounds, ${ACCOUNTS} accounts\n`);
-  const ledgerSingle = (rows: TransferInput[]) => db.transaction((tx) => postTransfers(tx, rows)).then(() => {});
-  const ledgerBatch = (rows: TransferInput[]) => db.transaction((tx) => postTransfersBatch(tx, rows)).then(() => {});
+  const ledgerSingle = (rows: TransferInput[]) => db.transaction((tx) => postTransfers(tx, { transfers: rows })).then(() => {});
+  const ledgerBatch = (rows: TransferInput[]) => db.transaction((tx) => postTransfersBatch(tx, { transfers: rows })).then(() => {});
   const baseline = (rows: TransferInput[]) => plainInsert(db, rows);
   const [singleBase, singleLedger] = await compare("single", CLIENTS, 1, uniform, baseline, ledgerSingle);
   const [batchBase, batchLedger] = await compare("batched", 1, BATCH, uniform, baseline, ledgerBatch);
@@ -132,10 +132,7 @@ async function setUp(db: Db): Promise<string[]> {
     return [(await ensureAccount(tx, { orgId: null, kind: "payments_clearing" })).id, made.sort()] as const;
   });
   await db.transaction((tx) =>
-    postTransfersBatch(
-      tx,
-      buyers.map((id) => ({ id: uuidv7(), debitAccountId: clearing, creditAccountId: id, amountNano: 1_000_000_000_000_000n, code: "topup" as const })),
-    ),
+    postTransfersBatch(tx, { transfers: buyers.map((id) => ({ id: uuidv7(), debitAccountId: clearing, creditAccountId: id, amountNano: 1_000_000_000_000_000n, code: "topup" as const })) }),
   );
   await db.execute(sql.raw(`create table bench_plain (id uuid, debit_account_id uuid, credit_account_id uuid, amount_nano bigint, type text,
     pending_id uuid, expires_at timestamptz, code text, ref_kind text, ref_id text, created_at timestamptz default now())`));

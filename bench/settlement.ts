@@ -80,11 +80,10 @@ async function seed(db: Db): Promise<World> {
     await ensureAccount(db, { orgId: k.org_id, kind: "buyer_receivable" });
   }
   await db.transaction((tx) =>
-    postTransfersBatch(
-      tx,
+    postTransfersBatch(tx, {
       // $1 000 each, but a few buyers hold $0.05: their usage soon goes past their credit, into what they owe.
-      credits.map((id, i) => ({ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: id, amountNano: i < SHORT_BUYERS ? 50_000_000n : 1_000_000_000_000n, code: "topup" as const })),
-    ),
+      transfers: credits.map((id, i) => ({ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: id, amountNano: i < SHORT_BUYERS ? 50_000_000n : 1_000_000_000_000n, code: "topup" as const })),
+    }),
   );
   // Ten listings change price halfway through the events' start times (priced at startedAt: both versions are used).
   await db.execute(sql`
@@ -352,7 +351,7 @@ try {
            (select count(*)::text from usage_events) as events,
            (select sum(events)::text from usage_windows) as window_events`);
   const c = checks[0]!;
-  const usageClearing = (await listBalances(db, null)).find((a) => a.kind === "usage_clearing");
+  const usageClearing = (await listBalances(db, { orgId: null })).find((a) => a.kind === "usage_clearing");
   const clearingNano = usageClearing ? String(usageClearing.debitsPosted - usageClearing.creditsPosted) : null;
   const healthy = violations.length === 0 && c.unsettled === 0 && clearingNano === "0" && c.events === c.window_events;
 

@@ -250,7 +250,7 @@ export async function seedDemoCredits(db: Db, localWebhookSecret: string): Promi
   });
   await payLocally(db, {
     payments,
-    deliver: (payload, signature) => receiveWebhook(db, payments, payload, signature),
+    deliver: (payload, signature) => receiveWebhook(db, { payments, rawBody: payload, signature }),
     orgId: org.id,
     topupId: id,
     outcome: "pay",

@@ -38,7 +38,7 @@ async function openTopUp(orgId: string, userId: string, amountUsd = "25") {
 
 function deliver(event: object, opts: { secret?: string; timestamp?: number } = {}) {
   const payload = JSON.stringify(event);
-  return receiveWebhook(t.db, payments, payload, signPayload(payments.stripe, payload, opts.secret ?? SECRET, opts.timestamp));
+  return receiveWebhook(t.db, { payments, rawBody: payload, signature: signPayload(payments.stripe, payload, opts.secret ?? SECRET, opts.timestamp) });
 }
 
 const available = async (orgId: string) => (await orgCreditBalance(t.db, { orgId: orgId })).availableNano;
@@ -151,17 +151,20 @@ describe("crediting exactly once", () => {
     const event = localCheckoutEvent(topup, "checkout.session.completed", "paid");
     const payload = JSON.stringify(event);
     const sig = signPayload(payments.stripe, payload, SECRET);
-    const crashed = await receiveWebhook(t.db, payments, payload, sig, {
+    const crashed = await receiveWebhook(t.db, {
+      payments,
+      rawBody: payload,
+      signature: sig,
       afterHandler: () => {
         throw new Error("simulated crash after posting");
       },
     });
     expect(crashed.status).toBe(500);
     expect(await available(org.id)).toBe(0n);
-    const retried = await receiveWebhook(t.db, payments, payload, sig);
+    const retried = await receiveWebhook(t.db, { payments, rawBody: payload, signature: sig });
     expect(retried.status).toBe(200);
     expect(await available(org.id)).toBe(usd(25));
-    const again = await receiveWebhook(t.db, payments, payload, sig);
+    const again = await receiveWebhook(t.db, { payments, rawBody: payload, signature: sig });
     expect(again.body.duplicate).toBe(true);
     expect(await transfersFor(localIds.session(topup.id))).toHaveLength(1);
   });
@@ -169,7 +172,7 @@ describe("crediting exactly once", () => {
   it("the paid top-up is a transfer from payments_clearing to the buyer's credits, referencing the payment", async () => {
     const { user, org } = await buyer();
     const topup = await openTopUp(org.id, user.id, "12.34");
-    await payLocally(t.db, { payments, deliver: (payload, sig) => receiveWebhook(t.db, payments, payload, sig), orgId: org.id, topupId: topup.id, outcome: "pay" });
+    await payLocally(t.db, { payments, deliver: (payload, sig) => receiveWebhook(t.db, { payments, rawBody: payload, signature: sig }), orgId: org.id, topupId: topup.id, outcome: "pay" });
     expect(await transfersFor(localIds.session(topup.id))).toEqual([
       {
         amount_nano: 12_340_000_000n,
@@ -211,7 +214,7 @@ describe("refunds and disputes", () => {
     const credits = await ensureAccount(t.db, { orgId: org.id, kind: "buyer_credits" });
     const revenue = await ensureAccount(t.db, { orgId: null, kind: "platform_revenue" });
     await t.db.transaction((tx) =>
-      postTransfers(tx, [{ id: uuidv7(), debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(25), code: "usage" }]),
+      postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: usd(25), code: "usage" }] }),
     );
     await deliver(chargeEvent(topup.id, 3000));
     const balance = await orgCreditBalance(t.db, { orgId: org.id });
@@ -311,7 +314,7 @@ describe("through the tRPC router", () => {
 });
 
 describe("abandoned checkouts", () => {
-  const deliverNow = (payload: string, sig: string) => receiveWebhook(t.db, payments, payload, sig);
+  const deliverNow = (payload: string, sig: string) => receiveWebhook(t.db, { payments, rawBody: payload, signature: sig });
   const statusOf = async (id: string) => (await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status;
 
   it("an open top-up expires after 24 hours (not before), and can then be neither paid nor cancelled", async () => {

@@ -80,7 +80,7 @@ export async function fulfilTopUp(
   const amountNano = BigInt(cents) * NANO_PER_CENT;
   const source = await clearing(tx);
   const leg = { idParts: ["topup", p.sessionId], code: "topup" as const, ref: { kind: "stripe_checkout_session", id: p.sessionId } };
-  await postTransfers(tx, await giveToBuyer(tx, topup.orgId, amountNano, source.id, leg));
+  await postTransfers(tx, { transfers: await giveToBuyer(tx, topup.orgId, amountNano, source.id, leg) });
   await tx
     .update(topups)
     .set({
@@ -102,7 +102,7 @@ export async function applyRefund(tx: Tx, p: { topup: TopUp; chargeId: string; a
   const target = await clearing(tx);
   const externalId = `${p.chargeId}:${p.amountRefundedCents}`;
   const leg = { idParts: ["refund", externalId], code: "refund" as const, ref: { kind: "stripe_charge", id: p.chargeId } };
-  await postTransfers(tx, await takeFromBuyer(tx, topup.orgId, amountNano, target.id, leg));
+  await postTransfers(tx, { transfers: await takeFromBuyer(tx, topup.orgId, amountNano, target.id, leg) });
   await tx.insert(paymentAdjustments).values({ id: nameUuid("refund", externalId), topupId: topup.id, kind: "refund", externalId, amountNano, stripeEventId: p.eventId });
   await tx.update(topups).set({ refundedCents: p.amountRefundedCents }).where(eq(topups.id, topup.id));
 }
@@ -139,7 +139,7 @@ export async function applyDisputeOpened(tx: Tx, p: { topup: TopUp; disputeId: s
       stripeEventId: p.eventId,
     });
   }
-  await postTransfers(tx, transfers);
+  await postTransfers(tx, { transfers });
   await tx.insert(paymentAdjustments).values({ id: nameUuid("dispute", p.disputeId), topupId: topup.id, kind: "dispute_opened", externalId: p.disputeId, amountNano, stripeEventId: p.eventId });
 }
 
@@ -150,7 +150,7 @@ export async function applyDisputeWon(tx: Tx, p: { topup: TopUp; disputeId: stri
   const amountNano = BigInt(p.amountCents) * NANO_PER_CENT;
   const source = await clearing(tx);
   const leg = { idParts: ["dispute_won", p.disputeId], code: "dispute" as const, ref: { kind: "stripe_dispute", id: p.disputeId } };
-  await postTransfers(tx, await giveToBuyer(tx, topup.orgId, amountNano, source.id, leg));
+  await postTransfers(tx, { transfers: await giveToBuyer(tx, topup.orgId, amountNano, source.id, leg) });
   await tx.insert(paymentAdjustments).values({ id: nameUuid("dispute_won", p.disputeId), topupId: topup.id, kind: "dispute_won", externalId: p.disputeId, amountNano, stripeEventId: p.eventId });
 }
 
@@ -163,7 +163,7 @@ export type CreditBalance = { balanceNano: bigint; availableNano: bigint; reserv
  * means blocked: reservations are refused until a top-up.
  */
 export async function orgCreditBalance(db: DbOrTx, p: { orgId: string }): Promise<CreditBalance> {
-  const accounts = await listBalances(db, p.orgId);
+  const accounts = await listBalances(db, { orgId: p.orgId });
   const credits = accounts.find((a) => a.kind === "buyer_credits") ?? null;
   const position = buyerPosition({ credits, receivable: accounts.find((a) => a.kind === "buyer_receivable") ?? null });
   return {

@@ -106,7 +106,7 @@ beforeAll(async () => {
   await t.db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId: providerOrgId, kind: "provider_payable" });
     const payouts = await ensureAccount(tx, { orgId: null, kind: "payouts" });
-    await postTransfers(tx, [{ id: uuidv7(), debitAccountId: payable.id, creditAccountId: payouts.id, amountNano: 1_000_000n, code: "payout", ref: { kind: "payout", id: "po_test_1" } }]);
+    await postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: payable.id, creditAccountId: payouts.id, amountNano: 1_000_000n, code: "payout", ref: { kind: "payout", id: "po_test_1" } }] });
   });
 });
 afterAll(() => t.close());

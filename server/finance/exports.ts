@@ -67,7 +67,7 @@ export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser
     if (kind === "trial-balance") {
       await requirePermission(db, user.id, "books.read");
       const { at } = parse(trialBalanceExportInput, params);
-      const tb = await trialBalance(db, at ?? new Date());
+      const tb = await trialBalance(db, { at: at ?? new Date() });
       const lines: Cell[][] = tb.kinds.map((k) => [
         k.kind, k.currency, k.accounts, usdDecimal(k.debitsNano), usdDecimal(k.creditsNano), usdDecimal(k.balanceNano), k.debitsNano, k.creditsNano, k.balanceNano,
       ]);

@@ -60,7 +60,7 @@ async function refund(topupId: string, cumulativeCents: number) {
     data: { object: { id: localIds.charge(topupId), object: "charge", payment_intent: localIds.paymentIntent(topupId), amount_refunded: cumulativeCents } },
   };
   const payload = JSON.stringify(event);
-  const res = await receiveWebhook(t.db, payments, payload, signPayload(payments.stripe, payload, payments.webhookSecret));
+  const res = await receiveWebhook(t.db, { payments, rawBody: payload, signature: signPayload(payments.stripe, payload, payments.webhookSecret) });
   expect(res.status).toBe(200);
 }
 
@@ -520,10 +520,7 @@ describe("CSV exports (streamed route handlers)", () => {
     const a = await ensureAccount(t.db, { orgId: null, kind: "promotions" });
     const b = await ensureAccount(t.db, { orgId: orgB.id, kind: "buyer_credits" });
     await t.db.transaction((tx) =>
-      postTransfers(
-        tx,
-        Array.from({ length: 2500 }, () => ({ id: uuidv7(), debitAccountId: a.id, creditAccountId: b.id, amountNano: 1n, code: "promotion" as const })),
-      ),
+      postTransfers(tx, { transfers: Array.from({ length: 2500 }, () => ({ id: uuidv7(), debitAccountId: a.id, creditAccountId: b.id, amountNano: 1n, code: "promotion" as const })) }),
     );
     const res = await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=promotion") });
     const reader = res.body!.getReader();
@@ -565,10 +562,10 @@ describe("usage reconciliation, conflicts and reservations", () => {
       const payable = await ensureAccount(db.db, { orgId: provider.id, kind: "provider_payable" });
       const stray = uuidv7();
       await db.db.transaction((tx) =>
-        postTransfers(tx, [
+        postTransfers(tx, { transfers: [
           { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: usd("5"), code: "promotion" },
           { id: stray, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: usd("2"), code: "usage", ref: { kind: "usage_settlement", id: uuidv7() } },
-        ]),
+        ] }),
       );
       const usage = (await callerFor(db.db, fin).finance.reconciliation(thisMonth())).find((r) => r.key === "usage")!;
       expect(usage.status).toBe("fail");

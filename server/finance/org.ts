@@ -22,7 +22,7 @@ type Row = Record<string, unknown>;
 
 async function orgAccountId(db: DbOrTx, orgId: string, kind: LedgerAccountKind): Promise<string | null> {
   if (accountScope(kind) !== "org") throw new DomainError("INVALID_INPUT", `kind: ${kind} is not an organisation account`, "kind");
-  return (await findAccounts(db, [{ orgId, kind }])).get(`${orgId}:${kind}`) ?? null;
+  return (await findAccounts(db, { needs: [{ orgId, kind }] })).get(`${orgId}:${kind}`) ?? null;
 }
 
 /** The organisation's account of `kind` with running balance (paged), or null when it has none yet. */

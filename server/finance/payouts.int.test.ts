@@ -23,11 +23,9 @@ async function fundedProvider() {
   const provider = await makeProvider(t.db);
   const listing = await makeListing(t.db, provider, [{ inputPer1kNano: $(1), outputPer1kNano: 0n, cachedInputPer1kNano: 0n, effectiveFrom: new Date(0) }]);
   const buyer = await makeBuyer(t.db, { creditNano: $(100) });
-  const [r] = await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100_000, outputTokens: 0 })], {
-    service: { kind: "platform" },
+  const [r] = await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100_000, outputTokens: 0 })], service: { kind: "platform" },
     defaultFeeBps: 1000,
-    settle: "inline",
-  });
+    settle: "inline" });
   expect(r!.status).toBe("settled");
   return provider.id;
 }

@@ -73,9 +73,9 @@ export async function recordPayout(db: Db, { actorUserId, now, ...input }: Recor
       .insert(payouts)
       .values({ id: input.id, ...request, transferId, createdBy: actorUserId })
       .returning();
-    await postTransfers(tx, [
+    await postTransfers(tx, { transfers: [
       { id: transferId, debitAccountId: payable.id, creditAccountId: payoutsAccount.id, amountNano, code: "payout", ref: { kind: "payout", id: input.id } },
-    ]);
+    ] });
     await recordAudit(tx, {
       actorUserId,
       orgId: org.id,

@@ -76,7 +76,7 @@ describe("closing a month", () => {
     await backdated(promotions.id, credits.id, 1n, before);
     // A posting now, through the ledger, is unaffected.
     await t.db.transaction((tx) =>
-      postTransfers(tx, [{ id: uuidv7(), debitAccountId: promotions.id, creditAccountId: credits.id, amountNano: 5n, code: "promotion" }]),
+      postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: promotions.id, creditAccountId: credits.id, amountNano: 5n, code: "promotion" }] }),
     );
   });
 

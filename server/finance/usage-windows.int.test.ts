@@ -57,14 +57,10 @@ async function legacySettlement(buyer: WorldBuyer, listing: WorldListing, inputT
     const payable = await ensureAccount(tx, { orgId: listing.providerOrgId, kind: "provider_payable" });
     const revenue = await ensureAccount(tx, { orgId: null, kind: "platform_revenue" });
     const ref = { kind: "usage_settlement", id: settlementId };
-    await postTransfers(
-      tx,
-      [
+    await postTransfers(tx, { transfers: [
         { id: transferIds[0]!, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: costNano - feeNano, code: "usage", ref },
         { id: transferIds[1]!, debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: feeNano, code: "usage", ref },
-      ],
-      at,
-    );
+      ], now: at });
   });
   return { settlementId, eventId, transferIds };
 }
@@ -92,7 +88,7 @@ beforeAll(async () => {
     makeEvent({ keyId: a.keyIds[0]!, listingId: l2.id, inputTokens: dollars(1), outputTokens: 0 }),
     makeEvent({ keyId: b.keyIds[0]!, listingId: l2.id, inputTokens: dollars(6), outputTokens: 0 }),
   ];
-  const results = await reportUsage(t.db, windowEvents, { service: { kind: "platform" }, defaultFeeBps: 1000, settle: "inline" });
+  const results = await reportUsage(t.db, { events: windowEvents, service: { kind: "platform" }, defaultFeeBps: 1000, settle: "inline" });
   expect(results.map((r) => r.status)).toEqual(windowEvents.map(() => "settled"));
   const { rows } = await t.db.execute<{ id: string }>(sql`select id from usage_windows`);
   expect(rows).toHaveLength(1);
@@ -236,11 +232,11 @@ describe("what fails usage ↔ ledger, naming the party", () => {
     const [outOfClearing, noWindow, wrongAccounts] = [uuidv7(), uuidv7(), uuidv7()];
     const nowhere = uuidv7();
     await t.db.transaction((tx) =>
-      postTransfers(tx, [
+      postTransfers(tx, { transfers: [
         { id: outOfClearing, debitAccountId: clearing.id, creditAccountId: payable.id, amountNano: 5n, code: "usage", ref: { kind: "usage_window", id: windowId } },
         { id: noWindow, debitAccountId: credits.id, creditAccountId: clearing.id, amountNano: 7n, code: "usage", ref: { kind: "usage_window", id: nowhere } },
         { id: wrongAccounts, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: 11n, code: "usage", ref: { kind: "usage_window", id: windowId } },
-      ]),
+      ] }),
     );
     const report = await usageReport(t.db, range());
     expect(report.status).toBe("fail");
@@ -261,7 +257,7 @@ describe("what fails usage ↔ ledger, naming the party", () => {
       { ...leg, debitAccountId: leg.debit.accountId, creditAccountId: leg.credit.accountId, expiresAt: null },
       uuidv7(),
     );
-    await t.db.transaction((tx) => postTransfers(tx, [reversal]));
+    await t.db.transaction((tx) => postTransfers(tx, { transfers: [reversal] }));
     const report = await usageReport(t.db, range());
     // Before: P1's legs matched its events ($10.80 with the legacy settlement); now less the reversed $4.50.
     expect(report.differences).toContainEqual({

@@ -67,7 +67,7 @@ async function generation(g: GatewayProcess, secret: string, id: string) {
 
 /** Settled usage of a buyer = what the ledger debited its credits account. */
 async function settledNano(b: Buyer): Promise<bigint> {
-  return (await getBalance(backend.t.db, b.account.id)).debitsPosted;
+  return (await getBalance(backend.t.db, { accountId: b.account.id })).debitsPosted;
 }
 
 const usd = (text: string) => {
@@ -290,7 +290,7 @@ describe("2. credit control under a burst", () => {
     expect(served).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
     await drained(g);
-    const account = await getBalance(backend.t.db, b.account.id);
+    const account = await getBalance(backend.t.db, { accountId: b.account.id });
     expect(account.debitsPosted).toBeGreaterThan(0n);
     expect(account.debitsPosted).toBeLessThanOrEqual(50_000_000n + account.creditLimitNano);
   });

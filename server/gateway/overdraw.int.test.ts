@@ -153,7 +153,7 @@ describe("an upstream that over-reports, against the real backend", () => {
     expect(row.detail).toContain(`listing ${overId}`);
     expect(row.detail).toContain("reported 12/20000/0");
     expect(row.detail).toContain("billed");
-    expect(row.actualNano).toBe((await getBalance(backend.t.db, b.account.id)).debitsPosted);
+    expect(row.actualNano).toBe((await getBalance(backend.t.db, { accountId: b.account.id })).debitsPosted);
   });
 });
 
@@ -166,7 +166,7 @@ describe("worst-case holds under a burst, against the real backend", () => {
     expect(served).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200).every((s) => s === 402 || s === 403)).toBe(true);
     // The organisation has only this key: what its credits account was debited is what the key spent.
-    const spentNano = (await getBalance(backend.t.db, b.account.id)).debitsPosted;
+    const spentNano = (await getBalance(backend.t.db, { accountId: b.account.id })).debitsPosted;
     console.log(`$0.05 key: ${served} of 40 served, spent ${spentNano} nano-USD`);
     expect(spentNano).toBeGreaterThan(0n);
     expect(spentNano).toBeLessThanOrEqual(50_000_000n);
@@ -179,7 +179,7 @@ describe("worst-case holds under a burst, against the real backend", () => {
     const statuses = await burst(b.secret);
     await drained();
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
-    const account = await getBalance(backend.t.db, b.account.id);
+    const account = await getBalance(backend.t.db, { accountId: b.account.id });
     expect(account.debitsPosted).toBeGreaterThan(0n);
     expect(account.debitsPosted).toBeLessThanOrEqual(30_000_000n);
     expect(account.creditsPosted - account.debitsPosted).toBeGreaterThanOrEqual(0n);

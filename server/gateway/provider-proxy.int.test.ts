@@ -65,7 +65,7 @@ describe("a proxy run by a provider with its provider token", () => {
     const cost = usd((r.usage as unknown as { cost: string }).cost);
     expect(cost).toBeGreaterThan(0n);
     await drained(proxy);
-    expect((await getBalance(backend.t.db, account.id)).debitsPosted).toBe(cost);
+    expect((await getBalance(backend.t.db, { accountId: account.id })).debitsPosted).toBe(cost);
 
     const [provider] = await backend.t.db.select().from(organizations).where(eq(organizations.slug, "demo-provider"));
     const held = await backend.t.db.select().from(reservations);
@@ -82,13 +82,13 @@ describe("a proxy run by a provider with its provider token", () => {
   });
 
   it("refuses another provider's listing with a clear error and charges nothing", async () => {
-    const before = (await getBalance(backend.t.db, account.id)).debitsPosted;
+    const before = (await getBalance(backend.t.db, { accountId: account.id })).debitsPosted;
     const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: secret, maxRetries: 0 });
     const err = await client.chat.completions.create({ model: "second-provider/qwen2.5-7b", messages: [{ role: "user", content: "Hello" }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect(err).toMatchObject({ status: 404, error: { code: "model_not_found", param: "model" } });
     expect((err as InstanceType<typeof OpenAI.APIError>).message).toMatch(/second-provider\/qwen2\.5-7b/);
     await drained(proxy);
-    expect((await getBalance(backend.t.db, account.id)).debitsPosted).toBe(before);
+    expect((await getBalance(backend.t.db, { accountId: account.id })).debitsPosted).toBe(before);
   });
 });

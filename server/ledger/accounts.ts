@@ -72,14 +72,17 @@ function pickDefined(input: EnsureAccountInput) {
 }
 
 /** Sets how far a limited account may go past zero; refused (INSUFFICIENT_CREDIT) below what is already used. */
-export async function setCreditLimit(tx: Tx, accountId: string, creditLimitNano: bigint): Promise<LedgerAccount> {
+export async function setCreditLimit(tx: Tx, p: { accountId: string; creditLimitNano: bigint }): Promise<LedgerAccount> {
+  const { accountId, creditLimitNano } = p;
   if (creditLimitNano < 0n) throw new DomainError("INVALID_INPUT", "creditLimitNano: must not be negative", "creditLimitNano");
   const [row] = await run(tx, sql`update ledger_accounts set credit_limit_nano = ${creditLimitNano} where id = ${accountId} returning *`);
   if (!row) throw new DomainError("NOT_FOUND", `ledger account ${accountId} not found`, "accountId");
   return toAccount(row);
 }
 
-export async function getBalance(db: DbOrTx, accountId: string): Promise<AccountBalance> {
+/** One account with its balance; NOT_FOUND when there is none. */
+export async function getBalance(db: DbOrTx, p: { accountId: string }): Promise<AccountBalance> {
+  const { accountId } = p;
   if (!isUuid(accountId)) throw new DomainError("INVALID_INPUT", "accountId: must be a UUID", "accountId");
   const [row] = await run(db, sql`select * from ledger_accounts where id = ${accountId}`);
   if (!row) throw new DomainError("NOT_FOUND", `ledger account ${accountId} not found`, "accountId");
@@ -87,13 +90,14 @@ export async function getBalance(db: DbOrTx, accountId: string): Promise<Account
 }
 
 /** An organisation's accounts with balances (or the platform's own when orgId is null). */
-export async function listBalances(db: DbOrTx, orgId: string | null): Promise<AccountBalance[]> {
-  const rows = await run(db, sql`select * from ledger_accounts where org_id is not distinct from ${orgId} order by kind, currency`);
+export async function listBalances(db: DbOrTx, p: { orgId: string | null }): Promise<AccountBalance[]> {
+  const rows = await run(db, sql`select * from ledger_accounts where org_id is not distinct from ${p.orgId} order by kind, currency`);
   return rows.map((r) => withBalance(toAccount(r)));
 }
 
 /** The USD accounts that exist among (organisation or platform, kind) pairs: "org|kind" → id (org "platform" for null). */
-export async function findAccounts(db: DbOrTx, needs: readonly { orgId: string | null; kind: LedgerAccountKind }[]): Promise<Map<string, string>> {
+export async function findAccounts(db: DbOrTx, p: { needs: readonly { orgId: string | null; kind: LedgerAccountKind }[] }): Promise<Map<string, string>> {
+  const { needs } = p;
   if (!needs.length) return new Map();
   const { rows } = await db.execute<{ id: string; org_id: string | null; kind: LedgerAccountKind }>(sql`
     select a.id, a.org_id, a.kind from ledger_accounts a

@@ -38,7 +38,8 @@ export function setAsideTransfer(share: UnfundedShare, payableId: string, unfund
 }
 
 /** Settlement: the lots of the shares it set aside, dated with the settlement. */
-export async function recordUnfundedShares(tx: Tx, shares: readonly UnfundedShare[], settledAt: Date): Promise<void> {
+export async function recordUnfundedShares(tx: Tx, p: { shares: readonly UnfundedShare[]; settledAt: Date }): Promise<void> {
+  const { shares, settledAt } = p;
   if (!shares.length) return;
   const col = <T extends string | bigint>(f: (s: UnfundedShare) => T) => pgArray(shares.map(f));
   await tx.execute(sql`
@@ -156,7 +157,8 @@ async function upsertLots(tx: Tx, moves: readonly Move[], buyerOrgId: string, me
 export type WaitingEarnings = { buyerOrgId: string; lots: number; unfundedNano: bigint; oldestAt: Date };
 
 /** A provider's earnings waiting for buyers' money, per buyer (what the earnings page explains). */
-export async function waitingEarnings(db: DbOrTx, providerOrgId: string): Promise<WaitingEarnings[]> {
+export async function waitingEarnings(db: DbOrTx, p: { providerOrgId: string }): Promise<WaitingEarnings[]> {
+  const { providerOrgId } = p;
   const { rows } = await db.execute(
     sql`select buyer_org_id, count(*)::int as lots, sum(unfunded_nano)::int8 as unfunded, min(settled_at)::text as oldest
         from earning_lots where provider_org_id = ${providerOrgId}::uuid and unfunded_nano > 0

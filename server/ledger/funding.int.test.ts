@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const deliver = (payload: string, signature: string) => receiveWebhook(t.db, payments, payload, signature);
+const deliver = (payload: string, signature: string) => receiveWebhook(t.db, { payments, rawBody: payload, signature });
 const send = (event: object) => {
   const payload = JSON.stringify(event);
   return deliver(payload, signPayload(payments.stripe, payload, SECRET));
@@ -53,11 +53,9 @@ async function topUp(b: { user: { id: string }; orgId: string }, dollars: number
 }
 
 async function use(b: { keyId: string }, dollars: number) {
-  const [r] = await reportUsage(t.db, [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], {
-    service: { kind: "platform" },
+  const [r] = await reportUsage(t.db, { events: [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], service: { kind: "platform" },
     defaultFeeBps: FEE_BPS,
-    settle: "inline",
-  });
+    settle: "inline" });
   expect(r!.status).toBe("settled");
 }
 
@@ -122,7 +120,7 @@ describe("pay when paid", () => {
     await use(b, 40);
     // $20 of credit covers $20 of the $36 share; $16 of share waits on the receivable.
     expect(await delta(before)).toEqual({ funded: $(20), unfunded: $(16) });
-    expect(await waitingEarnings(t.db, listing.providerOrgId)).toContainEqual(expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }));
+    expect(await waitingEarnings(t.db, { providerOrgId: listing.providerOrgId })).toContainEqual(expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }));
     // The trial balance shows both payables, and still balances.
     const tb = await trialBalance(t.db);
     const kind = (k: string) => tb.kinds.find((r) => r.kind === k)?.balanceNano;

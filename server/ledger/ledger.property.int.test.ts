@@ -105,24 +105,20 @@ describe("ledger properties under concurrency", () => {
           switch (op.op) {
             case "topup":
               return t.db.transaction((tx) =>
-                postTransfers(tx, [{ id: ids[0]!, debitAccountId: clearing.id, creditAccountId: accounts[op.buyer]!.id, amountNano: op.amount, code: "topup" }], now),
+                postTransfers(tx, { transfers: [{ id: ids[0]!, debitAccountId: clearing.id, creditAccountId: accounts[op.buyer]!.id, amountNano: op.amount, code: "topup" }], now }),
               );
             case "transfer":
               if (op.from === op.to) return Promise.resolve([]);
               return t.db.transaction((tx) =>
-                postTransfers(tx, [{ id: ids[0]!, debitAccountId: accounts[op.from]!.id, creditAccountId: target(op.to).id, amountNano: op.amount, code: "usage" }], now),
+                postTransfers(tx, { transfers: [{ id: ids[0]!, debitAccountId: accounts[op.from]!.id, creditAccountId: target(op.to).id, amountNano: op.amount, code: "usage" }], now }),
               );
             case "multileg":
               if (op.from === op.to) return Promise.resolve([]);
               return t.db.transaction((tx) =>
-                postTransfers(
-                  tx,
-                  [
+                postTransfers(tx, { transfers: [
                     { id: ids[0]!, debitAccountId: accounts[op.from]!.id, creditAccountId: target(op.to).id, amountNano: op.amounts[0], code: "usage" },
                     { id: ids[1]!, debitAccountId: accounts[op.from]!.id, creditAccountId: revenue.id, amountNano: op.amounts[1], code: "usage" },
-                  ],
-                  now,
-                ),
+                  ], now }),
               );
             case "batch": {
               // The bulk path (settlement's): a replay reports counts, so the outcome is what the legs moved.
@@ -133,29 +129,25 @@ describe("ledger properties under concurrency", () => {
                   : { id: ids[i]!, debitAccountId: accounts[op.from]!.id, creditAccountId: to.id, amountNano: l.amount, code: "usage" as const };
               });
               return t.db
-                .transaction((tx) => postTransfersBatch(tx, legs, now))
+                .transaction((tx) => postTransfersBatch(tx, { transfers: legs, now }))
                 .then(() => legs.map((l) => ({ type: l.pending ? ("pending" as const) : ("single" as const), debitAccountId: l.debitAccountId, creditAccountId: l.creditAccountId, amountNano: l.amountNano })));
             }
             case "pending":
               return t.db
                 .transaction((tx) =>
-                  createPending(
-                    tx,
-                    { id: ids[0]!, debitAccountId: accounts[op.buyer]!.id, creditAccountId: holds.id, amountNano: op.amount, code: "reservation", expiresAt: new Date(now.getTime() + op.ttlSeconds * 1000) },
-                    now,
-                  ),
+                  createPending(tx, { id: ids[0]!, debitAccountId: accounts[op.buyer]!.id, creditAccountId: holds.id, amountNano: op.amount, code: "reservation", expiresAt: new Date(now.getTime() + op.ttlSeconds * 1000), now }),
                 )
                 .then((x) => [x]);
             case "post":
               if (!p.pendingId) return Promise.resolve([]);
               return t.db
-                .transaction((tx) => postPending(tx, { id: ids[0]!, pendingId: p.pendingId!, ...(op.amount === null ? {} : { amountNano: op.amount }) }, now))
+                .transaction((tx) => postPending(tx, { id: ids[0]!, pendingId: p.pendingId!, ...(op.amount === null ? {} : { amountNano: op.amount }), now }))
                 .then((x) => [x]);
             case "void":
               if (!p.pendingId) return Promise.resolve([]);
-              return t.db.transaction((tx) => voidPending(tx, { id: ids[0]!, pendingId: p.pendingId! }, now)).then((x) => [x]);
+              return t.db.transaction((tx) => voidPending(tx, { id: ids[0]!, pendingId: p.pendingId!, now })).then((x) => [x]);
             case "expire":
-              return expirePending(t.db, at(op.atSeconds), 3);
+              return expirePending(t.db, { now: at(op.atSeconds), batchSize: 3 });
           }
         };
         const attempt = (p: Planned): Promise<Outcome> =>
@@ -193,7 +185,7 @@ describe("ledger properties under concurrency", () => {
           }
         }
         for (const [i, a] of accounts.entries()) {
-          const b = await getBalance(t.db, a.id);
+          const b = await getBalance(t.db, { accountId: a.id });
           expect(b.postedNano).toBe(expected[i]);
           expect(b.availableNano).toBeGreaterThanOrEqual(0n);
         }

@@ -114,12 +114,14 @@ async function resolvePending(tx: Tx, type: Exclude<ResolutionKind, "expire_pend
 }
 
 /** Posts all or part of a pending transfer (the rest is released), exactly once. */
-export function postPending(tx: Tx, input: ResolveInput, now = new Date()): Promise<Transfer> {
+export function postPending(tx: Tx, p: ResolveInput & { now?: Date }): Promise<Transfer> {
+  const { now = new Date(), ...input } = p;
   return resolvePending(tx, "post_pending", input, now);
 }
 
 /** Releases a pending transfer, exactly once. */
-export function voidPending(tx: Tx, input: Omit<ResolveInput, "amountNano">, now = new Date()): Promise<Transfer> {
+export function voidPending(tx: Tx, p: Omit<ResolveInput, "amountNano"> & { now?: Date }): Promise<Transfer> {
+  const { now = new Date(), ...input } = p;
   return resolvePending(tx, "void_pending", input, now);
 }
 
@@ -129,7 +131,8 @@ export function voidPending(tx: Tx, input: Omit<ResolveInput, "amountNano">, now
  * open, or have expired at `now` (the sweeper's), are skipped rather than failing the batch.
  * Locks the holds in id order; returns the pending ids it voided.
  */
-export async function voidPendingBatch(tx: Tx, items: readonly Omit<ResolveInput, "amountNano">[], now = new Date()): Promise<Set<string>> {
+export async function voidPendingBatch(tx: Tx, p: { items: readonly Omit<ResolveInput, "amountNano">[]; now?: Date }): Promise<Set<string>> {
+  const { items, now = new Date() } = p;
   const voided = new Set<string>();
   if (!items.length) return voided;
   for (const [i, it] of items.entries()) {
@@ -159,7 +162,8 @@ export async function voidPendingBatch(tx: Tx, items: readonly Omit<ResolveInput
  * `batchSize` per transaction. Safe to run concurrently (SKIP LOCKED: sweepers and
  * post/void never wait on or repeat each other's holds). Returns how many it expired.
  */
-export async function expirePending(db: Db, now = new Date(), batchSize = 500): Promise<number> {
+export async function expirePending(db: Db, p: { now?: Date; batchSize?: number } = {}): Promise<number> {
+  const { now = new Date(), batchSize = 500 } = p;
   let total = 0;
   for (;;) {
     const n = await db.transaction(async (tx) => {

@@ -124,7 +124,8 @@ async function checkReplays(tx: Tx, transfers: readonly TransferInput[], replaye
  * Throws INSUFFICIENT_CREDIT (limit), NOT_FOUND (account) or CONFLICT, having aborted the
  * transaction. Returns the stored transfers in request order.
  */
-export async function postTransfers(tx: Tx, transfers: readonly TransferInput[], now = new Date()): Promise<Transfer[]> {
+export async function postTransfers(tx: Tx, p: { transfers: readonly TransferInput[]; now?: Date }): Promise<Transfer[]> {
+  const { transfers, now = new Date() } = p;
   validateTransfers(transfers, now);
   const rows = await run(tx, postingStatement(transfers), legFieldOf(transfers));
   const inserted = new Map<string, Transfer>();
@@ -146,7 +147,8 @@ const isDuplicateId = (err: unknown) => {
  * exists (a retry, or a concurrent duplicate), the savepoint is rolled back and the posting
  * is redone the way postTransfers does it, which skips and checks the replays.
  */
-export async function postTransfersBatch(tx: Tx, transfers: readonly TransferInput[], now = new Date()): Promise<{ inserted: number; replayed: number }> {
+export async function postTransfersBatch(tx: Tx, p: { transfers: readonly TransferInput[]; now?: Date }): Promise<{ inserted: number; replayed: number }> {
+  const { transfers, now = new Date() } = p;
   validateTransfers(transfers, now);
   const fieldOf = legFieldOf(transfers);
   try {
@@ -163,12 +165,8 @@ export async function postTransfersBatch(tx: Tx, transfers: readonly TransferInp
 }
 
 /** A hold: moves the pending sums of both accounts (limits apply) until posted, voided or expired. */
-export async function createPending(
-  tx: Tx,
-  input: Omit<TransferInput, "pending"> & { expiresAt: Date },
-  now = new Date(),
-): Promise<Transfer> {
-  const { expiresAt, ...rest } = input;
-  const [t] = await postTransfers(tx, [{ ...rest, pending: { expiresAt } }], now);
+export async function createPending(tx: Tx, p: Omit<TransferInput, "pending"> & { expiresAt: Date; now?: Date }): Promise<Transfer> {
+  const { expiresAt, now, ...rest } = p;
+  const [t] = await postTransfers(tx, { transfers: [{ ...rest, pending: { expiresAt } }], now });
   return t!;
 }

@@ -81,41 +81,41 @@ describe("postings", () => {
     const before = await count("select count(*) from ledger_transfers");
     const err = await errorOf(
       t.db.transaction((tx) =>
-        postTransfers(tx, [
+        postTransfers(tx, { transfers: [
           { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: parseUsd("0.50"), code: "topup" },
           { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("2"), code: "usage" },
-        ]),
+        ] }),
       ),
     );
     expect(err.code).toBe("INSUFFICIENT_CREDIT");
     expect(err.field).toBe("transfers[1].debitAccountId");
     expect(err.message).toContain(f.buyer.id);
     expect(await count("select count(*) from ledger_transfers")).toBe(before);
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(parseUsd("1"));
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(parseUsd("1"));
   });
 
   it("legs that together stay within the limit are accepted (aggregated per account)", async () => {
     const f = await newBuyer();
     await t.db.transaction((tx) =>
-      postTransfers(tx, [
+      postTransfers(tx, { transfers: [
         { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 100n, code: "topup" },
         { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 100n, code: "usage" },
-      ]),
+      ] }),
     );
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(0n);
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(0n);
   });
 
   it("a replay with the same id and fields returns the original and changes nothing", async () => {
     const f = await newBuyer();
     const req = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 500n, code: "topup" as const, ref: { kind: "stripe_event", id: "evt_1" } };
-    const [first] = await t.db.transaction((tx) => postTransfers(tx, [req]));
-    const [again] = await t.db.transaction((tx) => postTransfers(tx, [req]));
+    const [first] = await t.db.transaction((tx) => postTransfers(tx, { transfers: [req] }));
+    const [again] = await t.db.transaction((tx) => postTransfers(tx, { transfers: [req] }));
     expect(again).toEqual(first);
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(500n);
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(500n);
     // Concurrent replays: still one transfer.
     const id = uuidv7();
-    await Promise.all(Array.from({ length: 8 }, () => t.db.transaction((tx) => postTransfers(tx, [{ ...req, id }]))));
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(1000n);
+    await Promise.all(Array.from({ length: 8 }, () => t.db.transaction((tx) => postTransfers(tx, { transfers: [{ ...req, id }] }))));
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(1000n);
   });
 
   it.each([
@@ -126,26 +126,26 @@ describe("postings", () => {
   ])("the same id with a different %s is a CONFLICT naming it, and aborts the transaction", async (field, change) => {
     const f = await newBuyer();
     const req = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 500n, code: "topup" as const, ref: { kind: "stripe_event", id: "evt_1" } };
-    await t.db.transaction((tx) => postTransfers(tx, [req]));
+    await t.db.transaction((tx) => postTransfers(tx, { transfers: [req] }));
     const changed = change === "swap" ? { ...req, creditAccountId: f.revenue.id } : { ...req, ...(change as object) };
     const other = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 7n, code: "topup" as const };
     let caught: unknown;
     // The caller catches the error and tries to commit: the new leg must still not land.
     await t.db.transaction(async (tx) => {
-      caught = await postTransfers(tx, [other, changed]).catch((e: unknown) => e);
+      caught = await postTransfers(tx, { transfers: [other, changed] }).catch((e: unknown) => e);
     });
     expect(caught).toBeInstanceOf(DomainError);
     expect((caught as DomainError).code).toBe("CONFLICT");
     expect((caught as DomainError).field).toBe(`transfers[1].${field}`);
     expect(await count("select count(*) from ledger_transfers where id = $1", [other.id])).toBe(0);
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(500n);
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(500n);
   });
 
   it("an unknown account is NOT_FOUND and writes nothing", async () => {
     const f = await newBuyer();
     const id = uuidv7();
     const err = await errorOf(
-      t.db.transaction((tx) => postTransfers(tx, [{ id, debitAccountId: f.clearing.id, creditAccountId: uuidv7(), amountNano: 1n, code: "topup" }])),
+      t.db.transaction((tx) => postTransfers(tx, { transfers: [{ id, debitAccountId: f.clearing.id, creditAccountId: uuidv7(), amountNano: 1n, code: "topup" }] })),
     );
     expect(err.code).toBe("NOT_FOUND");
     expect(err.field).toBe("transfers[0].creditAccountId");
@@ -162,7 +162,7 @@ describe("postings", () => {
     const f = await newBuyer();
     const base = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 1n, code: "topup" as const };
     const req = change === "same" ? { ...base, creditAccountId: f.clearing.id } : { ...base, ...(change as object) };
-    const err = await errorOf(t.db.transaction((tx) => postTransfers(tx, [req])));
+    const err = await errorOf(t.db.transaction((tx) => postTransfers(tx, { transfers: [req] })));
     expect(err.code).toBe("INVALID_INPUT");
     expect(err.field).toBe(field);
   });
@@ -171,26 +171,26 @@ describe("postings", () => {
     const f = await newBuyer();
     await t.db.transaction(async (tx) => {
       const { setCreditLimit } = await import("./service");
-      await setCreditLimit(tx, f.buyer.id, 300n);
+      await setCreditLimit(tx, { accountId: f.buyer.id, creditLimitNano: 300n });
     });
     const spend = (amountNano: bigint) =>
-      t.db.transaction((tx) => postTransfers(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano, code: "usage" }]));
+      t.db.transaction((tx) => postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano, code: "usage" }] }));
     await spend(200n);
     expect((await errorOf(spend(101n))).code).toBe("INSUFFICIENT_CREDIT");
     await spend(100n);
-    const b = await getBalance(t.db, f.buyer.id);
+    const b = await getBalance(t.db, { accountId: f.buyer.id });
     expect([b.postedNano, b.availableNano]).toEqual([-300n, 0n]);
   });
 
   it("a reversal restores both balances", async () => {
     const f = await newBuyer(parseUsd("5"));
     const [spent] = await t.db.transaction((tx) =>
-      postTransfers(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("2"), code: "usage" }]),
+      postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("2"), code: "usage" }] }),
     );
-    const revenueBefore = (await getBalance(t.db, f.revenue.id)).postedNano;
-    await t.db.transaction((tx) => postTransfers(tx, [reverseTransfer(spent!, uuidv7())]));
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(parseUsd("5"));
-    expect((await getBalance(t.db, f.revenue.id)).postedNano).toBe(revenueBefore - parseUsd("2"));
+    const revenueBefore = (await getBalance(t.db, { accountId: f.revenue.id })).postedNano;
+    await t.db.transaction((tx) => postTransfers(tx, { transfers: [reverseTransfer(spent!, uuidv7())] }));
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(parseUsd("5"));
+    expect((await getBalance(t.db, { accountId: f.revenue.id })).postedNano).toBe(revenueBefore - parseUsd("2"));
   });
 
   it("opposite transfers between the same accounts, concurrently, never deadlock", async () => {
@@ -204,14 +204,14 @@ describe("postings", () => {
     // Each transaction moves money both ways in legs ordered to provoke a deadlock if locks followed leg order.
     const move = (x: LedgerAccount, y: LedgerAccount) =>
       t.db.transaction((tx) =>
-        postTransfers(tx, [
+        postTransfers(tx, { transfers: [
           { id: uuidv7(), debitAccountId: x.id, creditAccountId: clearing.id, amountNano: 1n, code: "usage" },
           { id: uuidv7(), debitAccountId: x.id, creditAccountId: y.id, amountNano: 1n, code: "adjustment" },
           { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: x.id, amountNano: 1n, code: "topup" },
-        ]),
+        ] }),
       );
     await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? move(a, b) : move(b, a))));
-    expect((await getBalance(t.db, a.id)).postedNano + (await getBalance(t.db, b.id)).postedNano).toBe(2000n);
+    expect((await getBalance(t.db, { accountId: a.id })).postedNano + (await getBalance(t.db, { accountId: b.id })).postedNano).toBe(2000n);
   });
 });
 
@@ -229,7 +229,7 @@ describe("limits under concurrency", () => {
     const refused = results.filter((r) => r.status === "rejected").map((r) => ((r as PromiseRejectedResult).reason as DomainError).code);
     expect(accepted).toBe(14);
     expect(new Set(refused)).toEqual(new Set(["INSUFFICIENT_CREDIT"]));
-    const b = await getBalance(t.db, f.buyer.id);
+    const b = await getBalance(t.db, { accountId: f.buyer.id });
     expect(b.debitsPending).toBe(parseUsd("0.98"));
     expect(b.availableNano).toBe(parseUsd("0.02"));
     expect(await count("select count(*) from ledger_pending where debit_account_id = $1", [f.buyer.id])).toBe(14);
@@ -255,11 +255,11 @@ describe("pending transfers", () => {
 
   it("a hold reduces available, not posted; a partial post posts part and releases the rest", async () => {
     const { buyer, p } = await hold(100n);
-    let b = await getBalance(t.db, buyer.id);
+    let b = await getBalance(t.db, { accountId: buyer.id });
     expect([b.postedNano, b.pendingNano, b.availableNano]).toEqual([1000n, -100n, 900n]);
     const posted = await t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: p.id, amountNano: 30n }));
     expect([posted.type, posted.amountNano, posted.code, posted.refKind]).toEqual(["post_pending", 30n, "reservation", "reservation"]);
-    b = await getBalance(t.db, buyer.id);
+    b = await getBalance(t.db, { accountId: buyer.id });
     expect([b.postedNano, b.pendingNano, b.availableNano]).toEqual([970n, 0n, 970n]);
   });
 
@@ -270,7 +270,7 @@ describe("pending transfers", () => {
     expect(err.code).toBe("CONFLICT");
     expect(err.message).toContain("already posted");
     expect(await resolutions(p.id)).toBe(1);
-    expect((await getBalance(t.db, buyer.id)).postedNano).toBe(900n);
+    expect((await getBalance(t.db, { accountId: buyer.id })).postedNano).toBe(900n);
   });
 
   it("void then post: the post is refused", async () => {
@@ -279,7 +279,7 @@ describe("pending transfers", () => {
     const err = await errorOf(t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: p.id })));
     expect(err.message).toContain("already voided");
     expect(await resolutions(p.id)).toBe(1);
-    const b = await getBalance(t.db, buyer.id);
+    const b = await getBalance(t.db, { accountId: buyer.id });
     expect([b.postedNano, b.availableNano]).toEqual([1000n, 1000n]);
   });
 
@@ -304,7 +304,7 @@ describe("pending transfers", () => {
       ]);
       expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
       expect(await resolutions(p.id)).toBe(1);
-      const b = await getBalance(t.db, buyer.id);
+      const b = await getBalance(t.db, { accountId: buyer.id });
       expect(b.debitsPending).toBe(0n);
       expect([1000n, 940n, 900n]).toContain(b.postedNano);
     }
@@ -316,12 +316,12 @@ describe("pending transfers", () => {
     const afterExpiry = new Date(expiresAt.getTime() + 1);
     const beforeExpiry = new Date(expiresAt.getTime() - 1);
     const posts = holds.map((h) =>
-      t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: h.p.id }, beforeExpiry)).then(
+      t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: h.p.id, now: beforeExpiry })).then(
         () => "posted",
         (e: DomainError) => e.code,
       ),
     );
-    const sweeps = [expirePending(t.db, afterExpiry, 7), expirePending(t.db, afterExpiry, 7)];
+    const sweeps = [expirePending(t.db, { now: afterExpiry, batchSize: 7 }), expirePending(t.db, { now: afterExpiry, batchSize: 7 })];
     const outcomes = await Promise.all(posts);
     const expired = (await Promise.all(sweeps)).reduce((a, b) => a + b, 0);
     for (const h of holds) expect(await resolutions(h.p.id)).toBe(1);
@@ -335,15 +335,15 @@ describe("pending transfers", () => {
     const expiresAt = new Date(Date.now() + 1000);
     const holds = await Promise.all(Array.from({ length: 25 }, () => hold(100n, expiresAt)));
     const later = new Date(expiresAt.getTime() + 1000);
-    const err = await errorOf(t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: holds[0]!.p.id }, later)));
+    const err = await errorOf(t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: holds[0]!.p.id, now: later })));
     expect(err.message).toContain("expired");
-    const counts = await Promise.all([expirePending(t.db, later, 4), expirePending(t.db, later, 4), expirePending(t.db, later, 4)]);
+    const counts = await Promise.all([expirePending(t.db, { now: later, batchSize: 4 }), expirePending(t.db, { now: later, batchSize: 4 }), expirePending(t.db, { now: later, batchSize: 4 })]);
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(25);
     for (const h of holds) {
       expect(await count("select count(*) from ledger_transfers where pending_id = $1 and type = 'expire_pending'", [h.p.id])).toBe(1);
-      expect((await getBalance(t.db, h.buyer.id)).availableNano).toBe(1000n);
+      expect((await getBalance(t.db, { accountId: h.buyer.id })).availableNano).toBe(1000n);
     }
-    expect(await expirePending(t.db, later)).toBe(0);
+    expect(await expirePending(t.db, { now: later })).toBe(0);
   });
 });
 
@@ -370,7 +370,7 @@ describe("reads", () => {
     const f = await newBuyer();
     for (const usd of ["1", "2", "3"]) await topUp(t.db, f.buyer, f.clearing, parseUsd(usd));
     await t.db.transaction((tx) =>
-      postTransfers(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("0.5"), code: "usage" }]),
+      postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("0.5"), code: "usage" }] }),
     );
     const hold = await t.db.transaction((tx) =>
       createPending(tx, { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.holds.id, amountNano: parseUsd("1"), code: "reservation", expiresAt: inAnHour() }),
@@ -394,7 +394,7 @@ describe("reads", () => {
     await new Promise((r) => setTimeout(r, 20));
     await topUp(t.db, f.buyer, f.clearing, parseUsd("5"));
     const now = await trialBalance(t.db);
-    const then = await trialBalance(t.db, between);
+    const then = await trialBalance(t.db, { at: between });
     for (const tb of [now, then]) expect(tb.totals.every((x) => x.balanced)).toBe(true);
     const clearing = (tb: typeof now) => tb.kinds.find((k) => k.kind === "payments_clearing")!.debitsNano;
     expect(clearing(now) - clearing(then)).toBe(parseUsd("5"));
@@ -441,11 +441,11 @@ describe("batched postings", () => {
       amountNano: 5n,
       code: "usage" as const,
     }));
-    expect(await t.db.transaction((tx) => postTransfersBatch(tx, rows))).toEqual({ inserted: 2000, replayed: 0 });
-    expect(await t.db.transaction((tx) => postTransfersBatch(tx, rows))).toEqual({ inserted: 0, replayed: 2000 });
-    for (const b of buyers) expect((await getBalance(t.db, b.id)).postedNano).toBe(500n);
+    expect(await t.db.transaction((tx) => postTransfersBatch(tx, { transfers: rows }))).toEqual({ inserted: 2000, replayed: 0 });
+    expect(await t.db.transaction((tx) => postTransfersBatch(tx, { transfers: rows }))).toEqual({ inserted: 0, replayed: 2000 });
+    for (const b of buyers) expect((await getBalance(t.db, { accountId: b.id })).postedNano).toBe(500n);
     const over = rows.map((r) => ({ ...r, id: uuidv7(), amountNano: r.debitAccountId === buyers[3]!.id ? 6n : 1n }));
-    const err = await errorOf(t.db.transaction((tx) => postTransfersBatch(tx, over)));
+    const err = await errorOf(t.db.transaction((tx) => postTransfersBatch(tx, { transfers: over })));
     expect(err.code).toBe("INSUFFICIENT_CREDIT");
     expect(err.message).toContain(buyers[3]!.id);
     expect(await count("select count(*) from ledger_transfers where id = $1", [over[0]!.id])).toBe(0);
@@ -456,32 +456,32 @@ describe("batched postings", () => {
     const f = await newBuyer(10_000n);
     const leg = (amountNano: bigint) => ({ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano, code: "usage" as const });
     const first = [leg(100n), leg(200n)];
-    await t.db.transaction((tx) => postTransfersBatch(tx, first));
+    await t.db.transaction((tx) => postTransfersBatch(tx, { transfers: first }));
     const hold = { ...leg(50n), creditAccountId: f.holds.id, code: "reservation" as const, pending: { expiresAt: inAnHour() } };
     const mixed = [...first, leg(300n), hold];
-    expect(await t.db.transaction((tx) => postTransfersBatch(tx, mixed))).toEqual({ inserted: 2, replayed: 2 });
-    const b = await getBalance(t.db, f.buyer.id);
+    expect(await t.db.transaction((tx) => postTransfersBatch(tx, { transfers: mixed }))).toEqual({ inserted: 2, replayed: 2 });
+    const b = await getBalance(t.db, { accountId: f.buyer.id });
     expect(b.postedNano).toBe(10_000n - 600n);
     expect(b.availableNano).toBe(10_000n - 650n);
     // The hold is a replay now too, even though it would no longer fit were it new.
-    expect(await t.db.transaction((tx) => postTransfersBatch(tx, [hold]))).toEqual({ inserted: 0, replayed: 1 });
+    expect(await t.db.transaction((tx) => postTransfersBatch(tx, { transfers: [hold] }))).toEqual({ inserted: 0, replayed: 1 });
 
     const changed = [leg(1n), { ...first[1]!, amountNano: 201n }];
-    const err = await errorOf(t.db.transaction((tx) => postTransfersBatch(tx, changed)));
+    const err = await errorOf(t.db.transaction((tx) => postTransfersBatch(tx, { transfers: changed })));
     expect(err.code).toBe("CONFLICT");
     expect(err.field).toBe("transfers[1].amountNano");
     expect(await count("select count(*) from ledger_transfers where id = $1", [changed[0]!.id])).toBe(0);
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(10_000n - 600n);
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(10_000n - 600n);
     expect(await checkInvariants(t.db)).toEqual([]);
   });
 
   it("the same batch posted by two transactions at once is applied once; the other reports replays", async () => {
     const f = await newBuyer(1_000_000n);
     const rows = Array.from({ length: 500 }, () => ({ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 7n, code: "usage" as const }));
-    const results = await Promise.all([0, 1, 2].map(() => t.db.transaction((tx) => postTransfersBatch(tx, rows))));
+    const results = await Promise.all([0, 1, 2].map(() => t.db.transaction((tx) => postTransfersBatch(tx, { transfers: rows }))));
     expect(results.map((r) => r.inserted).sort()).toEqual([0, 0, 500]);
     expect(results.every((r) => r.inserted + r.replayed === 500)).toBe(true);
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(1_000_000n - 3500n);
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(1_000_000n - 3500n);
     expect(await checkInvariants(t.db)).toEqual([]);
   });
 
@@ -490,7 +490,7 @@ describe("batched postings", () => {
     const refused: unknown[] = [];
     const after = await t.db
       .transaction(async (tx) => {
-        await postTransfersBatch(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 11n, code: "usage" }]).catch((e: unknown) => refused.push(e));
+        await postTransfersBatch(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 11n, code: "usage" }] }).catch((e: unknown) => refused.push(e));
         // Caught above, but the transaction cannot go on to commit anything.
         await tx.execute(sql`select 1`);
       })
@@ -499,10 +499,10 @@ describe("batched postings", () => {
     expect(String(after?.cause ?? after)).toMatch(/current transaction is aborted/);
     const unknown = uuidv7();
     const missing = await errorOf(
-      t.db.transaction((tx) => postTransfersBatch(tx, [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: unknown, amountNano: 1n, code: "usage" }])),
+      t.db.transaction((tx) => postTransfersBatch(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: unknown, amountNano: 1n, code: "usage" }] })),
     );
     expect(missing.code).toBe("NOT_FOUND");
     expect(missing.field).toBe("transfers[0].creditAccountId");
-    expect((await getBalance(t.db, f.buyer.id)).postedNano).toBe(10n);
+    expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(10n);
   });
 });

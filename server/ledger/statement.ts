@@ -33,7 +33,7 @@ export type StatementEntry = {
  * previous page's `nextCursor` (a transfer id) as `after` for the next.
  */
 export async function statement(db: DbOrTx, input: { accountId: string; after?: string | null; limit?: number }) {
-  const account = await getBalance(db, input.accountId);
+  const account = await getBalance(db, { accountId: input.accountId });
   const limit = pageLimit(input.limit, 100, 1000);
   const debitNormal = normalSide(account.kind) === "debit";
   const rows = await run(
@@ -98,7 +98,8 @@ export type TrialBalanceRow = {
  * Posted debits and credits by account kind as of `at` (transfers created at or before it),
  * and the holds open at that moment. Computed from transfers alone, so any past date works.
  */
-export async function trialBalance(db: DbOrTx, at: Date = new Date()) {
+export async function trialBalance(db: DbOrTx, p: { at?: Date } = {}) {
+  const at = p.at ?? new Date();
   const rows = await run(
     db,
     sql`

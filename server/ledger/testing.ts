@@ -21,7 +21,7 @@ export async function ledgerFixture(db: Db, opts: { owner?: SessionUser } = {}) 
 /** Tops up `account` from payments clearing (a paid top-up). */
 export async function topUp(db: Db, account: LedgerAccount, clearing: LedgerAccount, amountNano: bigint) {
   return db.transaction((tx) =>
-    postTransfers(tx, [{ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: account.id, amountNano, code: "topup" }]),
+    postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: account.id, amountNano, code: "topup" }] }),
   );
 }
 
@@ -37,7 +37,7 @@ export const TRANSFER_LEGS_SQL = `(select t.*, d.kind as debit_kind, d.org_id as
 
 /** An organisation's accounts by kind (or the platform's for null), with their raw sums. */
 export async function accountSums(db: Db, orgId: string | null) {
-  const accounts = await listBalances(db, orgId);
+  const accounts = await listBalances(db, { orgId });
   return new Map(
     accounts.map((a) => [
       a.kind as string,

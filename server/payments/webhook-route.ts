@@ -18,7 +18,7 @@ export function stripeWebhookRoute(where: string, payments: () => Payments | nul
     if (!verifier) return Response.json({ error: `${missing} not configured` }, { status: 503 });
     const body = await readBodyLimited(req, BODY_LIMITS.stripeWebhook);
     if (!body) return tooLarge(BODY_LIMITS.stripeWebhook);
-    const result = await receiveWebhook(db(), verifier, new TextDecoder().decode(body), req.headers.get("stripe-signature"));
+    const result = await receiveWebhook(db(), { payments: verifier, rawBody: new TextDecoder().decode(body), signature: req.headers.get("stripe-signature") });
     return Response.json(result.body, { status: result.status });
   });
 }

@@ -21,11 +21,9 @@ export type ProcessOptions = {
  */
 export async function receiveWebhook(
   db: Db,
-  payments: Payments,
-  rawBody: string,
-  signature: string | null,
-  opts: ProcessOptions = {},
+  p: { payments: Payments; rawBody: string; signature: string | null } & ProcessOptions,
 ): Promise<WebhookResult> {
+  const { payments, rawBody, signature, ...opts } = p;
   let event: Stripe.Event;
   try {
     if (!signature) throw new Error("missing Stripe-Signature header");
@@ -38,7 +36,7 @@ export async function receiveWebhook(
     .values({ id: event.id, type: event.type, livemode: event.livemode, local: payments.mode === "local", payload: event })
     .onConflictDoNothing({ target: stripeEvents.id });
   try {
-    const processed = await processEvent(db, event.id, opts);
+    const processed = await processEvent(db, { eventId: event.id, ...opts });
     return { status: 200, body: { received: true, duplicate: !processed } };
   } catch (err) {
     await db.update(stripeEvents).set({ lastError: String((err as Error).message ?? err) }).where(eq(stripeEvents.id, event.id));
@@ -52,7 +50,8 @@ export async function receiveWebhook(
  * later redelivery finds it processed, and a crash before commit leaves nothing.
  * Returns false when it had already been processed.
  */
-export async function processEvent(db: Db, eventId: string, opts: ProcessOptions = {}): Promise<boolean> {
+export async function processEvent(db: Db, p: { eventId: string } & ProcessOptions): Promise<boolean> {
+  const { eventId, ...opts } = p;
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(stripeEvents).where(eq(stripeEvents.id, eventId)).for("update");
     if (!row) throw new Error(`event ${eventId} is not stored`);

@@ -62,7 +62,7 @@ export async function providerEarnings(db: DbOrTx, { orgId }: { orgId: string })
         from connect_payouts where org_id = ${orgId}::uuid`,
   );
   const s = sums[0]!;
-  const waiting = await waitingEarnings(db, orgId);
+  const waiting = await waitingEarnings(db, { providerOrgId: orgId });
   return {
     fundedNano: balance("provider_payable"),
     unfundedNano: balance("provider_unfunded"),

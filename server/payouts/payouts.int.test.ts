@@ -191,7 +191,7 @@ describe("payout outcomes by webhook", () => {
 describe("without Stripe keys", () => {
   it("the local stand-in onboards and pays through the same services and webhook handlers", async () => {
     const payments = createPayments({ localWebhookSecret: "whsec_local_test_secret_0123456789" });
-    const deliver = (payload: string, signature: string) => receiveWebhook(t.db, payments, payload, signature);
+    const deliver = (payload: string, signature: string) => receiveWebhook(t.db, { payments, rawBody: payload, signature });
     const local = connectApiFor(payments, deliver);
     const orgId = await providerEarning(12);
     const { url } = await connectOnboardingLink(t.db, { api: local, orgId, appUrl: "http://app.test", local: true });
@@ -214,11 +214,11 @@ describe("the provider's view", () => {
     // More earnings, paid out and still in transit.
     const { rows } = await t.db.execute<{ id: string }>(sql`select id from listings where org_id = ${orgId}::uuid`);
     const buyer = await makeBuyer(t.db, { creditNano: $(15) });
-    await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
     const [second] = await runPayouts(t.db, { api: api(), runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     // And usage past a buyer's credit: unfunded.
     const broke = await makeBuyer(t.db, { creditNano: 0n });
-    await reportUsage(t.db, [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    await reportUsage(t.db, { events: [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
 
     const e = await providerEarnings(t.db, { orgId: orgId });
     expect(e).toMatchObject({ fundedNano: 0n, unfundedNano: $(7), paidNano: $(20), inTransitNano: $(15), failedNano: 0n });

@@ -94,9 +94,9 @@ async function createPayout(db: Db, run: RunInput, orgId: string): Promise<Conne
       .returning();
     const payoutsAccount = await ensureAccount(tx, { orgId: null, kind: "payouts" });
     const amountNano = BigInt(amountCents) * NANO_PER_CENT;
-    await postTransfers(tx, [
+    await postTransfers(tx, { transfers: [
       { id: nameUuid("connect_payout", id), debitAccountId: payable.id, creditAccountId: payoutsAccount.id, amountNano, code: "payout", ref: { kind: "connect_payout", id } },
-    ]);
+    ] });
     await recordAudit(tx, {
       actorUserId: run.userId,
       orgId,

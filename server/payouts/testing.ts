@@ -19,14 +19,14 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
   const api = () => stripeConnectApi(stripe.payments.stripe);
   const send = (event: object) => {
     const payload = JSON.stringify(event);
-    return receiveWebhook(db, stripe.payments, payload, signPayload(stripe.payments.stripe, payload, secret));
+    return receiveWebhook(db, { payments: stripe.payments, rawBody: payload, signature: signPayload(stripe.payments.stripe, payload, secret) });
   };
   /** A provider with exactly `dollars` of funded earnings: usage by a buyer with the credit for it, no fee. */
   async function providerEarning(dollars: number) {
     const provider = await makeProvider(db);
     const listing = await makeListing(db, provider, [{ inputPer1kNano: usd(1), outputPer1kNano: 0n, cachedInputPer1kNano: 0n, effectiveFrom: new Date(0) }]);
     const buyer = await makeBuyer(db, { creditNano: usd(1000) });
-    const [r] = await reportUsage(db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], { service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    const [r] = await reportUsage(db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
     expect(r!.status).toBe("settled");
     return provider.id;
   }

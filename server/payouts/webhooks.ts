@@ -37,7 +37,7 @@ async function giveBack(tx: Tx, payout: ConnectPayout, cents: number, totalRetur
   if (cents <= 0) return;
   const payable = await ensureAccount(tx, { orgId: payout.orgId, kind: "provider_payable" });
   const payoutsAccount = await ensureAccount(tx, { orgId: null, kind: "payouts" });
-  await postTransfers(tx, [
+  await postTransfers(tx, { transfers: [
     {
       id: nameUuid("connect_payout_return", payout.id, String(totalReturnedCents)),
       debitAccountId: payoutsAccount.id,
@@ -46,7 +46,7 @@ async function giveBack(tx: Tx, payout: ConnectPayout, cents: number, totalRetur
       code: "payout",
       ref: { kind: "connect_payout", id: payout.id },
     },
-  ]);
+  ] });
 }
 
 export async function onAccountUpdated(tx: Tx, event: Stripe.Event) {

@@ -46,7 +46,7 @@ export function testPaymentsRuntime(db: Db): PaymentsRuntime {
   const payments = createPayments({ localWebhookSecret: TEST_LOCAL_WEBHOOK_SECRET });
   return {
     payments,
-    deliver: (payload, signature) => receiveWebhook(db, payments, payload, signature),
+    deliver: (payload, signature) => receiveWebhook(db, { payments, rawBody: payload, signature }),
     appUrl: "http://localhost:3000",
     limits: { minCents: 500, maxCents: 1_000_000 },
     lowBalanceDefaultCents: 500,

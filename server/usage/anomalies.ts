@@ -11,7 +11,8 @@ import type { UsageEvent } from "./contract";
 
 export type AnomalyInput = { event: UsageEvent & { anomaly: NonNullable<UsageEvent["anomaly"]> }; providerOrgId: string; costNano: bigint };
 
-export async function recordAnomalies(db: DbOrTx, rows: readonly AnomalyInput[]): Promise<void> {
+export async function recordAnomalies(db: DbOrTx, p: { anomalies: readonly AnomalyInput[] }): Promise<void> {
+  const rows = p.anomalies;
   if (rows.length === 0) return;
   await db
     .insert(usageAnomalies)

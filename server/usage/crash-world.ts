@@ -51,8 +51,8 @@ function expect1(world: CrashWorld, event: UsageEvent, buyerOrgId: string, listi
 }
 
 /** Reports `batch` windowed and checks each answer: a new event's acknowledged cost is the one expected. */
-async function send(world: CrashWorld, batch: UsageEvent[], service: Parameters<typeof reportUsage>[2]["service"], want: ReadonlyMap<string, ExpectedEvent>) {
-  const results = await reportUsage(world.db, batch, { service, defaultFeeBps: FEE_BPS, settle: "windowed" });
+async function send(world: CrashWorld, batch: UsageEvent[], service: Parameters<typeof reportUsage>[1]["service"], want: ReadonlyMap<string, ExpectedEvent>) {
+  const results = await reportUsage(world.db, { events: batch, service, defaultFeeBps: FEE_BPS, settle: "windowed" });
   for (const r of results) {
     expect(r.status === "settled" || r.status === "duplicate").toBe(true);
     expect({ id: r.id, cost: r.costNano }).toEqual({ id: r.id, cost: want.get(r.id)!.costNano });
@@ -113,7 +113,7 @@ export async function reportRound(world: CrashWorld, opts: { events: number; cap
   const { provider, listing } = world.capping;
   const service = { kind: "provider", orgSlug: provider.slug } as const;
   const buyer = buyers[0]!;
-  const grant = await reserve(db, { id: uuidv7(), keyId: buyer.keyIds[0]!, listingId: listing.id, amountNano: 8_000_000n, ttlSeconds: 3600 }, { service });
+  const grant = await reserve(db, { id: uuidv7(), keyId: buyer.keyIds[0]!, listingId: listing.id, amountNano: 8_000_000n, ttlSeconds: 3600, service });
   expect(grant.grantedNano).toBe(8_000_000n);
   const capped = Array.from({ length: opts.capped }, () =>
     makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: grant.id, inputTokens: 4000 + rnd(1000), outputTokens: 1000, startedAt: new Date(now - 60_000 - rnd(DAY)) }),

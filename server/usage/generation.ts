@@ -10,7 +10,8 @@ import { asDate } from "./store";
  * (and, for a provider's token, only on that provider's listings); null otherwise, so
  * ids of other organisations' requests reveal nothing.
  */
-export async function getGeneration(db: DbOrTx, input: z.infer<typeof generationInput>, service: ServiceIdentity): Promise<z.infer<typeof generationOutput>> {
+export async function getGeneration(db: DbOrTx, p: z.infer<typeof generationInput> & { service: ServiceIdentity }): Promise<z.infer<typeof generationOutput>> {
+  const { service, ...input } = p;
   const { rows } = await db.execute<{
     id: string;
     listing_slug: string;

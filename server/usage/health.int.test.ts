@@ -26,16 +26,12 @@ describe("the ledger's lag behind acknowledged usage", () => {
     const listing = await makeListing(t.db, provider, [{ effectiveFrom: new Date(0), inputPer1kNano: parseUsd("1"), outputPer1kNano: 0n, cachedInputPer1kNano: 0n }]);
     const buyer = await makeBuyer(t.db, { creditNano: parseUsd("10") });
     const report = (n: number) =>
-      reportUsage(
-        t.db,
-        Array.from({ length: n }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100, outputTokens: 0 })),
-        { service: { kind: "platform" }, defaultFeeBps: 0, settle: "windowed" },
-      );
+      reportUsage(t.db, { events: Array.from({ length: n }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100, outputTokens: 0 })), service: { kind: "platform" }, defaultFeeBps: 0, settle: "windowed" });
     const before = Date.now();
     await report(3);
     await report(2);
     const later = new Date(Date.now() + 7_000);
-    const waiting = await settlementHealth(t.db, later);
+    const waiting = await settlementHealth(t.db, { now: later });
     expect(waiting).toMatchObject({ waitingBatches: 2, waitingEvents: 5, recent: null });
     // The oldest batch was received between `before` and now; `later` is 7 s on.
     expect(waiting.lagSeconds).toBeGreaterThanOrEqual(7);

@@ -22,9 +22,10 @@ export type SettlementHealth = {
   recent: { windows: number; lastAt: Date; lastLagMs: number; maxLagMs: number } | null;
 };
 
-export async function settlementHealth(db: Db, now = new Date()): Promise<SettlementHealth> {
+export async function settlementHealth(db: Db, p: { now?: Date } = {}): Promise<SettlementHealth> {
+  const now = p.now ?? new Date();
   const [lagSeconds, waiting, recent] = await Promise.all([
-    ledgerLagSeconds(db, now),
+    ledgerLagSeconds(db, { now }),
     db.execute<{ batches: number; events: number }>(
       sql`select count(*)::int as batches, coalesce(sum(events), 0)::int as events from usage_batches where settled_at is null`,
     ),

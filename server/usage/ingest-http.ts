@@ -42,7 +42,7 @@ export async function handleIngest(
   if (!Array.isArray(events) || events.length === 0) return fail(400, "events: must be a non-empty array");
   if (events.length > MAX_INGEST_EVENTS) return fail(400, `events: at most ${MAX_INGEST_EVENTS} events per batch`);
   try {
-    const results = await reportUsage(db, events, { ...reportOptions(service, settle), wire: true });
+    const results = await reportUsage(db, { events: events, ...reportOptions(service, settle), wire: true });
     return { status: 200, body: ingestAnswerJson(results) };
   } catch (err) {
     if (err instanceof DomainError) return fail(errorTable[err.code].http, err.message);

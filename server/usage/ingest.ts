@@ -32,7 +32,8 @@ export type Ingested = {
   batchSeq: number | null;
 };
 
-export async function ingestBatch(tx: Tx, events: readonly IngestEvent[], defaultFeeBps: number, now: Date): Promise<Ingested> {
+export async function ingestBatch(tx: Tx, p: { events: readonly IngestEvent[]; defaultFeeBps: number; now: Date }): Promise<Ingested> {
+  const { events, defaultFeeBps, now } = p;
   // Sorted ids: concurrent reports that carry the same ids claim them in the same order.
   const sorted = [...events].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
   const col = (f: (c: IngestEvent) => string | number | boolean | null) => pgArray(sorted.map(f));
@@ -128,7 +129,8 @@ SELECT
 }
 
 /** What stored events answer to a resend: their fingerprint and cost. */
-export async function storedEvents(tx: Tx, ids: readonly string[]): Promise<Map<string, { fingerprint: string; costNano: bigint }>> {
+export async function storedEvents(tx: Tx, p: { ids: readonly string[] }): Promise<Map<string, { fingerprint: string; costNano: bigint }>> {
+  const { ids } = p;
   if (!ids.length) return new Map();
   const { rows } = await tx.execute<{ id: string; fingerprint: string; cost_nano: bigint }>(
     sql`select id, fingerprint, cost_nano from usage_events where id = any(${pgArray(ids)}::uuid[])`,
@@ -137,7 +139,8 @@ export async function storedEvents(tx: Tx, ids: readonly string[]): Promise<Map<
 }
 
 /** Unsettled batches, counted up to `limit` + 1 (the backlog check needs no more). */
-export async function unsettledBatches(tx: Tx, limit: number): Promise<number> {
+export async function unsettledBatches(tx: Tx, p: { limit: number }): Promise<number> {
+  const { limit } = p;
   const { rows } = await tx.execute<{ n: number }>(
     sql`select count(*)::int as n from (select 1 from usage_batches where settled_at is null limit ${limit + 1}) b`,
   );

@@ -7,8 +7,8 @@ import { settlementHealth } from "./health";
  * ledger is behind acknowledged usage, the figures the finance overview shows. Read from
  * the database at each scrape, so every web process answers the same.
  */
-export async function settlementMetricsText(db: Db, now = new Date()): Promise<{ contentType: string; body: string }> {
-  const h = await settlementHealth(db, now);
+export async function settlementMetricsText(db: Db, p: { now?: Date } = {}): Promise<{ contentType: string; body: string }> {
+  const h = await settlementHealth(db, p);
   const registry = new Registry();
   const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers: [registry] }).set(value);
   gauge("tokenmarket_usage_ledger_lag_seconds", "Age of the oldest acknowledged usage batch not yet in the ledger (0 when none waits)", h.lagSeconds);

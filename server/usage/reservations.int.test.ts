@@ -51,7 +51,7 @@ describe("concurrent reservations", () => {
     );
     // 50 000 input tokens at $0.001 per 1k: 50 000 000 nano already spent today.
     const spent = makeEvent({ keyId: key, listingId: listing.id, inputTokens: 50_000, outputTokens: 0, startedAt: new Date(Date.now() - 10_000) });
-    await reportUsage(t.db, [spent], { service: { kind: "platform" }, defaultFeeBps: 500 });
+    await reportUsage(t.db, { events: [spent], service: { kind: "platform" }, defaultFeeBps: 500 });
     const grants = await Promise.all(
       Array.from({ length: 1000 }, (_, i) => reserve(t.db, { id: uuidv7(), keyId: i % 2 ? key : rotated, amountNano: 7_000_000n, ttlSeconds: 60 })),
     );
@@ -71,7 +71,7 @@ describe("concurrent reservations", () => {
     const buyer = await makeBuyer(t.db, { creditNano: 5_000_000_000n, keys: 1 });
     // The proxy's chunk for one tiny call: $0.10 held, 2 000 nano-USD used (1 000 in + 500 out).
     const r = await reserve(t.db, { id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 100_000_000n, ttlSeconds: 60 });
-    await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id })], { service: { kind: "platform" }, defaultFeeBps: 500 });
+    await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id })], service: { kind: "platform" }, defaultFeeBps: 500 });
     const held = await orgCreditBalance(t.db, { orgId: buyer.orgId });
     expect(held).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 100_000_000n - 2_000n, availableNano: 5_000_000_000n - 100_000_000n });
     // The statement shows the usage, not the hold: that stands apart as what is held now.
@@ -93,11 +93,11 @@ describe("concurrent reservations", () => {
     const afterExpiry = new Date(Math.max(...reservations.map((r) => r.expiresAt.getTime())) + 1);
     await Promise.all([
       ...reservations.filter((_, i) => i % 3 === 0).map((r) => release(t.db, { id: r.id })),
-      reportUsage(t.db, events.slice(0, 200), { service: { kind: "platform" }, defaultFeeBps: 500 }),
-      reportUsage(t.db, events.slice(200), { service: { kind: "platform" }, defaultFeeBps: 500 }),
+      reportUsage(t.db, { events: events.slice(0, 200), service: { kind: "platform" }, defaultFeeBps: 500 }),
+      reportUsage(t.db, { events: events.slice(200), service: { kind: "platform" }, defaultFeeBps: 500 }),
       ...reservations.filter((_, i) => i % 3 === 1).map((r) => release(t.db, { id: r.id, amountNano: 1_000n })),
     ]);
-    await Promise.all([expirePending(t.db, afterExpiry), expirePending(t.db, afterExpiry)]);
+    await Promise.all([expirePending(t.db, { now: afterExpiry }), expirePending(t.db, { now: afterExpiry })]);
     const credits = (await accountSums(t.db, buyer.orgId)).get("buyer_credits")!;
     expect(credits.debits_pending).toBe(0n);
     const { rows } = await t.pool.query<{ amount: bigint; consumed: bigint; released: bigint; expired: bigint }>(`

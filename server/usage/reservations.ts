@@ -46,13 +46,13 @@ const toOutput = (r: ReservationRow): ReserveOutput => ({
  * (available < 0) gets 0. Idempotent by `input.id` (the same id for another key or caller is a
  * CONFLICT). A provider's token holds credit only for its own published listings (FORBIDDEN).
  */
-export async function reserve(db: Db, input: ReserveInput, caller: ReservationCaller = {}): Promise<ReserveOutput> {
-  const now = caller.now ?? new Date();
+export async function reserve(db: Db, input: ReserveInput & ReservationCaller): Promise<ReserveOutput> {
+  const now = input.now ?? new Date();
   const id = input.id.toLowerCase();
   const keyId = input.keyId.toLowerCase();
-  const serviceOrg = caller.service ? await serviceOrgId(db, caller.service) : null;
+  const serviceOrg = input.service ? await serviceOrgId(db, { service: input.service }) : null;
   if (serviceOrg) {
-    const problem = await reserveScopeProblem(db, serviceOrg, input.listingId);
+    const problem = await reserveScopeProblem(db, { providerOrgId: serviceOrg, listingId: input.listingId });
     if (problem) throw new DomainError("FORBIDDEN", problem, "listingId");
   }
   const existing = await findReservation(db, id);
@@ -70,11 +70,11 @@ export async function reserve(db: Db, input: ReserveInput, caller: ReservationCa
   if (!key) throw new DomainError("NOT_FOUND", "keyId: no such API key", "keyId");
   const status = keyStatus({ revokedAt: key.revoked_at ? asDate(key.revoked_at) : null, expiresAt: key.expires_at ? asDate(key.expires_at) : null }, now);
   if (status !== "active") throw new DomainError("FORBIDDEN", `keyId: the key is ${status}`, "keyId");
-  const account = await accountIds(db, [
+  const account = await accountIds(db, { needs: [
     { orgId: key.org_id, kind: "buyer_credits" },
     { orgId: key.org_id, kind: "buyer_receivable" },
     { orgId: null, kind: "usage_holds" },
-  ]);
+  ] });
   const creditsId = accountOf(account, { orgId: key.org_id, kind: "buyer_credits" });
   const receivableId = accountOf(account, { orgId: key.org_id, kind: "buyer_receivable" });
   const holdsId = accountOf(account, { orgId: null, kind: "usage_holds" });
@@ -101,11 +101,7 @@ export async function reserve(db: Db, input: ReserveInput, caller: ReservationCa
         let holdTransferId: string | null = null;
         if (grantedNano > 0n) {
           holdTransferId = nameUuid("reservation-hold", id);
-          await createPending(
-            tx,
-            { id: holdTransferId, debitAccountId: creditsId, creditAccountId: holdsId, amountNano: grantedNano, code: "reservation", ref: { kind: "reservation", id }, expiresAt },
-            now,
-          );
+          await createPending(tx, { id: holdTransferId, debitAccountId: creditsId, creditAccountId: holdsId, amountNano: grantedNano, code: "reservation", ref: { kind: "reservation", id }, expiresAt, now });
         }
         const { rows } = await tx.execute<ReservationRow>(sql`
           insert into reservations (id, org_id, key_id, lineage_id, service_org_id, requested_nano, amount_nano, limited_by, held_nano, hold_transfer_id, expires_at, created_at)
@@ -139,13 +135,13 @@ function replay(r: ReservationRow, keyId: string, serviceOrg: string | null): Re
  * releases only reservations it made (any other is NOT_FOUND). Waits until every usage
  * batch accepted before the call is settled.
  */
-export async function release(db: Db, input: z.infer<typeof releaseInput>, caller: ReservationCaller = {}): Promise<z.infer<typeof releaseOutput>> {
-  const now = caller.now ?? new Date();
+export async function release(db: Db, input: z.infer<typeof releaseInput> & ReservationCaller): Promise<z.infer<typeof releaseOutput>> {
+  const now = input.now ?? new Date();
   const id = input.id.toLowerCase();
-  const serviceOrg = caller.service ? await serviceOrgId(db, caller.service) : null;
+  const serviceOrg = input.service ? await serviceOrgId(db, { service: input.service }) : null;
   // Usage already acknowledged may be spending this hold: it is settled first (by the settler, or here
   // if it is behind), so release never returns credit that acknowledged usage must spend.
-  await settleThrough(db, await lastBatchSeq(db));
+  await settleThrough(db, { seq: await lastBatchSeq(db) });
   return withRetry(() =>
     db.transaction(async (tx) => {
       const { rows } = await tx.execute<{ org_id: string; service_org_id: string | null; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown }>(
@@ -155,7 +151,7 @@ export async function release(db: Db, input: z.infer<typeof releaseInput>, calle
       if (!r || (serviceOrg && r.service_org_id !== serviceOrg)) throw new DomainError("NOT_FOUND", "id: no such reservation", "id");
       const expiresAt = asDate(r.expires_at);
       if (!r.hold_transfer_id || r.held_nano <= 0n || expiresAt.getTime() <= now.getTime()) return { releasedNano: 0n };
-      const voided = await voidPendingBatch(tx, [{ id: nameUuid("reservation-void", r.hold_transfer_id), pendingId: r.hold_transfer_id }], now);
+      const voided = await voidPendingBatch(tx, { items: [{ id: nameUuid("reservation-void", r.hold_transfer_id), pendingId: r.hold_transfer_id }], now });
       if (!voided.size) return { releasedNano: 0n };
       const releasedNano = input.amountNano === undefined || input.amountNano > r.held_nano ? r.held_nano : input.amountNano;
       const remaining = r.held_nano - releasedNano;
@@ -166,19 +162,14 @@ export async function release(db: Db, input: z.infer<typeof releaseInput>, calle
           sql`select debit_account_id, credit_account_id from ledger_transfers where id = ${r.hold_transfer_id}`,
         );
         holdTransferId = nameUuid("reservation-hold", r.hold_transfer_id);
-        await createPending(
-          tx,
-          {
+        await createPending(tx, {
             id: holdTransferId,
             debitAccountId: hold[0]!.debit_account_id,
             creditAccountId: hold[0]!.credit_account_id,
             amountNano: remaining,
             code: "reservation",
             ref: { kind: "reservation", id },
-            expiresAt,
-          },
-          now,
-        );
+            expiresAt, now });
       }
       await tx.execute(sql`
         update reservations set released_nano = released_nano + ${releasedNano}, held_nano = ${remaining}, hold_transfer_id = ${holdTransferId}

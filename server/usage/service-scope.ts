@@ -16,7 +16,8 @@ import { asDate } from "./store";
  */
 
 /** The provider organisation a provider token speaks for; null for the platform. Throws FORBIDDEN for a token naming no organisation. */
-export async function serviceOrgId(db: Db, service: ServiceIdentity): Promise<string | null> {
+export async function serviceOrgId(db: Db, p: { service: ServiceIdentity }): Promise<string | null> {
+  const { service } = p;
   if (service.kind === "platform") return null;
   const { rows } = await db.execute<{ id: string }>(sql`select id from organizations where slug = ${service.orgSlug} and not is_platform`);
   if (!rows[0]) throw new DomainError("FORBIDDEN", "This service token's organisation does not exist");
@@ -24,7 +25,8 @@ export async function serviceOrgId(db: Db, service: ServiceIdentity): Promise<st
 }
 
 /** For a provider token: the listing must be one of its own published listings; the reason otherwise. */
-export async function reserveScopeProblem(db: Db, providerOrgId: string, listingId: string | undefined): Promise<string | null> {
+export async function reserveScopeProblem(db: Db, p: { providerOrgId: string; listingId: string | undefined }): Promise<string | null> {
+  const { providerOrgId, listingId } = p;
   if (!listingId) return "listingId: a provider's service token must name the listing the credit is held for";
   const { rows } = await db.execute<{ id: string }>(
     sql`select id from listings where id = ${listingId.toLowerCase()} and org_id = ${providerOrgId} and status = 'published'`,
@@ -39,7 +41,8 @@ type Scoped = { index: number; event: UsageEvent };
  * be active, and it must name a reservation this provider made for that key which still
  * holds money. (What it may bill of that reservation is capped in the settlement statement.)
  */
-export async function providerEventProblems(db: Db, providerOrgId: string, events: readonly Scoped[], now: Date): Promise<Map<number, string>> {
+export async function providerEventProblems(db: Db, p: { providerOrgId: string; events: readonly Scoped[]; now: Date }): Promise<Map<number, string>> {
+  const { providerOrgId, events, now } = p;
   const problems = new Map<number, string>();
   if (!events.length) return problems;
   const keyIds = [...new Set(events.map((e) => e.event.keyId.toLowerCase()))];

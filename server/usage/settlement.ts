@@ -70,7 +70,8 @@ export function idTimeProblem(id: string, now: Date): string | null {
   return null;
 }
 
-export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: ReportOptions): Promise<EventResult[]> {
+export async function reportUsage(db: Db, p: ReportOptions & { events: readonly unknown[] }): Promise<EventResult[]> {
+  const { events: rawEvents, ...opts } = p;
   const now = opts.now ?? new Date();
   const results: (EventResult | undefined)[] = new Array(rawEvents.length);
   const parsed: { index: number; event: UsageEvent; fingerprint: string }[] = [];
@@ -96,8 +97,8 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     parsed.push({ index, event, fingerprint });
   });
 
-  const keys = await lookupKeys(db, new Set(parsed.map((p) => p.event.keyId)));
-  const listings = await lookupListings(db, new Set(parsed.map((p) => p.event.listingId)));
+  const keys = await lookupKeys(db, { ids: new Set(parsed.map((p) => p.event.keyId)) });
+  const listings = await lookupListings(db, { ids: new Set(parsed.map((p) => p.event.listingId)) });
   let candidates: Candidate[] = [];
   const capped = opts.service.kind === "provider";
   for (const p of parsed) {
@@ -110,18 +111,19 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
     } else candidates.push({ ...p, key, listing, capped });
   }
   if (capped && candidates.length) {
-    const problems = await providerEventProblems(db, (await serviceOrgId(db, opts.service))!, candidates, now);
+    const providerOrgId = (await serviceOrgId(db, { service: opts.service }))!;
+    const problems = await providerEventProblems(db, { providerOrgId, events: candidates, now });
     for (const c of candidates) if (problems.has(c.index)) results[c.index] = rejected(c.event.id, problems.get(c.index)!);
     candidates = candidates.filter((c) => !problems.has(c.index));
   }
 
   if (candidates.length) {
     const times = candidates.map((c) => uuidv7Time(c.event.id));
-    await ensurePartitions(db, new Date(Math.min(...times)), new Date(Math.max(...times)));
+    await ensurePartitions(db, { from: new Date(Math.min(...times)), to: new Date(Math.max(...times)) });
     const { outcome, batchSeq } = await withRetry(() => db.transaction((tx) => accept(tx, candidates, opts, now)));
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
-    if (batchSeq !== null && (opts.settle ?? "inline") === "inline") await settleThrough(db, batchSeq);
-    await recordAnomalies(db, anomaliesOf(candidates, outcome));
+    if (batchSeq !== null && (opts.settle ?? "inline") === "inline") await settleThrough(db, { seq: batchSeq });
+    await recordAnomalies(db, { anomalies: anomaliesOf(candidates, outcome) });
   }
 
   const fingerprintAt = new Map(parsed.map((p) => [p.index, p.fingerprint]));
@@ -137,15 +139,14 @@ export async function reportUsage(db: Db, rawEvents: readonly unknown[], opts: R
 
 /** Stage 1 in the report's transaction: the backlog check, the new events appended, resends answered. */
 async function accept(tx: Tx, candidates: readonly Candidate[], opts: ReportOptions, now: Date) {
-  if (opts.backlogLimit !== undefined && (await unsettledBatches(tx, opts.backlogLimit)) > opts.backlogLimit) {
+  if (opts.backlogLimit !== undefined && (await unsettledBatches(tx, { limit: opts.backlogLimit })) > opts.backlogLimit) {
     throw new DomainError("BUSY", `usage settlement is ${opts.backlogLimit}+ batches behind; send these events again shortly`);
   }
-  const ingested = await ingestBatch(
-    tx,
-    candidates.map((c) => ({ event: c.event, fingerprint: c.fingerprint, orgId: c.key.orgId, providerOrgId: c.listing.providerOrgId, capped: c.capped })),
-    opts.defaultFeeBps,
+  const ingested = await ingestBatch(tx, {
+    events: candidates.map((c) => ({ event: c.event, fingerprint: c.fingerprint, orgId: c.key.orgId, providerOrgId: c.listing.providerOrgId, capped: c.capped })),
+    defaultFeeBps: opts.defaultFeeBps,
     now,
-  );
+  });
   const outcome = new Map<string, EventResult>();
   const others: Candidate[] = [];
   for (const c of candidates) {
@@ -173,7 +174,7 @@ function anomaliesOf(candidates: readonly Candidate[], outcome: ReadonlyMap<stri
 
 /** Ids already settled: the same fields are a duplicate (answered with the stored cost), different ones a conflict kept for finance. */
 async function answerResends(tx: Tx, others: readonly Candidate[], out: Map<string, EventResult>) {
-  const stored = await storedEvents(tx, others.map((c) => c.event.id));
+  const stored = await storedEvents(tx, { ids: others.map((c) => c.event.id) });
   const conflicts: { c: Candidate; settledFingerprint: string }[] = [];
   for (const c of others) {
     const s = stored.get(c.event.id)!;

@@ -63,7 +63,8 @@ export async function settleWindow(db: Db, opts: WindowOptions = {}): Promise<Wi
 }
 
 /** Settles windows until no batch accepted up to `seq` waits (every batch, when absent). */
-export async function settleThrough(db: Db, seq?: number): Promise<void> {
+export async function settleThrough(db: Db, p: { seq?: number } = {}): Promise<void> {
+  const { seq } = p;
   for (;;) {
     const { rows } = await db.execute<{ waiting: boolean }>(
       sql`select exists (select 1 from usage_batches where settled_at is null ${seq === undefined ? sql`` : sql`and seq <= ${seq}`}) as waiting`,
@@ -80,7 +81,8 @@ export async function lastBatchSeq(db: Db): Promise<number> {
 }
 
 /** Seconds the oldest unsettled batch has waited (0 when none): the ledger lag. */
-export async function ledgerLagSeconds(db: Db, now = new Date()): Promise<number> {
+export async function ledgerLagSeconds(db: Db, p: { now?: Date } = {}): Promise<number> {
+  const now = p.now ?? new Date();
   const { rows } = await db.execute<{ oldest: unknown }>(sql`select min(received_at) as oldest from usage_batches where settled_at is null`);
   const oldest = rows[0]!.oldest;
   return oldest ? Math.max(0, (now.getTime() - asDate(oldest).getTime()) / 1000) : 0;
@@ -99,7 +101,7 @@ async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOpti
   await tx.execute(sql`update usage_batches set window_id = ${windowId}, settled_at = ${now} where seq = any(${pgArray(seqs)}::int8[])`);
   const { pairs, reserved, events } = await aggregateWindow(tx, windowId, seqs, now);
   await probe("after-rollups");
-  const accounts = await accountIds(db, accountsOf(pairs), tx);
+  const accounts = await accountIds(db, { needs: accountsOf(pairs), via: tx });
   await postWindow(tx, windowId, pairs, reserved, accounts, now, probe);
   const costNano = pairs.reduce((s, p) => s + p.costNano, 0n);
   const feeNano = pairs.reduce((s, p) => s + p.feeNano, 0n);
@@ -216,11 +218,7 @@ async function postWindow(
   });
 
   // Consume: void each hold, re-hold what the usage left of it.
-  const voided = await voidPendingBatch(
-    tx,
-    [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId!), pendingId: reservation.holdTransferId! })),
-    now,
-  );
+  const voided = await voidPendingBatch(tx, { items: [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId!), pendingId: reservation.holdTransferId! })), now });
   await probe("after-voids");
   const transfers: TransferInput[] = [];
   const reservationUpdates: { id: string; heldNano: bigint; consumedNano: bigint; holdTransferId: string | null; pendingDoneNano: bigint }[] = [];
@@ -301,9 +299,9 @@ async function postWindow(
 
   // New holds first: each posting statement checks limits on its own net effect, and the holds always fit.
   for (let i = 0; i < transfers.length; i += MAX_TRANSFERS_PER_POSTING) {
-    await postTransfersBatch(tx, transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now);
+    await postTransfersBatch(tx, { transfers: transfers.slice(i, i + MAX_TRANSFERS_PER_POSTING), now });
   }
-  await recordUnfundedShares(tx, unfunded, now);
+  await recordUnfundedShares(tx, { shares: unfunded, settledAt: now });
   await probe("after-posting");
   if (reservationUpdates.length) {
     const col = (f: (u: (typeof reservationUpdates)[number]) => string | bigint | null) => pgArray(reservationUpdates.map(f));

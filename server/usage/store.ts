@@ -35,11 +35,11 @@ function remember<V>(map: Map<string, V>, key: string, value: V) {
 }
 
 /** Organisation and lineage of each known key (ids lower-case). */
-export async function lookupKeys(db: Db, ids: Iterable<string>): Promise<Map<string, KeyInfo>> {
+export async function lookupKeys(db: Db, p: { ids: Iterable<string> }): Promise<Map<string, KeyInfo>> {
   const cache = cacheOf(db).keys;
   const out = new Map<string, KeyInfo>();
   const missing: string[] = [];
-  for (const id of ids) {
+  for (const id of p.ids) {
     const hit = cache.get(id);
     if (hit) out.set(id, hit);
     else missing.push(id);
@@ -58,11 +58,11 @@ export async function lookupKeys(db: Db, ids: Iterable<string>): Promise<Map<str
 }
 
 /** Provider organisation (id and slug) of each known listing (ids lower-case). */
-export async function lookupListings(db: Db, ids: Iterable<string>): Promise<Map<string, ListingInfo>> {
+export async function lookupListings(db: Db, p: { ids: Iterable<string> }): Promise<Map<string, ListingInfo>> {
   const cache = cacheOf(db).listings;
   const out = new Map<string, ListingInfo>();
   const missing: string[] = [];
-  for (const id of ids) {
+  for (const id of p.ids) {
     const hit = cache.get(id);
     if (hit) out.set(id, hit);
     else missing.push(id);
@@ -89,7 +89,8 @@ const accountKey = (a: AccountNeed) => `${a.orgId ?? "platform"}:${a.kind}`;
  * transaction (`via` absent), creating accounts never holds a caller's locks. Inside one
  * (`via`), an account created there is not remembered: the transaction may still roll back.
  */
-export async function accountIds(db: Db, needs: readonly AccountNeed[], via?: Tx): Promise<AccountIds> {
+export async function accountIds(db: Db, p: { needs: readonly AccountNeed[]; via?: Tx }): Promise<AccountIds> {
+  const { needs, via } = p;
   const cache = cacheOf(db).accounts;
   const ids = new Map<string, string>();
   const missing: AccountNeed[] = [];
@@ -100,7 +101,7 @@ export async function accountIds(db: Db, needs: readonly AccountNeed[], via?: Tx
   }
   if (!missing.length) return ids;
   // Accounts that exist (committed) are found in one statement and remembered.
-  for (const [key, id] of await findAccounts(via ?? db, missing)) {
+  for (const [key, id] of await findAccounts(via ?? db, { needs: missing })) {
     remember(cache, key, id);
     ids.set(key, id);
   }
@@ -125,7 +126,8 @@ export function accountOf(ids: AccountIds, need: AccountNeed): string {
 export const utcMonth = (d: Date) => d.toISOString().slice(0, 7);
 
 /** Makes sure usage_events has partitions for every month between the two dates. */
-export async function ensurePartitions(db: Db, from: Date, to: Date): Promise<void> {
+export async function ensurePartitions(db: Db, p: { from: Date; to: Date }): Promise<void> {
+  const { from, to } = p;
   const known = cacheOf(db).months;
   const needed: string[] = [];
   for (let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)); m <= to; m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {

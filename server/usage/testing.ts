@@ -69,10 +69,10 @@ export async function makeBuyer(db: Db, opts: { creditNano: bigint; creditLimitN
   await db.transaction(async (tx) => {
     const credits = await ensureAccount(tx, { orgId: org!.id, kind: "buyer_credits" });
     await ensureAccount(tx, { orgId: org!.id, kind: "buyer_receivable" });
-    if (opts.creditLimitNano) await setCreditLimit(tx, credits.id, opts.creditLimitNano);
+    if (opts.creditLimitNano) await setCreditLimit(tx, { accountId: credits.id, creditLimitNano: opts.creditLimitNano });
     if (opts.creditNano > 0n) {
       const clearing = await ensureAccount(tx, { orgId: null, kind: "payments_clearing" });
-      await postTransfers(tx, [{ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: opts.creditNano, code: "topup" }]);
+      await postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: opts.creditNano, code: "topup" }] });
     }
   });
   return { orgId: org!.id, keyIds, creditNano: opts.creditNano, creditLimitNano: opts.creditLimitNano ?? 0n };

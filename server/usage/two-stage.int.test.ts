@@ -43,19 +43,19 @@ describe("windowed settlement", () => {
   it("answers with the cost at once, says settling (generation, activity log) until a window takes the batch, then the ledger has it", async () => {
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
     const event = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id });
-    const [result] = await reportUsage(t.db, [event], windowed);
+    const [result] = await reportUsage(t.db, { events: [event], ...windowed });
     expect(result).toMatchObject({ status: "settled", costNano: 2_000_000n });
-    expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId }, platform)).toMatchObject({ costNano: 2_000_000n, settlement: "settling" });
+    expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId, service: platform })).toMatchObject({ costNano: 2_000_000n, settlement: "settling" });
     expect((await activityPage(t.db, { orgId: buyer.orgId, filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, costNano: 2_000_000n, settling: true }]);
     expect((await accountSums(t.db, buyer.orgId)).get("buyer_credits")!.debits_posted).toBe(0n);
 
     const window = await settleWindow(t.db);
     expect(window).toMatchObject({ batches: 1, events: 1, costNano: 2_000_000n });
-    expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId }, platform)).toMatchObject({ settlement: "settled" });
+    expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId, service: platform })).toMatchObject({ settlement: "settled" });
     expect((await activityPage(t.db, { orgId: buyer.orgId, filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, settling: false }]);
     expect((await accountSums(t.db, buyer.orgId)).get("buyer_credits")!.debits_posted).toBe(2_000_000n);
     // Sent again after its window: a duplicate at the same cost, and no new batch.
-    expect((await reportUsage(t.db, [event], windowed))[0]).toMatchObject({ status: "duplicate", costNano: 2_000_000n });
+    expect((await reportUsage(t.db, { events: [event], ...windowed }))[0]).toMatchObject({ status: "duplicate", costNano: 2_000_000n });
     expect(await settleWindow(t.db)).toBeNull();
     expect(await checkInvariants(t.db)).toEqual([]);
   });
@@ -64,7 +64,7 @@ describe("windowed settlement", () => {
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
     const r = await reserve(t.db, { id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 100_000_000n, ttlSeconds: 60 });
     const events = Array.from({ length: 5 }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id }));
-    await reportUsage(t.db, events, windowed);
+    await reportUsage(t.db, { events: events, ...windowed });
     // No settler ran: release itself settles what was acknowledged before it.
     expect(await release(t.db, { id: r.id })).toEqual({ releasedNano: 100_000_000n - 5n * 2_000_000n });
     const credits = (await accountSums(t.db, buyer.orgId)).get("buyer_credits")!;
@@ -77,21 +77,21 @@ describe("windowed settlement", () => {
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
     const one = () => [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id })];
     const limited = { ...windowed, backlogLimit: 2 };
-    for (let i = 0; i < 3; i++) expect((await reportUsage(t.db, one(), limited))[0]!.status).toBe("settled");
+    for (let i = 0; i < 3; i++) expect((await reportUsage(t.db, { events: one(), ...limited }))[0]!.status).toBe("settled");
     const refused = one();
-    await expect(reportUsage(t.db, refused, limited)).rejects.toMatchObject({ code: "BUSY" });
+    await expect(reportUsage(t.db, { events: refused, ...limited })).rejects.toMatchObject({ code: "BUSY" });
     expect((await t.pool.query("select count(*)::int as n from usage_events where id = $1", [refused[0]!.id])).rows[0].n).toBe(0);
     // The lean path answers 503 for the same state (its limit comes from USAGE_BACKLOG_MAX_BATCHES, here 3 waiting < 5000).
     await settleAll();
-    expect((await reportUsage(t.db, refused, limited))[0]!.status).toBe("settled");
+    expect((await reportUsage(t.db, { events: refused, ...limited }))[0]!.status).toBe("settled");
   });
 
   it("the ledger lag is on the metrics while batches wait, and back to 0 once settled", async () => {
     await settleAll();
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
-    await reportUsage(t.db, [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id })], windowed);
+    await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id })], ...windowed });
     const later = new Date(Date.now() + 4_000);
-    const waiting = (await settlementMetricsText(t.db, later)).body;
+    const waiting = (await settlementMetricsText(t.db, { now: later })).body;
     expect(Number(/^tokenmarket_usage_ledger_lag_seconds (\S+)$/m.exec(waiting)![1])).toBeGreaterThanOrEqual(3.9);
     expect(waiting).toMatch(/^tokenmarket_usage_unsettled_batches 1$/m);
     await settleAll();

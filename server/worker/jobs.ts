@@ -15,7 +15,7 @@ export type TickResult = { expiredHolds: number; partitionsCreated: number; expi
  * abandoned at checkout for 24 hours.
  */
 export async function runWorkerTick(db: Db, now = new Date()): Promise<TickResult> {
-  const expiredHolds = await expirePending(db, now);
+  const expiredHolds = await expirePending(db, { now });
   const ahead = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + PARTITION_MONTHS_AHEAD, 1));
   const { rows } = await db.execute<{ created: number }>(
     sql`select tm_usage_ensure_partitions(${now.toISOString()}::timestamptz, ${ahead.toISOString()}::timestamptz) as created`,

@@ -51,5 +51,5 @@ export const keysRouter = router({
   revocationVersion: serviceProcedure
     .input(revocationVersionInput)
     .output(revocationVersionOutput)
-    .query(async ({ ctx, input }) => revocationVersion(ctx.db, { since: input?.since, serviceOrgId: await serviceOrgId(ctx.db, ctx.service) })),
+    .query(async ({ ctx, input }) => revocationVersion(ctx.db, { since: input?.since, serviceOrgId: await serviceOrgId(ctx.db, { service: ctx.service }) })),
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ledgerAccountKind, ledgerTransferCode, ledgerTransferType } from "../../../db/schema/ledger";
+import { statementInput, trialBalanceInput } from "../../ledger/inputs";
 import { checkInvariants, listBalances, statement, trialBalance } from "../../ledger/service";
 import { orgProcedure, platformFinanceProcedure, router } from "../trpc";
 
@@ -20,20 +21,14 @@ export const ledgerRouter = router({
   /** The active organisation's accounts and balances. */
   balances: orgProcedure()
     .output(z.array(balanceOutput))
-    .query(({ ctx }) => listBalances(ctx.db, ctx.org.id)),
+    .query(({ ctx }) => listBalances(ctx.db, { orgId: ctx.org.id })),
 
   trialBalance: platformFinanceProcedure
-    .input(z.object({ at: z.coerce.date({ message: "must be a date" }).optional() }).optional())
-    .query(({ ctx, input }) => trialBalance(ctx.db, input?.at)),
+    .input(trialBalanceInput)
+    .query(({ ctx, input }) => trialBalance(ctx.db, { at: input?.at })),
 
   statement: platformFinanceProcedure
-    .input(
-      z.object({
-        accountId: z.uuid("is not a valid account id"),
-        after: z.uuid("is not a valid cursor").nullish(),
-        limit: z.number().int().min(1, "must be at least 1").max(1000, "must be at most 1000").default(100),
-      }),
-    )
+    .input(statementInput)
     .output(
       z.object({
         account: balanceOutput.extend({

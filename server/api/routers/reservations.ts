@@ -7,11 +7,11 @@ export const reservationsRouter = router({
   reserve: serviceProcedure
     .input(reserveInput)
     .output(reserveOutput)
-    .mutation(({ ctx, input }) => reserve(ctx.db, input, { service: ctx.service })),
+    .mutation(({ ctx, input }) => reserve(ctx.db, { ...input, service: ctx.service })),
 
   /** Returns what a reservation still holds (all of it, or `amountNano`) to the balance. */
   release: serviceProcedure
     .input(releaseInput)
     .output(releaseOutput)
-    .mutation(({ ctx, input }) => release(ctx.db, input, { service: ctx.service })),
+    .mutation(({ ctx, input }) => release(ctx.db, { ...input, service: ctx.service })),
 });

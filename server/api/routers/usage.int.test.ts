@@ -221,8 +221,8 @@ describe("reservations", () => {
     const e = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id, startedAt: start });
     await platform().usage.report({ events: [e] });
     const at = new Date(r.expiresAt.getTime() + 1);
-    await Promise.all([expirePending(t.db, at), expirePending(t.db, at)]);
-    await expirePending(t.db, at);
+    await Promise.all([expirePending(t.db, { now: at }), expirePending(t.db, { now: at })]);
+    await expirePending(t.db, { now: at });
     const b = (await accountSums(t.db, buyer.orgId)).get("buyer_credits")!;
     expect(b.debits_pending).toBe(0n);
     const { rows } = await t.pool.query(

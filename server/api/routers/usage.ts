@@ -14,12 +14,12 @@ export const usageRouter = router({
     .input(reportInput)
     .output(reportOutput)
     .mutation(async ({ ctx, input }) => ({
-      results: await reportUsage(ctx.db, input.events, reportOptions(ctx.service, ctx.usageSettlement)),
+      results: await reportUsage(ctx.db, { events: input.events, ...reportOptions(ctx.service, ctx.usageSettlement) }),
     })),
 
   /** One settled request, for `GET /v1/generation?id=` on the proxy; null unless the key's organisation made it. */
   generation: serviceProcedure
     .input(generationInput)
     .output(generationOutput)
-    .query(({ ctx, input }) => getGeneration(ctx.db, input, ctx.service)),
+    .query(({ ctx, input }) => getGeneration(ctx.db, { service: ctx.service, ...input })),
 });

@@ -20,7 +20,7 @@ export async function onCheckoutCompleted(tx: Tx, event: Stripe.Event) {
   if (!topup) return;
   if (session.payment_status === "paid" || session.payment_status === "no_payment_required") {
     await fulfilTopUp(tx, { topup, sessionId: session.id, paymentIntentId: paymentIntentId(session), amountTotalCents: session.amount_total });
-    await applyDeferred(tx, paymentIntentId(session));
+    await applyDeferred(tx, { paymentIntentId: paymentIntentId(session) });
   } else if (paymentIntentId(session) && !topup.paymentIntentId) {
     await tx.update(topups).set({ paymentIntentId: paymentIntentId(session) }).where(eq(topups.id, topup.id));
   }
@@ -31,7 +31,7 @@ export async function onAsyncPaymentSucceeded(tx: Tx, event: Stripe.Event) {
   const topup = await lockTopUp(tx, { session });
   if (!topup) return;
   await fulfilTopUp(tx, { topup, sessionId: session.id, paymentIntentId: paymentIntentId(session), amountTotalCents: session.amount_total });
-  await applyDeferred(tx, paymentIntentId(session));
+  await applyDeferred(tx, { paymentIntentId: paymentIntentId(session) });
 }
 
 /** Never credits; marks the top-up failed unless it was somehow already paid. */

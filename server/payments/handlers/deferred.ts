@@ -18,7 +18,8 @@ const waiting: Record<string, (tx: Tx, event: Stripe.Event) => Promise<void | "d
  * checkout was fulfilled, inside the fulfilment's transaction: whatever order Stripe
  * delivered them in, the buyer ends with the same net credit.
  */
-export async function applyDeferred(tx: Tx, paymentIntentId: string | null) {
+export async function applyDeferred(tx: Tx, p: { paymentIntentId: string | null }) {
+  const { paymentIntentId } = p;
   if (!paymentIntentId) return;
   const { rows } = await tx.execute<{ id: string; payload: Stripe.Event }>(sql`
     select id, payload from stripe_events
