@@ -5,7 +5,7 @@
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
-import { type marketplaceInput } from "../server/catalog/inputs";
+import type { marketplaceInput } from "../server/catalog/inputs";
 import { listMarketplace } from "../server/catalog/marketplace";
 import { startPgChild } from "../scripts/lib/pg-child";
 import type { z } from "zod";

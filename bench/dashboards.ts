@@ -38,7 +38,9 @@ try {
   const provider = await makeProvider(db, "bench-provider");
   const since = new Date(Date.now() - (DAYS + 5) * 86_400_000);
   for (let i = 0; i < LISTINGS; i++) {
-    await makeListing(db, provider, [{ effectiveFrom: since, inputPer1kNano: 50_000n + BigInt(i) * 10_000n, outputPer1kNano: 100_000n + BigInt(i) * 20_000n, cachedInputPer1kNano: 25_000n }]);
+    await makeListing(db, provider, [
+      { effectiveFrom: since, inputPer1kNano: 50_000n + BigInt(i) * 10_000n, outputPer1kNano: 100_000n + BigInt(i) * 20_000n, cachedInputPer1kNano: 25_000n },
+    ]);
   }
   const big = await makeBuyer(db, { creditNano: 100_000_000_000_000n, keys: BIG_KEYS, name: "bench-big" });
   for (let i = 1; i < BUYERS; i++) await makeBuyer(db, { creditNano: 0n, keys: 2, name: "bench-buyer" });
@@ -129,13 +131,19 @@ try {
   const orgId = big.orgId;
   const cases: [string, () => Promise<unknown>][] = [
     ["buyer overview (`dashboards.overview`)", () => buyerOverview(db, { orgId, tz: "Europe/Paris" })],
-    ["usage chart, 30 days by day, by model (`dashboards.series`)", () => buyerSeries(db, { orgId, tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "listing" })],
+    [
+      "usage chart, 30 days by day, by model (`dashboards.series`)",
+      () => buyerSeries(db, { orgId, tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "listing" }),
+    ],
     ["usage chart, 30 days by day, by key", () => buyerSeries(db, { orgId, tz: "Europe/Paris", granularity: "day", days: 30, groupBy: "key" })],
     ["usage chart, 90 days by day, by model", () => buyerSeries(db, { orgId, tz: "UTC", granularity: "day", days: 90, groupBy: "listing" })],
     ["usage chart, 7 days by hour, by model", () => buyerSeries(db, { orgId, tz: "UTC", granularity: "hour", days: 7, groupBy: "listing" })],
     // Midnight falls inside a UTC hour: those 30 hours are split by the rollups' late parts.
     ["buyer overview, Asia/Kolkata", () => buyerOverview(db, { orgId, tz: "Asia/Kolkata" })],
-    ["usage chart, 30 days by day, by model, Asia/Kolkata", () => buyerSeries(db, { orgId, tz: "Asia/Kolkata", granularity: "day", days: 30, groupBy: "listing" })],
+    [
+      "usage chart, 30 days by day, by model, Asia/Kolkata",
+      () => buyerSeries(db, { orgId, tz: "Asia/Kolkata", granularity: "day", days: 30, groupBy: "listing" }),
+    ],
     ["activity log, first page of 50 (raw events)", () => activityPage(db, { orgId, filter: {}, limit: 50 })],
     ["provider earnings, 30 days (`dashboards.earnings`)", () => providerEarnings(db, { orgId: provider.id, tz: "UTC", days: 30 })],
     ["provider earnings, 30 days, Asia/Kolkata", () => providerEarnings(db, { orgId: provider.id, tz: "Asia/Kolkata", days: 30 })],

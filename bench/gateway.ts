@@ -11,7 +11,7 @@
 // Knobs: BENCH_SECONDS (per round, 3), BENCH_ROUNDS (5), BENCH_MODES (non-streaming,streaming),
 // BENCH_PORT (8870..8872), BENCH_VERBOSE=1 (every round), BENCH_PROFILE=1 (V8 CPU profiles of the
 // pipe and the proxy into .data/bench-profile/, written when they exit).
-import { execSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +19,7 @@ import readline from "node:readline";
 import { Pool } from "undici";
 import { FakeBackend, fakeListing } from "../server/gateway/fake-backend";
 import { serveFakeBackend } from "../server/gateway/fake-backend-server";
+import { cpuSeconds } from "./cpu";
 import { appendResult, machine } from "./timing";
 
 const CONNECTIONS = 50;
@@ -32,7 +33,6 @@ const base = Number(process.env.BENCH_PORT ?? 8870);
 const ports = { upstream: base, pipe: base + 1, proxy: base + 2 };
 const SECRET = "sk-bench-0123456789";
 const SERVICE_TOKEN = "bench-service-token-0123456789abcdef0123";
-const CLK_TCK = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
 
 function startChild(name: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
   const profile = process.env.BENCH_PROFILE && name !== "upstream" ? ["--cpu-prof", `--cpu-prof-dir=.data/bench-profile/${name}`] : [];
@@ -47,19 +47,19 @@ function startChild(name: string, args: string[], env: Record<string, string>, r
   });
 }
 
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
 const chatBody = (stream: boolean, model: string) =>
   JSON.stringify({ model, messages: [{ role: "user", content: "Say something short about tokens." }], max_tokens: 20, stream });
 
 type Result = { requests: number; errors: number; seconds: number; p50: number; p99: number; cpuUsPerRequest: number | null };
 
-async function load(origin: string, body: string, headers: Record<string, string>, pid: number | null, warmupMs = WARMUP_MS, connections = CONNECTIONS): Promise<Result> {
+async function load(
+  origin: string,
+  body: string,
+  headers: Record<string, string>,
+  pid: number | null,
+  warmupMs = WARMUP_MS,
+  connections = CONNECTIONS,
+): Promise<Result> {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   let measuring = false;
   let stop = false;
@@ -101,7 +101,10 @@ async function load(origin: string, body: string, headers: Record<string, string
   return { requests, errors, seconds, p50: pct(0.5), p99: pct(0.99), cpuUsPerRequest: pid ? (cpu * 1e6) / requests : null };
 }
 
-const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(" / ");
+const loadAtStart = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" / ");
 const children: ChildProcess[] = [];
 const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-spool-"));
 const fake = new FakeBackend();
@@ -143,7 +146,13 @@ try {
     const cases: { name: string; origin: string; model: string; headers: Record<string, string>; pid: number | null }[] = [
       { name: "direct", origin: `http://127.0.0.1:${ports.upstream}`, model: "llama-3.1-8b-instruct", headers: {}, pid: null },
       { name: "bare undici pipe", origin: `http://127.0.0.1:${ports.pipe}`, model: "llama-3.1-8b-instruct", headers: {}, pid: pipe.pid! },
-      { name: "our proxy", origin: `http://127.0.0.1:${ports.proxy}`, model: "bench/llama-3.1-8b", headers: { authorization: `Bearer ${SECRET}` }, pid: proxy.pid! },
+      {
+        name: "our proxy",
+        origin: `http://127.0.0.1:${ports.proxy}`,
+        model: "bench/llama-3.1-8b",
+        headers: { authorization: `Bearer ${SECRET}` },
+        pid: proxy.pid!,
+      },
     ];
     const cpu: Record<string, number> = {};
     const runs = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
@@ -166,7 +175,10 @@ try {
     }
     ratios[mode] = cpu["our proxy"]! / cpu["bare undici pipe"]!;
     // Rounds interleave the cases, so a round's pipe and proxy ran under similar machine load.
-    const pairs = runs.get("our proxy")!.map((x, i) => x.cpuUsPerRequest! / runs.get("bare undici pipe")![i]!.cpuUsPerRequest!).sort((a, b) => a - b);
+    const pairs = runs
+      .get("our proxy")!
+      .map((x, i) => x.cpuUsPerRequest! / runs.get("bare undici pipe")![i]!.cpuUsPerRequest!)
+      .sort((a, b) => a - b);
     roundRatios[mode] = pairs[Math.floor(pairs.length / 2)]!;
 
     // One connection: nothing queues, so the p50 difference is what the proxy adds to a request.
@@ -190,7 +202,9 @@ try {
   const latencyVerdict = Object.entries(added)
     .map(([mode, ms]) => `${mode} +${ms.toFixed(3)} ms (${ms <= TARGET_ADDED_P50_MS ? "PASS" : "FAIL"})`)
     .join(", ");
-  console.log(`proxy CPU per request vs the bare pipe: ${verdict}; added p50 at 1 connection: ${latencyVerdict}; usage events reported to the backend: ${settled}`);
+  console.log(
+    `proxy CPU per request vs the bare pipe: ${verdict}; added p50 at 1 connection: ${latencyVerdict}; usage events reported to the backend: ${settled}`,
+  );
 
   const report = [
     "",
@@ -212,7 +226,12 @@ try {
     "| mode | bare pipe p50 | our proxy p50 | added |",
     "| --- | ---: | ---: | ---: |",
     ...singleRows,
-    `Median of the per-round ratios (each round's proxy ÷ that round's pipe): ${Object.entries(roundRatios).map(([m, r]) => `${m} ${r.toFixed(2)}×`).join(", ")}. Load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")}.`,
+    `Median of the per-round ratios (each round's proxy ÷ that round's pipe): ${Object.entries(roundRatios)
+      .map(([m, r]) => `${m} ${r.toFixed(2)}×`)
+      .join(", ")}. Load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" / ")}.`,
     "",
     "Every round (req/s, CPU µs per request):",
     "",

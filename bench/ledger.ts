@@ -70,8 +70,10 @@ try {
   const violations = await checkInvariants(db);
   console.log(`\ninvariant check after the run: ${violations.length ? `${violations.length} VIOLATIONS` : "clean"}`);
 
-  await db.execute(sql.raw(`drop index ledger_transfers_debit_account, ledger_transfers_credit_account, ledger_transfers_created, ledger_transfers_ref,
-    ledger_transfers_one_resolution; drop trigger ledger_transfers_closed_period on ledger_transfers`));
+  await db.execute(
+    sql.raw(`drop index ledger_transfers_debit_account, ledger_transfers_credit_account, ledger_transfers_created, ledger_transfers_ref,
+    ledger_transfers_one_resolution; drop trigger ledger_transfers_closed_period on ledger_transfers`),
+  );
   const [floorBase, floorLedger] = await compare("batched, primary key only", 1, BATCH, uniform, baseline, ledgerBatch);
 
   const results = [
@@ -93,7 +95,10 @@ try {
     const randomRows = (n: number) => Array.from({ length: n }, make);
     const totals = { baseline: { rows: 0, ms: 0 }, ledger: { rows: 0, ms: 0 } };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, write] of [["baseline", baseline], ["ledger", ledger]] as const) {
+      for (const [name, write] of [
+        ["baseline", baseline],
+        ["ledger", ledger],
+      ] as const) {
         await write(randomRows(perTx));
         let rows = 0;
         const end = Date.now() + (seconds * 1000) / ROUNDS;
@@ -123,7 +128,9 @@ try {
 
 /** 1 000 buyer accounts, each funded, and the unconstrained baseline table. */
 async function setUp(db: Db): Promise<string[]> {
-  await db.execute(sql`insert into organizations (id, name, slug) select gen_random_uuid(), 'bench ' || g, 'bench-' || g from generate_series(1, ${ACCOUNTS}) g`);
+  await db.execute(
+    sql`insert into organizations (id, name, slug) select gen_random_uuid(), 'bench ' || g, 'bench-' || g from generate_series(1, ${ACCOUNTS}) g`,
+  );
   const orgs = (await db.execute(sql`select id from organizations order by id`)).rows as { id: string }[];
   // Unlimited buyer accounts, as the workloads have always measured them.
   const [clearing, buyers] = await db.transaction(async (tx) => {
@@ -132,10 +139,20 @@ async function setUp(db: Db): Promise<string[]> {
     return [(await ensureAccount(tx, { orgId: null, kind: "payments_clearing" })).id, made.sort()] as const;
   });
   await db.transaction((tx) =>
-    postTransfersBatch(tx, { transfers: buyers.map((id) => ({ id: uuidv7(), debitAccountId: clearing, creditAccountId: id, amountNano: 1_000_000_000_000_000n, code: "topup" as const })) }),
+    postTransfersBatch(tx, {
+      transfers: buyers.map((id) => ({
+        id: uuidv7(),
+        debitAccountId: clearing,
+        creditAccountId: id,
+        amountNano: 1_000_000_000_000_000n,
+        code: "topup" as const,
+      })),
+    }),
   );
-  await db.execute(sql.raw(`create table bench_plain (id uuid, debit_account_id uuid, credit_account_id uuid, amount_nano bigint, type text,
-    pending_id uuid, expires_at timestamptz, code text, ref_kind text, ref_id text, created_at timestamptz default now())`));
+  await db.execute(
+    sql.raw(`create table bench_plain (id uuid, debit_account_id uuid, credit_account_id uuid, amount_nano bigint, type text,
+    pending_id uuid, expires_at timestamptz, code text, ref_kind text, ref_id text, created_at timestamptz default now())`),
+  );
   await db.execute(sql.raw(`create table bench_keyed (like bench_plain including defaults, primary key (id))`));
   return buyers;
 }

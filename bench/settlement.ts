@@ -10,7 +10,6 @@
 // event and the ledger lag (a batch's acknowledgement to its window's commit). Appended to
 // bench/RESULTS.md with the acceptance verdict.
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import readline from "node:readline";
 import { sql } from "drizzle-orm";
 import type pg from "pg";
@@ -23,6 +22,7 @@ import { uuidv7 } from "../server/lib/ids";
 import { checkInvariants, ensureAccount, listBalances, postTransfersBatch } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
 import { reserve } from "../server/usage/reservations";
+import { cpuSeconds, parentPid, postgresCpuSeconds } from "./cpu";
 import { appendResult, machine } from "./timing";
 
 const BUYERS = 1000;
@@ -40,7 +40,6 @@ const TARGET_EVENTS_PER_S = 12_000;
 const TARGET_COPY_SHARE = 0.06;
 const TARGET_LAG_P95_S = 5;
 const TOKEN = "bench-settlement-service-token-0123456789abcdef";
-const CLK_TCK = 100;
 
 const pgChild = await startPgChild({ dataDir: ".data/bench-settlement", port: 54364, database: "bench", fresh: true });
 const pool = createPool(pgChild.url, 4);
@@ -82,7 +81,13 @@ async function seed(db: Db): Promise<World> {
   await db.transaction((tx) =>
     postTransfersBatch(tx, {
       // $1 000 each, but a few buyers hold $0.05: their usage soon goes past their credit, into what they owe.
-      transfers: credits.map((id, i) => ({ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: id, amountNano: i < SHORT_BUYERS ? 50_000_000n : 1_000_000_000_000n, code: "topup" as const })),
+      transfers: credits.map((id, i) => ({
+        id: uuidv7(),
+        debitAccountId: clearing.id,
+        creditAccountId: id,
+        amountNano: i < SHORT_BUYERS ? 50_000_000n : 1_000_000_000_000n,
+        code: "topup" as const,
+      })),
     }),
   );
   // Ten listings change price halfway through the events' start times (priced at startedAt: both versions are used).
@@ -137,7 +142,10 @@ function spawnNode(name: string, args: string[], env: Record<string, string> = {
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=.data/bench-profile/${name}`] : [];
   // Node itself with tsx's loader, so the pid is the process doing the work.
   // The API and the settler run with the flags the platform gives the web app and the worker.
-  const child = spawn(process.execPath, [...USAGE_PROCESS_FLAGS, ...profile, "--import", "tsx", ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...USAGE_PROCESS_FLAGS, ...profile, "--import", "tsx", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   return child;
 }
@@ -145,9 +153,9 @@ function spawnNode(name: string, args: string[], env: Record<string, string> = {
 function startApi(url: string): Promise<{ url: string; pid: number }> {
   const child = spawnNode("api", ["scripts/service-api.ts", url, "0", TOKEN, "windowed"]);
   return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once("line", (line) =>
-      resolve({ url: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/api/trpc`, pid: child.pid! }),
-    );
+    readline
+      .createInterface({ input: child.stdout! })
+      .once("line", (line) => resolve({ url: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/api/trpc`, pid: child.pid! }));
     child.once("exit", (code) => reject(new Error(`service API exited (${code})`)));
   });
 }
@@ -158,33 +166,6 @@ function startWorker(url: string): Promise<number> {
     readline.createInterface({ input: child.stdout! }).once("line", () => resolve(child.pid!));
     child.once("exit", (code) => reject(new Error(`worker exited (${code})`)));
   });
-}
-
-/** CPU seconds (user + system) of a process, with its reaped children's when asked, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number, withChildren = false): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of the whole PostgreSQL server: the postmaster (with its exited children) and every live backend. */
-function postgresCpuSeconds(postmaster: number): number {
-  let total = cpuSeconds(postmaster, true);
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === postmaster) total += cpuSeconds(Number(entry));
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return total;
 }
 
 type RunResult = { sent: number; settled: number; seconds: number; p50: number; p95: number };
@@ -260,8 +241,21 @@ async function copyBaseline(batches: UsageEvent[][]): Promise<{ rows: number; se
   for (const b of batches) {
     for (const e of b) {
       lines.push(
-        [e.id, e.reservationId ?? "\\N", e.keyId, e.listingId, e.inputTokens, e.outputTokens, e.cachedInputTokens, e.startedAt.toISOString(),
-          e.firstTokenAt?.toISOString() ?? "\\N", e.endedAt.toISOString(), e.status, e.estimated ? "t" : "f", e.upstreamStatus ?? "\\N"].join("\t"),
+        [
+          e.id,
+          e.reservationId ?? "\\N",
+          e.keyId,
+          e.listingId,
+          e.inputTokens,
+          e.outputTokens,
+          e.cachedInputTokens,
+          e.startedAt.toISOString(),
+          e.firstTokenAt?.toISOString() ?? "\\N",
+          e.endedAt.toISOString(),
+          e.status,
+          e.estimated ? "t" : "f",
+          e.upstreamStatus ?? "\\N",
+        ].join("\t"),
       );
     }
   }
@@ -284,7 +278,7 @@ try {
   const world = await seed(db);
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   const { rows: pm } = await db.execute<{ pid: number }>(sql`select pid from pg_stat_activity where backend_type = 'checkpointer'`);
-  const postmaster = Number(fs.readFileSync(`/proc/${pm[0]!.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+  const postmaster = parentPid(pm[0]!.pid);
   const api = await startApi(pgChild.url);
   const workerPid = await startWorker(pgChild.url);
   const backend = trpcBackend(api.url, TOKEN);
@@ -294,11 +288,18 @@ try {
     for (const b of batches) for (const e of b) if (!lineOf.has(e)) lineOf.set(e, usageEventJson(e));
     return batches;
   };
-  const report = async (batch: UsageEvent[]) => (await backend.report(batch, batch.map((e) => lineOf.get(e)!))).results;
+  const report = async (batch: UsageEvent[]) =>
+    (
+      await backend.report(
+        batch,
+        batch.map((e) => lineOf.get(e)!),
+      )
+    ).results;
 
   // Every event spends from its key's reservation: the settler voids and re-holds each one per window.
   const reservationOf = new Map<string, string>();
-  for (const k of world.keys) reservationOf.set(k.keyId, (await reserve(db, { id: uuidv7(), keyId: k.keyId, amountNano: 500_000_000_000n, ttlSeconds: 3600 })).id);
+  for (const k of world.keys)
+    reservationOf.set(k.keyId, (await reserve(db, { id: uuidv7(), keyId: k.keyId, amountNano: 500_000_000_000n, ttlSeconds: 3600 })).id);
 
   // Warm-up (caches, JIT, partitions), not measured.
   await run(journal(batchesOf(makeEvents(world, 8000, reservationOf))), report);
@@ -306,7 +307,9 @@ try {
 
   const main = journal(batchesOf(makeEvents(world, EVENTS, reservationOf)));
   const { rows: firstSeq } = await db.execute<{ seq: string }>(sql`select coalesce(max(seq), 0)::text as seq from usage_batches`);
-  console.log(`[bench] ${EVENTS} events + duplicates in ${main.length} batches of ${BATCH}, ${REPORTERS} reporters, proxy report client → lean ingest → settler…`);
+  console.log(
+    `[bench] ${EVENTS} events + duplicates in ${main.length} batches of ${BATCH}, ${REPORTERS} reporters, proxy report client → lean ingest → settler…`,
+  );
   const cpu0 = { api: cpuSeconds(api.pid), worker: cpuSeconds(workerPid), pg: postgresCpuSeconds(postmaster), bench: process.cpuUsage() };
   const wal0 = await walLsn();
   const started = performance.now();
@@ -382,7 +385,7 @@ try {
     `| books after the run | ${healthy ? "clean" : `NOT CLEAN: ${violations.length} invariant violations, ${c.unsettled} unsettled batches, clearing ${clearingNano}, events ${c.events} vs windows ${c.window_events}`} |`,
     "",
     `Acceptance (#18): ≥ ${TARGET_EVENTS_PER_S} settled events/s ${pass.rate ? "PASS" : "FAIL"}; ≥ ${TARGET_COPY_SHARE * 100} % of COPY ${pass.share ? "PASS" : "FAIL"}; ledger lag p95 ≤ ${TARGET_LAG_P95_S} s ${pass.lag ? "PASS" : "FAIL"}; books ${healthy ? "clean" : "NOT clean"}. Verdict: **${verdict ? "PASS" : "FAIL"}**.`,
-    `Wall time ${endToEnd.toFixed(2)} s on 2 cores holds ${(cpu.api + cpu.settler + cpu.pg + cpu.reporters).toFixed(1)} CPU-seconds: ${((cpu.api + cpu.settler + cpu.pg + cpu.reporters) / endToEnd / 2 * 100).toFixed(0)} % of the machine.`,
+    `Wall time ${endToEnd.toFixed(2)} s on 2 cores holds ${(cpu.api + cpu.settler + cpu.pg + cpu.reporters).toFixed(1)} CPU-seconds: ${(((cpu.api + cpu.settler + cpu.pg + cpu.reporters) / endToEnd / 2) * 100).toFixed(0)} % of the machine.`,
   ];
   console.log(lines.join("\n"));
   appendResult(lines.join("\n"));

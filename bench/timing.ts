@@ -22,7 +22,10 @@ export async function timeQuery(fn: () => Promise<unknown>, runs: number, warmup
 /** The machine a result was measured on, the same way in every benchmark: cores, CPU, memory, OS, Node, load average now. */
 export function machine(extra?: string): string {
   const cpus = os.cpus();
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(" / ");
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ");
   return `${cpus.length}× ${cpus[0]?.model.trim() ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}${extra ? `, ${extra}` : ""}; load average ${load}`;
 }
 

@@ -39,7 +39,11 @@ export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created
   const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, demoUsers.buyer.email));
   if (!existing) {
     // The demo's users have a published password and one reads the platform's books.
-    const [other] = await db.select({ email: users.email }).from(users).where(notLike(users.email, `%@${DEMO_EMAIL_DOMAIN}`)).limit(1);
+    const [other] = await db
+      .select({ email: users.email })
+      .from(users)
+      .where(notLike(users.email, `%@${DEMO_EMAIL_DOMAIN}`))
+      .limit(1);
     if (other) throw new Error(`refusing to seed the demo into a database that has other users (${other.email}): demo users have a known password`);
     await seedDemoUsers(db);
   }
@@ -48,7 +52,6 @@ export async function seedDemo(db: Db, opts: DemoSeedOptions): Promise<{ created
 }
 
 async function seedDemoUsers(db: Db) {
-
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   const platform = await ensurePlatformOrg(db, { name: demoUsers.finance.org, slug: demoUsers.finance.slug });
   await db.transaction(async (tx) => {
@@ -85,38 +88,93 @@ type DemoListing = {
 /** Both demo providers sell Llama 3.1 8B (at different prices and efficiency) plus a model of their own. */
 export const demoListings: DemoListing[] = [
   {
-    org: demoUsers.provider.slug, modelSlug: "llama-3.1-8b", name: "Llama 3.1 8B Instruct", family: "llama-3.1-8b",
-    upstreamModel: "llama-3.1-8b-instruct", contextLength: 131_072, modalities: ["chat", "completion"],
-    tokensPerWatt: 6.5, hardware: "1× NVIDIA H100 SXM, vLLM, FP8", grid: 380, region: "eu-central",
-    prices: [["0.06", "0.12", "0.03"], ["0.05", "0.08", "0.025"]],
+    org: demoUsers.provider.slug,
+    modelSlug: "llama-3.1-8b",
+    name: "Llama 3.1 8B Instruct",
+    family: "llama-3.1-8b",
+    upstreamModel: "llama-3.1-8b-instruct",
+    contextLength: 131_072,
+    modalities: ["chat", "completion"],
+    tokensPerWatt: 6.5,
+    hardware: "1× NVIDIA H100 SXM, vLLM, FP8",
+    grid: 380,
+    region: "eu-central",
+    prices: [
+      ["0.06", "0.12", "0.03"],
+      ["0.05", "0.08", "0.025"],
+    ],
     description: "Meta's 8B instruction-tuned model: fast, cheap, good for extraction and chat.",
   },
   {
-    org: demoUsers.provider.slug, modelSlug: "llama-3.1-70b", name: "Llama 3.1 70B Instruct", family: "llama-3.1-70b",
-    upstreamModel: "llama-3.1-70b-instruct", contextLength: 131_072, modalities: ["chat", "completion"],
-    tokensPerWatt: 1.1, hardware: "4× NVIDIA H100 SXM, vLLM, FP8", grid: 380, region: "eu-central",
-    prices: [["0.90", "0.90", "0.45"], ["0.59", "0.79", "0.295"]],
+    org: demoUsers.provider.slug,
+    modelSlug: "llama-3.1-70b",
+    name: "Llama 3.1 70B Instruct",
+    family: "llama-3.1-70b",
+    upstreamModel: "llama-3.1-70b-instruct",
+    contextLength: 131_072,
+    modalities: ["chat", "completion"],
+    tokensPerWatt: 1.1,
+    hardware: "4× NVIDIA H100 SXM, vLLM, FP8",
+    grid: 380,
+    region: "eu-central",
+    prices: [
+      ["0.90", "0.90", "0.45"],
+      ["0.59", "0.79", "0.295"],
+    ],
     description: "The 70B model for harder reasoning and longer answers.",
   },
   {
-    org: demoUsers.provider.slug, modelSlug: "demo-embed-small", name: "Demo Embed Small", family: "demo-embed-small",
-    upstreamModel: "demo-embed-small", contextLength: 8_192, modalities: ["embeddings"],
-    tokensPerWatt: 60, hardware: "1× NVIDIA L4", grid: 380, region: "eu-central",
-    prices: [["0.03", "0", "0"], ["0.02", "0", "0"]],
+    org: demoUsers.provider.slug,
+    modelSlug: "demo-embed-small",
+    name: "Demo Embed Small",
+    family: "demo-embed-small",
+    upstreamModel: "demo-embed-small",
+    contextLength: 8_192,
+    modalities: ["embeddings"],
+    tokensPerWatt: 60,
+    hardware: "1× NVIDIA L4",
+    grid: 380,
+    region: "eu-central",
+    prices: [
+      ["0.03", "0", "0"],
+      ["0.02", "0", "0"],
+    ],
     description: "Small text embeddings for search and clustering.",
   },
   {
-    org: demoUsers.provider2.slug, modelSlug: "llama-3.1-8b", name: "Llama 3.1 8B Instruct (Green)", family: "llama-3.1-8b",
-    upstreamModel: "llama-3.1-8b-instruct", contextLength: 131_072, modalities: ["chat"],
-    tokensPerWatt: 9.2, hardware: "1× NVIDIA H200, TensorRT-LLM, FP8", grid: 45, region: "eu-north",
-    prices: [["0.05", "0.07", "0.025"], ["0.055", "0.085", "0.0275"]],
+    org: demoUsers.provider2.slug,
+    modelSlug: "llama-3.1-8b",
+    name: "Llama 3.1 8B Instruct (Green)",
+    family: "llama-3.1-8b",
+    upstreamModel: "llama-3.1-8b-instruct",
+    contextLength: 131_072,
+    modalities: ["chat"],
+    tokensPerWatt: 9.2,
+    hardware: "1× NVIDIA H200, TensorRT-LLM, FP8",
+    grid: 45,
+    region: "eu-north",
+    prices: [
+      ["0.05", "0.07", "0.025"],
+      ["0.055", "0.085", "0.0275"],
+    ],
     description: "The same 8B model on newer hardware and a hydro-powered grid.",
   },
   {
-    org: demoUsers.provider2.slug, modelSlug: "qwen2.5-7b", name: "Qwen 2.5 7B Instruct", family: "qwen2.5-7b",
-    upstreamModel: "qwen2.5-7b-instruct", contextLength: 32_768, modalities: ["chat", "completion"],
-    tokensPerWatt: 7.4, hardware: "1× NVIDIA H200, TensorRT-LLM, FP8", grid: 45, region: "eu-north",
-    prices: [["0.04", "0.10", "0.02"], ["0.03", "0.09", "0.015"]],
+    org: demoUsers.provider2.slug,
+    modelSlug: "qwen2.5-7b",
+    name: "Qwen 2.5 7B Instruct",
+    family: "qwen2.5-7b",
+    upstreamModel: "qwen2.5-7b-instruct",
+    contextLength: 32_768,
+    modalities: ["chat", "completion"],
+    tokensPerWatt: 7.4,
+    hardware: "1× NVIDIA H200, TensorRT-LLM, FP8",
+    grid: 45,
+    region: "eu-north",
+    prices: [
+      ["0.04", "0.10", "0.02"],
+      ["0.03", "0.09", "0.015"],
+    ],
     description: "Alibaba's 7B multilingual model, strong at code and maths for its size.",
   },
 ];

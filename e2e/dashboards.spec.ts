@@ -21,7 +21,9 @@ async function viaGateway(): Promise<string> {
   let last = "";
   for (const model of models) {
     for (let i = 0; i < REQUESTS; i++) {
-      const { data: r, response } = await client.chat.completions.create({ model, messages: [{ role: "user", content: `Say hello, number ${i}` }], max_tokens: 32 }).withResponse();
+      const { data: r, response } = await client.chat.completions
+        .create({ model, messages: [{ role: "user", content: `Say hello, number ${i}` }], max_tokens: 32 })
+        .withResponse();
       expect(r.choices[0]?.message).toBeTruthy();
       last = response.headers.get("x-request-id")!;
     }

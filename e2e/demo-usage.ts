@@ -30,7 +30,10 @@ export async function withDb<T>(f: (db: ReturnType<typeof createDb>) => Promise<
 export async function reportDemoUsage(baseURL: string, tokens: readonly { inputTokens: number; outputTokens: number }[]): Promise<string[]> {
   const { keyId, listingId } = await withDb(async (db) => {
     const [buyer] = await db.select().from(organizations).where(eq(organizations.slug, "demo-buyer"));
-    const [key] = await db.select().from(apiKeys).where(and(eq(apiKeys.orgId, buyer!.id), eq(apiKeys.name, "Demo key")));
+    const [key] = await db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.orgId, buyer!.id), eq(apiKeys.name, "Demo key")));
     const [listing] = await db.select().from(listings).where(eq(listings.slug, "demo-provider/llama-3.1-70b"));
     return { keyId: key!.id, listingId: listing!.id };
   });

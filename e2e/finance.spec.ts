@@ -5,9 +5,15 @@ import { demo, signIn } from "./helpers";
 
 /** Usage of the demo buyer at the demo provider (3M input and 1M output tokens of Llama 3.1 70B), reported as a proxy does. */
 const reportUsage = (baseURL: string) =>
-  reportDemoUsage(baseURL, [2_000_000, 1_000_000].map((inputTokens) => ({ inputTokens, outputTokens: 500_000 })));
+  reportDemoUsage(
+    baseURL,
+    [2_000_000, 1_000_000].map((inputTokens) => ({ inputTokens, outputTokens: 500_000 })),
+  );
 
-test("finance opens the trial balance, drills from a usage transfer to its events and from a top-up to its Stripe event, records a payout and downloads the journal CSV", async ({ page, baseURL }) => {
+test("finance opens the trial balance, drills from a usage transfer to its events and from a top-up to its Stripe event, records a payout and downloads the journal CSV", async ({
+  page,
+  baseURL,
+}) => {
   const eventIds = await reportUsage(baseURL!);
   await signIn(page, demo.finance);
 
@@ -63,9 +69,7 @@ test("finance opens the trial balance, drills from a usage transfer to its event
   await form.getByLabel("Bank reference").fill(reference);
   await form.getByRole("button", { name: "Record payout" }).click();
   await expect(page.getByTestId("payout-recorded")).toHaveText("Payout of $1.25 recorded.");
-  await expect
-    .poll(async () => Number((await row.getByTestId("payable-amount").innerText()).replace(/[$,]/g, "")))
-    .toBeCloseTo(before - 1.25, 9);
+  await expect.poll(async () => Number((await row.getByTestId("payable-amount").innerText()).replace(/[$,]/g, ""))).toBeCloseTo(before - 1.25, 9);
   await page.getByTestId("payouts").locator("tr", { hasText: reference }).getByTestId("transfer-link").click();
   await expect(page.getByTestId("transfer-source")).toHaveAttribute("data-source", "payout");
   await expect(page.getByTestId("payout-bank-reference")).toHaveText(reference);
@@ -82,7 +86,12 @@ test("finance opens the trial balance, drills from a usage transfer to its event
     "transfer_id,created_at,type,code,amount_usd,amount_nano,debit_account_id,debit_kind,debit_org,credit_account_id,credit_kind,credit_org,ref_kind,ref_id,pending_id",
   );
   expect(csv.some((line) => /,single,payout,1\.25,1250000000,[0-9a-f-]+,provider_payable,Demo Provider,[0-9a-f-]+,payouts,,payout,/.test(line))).toBe(true);
-  expect(csv.slice(1).filter(Boolean).every((line) => line.includes(",payout,"))).toBe(true);
+  expect(
+    csv
+      .slice(1)
+      .filter(Boolean)
+      .every((line) => line.includes(",payout,")),
+  ).toBe(true);
 });
 
 test("reconciliation: a month's close message stays with that month; integrity says it covers the whole ledger", async ({ page }) => {

@@ -4,9 +4,16 @@ import { reportDemoUsage, withDb } from "./demo-usage";
 import { demo, signIn } from "./helpers";
 
 /** $11.80 of the demo buyer's usage at the demo provider (20M input tokens of Llama 3.1 70B at $0.59 per 1M). */
-const reportUsage = (baseURL: string) => reportDemoUsage(baseURL, [0, 1, 2, 3].map(() => ({ inputTokens: 5_000_000, outputTokens: 0 })));
+const reportUsage = (baseURL: string) =>
+  reportDemoUsage(
+    baseURL,
+    [0, 1, 2, 3].map(() => ({ inputTokens: 5_000_000, outputTokens: 0 })),
+  );
 
-test("the demo provider connects, finance previews and runs payouts, the provider sees the payout and its statement; reconciliation passes, then fails on a planted difference", async ({ browser, baseURL }) => {
+test("the demo provider connects, finance previews and runs payouts, the provider sees the payout and its statement; reconciliation passes, then fails on a planted difference", async ({
+  browser,
+  baseURL,
+}) => {
   await reportUsage(baseURL!);
 
   // The provider connects through the local stand-in of Stripe's Express onboarding.
@@ -56,12 +63,16 @@ test("the demo provider connects, finance previews and runs payouts, the provide
   // Reconciliation: payouts, ledger and the stand-in's transfers agree; a planted difference fails it.
   await finance.goto("/finance/reconciliation");
   await expect(finance.getByTestId("report-payouts-status")).toHaveAttribute("data-status", "pass");
-  await withDb((db) => db.execute(sql`update connect_payouts set amount_cents = amount_cents + 1 where id = (select id from connect_payouts order by created_at desc limit 1)`));
+  await withDb((db) =>
+    db.execute(sql`update connect_payouts set amount_cents = amount_cents + 1 where id = (select id from connect_payouts order by created_at desc limit 1)`),
+  );
   await finance.reload();
   await expect(finance.getByTestId("report-payouts-status")).toHaveAttribute("data-status", "fail");
   await expect(finance.getByTestId("report-payouts")).toContainText("vs ledger");
   // Put it back: the books agree again.
-  await withDb((db) => db.execute(sql`update connect_payouts set amount_cents = amount_cents - 1 where id = (select id from connect_payouts order by created_at desc limit 1)`));
+  await withDb((db) =>
+    db.execute(sql`update connect_payouts set amount_cents = amount_cents - 1 where id = (select id from connect_payouts order by created_at desc limit 1)`),
+  );
   await finance.reload();
   await expect(finance.getByTestId("report-payouts-status")).toHaveAttribute("data-status", "pass");
 });

@@ -27,7 +27,9 @@ const dollars = (text: string | null) => Number((text ?? "").replace(/[$,+\s]/g,
 /** One chat request through the proxy; returns its generation id (the x-request-id). */
 async function oneRequest(): Promise<string> {
   const client = new OpenAI({ apiKey: DEMO_KEY_SECRET, baseURL: `http://localhost:${gatewayPort}/v1` });
-  const { response } = await client.chat.completions.create({ model: chatSlug, messages: [{ role: "user", content: "One more" }], max_tokens: 16 }).withResponse();
+  const { response } = await client.chat.completions
+    .create({ model: chatSlug, messages: [{ role: "user", content: "One more" }], max_tokens: 16 })
+    .withResponse();
   return response.headers.get("x-request-id")!;
 }
 

@@ -35,7 +35,10 @@ async function main() {
         .insert(memberships)
         .values({ orgId: org.id, userId: user.id, role: values.role as "finance" })
         .onConflictDoUpdate({ target: [memberships.orgId, memberships.userId], set: { role: values.role as "finance" } });
-      const [m] = await db.select().from(memberships).where(and(eq(memberships.orgId, org.id), eq(memberships.userId, user.id)));
+      const [m] = await db
+        .select()
+        .from(memberships)
+        .where(and(eq(memberships.orgId, org.id), eq(memberships.userId, user.id)));
       console.log(`${user.email} is now ${m!.role} of the platform organisation`);
     }
     await pool.end();

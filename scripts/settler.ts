@@ -55,4 +55,11 @@ const loop = startSettlerLoop(createDb(pool), {
   },
 });
 console.log(JSON.stringify({ ready: true }));
-process.on("SIGTERM", () => void loop.stop().then(() => pool.end()).then(() => process.exit(0)));
+process.on(
+  "SIGTERM",
+  () =>
+    void loop
+      .stop()
+      .then(() => pool.end())
+      .then(() => process.exit(0)),
+);

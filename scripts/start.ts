@@ -29,7 +29,10 @@ async function main() {
   const databaseUrl = database.url;
   const seed = database.seed;
   if (!pgChild) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
-  const { signIns, seededNow, demoKey } = await prepareDatabase(databaseUrl, seed ? { ...secrets, upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1` } : null);
+  const { signIns, seededNow, demoKey } = await prepareDatabase(
+    databaseUrl,
+    seed ? { ...secrets, upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1` } : null,
+  );
   log(`database migrated${seed ? (seededNow ? "; demo data seeded" : "; demo data checked") : ""}`);
 
   const port = String(env.PORT);
@@ -49,9 +52,7 @@ async function main() {
     ...(seed && process.env.LOCAL_CHECKOUT === undefined ? { LOCAL_CHECKOUT: "true" } : {}),
     NEXT_TELEMETRY_DISABLED: "1",
     // The demo listings' upstream listens on loopback: the outbound policy lets exactly it through.
-    ...(seed
-      ? { UPSTREAM_ALLOW_PRIVATE: [process.env.UPSTREAM_ALLOW_PRIVATE, `127.0.0.1:${env.DEMO_UPSTREAM_PORT}`].filter(Boolean).join(",") }
-      : {}),
+    ...(seed ? { UPSTREAM_ALLOW_PRIVATE: [process.env.UPSTREAM_ALLOW_PRIVATE, `127.0.0.1:${env.DEMO_UPSTREAM_PORT}`].filter(Boolean).join(",") } : {}),
   };
   const next = path.resolve("node_modules/next/dist/bin/next");
 
@@ -63,10 +64,15 @@ async function main() {
   let stopping = false;
   const services: Supervised[] = [];
   const supervise = (name: string, start: () => ChildProcess) => {
-    const service = new Supervised(name, start, (why) => {
-      log(`${why}; stopping the platform`);
-      void shutdown(1);
-    }, log);
+    const service = new Supervised(
+      name,
+      start,
+      (why) => {
+        log(`${why}; stopping the platform`);
+        void shutdown(1);
+      },
+      log,
+    );
     services.push(service);
     return service;
   };
@@ -80,7 +86,11 @@ async function main() {
   const usageOptions = usageNodeOptions(childEnv.NODE_OPTIONS);
   supervise("worker", () => runPrefixed("worker", tsx, ["server/worker/main.ts"], { ...childEnv, NODE_OPTIONS: usageOptions }));
   supervise("web", () =>
-    runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], { ...childEnv, NODE_OPTIONS: usageOptions, NODE_ENV: dev ? "development" : "production" }),
+    runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
+      ...childEnv,
+      NODE_OPTIONS: usageOptions,
+      NODE_ENV: dev ? "development" : "production",
+    }),
   );
   // The OpenAI-compatible proxy: its own process, reaching the backend through the web app's tRPC.
   const gatewayUrl = `http://localhost:${env.GATEWAY_PORT}/v1`;

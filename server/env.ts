@@ -48,7 +48,10 @@ export const envSchema = z.object({
     .optional()
     .refine((v) => !v || v.split(",").every((p) => /^[a-z0-9-]+:.{32,}$/.test(p.trim())), "must be `org-slug:token` pairs, tokens ≥ 32 characters"),
   /** Stripe mode when both are set; otherwise top-ups use the built-in local checkout. */
-  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret key (sk_test_… or sk_live_…)").optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret key (sk_test_… or sk_live_…)")
+    .optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
   /** Allows the built-in local checkout (free credit, for demos) in production; outside production it runs whenever Stripe's keys are missing. */
   LOCAL_CHECKOUT: bool,
@@ -56,7 +59,12 @@ export const envSchema = z.object({
   STRIPE_LOCAL_WEBHOOK_SECRET: z.string().min(16).optional(),
   TOPUP_MIN_CENTS: z.coerce.number().int().min(50).default(500),
   /** A payout run pays a provider only when its funded earnings reach this many cents. */
-  PAYOUT_MINIMUM_CENTS: z.coerce.number().int("must be whole cents").min(100, "must be at least 100 (Stripe's smallest transfer is about $1)").max(100_000_000).default(1000),
+  PAYOUT_MINIMUM_CENTS: z.coerce
+    .number()
+    .int("must be whole cents")
+    .min(100, "must be at least 100 (Stripe's smallest transfer is about $1)")
+    .max(100_000_000)
+    .default(1000),
   /** Signs Stripe Connect webhook events (a Connect endpoint has its own secret); Stripe mode only. */
   STRIPE_CONNECT_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
   TOPUP_MAX_CENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
@@ -96,9 +104,16 @@ export const envSchema = z.object({
   /** Where the proxy spools usage events until the backend acknowledges them; `${DATA_DIR}/gateway-spool` when unset. */
   GATEWAY_SPOOL_DIR: z.string().min(1).optional(),
   /** Most bytes of unacknowledged usage the spool holds; past it the proxy refuses new requests (503) rather than lose billing. */
-  GATEWAY_SPOOL_MAX_BYTES: z.coerce.number().int().min(65_536).default(256 * 1024 * 1024),
+  GATEWAY_SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .default(256 * 1024 * 1024),
   /** Smallest reservation the proxy asks the backend for per key, in dollars (it asks more when one request needs more). */
-  GATEWAY_RESERVATION_CHUNK_USD: z.string().regex(/^\d+(\.\d{1,9})?$/, "must be a decimal dollar amount such as 0.10").default("0.10"),
+  GATEWAY_RESERVATION_CHUNK_USD: z
+    .string()
+    .regex(/^\d+(\.\d{1,9})?$/, "must be a decimal dollar amount such as 0.10")
+    .default("0.10"),
   /**
    * Whose token the proxy's SERVICE_TOKEN is: `platform` (the platform's own proxy) or `provider` (a proxy a
    * provider runs with its PROVIDER_SERVICE_TOKENS token, which must name the listing it holds credit for).
@@ -185,7 +200,6 @@ export function webEnv(): Env & { DATABASE_URL: string; AUTH_SECRET: string } {
   if (!e.AUTH_SECRET) throw new EnvError("AUTH_SECRET is not set (start the platform with `npm start`)");
   return e as Env & { DATABASE_URL: string; AUTH_SECRET: string };
 }
-
 
 /** The sign-in limiter's settings. */
 export function signInLimits(e: Env = env()) {

@@ -49,10 +49,7 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
   const sp = await searchParams;
   const filters = parseFilters(sp);
   const caller = await serverCaller();
-  const [facets, result] = await Promise.all([
-    caller.catalog.facets(),
-    caller.catalog.marketplace(filters).catch((err: Error) => ({ error: err.message })),
-  ]);
+  const [facets, result] = await Promise.all([caller.catalog.facets(), caller.catalog.marketplace(filters).catch((err: Error) => ({ error: err.message }))]);
   const pageHref = (page: number) => {
     const p = new URLSearchParams();
     for (const [k, v] of Object.entries(sp)) if (typeof v === "string" && v && k !== "page") p.set(k, v);
@@ -65,20 +62,39 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
       <section>
         <h1 className="text-3xl font-semibold tracking-tight">The market for AI tokens</h1>
         <p className="mt-2 max-w-2xl text-slate-600">
-          Compare models by price per 1M tokens, tokens per dollar and tokens per watt, then call any of them with one
-          OpenAI-compatible API key.
+          Compare models by price per 1M tokens, tokens per dollar and tokens per watt, then call any of them with one OpenAI-compatible API key.
         </p>
       </section>
-      <MarketplaceFilters providers={facets.providers} families={facets.families} maxPriceError={maxPriceError(typeof sp.maxPricePer1M === "string" ? sp.maxPricePer1M : undefined)} />
+      <MarketplaceFilters
+        providers={facets.providers}
+        families={facets.families}
+        maxPriceError={maxPriceError(typeof sp.maxPricePer1M === "string" ? sp.maxPricePer1M : undefined)}
+      />
       {"error" in result ? (
-        <p data-testid="market-error" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">{result.error}</p>
+        <p data-testid="market-error" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">
+          {result.error}
+        </p>
       ) : result.items.length === 0 ? (
         facets.families.length === 0 ? (
-          <EmptyState title="No models listed yet" action={<Link href="/models" className="btn-primary">List a model</Link>}>
+          <EmptyState
+            title="No models listed yet"
+            action={
+              <Link href="/models" className="btn-primary">
+                List a model
+              </Link>
+            }
+          >
             Providers publish models with prices and energy figures; they appear here for everyone to compare.
           </EmptyState>
         ) : (
-          <EmptyState title="No model matches" action={<Link href="/" className="btn-secondary">Clear filters</Link>}>
+          <EmptyState
+            title="No model matches"
+            action={
+              <Link href="/" className="btn-secondary">
+                Clear filters
+              </Link>
+            }
+          >
             Try a shorter search or fewer filters.
           </EmptyState>
         )
@@ -90,13 +106,21 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
               {result.total} model{result.total === 1 ? "" : "s"} · page {result.page} of {Math.max(1, Math.ceil(result.total / result.pageSize))}
             </span>
             <div className="flex gap-2">
-              {result.page > 1 && <Link className="btn-secondary" href={pageHref(result.page - 1)}>Previous</Link>}
-              {result.page * result.pageSize < result.total && <Link className="btn-secondary" href={pageHref(result.page + 1)}>Next</Link>}
+              {result.page > 1 && (
+                <Link className="btn-secondary" href={pageHref(result.page - 1)}>
+                  Previous
+                </Link>
+              )}
+              {result.page * result.pageSize < result.total && (
+                <Link className="btn-secondary" href={pageHref(result.page + 1)}>
+                  Next
+                </Link>
+              )}
             </div>
           </div>
           <p className="text-xs text-slate-500">
-            Price per 1M tokens: chat and completion models at the 3:1 blend (3 input tokens to 1 output token); embeddings
-            models, which produce no output tokens, at their input price. The two bases are listed apart when sorted by price. Tokens per watt (tokens per second per watt, i.e. per joule) is
+            Price per 1M tokens: chat and completion models at the 3:1 blend (3 input tokens to 1 output token); embeddings models, which produce no output
+            tokens, at their input price. The two bases are listed apart when sorted by price. Tokens per watt (tokens per second per watt, i.e. per joule) is
             declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule}
           </p>
         </>

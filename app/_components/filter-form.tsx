@@ -37,8 +37,12 @@ export function FilterForm({ filters, className, children }: { filters: { apply:
     >
       {children}
       <div className="flex items-end gap-2">
-        <button className="btn-primary" type="submit">Apply</button>
-        <button className="btn-secondary" type="button" onClick={filters.clear}>Clear</button>
+        <button className="btn-primary" type="submit">
+          Apply
+        </button>
+        <button className="btn-secondary" type="button" onClick={filters.clear}>
+          Clear
+        </button>
       </div>
     </form>
   );
@@ -48,7 +52,9 @@ export function FilterForm({ filters, className, children }: { filters: { apply:
 export function Field({ id, label, className, children }: { id: string; label: string; className?: string; children: ReactNode }) {
   return (
     <div className={className}>
-      <label className="label" htmlFor={id}>{label}</label>
+      <label className="label" htmlFor={id}>
+        {label}
+      </label>
       {children}
     </div>
   );

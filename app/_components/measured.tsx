@@ -9,14 +9,24 @@ export function MeasuredValue({ value, sample, unit, testId }: { value: number |
   if (value === null) {
     return (
       <span data-testid={testId} title={`Shown once ${MIN_MEASURED_SAMPLE} successful requests in the last 24 h measured it`}>
-        —{sample > 0 && <span className="block text-xs text-slate-500">{sample} of {MIN_MEASURED_SAMPLE} requests</span>}
+        —
+        {sample > 0 && (
+          <span className="block text-xs text-slate-500">
+            {sample} of {MIN_MEASURED_SAMPLE} requests
+          </span>
+        )}
       </span>
     );
   }
   return (
     <span>
-      <span data-testid={testId}>{formatFigure(value)}{unit ? ` ${unit}` : ""}</span>
-      <span className="block text-xs text-slate-500" data-testid={`${testId}-sample`}>n = {sample.toLocaleString("en-US")}</span>
+      <span data-testid={testId}>
+        {formatFigure(value)}
+        {unit ? ` ${unit}` : ""}
+      </span>
+      <span className="block text-xs text-slate-500" data-testid={`${testId}-sample`}>
+        n = {sample.toLocaleString("en-US")}
+      </span>
     </span>
   );
 }

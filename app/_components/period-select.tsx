@@ -25,7 +25,9 @@ export function PeriodSelect({
   return (
     <select aria-label={label} className={className} value={value} onChange={(e) => onChange(Number(e.target.value))}>
       {options.map(([v, text]) => (
-        <option key={v} value={v}>{text}</option>
+        <option key={v} value={v}>
+          {text}
+        </option>
       ))}
     </select>
   );

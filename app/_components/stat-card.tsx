@@ -22,7 +22,10 @@ export function StatCard({
   return (
     <div className="card">
       <div className={balance ? "text-sm text-slate-500" : "text-xs font-medium uppercase tracking-wide text-slate-500"}>{label}</div>
-      <div className={balance ? `mt-1 font-mono ${strong ? "text-3xl font-semibold" : "text-xl"}` : "mt-1 text-xl font-semibold tabular-nums"} data-testid={testId}>
+      <div
+        className={balance ? `mt-1 font-mono ${strong ? "text-3xl font-semibold" : "text-xl"}` : "mt-1 text-xl font-semibold tabular-nums"}
+        data-testid={testId}
+      >
         {value}
       </div>
       {hint && (

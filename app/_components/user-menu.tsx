@@ -22,11 +22,7 @@ export function UserMenu({ name, email }: { name: string; email: string }) {
             <div className="font-medium">{name}</div>
             <div className="truncate text-slate-500">{email}</div>
           </div>
-          <button
-            type="button"
-            className="mt-1 w-full rounded px-2 py-1.5 text-left hover:bg-slate-100"
-            onClick={() => signOut({ redirectTo: "/" })}
-          >
+          <button type="button" className="mt-1 w-full rounded px-2 py-1.5 text-left hover:bg-slate-100" onClick={() => signOut({ redirectTo: "/" })}>
             Sign out
           </button>
         </div>

@@ -1,7 +1,7 @@
 /** An error as tRPC hands it to forms (or a thrown DomainError): its message names fields by their API names. */
 type ErrorLike = { message: string } | null | undefined;
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * An API error in the form's own words: every `field: …` the server names is called by the
@@ -13,7 +13,7 @@ export function formError(error: ErrorLike, labels: Record<string, string>): str
   let text = error.message;
   // Longest names first: "prices.cachedInput" before a shorter name it might contain.
   for (const field of Object.keys(labels).sort((a, b) => b.length - a.length)) {
-    text = text.replace(new RegExp(`(^|; )${escape(field)}: `, "g"), `$1${labels[field]}: `);
+    text = text.replace(new RegExp(`(^|; )${escapeRegExp(field)}: `, "g"), `$1${labels[field]}: `);
   }
   return text;
 }

@@ -27,7 +27,15 @@ export function formatTokens(n: number): string {
  * zone named). In UTC unless a zone is given (pages rendered on the server do not know the
  * viewer's; LocalTime shows the viewer's zone in the same format).
  */
-export const dateTimeOptions: Intl.DateTimeFormatOptions = { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+export const dateTimeOptions: Intl.DateTimeFormatOptions = {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZoneName: "short",
+};
 
 export function formatDateTime(d: Date | string, timeZone = "UTC"): string {
   return new Intl.DateTimeFormat("en-GB", { ...dateTimeOptions, timeZone }).format(new Date(d));

@@ -27,13 +27,19 @@ export function CreateOrgForm() {
       }}
     >
       <div>
-        <label className="label" htmlFor="org-name">Name</label>
+        <label className="label" htmlFor="org-name">
+          Name
+        </label>
         <input className="input" id="org-name" name="name" placeholder="Acme AI" required />
       </div>
       <div>
-        <label className="label" htmlFor="org-slug">Slug <span className="font-normal text-slate-400">(optional)</span></label>
+        <label className="label" htmlFor="org-slug">
+          Slug <span className="font-normal text-slate-400">(optional)</span>
+        </label>
         <input className="input" id="org-slug" name="slug" placeholder="acme-ai" />
-        <p className="mt-1 text-xs text-slate-500">Used in model names like <code>acme-ai/llama-70b</code>.</p>
+        <p className="mt-1 text-xs text-slate-500">
+          Used in model names like <code>acme-ai/llama-70b</code>.
+        </p>
       </div>
       <ErrorText>{formError(create.error, { name: "Name", slug: "Slug" })}</ErrorText>
       <button className="btn-primary w-full" disabled={create.isPending}>

@@ -10,9 +10,7 @@ export default async function OnboardingPage() {
   return (
     <div className="mx-auto max-w-md">
       <h1 className="text-2xl font-semibold tracking-tight">Create an organisation</h1>
-      <p className="mb-6 mt-1 text-sm text-slate-600">
-        Organisations own models, keys and credits. One organisation can both sell and buy tokens.
-      </p>
+      <p className="mb-6 mt-1 text-sm text-slate-600">Organisations own models, keys and credits. One organisation can both sell and buy tokens.</p>
       <CreateOrgForm />
     </div>
   );

@@ -16,7 +16,12 @@ import { bigint, index, pgTable, primaryKey, smallint, timestamp, uuid } from "d
 const late = () => bigint({ mode: "bigint" }).notNull().default(sql`0`);
 /** The same sums over the events that started at or after :15 and at or after :30 of the hour. */
 function lateParts<K extends string>(...metrics: K[]) {
-  return Object.fromEntries(metrics.flatMap((m) => [[`${m}After15`, late()], [`${m}After30`, late()]])) as Record<`${K}After15` | `${K}After30`, ReturnType<typeof late>>;
+  return Object.fromEntries(
+    metrics.flatMap((m) => [
+      [`${m}After15`, late()],
+      [`${m}After30`, late()],
+    ]),
+  ) as Record<`${K}After15` | `${K}After30`, ReturnType<typeof late>>;
 }
 
 /**

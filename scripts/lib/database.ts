@@ -31,10 +31,7 @@ export function wantsDemoSeed(env: Env, embedded: boolean): boolean {
 export type DemoSecrets = { keyPepper: string; encryptionKey: string; localWebhookSecret: string; upstreamUrl: string };
 
 /** Migrates, then seeds the demo when given its secrets. Returns what to print. */
-export async function prepareDatabase(
-  url: string,
-  demo: DemoSecrets | null,
-): Promise<{ signIns: DemoSignIn[]; seededNow: boolean; demoKey: DemoKey | null }> {
+export async function prepareDatabase(url: string, demo: DemoSecrets | null): Promise<{ signIns: DemoSignIn[]; seededNow: boolean; demoKey: DemoKey | null }> {
   const pool = createPool(url, 4);
   try {
     const db = createDb(pool);

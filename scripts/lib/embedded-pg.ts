@@ -69,7 +69,9 @@ export async function startEmbeddedPg(opts: { dataDir: string; port: number; dat
 function assertReachableByOthers(dir: string) {
   for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
     if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) {
-      throw new Error(`embedded PostgreSQL runs as the postgres OS user, which cannot enter ${d} (mode ${(fs.statSync(d).mode & 0o777).toString(8)}): run \`chmod o+x ${d}\` or keep the checkout elsewhere`);
+      throw new Error(
+        `embedded PostgreSQL runs as the postgres OS user, which cannot enter ${d} (mode ${(fs.statSync(d).mode & 0o777).toString(8)}): run \`chmod o+x ${d}\` or keep the checkout elsewhere`,
+      );
     }
   }
 }

@@ -7,13 +7,7 @@ export type PgChild = { url: string; adminUrl: string; process: ChildProcess; st
 const tsx = path.resolve("node_modules/.bin/tsx");
 
 /** Starts scripts/pg-server.ts and waits for its ready line. */
-export function startPgChild(opts: {
-  dataDir: string;
-  port: number;
-  database: string;
-  fresh?: boolean;
-  onLog?: (line: string) => void;
-}): Promise<PgChild> {
+export function startPgChild(opts: { dataDir: string; port: number; database: string; fresh?: boolean; onLog?: (line: string) => void }): Promise<PgChild> {
   const child = spawn(tsx, ["scripts/pg-server.ts", opts.dataDir, String(opts.port), opts.database, opts.fresh ? "fresh" : ""], {
     stdio: ["pipe", "pipe", "pipe"],
     // Its own process group: a Ctrl-C reaches the launcher, which stops the database last.

@@ -24,9 +24,7 @@ export function runPrefixed(name: string, cmd: string, args: string[], env: Node
 /** Runs a command to completion with prefixed output; rejects on a non-zero exit. */
 export function runToEnd(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const child = runPrefixed(name, cmd, args, env);
-  return new Promise((resolve, reject) =>
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited with code ${code}`)))),
-  );
+  return new Promise((resolve, reject) => child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited with code ${code}`)))));
 }
 
 /** Sends SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */

@@ -42,7 +42,12 @@ describe("Supervised", () => {
 
   it("a stopped service is not restarted", async () => {
     let starts = 0;
-    const s = new Supervised("steady", () => (starts++, spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "pipe"] })), () => {}, () => {});
+    const s = new Supervised(
+      "steady",
+      () => (starts++, spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "pipe"] })),
+      () => {},
+      () => {},
+    );
     await s.stop(2_000);
     await new Promise((r) => setTimeout(r, 400));
     expect(starts).toBe(1);

@@ -13,7 +13,7 @@ import type { SessionUser } from "./trpc";
 // "editor": owners and developers of the active organisation (not finance).
 // "billing": owners and finance members (not developers).
 type Access = "public" | "authed" | "member" | "editor" | "billing" | "owner" | "platform-finance" | "service";
-export const accessRules: Record<string, Access> = {
+const accessRules: Record<string, Access> = {
   "account.signUp": "public",
   "account.me": "authed",
   "orgs.create": "authed",
@@ -383,7 +383,12 @@ describe("a provider's service token outside its own listings", () => {
   };
 
   it("every service procedure has a case", () => {
-    expect(Object.entries(accessRules).filter(([, a]) => a === "service").map(([n]) => n).sort()).toEqual(Object.keys(cases).sort());
+    expect(
+      Object.entries(accessRules)
+        .filter(([, a]) => a === "service")
+        .map(([n]) => n)
+        .sort(),
+    ).toEqual(Object.keys(cases).sort());
   });
 
   it.each(Object.keys(cases))("%s is refused or scoped to the provider, and writes nothing", async (name) => {

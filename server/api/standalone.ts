@@ -38,15 +38,20 @@ export function createServiceApiServer(db: Db, matchServiceToken: (token: string
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > BODY_LIMITS.trpc) {
-        res.writeHead(413, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error: `request body is larger than ${BODY_LIMITS.trpc} bytes` }));
+        res
+          .writeHead(413, { "content-type": "application/json", connection: "close" })
+          .end(JSON.stringify({ error: `request body is larger than ${BODY_LIMITS.trpc} bytes` }));
         req.destroy();
       } else chunks.push(c);
     });
     req.on("end", () => {
       if (res.headersSent) return;
-      void handleIngest(db, { body: Buffer.concat(chunks).toString("utf8"), authorization: req.headers.authorization }, matchServiceToken, usageSettlement).then((a) =>
-        res.writeHead(a.status, { "content-type": "application/json" }).end(a.body),
-      );
+      void handleIngest(
+        db,
+        { body: Buffer.concat(chunks).toString("utf8"), authorization: req.headers.authorization },
+        matchServiceToken,
+        usageSettlement,
+      ).then((a) => res.writeHead(a.status, { "content-type": "application/json" }).end(a.body));
     });
   });
 }

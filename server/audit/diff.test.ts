@@ -15,14 +15,22 @@ describe("changedFields: what an audit entry changed, in words", () => {
       { modelAllowlist: ["demo-provider/llama-3.1-8b"] },
       [{ field: "modelAllowlist", label: "models allowed", before: "none", after: "demo-provider/llama-3.1-8b" }],
     ],
-    ["a creation lists every field", null, { email: "a@b.test", role: "developer" }, [
-      { field: "email", label: "email", before: "—", after: "a@b.test" },
-      { field: "role", label: "role", before: "—", after: "developer" },
-    ]],
+    [
+      "a creation lists every field",
+      null,
+      { email: "a@b.test", role: "developer" },
+      [
+        { field: "email", label: "email", before: "—", after: "a@b.test" },
+        { field: "role", label: "role", before: "—", after: "developer" },
+      ],
+    ],
     ["a limit removed", { rpmLimit: 60 }, { rpmLimit: null }, [{ field: "rpmLimit", label: "requests per minute", before: "60", after: "—" }]],
-    ["a status change beside a constant slug", { slug: "a/b", status: "draft" }, { slug: "a/b", status: "published" }, [
-      { field: "status", label: "status", before: "draft", after: "published" },
-    ]],
+    [
+      "a status change beside a constant slug",
+      { slug: "a/b", status: "draft" },
+      { slug: "a/b", status: "published" },
+      [{ field: "status", label: "status", before: "draft", after: "published" }],
+    ],
     ["nothing changed", { a: 1 }, { a: 1 }, []],
   ])("%s", (_label, before, after, changes) => {
     expect(changedFields(before, after)).toEqual(changes);

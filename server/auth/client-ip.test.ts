@@ -15,4 +15,3 @@ describe("clientIp: X-Forwarded-For trusted only as far as our own proxies wrote
     expect(clientIp(headers, hops)).toBe(expected);
   });
 });
-

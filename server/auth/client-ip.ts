@@ -13,4 +13,3 @@ export function clientIp(headers: Headers, trustedHops: number): string | null {
     .filter(Boolean);
   return entries[entries.length - trustedHops] ?? null;
 }
-

@@ -53,9 +53,7 @@ describe("password sign-in", () => {
   it("failures outside the window no longer count", async () => {
     await signUp(t.db, { name: "Cy", email: "cy@test.example", password: "cys-password" }, open);
     const old = new Date(Date.now() - 3600_000);
-    await t.db.insert(signInAttempts).values(
-      Array.from({ length: 10 }, () => ({ email: "cy@test.example", ip: "10.2.0.1", succeeded: false, at: old })),
-    );
+    await t.db.insert(signInAttempts).values(Array.from({ length: 10 }, () => ({ email: "cy@test.example", ip: "10.2.0.1", succeeded: false, at: old })));
     const r = await checkPasswordSignIn(t.db, { email: "cy@test.example", password: "cys-password", ip: "10.2.0.1" }, limits);
     expect(r.ok).toBe(true);
   });
@@ -93,10 +91,13 @@ describe("sign-in limits under attack", () => {
 
   it("sign-up is limited per address and in all, before any password is hashed", async () => {
     const tight = { maxPerIp: 2, maxPerWindow: 1000, windowSeconds: 900 };
-    const attempt = (i: number, ip: string | null, l = tight) => signUp(t.db, { name: "S", email: `signup${i}-${ip}@test.example`, password: "long-enough-pass" }, { ip, limits: l });
+    const attempt = (i: number, ip: string | null, l = tight) =>
+      signUp(t.db, { name: "S", email: `signup${i}-${ip}@test.example`, password: "long-enough-pass" }, { ip, limits: l });
     const parallel = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => attempt(i, "203.0.113.50")));
     expect(parallel.filter((r) => r.status === "fulfilled").length).toBeLessThanOrEqual(2);
-    expect(parallel.find((r) => r.status === "rejected")).toMatchObject({ reason: { code: "RATE_LIMITED", message: "Too many sign-ups from here; try again in 15 minutes" } });
+    expect(parallel.find((r) => r.status === "rejected")).toMatchObject({
+      reason: { code: "RATE_LIMITED", message: "Too many sign-ups from here; try again in 15 minutes" },
+    });
     await expect(attempt(97, "203.0.113.51")).resolves.toBeDefined();
     await expect(attempt(98, "203.0.113.51")).resolves.toBeDefined();
     await expect(attempt(99, "203.0.113.51")).rejects.toMatchObject({ code: "RATE_LIMITED" });

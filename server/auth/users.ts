@@ -15,10 +15,7 @@ export const emailSchema = z
 export const signUpInput = z.object({
   name: z.string().trim().min(1, "is required").max(100, "must be at most 100 characters"),
   email: emailSchema,
-  password: z
-    .string()
-    .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
-    .max(200, "must be at most 200 characters"),
+  password: z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(200, "must be at most 200 characters"),
 });
 
 export type SignUpLimits = { maxPerIp: number; maxPerWindow: number; windowSeconds: number };
@@ -54,9 +51,7 @@ export async function signUp(db: DbOrTx, input: z.infer<typeof signUpInput>, p: 
 
 export type SignInLimits = { maxPerEmail: number; maxPerIp: number; windowSeconds: number };
 
-export type SignInResult =
-  | { ok: true; user: { id: string; email: string; name: string | null } }
-  | { ok: false; reason: "invalid" | "rate_limited" };
+export type SignInResult = { ok: true; user: { id: string; email: string; name: string | null } } | { ok: false; reason: "invalid" | "rate_limited" };
 
 /** What sign_in_attempts.ip holds when no trusted proxy gives the client's address; never counted per IP. */
 const UNKNOWN_IP = "unknown";
@@ -84,13 +79,7 @@ export async function checkPasswordSignIn(
       byIp: sql<number>`count(*) filter (where ${signInAttempts.ip} = ${ip})::int`,
     })
     .from(signInAttempts)
-    .where(
-      and(
-        eq(signInAttempts.succeeded, false),
-        gt(signInAttempts.at, since),
-        sql`(${signInAttempts.email} = ${email} or ${signInAttempts.ip} = ${ip})`,
-      ),
-    );
+    .where(and(eq(signInAttempts.succeeded, false), gt(signInAttempts.at, since), sql`(${signInAttempts.email} = ${email} or ${signInAttempts.ip} = ${ip})`));
   if ((counts?.byEmail ?? 0) > limits.maxPerEmail || (input.ip !== null && (counts?.byIp ?? 0) > limits.maxPerIp)) {
     return { ok: false, reason: "rate_limited" };
   }

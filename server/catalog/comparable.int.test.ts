@@ -27,7 +27,9 @@ describe("comparablePer1MSql agrees with comparablePer1MNano", () => {
       sql`, `,
     );
     const expr = comparablePer1MSql({ inputPer1k: sql`v.i`, outputPer1k: sql`v.o`, modalities: sql`v.m` });
-    const { rows } = await t.db.execute<{ n: number; price: string }>(sql`select v.n, ${expr}::text as price from (values ${values}) v(n, i, o, m) order by v.n`);
+    const { rows } = await t.db.execute<{ n: number; price: string }>(
+      sql`select v.n, ${expr}::text as price from (values ${values}) v(n, i, o, m) order by v.n`,
+    );
     expect(rows).toHaveLength(cases.length);
     for (const r of rows) {
       const [i, o, m] = cases[r.n]!;

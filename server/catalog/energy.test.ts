@@ -11,7 +11,12 @@ describe("whPer1M = 1e6 / (tokens per watt · 3600)", () => {
   ])("%s", (_label, tpw, wh) => {
     expect(whPer1M(tpw)).toBeCloseTo(wh, 6);
   });
-  it.each([["zero", 0], ["negative", -1], ["not a number", Number.NaN], ["infinite", Infinity]])("refuses %s", (_l, tpw) => {
+  it.each([
+    ["zero", 0],
+    ["negative", -1],
+    ["not a number", Number.NaN],
+    ["infinite", Infinity],
+  ])("refuses %s", (_l, tpw) => {
     expect(() => whPer1M(tpw)).toThrow(RangeError);
   });
 });

@@ -31,11 +31,24 @@ export const listingFieldsInput = z.object({
     .refine((u) => !u.includes("?") && !u.includes("#"), "must not contain a query (?…) or fragment (#…)")
     .transform((u) => u.replace(/\/+$/, "")),
   upstreamModel: z.string().trim().min(1, "is required").max(200, "must be at most 200 characters"),
-  tokensPerWatt: z.number().positive("must be more than 0").max(1_000_000, "is implausibly large").nullish().transform((v) => v ?? null),
+  tokensPerWatt: z
+    .number()
+    .positive("must be more than 0")
+    .max(1_000_000, "is implausibly large")
+    .nullish()
+    .transform((v) => v ?? null),
   energyHardware: optionalText(200),
   energyMethod: optionalText(500),
-  energyMeasuredOn: z.iso.date("must be a date (YYYY-MM-DD)").nullish().transform((v) => v ?? null),
-  gridCarbonGPerKwh: z.number().min(0, "cannot be negative").max(2000, "is implausibly large").nullish().transform((v) => v ?? null),
+  energyMeasuredOn: z.iso
+    .date("must be a date (YYYY-MM-DD)")
+    .nullish()
+    .transform((v) => v ?? null),
+  gridCarbonGPerKwh: z
+    .number()
+    .min(0, "cannot be negative")
+    .max(2000, "is implausibly large")
+    .nullish()
+    .transform((v) => v ?? null),
   region: optionalText(80),
 });
 

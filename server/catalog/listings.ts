@@ -78,7 +78,9 @@ export async function createListing(
 export async function updateListing(db: Db, p: { orgId: string; role: MemberRole; input: z.infer<typeof updateListingInput>; key: Buffer }) {
   const current = await ownListing(db, { orgId: p.orgId, id: p.input.id });
   const credential = p.input.upstreamCredential;
-  const sameCredential = credential ? current.upstreamCredentialEnc !== null && decryptCredential(current.upstreamCredentialEnc, p.key, current.id) === credential : !p.input.clearCredential;
+  const sameCredential = credential
+    ? current.upstreamCredentialEnc !== null && decryptCredential(current.upstreamCredentialEnc, p.key, current.id) === credential
+    : !p.input.clearCredential;
   const movesTraffic = current.upstreamBaseUrl !== p.input.upstreamBaseUrl || current.upstreamModel !== p.input.upstreamModel || !sameCredential;
   if (current.status === "published" && !can(p.role, "listings.publish") && movesTraffic) {
     throw new DomainError("FORBIDDEN", "upstreamBaseUrl: only an owner may change a published listing's upstream or credential", "upstreamBaseUrl");
@@ -112,7 +114,14 @@ export async function setListingStatus(db: Db, p: { orgId: string; input: z.infe
       .where(and(eq(listings.id, input.id), eq(listings.orgId, orgId)))
       .returning({ id: listings.id, status: listings.status });
     const subject = { kind: "listing", id: listing.id };
-    await recordAudit(tx, { actorUserId, orgId, action: "listing.status", subject, before: { slug: listing.slug, status: listing.status }, after: { slug: listing.slug, status: row!.status } });
+    await recordAudit(tx, {
+      actorUserId,
+      orgId,
+      action: "listing.status",
+      subject,
+      before: { slug: listing.slug, status: listing.status },
+      after: { slug: listing.slug, status: row!.status },
+    });
     return row!;
   });
 }

@@ -125,7 +125,9 @@ export async function listMarketplace(db: DbOrTx, p: z.input<typeof marketplaceI
   if (f.minContext) where.push(sql`l.context_length >= ${f.minContext}`);
   if (f.maxPricePer1M) {
     const max = parseUsd(f.maxPricePer1M, "maxPricePer1M");
-    where.push(sql`${comparablePer1MSql({ inputPer1k: sql`p.input_per1k_nano`, outputPer1k: sql`p.output_per1k_nano`, modalities: sql`l.modalities` })} <= ${max.toString()}::numeric`);
+    where.push(
+      sql`${comparablePer1MSql({ inputPer1k: sql`p.input_per1k_nano`, outputPer1k: sql`p.output_per1k_nano`, modalities: sql`l.modalities` })} <= ${max.toString()}::numeric`,
+    );
   }
   const order = sql`${sortSql[f.sort]}, m.slug asc`;
   const measuredJoin = measuredSorts.has(f.sort)

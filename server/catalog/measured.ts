@@ -81,10 +81,21 @@ export function measuredBucketsSql(from: Date, scope: SQL = sql`true`): SQL {
     ) m on m.listing_id = r.listing_id`;
 }
 
-type Row = { listing_id: string; requests: bigint; errors: bigint; ttft_n: bigint | null; tps_n: bigint | null; ttft_bucket: number | null; tps_bucket: number | null };
+type Row = {
+  listing_id: string;
+  requests: bigint;
+  errors: bigint;
+  ttft_n: bigint | null;
+  tps_n: bigint | null;
+  ttft_bucket: number | null;
+  tps_bucket: number | null;
+};
 
 /** Measured stats per listing since `from` (listings without traffic are absent). */
-export async function measuredStats(db: DbOrTx, p: { from: Date; listingIds?: readonly string[]; providerOrgId?: string }): Promise<Map<string, MeasuredStats>> {
+export async function measuredStats(
+  db: DbOrTx,
+  p: { from: Date; listingIds?: readonly string[]; providerOrgId?: string },
+): Promise<Map<string, MeasuredStats>> {
   if (p.listingIds && p.listingIds.length === 0) return new Map();
   const scope = sql.join(
     [

@@ -22,7 +22,10 @@ afterAll(() => t.close());
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
 // Starts on a coarse grid (so probes land on, just before and just after them), unique per listing.
 const history = fc.uniqueArray(fc.integer({ min: 0, max: 40 }), { maxLength: 8 }).map((steps) => steps.map((s) => T0 + s * 60_000));
-const probe = fc.oneof(fc.integer({ min: -2, max: 42 }).map((s) => T0 + s * 60_000), fc.integer({ min: -2 * 60_000, max: 42 * 60_000 }).map((ms) => T0 + ms));
+const probe = fc.oneof(
+  fc.integer({ min: -2, max: 42 }).map((s) => T0 + s * 60_000),
+  fc.integer({ min: -2 * 60_000, max: 42 * 60_000 }).map((ms) => T0 + ms),
+);
 
 async function listingWith(starts: number[]): Promise<string> {
   const id = uuidv7();
@@ -44,7 +47,10 @@ describe("pricePeriodsSql + inForceSql agree with priceInForce", () => {
         const listingId = await listingWith(starts);
         // Each start, 1 ms either side of it, and the random probes.
         const instants = [...probes, ...starts.flatMap((s) => [s - 1, s, s + 1])];
-        const values = sql.join(instants.map((ms, n) => sql`(${n}::int, ${new Date(ms).toISOString()}::timestamptz)`), sql`, `);
+        const values = sql.join(
+          instants.map((ms, n) => sql`(${n}::int, ${new Date(ms).toISOString()}::timestamptz)`),
+          sql`, `,
+        );
         const { rows } = await t.db.execute<{ n: number; version: bigint | null }>(sql`
           select q.n, p.input_per1k_nano as version
           from (values ${values}) q(n, at)

@@ -91,18 +91,23 @@ describe("a price change waits out the notice", () => {
   it("a proxy one refresh behind still quotes what settlement charges; after its next refresh it switches on time", async () => {
     const id = await publishedListing("notice-proxy");
     const madeAt = ms(T0, 120_000);
-    const table = async (at: Date) => (await routingTable(t.db, { service: { kind: "platform" }, key: catalogEncryptionKey(), now: at })).listings.find((l) => l.listingId === id)!;
+    const table = async (at: Date) =>
+      (await routingTable(t.db, { service: { kind: "platform" }, key: catalogEncryptionKey(), now: at })).listings.find((l) => l.listingId === id)!;
     // The proxy refreshed 1 ms before the change: its table does not know it.
     const stale = await table(ms(madeAt, -1));
     const { effectiveFrom } = await change(id, madeAt);
     // Until its next refresh (at most CATALOG_REFRESH_MAX_MS later) it quotes from the stale table.
     for (const at of [madeAt, ms(madeAt, CATALOG_REFRESH_MAX_MS - 1)]) {
-      expect(proxyPriceAt(stale, at.getTime()).inputPer1kNano, `stale table at ${at.toISOString()}`).toBe((await priceAt(t.db, { listingId: id, at }))!.inputPer1kNano);
+      expect(proxyPriceAt(stale, at.getTime()).inputPer1kNano, `stale table at ${at.toISOString()}`).toBe(
+        (await priceAt(t.db, { listingId: id, at }))!.inputPer1kNano,
+      );
     }
     // Even after a failed refresh, the one after it has the change before it takes effect.
     const refreshed = await table(ms(madeAt, 2 * CATALOG_REFRESH_MAX_MS - 1));
     for (const at of [ms(madeAt, 2 * CATALOG_REFRESH_MAX_MS - 1), ms(effectiveFrom, -1), effectiveFrom, ms(effectiveFrom, 1), ms(effectiveFrom, 86_400_000)]) {
-      expect(proxyPriceAt(refreshed, at.getTime()).inputPer1kNano, `refreshed table at ${at.toISOString()}`).toBe((await priceAt(t.db, { listingId: id, at }))!.inputPer1kNano);
+      expect(proxyPriceAt(refreshed, at.getTime()).inputPer1kNano, `refreshed table at ${at.toISOString()}`).toBe(
+        (await priceAt(t.db, { listingId: id, at }))!.inputPer1kNano,
+      );
     }
     expect(proxyPriceAt(refreshed, effectiveFrom.getTime()).inputPer1kNano).toBe(300_000n);
   });

@@ -25,7 +25,11 @@ export async function changeListingPrice(
   const earliest = earliestPriceChange(now.getTime());
   const effectiveFrom = p.input.effectiveFrom ?? new Date(earliest);
   if (effectiveFrom.getTime() < now.getTime()) {
-    throw new DomainError("INVALID_INPUT", "effectiveFrom: a price change cannot take effect in the past; leave it out for the earliest time, or choose a later one", "effectiveFrom");
+    throw new DomainError(
+      "INVALID_INPUT",
+      "effectiveFrom: a price change cannot take effect in the past; leave it out for the earliest time, or choose a later one",
+      "effectiveFrom",
+    );
   }
   if (effectiveFrom.getTime() < earliest) {
     throw new DomainError(
@@ -44,7 +48,14 @@ export async function changeListingPrice(
       .onConflictDoNothing()
       .returning(priceColumns);
     if (!row) throw new DomainError("CONFLICT", "effectiveFrom: a price version already starts at that moment; choose another time", "effectiveFrom");
-    await recordAudit(tx, { actorUserId: p.userId, orgId: p.orgId, action: "price.change", subject: { kind: "listing", id: listing.id }, before: before && { slug: listing.slug, ...before }, after: { slug: listing.slug, ...row } });
+    await recordAudit(tx, {
+      actorUserId: p.userId,
+      orgId: p.orgId,
+      action: "price.change",
+      subject: { kind: "listing", id: listing.id },
+      before: before && { slug: listing.slug, ...before },
+      after: { slug: listing.slug, ...row },
+    });
     return row;
   });
 }
@@ -64,14 +75,25 @@ export async function cancelScheduledPrice(
   return db.transaction(async (tx) => {
     const version = and(eq(listingPrices.listingId, listing.id), eq(listingPrices.effectiveFrom, p.input.effectiveFrom));
     const earliest = new Date(earliestPriceChange(now.getTime()));
-    const [gone] = await tx.delete(listingPrices).where(and(version, gte(listingPrices.effectiveFrom, earliest))).returning();
+    const [gone] = await tx
+      .delete(listingPrices)
+      .where(and(version, gte(listingPrices.effectiveFrom, earliest)))
+      .returning();
     if (!gone) {
       const [exists] = await tx.select({ effectiveFrom: listingPrices.effectiveFrom }).from(listingPrices).where(version);
       if (!exists) throw new DomainError("NOT_FOUND", "effectiveFrom: no price version starts at that moment", "effectiveFrom");
       if (exists.effectiveFrom > now) {
-        throw new DomainError("CONFLICT", `effectiveFrom: this price takes effect in less than ${PRICE_NOTICE_MS / 1000} seconds and proxies already quote it; add a new version after it instead`, "effectiveFrom");
+        throw new DomainError(
+          "CONFLICT",
+          `effectiveFrom: this price takes effect in less than ${PRICE_NOTICE_MS / 1000} seconds and proxies already quote it; add a new version after it instead`,
+          "effectiveFrom",
+        );
       }
-      throw new DomainError("CONFLICT", "effectiveFrom: this price is already in effect; past prices are never changed, add a new version instead", "effectiveFrom");
+      throw new DomainError(
+        "CONFLICT",
+        "effectiveFrom: this price is already in effect; past prices are never changed, add a new version instead",
+        "effectiveFrom",
+      );
     }
     const { inputPer1kNano, outputPer1kNano, cachedInputPer1kNano, effectiveFrom } = gone;
     await recordAudit(tx, {

@@ -34,7 +34,14 @@ export async function priceAt(db: DbOrTx, p: { listingId: string; at: Date }): P
     from (${pricePeriodsSql(sql`lp.listing_id = ${p.listingId}`)}) p
     where ${inForceSql(sql`p`, sql`${p.at.toISOString()}::timestamptz`)}`);
   const [r] = rows;
-  return r ? { effectiveFrom: new Date(r.effective_from), inputPer1kNano: r.input_per1k_nano, outputPer1kNano: r.output_per1k_nano, cachedInputPer1kNano: r.cached_input_per1k_nano } : null;
+  return r
+    ? {
+        effectiveFrom: new Date(r.effective_from),
+        inputPer1kNano: r.input_per1k_nano,
+        outputPer1kNano: r.output_per1k_nano,
+        cachedInputPer1kNano: r.cached_input_per1k_nano,
+      }
+    : null;
 }
 
 /** Every price version of a listing, oldest first (scheduled future ones included). */

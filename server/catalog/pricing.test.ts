@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../errors";
-import { BLEND, blendedPer1MNano, checkPriceMaximum, formatPricePer1k, formatPricePer1M, parsePricePer1kNano, pricePer1MDecimal, type PriceUnit } from "./pricing";
+import {
+  BLEND,
+  blendedPer1MNano,
+  checkPriceMaximum,
+  formatPricePer1k,
+  formatPricePer1M,
+  parsePricePer1kNano,
+  pricePer1MDecimal,
+  type PriceUnit,
+} from "./pricing";
 
 describe("parsePricePer1kNano: decimal dollars to exact nano-USD per 1k", () => {
   it.each<[string, string, PriceUnit, bigint]>([

@@ -14,10 +14,7 @@ import { priceColumns, type PriceVersion } from "./prices";
  * sees every published listing; a provider's proxy only its own organisation's. A listing without
  * a price in force yet is left out of the page but still moves the cursor.
  */
-export async function routingTable(
-  db: DbOrTx,
-  p: { service: ServiceIdentity; key: Buffer; after?: string; limit?: number; now?: Date },
-): Promise<RoutingPage> {
+export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; key: Buffer; after?: string; limit?: number; now?: Date }): Promise<RoutingPage> {
   const now = p.now ?? new Date();
   const limit = Math.min(p.limit ?? ROUTING_PAGE_MAX, ROUTING_PAGE_MAX);
   const conditions = [eq(listings.status, "published")];

@@ -48,7 +48,14 @@ export const routingListing = z.strictObject({
   scheduledPrices: z.array(priceVersion),
   /** What real traffic measured over the last 24 h (null when the listing served none); medians are null below the minimum sample. */
   measured: z
-    .strictObject({ requests: z.number(), successRate: z.number().nullable(), medianOutputTokensPerSecond: z.number().nullable(), medianTtftMs: z.number().nullable(), tpsSample: z.number().optional(), ttftSample: z.number().optional() })
+    .strictObject({
+      requests: z.number(),
+      successRate: z.number().nullable(),
+      medianOutputTokensPerSecond: z.number().nullable(),
+      medianTtftMs: z.number().nullable(),
+      tpsSample: z.number().optional(),
+      ttftSample: z.number().optional(),
+    })
     .nullable()
     .optional(),
 });

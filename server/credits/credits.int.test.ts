@@ -172,7 +172,13 @@ describe("crediting exactly once", () => {
   it("the paid top-up is a transfer from payments_clearing to the buyer's credits, referencing the payment", async () => {
     const { user, org } = await buyer();
     const topup = await openTopUp(org.id, user.id, "12.34");
-    await payLocally(t.db, { payments, deliver: (payload, sig) => receiveWebhook(t.db, { payments, rawBody: payload, signature: sig }), orgId: org.id, topupId: topup.id, outcome: "pay" });
+    await payLocally(t.db, {
+      payments,
+      deliver: (payload, sig) => receiveWebhook(t.db, { payments, rawBody: payload, signature: sig }),
+      orgId: org.id,
+      topupId: topup.id,
+      outcome: "pay",
+    });
     expect(await transfersFor(localIds.session(topup.id))).toEqual([
       {
         amount_nano: 12_340_000_000n,
@@ -309,7 +315,7 @@ describe("through the tRPC router", () => {
     await deliver(localCheckoutEvent(topup, "checkout.session.completed", "paid"));
     expect((await owner.credits.balance()).low).toBe(false);
     await owner.credits.setLowBalanceThreshold({ thresholdUsd: "20" });
-    expect((await owner.credits.balance())).toMatchObject({ low: true, lowThresholdNano: usd(20) });
+    expect(await owner.credits.balance()).toMatchObject({ low: true, lowThresholdNano: usd(20) });
   });
 });
 
@@ -356,7 +362,8 @@ describe("abandoned checkouts", () => {
 // Issue #15: a refund or dispute delivered before its checkout was fulfilled was dropped
 // (marked processed), and the buyer kept the refunded credit.
 describe("payment events in any order", () => {
-  const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+  const permutations = <T>(xs: T[]): T[][] =>
+    xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
   const orders = permutations(["checkout", "refund", "dispute"] as const);
 
   it.each(orders.map((o) => [o.join(" → "), o] as const))("%s ends with the same net credit", async (_label, order) => {

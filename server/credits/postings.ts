@@ -47,9 +47,7 @@ async function takeFromBuyer(tx: Tx, orgId: string, amountNano: bigint, creditAc
 /** Gives `amountNano` to the buyer from `debitAccountId`, then repays what the buyer owes from it. */
 async function giveToBuyer(tx: Tx, orgId: string, amountNano: bigint, debitAccountId: string, leg: Leg): Promise<TransferInput[]> {
   const b = await lockBuyer(tx, { orgId });
-  const transfers: TransferInput[] = [
-    { id: nameUuid(...leg.idParts), debitAccountId, creditAccountId: b.creditsId, amountNano, code: leg.code, ref: leg.ref },
-  ];
+  const transfers: TransferInput[] = [{ id: nameUuid(...leg.idParts), debitAccountId, creditAccountId: b.creditsId, amountNano, code: leg.code, ref: leg.ref }];
   const { owedNano } = b.position;
   const repay = owedNano < amountNano ? owedNano : amountNano;
   if (repay > 0n) {
@@ -103,7 +101,9 @@ export async function applyRefund(tx: Tx, p: { topup: TopUp; chargeId: string; a
   const externalId = `${p.chargeId}:${p.amountRefundedCents}`;
   const leg = { idParts: ["refund", externalId], code: "refund" as const, ref: { kind: "stripe_charge", id: p.chargeId } };
   await postTransfers(tx, { transfers: await takeFromBuyer(tx, topup.orgId, amountNano, target.id, leg) });
-  await tx.insert(paymentAdjustments).values({ id: nameUuid("refund", externalId), topupId: topup.id, kind: "refund", externalId, amountNano, stripeEventId: p.eventId });
+  await tx
+    .insert(paymentAdjustments)
+    .values({ id: nameUuid("refund", externalId), topupId: topup.id, kind: "refund", externalId, amountNano, stripeEventId: p.eventId });
   await tx.update(topups).set({ refundedCents: p.amountRefundedCents }).where(eq(topups.id, topup.id));
 }
 
@@ -140,7 +140,9 @@ export async function applyDisputeOpened(tx: Tx, p: { topup: TopUp; disputeId: s
     });
   }
   await postTransfers(tx, { transfers });
-  await tx.insert(paymentAdjustments).values({ id: nameUuid("dispute", p.disputeId), topupId: topup.id, kind: "dispute_opened", externalId: p.disputeId, amountNano, stripeEventId: p.eventId });
+  await tx
+    .insert(paymentAdjustments)
+    .values({ id: nameUuid("dispute", p.disputeId), topupId: topup.id, kind: "dispute_opened", externalId: p.disputeId, amountNano, stripeEventId: p.eventId });
 }
 
 /** A dispute won: the amount returns to the buyer (repaying what they owe first). Stripe keeps its fee. */
@@ -151,7 +153,14 @@ export async function applyDisputeWon(tx: Tx, p: { topup: TopUp; disputeId: stri
   const source = await clearing(tx);
   const leg = { idParts: ["dispute_won", p.disputeId], code: "dispute" as const, ref: { kind: "stripe_dispute", id: p.disputeId } };
   await postTransfers(tx, { transfers: await giveToBuyer(tx, topup.orgId, amountNano, source.id, leg) });
-  await tx.insert(paymentAdjustments).values({ id: nameUuid("dispute_won", p.disputeId), topupId: topup.id, kind: "dispute_won", externalId: p.disputeId, amountNano, stripeEventId: p.eventId });
+  await tx.insert(paymentAdjustments).values({
+    id: nameUuid("dispute_won", p.disputeId),
+    topupId: topup.id,
+    kind: "dispute_won",
+    externalId: p.disputeId,
+    amountNano,
+    stripeEventId: p.eventId,
+  });
 }
 
 export type CreditBalance = { balanceNano: bigint; availableNano: bigint; reservedNano: bigint; creditLimitNano: bigint; owedNano: bigint };

@@ -33,11 +33,19 @@ export async function lockTopUpByPaymentIntent(tx: Tx, p: { paymentIntentId: str
 
 /** An organisation's top-ups, newest first. */
 export function listTopUps(db: DbOrTx, p: { orgId: string; limit?: number }) {
-  return db.select().from(topups).where(eq(topups.orgId, p.orgId)).orderBy(desc(topups.createdAt)).limit(p.limit ?? 50);
+  return db
+    .select()
+    .from(topups)
+    .where(eq(topups.orgId, p.orgId))
+    .orderBy(desc(topups.createdAt))
+    .limit(p.limit ?? 50);
 }
 
 /** One of an organisation's top-ups; null when it has no such top-up. */
 export async function getTopUp(db: DbOrTx, p: { orgId: string; topupId: string }): Promise<TopUp | null> {
-  const [row] = await db.select().from(topups).where(and(eq(topups.id, p.topupId), eq(topups.orgId, p.orgId)));
+  const [row] = await db
+    .select()
+    .from(topups)
+    .where(and(eq(topups.id, p.topupId), eq(topups.orgId, p.orgId)));
   return row ?? null;
 }

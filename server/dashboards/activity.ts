@@ -65,7 +65,11 @@ export async function activityPage(db: DbOrTx, p: ActivityParams) {
     where ${sql.join(where, sql` and `)}
     order by e.started_at desc, e.id desc
     limit ${pageFetchSize(p.limit)}`);
-  const page = keysetPage(rows, p.limit, (last) => encodeCursor({ startedAtText: last.started_at_text, id: last.id }), (r) => ({
+  const page = keysetPage(
+    rows,
+    p.limit,
+    (last) => encodeCursor({ startedAtText: last.started_at_text, id: last.id }),
+    (r) => ({
       id: r.id,
       startedAt: asDate(r.started_at),
       keyId: r.key_id,
@@ -84,7 +88,8 @@ export async function activityPage(db: DbOrTx, p: ActivityParams) {
       upstreamStatus: r.upstream_status,
       /** Billed at this cost; in the ledger once the settler's next window takes it. */
       settling: !r.settled,
-  }));
+    }),
+  );
   return { rows: page.items, nextCursor: page.nextCursor };
 }
 
@@ -96,7 +101,13 @@ export async function activityTotals(db: DbOrTx, p: ActivityFilterParams) {
            coalesce(sum(e.cached_input_tokens), 0)::int8 as cached_input_tokens, coalesce(sum(e.cost_nano), 0)::int8 as cost_nano
     from usage_events e where ${activityWhere(orgId, filter)}`);
   const r = rows[0]!;
-  return { requests: n(r.requests), inputTokens: n(r.input_tokens), outputTokens: n(r.output_tokens), cachedInputTokens: n(r.cached_input_tokens), costNano: r.cost_nano };
+  return {
+    requests: n(r.requests),
+    inputTokens: n(r.input_tokens),
+    outputTokens: n(r.output_tokens),
+    cachedInputTokens: n(r.cached_input_tokens),
+    costNano: r.cost_nano,
+  };
 }
 
 export const CSV_HEADER = [

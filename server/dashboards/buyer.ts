@@ -66,7 +66,15 @@ export async function buyerSeries(db: DbOrTx, p: SeriesParams) {
       ? sql`(select date_trunc('day', u.t, ${p.tz}) as bucket, u.* from ${usageByDay({ kind: "buyer", orgId, dimension }, p.tz, from, now)} u)`
       : sql`(select h.hour as bucket, h.group_id, h.requests, h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_nano
              from org_usage_hourly h where h.org_id = ${orgId}::uuid and h.dimension = ${dimension} and h.hour >= ${from})`;
-  const { rows } = await db.execute<{ bucket: string; group_id: string; requests: bigint; input_tokens: bigint; output_tokens: bigint; cached_input_tokens: bigint; cost_nano: bigint }>(sql`
+  const { rows } = await db.execute<{
+    bucket: string;
+    group_id: string;
+    requests: bigint;
+    input_tokens: bigint;
+    output_tokens: bigint;
+    cached_input_tokens: bigint;
+    cost_nano: bigint;
+  }>(sql`
     select x.bucket, x.group_id,
            sum(x.requests)::int8 as requests, sum(x.input_tokens)::int8 as input_tokens, sum(x.output_tokens)::int8 as output_tokens,
            sum(x.cached_input_tokens)::int8 as cached_input_tokens, sum(x.cost_nano)::int8 as cost_nano

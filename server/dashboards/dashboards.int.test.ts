@@ -106,7 +106,18 @@ beforeAll(async () => {
   await t.db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId: providerOrgId, kind: "provider_payable" });
     const payouts = await ensureAccount(tx, { orgId: null, kind: "payouts" });
-    await postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: payable.id, creditAccountId: payouts.id, amountNano: 1_000_000n, code: "payout", ref: { kind: "payout", id: "po_test_1" } }] });
+    await postTransfers(tx, {
+      transfers: [
+        {
+          id: uuidv7(),
+          debitAccountId: payable.id,
+          creditAccountId: payouts.id,
+          amountNano: 1_000_000n,
+          code: "payout",
+          ref: { kind: "payout", id: "po_test_1" },
+        },
+      ],
+    });
   });
 });
 afterAll(() => t.close());
@@ -169,7 +180,13 @@ describe("buyer dashboard", () => {
         seen.push(r.id);
         const e = settled.find((x) => x.id === r.id)!;
         expect(r.costNano).toBe(costOf(e, listingOf(e)));
-        expect([r.inputTokens, r.outputTokens, r.cachedInputTokens, r.status, r.estimated]).toEqual([e.inputTokens, e.outputTokens, e.cachedInputTokens, e.status, e.estimated]);
+        expect([r.inputTokens, r.outputTokens, r.cachedInputTokens, r.status, r.estimated]).toEqual([
+          e.inputTokens,
+          e.outputTokens,
+          e.cachedInputTokens,
+          e.status,
+          e.estimated,
+        ]);
         expect(r.ttftMs).toBe(e.firstTokenAt!.getTime() - e.startedAt.getTime());
         expect(r.latencyMs).toBe(e.endedAt.getTime() - e.startedAt.getTime());
       }
@@ -204,7 +221,8 @@ describe("buyer dashboard", () => {
 
   it("energy by listing from declared tokens per watt and grid carbon; undeclared tokens reported apart", async () => {
     const e = await asBuyer().dashboards.energy({ tz: "UTC", days: 2 });
-    const tokens = (l: WorldListing) => settled.filter((x) => x.listingId === l.id).reduce((s, x) => s + x.inputTokens + x.outputTokens + x.cachedInputTokens, 0);
+    const tokens = (l: WorldListing) =>
+      settled.filter((x) => x.listingId === l.id).reduce((s, x) => s + x.inputTokens + x.outputTokens + x.cachedInputTokens, 0);
     const want = usageEnergy(tokens(fast), 4, 300);
     const row = e.listings.find((l) => l.listingId === fast.id)!;
     expect(row.tokens).toBe(tokens(fast));
@@ -281,7 +299,9 @@ describe("provider dashboard", () => {
 
   it("payable balance and payouts received come from the ledger", async () => {
     const p = await asProvider().dashboards.payouts();
-    const net = await ledgerSum(sql`code = 'usage' and credit_account_id in (select id from ledger_accounts where org_id = ${providerOrgId}::uuid and kind = 'provider_payable')`);
+    const net = await ledgerSum(
+      sql`code = 'usage' and credit_account_id in (select id from ledger_accounts where org_id = ${providerOrgId}::uuid and kind = 'provider_payable')`,
+    );
     expect(p.earnedNano).toBe(net);
     expect(p.paidOutNano).toBe(1_000_000n);
     expect(p.payableNano).toBe(net - 1_000_000n);
@@ -315,12 +335,26 @@ describe("measured figures below the minimum sample", () => {
   it("one 7 ms call is shown with its sample but no median, is not sorted by and is not routed on", async () => {
     const lucky = await makeListing(t.db, provider, [{ effectiveFrom: new Date(now.getTime() - 3600_000), ...prices }]);
     const startedAt = new Date(now.getTime() - 2 * MIN);
-    const event = makeEvent({ keyId: buyer.keyIds[0]!, listingId: lucky.id, startedAt, firstTokenAt: new Date(startedAt.getTime() + 1), endedAt: new Date(startedAt.getTime() + 7), outputTokens: 9_000 });
+    const event = makeEvent({
+      keyId: buyer.keyIds[0]!,
+      listingId: lucky.id,
+      startedAt,
+      firstTokenAt: new Date(startedAt.getTime() + 1),
+      endedAt: new Date(startedAt.getTime() + 7),
+      outputTokens: 9_000,
+    });
     expect((await callerFor(t.db, null, TEST_SERVICE_TOKEN).usage.report({ events: [event] })).results[0]!.status).toBe("settled");
 
     const page = await listMarketplace(t.db, { family: "test-family", sort: "throughput" });
     expect(page.items.at(-1)!.id).toBe(lucky.id);
-    expect(page.items.at(-1)!.measured).toEqual({ requests: 1, successRate: null, medianOutputTokensPerSecond: null, tpsSample: 1, medianTtftMs: null, ttftSample: 1 });
+    expect(page.items.at(-1)!.measured).toEqual({
+      requests: 1,
+      successRate: null,
+      medianOutputTokensPerSecond: null,
+      tpsSample: 1,
+      medianTtftMs: null,
+      ttftSample: 1,
+    });
     expect(page.items.find((i) => i.id === fast.id)!.measured!.tpsSample).toBeGreaterThanOrEqual(MIN_MEASURED_SAMPLE);
     const routing = (await routingTable(t.db, { service: { kind: "platform" }, key: Buffer.alloc(32) })).listings;
     expect(routing.find((r) => r.listingId === lucky.id)!.measured!.medianOutputTokensPerSecond).toBeNull();

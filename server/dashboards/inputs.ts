@@ -4,11 +4,7 @@ import { isTimeZone } from "./rules";
 
 /** The dashboards' inputs: periods in the viewer's time zone, the activity log's filter and page. */
 
-const timeZone = z
-  .string()
-  .max(64, "must be at most 64 characters")
-  .refine(isTimeZone, "must be an IANA time zone such as Europe/Paris")
-  .default("UTC");
+const timeZone = z.string().max(64, "must be at most 64 characters").refine(isTimeZone, "must be an IANA time zone such as Europe/Paris").default("UTC");
 const uuid = (what: string) => z.uuid(`is not a valid ${what} id`);
 
 export const overviewInput = z.object({ tz: timeZone });

@@ -65,7 +65,16 @@ export async function providerPerformance(db: DbOrTx, p: PeriodParams) {
   const { orgId, now = new Date() } = p;
   const from = p.days === 1 ? windowStart(now) : null;
   const fromSql = from ? sql`${from.toISOString()}::timestamptz` : daysStartSql(now, p.tz, p.days);
-  const { rows } = await db.execute<{ listing_id: string; slug: string; from_ts: string; requests: bigint; errors: bigint; latency_ms_sum: bigint; ttft_ms_sum: bigint; ttft_count: bigint }>(sql`
+  const { rows } = await db.execute<{
+    listing_id: string;
+    slug: string;
+    from_ts: string;
+    requests: bigint;
+    errors: bigint;
+    latency_ms_sum: bigint;
+    ttft_ms_sum: bigint;
+    ttft_count: bigint;
+  }>(sql`
     select l.id as listing_id, l.slug, ${fromSql} as from_ts, coalesce(sum(h.requests), 0)::int8 as requests, coalesce(sum(h.errors), 0)::int8 as errors,
            coalesce(sum(h.latency_ms_sum), 0)::int8 as latency_ms_sum, coalesce(sum(h.ttft_ms_sum), 0)::int8 as ttft_ms_sum,
            coalesce(sum(h.ttft_count), 0)::int8 as ttft_count

@@ -36,12 +36,26 @@ function window(tz: string, days: number): string[] {
 function midnight(tz: string, date: string): Date {
   let guess = new Date(`${date}T00:00:00Z`);
   for (let i = 0; i < 3; i++) {
-    const shown = new Date(new Intl.DateTimeFormat("sv-SE", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(guess).replace(" ", "T") + "Z");
+    const shown = new Date(
+      new Intl.DateTimeFormat("sv-SE", {
+        timeZone: tz,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      })
+        .format(guess)
+        .replace(" ", "T") + "Z",
+    );
     guess = new Date(guess.getTime() - (shown.getTime() - new Date(`${date}T00:00:00Z`).getTime()));
   }
   return guess;
 }
-const costOf = (e: UsageEvent) => usageCostNano({ input: e.inputTokens, output: e.outputTokens, cachedInput: e.cachedInputTokens }, e.listingId === a.id ? pricesA : pricesB);
+const costOf = (e: UsageEvent) =>
+  usageCostNano({ input: e.inputTokens, output: e.outputTokens, cachedInput: e.cachedInputTokens }, e.listingId === a.id ? pricesA : pricesB);
 const tokensOf = (e: UsageEvent) => e.inputTokens + e.outputTokens + e.cachedInputTokens;
 const sum = <T>(xs: readonly T[], f: (x: T) => bigint) => xs.reduce((s, x) => s + f(x), 0n);
 
@@ -154,7 +168,12 @@ describe.each(ZONES)("days in %s", (tz) => {
     expect(s.points.length).toBeGreaterThan(0);
     for (const p of s.points) expect(p.bucket.getTime() % 3_600_000).toBe(0);
     const from = Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 47 * 3_600_000;
-    expect(sum(s.points, (p) => p.costNano)).toBe(sum(settled.filter((e) => e.startedAt.getTime() >= from), costOf));
+    expect(sum(s.points, (p) => p.costNano)).toBe(
+      sum(
+        settled.filter((e) => e.startedAt.getTime() >= from),
+        costOf,
+      ),
+    );
   });
 });
 

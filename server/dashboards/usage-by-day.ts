@@ -29,9 +29,7 @@ const edgeHoursSql = (tz: string, from: SQL, now: Date): SQL => sql`
   cross join lateral (select g.d at time zone ${tz} as at) m
   where m.at <> date_trunc('hour', m.at)`;
 
-export type UsageSource =
-  | { kind: "buyer"; orgId: string; dimension: typeof BY_LISTING | typeof BY_KEY }
-  | { kind: "provider"; orgId: string };
+export type UsageSource = { kind: "buyer"; orgId: string; dimension: typeof BY_LISTING | typeof BY_KEY } | { kind: "provider"; orgId: string };
 
 /** The columns of usageByDay's rows after (t, group_id): every day-relevant sum a rollup keeps. */
 const SPLIT_METRICS = Object.keys(LISTING_METRICS);

@@ -95,8 +95,18 @@ const toEntry = (r: Row): JournalEntry => ({
   type: r.type as LedgerTransferType,
   code: r.code as LedgerTransferCode,
   amountNano: r.amount_nano as bigint,
-  debit: { accountId: r.debit_account_id as string, kind: r.d_kind as LedgerAccountKind, orgId: (r.d_org as string | null) ?? null, orgName: (r.d_org_name as string | null) ?? null },
-  credit: { accountId: r.credit_account_id as string, kind: r.c_kind as LedgerAccountKind, orgId: (r.c_org as string | null) ?? null, orgName: (r.c_org_name as string | null) ?? null },
+  debit: {
+    accountId: r.debit_account_id as string,
+    kind: r.d_kind as LedgerAccountKind,
+    orgId: (r.d_org as string | null) ?? null,
+    orgName: (r.d_org_name as string | null) ?? null,
+  },
+  credit: {
+    accountId: r.credit_account_id as string,
+    kind: r.c_kind as LedgerAccountKind,
+    orgId: (r.c_org as string | null) ?? null,
+    orgName: (r.c_org_name as string | null) ?? null,
+  },
   refKind: (r.ref_kind as string | null) ?? null,
   refId: (r.ref_id as string | null) ?? null,
   pendingId: (r.pending_id as string | null) ?? null,
@@ -229,7 +239,14 @@ async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
         db,
         sql`select id from stripe_events where type like 'checkout.session.%' and payload -> 'data' -> 'object' ->> 'id' = ${t.refId}`,
       );
-      return { kind: "topup", topup: topup ?? null, events: await stripeEventsById(db, events.map((e) => e.id as string)) };
+      return {
+        kind: "topup",
+        topup: topup ?? null,
+        events: await stripeEventsById(
+          db,
+          events.map((e) => e.id as string),
+        ),
+      };
     }
     case "stripe_charge":
     case "stripe_dispute": {
@@ -262,10 +279,7 @@ async function sourceOf(db: DbOrTx, t: JournalEntry): Promise<TransferSource> {
 /** One transfer with both accounts and the record that caused it (the drill-down). */
 export async function transferDetail(db: DbOrTx, { id }: { id: string }) {
   if (!isUuid(id)) throw new DomainError("INVALID_INPUT", "id: is not a valid transfer id", "id");
-  const [row] = await rows(
-    db,
-    sql`select ${TRANSFERS_WITH_SIDES} where t.id = ${id}::uuid`,
-  );
+  const [row] = await rows(db, sql`select ${TRANSFERS_WITH_SIDES} where t.id = ${id}::uuid`);
   if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`, "id");
   const transfer = toEntry(row);
   // Usage (window or legacy) and reservation references are not indexed (ledger_transfers_ref leaves them
@@ -295,5 +309,8 @@ export async function transferUsageEvents(db: DbOrTx, p: { transferId: string; a
 
 /** Organisations for finance's filters (id and name only). */
 export function listOrganizations(db: DbOrTx) {
-  return db.select({ id: organizations.id, name: organizations.name, isPlatform: organizations.isPlatform }).from(organizations).orderBy(asc(organizations.name));
+  return db
+    .select({ id: organizations.id, name: organizations.name, isPlatform: organizations.isPlatform })
+    .from(organizations)
+    .orderBy(asc(organizations.name));
 }

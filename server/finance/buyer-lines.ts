@@ -54,11 +54,25 @@ export function buyerStatementLines(openingNano: bigint, movements: readonly Buy
     if (m.kind === "usage") {
       usedNano -= m.amountNano;
       requests += m.requests;
-      return { day: m.day, label: `Usage: ${m.requests.toLocaleString("en-US")} request${m.requests === 1 ? "" : "s"}`, amountNano: m.amountNano, balanceNano, requests: m.requests, transferId: null };
+      return {
+        day: m.day,
+        label: `Usage: ${m.requests.toLocaleString("en-US")} request${m.requests === 1 ? "" : "s"}`,
+        amountNano: m.amountNano,
+        balanceNano,
+        requests: m.requests,
+        transferId: null,
+      };
     }
     if (m.code === "topup") paidInNano += m.amountNano;
     const [up, down] = labels[m.code];
-    return { day: m.at.toISOString().slice(0, 10), label: m.amountNano > 0n ? up : down, amountNano: m.amountNano, balanceNano, requests: null, transferId: m.transferId };
+    return {
+      day: m.at.toISOString().slice(0, 10),
+      label: m.amountNano > 0n ? up : down,
+      amountNano: m.amountNano,
+      balanceNano,
+      requests: null,
+      transferId: m.transferId,
+    };
   });
   return { openingNano, lines, closingNano: balanceNano, paidInNano, usedNano, requests };
 }

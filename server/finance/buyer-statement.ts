@@ -22,7 +22,9 @@ export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month 
   const start = p.month.startsAt.toISOString();
   const end = p.month.endsAt.toISOString();
   const [opening, usage, postings, held] = await Promise.all([
-    db.execute<{ opening: bigint | null }>(sql`select sum(${effect})::int8 as opening from ledger_transfers t where ${moving} and t.created_at < ${start}::timestamptz`),
+    db.execute<{ opening: bigint | null }>(
+      sql`select sum(${effect})::int8 as opening from ledger_transfers t where ${moving} and t.created_at < ${start}::timestamptz`,
+    ),
     // The requests a day's usage carried: a window leg's are the buyer's events in that window (its
     // usage_settlements rows, one per provider), a legacy settlement's its row's. A leg whose record is
     // missing still counts its money (reconciliation names it).
@@ -55,7 +57,9 @@ export async function buyerMonthly(db: DbOrTx, p: { orgId: string; month: Month 
   ]);
   const movements: BuyerMovement[] = [
     ...usage.rows.map((r): BuyerMovement => ({ kind: "usage", day: r.day, requests: Number(r.requests), amountNano: BigInt(r.amount) })),
-    ...postings.rows.map((r): BuyerMovement => ({ kind: "posting", code: r.code, at: parseTimestamp(r.created_at), transferId: r.id, amountNano: BigInt(r.amount) })),
+    ...postings.rows.map(
+      (r): BuyerMovement => ({ kind: "posting", code: r.code, at: parseTimestamp(r.created_at), transferId: r.id, amountNano: BigInt(r.amount) }),
+    ),
   ];
   const statement = buyerStatementLines(BigInt(opening.rows[0]?.opening ?? 0n), movements);
   return { ...statement, heldNowNano: held.reduce((sum, a) => sum + a.debitsPending, 0n) };

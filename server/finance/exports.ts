@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import type { Db } from "../../db/client";
 import type { SessionUser } from "../api/trpc";
 import { DomainError, errorTable } from "../errors";
@@ -55,13 +55,41 @@ export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser
       const rows = async function* () {
         for await (const page of journalPages(db, filter)) {
           yield page.map((t): Cell[] => [
-            t.id, t.createdAt, t.type, t.code, usdDecimal(t.amountNano), t.amountNano,
-            t.debit.accountId, t.debit.kind, t.debit.orgName, t.credit.accountId, t.credit.kind, t.credit.orgName,
-            t.refKind, t.refId, t.pendingId,
+            t.id,
+            t.createdAt,
+            t.type,
+            t.code,
+            usdDecimal(t.amountNano),
+            t.amountNano,
+            t.debit.accountId,
+            t.debit.kind,
+            t.debit.orgName,
+            t.credit.accountId,
+            t.credit.kind,
+            t.credit.orgName,
+            t.refKind,
+            t.refId,
+            t.pendingId,
           ]);
         }
       };
-      const header = ["transfer_id", "created_at", "type", "code", "amount_usd", "amount_nano", "debit_account_id", "debit_kind", "debit_org", "credit_account_id", "credit_kind", "credit_org", "ref_kind", "ref_id", "pending_id"];
+      const header = [
+        "transfer_id",
+        "created_at",
+        "type",
+        "code",
+        "amount_usd",
+        "amount_nano",
+        "debit_account_id",
+        "debit_kind",
+        "debit_org",
+        "credit_account_id",
+        "credit_kind",
+        "credit_org",
+        "ref_kind",
+        "ref_id",
+        "pending_id",
+      ];
       return csvResponse(`journal-${stamp(new Date())}.csv`, csvStream(header, rows()));
     }
     if (kind === "trial-balance") {
@@ -69,9 +97,28 @@ export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser
       const { at } = parse(trialBalanceExportInput, params);
       const tb = await trialBalance(db, { at: at ?? new Date() });
       const lines: Cell[][] = tb.kinds.map((k) => [
-        k.kind, k.currency, k.accounts, usdDecimal(k.debitsNano), usdDecimal(k.creditsNano), usdDecimal(k.balanceNano), k.debitsNano, k.creditsNano, k.balanceNano,
+        k.kind,
+        k.currency,
+        k.accounts,
+        usdDecimal(k.debitsNano),
+        usdDecimal(k.creditsNano),
+        usdDecimal(k.balanceNano),
+        k.debitsNano,
+        k.creditsNano,
+        k.balanceNano,
       ]);
-      for (const t of tb.totals) lines.push(["total", t.currency, null, usdDecimal(t.debitsNano), usdDecimal(t.creditsNano), t.balanced ? "balanced" : "NOT BALANCED", t.debitsNano, t.creditsNano, null]);
+      for (const t of tb.totals)
+        lines.push([
+          "total",
+          t.currency,
+          null,
+          usdDecimal(t.debitsNano),
+          usdDecimal(t.creditsNano),
+          t.balanced ? "balanced" : "NOT BALANCED",
+          t.debitsNano,
+          t.creditsNano,
+          null,
+        ]);
       const header = ["kind", "currency", "accounts", "debits_usd", "credits_usd", "balance_usd", "debits_nano", "credits_nano", "balance_nano"];
       return csvResponse(`trial-balance-${stamp(tb.at)}.csv`, csvStream(header, once(lines)));
     }
@@ -86,12 +133,38 @@ export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser
           out.push(["opening", p.from ?? null, null, null, null, null, null, null, usdDecimal(page.openingNano), null, null, page.openingNano]);
         }
         for (const l of page.lines) {
-          out.push([l.transferId, l.createdAt, l.code, l.refKind, l.refId, l.side, usdDecimal(l.amountNano), usdDecimal(l.deltaNano), usdDecimal(l.balanceNano), l.amountNano, l.deltaNano, l.balanceNano]);
+          out.push([
+            l.transferId,
+            l.createdAt,
+            l.code,
+            l.refKind,
+            l.refId,
+            l.side,
+            usdDecimal(l.amountNano),
+            usdDecimal(l.deltaNano),
+            usdDecimal(l.balanceNano),
+            l.amountNano,
+            l.deltaNano,
+            l.balanceNano,
+          ]);
         }
         yield out;
       }
     };
-    const header = ["transfer_id", "created_at", "code", "ref_kind", "ref_id", "side", "amount_usd", "change_usd", "balance_usd", "amount_nano", "change_nano", "balance_nano"];
+    const header = [
+      "transfer_id",
+      "created_at",
+      "code",
+      "ref_kind",
+      "ref_id",
+      "side",
+      "amount_usd",
+      "change_usd",
+      "balance_usd",
+      "amount_nano",
+      "change_nano",
+      "balance_nano",
+    ];
     return csvResponse(`statement-${p.accountId}-${stamp(new Date())}.csv`, csvStream(header, rows()));
   } catch (err) {
     if (err instanceof DomainError) return fail(errorTable[err.code].http, err.message);

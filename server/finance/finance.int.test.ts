@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import type { ZodError } from "zod";
 import type { SessionUser } from "../api/trpc";
 import { uuidv7 } from "../lib/ids";
@@ -98,7 +98,10 @@ beforeAll(async () => {
   const prices = [{ effectiveFrom: new Date(Date.now() - 86_400_000), inputPer1kNano: PRICE_PER_1K, outputPer1kNano: 0n, cachedInputPer1kNano: 0n }];
   listing1 = await makeListing(t.db, p1, prices);
   listing2 = await makeListing(t.db, p2, prices);
-  await t.db.insert(providerFeeOverrides).values([{ orgId: p1.id, feeBps: 1000 }, { orgId: p2.id, feeBps: 1000 }]);
+  await t.db.insert(providerFeeOverrides).values([
+    { orgId: p1.id, feeBps: 1000 },
+    { orgId: p2.id, feeBps: 1000 },
+  ]);
   keyA = await makeKey(t.db, orgA.id);
   keyB = await makeKey(t.db, orgB.id);
 
@@ -142,7 +145,12 @@ describe("platform books", () => {
     expect(p2Entries.entries.map((e) => e.amountNano).sort()).toEqual([usd("9"), usd("4.50")].sort());
     const byRef = await caller.finance.journal({ refKind: "payout", refId: payoutId });
     expect(byRef.entries).toHaveLength(1);
-    expect(byRef.entries[0]).toMatchObject({ code: "payout", amountNano: usd("20"), debit: { kind: "provider_payable", orgId: p1.id }, credit: { kind: "payouts" } });
+    expect(byRef.entries[0]).toMatchObject({
+      code: "payout",
+      amountNano: usd("20"),
+      debit: { kind: "provider_payable", orgId: p1.id },
+      credit: { kind: "payouts" },
+    });
     expect((await caller.finance.journal({ to: new Date("2020-01-01") })).entries).toEqual([]);
     const all: string[] = [];
     let after: string | null = null;
@@ -169,21 +177,41 @@ describe("platform books", () => {
 
     const [payoutTransfer] = (await caller.finance.journal({ code: "payout" })).entries;
     const payout = await caller.finance.transfer({ id: payoutTransfer!.id });
-    expect(payout.source).toMatchObject({ kind: "payout", payout: { id: payoutId, bank_reference: "SEPA-0001", paid_on: "2026-04-30", org_name: "Provider One" } });
+    expect(payout.source).toMatchObject({
+      kind: "payout",
+      payout: { id: payoutId, bank_reference: "SEPA-0001", paid_on: "2026-04-30", org_name: "Provider One" },
+    });
 
     const [refundTransfer] = (await caller.finance.journal({ code: "refund" })).entries;
     const refundDetail = await caller.finance.transfer({ id: refundTransfer!.id });
-    expect(refundDetail.source).toMatchObject({ kind: "payment_adjustment", adjustments: [{ kind: "refund", amount_nano: usd("10") }], events: [{ type: "charge.refunded" }] });
+    expect(refundDetail.source).toMatchObject({
+      kind: "payment_adjustment",
+      adjustments: [{ kind: "refund", amount_nano: usd("10") }],
+      events: [{ type: "charge.refunded" }],
+    });
   });
 
   it("drills from a usage transfer to the events it settled", async () => {
     const caller = callerFor(t.db, platformFinance);
     const [leg] = (await caller.finance.journal({ code: "usage", orgId: p1.id })).entries;
-    expect(leg).toMatchObject({ refKind: "usage_window", debit: { kind: "usage_clearing" }, credit: { kind: "provider_payable", orgId: p1.id }, amountNano: usd("27") });
+    expect(leg).toMatchObject({
+      refKind: "usage_window",
+      debit: { kind: "usage_clearing" },
+      credit: { kind: "provider_payable", orgId: p1.id },
+      amountNano: usd("27"),
+    });
     const detail = await caller.finance.transfer({ id: leg!.id });
     expect(detail.source).toEqual({ kind: "usage", ref: { kind: "usage_window", id: leg!.refId } });
     const page1 = await caller.finance.usageEvents({ transferId: leg!.id, limit: 2 });
-    expect(page1.source).toMatchObject({ kind: "usage_window", id: leg!.refId, buyerOrgId: null, providerOrgIds: [p1.id], events: 3, costNano: usd("30"), feeNano: usd("3") });
+    expect(page1.source).toMatchObject({
+      kind: "usage_window",
+      id: leg!.refId,
+      buyerOrgId: null,
+      providerOrgIds: [p1.id],
+      events: 3,
+      costNano: usd("30"),
+      feeNano: usd("3"),
+    });
     const page2 = await caller.finance.usageEvents({ transferId: leg!.id, limit: 2, after: page1.nextCursor });
     expect(page2.nextCursor).toBeNull();
     const events = [...page1.events, ...page2.events];
@@ -194,7 +222,9 @@ describe("platform books", () => {
     for (const other of detail.related.filter((r) => r.id !== leg!.id)) {
       const page = await caller.finance.usageEvents({ transferId: other.id, limit: 10 });
       expect(page.events.map((e) => e.id).sort()).toEqual(eventsAtP1.map((e) => e.id).sort());
-      expect(page.source).toMatchObject(other.debit.kind === "buyer_credits" ? { buyerOrgId: orgA.id, providerOrgIds: [] } : { buyerOrgId: null, providerOrgIds: [p1.id] });
+      expect(page.source).toMatchObject(
+        other.debit.kind === "buyer_credits" ? { buyerOrgId: orgA.id, providerOrgIds: [] } : { buyerOrgId: null, providerOrgIds: [p1.id] },
+      );
     }
   });
 
@@ -284,12 +314,10 @@ describe("reconciliation", () => {
       const { id } = await caller.credits.createTopUp({ amountUsd: "30" });
       await caller.credits.payLocally({ topupId: id, outcome: "pay" });
       await db.pool.query(`insert into stripe_events (id, type, livemode, local, payload) values ('evt_x', 'charge.refunded', false, true, '{}')`);
-      await db.pool.query(`insert into payment_adjustments (id, topup_id, kind, external_id, amount_nano, stripe_event_id) values ($1, $2, 'refund', $3, $4, 'evt_x')`, [
-        uuidv7(),
-        id,
-        `${localIds.charge(id)}:700`,
-        700n * NANO_PER_CENT,
-      ]);
+      await db.pool.query(
+        `insert into payment_adjustments (id, topup_id, kind, external_id, amount_nano, stripe_event_id) values ($1, $2, 'refund', $3, $4, 'evt_x')`,
+        [uuidv7(), id, `${localIds.charge(id)}:700`, 700n * NANO_PER_CENT],
+      );
       const fin = await makeUser(db.db, "fin");
       const platform = await makeOrg(db.db, await makeUser(db.db, "po"), { isPlatform: true });
       await addMember(db.db, platform.id, fin, "finance");
@@ -359,9 +387,13 @@ describe("payouts", () => {
     );
     const again = await caller.payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "20", paidOn: "2026-04-30", bankReference: "SEPA-0001" });
     expect(again.id).toBe(payoutId);
-    await expect(caller.payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "21", paidOn: "2026-04-30", bankReference: "SEPA-0001" })).rejects.toThrow(/amountUsd/);
+    await expect(caller.payouts.record({ id: payoutId, orgId: p1.id, amountUsd: "21", paidOn: "2026-04-30", bankReference: "SEPA-0001" })).rejects.toThrow(
+      /amountUsd/,
+    );
     expect((await caller.finance.journal({ code: "payout" })).entries).toHaveLength(1);
-    await expect(caller.payouts.record({ id: uuidv7(), orgId: p1.id, amountUsd: "abc", paidOn: "2026-05-01", bankReference: "SEPA-X" })).rejects.toThrow(/amountUsd/);
+    await expect(caller.payouts.record({ id: uuidv7(), orgId: p1.id, amountUsd: "abc", paidOn: "2026-05-01", bankReference: "SEPA-X" })).rejects.toThrow(
+      /amountUsd/,
+    );
   });
 
   it("a provider's finance member sees its own payout statement only", async () => {
@@ -487,7 +519,9 @@ describe("CSV exports (streamed route handlers)", () => {
       "transfer_id,created_at,type,code,amount_usd,amount_nano,debit_account_id,debit_kind,debit_org,credit_account_id,credit_kind,credit_org,ref_kind,ref_id,pending_id",
     );
     expect(lines).toHaveLength(3);
-    expect(lines.find((l) => l.includes(localIds.session(topupA)))).toMatch(/,single,topup,100,100000000000,[0-9a-f-]+,payments_clearing,,[0-9a-f-]+,buyer_credits,Buyer A,stripe_checkout_session,/);
+    expect(lines.find((l) => l.includes(localIds.session(topupA)))).toMatch(
+      /,single,topup,100,100000000000,[0-9a-f-]+,payments_clearing,,[0-9a-f-]+,buyer_credits,Buyer A,stripe_checkout_session,/,
+    );
     expect((await exportCsv(t.db, { user: financeA, kind: "journal", url: url("journal") })).status).toBe(403);
     expect((await exportCsv(t.db, { user: null, kind: "journal", url: url("journal") })).status).toBe(401);
     expect((await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=nope") })).status).toBe(400);
@@ -520,7 +554,15 @@ describe("CSV exports (streamed route handlers)", () => {
     const a = await ensureAccount(t.db, { orgId: null, kind: "promotions" });
     const b = await ensureAccount(t.db, { orgId: orgB.id, kind: "buyer_credits" });
     await t.db.transaction((tx) =>
-      postTransfers(tx, { transfers: Array.from({ length: 2500 }, () => ({ id: uuidv7(), debitAccountId: a.id, creditAccountId: b.id, amountNano: 1n, code: "promotion" as const })) }),
+      postTransfers(tx, {
+        transfers: Array.from({ length: 2500 }, () => ({
+          id: uuidv7(),
+          debitAccountId: a.id,
+          creditAccountId: b.id,
+          amountNano: 1n,
+          code: "promotion" as const,
+        })),
+      }),
     );
     const res = await exportCsv(t.db, { user: platformFinance, kind: "journal", url: url("journal?code=promotion") });
     const reader = res.body!.getReader();
@@ -562,10 +604,19 @@ describe("usage reconciliation, conflicts and reservations", () => {
       const payable = await ensureAccount(db.db, { orgId: provider.id, kind: "provider_payable" });
       const stray = uuidv7();
       await db.db.transaction((tx) =>
-        postTransfers(tx, { transfers: [
-          { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: usd("5"), code: "promotion" },
-          { id: stray, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: usd("2"), code: "usage", ref: { kind: "usage_settlement", id: uuidv7() } },
-        ] }),
+        postTransfers(tx, {
+          transfers: [
+            { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: usd("5"), code: "promotion" },
+            {
+              id: stray,
+              debitAccountId: credits.id,
+              creditAccountId: payable.id,
+              amountNano: usd("2"),
+              code: "usage",
+              ref: { kind: "usage_settlement", id: uuidv7() },
+            },
+          ],
+        }),
       );
       const usage = (await callerFor(db.db, fin).finance.reconciliation(thisMonth())).find((r) => r.key === "usage")!;
       expect(usage.status).toBe("fail");
@@ -609,21 +660,46 @@ describe("usage reconciliation, conflicts and reservations", () => {
     const broken = (await callerFor(t.db, platformFinance).finance.reconciliation(thisMonth())).find((r) => r.key === "reservations")!;
     expect(broken.status).toBe("fail");
     expect(broken.differences).toEqual([
-      { ref: `org:${orgA.id}`, detail: `open reservations ${usd("2") - 1n} vs held buyer credit ${usd("2")}`, expectedNano: usd("2") - 1n, actualNano: usd("2") },
+      {
+        ref: `org:${orgA.id}`,
+        detail: `open reservations ${usd("2") - 1n} vs held buyer credit ${usd("2")}`,
+        expectedNano: usd("2") - 1n,
+        actualNano: usd("2"),
+      },
     ]);
   });
 });
 
 describe("bad input names the field once and writes nothing", () => {
   it.each([
-    ["payouts.record", { id: "nope", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "2026-01-01", bankReference: "REF-1" }, "id: must be a UUID"],
-    ["payouts.record", { id: "00000000-0000-7000-8000-00000000000a", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "yesterday", bankReference: "REF-1" }, "paidOn: must be a date (YYYY-MM-DD)"],
-    ["payouts.record", { id: "00000000-0000-7000-8000-00000000000a", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "2026-01-01", bankReference: "x" }, "bankReference: must be at least 3 characters"],
+    [
+      "payouts.record",
+      { id: "nope", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "2026-01-01", bankReference: "REF-1" },
+      "id: must be a UUID",
+    ],
+    [
+      "payouts.record",
+      {
+        id: "00000000-0000-7000-8000-00000000000a",
+        orgId: "00000000-0000-7000-8000-000000000000",
+        amountUsd: "1",
+        paidOn: "yesterday",
+        bankReference: "REF-1",
+      },
+      "paidOn: must be a date (YYYY-MM-DD)",
+    ],
+    [
+      "payouts.record",
+      { id: "00000000-0000-7000-8000-00000000000a", orgId: "00000000-0000-7000-8000-000000000000", amountUsd: "1", paidOn: "2026-01-01", bankReference: "x" },
+      "bankReference: must be at least 3 characters",
+    ],
     ["finance.journal", { accountId: "nope" }, "accountId: is not a valid id"],
     ["finance.closePeriod", { month: "April" }, "month: must be a month as YYYY-MM"],
     ["finance.reconciliation", { from: new Date("2026-02-01"), to: new Date("2026-01-01") }, "to: must end after it starts"],
   ])("%s → %s", async (name, input, message) => {
-    const before = await t.pool.query("select (select count(*) from payouts) p, (select count(*) from accounting_periods) a, (select count(*) from ledger_transfers) l");
+    const before = await t.pool.query(
+      "select (select count(*) from payouts) p, (select count(*) from accounting_periods) a, (select count(*) from ledger_transfers) l",
+    );
     const [ns, proc] = name.split(".") as [string, string];
     const caller = callerFor(t.db, platformFinance) as unknown as Record<string, Record<string, (i: unknown) => Promise<unknown>>>;
     const err = await caller[ns]![proc]!(input).then(
@@ -632,9 +708,11 @@ describe("bad input names the field once and writes nothing", () => {
     );
     expect(err?.code).toBe("BAD_REQUEST");
     // What the API answers (server/api/trpc.ts formats zod issues as "field: message").
-    const issues = (err?.cause as ZodError).issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    const issues = (err!.cause as ZodError).issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     expect(issues).toEqual([message]);
-    const after = await t.pool.query("select (select count(*) from payouts) p, (select count(*) from accounting_periods) a, (select count(*) from ledger_transfers) l");
+    const after = await t.pool.query(
+      "select (select count(*) from payouts) p, (select count(*) from accounting_periods) a, (select count(*) from ledger_transfers) l",
+    );
     expect(after.rows).toEqual(before.rows);
   });
 

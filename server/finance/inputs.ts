@@ -9,7 +9,10 @@ import { ledgerAccountKind, ledgerTransferCode } from "../../db/schema/ledger";
 
 const uuid = z.uuid("is not a valid id");
 const date = z.coerce.date({ message: "must be a date" });
-const month = z.string().trim().regex(/^\d{4}-\d{2}$/, "must be a month as YYYY-MM");
+const month = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}$/, "must be a month as YYYY-MM");
 const limit = (max: number, dflt: number) => z.number().int().min(1, "must be at least 1").max(max, `must be at most ${max}`).default(dflt);
 
 /** A half-open period [from, to). */
@@ -51,7 +54,11 @@ export const reviewConflictInput = z.object({
   note: z.string().trim().min(3, "must be at least 3 characters").max(500),
 });
 
-export const myStatementInput = z.object({ kind: z.enum(["buyer_credits", "buyer_receivable", "provider_payable"]), after: uuid.nullish(), limit: limit(1000, 100) });
+export const myStatementInput = z.object({
+  kind: z.enum(["buyer_credits", "buyer_receivable", "provider_payable"]),
+  after: uuid.nullish(),
+  limit: limit(1000, 100),
+});
 
 const dateParam = date.nullish();
 

@@ -56,14 +56,17 @@ export async function monthlyStatement(db: DbOrTx, p: { orgId: string; month: st
     if (!a) accounts.set(r.id as string, (a = { accountId: r.id as string, kind, openingNano: 0n, closingNano: 0n, byCode: [] }));
     a.openingNano += r.before as bigint;
     a.closingNano += (r.before as bigint) + (r.inc as bigint) - (r.dec as bigint);
-    if ((r.n as number) > 0) a.byCode.push({ code: r.code as LedgerTransferCode, increaseNano: r.inc as bigint, decreaseNano: r.dec as bigint, count: r.n as number });
+    if ((r.n as number) > 0)
+      a.byCode.push({ code: r.code as LedgerTransferCode, increaseNano: r.inc as bigint, decreaseNano: r.dec as bigint, count: r.n as number });
   }
   const { rows: topups } = await db.execute<Row>(
     sql`select id, amount_cents, receipt_number, paid_at, refunded_cents from topups
         where org_id = ${p.orgId} and status = 'paid' and paid_at >= ${month.startsAt} and paid_at < ${month.endsAt} order by paid_at`,
   );
   const usage = await usageCostByKeyAndListing(db, { orgId: p.orgId, from: month.startsAt, to: month.endsAt });
-  const payouts = (await listPayouts(db, { orgId: p.orgId, limit: 200 })).entries.filter((x) => x.paidOn >= `${month.month}-01` && x.paidOn < month.endsAt.toISOString().slice(0, 10));
+  const payouts = (await listPayouts(db, { orgId: p.orgId, limit: 200 })).entries.filter(
+    (x) => x.paidOn >= `${month.month}-01` && x.paidOn < month.endsAt.toISOString().slice(0, 10),
+  );
   const isBuyer = [...accounts.values()].some((a) => a.kind === "buyer_credits" || a.kind === "buyer_receivable");
   return {
     month: month.month,

@@ -23,9 +23,12 @@ async function fundedProvider() {
   const provider = await makeProvider(t.db);
   const listing = await makeListing(t.db, provider, [{ inputPer1kNano: $(1), outputPer1kNano: 0n, cachedInputPer1kNano: 0n, effectiveFrom: new Date(0) }]);
   const buyer = await makeBuyer(t.db, { creditNano: $(100) });
-  const [r] = await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100_000, outputTokens: 0 })], service: { kind: "platform" },
+  const [r] = await reportUsage(t.db, {
+    events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100_000, outputTokens: 0 })],
+    service: { kind: "platform" },
     defaultFeeBps: 1000,
-    settle: "inline" });
+    settle: "inline",
+  });
   expect(r!.status).toBe("settled");
   return provider.id;
 }
@@ -38,7 +41,10 @@ const paidTotal = async (orgId: string) =>
 describe("payouts never exceed funded earnings", () => {
   it("two concurrent payouts of 60 % each: one is paid, the other refused", async () => {
     const orgId = await fundedProvider();
-    const results = await Promise.allSettled([recordPayout(t.db, { ...payout(orgId, "54"), actorUserId: null }), recordPayout(t.db, { ...payout(orgId, "54"), actorUserId: null })]);
+    const results = await Promise.allSettled([
+      recordPayout(t.db, { ...payout(orgId, "54"), actorUserId: null }),
+      recordPayout(t.db, { ...payout(orgId, "54"), actorUserId: null }),
+    ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     expect(String(refused.reason)).toMatch(/amountUsd: .*payable balance of \$36/);
@@ -59,7 +65,10 @@ describe("the paid-on date", () => {
   it("a date in the future is refused, naming the field, and nothing is written", async () => {
     const orgId = await fundedProvider();
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    await expect(recordPayout(t.db, { ...payout(orgId, "5", tomorrow), actorUserId: null })).rejects.toMatchObject({ field: "paidOn", message: expect.stringMatching(/paidOn: .* is in the future/) });
+    await expect(recordPayout(t.db, { ...payout(orgId, "5", tomorrow), actorUserId: null })).rejects.toMatchObject({
+      field: "paidOn",
+      message: expect.stringMatching(/paidOn: .* is in the future/),
+    });
     expect(await paidTotal(orgId)).toBe(0n);
   });
 

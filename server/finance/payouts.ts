@@ -48,7 +48,8 @@ export async function recordPayout(db: Db, { actorUserId, now, ...input }: Recor
   if (amountNano <= 0n) throw new DomainError("INVALID_INPUT", "amountUsd: must be more than zero", "amountUsd");
   const request = { orgId: input.orgId, amountNano, paidOn: input.paidOn, bankReference: input.bankReference };
   const today = (now ?? new Date()).toISOString().slice(0, 10);
-  if (input.paidOn > today) throw new DomainError("INVALID_INPUT", `paidOn: ${input.paidOn} is in the future; record a payout once the money has left`, "paidOn");
+  if (input.paidOn > today)
+    throw new DomainError("INVALID_INPUT", `paidOn: ${input.paidOn} is in the future; record a payout once the money has left`, "paidOn");
   return db.transaction(async (tx) => {
     const [stored] = await tx.select().from(payouts).where(eq(payouts.id, input.id));
     if (stored) {
@@ -65,7 +66,11 @@ export async function recordPayout(db: Db, { actorUserId, now, ...input }: Recor
     const payable = await ensureAccount(tx, { orgId: org.id, kind: "provider_payable" });
     const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id], strength: "update" })).get(payable.id)!);
     if (amountNano > available) {
-      throw new DomainError("INVALID_INPUT", `amountUsd: ${formatUsd(amountNano)} is more than ${org.name}'s payable balance of ${formatUsd(available)}`, "amountUsd");
+      throw new DomainError(
+        "INVALID_INPUT",
+        `amountUsd: ${formatUsd(amountNano)} is more than ${org.name}'s payable balance of ${formatUsd(available)}`,
+        "amountUsd",
+      );
     }
     const payoutsAccount = await ensureAccount(tx, { orgId: null, kind: "payouts" });
     const transferId = nameUuid("payout", input.id);
@@ -73,9 +78,11 @@ export async function recordPayout(db: Db, { actorUserId, now, ...input }: Recor
       .insert(payouts)
       .values({ id: input.id, ...request, transferId, createdBy: actorUserId })
       .returning();
-    await postTransfers(tx, { transfers: [
-      { id: transferId, debitAccountId: payable.id, creditAccountId: payoutsAccount.id, amountNano, code: "payout", ref: { kind: "payout", id: input.id } },
-    ] });
+    await postTransfers(tx, {
+      transfers: [
+        { id: transferId, debitAccountId: payable.id, creditAccountId: payoutsAccount.id, amountNano, code: "payout", ref: { kind: "payout", id: input.id } },
+      ],
+    });
     await recordAudit(tx, {
       actorUserId,
       orgId: org.id,

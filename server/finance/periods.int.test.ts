@@ -70,7 +70,9 @@ describe("closing a month", () => {
     const promotions = await ensureAccount(t.db, { orgId: null, kind: "promotions" });
     const inClosed = new Date(parseMonth(month).startsAt.getTime() + 10 * 86_400_000);
     // Straight SQL, as any code path or a psql session could try: the trigger refuses it.
-    await expect(backdated(promotions.id, credits.id, 1000n, inClosed)).rejects.toThrow(new RegExp(`the accounting period ${month} is closed: transfer [0-9a-f-]+ dated .* cannot be posted in it`));
+    await expect(backdated(promotions.id, credits.id, 1000n, inClosed)).rejects.toThrow(
+      new RegExp(`the accounting period ${month} is closed: transfer [0-9a-f-]+ dated .* cannot be posted in it`),
+    );
     // The last instant before the month, and the first after it, are open.
     const before = new Date(parseMonth(month).startsAt.getTime() - 1);
     await backdated(promotions.id, credits.id, 1n, before);

@@ -86,12 +86,19 @@ async function orgNames(db: DbOrTx, ids: string[]): Promise<Map<string, string>>
 export async function usageReport(db: DbOrTx, range: Range): Promise<Report> {
   const u = await usageByParty(db, range);
   const compared = compareFigures(u.eventsNano, u.transfersNano);
-  const names = await orgNames(db, compared.map((d) => d.key.split(":")[1]).filter((id): id is string => !!id));
+  const names = await orgNames(
+    db,
+    compared.map((d) => d.key.split(":")[1]).filter((id): id is string => !!id),
+  );
   const differences: ReportDifference[] = compared.map((d) => {
     const [side, orgId] = d.key.split(":") as [string, string | undefined];
     const who = orgId ? `${side} ${names.get(orgId) ?? orgId}` : side;
     const [events, legs] =
-      side === "buyer" ? ["events' cost", "legs into usage_clearing"] : side === "provider" ? ["events' cost less fees", "payable legs"] : ["events' fees", "revenue legs"];
+      side === "buyer"
+        ? ["events' cost", "legs into usage_clearing"]
+        : side === "provider"
+          ? ["events' cost less fees", "payable legs"]
+          : ["events' fees", "revenue legs"];
     return {
       ref: d.key,
       detail: `${who}: ${events} ${d.expectedNano} vs ${legs} ${d.actualNano}${d.note ? ` (${d.note})` : ""}`,
@@ -100,7 +107,12 @@ export async function usageReport(db: DbOrTx, range: Range): Promise<Report> {
     };
   });
   for (const w of u.unbalancedWindows) {
-    differences.push({ ref: `window:${w.windowId}`, detail: `usage_clearing nets to ${w.netNano} in this window (into it less out of it), not 0`, expectedNano: 0n, actualNano: w.netNano });
+    differences.push({
+      ref: `window:${w.windowId}`,
+      detail: `usage_clearing nets to ${w.netNano} in this window (into it less out of it), not 0`,
+      expectedNano: 0n,
+      actualNano: w.netNano,
+    });
   }
   for (const t of u.unattributed) differences.push({ ref: t.transferId, detail: t.detail, expectedNano: 0n, actualNano: t.amountNano });
   const buyers = (m: Map<string, bigint>) => [...m].filter(([k]) => k.startsWith("buyer:")).reduce((a, [, v]) => a + v, 0n);
@@ -194,7 +206,12 @@ export async function paymentsReport(db: DbOrTx, { stripe = null, ...range }: Ra
   return report("payments", "Payments ↔ ledger", figures, differences);
 }
 
-type BalanceSource = { object?: string; id?: string; payment_intent?: string | { id: string } | null; charge?: string | { payment_intent?: string | { id: string } | null } | null };
+type BalanceSource = {
+  object?: string;
+  id?: string;
+  payment_intent?: string | { id: string } | null;
+  charge?: string | { payment_intent?: string | { id: string } | null } | null;
+};
 
 function paymentIntentOf(source: BalanceSource | string | null): string | null {
   if (!source || typeof source === "string") return null;
@@ -251,10 +268,20 @@ export async function reservationsReport(db: DbOrTx): Promise<Report> {
   for (const r of found) {
     held += r.debitsPending;
     if (r.debitsPending !== r.openDebitsNano) {
-      differences.push({ ref: r.id, detail: `pending debits ${r.debitsPending} vs open holds ${r.openDebitsNano}`, expectedNano: r.openDebitsNano, actualNano: r.debitsPending });
+      differences.push({
+        ref: r.id,
+        detail: `pending debits ${r.debitsPending} vs open holds ${r.openDebitsNano}`,
+        expectedNano: r.openDebitsNano,
+        actualNano: r.debitsPending,
+      });
     }
     if (r.creditsPending !== r.openCreditsNano) {
-      differences.push({ ref: r.id, detail: `pending credits ${r.creditsPending} vs open holds ${r.openCreditsNano}`, expectedNano: r.openCreditsNano, actualNano: r.creditsPending });
+      differences.push({
+        ref: r.id,
+        detail: `pending credits ${r.creditsPending} vs open holds ${r.openCreditsNano}`,
+        expectedNano: r.openCreditsNano,
+        actualNano: r.creditsPending,
+      });
     }
   }
   const figures = [{ label: "Pending debits (all accounts)", nano: held }];
@@ -264,7 +291,12 @@ export async function reservationsReport(db: DbOrTx): Promise<Report> {
     for (const r of found) if (r.kind === "buyer_credits" && r.debitsPending !== 0n) ledger.set(r.orgId!, r.debitsPending);
     figures.push({ label: "Open reservations", nano: [...reservations.values()].reduce((a, b) => a + b, 0n) });
     for (const d of compareFigures(reservations, ledger)) {
-      differences.push({ ref: `org:${d.key}`, detail: `open reservations ${d.expectedNano} vs held buyer credit ${d.actualNano}`, expectedNano: d.expectedNano, actualNano: d.actualNano });
+      differences.push({
+        ref: `org:${d.key}`,
+        detail: `open reservations ${d.expectedNano} vs held buyer credit ${d.actualNano}`,
+        expectedNano: d.expectedNano,
+        actualNano: d.actualNano,
+      });
     }
   }
   return report("reservations", "Reservations ↔ pending", figures, differences);
@@ -278,7 +310,12 @@ export async function conflictsReport(db: DbOrTx, range: Range): Promise<Report>
     "conflicts",
     "Usage conflicts",
     [],
-    open.map((c) => ({ ref: c.id, detail: `reported ${c.reports}× with different fields (fingerprint ${c.fingerprint}); not billed, needs review`, expectedNano: null, actualNano: null })),
+    open.map((c) => ({
+      ref: c.id,
+      detail: `reported ${c.reports}× with different fields (fingerprint ${c.fingerprint}); not billed, needs review`,
+      expectedNano: null,
+      actualNano: null,
+    })),
   );
 }
 

@@ -45,7 +45,15 @@ afterAll(async () => {
 const stripe = () =>
   createPayments({ secretKey: "sk_test_local_fake", webhookSecret: "whsec_fake", apiHost: { host: "127.0.0.1", port, protocol: "http" } }).stripe;
 const range = () => ({ from: monthOf(new Date()).startsAt, to: monthOf(new Date()).endsAt });
-const bt = (id: string, type: string, amount: number, source: object) => ({ id, object: "balance_transaction", type, amount, fee: 0, created: Math.floor(Date.now() / 1000), source });
+const bt = (id: string, type: string, amount: number, source: object) => ({
+  id,
+  object: "balance_transaction",
+  type,
+  amount,
+  fee: 0,
+  created: Math.floor(Date.now() / 1000),
+  source,
+});
 
 describe("payments ↔ ledger in Stripe mode", () => {
   it("passes when Stripe's balance transactions match the stored payment, and asks for the period with sources expanded", async () => {
@@ -70,7 +78,12 @@ describe("payments ↔ ledger in Stripe mode", () => {
     const report = await paymentsReport(t.db, { ...range(), stripe: stripe() });
     expect(report.status).toBe("fail");
     expect(report.differences).toEqual([
-      { ref: "pi:pi_test_1", detail: "stored 50000000000 vs Stripe balance transactions 38000000000", expectedNano: parseUsd("50"), actualNano: parseUsd("38") },
+      {
+        ref: "pi:pi_test_1",
+        detail: "stored 50000000000 vs Stripe balance transactions 38000000000",
+        expectedNano: parseUsd("50"),
+        actualNano: parseUsd("38"),
+      },
     ]);
   });
 });

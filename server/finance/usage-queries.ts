@@ -239,18 +239,23 @@ export async function usageEventsOfTransfer(
         where ${which} ${p.after ? sql`and e.id > ${p.after}::uuid` : sql``}
         order by e.id limit ${pageFetchSize(p.limit)}`,
   );
-  const { items: events, nextCursor } = keysetPage(found, p.limit, (r) => r.id as string, (r): UsageEventRow => ({
-    id: r.id as string,
-    startedAt: parseTimestamp(r.started_at),
-    keyId: r.key_id as string,
-    listingSlug: r.slug as string,
-    inputTokens: r.input_tokens as number,
-    outputTokens: r.output_tokens as number,
-    cachedInputTokens: r.cached_input_tokens as number,
-    costNano: r.cost_nano as bigint,
-    feeNano: r.fee_nano as bigint,
-    status: r.status as string,
-  }));
+  const { items: events, nextCursor } = keysetPage(
+    found,
+    p.limit,
+    (r) => r.id as string,
+    (r): UsageEventRow => ({
+      id: r.id as string,
+      startedAt: parseTimestamp(r.started_at),
+      keyId: r.key_id as string,
+      listingSlug: r.slug as string,
+      inputTokens: r.input_tokens as number,
+      outputTokens: r.output_tokens as number,
+      cachedInputTokens: r.cached_input_tokens as number,
+      costNano: r.cost_nano as bigint,
+      feeNano: r.fee_nano as bigint,
+      status: r.status as string,
+    }),
+  );
   return { source, events, nextCursor };
 }
 
@@ -265,7 +270,13 @@ export async function usageCostByKeyAndListing(db: DbOrTx, p: { orgId: string } 
         where h.org_id = ${p.orgId}::uuid and h.hour >= ${p.from} and h.hour < ${p.to}
         group by 1, 2, 3 order by cost desc, 2, 3`,
   );
-  return found.map((r) => ({ keyId: r.key_id as string, keyName: r.key_name as string, listingSlug: r.slug as string, requests: r.requests as bigint, costNano: r.cost as bigint }));
+  return found.map((r) => ({
+    keyId: r.key_id as string,
+    keyName: r.key_name as string,
+    listingSlug: r.slug as string,
+    requests: r.requests as bigint,
+    costNano: r.cost as bigint,
+  }));
 }
 
 /** Money held by open reservations per buyer organisation: each reservation's current hold while its ledger hold is open. */
@@ -279,7 +290,15 @@ export async function openReservationsByOrg(db: DbOrTx): Promise<Map<string, big
   return new Map(found.filter((r) => (r.held as bigint) !== 0n).map((r) => [r.org_id as string, r.held as bigint]));
 }
 
-export type UsageConflictRow = { id: string; fingerprint: string; reports: number; firstReportedAt: Date; lastReportedAt: Date; event: unknown; reviewed: boolean };
+export type UsageConflictRow = {
+  id: string;
+  fingerprint: string;
+  reports: number;
+  firstReportedAt: Date;
+  lastReportedAt: Date;
+  event: unknown;
+  reviewed: boolean;
+};
 
 /** Conflicting usage reports first seen in the range (settlement keeps them unbilled), with finance's review if any. */
 export async function usageConflicts(db: DbOrTx, range: Range): Promise<UsageConflictRow[]> {

@@ -57,10 +57,13 @@ async function legacySettlement(buyer: WorldBuyer, listing: WorldListing, inputT
     const payable = await ensureAccount(tx, { orgId: listing.providerOrgId, kind: "provider_payable" });
     const revenue = await ensureAccount(tx, { orgId: null, kind: "platform_revenue" });
     const ref = { kind: "usage_settlement", id: settlementId };
-    await postTransfers(tx, { transfers: [
+    await postTransfers(tx, {
+      transfers: [
         { id: transferIds[0]!, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: costNano - feeNano, code: "usage", ref },
         { id: transferIds[1]!, debitAccountId: credits.id, creditAccountId: revenue.id, amountNano: feeNano, code: "usage", ref },
-      ], now: at });
+      ],
+      now: at,
+    });
   });
   return { settlementId, eventId, transferIds };
 }
@@ -99,7 +102,9 @@ afterAll(() => t.close());
 /** The window's usage leg that moves `kind` of `orgId` (null: the platform's). */
 async function windowLeg(kind: "buyer_credits" | "provider_payable" | "platform_revenue", orgId: string | null, amountNano?: bigint) {
   const legs = (await caller().finance.journal({ code: "usage", refKind: "usage_window", refId: windowId, limit: 100 })).entries;
-  const found = legs.filter((l) => (kind === "buyer_credits" ? l.debit : l.credit).kind === kind && (kind === "buyer_credits" ? l.debit : l.credit).orgId === orgId);
+  const found = legs.filter(
+    (l) => (kind === "buyer_credits" ? l.debit : l.credit).kind === kind && (kind === "buyer_credits" ? l.debit : l.credit).orgId === orgId,
+  );
   const leg = amountNano === undefined ? found[0] : found.find((l) => l.amountNano === amountNano);
   expect(leg).toBeDefined();
   return leg!;
@@ -118,7 +123,11 @@ async function allEvents(transferId: string, limit: number) {
   }
 }
 
-const idsOf = (pred: (e: UsageEvent) => boolean) => windowEvents.filter(pred).map((e) => e.id).sort();
+const idsOf = (pred: (e: UsageEvent) => boolean) =>
+  windowEvents
+    .filter(pred)
+    .map((e) => e.id)
+    .sort();
 
 describe("usage ↔ ledger per party", () => {
   it("passes over a window and a legacy settlement, with exact figures", async () => {
@@ -147,7 +156,15 @@ describe("drill-down from a window's leg to its party's events", () => {
     const shown = await allEvents(legA.id, 2);
     expect(shown.ids).toEqual(idsOf((e) => e.keyId === a.keyIds[0]));
     expect(shown.pages).toBe(2);
-    expect(shown.source).toMatchObject({ kind: "usage_window", id: windowId, buyerOrgId: a.orgId, providerOrgIds: [], events: 3, costNano: usd("6"), feeNano: usd("0.70") });
+    expect(shown.source).toMatchObject({
+      kind: "usage_window",
+      id: windowId,
+      buyerOrgId: a.orgId,
+      providerOrgIds: [],
+      events: 3,
+      costNano: usd("6"),
+      feeNano: usd("0.70"),
+    });
     const legB = await windowLeg("buyer_credits", b.orgId);
     expect((await allEvents(legB.id, 100)).ids).toEqual(idsOf((e) => e.keyId === b.keyIds[0]));
   });
@@ -182,7 +199,14 @@ describe("drill-down from a window's leg to its party's events", () => {
     for (const id of legacy.transferIds) {
       const shown = await allEvents(id, 10);
       expect(shown.ids).toEqual([legacy.eventId]);
-      expect(shown.source).toMatchObject({ kind: "usage_settlement", id: legacy.settlementId, buyerOrgId: a.orgId, providerOrgIds: [p1.id], events: 1, costNano: usd("7") });
+      expect(shown.source).toMatchObject({
+        kind: "usage_settlement",
+        id: legacy.settlementId,
+        buyerOrgId: a.orgId,
+        providerOrgIds: [p1.id],
+        events: 1,
+        costNano: usd("7"),
+      });
       expect((await caller().finance.transfer({ id })).source).toEqual({ kind: "usage", ref: { kind: "usage_settlement", id: legacy.settlementId } });
     }
   });
@@ -216,8 +240,18 @@ describe("what fails usage ↔ ledger, naming the party", () => {
       const report = await usageReport(t.db, range());
       expect(report.status).toBe("fail");
       expect(report.differences).toEqual([
-        { ref: `buyer:${a.orgId}`, detail: `buyer ${a.name}: events' cost ${usd("13") + 1n} vs legs into usage_clearing ${usd("13")}`, expectedNano: usd("13") + 1n, actualNano: usd("13") },
-        { ref: `provider:${p1.id}`, detail: `provider ${p1.slug}: events' cost less fees ${usd("10.80") + 1n} vs payable legs ${usd("10.80")}`, expectedNano: usd("10.80") + 1n, actualNano: usd("10.80") },
+        {
+          ref: `buyer:${a.orgId}`,
+          detail: `buyer ${a.name}: events' cost ${usd("13") + 1n} vs legs into usage_clearing ${usd("13")}`,
+          expectedNano: usd("13") + 1n,
+          actualNano: usd("13"),
+        },
+        {
+          ref: `provider:${p1.id}`,
+          detail: `provider ${p1.slug}: events' cost less fees ${usd("10.80") + 1n} vs payable legs ${usd("10.80")}`,
+          expectedNano: usd("10.80") + 1n,
+          actualNano: usd("10.80"),
+        },
       ]);
     } finally {
       await t.db.execute(sql`update usage_events set cost_nano = cost_nano - 1 where id = ${event!.id}::uuid`);
@@ -232,20 +266,41 @@ describe("what fails usage ↔ ledger, naming the party", () => {
     const [outOfClearing, noWindow, wrongAccounts] = [uuidv7(), uuidv7(), uuidv7()];
     const nowhere = uuidv7();
     await t.db.transaction((tx) =>
-      postTransfers(tx, { transfers: [
-        { id: outOfClearing, debitAccountId: clearing.id, creditAccountId: payable.id, amountNano: 5n, code: "usage", ref: { kind: "usage_window", id: windowId } },
-        { id: noWindow, debitAccountId: credits.id, creditAccountId: clearing.id, amountNano: 7n, code: "usage", ref: { kind: "usage_window", id: nowhere } },
-        { id: wrongAccounts, debitAccountId: credits.id, creditAccountId: payable.id, amountNano: 11n, code: "usage", ref: { kind: "usage_window", id: windowId } },
-      ] }),
+      postTransfers(tx, {
+        transfers: [
+          {
+            id: outOfClearing,
+            debitAccountId: clearing.id,
+            creditAccountId: payable.id,
+            amountNano: 5n,
+            code: "usage",
+            ref: { kind: "usage_window", id: windowId },
+          },
+          { id: noWindow, debitAccountId: credits.id, creditAccountId: clearing.id, amountNano: 7n, code: "usage", ref: { kind: "usage_window", id: nowhere } },
+          {
+            id: wrongAccounts,
+            debitAccountId: credits.id,
+            creditAccountId: payable.id,
+            amountNano: 11n,
+            code: "usage",
+            ref: { kind: "usage_window", id: windowId },
+          },
+        ],
+      }),
     );
     const report = await usageReport(t.db, range());
     expect(report.status).toBe("fail");
     expect(report.differences.slice(0, 2)).toEqual([
-      { ref: `provider:${p2.id}`, detail: `provider ${p2.slug}: events' cost less fees ${usd("8.80")} vs payable legs ${usd("8.80") + 5n}`, expectedNano: usd("8.80"), actualNano: usd("8.80") + 5n },
+      {
+        ref: `provider:${p2.id}`,
+        detail: `provider ${p2.slug}: events' cost less fees ${usd("8.80")} vs payable legs ${usd("8.80") + 5n}`,
+        expectedNano: usd("8.80"),
+        actualNano: usd("8.80") + 5n,
+      },
       { ref: `window:${windowId}`, detail: "usage_clearing nets to -5 in this window (into it less out of it), not 0", expectedNano: 0n, actualNano: -5n },
     ]);
     // Posted in one millisecond, so in no particular order.
-    expect(report.differences.slice(2).sort((x, y) => x.actualNano! < y.actualNano! ? -1 : 1)).toEqual([
+    expect(report.differences.slice(2).sort((x, y) => (x.actualNano! < y.actualNano! ? -1 : 1))).toEqual([
       { ref: noWindow, detail: "usage transfer with no settlement window or record", expectedNano: 0n, actualNano: 7n },
       { ref: wrongAccounts, detail: `usage transfer of window ${windowId} from buyer_credits to provider_payable`, expectedNano: 0n, actualNano: 11n },
     ]);
@@ -253,10 +308,7 @@ describe("what fails usage ↔ ledger, naming the party", () => {
 
   it("a reversed leg counts against the leg it reverses: its provider, and its window's clearing", async () => {
     const leg = await windowLeg("provider_payable", p1.id);
-    const reversal = reverseTransfer(
-      { ...leg, debitAccountId: leg.debit.accountId, creditAccountId: leg.credit.accountId, expiresAt: null },
-      uuidv7(),
-    );
+    const reversal = reverseTransfer({ ...leg, debitAccountId: leg.debit.accountId, creditAccountId: leg.credit.accountId, expiresAt: null }, uuidv7());
     await t.db.transaction((tx) => postTransfers(tx, { transfers: [reversal] }));
     const report = await usageReport(t.db, range());
     // Before: P1's legs matched its events ($10.80 with the legacy settlement); now less the reversed $4.50.

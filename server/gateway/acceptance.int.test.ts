@@ -97,7 +97,9 @@ beforeAll(async () => {
     upstreamCredentialLast4: null,
     status: "published",
   });
-  await backend.t.db.insert(listingPrices).values({ listingId: id, effectiveFrom: new Date(Date.now() - 60_000), inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n });
+  await backend.t.db
+    .insert(listingPrices)
+    .values({ listingId: id, effectiveFrom: new Date(Date.now() - 60_000), inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n });
 });
 
 afterAll(async () => {
@@ -153,7 +155,11 @@ describe("1. the openai client through the proxy, billed by the real backend", (
         res.writeHead(503, { "content-type": "application/json" });
         return res.end('{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}');
       }
-      const r = await fetch(`${upstream.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+      const r = await fetch(`${upstream.url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: Buffer.concat(chunks),
+      });
       res.writeHead(r.status, { "content-type": "application/json" });
       res.end(Buffer.from(await r.arrayBuffer()));
     });
@@ -172,7 +178,13 @@ describe("1. the openai client through the proxy, billed by the real backend", (
       upstreamCredentialLast4: null,
       status: "published",
     });
-    await backend.t.db.insert(listingPrices).values({ listingId: id, effectiveFrom: new Date(Date.now() - 60_000), inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n });
+    await backend.t.db.insert(listingPrices).values({
+      listingId: id,
+      effectiveFrom: new Date(Date.now() - 60_000),
+      inputPer1kNano: 50_000n,
+      outputPer1kNano: 80_000n,
+      cachedInputPer1kNano: 25_000n,
+    });
     const { g } = await startProxy();
     const client = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: b.secret, maxRetries: 2 });
     const r = await client.chat.completions.create({ model: `${base!.slug.split("/")[0]}/flaky-8b`, messages: [{ role: "user", content: "retry" }] });
@@ -189,7 +201,8 @@ describe("1. errors that involve credit and upstreams, through the real backend"
     try {
       await p;
     } catch (err) {
-      if (err instanceof OpenAI.APIError) return { status: err.status, error: err.error as { code: string; type: string; message: string }, retry: err.headers?.get("x-should-retry") };
+      if (err instanceof OpenAI.APIError)
+        return { status: err.status, error: err.error as { code: string; type: string; message: string }, retry: err.headers?.get("x-should-retry") };
       throw err;
     }
     throw new Error("expected the call to fail");
@@ -206,12 +219,16 @@ describe("1. errors that involve credit and upstreams, through the real backend"
     });
     const little = await buyer(100_000n); // $0.0001
     const some = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: little.secret, maxRetries: 0 });
-    const f = await failure(some.chat.completions.create({ model: "demo-provider/llama-3.1-70b", messages: [{ role: "user", content: "x" }], max_tokens: 100_000 }));
+    const f = await failure(
+      some.chat.completions.create({ model: "demo-provider/llama-3.1-70b", messages: [{ role: "user", content: "x" }], max_tokens: 100_000 }),
+    );
     expect(f.status).toBe(402);
     expect(f.error.message).toMatch(/You requested up to 100000 tokens, but can only afford \d+/);
     const limited = await buyer(10_000_000_000n, { name: "tiny limit", spendLimitUsd: "0.000001", limitPeriod: "daily" });
     const capped = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: limited.secret, maxRetries: 0 });
-    expect(await failure(capped.chat.completions.create({ model: "demo-provider/llama-3.1-70b", messages: [{ role: "user", content: "x" }], max_tokens: 1000 }))).toMatchObject({
+    expect(
+      await failure(capped.chat.completions.create({ model: "demo-provider/llama-3.1-70b", messages: [{ role: "user", content: "x" }], max_tokens: 1000 })),
+    ).toMatchObject({
       status: 402,
       error: { code: "key_limit_reached", type: "insufficient_quota" },
     });
@@ -244,7 +261,13 @@ describe("1. errors that involve credit and upstreams, through the real backend"
       upstreamCredentialLast4: null,
       status: "published",
     });
-    await backend.t.db.insert(listingPrices).values({ listingId: id, effectiveFrom: new Date(Date.now() - 60_000), inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n });
+    await backend.t.db.insert(listingPrices).values({
+      listingId: id,
+      effectiveFrom: new Date(Date.now() - 60_000),
+      inputPer1kNano: 50_000n,
+      outputPer1kNano: 80_000n,
+      cachedInputPer1kNano: 25_000n,
+    });
     const { g } = await startProxy();
     const r = await fetch(`${g.url}/v1/chat/completions`, {
       method: "POST",
@@ -272,7 +295,11 @@ describe("2. credit control under a burst", () => {
       Array.from({ length: 200 }, async (_, i) => {
         try {
           // No max_tokens: the proxy holds its default (4096 output tokens ≈ $0.0032 at $0.79/1M) and clamps to what is left.
-          const s = await client.chat.completions.create({ model: "demo-provider/llama-3.1-70b", messages: [{ role: "user", content: `burst ${i}` }], stream: true });
+          const s = await client.chat.completions.create({
+            model: "demo-provider/llama-3.1-70b",
+            messages: [{ role: "user", content: `burst ${i}` }],
+            stream: true,
+          });
           for await (const _ of s) {
             // read it all
           }
@@ -307,7 +334,9 @@ describe("3. a crash loses nothing that completed", () => {
     const worker = async (w: number) => {
       for (let i = 0; !killed; i++) {
         try {
-          const r = await client.chat.completions.create({ model: "demo-provider/llama-3.1-8b", messages: [{ role: "user", content: `crash ${w}.${i}` }] }).withResponse();
+          const r = await client.chat.completions
+            .create({ model: "demo-provider/llama-3.1-8b", messages: [{ role: "user", content: `crash ${w}.${i}` }] })
+            .withResponse();
           completed.push({ id: r.response.headers.get("x-request-id")!, cost: usd((r.data.usage as unknown as { cost: string }).cost) });
         } catch {
           // the kill

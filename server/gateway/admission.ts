@@ -32,7 +32,7 @@ export function routeRequest(
     refuse(apiError("INVALID_INPUT", "invalid_value", prefs, { param: "provider" }));
     return null;
   }
-  let found;
+  let found: ReturnType<typeof s.catalog.candidates>;
   try {
     found = s.catalog.candidates(model);
   } catch (err) {
@@ -87,11 +87,15 @@ export function admitLimits(
   Object.assign(headers, rate.headers);
   if (!rate.ok) {
     headers["retry-after"] = String(rate.retryAfterSeconds);
-    refuse(apiError("RATE_LIMITED", "rate_limit_exceeded", `Rate limit reached for ${rate.which} per minute on this key; try again in ${rate.retryAfterSeconds} s`));
+    refuse(
+      apiError("RATE_LIMITED", "rate_limit_exceeded", `Rate limit reached for ${rate.which} per minute on this key; try again in ${rate.retryAfterSeconds} s`),
+    );
     return false;
   }
   if (key.spendLimitNano !== null && key.currentPeriodSpendNano + cached.localSpendNano >= key.spendLimitNano) {
-    refuse(apiError("LIMIT_EXCEEDED", "key_limit_reached", `This API key's ${key.limitPeriod ?? ""} spend limit of $${usdDecimal(key.spendLimitNano)} is reached`));
+    refuse(
+      apiError("LIMIT_EXCEEDED", "key_limit_reached", `This API key's ${key.limitPeriod ?? ""} spend limit of $${usdDecimal(key.spendLimitNano)} is reached`),
+    );
     return false;
   }
   return true;
@@ -131,7 +135,7 @@ export function holdCredit(
   const estimate = worstCaseNano(promptTokens, maxTokens * choices, prices);
   const flexible = endpoint !== "embeddings" && requested === null;
   const ask: Ask = { prices, promptTokens, choices, requested, maxTokens, estimate, flexible, contextLength };
-  let held;
+  let held: ReturnType<typeof s.credit.acquire>;
   try {
     held = s.credit.acquire(key.keyId, estimate, flexible ? worstCaseNano(promptTokens, choices, prices) : undefined, candidates[0]!.listingId);
   } catch (err) {
@@ -147,7 +151,16 @@ export function holdCredit(
 }
 
 /** What was asked of the credit control, for reading its answer. */
-type Ask = { prices: PricesPer1k; promptTokens: number; choices: number; requested: number | null; maxTokens: number; estimate: bigint; flexible: boolean; contextLength: number };
+type Ask = {
+  prices: PricesPer1k;
+  promptTokens: number;
+  choices: number;
+  requested: number | null;
+  maxTokens: number;
+  estimate: bigint;
+  flexible: boolean;
+  contextLength: number;
+};
 
 function granted(got: Hold | Refusal, a: Ask, refuse: Refuse): Held | null {
   if (!isHold(got)) {
@@ -170,7 +183,10 @@ function granted(got: Hold | Refusal, a: Ask, refuse: Refuse): Held | null {
   }
   const maxTokens =
     a.flexible && got.amountNano < a.estimate
-      ? Math.max(1, Math.min(a.maxTokens, Math.floor((affordableOutputTokens(got.amountNano, a.promptTokens, a.prices) ?? a.maxTokens * a.choices) / a.choices)))
+      ? Math.max(
+          1,
+          Math.min(a.maxTokens, Math.floor((affordableOutputTokens(got.amountNano, a.promptTokens, a.prices) ?? a.maxTokens * a.choices) / a.choices)),
+        )
       : a.maxTokens;
   return { hold: got, maxTokens, choices: a.choices, contextLength: a.contextLength };
 }

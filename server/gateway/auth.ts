@@ -42,4 +42,3 @@ export function authenticate(state: GatewayState, req: http.IncomingMessage): Au
   const cached = state.keys.peek(secret);
   return cached ? activeKey(cached) : resolveKey(state, secret);
 }
-

@@ -23,7 +23,12 @@ const event = (firstToken: boolean): UsageEvent => ({
 /** An event whose upstream over-reported: the claim travels with it, its reason free text. */
 const anomalous = (): UsageEvent => ({
   ...event(true),
-  anomaly: { reason: 'completion_tokens 9000 exceed max_tokens × n = 32 "quoted"', reportedInputTokens: 7, reportedOutputTokens: 9000, reportedCachedInputTokens: 5 },
+  anomaly: {
+    reason: 'completion_tokens 9000 exceed max_tokens × n = 32 "quoted"',
+    reportedInputTokens: 7,
+    reportedOutputTokens: 9000,
+    reportedCachedInputTokens: 5,
+  },
 });
 
 describe("the usage ingest wire format, written directly", () => {

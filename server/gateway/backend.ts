@@ -6,16 +6,7 @@ import type { AppRouter } from "../api/root";
 import type { RoutingListing, RoutingPage } from "../contract/catalog";
 import type { KeyResolution, revocationVersionOutput } from "../contract/keys";
 import { parseIngestAnswer } from "../usage/ingest-wire";
-import type {
-  generationInput,
-  generationOutput,
-  releaseInput,
-  releaseOutput,
-  reportOutput,
-  reserveInput,
-  reserveOutput,
-  UsageEvent,
-} from "../usage/contract";
+import type { generationInput, generationOutput, releaseInput, releaseOutput, reportOutput, reserveInput, reserveOutput, UsageEvent } from "../usage/contract";
 
 /**
  * Everything the proxy asks of the backend, and nothing else: it holds no

@@ -20,7 +20,9 @@ export function billRequest(s: GatewayState, r: Request, listing: RoutingListing
   const costNano = checked.costNano;
   if (checked.anomaly) {
     s.metrics.usageAnomalies.inc({ listing: listing.slug });
-    s.log(`usage anomaly on ${listing.slug}, request ${r.requestId}: ${checked.anomaly}; billed ${promptTokens}/${outputTokens}/${cachedTokens} (prompt/output/cached) instead of ${reported.promptTokens}/${reported.completionTokens}/${reported.cachedTokens}`);
+    s.log(
+      `usage anomaly on ${listing.slug}, request ${r.requestId}: ${checked.anomaly}; billed ${promptTokens}/${outputTokens}/${cachedTokens} (prompt/output/cached) instead of ${reported.promptTokens}/${reported.completionTokens}/${reported.cachedTokens}`,
+    );
   }
   const bill: Bill = { costNano, estimated, promptTokens, outputTokens, cachedTokens };
   const event: UsageEvent = {

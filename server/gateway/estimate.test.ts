@@ -20,7 +20,12 @@ describe("worstCaseNano", () => {
   });
 
   it("is never below what usageCostNano charges for the same or fewer tokens", () => {
-    for (const [prompt, out] of [[3, 5], [999, 1], [12345, 678], [1, 1]] as const) {
+    for (const [prompt, out] of [
+      [3, 5],
+      [999, 1],
+      [12345, 678],
+      [1, 1],
+    ] as const) {
       const odd = { inputPer1kNano: 333n, outputPer1kNano: 777n, cachedInputPer1kNano: 111n };
       expect(worstCaseNano(prompt, out, odd)).toBeGreaterThanOrEqual(usageCostNano({ input: prompt, output: out, cachedInput: 0 }, odd));
     }
@@ -61,10 +66,30 @@ describe("billableUsage", () => {
   const bounds = { promptTokens: 1000, outputTokens: 64, contextLength: 8192 };
   const hold = worstCaseNano(bounds.promptTokens, bounds.outputTokens, prices);
   it.each([
-    ["a plausible report within the hold is billed as is", { promptTokens: 900, completionTokens: 60, cachedTokens: 100 }, { promptTokens: 900, completionTokens: 60, cachedTokens: 100 }, null],
-    ["output past max_tokens × n is clamped to it", { promptTokens: 10, completionTokens: 65, cachedTokens: 0 }, { promptTokens: 10, completionTokens: 64, cachedTokens: 0 }, "exceed max_tokens × n = 64"],
-    ["a prompt past the context length is clamped to the estimate", { promptTokens: 9000, completionTokens: 1, cachedTokens: 9000 }, { promptTokens: 1000, completionTokens: 1, cachedTokens: 1000 }, "exceed the context length 8192"],
-    ["within bounds but dearer than the hold: clamped", { promptTokens: 8000, completionTokens: 64, cachedTokens: 0 }, { promptTokens: 1000, completionTokens: 64, cachedTokens: 0 }, "more than the"],
+    [
+      "a plausible report within the hold is billed as is",
+      { promptTokens: 900, completionTokens: 60, cachedTokens: 100 },
+      { promptTokens: 900, completionTokens: 60, cachedTokens: 100 },
+      null,
+    ],
+    [
+      "output past max_tokens × n is clamped to it",
+      { promptTokens: 10, completionTokens: 65, cachedTokens: 0 },
+      { promptTokens: 10, completionTokens: 64, cachedTokens: 0 },
+      "exceed max_tokens × n = 64",
+    ],
+    [
+      "a prompt past the context length is clamped to the estimate",
+      { promptTokens: 9000, completionTokens: 1, cachedTokens: 9000 },
+      { promptTokens: 1000, completionTokens: 1, cachedTokens: 1000 },
+      "exceed the context length 8192",
+    ],
+    [
+      "within bounds but dearer than the hold: clamped",
+      { promptTokens: 8000, completionTokens: 64, cachedTokens: 0 },
+      { promptTokens: 1000, completionTokens: 64, cachedTokens: 0 },
+      "more than the",
+    ],
   ])("%s", (_label, reported, billed, anomaly) => {
     const r = billableUsage(reported, bounds, prices, hold);
     expect(r.billed).toEqual(billed);
@@ -76,14 +101,24 @@ describe("billableUsage", () => {
     const count = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
     const price = fc.bigInt({ min: 0n, max: 100_000_000n });
     fc.assert(
-      fc.property(count, count, count, fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: 200_000 }), price, price, price, (p, c, k, promptEst, out, pin, pout, pcache) => {
-        const ps = { inputPer1kNano: pin, outputPer1kNano: pout, cachedInputPer1kNano: pcache };
-        const b = { promptTokens: promptEst, outputTokens: out, contextLength: 131_072 };
-        const holdNano = worstCaseNano(promptEst, out, ps);
-        const r = billableUsage({ promptTokens: p, completionTokens: c, cachedTokens: Math.min(k, p) }, b, ps, holdNano);
-        expect(r.costNano).toBeLessThanOrEqual(holdNano);
-        expect(r.billed.cachedTokens).toBeLessThanOrEqual(r.billed.promptTokens);
-      }),
+      fc.property(
+        count,
+        count,
+        count,
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 200_000 }),
+        price,
+        price,
+        price,
+        (p, c, k, promptEst, out, pin, pout, pcache) => {
+          const ps = { inputPer1kNano: pin, outputPer1kNano: pout, cachedInputPer1kNano: pcache };
+          const b = { promptTokens: promptEst, outputTokens: out, contextLength: 131_072 };
+          const holdNano = worstCaseNano(promptEst, out, ps);
+          const r = billableUsage({ promptTokens: p, completionTokens: c, cachedTokens: Math.min(k, p) }, b, ps, holdNano);
+          expect(r.costNano).toBeLessThanOrEqual(holdNano);
+          expect(r.billed.cachedTokens).toBeLessThanOrEqual(r.billed.promptTokens);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

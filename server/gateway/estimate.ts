@@ -55,14 +55,24 @@ export type UsageBounds = { promptTokens: number; outputTokens: number; contextL
  * worstCaseNano(bounds.promptTokens, bounds.outputTokens, dearest prices).
  * `anomaly` says why the report was not billed as is (null when it was).
  */
-export function billableUsage(reported: TokenUsage, bounds: UsageBounds, prices: PricesPer1k, holdNano: bigint): { billed: TokenUsage; costNano: bigint; anomaly: string | null } {
+export function billableUsage(
+  reported: TokenUsage,
+  bounds: UsageBounds,
+  prices: PricesPer1k,
+  holdNano: bigint,
+): { billed: TokenUsage; costNano: bigint; anomaly: string | null } {
   let anomaly: string | null = null;
-  if (reported.completionTokens > bounds.outputTokens) anomaly = `completion_tokens ${reported.completionTokens} exceed max_tokens × n = ${bounds.outputTokens}`;
+  if (reported.completionTokens > bounds.outputTokens)
+    anomaly = `completion_tokens ${reported.completionTokens} exceed max_tokens × n = ${bounds.outputTokens}`;
   else if (reported.promptTokens > bounds.contextLength) anomaly = `prompt_tokens ${reported.promptTokens} exceed the context length ${bounds.contextLength}`;
   const costNano = anomaly ? 0n : costOf(reported, prices);
   if (!anomaly && costNano <= holdNano) return { billed: reported, costNano, anomaly: null };
   anomaly ??= `reported usage costs ${costNano} nano-USD, more than the ${holdNano} held`;
   const promptTokens = Math.min(reported.promptTokens, bounds.promptTokens);
-  const billed = { promptTokens, completionTokens: Math.min(reported.completionTokens, bounds.outputTokens), cachedTokens: Math.min(reported.cachedTokens, promptTokens) };
+  const billed = {
+    promptTokens,
+    completionTokens: Math.min(reported.completionTokens, bounds.outputTokens),
+    cachedTokens: Math.min(reported.cachedTokens, promptTokens),
+  };
   return { billed, costNano: costOf(billed, prices), anomaly };
 }

@@ -26,9 +26,7 @@ export async function serveFakeBackend(backend: FakeBackend, serviceToken: strin
     catalog: t.router({ routing: authed.input(routingInput).query(async () => ({ listings: await backend.routing(), nextCursor: null })) }),
     keys: t.router({
       resolve: authed.input(z.object({ secret: z.string() })).mutation(({ input }) => backend.resolveKey(input.secret)),
-      revocationVersion: authed
-        .input(z.object({ since: z.number().optional() }).optional())
-        .query(({ input }) => backend.revocationVersion(input?.since)),
+      revocationVersion: authed.input(z.object({ since: z.number().optional() }).optional()).query(({ input }) => backend.revocationVersion(input?.since)),
     }),
     reservations: t.router({
       reserve: authed.input(reserveInput).mutation(({ input }) => backend.reserve(input)),

@@ -163,7 +163,17 @@ export class FakeBackend implements Backend {
 /** A demo-like listing on `upstreamUrl` with prices in nano-USD per 1k tokens. */
 export function fakeListing(
   upstreamUrl: string,
-  p: { slug: string; family?: string; upstreamModel?: string; modalities?: string[]; input?: bigint; output?: bigint; cached?: bigint; tokensPerWatt?: number | null; contextLength?: number },
+  p: {
+    slug: string;
+    family?: string;
+    upstreamModel?: string;
+    modalities?: string[];
+    input?: bigint;
+    output?: bigint;
+    cached?: bigint;
+    tokensPerWatt?: number | null;
+    contextLength?: number;
+  },
 ): RoutingListing {
   const [orgSlug] = p.slug.split("/");
   return {
@@ -178,7 +188,12 @@ export function fakeListing(
     upstreamModel: p.upstreamModel ?? "llama-3.1-8b-instruct",
     upstreamCredential: null,
     tokensPerWatt: p.tokensPerWatt ?? null,
-    currentPrice: { effectiveFrom: new Date(Date.now() - 86_400_000), inputPer1kNano: p.input ?? 50_000n, outputPer1kNano: p.output ?? 80_000n, cachedInputPer1kNano: p.cached ?? 25_000n },
+    currentPrice: {
+      effectiveFrom: new Date(Date.now() - 86_400_000),
+      inputPer1kNano: p.input ?? 50_000n,
+      outputPer1kNano: p.output ?? 80_000n,
+      cachedInputPer1kNano: p.cached ?? 25_000n,
+    },
     scheduledPrices: [],
   };
 }

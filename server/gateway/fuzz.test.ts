@@ -61,7 +61,18 @@ afterAll(async () => {
 const hex = fc.constantFrom(..."0123456789abcdefABCDEFgz%".split(""));
 /** Path pieces: known routes, plain characters, and percent-encodings whole, cut short or invalid (`%E0%A4%A`). */
 const pathPart = fc.oneof(
-  fc.constantFrom("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/", "/v1/key", "/v1/generation?id=", "/healthz", "/metrics", "/"),
+  fc.constantFrom(
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/models",
+    "/v1/models/",
+    "/v1/key",
+    "/v1/generation?id=",
+    "/healthz",
+    "/metrics",
+    "/",
+  ),
   fc.string({ unit: fc.constantFrom(..."abcxyz019-_.~/:@!$&'()*+,;=?#[]".split("")), maxLength: 12 }),
   fc.tuple(hex, hex).map(([a, b]) => `%${a}${b}`),
   fc.constantFrom("%", "%E0%A4%A", "%C0%AF", "%FF", "%00", "%2e%2e/", "%u0041"),
@@ -71,38 +82,45 @@ const urlPath = fc.array(pathPart, { minLength: 1, maxLength: 6 }).map((parts) =
   return p.startsWith("/") ? p : `/${p}`;
 });
 
-const number = fc.oneof(
-  fc.integer(),
-  fc.constantFrom(0, -1, 1.5, 1e20, -1e20, Number.MAX_SAFE_INTEGER + 2, 2 ** 53, 1e308),
-  fc.double({ noNaN: true }),
-);
+const number = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 1.5, 1e20, -1e20, Number.MAX_SAFE_INTEGER + 2, 2 ** 53, 1e308), fc.double({ noNaN: true }));
 const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 3 }), number);
 const message = fc.oneof(
   fc.record({ role: fc.constantFrom("user", "system", "assistant", "tool"), content: fc.oneof(fc.string({ maxLength: 40 }), anyJson) }),
   fc.record({
     role: fc.constant("user"),
-    content: fc.array(fc.oneof(fc.record({ type: fc.constant("text"), text: fc.string({ maxLength: 20 }) }), fc.record({ type: fc.constant("image_url"), image_url: fc.record({ url: fc.webUrl() }) }), anyJson), { maxLength: 4 }),
+    content: fc.array(
+      fc.oneof(
+        fc.record({ type: fc.constant("text"), text: fc.string({ maxLength: 20 }) }),
+        fc.record({ type: fc.constant("image_url"), image_url: fc.record({ url: fc.webUrl() }) }),
+        anyJson,
+      ),
+      { maxLength: 4 },
+    ),
   }),
   anyJson,
 );
 /** A request body shaped like the API's, each field right, wrong-typed or absurd. */
-const apiBody = fc.record(
-  {
-    model: fc.oneof(fc.constantFrom("prov/llama-3.1-8b", "llama-3.1-8b", "prov/demo-embed-small", "nope/none", ""), anyJson),
-    messages: fc.oneof(fc.array(message, { maxLength: 4 }), anyJson),
-    prompt: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }), anyJson),
-    input: fc.oneof(fc.string({ maxLength: 40 }), anyJson),
-    max_tokens: fc.oneof(fc.integer({ min: 1, max: 64 }), number, anyJson),
-    n: fc.oneof(fc.integer({ min: 1, max: 4 }), number, anyJson),
-    best_of: fc.oneof(fc.integer({ min: 1, max: 4 }), number),
-    stream: fc.oneof(fc.boolean(), anyJson),
-    tools: fc.oneof(fc.array(anyJson, { maxLength: 3 }), anyJson),
-    response_format: anyJson,
-    provider: fc.oneof(fc.record({ only: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }), sort: fc.string({ maxLength: 8 }) }), anyJson),
-  },
-  { requiredKeys: [] },
-).map((b) => JSON.stringify(b));
-const deep = fc.integer({ min: 1_000, max: 200_000 }).map((d) => `{"model":"prov/llama-3.1-8b","messages":[{"role":"user","content":"x"}],"tools":${"[".repeat(d)}${"]".repeat(d)}}`);
+const apiBody = fc
+  .record(
+    {
+      model: fc.oneof(fc.constantFrom("prov/llama-3.1-8b", "llama-3.1-8b", "prov/demo-embed-small", "nope/none", ""), anyJson),
+      messages: fc.oneof(fc.array(message, { maxLength: 4 }), anyJson),
+      prompt: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }), anyJson),
+      input: fc.oneof(fc.string({ maxLength: 40 }), anyJson),
+      max_tokens: fc.oneof(fc.integer({ min: 1, max: 64 }), number, anyJson),
+      n: fc.oneof(fc.integer({ min: 1, max: 4 }), number, anyJson),
+      best_of: fc.oneof(fc.integer({ min: 1, max: 4 }), number),
+      stream: fc.oneof(fc.boolean(), anyJson),
+      tools: fc.oneof(fc.array(anyJson, { maxLength: 3 }), anyJson),
+      response_format: anyJson,
+      provider: fc.oneof(fc.record({ only: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }), sort: fc.string({ maxLength: 8 }) }), anyJson),
+    },
+    { requiredKeys: [] },
+  )
+  .map((b) => JSON.stringify(b));
+const deep = fc
+  .integer({ min: 1_000, max: 200_000 })
+  .map((d) => `{"model":"prov/llama-3.1-8b","messages":[{"role":"user","content":"x"}],"tools":${"[".repeat(d)}${"]".repeat(d)}}`);
 const body = fc.oneof(
   { weight: 6, arbitrary: apiBody.map((s) => Buffer.from(s)) },
   { weight: 1, arbitrary: anyJson.map((v) => Buffer.from(JSON.stringify(v) ?? "")) },
@@ -114,7 +132,12 @@ const body = fc.oneof(
 const request = fc.record({
   method: fc.constantFrom("GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"),
   path: urlPath,
-  auth: fc.oneof(fc.constant(`Bearer ${SECRET}`), fc.constant(`Bearer ${SECRET}`), fc.constant(null), fc.string({ unit: fc.constantFrom(..."Bearer sk-xyz0123 \t".split("")), maxLength: 30 })),
+  auth: fc.oneof(
+    fc.constant(`Bearer ${SECRET}`),
+    fc.constant(`Bearer ${SECRET}`),
+    fc.constant(null),
+    fc.string({ unit: fc.constantFrom(..."Bearer sk-xyz0123 \t".split("")), maxLength: 30 }),
+  ),
   contentType: fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""),
   body,
 });
@@ -152,7 +175,8 @@ describe("fuzzing the proxy process", () => {
           answered++;
           if (r.statusCode >= 300 && s.method !== "HEAD") {
             const p = envelopeProblem(r.statusCode, text);
-            if (p) problems.push({ request: `${s.method} ${s.path} ${s.body.subarray(0, 120).toString("utf8")}`, status: r.statusCode, body: text.slice(0, 200) });
+            if (p)
+              problems.push({ request: `${s.method} ${s.path} ${s.body.subarray(0, 120).toString("utf8")}`, status: r.statusCode, body: text.slice(0, 200) });
           }
         } catch (err) {
           problems.push({ request: `${s.method} ${s.path} ${s.body.subarray(0, 120).toString("utf8")}`, status: 0, body: String(err) });
@@ -172,7 +196,9 @@ describe("fuzzing the proxy process", () => {
         (bytes) =>
           new Promise<string>((resolve) => {
             const chunks: Buffer[] = [];
-            const socket = net.connect(proxy.port, "127.0.0.1", () => socket.end(Buffer.concat([Buffer.from("\x01"), Buffer.from(bytes), Buffer.from("\r\n\r\n")])));
+            const socket = net.connect(proxy.port, "127.0.0.1", () =>
+              socket.end(Buffer.concat([Buffer.from("\x01"), Buffer.from(bytes), Buffer.from("\r\n\r\n")])),
+            );
             socket.on("data", (c) => chunks.push(c));
             socket.on("error", () => resolve(`error: ${Buffer.concat(chunks).toString("latin1")}`));
             socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));

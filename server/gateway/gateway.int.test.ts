@@ -70,7 +70,9 @@ describe("the proxy process against the real backend", () => {
   });
 
   it("401 for an unknown key (resolved by the backend)", async () => {
-    expect(await failure(client("tm_not_a_real_key").chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] }))).toMatchObject({
+    expect(
+      await failure(client("tm_not_a_real_key").chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] })),
+    ).toMatchObject({
       status: 401,
       error: { code: "invalid_api_key", type: "authentication_error" },
     });
@@ -110,7 +112,9 @@ describe("the proxy process against the real backend", () => {
     await (await call()).text();
     const limited = await call();
     expect(limited.status).toBe(429);
-    expect(await limited.json()).toEqual({ error: { message: expect.stringMatching(/requests per minute/), type: "rate_limit_error", param: null, code: "rate_limit_exceeded" } });
+    expect(await limited.json()).toEqual({
+      error: { message: expect.stringMatching(/requests per minute/), type: "rate_limit_error", param: null, code: "rate_limit_exceeded" },
+    });
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(limited.headers.get("x-ratelimit-limit-requests")).toBe("1");
     expect(limited.headers.get("x-ratelimit-remaining-requests")).toBe("0");

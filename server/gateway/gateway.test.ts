@@ -45,7 +45,11 @@ async function startFlaky(target: string) {
       res.end(JSON.stringify({ error: { message: "boom", type: "server_error", param: null, code: null } }));
       return;
     }
-    const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+    const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.concat(chunks),
+    });
     res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
     res.end(Buffer.from(await r.arrayBuffer()));
   });
@@ -53,7 +57,11 @@ async function startFlaky(target: string) {
   const port = (server.address() as AddressInfo).port;
   return Object.assign(state, {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   });
 }
 
@@ -192,7 +200,11 @@ describe("serving through the openai client", () => {
 
   it("model list: published listings with prices per token and energy", async () => {
     const models = await client().models.list();
-    const m = models.data.find((x) => x.id === "prov/llama-3.1-8b") as unknown as { pricing: { prompt: string; completion: string }; context_length: number; owned_by: string };
+    const m = models.data.find((x) => x.id === "prov/llama-3.1-8b") as unknown as {
+      pricing: { prompt: string; completion: string };
+      context_length: number;
+      owned_by: string;
+    };
     expect(m).toMatchObject({ owned_by: "prov", context_length: 131_072, pricing: { prompt: "0.00000005", completion: "0.00000008" } });
     expect(models.data).toHaveLength(4);
     expect((await client().models.retrieve("prov/qwen2.5-7b")).id).toBe("prov/qwen2.5-7b");
@@ -238,7 +250,8 @@ async function failure(p: Promise<unknown>) {
   try {
     await p;
   } catch (err) {
-    if (err instanceof OpenAI.APIError) return { status: err.status, error: err.error as { message: string; type: string; code: string; param: string | null }, headers: err.headers };
+    if (err instanceof OpenAI.APIError)
+      return { status: err.status, error: err.error as { message: string; type: string; code: string; param: string | null }, headers: err.headers };
     throw err;
   }
   throw new Error("expected the call to fail");
@@ -324,7 +337,9 @@ describe("errors in OpenAI's envelope", () => {
   it("falls back to the next provider on a 5xx before the first byte", async () => {
     flaky.failures = 1;
     backend.listings.push(fakeListing(`${flaky.url}/v1`, { slug: "aaa-flaky/llama-3.1-8b", family: "llama-3.1-8b", input: 1n, output: 1n }));
-    const { response } = await client().chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] }).withResponse();
+    const { response } = await client()
+      .chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] })
+      .withResponse();
     await reported(1);
     expect(backend.events.get(response.headers.get("x-request-id")!)!.listingId).toBe(listing("prov/llama-3.1-8b").listingId);
   });
@@ -350,7 +365,10 @@ describe("errors in OpenAI's envelope", () => {
   it("503 while the usage spool is full: nothing is served that could not be recorded", async () => {
     await gateway.close();
     backend.failReports = 1_000;
-    gateway = await startGateway({ outbound, backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    gateway = await startGateway(
+      { outbound, backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 },
+      { port: 0 },
+    );
     await client().chat.completions.create(ask("fills the spool"));
     const f = await failure(client().chat.completions.create(ask("refused")));
     expect(f).toMatchObject({ status: 503, error: { code: "usage_spool_full" } });
@@ -372,7 +390,9 @@ describe("errors in OpenAI's envelope", () => {
     expect(f).toMatchObject({ status: 400, error: { code: "model_not_supported", param: "model" } });
     expect(f.error.message).toContain("does not serve embeddings");
     expect(f.error.message).toContain("chat completions");
-    const none = await failure(client().chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }], provider: { only: ["nobody"] } } as never));
+    const none = await failure(
+      client().chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }], provider: { only: ["nobody"] } } as never),
+    );
     expect(none).toMatchObject({ status: 503, error: { code: "no_provider_available" } });
   });
 
@@ -405,7 +425,10 @@ describe("billing what was produced", () => {
     const prompt = "tell me something long";
     const all = completionWords(`user: ${prompt}`).length;
     const controller = new AbortController();
-    const stream = await client().chat.completions.create({ model: "prov/slow", messages: [{ role: "user", content: prompt }], stream: true }, { signal: controller.signal });
+    const stream = await client().chat.completions.create(
+      { model: "prov/slow", messages: [{ role: "user", content: prompt }], stream: true },
+      { signal: controller.signal },
+    );
     let received = 0;
     try {
       for await (const c of stream) {
@@ -437,7 +460,10 @@ describe("billing what was produced", () => {
     // A process whose reports never get through, stopped without a flush (as if killed).
     const unreachable = Object.create(backend) as FakeBackend;
     unreachable.report = () => Promise.reject(new Error("network down"));
-    const doomed = await startGateway({ outbound, backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 }, { port: 0 });
+    const doomed = await startGateway(
+      { outbound, backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 },
+      { port: 0 },
+    );
     const c = new OpenAI({ baseURL: `${doomed.url}/v1`, apiKey: SECRET, maxRetries: 0 });
     await c.chat.completions.create(ask("one"));
     await c.chat.completions.create(ask("two"));

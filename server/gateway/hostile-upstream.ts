@@ -112,18 +112,37 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
         res.write(delta(" two"));
         return;
       case "echo-auth-500":
-        return json(500, JSON.stringify({ error: { message: `upstream exploded; you sent Authorization: ${req.headers.authorization}`, headers: req.headers } }));
+        return json(
+          500,
+          JSON.stringify({ error: { message: `upstream exploded; you sent Authorization: ${req.headers.authorization}`, headers: req.headers } }),
+        );
       case "echo-auth-400":
         return json(400, JSON.stringify({ error: { message: `bad request from ${req.headers.authorization}`, type: "invalid_request_error" } }));
       case "greedy": {
         // Honest but as dear as allowed: every choice runs to max_tokens, each image costs what a
         // high-detail one does at OpenAI, tool schemas are counted at 4 characters a token.
         const n = body.n ?? 1;
-        const images = (body.messages ?? []).flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((p: { type?: string }) => p?.type === "image_url").length;
+        const images = (body.messages ?? [])
+          .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+          .filter((p: { type?: string }) => p?.type === "image_url").length;
         const prompt = 10 + images * 1445 + (body.tools ? Math.ceil(JSON.stringify(body.tools).length / 4) : 0);
         const completion = (body.max_tokens ?? 16) * n;
-        const choices = Array.from({ length: n }, (_, index) => ({ index, message: { role: "assistant", content: "word ".repeat(body.max_tokens ?? 16).trim() }, finish_reason: "length" }));
-        return json(200, JSON.stringify({ id: "chatcmpl-greedy", object: "chat.completion", created: 1, model: "greedy", choices, usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } }));
+        const choices = Array.from({ length: n }, (_, index) => ({
+          index,
+          message: { role: "assistant", content: "word ".repeat(body.max_tokens ?? 16).trim() },
+          finish_reason: "length",
+        }));
+        return json(
+          200,
+          JSON.stringify({
+            id: "chatcmpl-greedy",
+            object: "chat.completion",
+            created: 1,
+            model: "greedy",
+            choices,
+            usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+          }),
+        );
       }
       case "redirect":
         res.writeHead(302, { location: "http://127.0.0.1:1/v1/chat/completions" });

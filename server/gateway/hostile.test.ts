@@ -64,7 +64,11 @@ const MESSAGES = [{ role: "user" as const, content: "be hostile" }];
 const MAX_TOKENS = 16;
 const N = 2;
 /** What the proxy holds for one request here: the prompt estimate and max_tokens × n at the listing's prices. */
-const HOLD = worstCaseNano(chatPromptTokens({ messages: MESSAGES }), MAX_TOKENS * N, { inputPer1kNano: PRICES.input, outputPer1kNano: PRICES.output, cachedInputPer1kNano: PRICES.cached });
+const HOLD = worstCaseNano(chatPromptTokens({ messages: MESSAGES }), MAX_TOKENS * N, {
+  inputPer1kNano: PRICES.input,
+  outputPer1kNano: PRICES.output,
+  cachedInputPer1kNano: PRICES.cached,
+});
 
 async function call(behaviour: HostileBehaviour, stream = false) {
   const r = await fetch(`${proxy.url}/v1/chat/completions`, {

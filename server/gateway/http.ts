@@ -37,7 +37,11 @@ export function sendError(res: http.ServerResponse, e: ApiError, headers: Record
 export function sendInternalError(res: http.ServerResponse, log: (line: string) => void, err: unknown, requestId: string) {
   log(`request ${requestId} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   if (res.headersSent) return void res.destroy();
-  sendError(res, { status: 500, type: "api_error", code: "internal_error", message: `The proxy failed to handle this request (request id ${requestId})` }, { "x-request-id": requestId });
+  sendError(
+    res,
+    { status: 500, type: "api_error", code: "internal_error", message: `The proxy failed to handle this request (request id ${requestId})` },
+    { "x-request-id": requestId },
+  );
 }
 
 /**
@@ -53,7 +57,9 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex) {
         ? [408, "Request Timeout", "request_timeout", "The request took too long to arrive"]
         : [400, "Bad Request", "malformed_request", "The request is not valid HTTP"];
   const body = errorBody({ status, type: "invalid_request_error", code, message });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export class BodyTooLarge extends Error {}

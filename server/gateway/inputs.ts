@@ -39,17 +39,20 @@ function bad(param: string, message: string): ApiError {
 // Module-level helpers rather than closures here and in the proxy's other per-request code: under tsx
 // (how the proxy runs) each named closure costs an Object.defineProperty per call (esbuild's keepNames).
 export function validate(endpoint: Endpoint, body: Record<string, unknown>): ApiError | null {
-  if (typeof body.model !== "string" || body.model.length === 0) return bad("model", "is required (a listing slug such as `provider/model`, or a model family)");
+  if (typeof body.model !== "string" || body.model.length === 0)
+    return bad("model", "is required (a listing slug such as `provider/model`, or a model family)");
   if (endpoint === "chat" && (!Array.isArray(body.messages) || body.messages.length === 0)) return bad("messages", "must be a non-empty array");
   if (endpoint === "completion" && typeof body.prompt !== "string" && !Array.isArray(body.prompt)) return bad("prompt", "must be a string or an array");
   if (endpoint === "embeddings" && typeof body.input !== "string" && !Array.isArray(body.input)) return bad("input", "must be a string or an array");
   for (const field of ["max_tokens", "max_completion_tokens"]) {
     const v = body[field];
-    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_TOKENS)) return bad(field, `must be a whole number from 1 to ${MAX_TOKENS}`);
+    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_TOKENS))
+      return bad(field, `must be a whole number from 1 to ${MAX_TOKENS}`);
   }
   for (const field of ["n", "best_of"]) {
     const v = body[field];
-    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_CHOICES)) return bad(field, `must be a whole number from 1 to ${MAX_CHOICES}`);
+    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_CHOICES))
+      return bad(field, `must be a whole number from 1 to ${MAX_CHOICES}`);
   }
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") return bad("stream", "must be true or false");
   return null;

@@ -75,7 +75,8 @@ export class KeyCache {
   /** The cached resolution when fresh, else null (the caller then awaits `resolve`). */
   peek(secret: string): CachedKey | null {
     const unknownAt = this.unknown.get(secret);
-    const e: CachedKey | undefined = unknownAt === undefined ? this.entries.get(secret) : { resolution: { status: "unknown" }, at: unknownAt, localSpendNano: 0n };
+    const e: CachedKey | undefined =
+      unknownAt === undefined ? this.entries.get(secret) : { resolution: { status: "unknown" }, at: unknownAt, localSpendNano: 0n };
     return e && this.fresh(e, this.o.now()) ? e : null;
   }
 

@@ -66,7 +66,11 @@ beforeAll(async () => {
   clearing = await backend.t.db.transaction((tx) => ensureAccount(tx, { orgId: null, kind: "payments_clearing" }));
   // $1 / $2 per 1M tokens, cached input dearer than input ($1.50): the hold must take the dearer.
   model = (await hostileListing("greedy-vl", "greedy", { inputPer1kNano: 1_000_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 1_500_000n })).slug;
-  ({ id: overId, slug: overSlug } = await hostileListing("over-8b", "usage-over-max", { inputPer1kNano: 50_000n, outputPer1kNano: 80_000n, cachedInputPer1kNano: 25_000n }));
+  ({ id: overId, slug: overSlug } = await hostileListing("over-8b", "usage-over-max", {
+    inputPer1kNano: 50_000n,
+    outputPer1kNano: 80_000n,
+    cachedInputPer1kNano: 25_000n,
+  }));
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-overdraw-"));
   proxy = await spawnGateway({
     GATEWAY_BACKEND_URL: backend.url,
@@ -98,7 +102,11 @@ const IMAGE = { type: "image_url" as const, image_url: { url: "https://example.c
 const TOOLS = [
   {
     type: "function" as const,
-    function: { name: "lookup", description: "Looks a thing up", parameters: { type: "object", properties: { q: { type: "string", description: "what to look up ".repeat(10) } } } },
+    function: {
+      name: "lookup",
+      description: "Looks a thing up",
+      parameters: { type: "object", properties: { q: { type: "string", description: "what to look up ".repeat(10) } } },
+    },
   },
 ];
 

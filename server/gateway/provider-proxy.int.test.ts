@@ -42,7 +42,13 @@ beforeAll(async () => {
   await topUp(db, account, clearing, 10_000_000_000n);
   secret = (await createKey(db, { name: "provider proxy", pepper: keyPepper(), orgId: org.id, userId: owner.id })).secret;
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-provider-"));
-  proxy = await spawnGateway({ GATEWAY_BACKEND_URL: backend.url, SERVICE_TOKEN: PROVIDER_TOKEN, GATEWAY_TOKEN_KIND: "provider", GATEWAY_SPOOL_DIR: spoolDir, UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host });
+  proxy = await spawnGateway({
+    GATEWAY_BACKEND_URL: backend.url,
+    SERVICE_TOKEN: PROVIDER_TOKEN,
+    GATEWAY_TOKEN_KIND: "provider",
+    GATEWAY_SPOOL_DIR: spoolDir,
+    UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host,
+  });
 });
 
 afterAll(async () => {
@@ -77,14 +83,18 @@ describe("a proxy run by a provider with its provider token", () => {
     const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: secret, maxRetries: 0 });
     for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: `family ${i}` }] });
     await drained(proxy);
-    const { rows } = await backend.t.pool.query<{ slug: string }>("select distinct o.slug from usage_events e join listings l on l.id = e.listing_id join organizations o on o.id = l.org_id");
+    const { rows } = await backend.t.pool.query<{ slug: string }>(
+      "select distinct o.slug from usage_events e join listings l on l.id = e.listing_id join organizations o on o.id = l.org_id",
+    );
     expect(rows.map((r) => r.slug)).toEqual(["demo-provider"]);
   });
 
   it("refuses another provider's listing with a clear error and charges nothing", async () => {
     const before = (await getBalance(backend.t.db, { accountId: account.id })).debitsPosted;
     const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: secret, maxRetries: 0 });
-    const err = await client.chat.completions.create({ model: "second-provider/qwen2.5-7b", messages: [{ role: "user", content: "Hello" }] }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: "second-provider/qwen2.5-7b", messages: [{ role: "user", content: "Hello" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect(err).toMatchObject({ status: 404, error: { code: "model_not_found", param: "model" } });
     expect((err as InstanceType<typeof OpenAI.APIError>).message).toMatch(/second-provider\/qwen2\.5-7b/);

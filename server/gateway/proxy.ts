@@ -28,7 +28,7 @@ const PATHS: Record<Endpoint, string> = { chat: "/chat/completions", completion:
 /** Of a failed upstream answer, only this much is read (for its error message). */
 const ERROR_BODY_BYTES = 64 * 1024;
 
-export class Proxy {
+export class GatewayProxy {
   /** Each base URL parsed once: origin for the agent, path prefix for the endpoint. */
   private readonly targets = new Map<string, { origin: string; basePath: string }>();
 
@@ -119,7 +119,11 @@ export class Proxy {
       hold,
       headers,
       // An embeddings request may carry many inputs, each up to the context length.
-      bounds: { promptTokens, outputTokens: maxTokens * choices, contextLength: endpoint === "embeddings" && Array.isArray(body.input) ? contextLength * Math.max(1, body.input.length) : contextLength },
+      bounds: {
+        promptTokens,
+        outputTokens: maxTokens * choices,
+        contextLength: endpoint === "embeddings" && Array.isArray(body.input) ? contextLength * Math.max(1, body.input.length) : contextLength,
+      },
     };
     if (res.destroyed) return this.s.credit.settle(hold, 0n);
     return this.forward(r, res, upstreamPayload(body, endpoint, maxTokens, stream, clientOptions), candidates, fail);
@@ -136,7 +140,10 @@ export class Proxy {
     let upstreamBody: Dispatcher.ResponseData["body"] | null = null;
     // The total time cap: whatever is still running then is cut (relay-json.ts and relay-stream.ts bill what was delivered).
     const deadline = r.started + this.s.config.maxRequestMs;
-    const timer = setTimeout(() => upstreamBody?.destroy(new Breach("The provider took longer than this proxy allows for one request")), this.s.config.maxRequestMs);
+    const timer = setTimeout(
+      () => upstreamBody?.destroy(new Breach("The provider took longer than this proxy allows for one request")),
+      this.s.config.maxRequestMs,
+    );
     res.once("close", () => {
       clearTimeout(timer);
       if (res.writableFinished) return;
@@ -180,7 +187,10 @@ export class Proxy {
         if (status >= 400 && status < 500 && status !== 429) {
           // The request itself is wrong: the upstream's status and its message, scrubbed; nothing was generated.
           this.s.credit.settle(hold, 0n);
-          return fail({ ...apiError("INVALID_INPUT", "upstream_rejected", `The provider refused the request (HTTP ${status})${message ? `: ${message}` : ""}`), status });
+          return fail({
+            ...apiError("INVALID_INPUT", "upstream_rejected", `The provider refused the request (HTTP ${status})${message ? `: ${message}` : ""}`),
+            status,
+          });
         }
         // 5xx, 429 and anything that is not an answer (a redirect is never followed): the next provider.
         this.s.metrics.upstreamFailures.inc({ listing: listing.slug });
@@ -203,7 +213,9 @@ export class Proxy {
       return relayJson(relay);
     }
     this.s.credit.settle(hold, 0n);
-    fail(apiError("UPSTREAM_FAILED", "upstream_error", `No provider could serve the request (${candidates.length} tried); last: ${lastFailure || "out of time"}`));
+    fail(
+      apiError("UPSTREAM_FAILED", "upstream_error", `No provider could serve the request (${candidates.length} tried); last: ${lastFailure || "out of time"}`),
+    );
   }
 }
 

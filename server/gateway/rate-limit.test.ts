@@ -41,7 +41,11 @@ describe("RateLimiter", () => {
     const r = new RateLimiter();
     expect(r.admit("k", { rpm: null, tpm: 100 }, 40, T0).ok).toBe(true);
     r.adjustTokens("k", 50, T0);
-    expect(r.admit("k", { rpm: null, tpm: 100 }, 20, T0 + 1000)).toMatchObject({ ok: false, which: "tokens", headers: { "x-ratelimit-remaining-tokens": "10" } });
+    expect(r.admit("k", { rpm: null, tpm: 100 }, 20, T0 + 1000)).toMatchObject({
+      ok: false,
+      which: "tokens",
+      headers: { "x-ratelimit-remaining-tokens": "10" },
+    });
     expect(r.admit("k", { rpm: null, tpm: 100 }, 10, T0 + 1000).ok).toBe(true);
   });
 

@@ -46,7 +46,10 @@ export function relayJson(x: Relay) {
       if (x.clientGone()) return;
       if (!(err instanceof Breach)) s.log(`upstream answer from ${listing.slug} broke: ${err.message}`);
       x.count(r.endpoint, 502, r.started, false);
-      sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"), { ...r.headers, "x-should-retry": "false" });
+      sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"), {
+        ...r.headers,
+        "x-should-retry": "false",
+      });
     }),
   );
   body.on(
@@ -70,13 +73,17 @@ export function relayJson(x: Relay) {
         // Not an answer at all: nothing usable was delivered, nothing is billed.
         s.credit.settle(r.hold, 0n);
         x.count(r.endpoint, 502, r.started, false);
-        return sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"), { ...r.headers, "x-should-retry": "false" });
+        return sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"), {
+          ...r.headers,
+          "x-should-retry": "false",
+        });
       }
       const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
       billRequest(s, r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
         const cost = usdDecimal(bill.costNano);
         let out: Buffer | string = raw;
-        const asReported = usage && bill.promptTokens === usage.promptTokens && bill.outputTokens === usage.completionTokens && bill.cachedTokens === usage.cachedTokens;
+        const asReported =
+          usage && bill.promptTokens === usage.promptTokens && bill.outputTokens === usage.completionTokens && bill.cachedTokens === usage.cachedTokens;
         if (asReported && at !== -1) {
           // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
           const cut = at + USAGE_OPEN.length;

@@ -87,7 +87,11 @@ export function relayStream(x: Relay) {
       // Whatever went wrong is ours: the buyer gets an error event, what streamed is billed.
       s.log(`relaying ${r.requestId} from ${listing.slug} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       body.destroy();
-      if (!done) on.end("error", apiError("UPSTREAM_FAILED", "upstream_error", `The stream broke off (request id ${r.requestId}); the tokens streamed so far are billed`));
+      if (!done)
+        on.end(
+          "error",
+          apiError("UPSTREAM_FAILED", "upstream_error", `The stream broke off (request id ${r.requestId}); the tokens streamed so far are billed`),
+        );
       else res.destroy();
     },
   };

@@ -53,4 +53,3 @@ export type Relay = {
   clientGone: () => boolean;
   count: (endpoint: Endpoint, status: number, started: number, stream: boolean) => void;
 };
-

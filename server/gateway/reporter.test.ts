@@ -64,8 +64,17 @@ it("isolates an event the backend keeps failing on, sets it aside, and settles t
   expect(left).toBe(0);
   expect(settled.size).toBe(299);
   expect(settled.has(poison.id)).toBe(false);
-  const aside = fs.readFileSync(path.join(dir, "rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: { id: string }; reason: string });
-  expect(aside).toEqual([{ event: expect.objectContaining({ id: poison.id }), reason: expect.stringMatching(/^the backend failed on this event 3 times: usage.report answered 500/) }]);
+  const aside = fs
+    .readFileSync(path.join(dir, "rejected.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { event: { id: string }; reason: string });
+  expect(aside).toEqual([
+    {
+      event: expect.objectContaining({ id: poison.id }),
+      reason: expect.stringMatching(/^the backend failed on this event 3 times: usage.report answered 500/),
+    },
+  ]);
   // Halving finds it in a few dozen calls, not one per event and not forever.
   expect(calls.length).toBeLessThan(50);
   expect(reporter.pending).toBe(0);

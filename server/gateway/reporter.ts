@@ -130,12 +130,19 @@ export class UsageReporter {
             // Invalid forever: kept beside the spool for a person to look at, never re-sent.
             this.stats.rejected++;
             this.opts.log?.(`usage event ${r.id} rejected: ${r.reason ?? "no reason given"}`);
-            this.setAside(batch.find((e) => e.id === r.id), r.reason);
+            this.setAside(
+              batch.find((e) => e.id === r.id),
+              r.reason,
+            );
           } else if (r.status === "settled") this.stats.reported++;
           else this.stats[r.status]++;
           this.opts.spool.ack(r.id);
         }
-        if (clockAhead.length) this.sendLater(clockAhead.map((i) => batch[i]!), clockAhead.map((i) => lines[i]!));
+        if (clockAhead.length)
+          this.sendLater(
+            clockAhead.map((i) => batch[i]!),
+            clockAhead.map((i) => lines[i]!),
+          );
         const unanswered = batch.flatMap((e, i) => (answered.has(e.id) ? [] : [[e, lines[i]!] as const]));
         if (unanswered.length) {
           this.queue.unshift(...unanswered.map(([e]) => e));

@@ -160,7 +160,8 @@ describe("CreditControl", () => {
       return reserve(input);
     };
     const credit = new CreditControl(backend, { ...defaultCreditOptions, chunkNano: 100n, perListing });
-    for (const listingId of ["listing-a", "listing-b", "listing-a", "listing-b"]) expect(isHold(await credit.acquire(keyId, 10n, undefined, listingId))).toBe(true);
+    for (const listingId of ["listing-a", "listing-b", "listing-a", "listing-b"])
+      expect(isHold(await credit.acquire(keyId, 10n, undefined, listingId))).toBe(true);
     expect(asked).toEqual(named);
     expect(backend.reservations.size).toBe(reservations);
     expect(credit.availableNano(keyId)).toBe(100n * BigInt(reservations) - 40n);

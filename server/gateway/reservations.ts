@@ -94,7 +94,16 @@ export class CreditControl {
     const slot = perListing ? `${keyId} ${listingId}` : keyId;
     let kc = this.keys.get(slot);
     if (!kc) {
-      kc = { keyId, listingId: perListing ? listingId : undefined, current: null, refill: null, refusedUntil: 0, refusedBy: "credit", lastUsed: this.now(), retryId: null };
+      kc = {
+        keyId,
+        listingId: perListing ? listingId : undefined,
+        current: null,
+        refill: null,
+        refusedUntil: 0,
+        refusedBy: "credit",
+        lastUsed: this.now(),
+        retryId: null,
+      };
       this.keys.set(slot, kc);
     }
     return kc;

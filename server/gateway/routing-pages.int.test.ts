@@ -41,7 +41,9 @@ async function publish(org: { id: string; slug: string }, count: number, effecti
     };
   });
   await backend.t.db.insert(listings).values(rows);
-  await backend.t.db.insert(listingPrices).values(rows.map((r) => ({ listingId: r.id, effectiveFrom, inputPer1kNano: 100n, outputPer1kNano: 200n, cachedInputPer1kNano: 50n })));
+  await backend.t.db
+    .insert(listingPrices)
+    .values(rows.map((r) => ({ listingId: r.id, effectiveFrom, inputPer1kNano: 100n, outputPer1kNano: 200n, cachedInputPer1kNano: 50n })));
   return rows;
 }
 
@@ -57,7 +59,11 @@ beforeAll(async () => {
   await publish(big, 1, new Date(Date.now() + 86_400_000));
   const [draft] = await publish(small, 1);
   await backend.t.pool.query("update listings set status = 'draft' where id = $1", [draft!.id]);
-  lastSlug = [...(await backend.t.pool.query<{ slug: string }>("select slug from listings where id = any($1::uuid[])", [[...routable.big]])).rows.map((r) => r.slug)].sort().at(-1)!;
+  lastSlug = [
+    ...(await backend.t.pool.query<{ slug: string }>("select slug from listings where id = any($1::uuid[])", [[...routable.big]])).rows.map((r) => r.slug),
+  ]
+    .sort()
+    .at(-1)!;
 });
 
 afterAll(() => backend?.close());
@@ -70,7 +76,9 @@ describe("catalog.routing, paged and bounded", () => {
     const first = await client(TEST_SERVICE_TOKEN).catalog.routing.query();
     expect(first.listings.length).toBeLessThanOrEqual(ROUTING_PAGE_MAX);
     expect(first.nextCursor).not.toBeNull();
-    await expect(client(TEST_SERVICE_TOKEN).catalog.routing.query({ limit: ROUTING_PAGE_MAX + 1 })).rejects.toThrow(`limit: must be at most ${ROUTING_PAGE_MAX}`);
+    await expect(client(TEST_SERVICE_TOKEN).catalog.routing.query({ limit: ROUTING_PAGE_MAX + 1 })).rejects.toThrow(
+      `limit: must be at most ${ROUTING_PAGE_MAX}`,
+    );
   });
 
   it("the platform token's proxy reads every published listing across the pages, each exactly once", async () => {

@@ -17,7 +17,9 @@ function route(
   opts: { allowlist?: string[]; endpoint?: "chat" | "completion" | "embeddings"; throughput?: Record<string, number>; measured?: Record<string, number> } = {},
 ) {
   const measured = (l: (typeof listings)[number]) =>
-    opts.measured?.[l.listingId] === undefined ? l : { ...l, measured: { requests: 100, successRate: 1, medianOutputTokensPerSecond: opts.measured[l.listingId]!, medianTtftMs: 200 } };
+    opts.measured?.[l.listingId] === undefined
+      ? l
+      : { ...l, measured: { requests: 100, successRate: 1, medianOutputTokensPerSecond: opts.measured[l.listingId]!, medianTtftMs: 200 } };
   const d = chooseProviders({
     listings: listings.map(measured),
     model,
@@ -36,9 +38,21 @@ describe("chooseProviders", () => {
     ["a family is every provider, cheapest first by default", "llama-3.1-8b", {}, {}, ["beta", "alpha", "gamma"]],
     ["case does not matter", "LLAMA-3.1-8B", {}, {}, ["beta", "alpha", "gamma"]],
     ["efficiency: tokens per watt, highest first", "llama-3.1-8b", { sort: "efficiency" }, {}, ["gamma", "alpha", "beta"]],
-    ["throughput: measured first, unmeasured by price", "llama-3.1-8b", { sort: "throughput" }, { throughput: { [c.listingId]: 90 } }, ["gamma", "beta", "alpha"]],
+    [
+      "throughput: measured first, unmeasured by price",
+      "llama-3.1-8b",
+      { sort: "throughput" },
+      { throughput: { [c.listingId]: 90 } },
+      ["gamma", "beta", "alpha"],
+    ],
     ["throughput with no measurements is the price order", "llama-3.1-8b", { sort: "throughput" }, {}, ["beta", "alpha", "gamma"]],
-    ["throughput: the platform's 24 h median before this proxy's own", "llama-3.1-8b", { sort: "throughput" }, { throughput: { [c.listingId]: 90 }, measured: { [a.listingId]: 120 } }, ["alpha", "gamma", "beta"]],
+    [
+      "throughput: the platform's 24 h median before this proxy's own",
+      "llama-3.1-8b",
+      { sort: "throughput" },
+      { throughput: { [c.listingId]: 90 }, measured: { [a.listingId]: 120 } },
+      ["alpha", "gamma", "beta"],
+    ],
     ["order puts named providers first", "llama-3.1-8b", { order: ["gamma", "alpha"] }, {}, ["gamma", "alpha", "beta"]],
     ["order may name a listing slug", "llama-3.1-8b", { order: ["alpha/llama-3.1-8b"] }, {}, ["alpha", "beta", "gamma"]],
     ["only keeps the named", "llama-3.1-8b", { only: ["alpha", "gamma"] }, {}, ["alpha", "gamma"]],

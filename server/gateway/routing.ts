@@ -12,7 +12,11 @@ export type Endpoint = "chat" | "completion" | "embeddings";
 
 export type Policy = "price" | "efficiency" | "throughput";
 
-const ENDPOINT_NAMES: Record<Endpoint, string> = { chat: "chat completions (/v1/chat/completions)", completion: "text completions (/v1/completions)", embeddings: "embeddings (/v1/embeddings)" };
+const ENDPOINT_NAMES: Record<Endpoint, string> = {
+  chat: "chat completions (/v1/chat/completions)",
+  completion: "text completions (/v1/completions)",
+  embeddings: "embeddings (/v1/embeddings)",
+};
 
 /** OpenRouter's `provider` object (plus `allow`/`deny` as aliases of `only`/`ignore`, and sort "efficiency"). */
 export type ProviderPreferences = {
@@ -40,7 +44,14 @@ export function priceAt(listing: RoutingListing, now: number): PriceVersion {
 const stringList = (v: unknown): string[] | null =>
   v === undefined || v === null ? [] : Array.isArray(v) && v.every((s) => typeof s === "string") ? v.map((s) => s.toLowerCase()) : null;
 
-const SORTS: Record<string, Policy> = { price: "price", cheapest: "price", efficiency: "efficiency", throughput: "throughput", fastest: "throughput", latency: "throughput" };
+const SORTS: Record<string, Policy> = {
+  price: "price",
+  cheapest: "price",
+  efficiency: "efficiency",
+  throughput: "throughput",
+  fastest: "throughput",
+  latency: "throughput",
+};
 
 /** Validates the request's `provider` object; a string message names the bad field. */
 export function parseProviderPreferences(raw: unknown): ProviderPreferences | string {
@@ -128,7 +139,11 @@ export function chooseProviders(p: {
   if (allowed.length === 0) return { ok: false, code: "model_not_allowed", message: `This API key may not use \`${p.model}\`` };
   const served = [...new Set(allowed.flatMap((l) => l.modalities))];
   if (!served.includes(p.endpoint)) {
-    return { ok: false, code: "wrong_endpoint", message: `The model \`${p.model}\` does not serve ${endpointName(p.endpoint)}; it serves ${served.map(endpointName).join(" and ")}` };
+    return {
+      ok: false,
+      code: "wrong_endpoint",
+      message: `The model \`${p.model}\` does not serve ${endpointName(p.endpoint)}; it serves ${served.map(endpointName).join(" and ")}`,
+    };
   }
   const serving = allowed.filter(
     (l) => l.modalities.includes(p.endpoint) && (only.length === 0 || only.some((e) => names(e, l))) && !ignore.some((e) => names(e, l)),
@@ -147,6 +162,11 @@ export function chooseProviders(p: {
     }
     return price(a, b);
   });
-  const candidates = order.length ? ranked.map((l, i) => ({ l, i })).sort((a, b) => rankOf(order, a.l) - rankOf(order, b.l) || a.i - b.i).map((x) => x.l) : ranked;
+  const candidates = order.length
+    ? ranked
+        .map((l, i) => ({ l, i }))
+        .sort((a, b) => rankOf(order, a.l) - rankOf(order, b.l) || a.i - b.i)
+        .map((x) => x.l)
+    : ranked;
   return { ok: true, candidates: p.preferences.allow_fallbacks === false ? candidates.slice(0, 1) : candidates, policy, family };
 }

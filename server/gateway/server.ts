@@ -13,7 +13,7 @@ import { answerClientError, bearer, preflight, sendError, sendInternalError, sen
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics } from "./metrics";
 import { apiError, unavailable } from "./openai-errors";
-import { Proxy } from "./proxy";
+import { GatewayProxy } from "./proxy";
 import { RateLimiter } from "./rate-limit";
 import { UsageReporter } from "./reporter";
 import { CreditControl, defaultCreditOptions } from "./reservations";
@@ -105,14 +105,15 @@ async function generation(state: GatewayState, key: ActiveKey, url: URL, res: ht
   if (!id || !isUuid(id)) {
     return sendError(res, apiError("INVALID_INPUT", "invalid_id", "id: pass the generation id (the x-request-id of a response)", { param: "id" }));
   }
-  let g;
+  let g: Awaited<ReturnType<typeof state.config.backend.generation>>;
   try {
     g = await state.config.backend.generation({ id, keyId: key.keyId });
   } catch (err) {
     state.log(`generation lookup failed: ${(err as Error).message}`);
     return sendError(res, unavailable("backend_unavailable", "The generation could not be looked up right now; try again shortly"));
   }
-  if (!g) return sendError(res, apiError("NOT_FOUND", "generation_not_found", `Generation ${id} is not billed yet or does not belong to this key's organisation`));
+  if (!g)
+    return sendError(res, apiError("NOT_FOUND", "generation_not_found", `Generation ${id} is not billed yet or does not belong to this key's organisation`));
   sendJson(
     res,
     200,
@@ -149,7 +150,11 @@ export function metricsRefusal(req: http.IncomingMessage, token: string | undefi
   }
   const from = req.socket.remoteAddress ?? "";
   if (from === "127.0.0.1" || from === "::1" || from === "::ffff:127.0.0.1") return null;
-  return { status: 403, code: "metrics_local_only", message: "GET /metrics is served to this host only; set GATEWAY_METRICS_TOKEN to scrape it from elsewhere" };
+  return {
+    status: 403,
+    code: "metrics_local_only",
+    message: "GET /metrics is served to this host only; set GATEWAY_METRICS_TOKEN to scrape it from elsewhere",
+  };
 }
 
 /** Size caps on an upstream's answer: a JSON body, one SSE event (the most a stream holds back at once). */
@@ -194,21 +199,54 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
     metrics,
     log,
   };
-  new client.Gauge({ name: "gateway_usage_unreported", help: "Usage events not yet acknowledged by the backend", registers: [metrics.registry], collect() { this.set(reporter.pending); } });
-  new client.Gauge({ name: "gateway_spool_bytes", help: "Bytes of spool segments holding unacknowledged usage", registers: [metrics.registry], collect() { this.set(spool.bytes); } });
-  new client.Gauge({ name: "gateway_credit_granted_nano", help: "Credit granted to this proxy by reservations (nano-USD)", registers: [metrics.registry], collect() { this.set(Number(state.credit.grantedNano)); } });
-  new client.Gauge({ name: "gateway_credit_released_nano", help: "Unused credit returned to the backend (nano-USD)", registers: [metrics.registry], collect() { this.set(Number(state.credit.releasedNano)); } });
+  new client.Gauge({
+    name: "gateway_usage_unreported",
+    help: "Usage events not yet acknowledged by the backend",
+    registers: [metrics.registry],
+    collect() {
+      this.set(reporter.pending);
+    },
+  });
+  new client.Gauge({
+    name: "gateway_spool_bytes",
+    help: "Bytes of spool segments holding unacknowledged usage",
+    registers: [metrics.registry],
+    collect() {
+      this.set(spool.bytes);
+    },
+  });
+  new client.Gauge({
+    name: "gateway_credit_granted_nano",
+    help: "Credit granted to this proxy by reservations (nano-USD)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(Number(state.credit.grantedNano));
+    },
+  });
+  new client.Gauge({
+    name: "gateway_credit_released_nano",
+    help: "Unused credit returned to the backend (nano-USD)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(Number(state.credit.releasedNano));
+    },
+  });
 
   state.keys.start();
   state.catalog.start();
   // Load the catalog now so the first request does not wait for it (the web app may still be starting).
   void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
-  const agent = outboundAgent(config.outbound, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: config.upstreamIdleMs, bodyTimeout: config.upstreamIdleMs });
-  const proxy = new Proxy(state, agent);
+  const agent = outboundAgent(config.outbound, {
+    connections: 256,
+    keepAliveTimeout: 30_000,
+    headersTimeout: config.upstreamIdleMs,
+    bodyTimeout: config.upstreamIdleMs,
+  });
+  const proxy = new GatewayProxy(state, agent);
   const idleTimer = setInterval(() => void state.credit.releaseIdle(), 5_000);
   idleTimer.unref();
 
-  /** Every route but the proxied ones (which contain their own failures in Proxy.handle). */
+  /** Every route but the proxied ones (which contain their own failures in GatewayProxy.handle). */
   const route = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string): void | Promise<void> => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -226,7 +264,8 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       if (path === "/healthz") return sendJson(res, 200, JSON.stringify({ ok: true, unreported: reporter.pending }));
       if (path === "/metrics") {
         const refused = metricsRefusal(req, config.metricsToken);
-        if (refused) return sendJson(res, refused.status, JSON.stringify({ error: { message: refused.message, type: "invalid_request_error", code: refused.code } }));
+        if (refused)
+          return sendJson(res, refused.status, JSON.stringify({ error: { message: refused.message, type: "invalid_request_error", code: refused.code } }));
         return metrics.registry.metrics().then((text) => {
           res.writeHead(200, { "content-type": metrics.registry.contentType });
           res.end(text);
@@ -234,7 +273,8 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       }
       if (path === "/v1/models" || path.startsWith("/v1/models/")) {
         const id = path === "/v1/models" ? null : decodePathPart(path.slice("/v1/models/".length));
-        if (id === undefined) return sendError(res, apiError("INVALID_INPUT", "invalid_url", "The model id in the URL is not valid percent-encoding", { param: "model" }));
+        if (id === undefined)
+          return sendError(res, apiError("INVALID_INPUT", "invalid_url", "The model id in the URL is not valid percent-encoding", { param: "model" }));
         return listModels(state, res, id).catch((err: Error) => {
           log(`model list failed: ${err.message}`);
           sendError(res, unavailable("backend_unavailable", "The model list is not available right now"));

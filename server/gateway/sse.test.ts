@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { replaceModel, SseRelay, spliceAnswer } from "./sse";
 import { countTextTokens } from "./tokens";
 
-const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
+const chunk = (content: string) =>
+  `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
 const usage = `data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}\n\n`;
 const done = "data: [DONE]\n\n";
 
@@ -140,7 +141,11 @@ describe("the answer names the listing's slug, not the upstream's id", () => {
   });
 
   it.each([
-    ["compact JSON", '{"id":"x","model":"up-id","choices":[{"message":{"content":"\\"model\\":\\"no\\""}}]}', '{"id":"x","model":"prov/m","choices":[{"message":{"content":"\\"model\\":\\"no\\""}}]}'],
+    [
+      "compact JSON",
+      '{"id":"x","model":"up-id","choices":[{"message":{"content":"\\"model\\":\\"no\\""}}]}',
+      '{"id":"x","model":"prov/m","choices":[{"message":{"content":"\\"model\\":\\"no\\""}}]}',
+    ],
     ["a space after the colon", '{"model": "up-id","data":[]}', '{"model": "prov/m","data":[]}'],
     ["no model key", '{"id":"x"}', '{"id":"x"}'],
     ["a model that is not a string", '{"model":null}', '{"model":null}'],

@@ -50,7 +50,8 @@ export function readUsage(u: unknown): UpstreamUsage | null {
   const prompt = int(o.prompt_tokens);
   const completion = o.completion_tokens === undefined ? 0 : int(o.completion_tokens);
   const details = o.prompt_tokens_details;
-  const cached = details === undefined || details === null || details.cached_tokens === undefined || details.cached_tokens === null ? 0 : int(details.cached_tokens);
+  const cached =
+    details === undefined || details === null || details.cached_tokens === undefined || details.cached_tokens === null ? 0 : int(details.cached_tokens);
   if (prompt === null || completion === null || cached === null) return null;
   return { promptTokens: prompt, completionTokens: completion, cachedTokens: Math.min(prompt, cached) };
 }

@@ -30,7 +30,14 @@ describe("countTextTokens", () => {
     expect(textInputTokens("x".repeat(40))).toBe(10);
     expect(textInputTokens("a b c d e f")).toBe(6);
     expect(textInputTokens(["abcd", "efgh"])).toBe(2);
-    expect(chatPromptTokens({ messages: [{ role: "user", content: "hello" }, { role: "user", content: [{ type: "text", text: "hi there" }] }] })).toBe(4 + 2 + 4 + 2);
+    expect(
+      chatPromptTokens({
+        messages: [
+          { role: "user", content: "hello" },
+          { role: "user", content: [{ type: "text", text: "hi there" }] },
+        ],
+      }),
+    ).toBe(4 + 2 + 4 + 2);
   });
 
   it("counts a character a token in scripts without spaces, as BPE roughly does", () => {
@@ -42,9 +49,13 @@ describe("countTextTokens", () => {
     const plain = chatPromptTokens({ messages: [text] });
     const image = { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "high" } };
     expect(chatPromptTokens({ messages: [{ role: "user", content: [{ type: "text", text: "hello" }, image, image] }] })).toBe(plain + 2 * NON_TEXT_PART_TOKENS);
-    const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", description: "x".repeat(400) } } } } }];
+    const tools = [
+      { type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", description: "x".repeat(400) } } } } },
+    ];
     expect(chatPromptTokens({ messages: [text], tools })).toBeGreaterThanOrEqual(plain + 100);
-    expect(chatPromptTokens({ messages: [text], response_format: { type: "json_schema", json_schema: { schema: { description: "y".repeat(400) } } } })).toBeGreaterThanOrEqual(plain + 100);
+    expect(
+      chatPromptTokens({ messages: [text], response_format: { type: "json_schema", json_schema: { schema: { description: "y".repeat(400) } } } }),
+    ).toBeGreaterThanOrEqual(plain + 100);
     const call = { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "lookup", arguments: "z".repeat(400) } }] };
     expect(chatPromptTokens({ messages: [text, call] })).toBeGreaterThanOrEqual(plain + 4 + 100);
   });

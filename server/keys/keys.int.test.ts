@@ -150,7 +150,9 @@ describe("acceptance 2: who may do what", () => {
       [{ rpmLimit: null }, "rpmLimit"],
     ];
     for (const [change, field] of refused) {
-      const err = await as(devA).keys.update({ keyId: key.id, ...change }).catch((e: TRPCError) => e);
+      const err = await as(devA)
+        .keys.update({ keyId: key.id, ...change })
+        .catch((e: TRPCError) => e);
       expect(err).toMatchObject({ code: "FORBIDDEN", message: `${field}: only an owner may raise or remove a limit; developers may lower it` });
     }
     expect((await as(devA).keys.list()).find((k) => k.id === key.id)).toMatchObject({ rpmLimit: 100 });
@@ -169,14 +171,18 @@ describe("acceptance 2: who may do what", () => {
     ["absurd tpm", { tpmLimit: 2_000_000_000 }, "tpmLimit", /at most 1,000,000,000/],
     ["unknown listing slug", { modelAllowlist: ["prov/model-x", "prov/no-such-model"] }, "modelAllowlist", /"prov\/no-such-model"/],
     ["unknown family", { modelAllowlist: ["no-such-family"] }, "modelAllowlist", /"no-such-family"/],
-    ["a draft listing is not allowed (nor revealed)", { modelAllowlist: ["prov/secret-draft"] }, "modelAllowlist", /"prov\/secret-draft" is not a listed model/],
+    [
+      "a draft listing is not allowed (nor revealed)",
+      { modelAllowlist: ["prov/secret-draft"] },
+      "modelAllowlist",
+      /"prov\/secret-draft" is not a listed model/,
+    ],
     ["a family given as a slug", { modelAllowlist: ["prov/fam-x"] }, "modelAllowlist", /"prov\/fam-x"/],
     ["expiry in the past", { expiresAt: new Date(Date.now() - 60_000) }, "expiresAt", /in the future/],
     ["empty name", { name: "  " }, "name", /is required/],
   ];
 
-  const counts = () =>
-    t.pool.query("select (select count(*)::int from api_keys) k, (select coalesce(max(version), 0)::int from key_state) v");
+  const counts = () => t.pool.query("select (select count(*)::int from api_keys) k, (select coalesce(max(version), 0)::int from key_state) v");
 
   it.each(invalid)("create refuses %s, naming the field, and writes nothing", async (_label, fields, field, message) => {
     const before = await counts();
@@ -213,7 +219,10 @@ describe("acceptance 3: resolving keys and the revocation signal", () => {
     const expired = await as(ownerA).keys.create({ name: "Expired", expiresAt: new Date(Date.now() + 60_000) });
     await as(ownerA).keys.revoke({ keyId: revoked.id });
     // Time passes: the expiry is in the past now.
-    await t.db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiKeys.id, expired.id));
+    await t.db
+      .update(apiKeys)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(apiKeys.id, expired.id));
 
     const r = (secret: string) => service().keys.resolve({ secret });
     expect(await r(active.secret)).toMatchObject({

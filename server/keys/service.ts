@@ -139,7 +139,10 @@ export async function listKeys(db: DbOrTx, p: { orgId: string; now?: Date }) {
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
   const starts = new Map<string, Date>();
   for (const r of rows) starts.set(r.lineageId, periodStart(r.limitPeriod ?? DISPLAY_PERIOD, now));
-  const spend = await lineageSpend(db, [...starts].map(([lineageId, start]) => ({ lineageId, start })));
+  const spend = await lineageSpend(
+    db,
+    [...starts].map(([lineageId, start]) => ({ lineageId, start })),
+  );
   return rows.map(({ createdByName, createdByEmail, ...r }) => {
     const status = keyStatus(r, now);
     const period = r.limitPeriod ?? DISPLAY_PERIOD;
@@ -337,7 +340,10 @@ export const MAX_CHANGED_KEY_IDS = 10_000;
  * evict just those from its cache. A provider's proxy (`serviceOrgId`) learns
  * only of keys it holds reservations for: the platform's key ids are not its to list.
  */
-export async function revocationVersion(db: DbOrTx, p: { since?: number; serviceOrgId?: string | null }): Promise<{ version: number; changedKeyIds: string[] | null }> {
+export async function revocationVersion(
+  db: DbOrTx,
+  p: { since?: number; serviceOrgId?: string | null },
+): Promise<{ version: number; changedKeyIds: string[] | null }> {
   const { since, serviceOrgId = null } = p;
   const [row] = await db.select({ version: keyState.version }).from(keyState).where(eq(keyState.id, 1));
   const version = Number(row?.version ?? 0n);

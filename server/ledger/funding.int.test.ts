@@ -47,15 +47,25 @@ async function newBuyer() {
 }
 
 async function topUp(b: { user: { id: string }; orgId: string }, dollars: number) {
-  const { id } = await createTopUp(t.db, { payments, orgId: b.orgId, userId: b.user.id, amountUsd: String(dollars), limits: { minCents: 1, maxCents: 1e8 }, appUrl: "http://x" });
+  const { id } = await createTopUp(t.db, {
+    payments,
+    orgId: b.orgId,
+    userId: b.user.id,
+    amountUsd: String(dollars),
+    limits: { minCents: 1, maxCents: 1e8 },
+    appUrl: "http://x",
+  });
   await payLocally(t.db, { payments, deliver, orgId: b.orgId, topupId: id, outcome: "pay" });
   return id;
 }
 
 async function use(b: { keyId: string }, dollars: number) {
-  const [r] = await reportUsage(t.db, { events: [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], service: { kind: "platform" },
+  const [r] = await reportUsage(t.db, {
+    events: [makeEvent({ keyId: b.keyId, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })],
+    service: { kind: "platform" },
     defaultFeeBps: FEE_BPS,
-    settle: "inline" });
+    settle: "inline",
+  });
   expect(r!.status).toBe("settled");
 }
 
@@ -65,7 +75,9 @@ async function provider() {
     sql`select kind, (credits_posted - debits_posted)::int8 as bal from ledger_accounts where org_id = ${listing.providerOrgId}::uuid`,
   );
   const of = (k: string) => rows.find((r) => r.kind === k)?.bal ?? 0n;
-  const lots = await t.db.execute<{ s: bigint }>(sql`select coalesce(sum(unfunded_nano), 0)::int8 as s from earning_lots where provider_org_id = ${listing.providerOrgId}::uuid`);
+  const lots = await t.db.execute<{ s: bigint }>(
+    sql`select coalesce(sum(unfunded_nano), 0)::int8 as s from earning_lots where provider_org_id = ${listing.providerOrgId}::uuid`,
+  );
   // The lots explain the unfunded payable to the cent.
   expect(lots.rows[0]!.s).toBe(of("provider_unfunded"));
   return { funded: of("provider_payable"), unfunded: of("provider_unfunded") };
@@ -120,7 +132,9 @@ describe("pay when paid", () => {
     await use(b, 40);
     // $20 of credit covers $20 of the $36 share; $16 of share waits on the receivable.
     expect(await delta(before)).toEqual({ funded: $(20), unfunded: $(16) });
-    expect(await waitingEarnings(t.db, { providerOrgId: listing.providerOrgId })).toContainEqual(expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }));
+    expect(await waitingEarnings(t.db, { providerOrgId: listing.providerOrgId })).toContainEqual(
+      expect.objectContaining({ buyerOrgId: b.orgId, unfundedNano: $(16) }),
+    );
     // The trial balance shows both payables, and still balances.
     const tb = await trialBalance(t.db);
     const kind = (k: string) => tb.kinds.find((r) => r.kind === k)?.balanceNano;
@@ -140,7 +154,13 @@ describe("pay when paid", () => {
     const { funded, unfunded } = await provider();
     expect(unfunded >= $(27)).toBe(true);
     const over = (funded + $(1)) / 10_000_000n;
-    const request = { id: uuidv7(), orgId: listing.providerOrgId, amountUsd: (Number(over) / 100).toFixed(2), paidOn: new Date().toISOString().slice(0, 10), bankReference: "BANK-1" };
+    const request = {
+      id: uuidv7(),
+      orgId: listing.providerOrgId,
+      amountUsd: (Number(over) / 100).toFixed(2),
+      paidOn: new Date().toISOString().slice(0, 10),
+      bankReference: "BANK-1",
+    };
     await expect(recordPayout(t.db, { ...request, actorUserId: null })).rejects.toThrow(/amountUsd: .* payable balance/);
   });
 
@@ -151,7 +171,14 @@ describe("pay when paid", () => {
     const mid = await provider();
     // Pay out everything funded but $5.
     const pay = mid.funded - $(5);
-    await recordPayout(t.db, { id: uuidv7(), orgId: listing.providerOrgId, amountUsd: (Number(pay / 10_000_000n) / 100).toFixed(2), paidOn: new Date().toISOString().slice(0, 10), bankReference: "BANK-2", actorUserId: null });
+    await recordPayout(t.db, {
+      id: uuidv7(),
+      orgId: listing.providerOrgId,
+      amountUsd: (Number(pay / 10_000_000n) / 100).toFixed(2),
+      paidOn: new Date().toISOString().slice(0, 10),
+      bankReference: "BANK-2",
+      actorUserId: null,
+    });
     expect((await send(refundEvent(id, 5000))).status).toBe(200);
     const after = await provider();
     expect(after.funded).toBe(0n);

@@ -5,11 +5,7 @@ import { fundOldestFirst, perProvider, unfundNewestFirst, type Lot } from "./fun
  * One buyer's money against its providers' earnings, driven through the funding rules the
  * way the ledger's postings use them. Amounts in whole dollars (×1e9 nano-USD is exact).
  */
-type Event =
-  | { topUp: number }
-  | { usage: number; fee: number; provider: string }
-  | { clawback: number }
-  | { payout: number; provider: string };
+type Event = { topUp: number } | { usage: number; fee: number; provider: string } | { clawback: number } | { payout: number; provider: string };
 type Expect = Record<string, { funded: number; unfunded: number; paid: number }>;
 
 const $ = (d: number) => BigInt(d) * 1_000_000_000n;
@@ -69,8 +65,7 @@ function run(events: readonly Event[]) {
   return { providers: out, owed, credit, lots };
 }
 
-const expected = (e: Expect) =>
-  Object.fromEntries(Object.entries(e).map(([p, v]) => [p, { funded: $(v.funded), unfunded: $(v.unfunded), paid: $(v.paid) }]));
+const expected = (e: Expect) => Object.fromEntries(Object.entries(e).map(([p, v]) => [p, { funded: $(v.funded), unfunded: $(v.unfunded), paid: $(v.paid) }]));
 
 const cases: { label: string; events: Event[]; expect: Expect; owed: number }[] = [
   {

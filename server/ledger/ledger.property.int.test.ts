@@ -84,12 +84,13 @@ describe("ledger properties under concurrency", () => {
         const target = (i: number) => (i < BUYERS ? accounts[i]! : revenue);
 
         // Fix every id and clock up front; holds are referred to by their position.
-        const plans: Planned[][] = workers.map((ops) =>
-          ops.map((op, step) => ({ op, ids: [uuidv7(), uuidv7(), uuidv7(), uuidv7()], now: at(step) })),
-        );
+        const plans: Planned[][] = workers.map((ops) => ops.map((op, step) => ({ op, ids: [uuidv7(), uuidv7(), uuidv7(), uuidv7()], now: at(step) })));
         // Holds created earlier by the same worker are preferred (they exist, so posts and voids
         // resolve them and later ones collide); otherwise any worker's, which races their creation.
-        const pendingIds = plans.flat().filter((p) => p.op.op === "pending").map((p) => p.ids[0]!);
+        const pendingIds = plans
+          .flat()
+          .filter((p) => p.op.op === "pending")
+          .map((p) => p.ids[0]!);
         for (const ops of plans) {
           const earlier: string[] = [];
           for (const p of ops) {
@@ -105,37 +106,68 @@ describe("ledger properties under concurrency", () => {
           switch (op.op) {
             case "topup":
               return t.db.transaction((tx) =>
-                postTransfers(tx, { transfers: [{ id: ids[0]!, debitAccountId: clearing.id, creditAccountId: accounts[op.buyer]!.id, amountNano: op.amount, code: "topup" }], now }),
+                postTransfers(tx, {
+                  transfers: [{ id: ids[0]!, debitAccountId: clearing.id, creditAccountId: accounts[op.buyer]!.id, amountNano: op.amount, code: "topup" }],
+                  now,
+                }),
               );
             case "transfer":
               if (op.from === op.to) return Promise.resolve([]);
               return t.db.transaction((tx) =>
-                postTransfers(tx, { transfers: [{ id: ids[0]!, debitAccountId: accounts[op.from]!.id, creditAccountId: target(op.to).id, amountNano: op.amount, code: "usage" }], now }),
+                postTransfers(tx, {
+                  transfers: [{ id: ids[0]!, debitAccountId: accounts[op.from]!.id, creditAccountId: target(op.to).id, amountNano: op.amount, code: "usage" }],
+                  now,
+                }),
               );
             case "multileg":
               if (op.from === op.to) return Promise.resolve([]);
               return t.db.transaction((tx) =>
-                postTransfers(tx, { transfers: [
+                postTransfers(tx, {
+                  transfers: [
                     { id: ids[0]!, debitAccountId: accounts[op.from]!.id, creditAccountId: target(op.to).id, amountNano: op.amounts[0], code: "usage" },
                     { id: ids[1]!, debitAccountId: accounts[op.from]!.id, creditAccountId: revenue.id, amountNano: op.amounts[1], code: "usage" },
-                  ], now }),
+                  ],
+                  now,
+                }),
               );
             case "batch": {
               // The bulk path (settlement's): a replay reports counts, so the outcome is what the legs moved.
               const legs = op.legs.map((l, i) => {
                 const to = l.to === op.from ? revenue : target(l.to);
                 return l.hold
-                  ? { id: ids[i]!, debitAccountId: accounts[op.from]!.id, creditAccountId: holds.id, amountNano: l.amount, code: "reservation" as const, pending: { expiresAt: at(30) } }
+                  ? {
+                      id: ids[i]!,
+                      debitAccountId: accounts[op.from]!.id,
+                      creditAccountId: holds.id,
+                      amountNano: l.amount,
+                      code: "reservation" as const,
+                      pending: { expiresAt: at(30) },
+                    }
                   : { id: ids[i]!, debitAccountId: accounts[op.from]!.id, creditAccountId: to.id, amountNano: l.amount, code: "usage" as const };
               });
               return t.db
                 .transaction((tx) => postTransfersBatch(tx, { transfers: legs, now }))
-                .then(() => legs.map((l) => ({ type: l.pending ? ("pending" as const) : ("single" as const), debitAccountId: l.debitAccountId, creditAccountId: l.creditAccountId, amountNano: l.amountNano })));
+                .then(() =>
+                  legs.map((l) => ({
+                    type: l.pending ? ("pending" as const) : ("single" as const),
+                    debitAccountId: l.debitAccountId,
+                    creditAccountId: l.creditAccountId,
+                    amountNano: l.amountNano,
+                  })),
+                );
             }
             case "pending":
               return t.db
                 .transaction((tx) =>
-                  createPending(tx, { id: ids[0]!, debitAccountId: accounts[op.buyer]!.id, creditAccountId: holds.id, amountNano: op.amount, code: "reservation", expiresAt: new Date(now.getTime() + op.ttlSeconds * 1000), now }),
+                  createPending(tx, {
+                    id: ids[0]!,
+                    debitAccountId: accounts[op.buyer]!.id,
+                    creditAccountId: holds.id,
+                    amountNano: op.amount,
+                    code: "reservation",
+                    expiresAt: new Date(now.getTime() + op.ttlSeconds * 1000),
+                    now,
+                  }),
                 )
                 .then((x) => [x]);
             case "post":

@@ -24,7 +24,13 @@ export async function lockAccounts(tx: Tx, p: { accountIds: readonly string[]; s
   return new Map(
     rows.map((r) => [
       r.id,
-      { id: r.id, debitsPosted: BigInt(r.debits_posted), creditsPosted: BigInt(r.credits_posted), debitsPending: BigInt(r.debits_pending), creditLimitNano: BigInt(r.credit_limit_nano) },
+      {
+        id: r.id,
+        debitsPosted: BigInt(r.debits_posted),
+        creditsPosted: BigInt(r.credits_posted),
+        debitsPending: BigInt(r.debits_pending),
+        creditLimitNano: BigInt(r.credit_limit_nano),
+      },
     ]),
   );
 }

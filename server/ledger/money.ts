@@ -42,9 +42,7 @@ export type PricesPer1k = { inputPer1kNano: bigint; outputPer1kNano: bigint; cac
  */
 export function usageCostNano(tokens: TokenCounts, prices: PricesPer1k): bigint {
   const n =
-    BigInt(tokens.input) * prices.inputPer1kNano +
-    BigInt(tokens.output) * prices.outputPer1kNano +
-    BigInt(tokens.cachedInput) * prices.cachedInputPer1kNano;
+    BigInt(tokens.input) * prices.inputPer1kNano + BigInt(tokens.output) * prices.outputPer1kNano + BigInt(tokens.cachedInput) * prices.cachedInputPer1kNano;
   return checkInt64(divRoundHalfEven(n, 1000n), "usage cost");
 }
 
@@ -86,11 +84,7 @@ export function normaliseDecimal(text: string, field: string): string {
     );
   }
   if (DECIMAL_COMMA.test(body)) return sign + body.replace(",", ".");
-  throw new DomainError(
-    "INVALID_INPUT",
-    `${field}: "${text}" is not a decimal dollar amount; type digits with one decimal point or comma, e.g. 20.50`,
-    field,
-  );
+  throw new DomainError("INVALID_INPUT", `${field}: "${text}" is not a decimal dollar amount; type digits with one decimal point or comma, e.g. 20.50`, field);
 }
 
 /**

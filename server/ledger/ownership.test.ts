@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -11,7 +11,7 @@ const FORBIDDEN = /ledger_accounts|ledger_pending|ledgerAccounts|ledgerPending/;
 const isTest = (file: string) => /\.(test|spec)\.tsx?$/.test(file);
 
 function sources(dir: string): string[] {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(path.join(ROOT, dir), { withFileTypes: true });
   } catch {

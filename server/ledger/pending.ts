@@ -103,7 +103,8 @@ async function resolvePending(tx: Tx, type: Exclude<ResolutionKind, "expire_pend
     const [stored] = await run(tx, sql`select * from ledger_transfers where id = ${id}`);
     const t = toTransfer(stored!);
     const wanted = type === "post_pending" ? (input.amountNano ?? pending.amountNano) : pending.amountNano;
-    const field = t.type !== type ? "type" : t.amountNano !== wanted ? "amountNano" : input.ref !== undefined && (input.ref?.kind ?? null) !== t.refKind ? "ref" : null;
+    const field =
+      t.type !== type ? "type" : t.amountNano !== wanted ? "amountNano" : input.ref !== undefined && (input.ref?.kind ?? null) !== t.refKind ? "ref" : null;
     if (field) throw new DomainError("CONFLICT", `transfer ${id} already resolved ${pending.pendingId} with a different ${field}`, field);
     return t;
   }
@@ -195,8 +196,7 @@ export async function expirePending(db: Db, p: { now?: Date; batchSize?: number 
 // these fragments. Constant text for a constant argument, so they fit named prepared statements.
 
 /** True when the hold whose id is in column `holdId` (e.g. "r.hold_transfer_id") is open. */
-export const holdIsOpen = (holdId: string): SQL =>
-  sql.raw(`EXISTS (SELECT 1 FROM ledger_pending lp WHERE lp.pending_id = ${holdId} AND lp.status = 'open')`);
+export const holdIsOpen = (holdId: string): SQL => sql.raw(`EXISTS (SELECT 1 FROM ledger_pending lp WHERE lp.pending_id = ${holdId} AND lp.status = 'open')`);
 
 /**
  * A query of (pending_id, status) for the holds whose ids `holdIds` (a subquery) returns,

@@ -24,7 +24,14 @@ const ID2 = "00000000-0000-7000-8000-000000000002";
 const NOW = new Date("2026-01-01T00:00:00Z");
 const LATER = new Date("2026-01-01T01:00:00Z");
 
-const leg = (over: Partial<TransferInput> = {}): TransferInput => ({ id: ID1, debitAccountId: A, creditAccountId: B, amountNano: 100n, code: "usage", ...over });
+const leg = (over: Partial<TransferInput> = {}): TransferInput => ({
+  id: ID1,
+  debitAccountId: A,
+  creditAccountId: B,
+  amountNano: 100n,
+  code: "usage",
+  ...over,
+});
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -172,7 +179,11 @@ describe("accountBalance", () => {
     ["incoming holds do not count as available", sums({ creditsPosted: 10n, creditsPending: 5n }), [10n, 5n, 10n]],
     ["credit limit adds to available", sums({ creditsPosted: 10n, creditLimitNano: 5n }), [10n, 0n, 15n]],
     ["limit ignored without the flag", sums({ creditsPosted: 10n, creditLimitNano: 5n, debitsMustNotExceedCredits: false }), [10n, 0n, 10n]],
-    ["debit-normal clearing account", sums({ kind: "payments_clearing", debitsPosted: 10n, creditsPosted: 2n, creditsPending: 1n, debitsMustNotExceedCredits: false }), [8n, -1n, 7n]],
+    [
+      "debit-normal clearing account",
+      sums({ kind: "payments_clearing", debitsPosted: 10n, creditsPosted: 2n, creditsPending: 1n, debitsMustNotExceedCredits: false }),
+      [8n, -1n, 7n],
+    ],
   ] as const)("%s", (_label, a, [postedNano, pendingNano, availableNano]) => {
     expect(accountBalance(a)).toEqual({ postedNano, pendingNano, availableNano });
   });

@@ -148,7 +148,11 @@ export function decideResolution(pending: PendingState, type: ResolutionKind, no
  */
 export function reverseTransfer(original: Transfer, newId: string): TransferInput {
   if (original.type !== "single" && original.type !== "post_pending") {
-    throw new DomainError("INVALID_INPUT", `transfer ${original.id} is ${original.type} and moved no posted money; void a pending transfer instead`, "transferId");
+    throw new DomainError(
+      "INVALID_INPUT",
+      `transfer ${original.id} is ${original.type} and moved no posted money; void a pending transfer instead`,
+      "transferId",
+    );
   }
   return {
     id: newId,
@@ -161,7 +165,15 @@ export function reverseTransfer(original: Transfer, newId: string): TransferInpu
 }
 
 /** Accounts whose balance is credits − debits (what the platform owes or earned); the rest are debits − credits. */
-const CREDIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set(["buyer_credits", "provider_payable", "provider_unfunded", "platform_revenue", "payouts", "usage_holds", "usage_clearing"]);
+const CREDIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set([
+  "buyer_credits",
+  "provider_payable",
+  "provider_unfunded",
+  "platform_revenue",
+  "payouts",
+  "usage_holds",
+  "usage_clearing",
+]);
 export const normalSide = (kind: LedgerAccountKind): "credit" | "debit" => (CREDIT_NORMAL.has(kind) ? "credit" : "debit");
 
 /** Organisation accounts need an organisation; the platform's own accounts must not have one. */

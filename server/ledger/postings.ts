@@ -73,10 +73,14 @@ ins AS (
   SELECT * FROM input
   RETURNING 1
 ),
-${pending ? sql`pend AS (
+${
+  pending
+    ? sql`pend AS (
   INSERT INTO ledger_pending (pending_id, debit_account_id, credit_account_id, amount_nano, expires_at)
   SELECT id, debit_account_id, credit_account_id, amount_nano, expires_at FROM input WHERE type = 'pending'
-),` : sql``}
+),`
+    : sql``
+}
 -- The insert runs before the accounts move (d waits for it), so a used id is reported as one even when a limit would also refuse.
 d AS (
   SELECT * FROM unnest(${dcol((x) => x.accountId)}::uuid[], ${dcol((x) => x.debitsPosted)}::int8[], ${dcol((x) => x.creditsPosted)}::int8[],
@@ -108,10 +112,7 @@ async function checkReplays(tx: Tx, transfers: readonly TransferInput[], replaye
     const field = s ? mismatchedField(s, t) : "id";
     if (field) {
       const i = transfers.indexOf(t);
-      await abortWith(
-        tx,
-        new DomainError("CONFLICT", `transfer ${t.id} already exists with a different ${field}`, `transfers[${i}].${field}`),
-      );
+      await abortWith(tx, new DomainError("CONFLICT", `transfer ${t.id} already exists with a different ${field}`, `transfers[${i}].${field}`));
     }
   }
   return stored;
@@ -130,7 +131,11 @@ export async function postTransfers(tx: Tx, p: { transfers: readonly TransferInp
   const rows = await run(tx, postingStatement(transfers), legFieldOf(transfers));
   const inserted = new Map<string, Transfer>();
   for (const r of rows) if (r.id) inserted.set(r.id as string, toTransfer(r));
-  const replayed = await checkReplays(tx, transfers, transfers.filter((t) => !inserted.has(t.id.toLowerCase())));
+  const replayed = await checkReplays(
+    tx,
+    transfers,
+    transfers.filter((t) => !inserted.has(t.id.toLowerCase())),
+  );
   return transfers.map((t) => (inserted.get(t.id.toLowerCase()) ?? replayed.get(t.id.toLowerCase()))!);
 }
 

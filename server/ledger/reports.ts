@@ -17,7 +17,14 @@ type Row = Record<string, unknown>;
 const rows = async (db: DbOrTx, q: SQL) => (await db.execute(q)).rows as Row[];
 
 /** The four sums of one account, as bigint whatever the driver handed back. */
-export type AccountSumsRow = { id: string; kind: LedgerAccountKind; debitsPosted: bigint; creditsPosted: bigint; debitsPending: bigint; creditsPending: bigint };
+export type AccountSumsRow = {
+  id: string;
+  kind: LedgerAccountKind;
+  debitsPosted: bigint;
+  creditsPosted: bigint;
+  debitsPending: bigint;
+  creditsPending: bigint;
+};
 
 /** A kind as an SQL literal (kinds are a closed enum, so the statement text stays the same for every caller). */
 const kindLiteral = (k: LedgerAccountKind) => `'${ledgerAccountKind.enumValues.includes(k) ? k : "invalid"}'`;
@@ -107,7 +114,8 @@ export const joinOpenHold = (pendingId: string): SQL => sql.raw(`join ledger_pen
  * and each side's organisation (`od`, `oc`), selected as t.*, d_kind, d_org, d_org_name,
  * c_kind, c_org, c_org_name.
  */
-export const TRANSFERS_WITH_SIDES: SQL = sql.raw(`t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
+export const TRANSFERS_WITH_SIDES: SQL =
+  sql.raw(`t.*, d.kind as d_kind, d.org_id as d_org, od.name as d_org_name, c.kind as c_kind, c.org_id as c_org, oc.name as c_org_name
   from ledger_transfers t
   join ledger_accounts d on d.id = t.debit_account_id left join organizations od on od.id = d.org_id
   join ledger_accounts c on c.id = t.credit_account_id left join organizations oc on oc.id = c.org_id`);
@@ -154,7 +162,10 @@ export type AccountFilter = { kind?: LedgerAccountKind | null; orgId?: string | 
  * organisation name and kind; `limit` per page, the next page `after` the previous page's
  * `nextCursor` (an account id). `search` matches organisation names.
  */
-export async function listAccounts(db: DbOrTx, p: AccountFilter & { after?: string | null; limit?: number } = {}): Promise<{ accounts: AccountRow[]; nextCursor: string | null }> {
+export async function listAccounts(
+  db: DbOrTx,
+  p: AccountFilter & { after?: string | null; limit?: number } = {},
+): Promise<{ accounts: AccountRow[]; nextCursor: string | null }> {
   const limit = p.limit ?? 100;
   const search = p.search?.trim() ? likePattern(p.search.trim()) : null;
   const found = await rows(

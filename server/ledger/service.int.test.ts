@@ -81,10 +81,12 @@ describe("postings", () => {
     const before = await count("select count(*) from ledger_transfers");
     const err = await errorOf(
       t.db.transaction((tx) =>
-        postTransfers(tx, { transfers: [
-          { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: parseUsd("0.50"), code: "topup" },
-          { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("2"), code: "usage" },
-        ] }),
+        postTransfers(tx, {
+          transfers: [
+            { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: parseUsd("0.50"), code: "topup" },
+            { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("2"), code: "usage" },
+          ],
+        }),
       ),
     );
     expect(err.code).toBe("INSUFFICIENT_CREDIT");
@@ -97,17 +99,26 @@ describe("postings", () => {
   it("legs that together stay within the limit are accepted (aggregated per account)", async () => {
     const f = await newBuyer();
     await t.db.transaction((tx) =>
-      postTransfers(tx, { transfers: [
-        { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 100n, code: "topup" },
-        { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 100n, code: "usage" },
-      ] }),
+      postTransfers(tx, {
+        transfers: [
+          { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 100n, code: "topup" },
+          { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 100n, code: "usage" },
+        ],
+      }),
     );
     expect((await getBalance(t.db, { accountId: f.buyer.id })).postedNano).toBe(0n);
   });
 
   it("a replay with the same id and fields returns the original and changes nothing", async () => {
     const f = await newBuyer();
-    const req = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 500n, code: "topup" as const, ref: { kind: "stripe_event", id: "evt_1" } };
+    const req = {
+      id: uuidv7(),
+      debitAccountId: f.clearing.id,
+      creditAccountId: f.buyer.id,
+      amountNano: 500n,
+      code: "topup" as const,
+      ref: { kind: "stripe_event", id: "evt_1" },
+    };
     const [first] = await t.db.transaction((tx) => postTransfers(tx, { transfers: [req] }));
     const [again] = await t.db.transaction((tx) => postTransfers(tx, { transfers: [req] }));
     expect(again).toEqual(first);
@@ -125,7 +136,14 @@ describe("postings", () => {
     ["creditAccountId", "swap"],
   ])("the same id with a different %s is a CONFLICT naming it, and aborts the transaction", async (field, change) => {
     const f = await newBuyer();
-    const req = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 500n, code: "topup" as const, ref: { kind: "stripe_event", id: "evt_1" } };
+    const req = {
+      id: uuidv7(),
+      debitAccountId: f.clearing.id,
+      creditAccountId: f.buyer.id,
+      amountNano: 500n,
+      code: "topup" as const,
+      ref: { kind: "stripe_event", id: "evt_1" },
+    };
     await t.db.transaction((tx) => postTransfers(tx, { transfers: [req] }));
     const changed = change === "swap" ? { ...req, creditAccountId: f.revenue.id } : { ...req, ...(change as object) };
     const other = { id: uuidv7(), debitAccountId: f.clearing.id, creditAccountId: f.buyer.id, amountNano: 7n, code: "topup" as const };
@@ -145,7 +163,9 @@ describe("postings", () => {
     const f = await newBuyer();
     const id = uuidv7();
     const err = await errorOf(
-      t.db.transaction((tx) => postTransfers(tx, { transfers: [{ id, debitAccountId: f.clearing.id, creditAccountId: uuidv7(), amountNano: 1n, code: "topup" }] })),
+      t.db.transaction((tx) =>
+        postTransfers(tx, { transfers: [{ id, debitAccountId: f.clearing.id, creditAccountId: uuidv7(), amountNano: 1n, code: "topup" }] }),
+      ),
     );
     expect(err.code).toBe("NOT_FOUND");
     expect(err.field).toBe("transfers[0].creditAccountId");
@@ -174,7 +194,9 @@ describe("postings", () => {
       await setCreditLimit(tx, { accountId: f.buyer.id, creditLimitNano: 300n });
     });
     const spend = (amountNano: bigint) =>
-      t.db.transaction((tx) => postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano, code: "usage" }] }));
+      t.db.transaction((tx) =>
+        postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano, code: "usage" }] }),
+      );
     await spend(200n);
     expect((await errorOf(spend(101n))).code).toBe("INSUFFICIENT_CREDIT");
     await spend(100n);
@@ -204,11 +226,13 @@ describe("postings", () => {
     // Each transaction moves money both ways in legs ordered to provoke a deadlock if locks followed leg order.
     const move = (x: LedgerAccount, y: LedgerAccount) =>
       t.db.transaction((tx) =>
-        postTransfers(tx, { transfers: [
-          { id: uuidv7(), debitAccountId: x.id, creditAccountId: clearing.id, amountNano: 1n, code: "usage" },
-          { id: uuidv7(), debitAccountId: x.id, creditAccountId: y.id, amountNano: 1n, code: "adjustment" },
-          { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: x.id, amountNano: 1n, code: "topup" },
-        ] }),
+        postTransfers(tx, {
+          transfers: [
+            { id: uuidv7(), debitAccountId: x.id, creditAccountId: clearing.id, amountNano: 1n, code: "usage" },
+            { id: uuidv7(), debitAccountId: x.id, creditAccountId: y.id, amountNano: 1n, code: "adjustment" },
+            { id: uuidv7(), debitAccountId: clearing.id, creditAccountId: x.id, amountNano: 1n, code: "topup" },
+          ],
+        }),
       );
     await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? move(a, b) : move(b, a))));
     expect((await getBalance(t.db, { accountId: a.id })).postedNano + (await getBalance(t.db, { accountId: b.id })).postedNano).toBe(2000n);
@@ -221,7 +245,14 @@ describe("limits under concurrency", () => {
     const results = await Promise.allSettled(
       Array.from({ length: 400 }, () =>
         t.db.transaction((tx) =>
-          createPending(tx, { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.holds.id, amountNano: parseUsd("0.07"), code: "reservation", expiresAt: inAnHour() }),
+          createPending(tx, {
+            id: uuidv7(),
+            debitAccountId: f.buyer.id,
+            creditAccountId: f.holds.id,
+            amountNano: parseUsd("0.07"),
+            code: "reservation",
+            expiresAt: inAnHour(),
+          }),
         ),
       ),
     );
@@ -247,7 +278,15 @@ describe("pending transfers", () => {
   async function hold(amountNano = 100n, expiresAt = inAnHour()) {
     const f = await newBuyer(1000n);
     const p = await t.db.transaction((tx) =>
-      createPending(tx, { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.holds.id, amountNano, code: "reservation", expiresAt, ref: { kind: "reservation", id: "r1" } }),
+      createPending(tx, {
+        id: uuidv7(),
+        debitAccountId: f.buyer.id,
+        creditAccountId: f.holds.id,
+        amountNano,
+        code: "reservation",
+        expiresAt,
+        ref: { kind: "reservation", id: "r1" },
+      }),
     );
     return { ...f, p };
   }
@@ -316,10 +355,12 @@ describe("pending transfers", () => {
     const afterExpiry = new Date(expiresAt.getTime() + 1);
     const beforeExpiry = new Date(expiresAt.getTime() - 1);
     const posts = holds.map((h) =>
-      t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: h.p.id, now: beforeExpiry })).then(
-        () => "posted",
-        (e: DomainError) => e.code,
-      ),
+      t.db
+        .transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: h.p.id, now: beforeExpiry }))
+        .then(
+          () => "posted",
+          (e: DomainError) => e.code,
+        ),
     );
     const sweeps = [expirePending(t.db, { now: afterExpiry, batchSize: 7 }), expirePending(t.db, { now: afterExpiry, batchSize: 7 })];
     const outcomes = await Promise.all(posts);
@@ -337,7 +378,11 @@ describe("pending transfers", () => {
     const later = new Date(expiresAt.getTime() + 1000);
     const err = await errorOf(t.db.transaction((tx) => postPending(tx, { id: uuidv7(), pendingId: holds[0]!.p.id, now: later })));
     expect(err.message).toContain("expired");
-    const counts = await Promise.all([expirePending(t.db, { now: later, batchSize: 4 }), expirePending(t.db, { now: later, batchSize: 4 }), expirePending(t.db, { now: later, batchSize: 4 })]);
+    const counts = await Promise.all([
+      expirePending(t.db, { now: later, batchSize: 4 }),
+      expirePending(t.db, { now: later, batchSize: 4 }),
+      expirePending(t.db, { now: later, batchSize: 4 }),
+    ]);
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(25);
     for (const h of holds) {
       expect(await count("select count(*) from ledger_transfers where pending_id = $1 and type = 'expire_pending'", [h.p.id])).toBe(1);
@@ -370,10 +415,19 @@ describe("reads", () => {
     const f = await newBuyer();
     for (const usd of ["1", "2", "3"]) await topUp(t.db, f.buyer, f.clearing, parseUsd(usd));
     await t.db.transaction((tx) =>
-      postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("0.5"), code: "usage" }] }),
+      postTransfers(tx, {
+        transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: parseUsd("0.5"), code: "usage" }],
+      }),
     );
     const hold = await t.db.transaction((tx) =>
-      createPending(tx, { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.holds.id, amountNano: parseUsd("1"), code: "reservation", expiresAt: inAnHour() }),
+      createPending(tx, {
+        id: uuidv7(),
+        debitAccountId: f.buyer.id,
+        creditAccountId: f.holds.id,
+        amountNano: parseUsd("1"),
+        code: "reservation",
+        expiresAt: inAnHour(),
+      }),
     );
     await t.db.transaction((tx) => voidPending(tx, { id: uuidv7(), pendingId: hold.id }));
     const page1 = await statement(t.db, { accountId: f.buyer.id, limit: 4 });
@@ -407,17 +461,24 @@ describe("reads", () => {
       const f = await ledgerFixture(own.db);
       await topUp(own.db, f.buyer, f.clearing, parseUsd("1"));
       await own.db.transaction((tx) =>
-        createPending(tx, { id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.holds.id, amountNano: 5n, code: "reservation", expiresAt: inAnHour() }),
+        createPending(tx, {
+          id: uuidv7(),
+          debitAccountId: f.buyer.id,
+          creditAccountId: f.holds.id,
+          amountNano: 5n,
+          code: "reservation",
+          expiresAt: inAnHour(),
+        }),
       );
       expect(await checkInvariants(own.db)).toEqual([]);
       await own.pool.query("update ledger_accounts set credits_posted = credits_posted + 1 where id = $1", [f.buyer.id]);
       await own.pool.query("update ledger_pending set status = 'voided', resolved_by = pending_id");
       const found = await checkInvariants(own.db);
-    const invariants = new Set(found.map((v) => v.invariant));
-    expect(invariants).toContain("total debits equal total credits");
-    expect(invariants).toContain("account sums equal the sums of its transfers");
-    expect(invariants).toContain("pending sums equal the open pending transfers");
-    expect(invariants).toContain("a hold is open exactly when no transfer resolved it");
+      const invariants = new Set(found.map((v) => v.invariant));
+      expect(invariants).toContain("total debits equal total credits");
+      expect(invariants).toContain("account sums equal the sums of its transfers");
+      expect(invariants).toContain("pending sums equal the open pending transfers");
+      expect(invariants).toContain("a hold is open exactly when no transfer resolved it");
       expect(found.find((v) => v.invariant === "account sums equal the sums of its transfers")?.ref).toBe(f.buyer.id);
     } finally {
       await own.close();
@@ -477,7 +538,13 @@ describe("batched postings", () => {
 
   it("the same batch posted by two transactions at once is applied once; the other reports replays", async () => {
     const f = await newBuyer(1_000_000n);
-    const rows = Array.from({ length: 500 }, () => ({ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 7n, code: "usage" as const }));
+    const rows = Array.from({ length: 500 }, () => ({
+      id: uuidv7(),
+      debitAccountId: f.buyer.id,
+      creditAccountId: f.revenue.id,
+      amountNano: 7n,
+      code: "usage" as const,
+    }));
     const results = await Promise.all([0, 1, 2].map(() => t.db.transaction((tx) => postTransfersBatch(tx, { transfers: rows }))));
     expect(results.map((r) => r.inserted).sort()).toEqual([0, 0, 500]);
     expect(results.every((r) => r.inserted + r.replayed === 500)).toBe(true);
@@ -490,16 +557,23 @@ describe("batched postings", () => {
     const refused: unknown[] = [];
     const after = await t.db
       .transaction(async (tx) => {
-        await postTransfersBatch(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 11n, code: "usage" }] }).catch((e: unknown) => refused.push(e));
+        await postTransfersBatch(tx, {
+          transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: f.revenue.id, amountNano: 11n, code: "usage" }],
+        }).catch((e: unknown) => refused.push(e));
         // Caught above, but the transaction cannot go on to commit anything.
         await tx.execute(sql`select 1`);
       })
-      .then(() => null, (e: unknown) => e as Error);
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
     expect((refused[0] as DomainError).code).toBe("INSUFFICIENT_CREDIT");
     expect(String(after?.cause ?? after)).toMatch(/current transaction is aborted/);
     const unknown = uuidv7();
     const missing = await errorOf(
-      t.db.transaction((tx) => postTransfersBatch(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: unknown, amountNano: 1n, code: "usage" }] })),
+      t.db.transaction((tx) =>
+        postTransfersBatch(tx, { transfers: [{ id: uuidv7(), debitAccountId: f.buyer.id, creditAccountId: unknown, amountNano: 1n, code: "usage" }] }),
+      ),
     );
     expect(missing.code).toBe("NOT_FOUND");
     expect(missing.field).toBe("transfers[0].creditAccountId");

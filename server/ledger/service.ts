@@ -4,7 +4,16 @@
  * (./locks.ts, ./position.ts), history (./statement.ts) and invariants (./invariants.ts).
  * Only server/ledger/ reads or locks ledger rows; every other module goes through these.
  */
-export { ensureAccount, findAccounts, getBalance, listBalances, setCreditLimit, type AccountBalance, type EnsureAccountInput, type LedgerAccount } from "./accounts";
+export {
+  ensureAccount,
+  findAccounts,
+  getBalance,
+  listBalances,
+  setCreditLimit,
+  type AccountBalance,
+  type EnsureAccountInput,
+  type LedgerAccount,
+} from "./accounts";
 export { checkInvariants, type Violation } from "./invariants";
 export { createPending, postTransfers, postTransfersBatch } from "./postings";
 export { expirePending, postPending, voidPending, voidPendingBatch, type ResolveInput } from "./pending";

@@ -24,7 +24,6 @@ export const toTransfer = (r: Row): Transfer => ({
   createdAt: toDate(r.created_at),
 });
 
-
 type PgError = { code?: string; message: string; constraint?: string };
 
 export function pgErrorOf(err: unknown): PgError | null {

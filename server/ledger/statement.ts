@@ -64,21 +64,26 @@ WHERE ${input.after ?? null}::uuid IS NULL
 ORDER BY created_at, id
 LIMIT ${pageFetchSize(limit)}`,
   );
-  const { items: entries, nextCursor } = keysetPage(rows, limit, (r) => r.id as string, (r): StatementEntry => ({
-    transferId: r.id as string,
-    createdAt: toDate(r.created_at),
-    type: r.type as LedgerTransferType,
-    code: r.code as LedgerTransferCode,
-    refKind: (r.ref_kind as string | null) ?? null,
-    refId: (r.ref_id as string | null) ?? null,
-    pendingId: (r.pending_id as string | null) ?? null,
-    side: r.is_debit ? "debit" : "credit",
-    amountNano: r.amount_nano as bigint,
-    postedDeltaNano: r.posted_delta as bigint,
-    pendingDeltaNano: r.pending_delta as bigint,
-    balanceNano: r.balance as bigint,
-    pendingNano: r.pending_balance as bigint,
-  }));
+  const { items: entries, nextCursor } = keysetPage(
+    rows,
+    limit,
+    (r) => r.id as string,
+    (r): StatementEntry => ({
+      transferId: r.id as string,
+      createdAt: toDate(r.created_at),
+      type: r.type as LedgerTransferType,
+      code: r.code as LedgerTransferCode,
+      refKind: (r.ref_kind as string | null) ?? null,
+      refId: (r.ref_id as string | null) ?? null,
+      pendingId: (r.pending_id as string | null) ?? null,
+      side: r.is_debit ? "debit" : "credit",
+      amountNano: r.amount_nano as bigint,
+      postedDeltaNano: r.posted_delta as bigint,
+      pendingDeltaNano: r.pending_delta as bigint,
+      balanceNano: r.balance as bigint,
+      pendingNano: r.pending_balance as bigint,
+    }),
+  );
   return { account, entries, nextCursor };
 }
 

@@ -41,7 +41,13 @@ export async function accountSums(db: Db, orgId: string | null) {
   return new Map(
     accounts.map((a) => [
       a.kind as string,
-      { kind: a.kind as string, debits_posted: a.debitsPosted, credits_posted: a.creditsPosted, debits_pending: a.debitsPending, credits_pending: a.creditsPending },
+      {
+        kind: a.kind as string,
+        debits_posted: a.debitsPosted,
+        credits_posted: a.creditsPosted,
+        debits_pending: a.debitsPending,
+        credits_pending: a.creditsPending,
+      },
     ]),
   );
 }

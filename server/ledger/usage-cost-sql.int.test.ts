@@ -75,7 +75,10 @@ function generate(seed: number, n: number): Case[] {
 
 function tsCost(c: Case): string {
   try {
-    return usageCostNano({ input: c[0], output: c[1], cachedInput: c[2] }, { inputPer1kNano: c[3], outputPer1kNano: c[4], cachedInputPer1kNano: c[5] }).toString();
+    return usageCostNano(
+      { input: c[0], output: c[1], cachedInput: c[2] },
+      { inputPer1kNano: c[3], outputPer1kNano: c[4], cachedInputPer1kNano: c[5] },
+    ).toString();
   } catch (e) {
     if (e instanceof RangeError) return "overflow";
     throw e;
@@ -120,7 +123,8 @@ describe("tm_usage_cost (SQL) agrees with usageCostNano (TypeScript)", () => {
       const [gotFits, gotOver] = await Promise.all([sqlCosts("tm_usage_cost", fits), sqlCosts("test_try_usage_cost", over)]);
       const wantFits = expected.filter((e) => e !== "overflow");
       for (let i = 0; i < fits.length; i++) {
-        if (gotFits[i] !== wantFits[i]) expect({ seed, input: fits[i]!.map(String), sql: gotFits[i] }).toEqual({ seed, input: fits[i]!.map(String), sql: wantFits[i] });
+        if (gotFits[i] !== wantFits[i])
+          expect({ seed, input: fits[i]!.map(String), sql: gotFits[i] }).toEqual({ seed, input: fits[i]!.map(String), sql: wantFits[i] });
       }
       expect(gotOver).toEqual(over.map(() => "overflow"));
       overflows += over.length;

@@ -10,7 +10,7 @@ describe("csvCell", () => {
     ["null is empty", null, ""],
     ["a bigint as digits", 12_340_000_000n, "12340000000"],
     ["a negative decimal stays a number", "-25.50", "-25.50"],
-    ["a formula is defused", "=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""],
+    ["a formula is defused", '=HYPERLINK("x")', '"\'=HYPERLINK(""x"")"'],
     ["a leading @ is defused", "@cmd", "'@cmd"],
     ["a date in ISO form", new Date("2026-04-01T00:00:00Z"), "2026-04-01T00:00:00.000Z"],
     ["a negative number is left alone", -1.5, "-1.5"],

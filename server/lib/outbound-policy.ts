@@ -67,7 +67,13 @@ export function outboundRefusal(hostname: string, address: string, port: number,
 }
 
 /** The policy from the environment: UPSTREAM_ALLOW_PRIVATE, and the ports this platform listens on (its database's too). */
-export function outboundPolicyFrom(e: { UPSTREAM_ALLOW_PRIVATE: Set<string>; PORT: number; GATEWAY_PORT: number; PG_PORT: number; DATABASE_URL?: string }): OutboundPolicy {
+export function outboundPolicyFrom(e: {
+  UPSTREAM_ALLOW_PRIVATE: Set<string>;
+  PORT: number;
+  GATEWAY_PORT: number;
+  PG_PORT: number;
+  DATABASE_URL?: string;
+}): OutboundPolicy {
   const ownPorts = new Set([e.PORT, e.GATEWAY_PORT, e.PG_PORT]);
   if (e.DATABASE_URL) ownPorts.add(Number(new URL(e.DATABASE_URL).port || 5432));
   return { allowPrivate: e.UPSTREAM_ALLOW_PRIVATE, ownPorts };

@@ -101,7 +101,13 @@ describe("the policed dispatcher", () => {
 
 describe("outboundPolicyFrom", () => {
   it("counts the web app, the proxy, the embedded database and DATABASE_URL's server as the platform's own ports", () => {
-    const p = outboundPolicyFrom({ UPSTREAM_ALLOW_PRIVATE: new Set(), PORT: 3000, GATEWAY_PORT: 8787, PG_PORT: 54329, DATABASE_URL: "postgres://u:p@db.internal/tokenmarket" });
+    const p = outboundPolicyFrom({
+      UPSTREAM_ALLOW_PRIVATE: new Set(),
+      PORT: 3000,
+      GATEWAY_PORT: 8787,
+      PG_PORT: 54329,
+      DATABASE_URL: "postgres://u:p@db.internal/tokenmarket",
+    });
     expect([...p.ownPorts].sort()).toEqual([3000, 5432, 54329, 8787].sort());
   });
 });

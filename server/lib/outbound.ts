@@ -47,7 +47,6 @@ export function outboundAgent(policy: OutboundPolicy, opts: Agent.Options = {}, 
   return new Agent({ ...opts, connect: policedConnector(policy, lookup) });
 }
 
-
 /** The first `maxBytes` of an upstream body as text (the rest is dropped with the connection). Never throws. */
 export async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];

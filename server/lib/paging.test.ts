@@ -9,7 +9,12 @@ describe("keysetPage", () => {
     { label: "the extra row came back: next page after the last shown", found: 4, limit: 3, shown: 3, next: "r2" },
     { label: "no rows", found: 0, limit: 3, shown: 0, next: null },
   ])("$label", ({ found, limit, shown, next }) => {
-    const page = keysetPage(rows(found), limit, (r) => r.id, (r) => r.id.toUpperCase());
+    const page = keysetPage(
+      rows(found),
+      limit,
+      (r) => r.id,
+      (r) => r.id.toUpperCase(),
+    );
     expect(page.items).toHaveLength(shown);
     expect(page.items[0] ?? null).toBe(found ? "R0" : null);
     expect(page.nextCursor).toBe(next);

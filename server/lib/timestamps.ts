@@ -5,7 +5,11 @@
  */
 export function parseTimestamp(v: unknown): Date {
   if (v instanceof Date) return v;
-  return new Date(String(v).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
+  return new Date(
+    String(v)
+      .replace(" ", "T")
+      .replace(/([+-]\d\d)$/, "$1:00"),
+  );
 }
 
 /** parseTimestamp, with SQL null (or a missing column) as null. */

@@ -20,7 +20,9 @@ describe("reserved organisation names", () => {
   it("refuses the slug platform and names that slugify to a reserved word, writing nothing", async () => {
     const user = await makeUser(t.db, "squatter");
     const before = (await t.pool.query("select count(*)::int n from organizations")).rows[0].n;
-    await expect(callerFor(t.db, user).orgs.create({ name: "Totally ours", slug: "platform" })).rejects.toThrow('slug: "platform" is reserved for the platform');
+    await expect(callerFor(t.db, user).orgs.create({ name: "Totally ours", slug: "platform" })).rejects.toThrow(
+      'slug: "platform" is reserved for the platform',
+    );
     await expect(callerFor(t.db, user).orgs.create({ name: "Platform" })).rejects.toThrow('name: "platform" is reserved');
     expect(await codeOf(callerFor(t.db, user).orgs.create({ name: "Billing" }))).toBe("BAD_REQUEST");
     expect((await t.pool.query("select count(*)::int n from organizations")).rows[0].n).toBe(before);

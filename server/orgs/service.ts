@@ -43,15 +43,17 @@ export async function createOrg(db: Db, p: CreateOrgInput & { userId: string }) 
     throw new DomainError("INVALID_INPUT", `${field}: "${slug}" is reserved for the platform; choose another`, field);
   }
   return db.transaction(async (tx) => {
-    const [org] = await tx
-      .insert(organizations)
-      .values({ name: input.name, slug })
-      .onConflictDoNothing({ target: organizations.slug })
-      .returning();
+    const [org] = await tx.insert(organizations).values({ name: input.name, slug }).onConflictDoNothing({ target: organizations.slug }).returning();
     if (!org) throw new DomainError("CONFLICT", `The slug "${slug}" is taken; choose another`, "slug");
     await tx.insert(memberships).values({ orgId: org.id, userId, role: "owner" });
     await tx.update(users).set({ activeOrgId: org.id }).where(eq(users.id, userId));
-    await recordAudit(tx, { actorUserId: userId, orgId: org.id, action: "org.create", subject: { kind: "organization", id: org.id }, after: { name: org.name, slug: org.slug } });
+    await recordAudit(tx, {
+      actorUserId: userId,
+      orgId: org.id,
+      action: "org.create",
+      subject: { kind: "organization", id: org.id },
+      after: { name: org.name, slug: org.slug },
+    });
     return org;
   });
 }
@@ -100,7 +102,13 @@ export async function inviteMember(db: Db, p: InviteInput & { orgId: string; inv
     const [pending] = await pendingInvites(tx, orgId).where(and(pendingInvite(orgId), eq(invites.email, input.email)));
     if (pending) throw new DomainError("CONFLICT", `${input.email} already has a pending invite; revoke it to send a new one`, "email");
     const invite = await insertInvite(tx, orgId, invitedBy, input);
-    await recordAudit(tx, { actorUserId: invitedBy, orgId, action: "member.invite", subject: { kind: "invite", id: invite.id }, after: { email: invite.email, role: invite.role } });
+    await recordAudit(tx, {
+      actorUserId: invitedBy,
+      orgId,
+      action: "member.invite",
+      subject: { kind: "invite", id: invite.id },
+      after: { email: invite.email, role: invite.role },
+    });
     return invite;
   });
 }
@@ -122,7 +130,8 @@ async function insertInvite(db: DbOrTx, orgId: string, invitedBy: string, input:
 }
 
 /** An invite still waiting: neither accepted, revoked nor expired. */
-const pendingInvite = (orgId: string) => and(eq(invites.orgId, orgId), isNull(invites.acceptedAt), isNull(invites.revokedAt), gt(invites.expiresAt, sql`now()`));
+const pendingInvite = (orgId: string) =>
+  and(eq(invites.orgId, orgId), isNull(invites.acceptedAt), isNull(invites.revokedAt), gt(invites.expiresAt, sql`now()`));
 
 function pendingInvites(db: DbOrTx, orgId: string) {
   return db
@@ -210,7 +219,10 @@ export async function removeMember(db: Db, p: { orgId: string; userId: string; a
   const { orgId, userId, actorUserId = null } = p;
   await db.transaction(async (tx) => {
     await lockMembers(tx, orgId);
-    const [m] = await tx.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    const [m] = await tx
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
     if (!m) throw new DomainError("NOT_FOUND", "Member not found", "userId");
     if (m.role === "owner" && (await ownerCount(tx, orgId)) <= 1) {
       throw new DomainError("CONFLICT", "An organisation needs at least one owner", "userId");
@@ -224,12 +236,18 @@ export async function setMemberRole(db: Db, p: { orgId: string; userId: string; 
   const { orgId, userId, role, actorUserId = null } = p;
   return db.transaction(async (tx) => {
     await lockMembers(tx, orgId);
-    const [m] = await tx.select().from(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    const [m] = await tx
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
     if (!m) throw new DomainError("NOT_FOUND", "Member not found", "userId");
     if (m.role === "owner" && role !== "owner" && (await ownerCount(tx, orgId)) <= 1) {
       throw new DomainError("CONFLICT", "An organisation needs at least one owner", "role");
     }
-    await tx.update(memberships).set({ role }).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    await tx
+      .update(memberships)
+      .set({ role })
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
     await recordAudit(tx, { actorUserId, orgId, action: "member.role", subject: { kind: "user", id: userId }, before: { role: m.role }, after: { role } });
     return { before: m.role, after: role };
   });
@@ -245,7 +263,12 @@ export async function ensurePlatformOrg(db: Db, p: { name?: string; slug?: strin
     const [existing] = await tx.select().from(organizations).where(eq(organizations.isPlatform, true));
     if (existing) return existing;
     const [org] = await tx.insert(organizations).values({ name, slug, isPlatform: true }).onConflictDoNothing({ target: organizations.slug }).returning();
-    if (!org) throw new DomainError("CONFLICT", `slug: an organisation that is not the platform already has the slug "${slug}"; choose another slug for the platform`, "slug");
+    if (!org)
+      throw new DomainError(
+        "CONFLICT",
+        `slug: an organisation that is not the platform already has the slug "${slug}"; choose another slug for the platform`,
+        "slug",
+      );
     return org;
   });
 }

@@ -17,6 +17,25 @@ export const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
  * system speaking (a member invited to "platform" or "billing" should not believe it is ours).
  */
 export const RESERVED_SLUGS: ReadonlySet<string> = new Set([
-  "platform", "tokenmarket", "admin", "administrator", "root", "system", "support", "billing", "finance", "security",
-  "api", "www", "app", "docs", "help", "status", "settings", "stripe", "webhooks", "v1", "openai",
+  "platform",
+  "tokenmarket",
+  "admin",
+  "administrator",
+  "root",
+  "system",
+  "support",
+  "billing",
+  "finance",
+  "security",
+  "api",
+  "www",
+  "app",
+  "docs",
+  "help",
+  "status",
+  "settings",
+  "stripe",
+  "webhooks",
+  "v1",
+  "openai",
 ]);

@@ -5,9 +5,7 @@ import Stripe from "stripe";
  * checkout page that signs its webhook events with a local secret through the
  * Stripe SDK's own helper, delivered through the same route and handlers.
  */
-export type Payments =
-  | { mode: "stripe"; stripe: Stripe; webhookSecret: string }
-  | { mode: "local"; stripe: Stripe; webhookSecret: string };
+export type Payments = { mode: "stripe"; stripe: Stripe; webhookSecret: string } | { mode: "local"; stripe: Stripe; webhookSecret: string };
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 

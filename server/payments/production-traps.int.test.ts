@@ -35,13 +35,27 @@ afterAll(() => t.close());
 /** The web app as it is wired for `e`: the webhook route, and tRPC whose local checkout delivers to that route. */
 function appFor(e: Env) {
   const payments = paymentsForEnv(e);
-  const webhook = stripeWebhookRoute("POST /api/stripe/webhook", () => payments, "payments are", () => t.db);
+  const webhook = stripeWebhookRoute(
+    "POST /api/stripe/webhook",
+    () => payments,
+    "payments are",
+    () => t.db,
+  );
   const post = (payload: string, signature: string) =>
-    webhook(new Request(`${e.APP_URL}/api/stripe/webhook`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload }));
+    webhook(
+      new Request(`${e.APP_URL}/api/stripe/webhook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": signature },
+        body: payload,
+      }),
+    );
   const runtime = paymentsRuntimeFor(e, payments, async (payload, signature) => ({ status: (await post(payload, signature)).status }));
   // A mutation with `input`; a query (GET) without.
   const trpc = async (path: string, input?: unknown) => {
-    const init = input === undefined ? { method: "GET" } : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(superjson.serialize(input)) };
+    const init =
+      input === undefined
+        ? { method: "GET" }
+        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(superjson.serialize(input)) };
     const res = await fetchRequestHandler({
       endpoint: "/api/trpc",
       req: new Request(`${e.APP_URL}/api/trpc/${path}`, init),

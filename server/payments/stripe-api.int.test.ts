@@ -46,7 +46,14 @@ describe("Stripe Checkout through the SDK", () => {
     respond = () => ({ status: 200, json: { id: "cs_test_123", object: "checkout.session", url: "https://checkout.stripe.test/c/cs_test_123" } });
     const user = await makeUser(t.db, "buyer");
     const org = await makeOrg(t.db, user);
-    const result = await createTopUp(t.db, { payments: stripeMode(), orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
+    const result = await createTopUp(t.db, {
+      payments: stripeMode(),
+      orgId: org.id,
+      userId: user.id,
+      amountUsd: "25",
+      limits,
+      appUrl: "http://localhost:3000",
+    });
 
     expect(result.checkoutUrl).toBe("https://checkout.stripe.test/c/cs_test_123");
     expect(seen).toHaveLength(1);
@@ -84,11 +91,20 @@ describe("Stripe Checkout through the SDK", () => {
     const user = await makeUser(t.db, "buyer");
     const org = await makeOrg(t.db, user);
     respond = () => ({ status: 200, json: { id: "cs_test_cancel", object: "checkout.session", url: "https://checkout.stripe.test/c/cs_test_cancel" } });
-    const { id } = await createTopUp(t.db, { payments: stripeMode(), orgId: org.id, userId: user.id, amountUsd: "25", limits, appUrl: "http://localhost:3000" });
+    const { id } = await createTopUp(t.db, {
+      payments: stripeMode(),
+      orgId: org.id,
+      userId: user.id,
+      amountUsd: "25",
+      limits,
+      appUrl: "http://localhost:3000",
+    });
 
     seen = [];
     respond = () => ({ status: 400, json: { error: { type: "invalid_request_error", message: "Session is already complete" } } });
-    await expect(cancelTopUp(t.db, { payments: stripeMode(), orgId: org.id, topupId: id })).rejects.toThrow(/Stripe could not cancel the checkout: Session is already complete/);
+    await expect(cancelTopUp(t.db, { payments: stripeMode(), orgId: org.id, topupId: id })).rejects.toThrow(
+      /Stripe could not cancel the checkout: Session is already complete/,
+    );
     expect((await t.db.select().from(topups).where(eq(topups.id, id)))[0]!.status).toBe("open");
 
     seen = [];

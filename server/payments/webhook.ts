@@ -19,10 +19,7 @@ export type ProcessOptions = {
  * (nothing written); 500 when processing fails (Stripe redelivers; the stored
  * event is processed then).
  */
-export async function receiveWebhook(
-  db: Db,
-  p: { payments: Payments; rawBody: string; signature: string | null } & ProcessOptions,
-): Promise<WebhookResult> {
+export async function receiveWebhook(db: Db, p: { payments: Payments; rawBody: string; signature: string | null } & ProcessOptions): Promise<WebhookResult> {
   const { payments, rawBody, signature, ...opts } = p;
   let event: Stripe.Event;
   try {
@@ -39,7 +36,10 @@ export async function receiveWebhook(
     const processed = await processEvent(db, { eventId: event.id, ...opts });
     return { status: 200, body: { received: true, duplicate: !processed } };
   } catch (err) {
-    await db.update(stripeEvents).set({ lastError: String((err as Error).message ?? err) }).where(eq(stripeEvents.id, event.id));
+    await db
+      .update(stripeEvents)
+      .set({ lastError: String((err as Error).message ?? err) })
+      .where(eq(stripeEvents.id, event.id));
     return { status: 500, body: { received: false, error: "processing failed; it will be retried" } };
   }
 }

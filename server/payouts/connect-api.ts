@@ -33,7 +33,12 @@ export function stripeConnectApi(stripe: Stripe): ConnectApi {
       return account.id;
     },
     async onboardingLink(accountId, urls) {
-      const link = await stripe.accountLinks.create({ account: accountId, type: "account_onboarding", return_url: urls.returnUrl, refresh_url: urls.refreshUrl });
+      const link = await stripe.accountLinks.create({
+        account: accountId,
+        type: "account_onboarding",
+        return_url: urls.returnUrl,
+        refresh_url: urls.refreshUrl,
+      });
       return link.url;
     },
     async findTransfer(payoutId) {

@@ -68,7 +68,9 @@ export function localConnectApi(payments: Payments, deliver: Deliver): ConnectAp
     async createTransfer(p) {
       const transfer = localTransferObject(p);
       await send(localConnectEvent("transfer.created", transfer, null, [p.payoutId]));
-      await send(localConnectEvent("payout.paid", localPayoutObject({ payoutId: p.payoutId, amountCents: p.amountCents, status: "paid" }), p.accountId, [p.payoutId]));
+      await send(
+        localConnectEvent("payout.paid", localPayoutObject({ payoutId: p.payoutId, amountCents: p.amountCents, status: "paid" }), p.accountId, [p.payoutId]),
+      );
       return transfer.id;
     },
     async listTransfers() {

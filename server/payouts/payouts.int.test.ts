@@ -43,7 +43,8 @@ const onboard = (orgId: string) => f.onboard(orgId);
 const funded = (orgId: string) => f.funded(orgId);
 const accountEvent = (accountId: string, enabled: boolean, created: number) => f.accountEvent(accountId, enabled, created);
 const postings = async (payoutId: string) =>
-  (await t.db.execute<{ n: number }>(sql`select count(*)::int as n from ledger_transfers where ref_kind = 'connect_payout' and ref_id = ${payoutId}`)).rows[0]!.n;
+  (await t.db.execute<{ n: number }>(sql`select count(*)::int as n from ledger_transfers where ref_kind = 'connect_payout' and ref_id = ${payoutId}`)).rows[0]!
+    .n;
 const transfersTo = (accountId: string) => stripe.transfers.filter((x) => x.destination === accountId);
 
 describe("onboarding", () => {
@@ -151,7 +152,10 @@ describe("payout outcomes by webhook", () => {
 
   it("delivered twice and out of order: paid before created still ends paid, once", async () => {
     const { account, payout, transfer } = await paidOut(20);
-    const paidEvent = localConnectEvent("payout.paid", localPayoutObject({ payoutId: payout.id, amountCents: 2000, status: "paid" }), account, [payout.id, "paid"]);
+    const paidEvent = localConnectEvent("payout.paid", localPayoutObject({ payoutId: payout.id, amountCents: 2000, status: "paid" }), account, [
+      payout.id,
+      "paid",
+    ]);
     const createdEvent = localConnectEvent("transfer.created", { ...transfer }, null, [payout.id, "created"]);
     for (const e of [paidEvent, paidEvent, createdEvent, createdEvent]) expect((await send(e)).status).toBe(200);
     expect(await status(payout.id)).toMatchObject({ status: "paid", stripeTransferId: transfer.id, stripePayoutId: `po_local_${payout.id.replace(/-/g, "")}` });
@@ -175,7 +179,9 @@ describe("payout outcomes by webhook", () => {
     const { orgId, account, payout, transfer } = await paidOut(30);
     await send(localConnectEvent("transfer.reversed", { ...transfer, amount_reversed: 1000 }, null, [payout.id, "rev1000"]));
     expect(await funded(orgId)).toBe($(10));
-    await send(localConnectEvent("payout.failed", localPayoutObject({ payoutId: payout.id, amountCents: 3000, status: "failed" }), account, [payout.id, "failed"]));
+    await send(
+      localConnectEvent("payout.failed", localPayoutObject({ payoutId: payout.id, amountCents: 3000, status: "failed" }), account, [payout.id, "failed"]),
+    );
     await send(localConnectEvent("transfer.reversed", { ...transfer, amount_reversed: 3000 }, null, [payout.id, "rev3000"]));
     expect(await funded(orgId)).toBe($(30));
     expect(await status(payout.id)).toMatchObject({ status: "failed", failureReason: "The bank account has been closed" });
@@ -183,7 +189,12 @@ describe("payout outcomes by webhook", () => {
 
   it("an event naming another connected account changes nothing", async () => {
     const { payout } = await paidOut(15);
-    await send(localConnectEvent("payout.failed", localPayoutObject({ payoutId: payout.id, amountCents: 1500, status: "failed" }), "acct_someone_else", [payout.id, "x"]));
+    await send(
+      localConnectEvent("payout.failed", localPayoutObject({ payoutId: payout.id, amountCents: 1500, status: "failed" }), "acct_someone_else", [
+        payout.id,
+        "x",
+      ]),
+    );
     expect((await status(payout.id)).status).toBe("in_transit");
   });
 });
@@ -200,7 +211,11 @@ describe("without Stripe keys", () => {
     await completeLocalOnboarding(payments, account, deliver);
     expect(await connectStatus(t.db, { orgId: orgId })).toMatchObject({ payoutsEnabled: true });
     const [payout] = await runPayouts(t.db, { api: local, runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
-    expect(payout).toMatchObject({ status: "paid", amountCents: 1200, stripeTransferId: localTransferObject({ payoutId: payout!.id, accountId: account, amountCents: 1200 }).id });
+    expect(payout).toMatchObject({
+      status: "paid",
+      amountCents: 1200,
+      stripeTransferId: localTransferObject({ payoutId: payout!.id, accountId: account, amountCents: 1200 }).id,
+    });
     expect(await funded(orgId)).toBe(0n);
   });
 });
@@ -214,11 +229,21 @@ describe("the provider's view", () => {
     // More earnings, paid out and still in transit.
     const { rows } = await t.db.execute<{ id: string }>(sql`select id from listings where org_id = ${orgId}::uuid`);
     const buyer = await makeBuyer(t.db, { creditNano: $(15) });
-    await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    await reportUsage(t.db, {
+      events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 15_000, outputTokens: 0 })],
+      service: { kind: "platform" },
+      defaultFeeBps: 0,
+      settle: "inline",
+    });
     const [second] = await runPayouts(t.db, { api: api(), runId: uuidv7(), orgIds: [orgId], minimumCents: MIN_CENTS, userId: null });
     // And usage past a buyer's credit: unfunded.
     const broke = await makeBuyer(t.db, { creditNano: 0n });
-    await reportUsage(t.db, { events: [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    await reportUsage(t.db, {
+      events: [makeEvent({ keyId: broke.keyIds[0]!, listingId: rows[0]!.id, inputTokens: 7_000, outputTokens: 0 })],
+      service: { kind: "platform" },
+      defaultFeeBps: 0,
+      settle: "inline",
+    });
 
     const e = await providerEarnings(t.db, { orgId: orgId });
     expect(e).toMatchObject({ fundedNano: 0n, unfundedNano: $(7), paidNano: $(20), inTransitNano: $(15), failedNano: 0n });

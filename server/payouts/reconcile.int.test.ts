@@ -37,7 +37,11 @@ describe("payouts ↔ ledger ↔ Stripe", () => {
     const second = stripe.transfers.find((x) => x.metadata.payout_id === payouts[1]!.id)!;
     second.amount_reversed = 1000;
     await f.send(localConnectEvent("transfer.reversed", { ...second }, null, [second.id, "1000"]));
-    await f.send(localConnectEvent("payout.failed", localPayoutObject({ payoutId: payouts[2]!.id, amountCents: 5000, status: "failed" }), payouts[2]!.account, [payouts[2]!.id]));
+    await f.send(
+      localConnectEvent("payout.failed", localPayoutObject({ payoutId: payouts[2]!.id, amountCents: 5000, status: "failed" }), payouts[2]!.account, [
+        payouts[2]!.id,
+      ]),
+    );
 
     const report = await payoutsReport(t.db, { ...today(), stripe: stripe.payments.stripe });
     expect(report.differences).toEqual([]);

@@ -32,10 +32,18 @@ async function storedTransfers(db: DbOrTx, range: Range): Promise<StripeTransfer
                      where r.type = 'transfer.reversed' and r.payload->'data'->'object'->>'id' = c.payload->'data'->'object'->>'id'), 0)::int8 as reversed
     from stripe_events c
     where c.type = 'transfer.created' and c.received_at >= ${range.from} and c.received_at < ${range.to}`);
-  return rows.map((r: Row) => ({ id: r.id as string, payoutId: (r.payout_id as string | null) ?? null, amountCents: BigInt(r.amount as bigint), reversedCents: BigInt(r.reversed as bigint) }));
+  return rows.map((r: Row) => ({
+    id: r.id as string,
+    payoutId: (r.payout_id as string | null) ?? null,
+    amountCents: BigInt(r.amount as bigint),
+    reversedCents: BigInt(r.reversed as bigint),
+  }));
 }
 
-export async function payoutDifferences(db: DbOrTx, { stripe = null, ...range }: Range & { stripe?: Stripe | null }): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
+export async function payoutDifferences(
+  db: DbOrTx,
+  { stripe = null, ...range }: Range & { stripe?: Stripe | null },
+): Promise<{ figures: { label: string; nano: bigint }[]; differences: PayoutDifference[] }> {
   const { rows } = await db.execute(sql`
     with records as (
       select id, 'stripe' as kind, amount_cents::int8 * ${NANO_PER_CENT}::int8 as amount,
@@ -57,7 +65,13 @@ export async function payoutDifferences(db: DbOrTx, { stripe = null, ...range }:
     const expected = (r.amount as bigint) - (r.returned as bigint);
     recorded += expected;
     ledger += r.ledger as bigint;
-    if (expected !== r.ledger) differences.push({ ref: r.id as string, detail: `payout record ${expected} vs ledger ${r.ledger}`, expectedNano: expected, actualNano: r.ledger as bigint });
+    if (expected !== r.ledger)
+      differences.push({
+        ref: r.id as string,
+        detail: `payout record ${expected} vs ledger ${r.ledger}`,
+        expectedNano: expected,
+        actualNano: r.ledger as bigint,
+      });
   }
 
   const transfers = stripe ? await stripeConnectApi(stripe).listTransfers(range) : await storedTransfers(db, range);
@@ -85,7 +99,8 @@ export async function payoutDifferences(db: DbOrTx, { stripe = null, ...range }:
     }
   }
   for (const t of transfers) {
-    if (!t.payoutId || byPayout.has(t.payoutId)) differences.push({ ref: t.id, detail: "Stripe transfer with no payout record", expectedNano: null, actualNano: cents(t.amountCents - t.reversedCents) });
+    if (!t.payoutId || byPayout.has(t.payoutId))
+      differences.push({ ref: t.id, detail: "Stripe transfer with no payout record", expectedNano: null, actualNano: cents(t.amountCents - t.reversedCents) });
   }
   return {
     figures: [

@@ -39,7 +39,10 @@ export async function connectOnboardingLink(db: Db, p: { api: ConnectApi; orgId:
     await db.insert(connectAccounts).values({ orgId: p.orgId, stripeAccountId: accountId, local: p.local }).onConflictDoNothing();
     status = await connectStatus(db, p);
   }
-  const url = await p.api.onboardingLink(status!.accountId, { returnUrl: `${p.appUrl}/earnings?connect=return`, refreshUrl: `${p.appUrl}/earnings?connect=refresh` });
+  const url = await p.api.onboardingLink(status!.accountId, {
+    returnUrl: `${p.appUrl}/earnings?connect=return`,
+    refreshUrl: `${p.appUrl}/earnings?connect=refresh`,
+  });
   return { url };
 }
 
@@ -81,7 +84,10 @@ async function createPayout(db: Db, run: RunInput, orgId: string): Promise<Conne
   return db.transaction(async (tx) => {
     const payable = await ensureAccount(tx, { orgId, kind: "provider_payable" });
     const available = providerAvailableNano((await lockAccounts(tx, { accountIds: [payable.id], strength: "update" })).get(payable.id)!);
-    const [existing] = await tx.select().from(connectPayouts).where(and(eq(connectPayouts.runId, run.runId), eq(connectPayouts.orgId, orgId)));
+    const [existing] = await tx
+      .select()
+      .from(connectPayouts)
+      .where(and(eq(connectPayouts.runId, run.runId), eq(connectPayouts.orgId, orgId)));
     if (existing) return existing;
     const [account] = await tx.select().from(connectAccounts).where(eq(connectAccounts.orgId, orgId));
     if (!account?.payoutsEnabled) return null;
@@ -94,9 +100,18 @@ async function createPayout(db: Db, run: RunInput, orgId: string): Promise<Conne
       .returning();
     const payoutsAccount = await ensureAccount(tx, { orgId: null, kind: "payouts" });
     const amountNano = BigInt(amountCents) * NANO_PER_CENT;
-    await postTransfers(tx, { transfers: [
-      { id: nameUuid("connect_payout", id), debitAccountId: payable.id, creditAccountId: payoutsAccount.id, amountNano, code: "payout", ref: { kind: "connect_payout", id } },
-    ] });
+    await postTransfers(tx, {
+      transfers: [
+        {
+          id: nameUuid("connect_payout", id),
+          debitAccountId: payable.id,
+          creditAccountId: payoutsAccount.id,
+          amountNano,
+          code: "payout",
+          ref: { kind: "connect_payout", id },
+        },
+      ],
+    });
     await recordAudit(tx, {
       actorUserId: run.userId,
       orgId,
@@ -123,7 +138,8 @@ export async function sendUnsent(db: Db, p: { api: ConnectApi; runId?: string } 
     .orderBy(connectPayouts.createdAt);
   for (const payout of unsent) {
     const transferId =
-      (await p.api.findTransfer(payout.id)) ?? (await p.api.createTransfer({ payoutId: payout.id, accountId: payout.stripeAccountId, amountCents: payout.amountCents }));
+      (await p.api.findTransfer(payout.id)) ??
+      (await p.api.createTransfer({ payoutId: payout.id, accountId: payout.stripeAccountId, amountCents: payout.amountCents }));
     await p.afterTransfer?.(payout.id);
     await db
       .update(connectPayouts)

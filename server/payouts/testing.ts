@@ -26,12 +26,23 @@ export function payoutFixtures(db: Db, stripe: StripeStandIn, secret: string) {
     const provider = await makeProvider(db);
     const listing = await makeListing(db, provider, [{ inputPer1kNano: usd(1), outputPer1kNano: 0n, cachedInputPer1kNano: 0n, effectiveFrom: new Date(0) }]);
     const buyer = await makeBuyer(db, { creditNano: usd(1000) });
-    const [r] = await reportUsage(db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })], service: { kind: "platform" }, defaultFeeBps: 0, settle: "inline" });
+    const [r] = await reportUsage(db, {
+      events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: dollars * 1000, outputTokens: 0 })],
+      service: { kind: "platform" },
+      defaultFeeBps: 0,
+      settle: "inline",
+    });
     expect(r!.status).toBe("settled");
     return provider.id;
   }
   const accountEvent = (accountId: string, enabled: boolean, created: number) =>
-    ({ ...localConnectEvent("account.updated", { id: accountId, object: "account", details_submitted: enabled, payouts_enabled: enabled }, accountId, [accountId, String(created)]), created }) as Stripe.Event;
+    ({
+      ...localConnectEvent("account.updated", { id: accountId, object: "account", details_submitted: enabled, payouts_enabled: enabled }, accountId, [
+        accountId,
+        String(created),
+      ]),
+      created,
+    }) as Stripe.Event;
   async function onboard(orgId: string) {
     await connectOnboardingLink(db, { api: api(), orgId, appUrl: "http://app.test", local: false });
     const status = await connectStatus(db, { orgId });

@@ -37,21 +37,28 @@ async function giveBack(tx: Tx, payout: ConnectPayout, cents: number, totalRetur
   if (cents <= 0) return;
   const payable = await ensureAccount(tx, { orgId: payout.orgId, kind: "provider_payable" });
   const payoutsAccount = await ensureAccount(tx, { orgId: null, kind: "payouts" });
-  await postTransfers(tx, { transfers: [
-    {
-      id: nameUuid("connect_payout_return", payout.id, String(totalReturnedCents)),
-      debitAccountId: payoutsAccount.id,
-      creditAccountId: payable.id,
-      amountNano: BigInt(cents) * NANO_PER_CENT,
-      code: "payout",
-      ref: { kind: "connect_payout", id: payout.id },
-    },
-  ] });
+  await postTransfers(tx, {
+    transfers: [
+      {
+        id: nameUuid("connect_payout_return", payout.id, String(totalReturnedCents)),
+        debitAccountId: payoutsAccount.id,
+        creditAccountId: payable.id,
+        amountNano: BigInt(cents) * NANO_PER_CENT,
+        code: "payout",
+        ref: { kind: "connect_payout", id: payout.id },
+      },
+    ],
+  });
 }
 
 export async function onAccountUpdated(tx: Tx, event: Stripe.Event) {
   const account = event.data.object as Stripe.Account;
-  await applyAccountState(tx, { accountId: account.id, detailsSubmitted: account.details_submitted === true, payoutsEnabled: account.payouts_enabled === true, asOf: event.created });
+  await applyAccountState(tx, {
+    accountId: account.id,
+    detailsSubmitted: account.details_submitted === true,
+    payoutsEnabled: account.payouts_enabled === true,
+    asOf: event.created,
+  });
 }
 
 export async function onTransferCreated(tx: Tx, event: Stripe.Event) {

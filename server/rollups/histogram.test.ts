@@ -22,10 +22,40 @@ describe("medianBucket", () => {
   it.each([
     { label: "empty", counts: [], median: null },
     { label: "one bucket", counts: [[5, 3]], median: 5 },
-    { label: "odd total, middle bucket", counts: [[1, 1], [2, 1], [3, 1]], median: 2 },
-    { label: "even total takes the lower median", counts: [[1, 2], [9, 2]], median: 1 },
-    { label: "unsorted input, zero counts ignored", counts: [[9, 5], [0, 0], [3, 4]], median: 9 },
-    { label: "negative buckets", counts: [[-20, 3], [-10, 1]], median: -20 },
+    {
+      label: "odd total, middle bucket",
+      counts: [
+        [1, 1],
+        [2, 1],
+        [3, 1],
+      ],
+      median: 2,
+    },
+    {
+      label: "even total takes the lower median",
+      counts: [
+        [1, 2],
+        [9, 2],
+      ],
+      median: 1,
+    },
+    {
+      label: "unsorted input, zero counts ignored",
+      counts: [
+        [9, 5],
+        [0, 0],
+        [3, 4],
+      ],
+      median: 9,
+    },
+    {
+      label: "negative buckets",
+      counts: [
+        [-20, 3],
+        [-10, 1],
+      ],
+      median: -20,
+    },
   ])("$label", ({ counts, median }) => {
     expect(medianBucket(new Map(counts as [number, number][]))).toBe(median);
   });

@@ -28,7 +28,12 @@ org_rollup AS (
   FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (org_id, dimension, hour, group_id) DO UPDATE SET ${addCounts("org_usage_hourly", [
-    "requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", ...lateColumns(ORG_USAGE_METRICS),
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_nano",
+    ...lateColumns(ORG_USAGE_METRICS),
   ])}
 ),
 listing_rollup AS (
@@ -40,7 +45,16 @@ listing_rollup AS (
          ${sql.raw(lateSums(LISTING_METRICS, "minute").join(", "))}
   FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2
   ON CONFLICT (listing_id, hour) DO UPDATE SET ${addCounts("listing_hourly", [
-    "requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", "fee_nano", "latency_ms_sum", "ttft_ms_sum", "ttft_count",
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_nano",
+    "fee_nano",
+    "latency_ms_sum",
+    "ttft_ms_sum",
+    "ttft_count",
     ...lateColumns(LISTING_METRICS),
   ])}
 ),
@@ -60,7 +74,15 @@ usage_rollup AS (
          count(*) FILTER (WHERE status <> 'ok'), coalesce(sum(latency_ms), 0)::int8, coalesce(sum(ttft_exact_ms::int8), 0)::int8, count(ttft_exact_ms)
   FROM ev GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (org_id, key_id, listing_id, hour) DO UPDATE SET ${addCounts("usage_hourly", [
-    "requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_nano", "errors", "latency_ms_sum", "ttft_ms_sum", "ttft_count",
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_nano",
+    "errors",
+    "latency_ms_sum",
+    "ttft_ms_sum",
+    "ttft_count",
   ])}
 )`;
 }

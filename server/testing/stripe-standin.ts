@@ -8,7 +8,18 @@ import { createPayments, type Payments } from "../payments/config";
  * idempotency (a repeated Idempotency-Key gets the first answer, nothing new is created).
  * Tests drive the real SDK against it and read what it holds.
  */
-type Transfer = { id: string; object: "transfer"; amount: number; amount_reversed: number; currency: string; destination: string; transfer_group: string | null; metadata: Record<string, string>; created: number; reversed: boolean };
+type Transfer = {
+  id: string;
+  object: "transfer";
+  amount: number;
+  amount_reversed: number;
+  currency: string;
+  destination: string;
+  transfer_group: string | null;
+  metadata: Record<string, string>;
+  created: number;
+  reversed: boolean;
+};
 
 export type StripeStandIn = {
   payments: Payments;
@@ -38,12 +49,14 @@ export async function startStripeStandIn(webhookSecret: string): Promise<StripeS
     }
     if (method === "POST" && url.pathname === "/v1/account_links") {
       const account = body.get("account") ?? "";
-      if (!state.accounts.includes(account)) return { status: 400, json: { error: { type: "invalid_request_error", message: `No such account: '${account}'`, param: "account" } } };
+      if (!state.accounts.includes(account))
+        return { status: 400, json: { error: { type: "invalid_request_error", message: `No such account: '${account}'`, param: "account" } } };
       return { status: 200, json: { object: "account_link", url: `https://connect.stripe.test/setup/e/${account}`, created: now(), expires_at: now() + 300 } };
     }
     if (method === "POST" && url.pathname === "/v1/transfers") {
       const destination = body.get("destination") ?? "";
-      if (!state.accounts.includes(destination)) return { status: 400, json: { error: { type: "invalid_request_error", message: `No such destination: '${destination}'`, param: "destination" } } };
+      if (!state.accounts.includes(destination))
+        return { status: 400, json: { error: { type: "invalid_request_error", message: `No such destination: '${destination}'`, param: "destination" } } };
       const transfer: Transfer = {
         id: `tr_test_${state.transfers.length + 1}`,
         object: "transfer",

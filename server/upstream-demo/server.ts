@@ -24,13 +24,7 @@ export type DemoUpstreamOptions = {
 
 export type DemoUpstream = { url: string; port: number; close: () => Promise<void> };
 
-export const DEMO_MODELS = [
-  "llama-3.1-8b-instruct",
-  "llama-3.1-70b-instruct",
-  "qwen2.5-7b-instruct",
-  "mistral-7b-instruct",
-  "demo-embed-small",
-];
+export const DEMO_MODELS = ["llama-3.1-8b-instruct", "llama-3.1-70b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct", "demo-embed-small"];
 
 const VOCABULARY = (
   "the a token market price watt energy model answer quickly with care and light heat cost per each of " +
@@ -97,13 +91,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
   const perToken = tps > 0 ? 1000 / tps : 0;
   let seq = 0;
 
-  async function generate(
-    res: http.ServerResponse,
-    kind: "chat" | "text",
-    body: Json,
-    promptText: string,
-    promptTokens: number,
-  ) {
+  async function generate(res: http.ServerResponse, kind: "chat" | "text", body: Json, promptText: string, promptTokens: number) {
     const model = typeof body.model === "string" ? body.model : "";
     if (!model) return sendError(res, 400, "you must provide a model parameter");
     const words = completionWords(promptText);
@@ -143,7 +131,11 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     for (const piece of pieces) {
       if (res.destroyed) return;
       await sleep(perToken);
-      chunk(kind === "chat" ? { index: 0, delta: { content: piece }, logprobs: null, finish_reason: null } : { index: 0, text: piece, logprobs: null, finish_reason: null });
+      chunk(
+        kind === "chat"
+          ? { index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }
+          : { index: 0, text: piece, logprobs: null, finish_reason: null },
+      );
     }
     chunk(kind === "chat" ? { index: 0, delta: {}, logprobs: null, finish_reason: finish } : { index: 0, text: "", logprobs: null, finish_reason: finish });
     const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;

@@ -55,10 +55,12 @@ describe("bounded money in settlement", () => {
     const events = (n: number) => Array.from({ length: n }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: normal.id }));
     // Reports run side by side (stage 1 shares no row): a big one, the poisoned one and small ones at once.
     const busy = platform().usage.report({ events: events(2000) });
-    const bad = platform().usage.report({ events: [poison, ...events(10)] }).then(
-      () => "settled",
-      () => "failed",
-    );
+    const bad = platform()
+      .usage.report({ events: [poison, ...events(10)] })
+      .then(
+        () => "settled",
+        () => "failed",
+      );
     const fine = Array.from({ length: 3 }, () => platform().usage.report({ events: events(20) }));
     expect((await busy).results.every((r) => r.status === "settled")).toBe(true);
     expect(await bad).toBe("failed");
@@ -67,5 +69,4 @@ describe("bounded money in settlement", () => {
     expect((await platform().usage.report({ events: [poison] })).results[0]!.status).toBe("settled");
     expect(await checkInvariants(t.db)).toEqual([]);
   });
-
 });

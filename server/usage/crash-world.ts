@@ -25,7 +25,12 @@ const DAY = 24 * 3600 * 1000;
 const FEE_BPS = 500;
 const PLATFORM = { kind: "platform" } as const;
 
-export type CrashWorld = { db: Db; listings: WorldListing[]; capping: { provider: { id: string; slug: string }; listing: WorldListing }; expected: ExpectedEvent[] };
+export type CrashWorld = {
+  db: Db;
+  listings: WorldListing[];
+  capping: { provider: { id: string; slug: string }; listing: WorldListing };
+  expected: ExpectedEvent[];
+};
 
 export async function makeCrashWorld(db: Db): Promise<CrashWorld> {
   const now = Date.now();
@@ -35,7 +40,12 @@ export async function makeCrashWorld(db: Db): Promise<CrashWorld> {
     listings.push(
       await makeListing(db, providers[i % 2]!, [
         { effectiveFrom: new Date(now - 30 * DAY), inputPer1kNano: BigInt(100_000 + i), outputPer1kNano: BigInt(300_000 + i), cachedInputPer1kNano: 50_000n },
-        { effectiveFrom: new Date(now - 6 * DAY - i * 3600_000), inputPer1kNano: BigInt(120_000 + i), outputPer1kNano: BigInt(310_000 + i), cachedInputPer1kNano: 40_000n },
+        {
+          effectiveFrom: new Date(now - 6 * DAY - i * 3600_000),
+          inputPer1kNano: BigInt(120_000 + i),
+          outputPer1kNano: BigInt(310_000 + i),
+          cachedInputPer1kNano: 40_000n,
+        },
       ]),
     );
   }
@@ -45,7 +55,10 @@ export async function makeCrashWorld(db: Db): Promise<CrashWorld> {
 const rnd = (n: number) => Math.floor(Math.random() * n);
 
 function expect1(world: CrashWorld, event: UsageEvent, buyerOrgId: string, listing: WorldListing, costNano?: bigint): ExpectedEvent {
-  const full = usageCostNano({ input: event.inputTokens, output: event.outputTokens, cachedInput: event.cachedInputTokens }, priceInForce(listing, event.startedAt)!);
+  const full = usageCostNano(
+    { input: event.inputTokens, output: event.outputTokens, cachedInput: event.cachedInputTokens },
+    priceInForce(listing, event.startedAt)!,
+  );
   const cost = costNano ?? full;
   return { id: event.id, buyerOrgId, providerOrgId: listing.providerOrgId, costNano: cost, feeNano: splitFee(cost, FEE_BPS).feeNano };
 }
@@ -116,7 +129,14 @@ export async function reportRound(world: CrashWorld, opts: { events: number; cap
   const grant = await reserve(db, { id: uuidv7(), keyId: buyer.keyIds[0]!, listingId: listing.id, amountNano: 8_000_000n, ttlSeconds: 3600, service });
   expect(grant.grantedNano).toBe(8_000_000n);
   const capped = Array.from({ length: opts.capped }, () =>
-    makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: grant.id, inputTokens: 4000 + rnd(1000), outputTokens: 1000, startedAt: new Date(now - 60_000 - rnd(DAY)) }),
+    makeEvent({
+      keyId: buyer.keyIds[0]!,
+      listingId: listing.id,
+      reservationId: grant.id,
+      inputTokens: 4000 + rnd(1000),
+      outputTokens: 1000,
+      startedAt: new Date(now - 60_000 - rnd(DAY)),
+    }),
   );
   // Stage 1 caps a batch's events in id order, and the batches are sent one after the other.
   capped.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -135,7 +155,12 @@ export async function reportRound(world: CrashWorld, opts: { events: number; cap
 
   // A price change after the events were acknowledged: they keep the price they were acknowledged at.
   for (const l of listings) {
-    const row = { effectiveFrom: new Date(now - (1 + rnd(5)) * DAY - rnd(DAY)), inputPer1kNano: BigInt(200_000 + rnd(100_000)), outputPer1kNano: BigInt(400_000 + rnd(100_000)), cachedInputPer1kNano: 30_000n };
+    const row = {
+      effectiveFrom: new Date(now - (1 + rnd(5)) * DAY - rnd(DAY)),
+      inputPer1kNano: BigInt(200_000 + rnd(100_000)),
+      outputPer1kNano: BigInt(400_000 + rnd(100_000)),
+      cachedInputPer1kNano: 30_000n,
+    };
     await db.insert(listingPrices).values({ listingId: l.id, ...row });
     l.prices = [...l.prices, row].sort((a, b) => a.effectiveFrom.getTime() - b.effectiveFrom.getTime());
   }
@@ -167,7 +192,9 @@ export function startSettler(url: string, args: string[] = []): SettlerChild {
     if (msg.window) windows++;
     if (msg.paused) onPause();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { process: child, windows: () => windows, exited, ready, paused };
 }
 

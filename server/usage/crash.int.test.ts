@@ -65,7 +65,12 @@ it(`settlement survives ${KILLS} SIGKILLs of the API and more of the settler whi
     listings.push(
       await makeListing(t.db, providers[i % 2]!, [
         { effectiveFrom: new Date(now - 20 * DAY), inputPer1kNano: BigInt(100_000 + i), outputPer1kNano: BigInt(300_000 + i), cachedInputPer1kNano: 50_000n },
-        { effectiveFrom: new Date(now - 5 * DAY - i * 3600_000), inputPer1kNano: BigInt(120_000 + i), outputPer1kNano: BigInt(310_000 + i), cachedInputPer1kNano: 40_000n },
+        {
+          effectiveFrom: new Date(now - 5 * DAY - i * 3600_000),
+          inputPer1kNano: BigInt(120_000 + i),
+          outputPer1kNano: BigInt(310_000 + i),
+          cachedInputPer1kNano: 40_000n,
+        },
       ]),
     );
   }

@@ -23,10 +23,17 @@ describe("the ledger's lag behind acknowledged usage", () => {
     expect(await callerFor(t.db, fin).finance.settlementHealth()).toEqual({ lagSeconds: 0, waitingBatches: 0, waitingEvents: 0, recent: null });
 
     const provider = await makeProvider(t.db);
-    const listing = await makeListing(t.db, provider, [{ effectiveFrom: new Date(0), inputPer1kNano: parseUsd("1"), outputPer1kNano: 0n, cachedInputPer1kNano: 0n }]);
+    const listing = await makeListing(t.db, provider, [
+      { effectiveFrom: new Date(0), inputPer1kNano: parseUsd("1"), outputPer1kNano: 0n, cachedInputPer1kNano: 0n },
+    ]);
     const buyer = await makeBuyer(t.db, { creditNano: parseUsd("10") });
     const report = (n: number) =>
-      reportUsage(t.db, { events: Array.from({ length: n }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100, outputTokens: 0 })), service: { kind: "platform" }, defaultFeeBps: 0, settle: "windowed" });
+      reportUsage(t.db, {
+        events: Array.from({ length: n }, () => makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, inputTokens: 100, outputTokens: 0 })),
+        service: { kind: "platform" },
+        defaultFeeBps: 0,
+        settle: "windowed",
+      });
     const before = Date.now();
     await report(3);
     await report(2);

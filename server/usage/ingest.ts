@@ -43,7 +43,10 @@ export async function ingestBatch(tx: Tx, p: { events: readonly IngestEvent[]; d
   // Prepared once per connection and planned once (a generic plan; partitions are pruned at run time):
   // planning this statement for each batch's values cost more than running it on 1 000 events.
   await tx.execute(sql`set local plan_cache_mode = force_generic_plan`);
-  const { rows } = await executePrepared<{ seq: string | null; settled: [string, string][] | null; unpriced: string[] | null; too_costly: string[] | null }>(tx, "tm_usage_stage1", sql`
+  const { rows } = await executePrepared<{ seq: string | null; settled: [string, string][] | null; unpriced: string[] | null; too_costly: string[] | null }>(
+    tx,
+    "tm_usage_stage1",
+    sql`
 WITH input AS (
   SELECT * FROM unnest(
     ${col((c) => c.event.id)}::uuid[], ${col((c) => c.event.reservationId)}::uuid[], ${col((c) => c.event.keyId)}::uuid[],
@@ -118,7 +121,8 @@ SELECT
   (SELECT seq::text FROM recorded) AS seq,
   (SELECT json_agg(json_build_array(id, cost_nano::text)) FROM ins) AS settled,
   (SELECT json_agg(id) FROM input WHERE NOT EXISTS (SELECT 1 FROM priced WHERE priced.id = input.id)) AS unpriced,
-  (SELECT json_agg(id) FROM priced WHERE full_cost IS NULL) AS too_costly`);
+  (SELECT json_agg(id) FROM priced WHERE full_cost IS NULL) AS too_costly`,
+  );
   const row = rows[0]!;
   return {
     settled: new Map((row.settled ?? []).map(([id, cost]) => [id, BigInt(cost)])),

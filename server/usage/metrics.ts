@@ -14,6 +14,10 @@ export async function settlementMetricsText(db: Db, p: { now?: Date } = {}): Pro
   gauge("tokenmarket_usage_ledger_lag_seconds", "Age of the oldest acknowledged usage batch not yet in the ledger (0 when none waits)", h.lagSeconds);
   gauge("tokenmarket_usage_unsettled_batches", "Acknowledged usage batches waiting for a settlement window", h.waitingBatches);
   gauge("tokenmarket_usage_unsettled_events", "Acknowledged usage events waiting for a settlement window", h.waitingEvents);
-  gauge("tokenmarket_usage_last_window_lag_seconds", "Age of the oldest batch the last settlement window took, when it committed", (h.recent?.lastLagMs ?? 0) / 1000);
+  gauge(
+    "tokenmarket_usage_last_window_lag_seconds",
+    "Age of the oldest batch the last settlement window took, when it committed",
+    (h.recent?.lastLagMs ?? 0) / 1000,
+  );
   return { contentType: registry.contentType, body: await registry.metrics() };
 }

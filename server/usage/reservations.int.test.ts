@@ -39,7 +39,9 @@ describe("concurrent reservations", () => {
 
   it("a key's period limit is never exceeded by grants, counting settled spend, open reservations and the key's lineage", async () => {
     const provider = await makeProvider(t.db);
-    const listing = await makeListing(t.db, provider, [{ effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000_000n, outputPer1kNano: 0n, cachedInputPer1kNano: 0n }]);
+    const listing = await makeListing(t.db, provider, [
+      { effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000_000n, outputPer1kNano: 0n, cachedInputPer1kNano: 0n },
+    ]);
     const buyer = await makeBuyer(t.db, { creditNano: 1_000_000_000_000n, keys: 0 });
     const limit = 300_000_000n;
     const key = await makeKey(t.db, buyer.orgId, { spendLimitNano: limit, limitPeriod: "daily" });
@@ -67,29 +69,47 @@ describe("concurrent reservations", () => {
 
   it("a buyer's balance is credit less what was used; a proxy's hold is apart and gone once released", async () => {
     const provider = await makeProvider(t.db);
-    const listing = await makeListing(t.db, provider, [{ effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000n, outputPer1kNano: 2_000n, cachedInputPer1kNano: 0n }]);
+    const listing = await makeListing(t.db, provider, [
+      { effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000n, outputPer1kNano: 2_000n, cachedInputPer1kNano: 0n },
+    ]);
     const buyer = await makeBuyer(t.db, { creditNano: 5_000_000_000n, keys: 1 });
     // The proxy's chunk for one tiny call: $0.10 held, 2 000 nano-USD used (1 000 in + 500 out).
     const r = await reserve(t.db, { id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 100_000_000n, ttlSeconds: 60 });
-    await reportUsage(t.db, { events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id })], service: { kind: "platform" }, defaultFeeBps: 500 });
+    await reportUsage(t.db, {
+      events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: r.id })],
+      service: { kind: "platform" },
+      defaultFeeBps: 500,
+    });
     const held = await orgCreditBalance(t.db, { orgId: buyer.orgId });
     expect(held).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 100_000_000n - 2_000n, availableNano: 5_000_000_000n - 100_000_000n });
     // The statement shows the usage, not the hold: that stands apart as what is held now.
     const statement = await buyerMonthly(t.db, { orgId: buyer.orgId, month: monthOf(new Date()) });
-    expect(statement.lines.map((l) => [l.label, l.amountNano])).toEqual([["Top-up", 5_000_000_000n], ["Usage: 1 request", -2_000n]]);
+    expect(statement.lines.map((l) => [l.label, l.amountNano])).toEqual([
+      ["Top-up", 5_000_000_000n],
+      ["Usage: 1 request", -2_000n],
+    ]);
     expect(statement).toMatchObject({ closingNano: held.balanceNano, heldNowNano: held.reservedNano });
     await release(t.db, { id: r.id });
-    expect(await orgCreditBalance(t.db, { orgId: buyer.orgId })).toMatchObject({ balanceNano: 5_000_000_000n - 2_000n, reservedNano: 0n, availableNano: 5_000_000_000n - 2_000n });
+    expect(await orgCreditBalance(t.db, { orgId: buyer.orgId })).toMatchObject({
+      balanceNano: 5_000_000_000n - 2_000n,
+      reservedNano: 0n,
+      availableNano: 5_000_000_000n - 2_000n,
+    });
   });
 
   it("concurrent release, settlement and expiry of the same reservations return each remainder exactly once", async () => {
     const provider = await makeProvider(t.db);
-    const listing = await makeListing(t.db, provider, [{ effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000n, outputPer1kNano: 2_000n, cachedInputPer1kNano: 0n }]);
+    const listing = await makeListing(t.db, provider, [
+      { effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000n, outputPer1kNano: 2_000n, cachedInputPer1kNano: 0n },
+    ]);
     const buyer = await makeBuyer(t.db, { creditNano: 100_000_000_000n, keys: 2 });
     const reservations = await Promise.all(
       Array.from({ length: 200 }, (_, i) => reserve(t.db, { id: uuidv7(), keyId: buyer.keyIds[i % 2]!, amountNano: 100_000_000n, ttlSeconds: 5 })),
     );
-    const events = reservations.flatMap((r, i) => [makeEvent({ keyId: buyer.keyIds[i % 2]!, listingId: listing.id, reservationId: r.id }), makeEvent({ keyId: buyer.keyIds[i % 2]!, listingId: listing.id, reservationId: r.id })]);
+    const events = reservations.flatMap((r, i) => [
+      makeEvent({ keyId: buyer.keyIds[i % 2]!, listingId: listing.id, reservationId: r.id }),
+      makeEvent({ keyId: buyer.keyIds[i % 2]!, listingId: listing.id, reservationId: r.id }),
+    ]);
     const afterExpiry = new Date(Math.max(...reservations.map((r) => r.expiresAt.getTime())) + 1);
     await Promise.all([
       ...reservations.filter((_, i) => i % 3 === 0).map((r) => release(t.db, { id: r.id })),
@@ -100,7 +120,8 @@ describe("concurrent reservations", () => {
     await Promise.all([expirePending(t.db, { now: afterExpiry }), expirePending(t.db, { now: afterExpiry })]);
     const credits = (await accountSums(t.db, buyer.orgId)).get("buyer_credits")!;
     expect(credits.debits_pending).toBe(0n);
-    const { rows } = await t.pool.query<{ amount: bigint; consumed: bigint; released: bigint; expired: bigint }>(`
+    const { rows } = await t.pool.query<{ amount: bigint; consumed: bigint; released: bigint; expired: bigint }>(
+      `
       select sum(r.amount_nano)::int8 as amount, sum(r.consumed_nano)::int8 as consumed, sum(r.released_nano)::int8 as released,
              (select coalesce(sum(t.amount_nano), 0)::int8 from ledger_transfers t where t.type = 'expire_pending' and t.ref_kind = 'reservation' and t.ref_id in (select id::text from reservations where org_id = $1)) as expired
       from reservations r where r.org_id = $1`,

@@ -70,11 +70,13 @@ export async function reserve(db: Db, input: ReserveInput & ReservationCaller): 
   if (!key) throw new DomainError("NOT_FOUND", "keyId: no such API key", "keyId");
   const status = keyStatus({ revokedAt: key.revoked_at ? asDate(key.revoked_at) : null, expiresAt: key.expires_at ? asDate(key.expires_at) : null }, now);
   if (status !== "active") throw new DomainError("FORBIDDEN", `keyId: the key is ${status}`, "keyId");
-  const account = await accountIds(db, { needs: [
-    { orgId: key.org_id, kind: "buyer_credits" },
-    { orgId: key.org_id, kind: "buyer_receivable" },
-    { orgId: null, kind: "usage_holds" },
-  ] });
+  const account = await accountIds(db, {
+    needs: [
+      { orgId: key.org_id, kind: "buyer_credits" },
+      { orgId: key.org_id, kind: "buyer_receivable" },
+      { orgId: null, kind: "usage_holds" },
+    ],
+  });
   const creditsId = accountOf(account, { orgId: key.org_id, kind: "buyer_credits" });
   const receivableId = accountOf(account, { orgId: key.org_id, kind: "buyer_receivable" });
   const holdsId = accountOf(account, { orgId: null, kind: "usage_holds" });
@@ -101,7 +103,16 @@ export async function reserve(db: Db, input: ReserveInput & ReservationCaller): 
         let holdTransferId: string | null = null;
         if (grantedNano > 0n) {
           holdTransferId = nameUuid("reservation-hold", id);
-          await createPending(tx, { id: holdTransferId, debitAccountId: creditsId, creditAccountId: holdsId, amountNano: grantedNano, code: "reservation", ref: { kind: "reservation", id }, expiresAt, now });
+          await createPending(tx, {
+            id: holdTransferId,
+            debitAccountId: creditsId,
+            creditAccountId: holdsId,
+            amountNano: grantedNano,
+            code: "reservation",
+            ref: { kind: "reservation", id },
+            expiresAt,
+            now,
+          });
         }
         const { rows } = await tx.execute<ReservationRow>(sql`
           insert into reservations (id, org_id, key_id, lineage_id, service_org_id, requested_nano, amount_nano, limited_by, held_nano, hold_transfer_id, expires_at, created_at)
@@ -119,7 +130,9 @@ export async function reserve(db: Db, input: ReserveInput & ReservationCaller): 
 }
 
 async function findReservation(db: Db, id: string): Promise<ReservationRow | undefined> {
-  const { rows } = await db.execute<ReservationRow>(sql`select id, key_id, service_org_id, amount_nano, limited_by, expires_at from reservations where id = ${id}`);
+  const { rows } = await db.execute<ReservationRow>(
+    sql`select id, key_id, service_org_id, amount_nano, limited_by, expires_at from reservations where id = ${id}`,
+  );
   return rows[0];
 }
 
@@ -144,9 +157,13 @@ export async function release(db: Db, input: z.infer<typeof releaseInput> & Rese
   await settleThrough(db, { seq: await lastBatchSeq(db) });
   return withRetry(() =>
     db.transaction(async (tx) => {
-      const { rows } = await tx.execute<{ org_id: string; service_org_id: string | null; held_nano: bigint; hold_transfer_id: string | null; expires_at: unknown }>(
-        sql`select org_id, service_org_id, held_nano, hold_transfer_id, expires_at from reservations where id = ${id} for update`,
-      );
+      const { rows } = await tx.execute<{
+        org_id: string;
+        service_org_id: string | null;
+        held_nano: bigint;
+        hold_transfer_id: string | null;
+        expires_at: unknown;
+      }>(sql`select org_id, service_org_id, held_nano, hold_transfer_id, expires_at from reservations where id = ${id} for update`);
       const r = rows[0];
       if (!r || (serviceOrg && r.service_org_id !== serviceOrg)) throw new DomainError("NOT_FOUND", "id: no such reservation", "id");
       const expiresAt = asDate(r.expires_at);
@@ -163,13 +180,15 @@ export async function release(db: Db, input: z.infer<typeof releaseInput> & Rese
         );
         holdTransferId = nameUuid("reservation-hold", r.hold_transfer_id);
         await createPending(tx, {
-            id: holdTransferId,
-            debitAccountId: hold[0]!.debit_account_id,
-            creditAccountId: hold[0]!.credit_account_id,
-            amountNano: remaining,
-            code: "reservation",
-            ref: { kind: "reservation", id },
-            expiresAt, now });
+          id: holdTransferId,
+          debitAccountId: hold[0]!.debit_account_id,
+          creditAccountId: hold[0]!.credit_account_id,
+          amountNano: remaining,
+          code: "reservation",
+          ref: { kind: "reservation", id },
+          expiresAt,
+          now,
+        });
       }
       await tx.execute(sql`
         update reservations set released_nano = released_nano + ${releasedNano}, held_nano = ${remaining}, hold_transfer_id = ${holdTransferId}

@@ -63,11 +63,46 @@ describe("splitGroups", () => {
     { id: "b", costNano: 50n, feeNano: 3n },
   ];
   it.each([
-    ["all from credit", 150n, [[95n, 5n, 0n, 0n], [47n, 3n, 0n, 0n]]],
-    ["nothing from credit", 0n, [[0n, 0n, 95n, 5n], [0n, 0n, 47n, 3n]]],
-    ["credit runs out inside the first provider share", 40n, [[40n, 0n, 55n, 5n], [0n, 0n, 47n, 3n]]],
-    ["credit runs out inside the first fee", 97n, [[95n, 2n, 0n, 3n], [0n, 0n, 47n, 3n]]],
-    ["credit runs out in the second group", 120n, [[95n, 5n, 0n, 0n], [20n, 0n, 27n, 3n]]],
+    [
+      "all from credit",
+      150n,
+      [
+        [95n, 5n, 0n, 0n],
+        [47n, 3n, 0n, 0n],
+      ],
+    ],
+    [
+      "nothing from credit",
+      0n,
+      [
+        [0n, 0n, 95n, 5n],
+        [0n, 0n, 47n, 3n],
+      ],
+    ],
+    [
+      "credit runs out inside the first provider share",
+      40n,
+      [
+        [40n, 0n, 55n, 5n],
+        [0n, 0n, 47n, 3n],
+      ],
+    ],
+    [
+      "credit runs out inside the first fee",
+      97n,
+      [
+        [95n, 2n, 0n, 3n],
+        [0n, 0n, 47n, 3n],
+      ],
+    ],
+    [
+      "credit runs out in the second group",
+      120n,
+      [
+        [95n, 5n, 0n, 0n],
+        [20n, 0n, 27n, 3n],
+      ],
+    ],
   ] as const)("%s", (_l, credit, expected) => {
     const legs = splitGroups(groups, credit);
     expect(legs.map((l) => [l.creditsToProviderNano, l.creditsToPlatformNano, l.receivableToProviderNano, l.receivableToPlatformNano])).toEqual(expected);

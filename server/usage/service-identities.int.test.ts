@@ -97,7 +97,7 @@ describe("a provider's service token", () => {
     // Events take from the hold in id order; together they bill exactly what it held, each at most its own cost.
     expect(res.results.map((r) => r.status)).toEqual(["settled", "settled"]);
     expect(res.results[0]!.costNano! + res.results[1]!.costNano!).toBe(1_000_000n);
-    res.results.forEach((r, i) => expect(r.costNano! <= fullCosts[i]!).toBe(true));
+    for (const [i, r] of res.results.entries()) expect(r.costNano! <= fullCosts[i]!).toBe(true);
     const after = await provider().usage.report({ events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: own.id, reservationId: hold.id })] });
     expect(after.results[0]!.reason).toBe("reservationId: the reservation holds nothing any more (released, used up or expired)");
     const sums = await accountSums(t.db, buyer.orgId);
@@ -112,7 +112,9 @@ describe("a provider's service token", () => {
     await provider().reservations.reserve({ id: uuidv7(), keyId: mine.keyIds[0]!, listingId: own.id, amountNano: 1_000n, ttlSeconds: 60 });
     // Both keys change (as an update or a revocation would mark them).
     await t.pool.query("insert into key_state (id, version) values (1, 1) on conflict (id) do update set version = key_state.version + 1");
-    await t.pool.query("update api_keys set changed_version = (select version from key_state where id = 1) where id = any($1)", [[mine.keyIds[0], theirs.keyIds[0]]]);
+    await t.pool.query("update api_keys set changed_version = (select version from key_state where id = 1) where id = any($1)", [
+      [mine.keyIds[0], theirs.keyIds[0]],
+    ]);
     const seen = await provider().keys.revocationVersion({ since: 0 });
     expect(seen.changedKeyIds).toContain(mine.keyIds[0]);
     expect(seen.changedKeyIds).not.toContain(theirs.keyIds[0]);

@@ -54,7 +54,9 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
   expect(stored.rows.filter((r) => byId.get(r.id)?.costNano !== r.cost_nano || byId.get(r.id)?.feeNano !== r.fee_nano)).toEqual([]);
 
   // Every batch taken by exactly one window that exists, and the windows count exactly the batches and events.
-  expect(await q("select seq from usage_batches b where settled_at is null or not exists (select 1 from usage_windows w where w.id = b.window_id)")).toEqual([]);
+  expect(await q("select seq from usage_batches b where settled_at is null or not exists (select 1 from usage_windows w where w.id = b.window_id)")).toEqual(
+    [],
+  );
   expect(
     await q(`select w.id from usage_windows w left join (select window_id, count(*) as n, sum(events) as events from usage_batches group by 1) b on b.window_id = w.id
              where b.n is distinct from w.batches or b.events is distinct from w.events`),
@@ -88,20 +90,36 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
       where coalesce(want.amount, 0) <> coalesce(side.amount, 0)`),
   ).toEqual([]);
   expect(
-    await q("select t.id from ledger_transfers t where t.code = 'usage' and (t.ref_kind <> 'usage_window' or not exists (select 1 from usage_windows w where w.id = t.ref_id::uuid))"),
+    await q(
+      "select t.id from ledger_transfers t where t.code = 'usage' and (t.ref_kind <> 'usage_window' or not exists (select 1 from usage_windows w where w.id = t.ref_id::uuid))",
+    ),
   ).toEqual([]);
 
   // Ledger totals per buyer, provider and the platform, as the test computed them; clearing nets to zero.
   for (const buyer of new Set(expected.map((x) => x.buyerOrgId))) {
     const acc = await accountSums(db, buyer);
     const debited = acc.get("buyer_credits")!.debits_posted + (acc.get("buyer_receivable")?.debits_posted ?? 0n);
-    const usageIn = await q(`select coalesce(sum(t.amount_nano), 0)::int8 as n from ${TRANSFER_LEGS_SQL} t where t.code = 'usage' and t.debit_org_id = '${buyer}'`);
-    expect({ buyer, usage: usageIn[0].n }).toEqual({ buyer, usage: sum(expected.filter((x) => x.buyerOrgId === buyer), (x) => x.costNano) });
+    const usageIn = await q(
+      `select coalesce(sum(t.amount_nano), 0)::int8 as n from ${TRANSFER_LEGS_SQL} t where t.code = 'usage' and t.debit_org_id = '${buyer}'`,
+    );
+    expect({ buyer, usage: usageIn[0].n }).toEqual({
+      buyer,
+      usage: sum(
+        expected.filter((x) => x.buyerOrgId === buyer),
+        (x) => x.costNano,
+      ),
+    });
     expect(debited).toBeGreaterThanOrEqual(usageIn[0].n);
   }
   for (const provider of new Set(expected.map((x) => x.providerOrgId))) {
     const payable = (await accountSums(db, provider)).get("provider_payable")!.credits_posted;
-    expect({ provider, payable }).toEqual({ provider, payable: sum(expected.filter((x) => x.providerOrgId === provider), (x) => x.costNano - x.feeNano) });
+    expect({ provider, payable }).toEqual({
+      provider,
+      payable: sum(
+        expected.filter((x) => x.providerOrgId === provider),
+        (x) => x.costNano - x.feeNano,
+      ),
+    });
   }
   const platform = await accountSums(db, null);
   expect(platform.get("platform_revenue")?.credits_posted ?? 0n).toBe(sum(expected, (x) => x.feeNano));
@@ -162,7 +180,11 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
     expect({ org: r.org_id, sane: r.sane, pending: r.pending }).toEqual({ org: r.org_id, sane: true, pending: 0n });
     expect({ org: r.org_id, held: (await accountSums(db, r.org_id)).get("buyer_credits")!.debits_pending }).toEqual({ org: r.org_id, held: r.held });
   }
-  expect(await q(`select id from reservations where hold_transfer_id is not null and held_nano > 0 and not exists (select 1 from ${HOLDS_SQL} h where h.hold_id = hold_transfer_id)`)).toEqual([]);
+  expect(
+    await q(
+      `select id from reservations where hold_transfer_id is not null and held_nano > 0 and not exists (select 1 from ${HOLDS_SQL} h where h.hold_id = hold_transfer_id)`,
+    ),
+  ).toEqual([]);
 
   expect(await checkInvariants(db)).toEqual([]);
 }

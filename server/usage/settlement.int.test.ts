@@ -52,7 +52,14 @@ describe(`settlement of ${N} events by 4 concurrent reporters`, () => {
       feeBps.set(providers[2]!.id, 250);
       const listings: WorldListing[] = [];
       for (let i = 0; i < 8; i++) {
-        const versions = [{ effectiveFrom: new Date(now - 40 * DAY), inputPer1kNano: BigInt(10_000 + i * 7_919), outputPer1kNano: BigInt(40_000 + i * 13), cachedInputPer1kNano: BigInt(5_000 + i) }];
+        const versions = [
+          {
+            effectiveFrom: new Date(now - 40 * DAY),
+            inputPer1kNano: BigInt(10_000 + i * 7_919),
+            outputPer1kNano: BigInt(40_000 + i * 13),
+            cachedInputPer1kNano: BigInt(5_000 + i),
+          },
+        ];
         for (let v = 0; v < 1 + (i % 3); v++) {
           versions.push({
             effectiveFrom: new Date(now - Math.floor(rand() * 30 * DAY)),
@@ -177,10 +184,18 @@ describe(`settlement of ${N} events by 4 concurrent reporters`, () => {
         const k = `${x.event.keyId}|${x.event.startedAt.toISOString().slice(0, 10)}`;
         spendByKeyDay.set(k, (spendByKeyDay.get(k) ?? 0n) + x.costNano);
       }
-      const spend = await t.pool.query<{ key_id: string; day: string; spend_nano: bigint }>("select key_id, to_char(day, 'YYYY-MM-DD') as day, spend_nano from key_spend_daily");
+      const spend = await t.pool.query<{ key_id: string; day: string; spend_nano: bigint }>(
+        "select key_id, to_char(day, 'YYYY-MM-DD') as day, spend_nano from key_spend_daily",
+      );
       expect(new Map(spend.rows.map((r) => [`${r.key_id}|${r.day}`, r.spend_nano]))).toEqual(spendByKeyDay);
-      const rollups = await t.pool.query("select sum(requests)::int8 as requests, sum(cost_nano)::int8 as cost, sum(input_tokens)::int8 as input from usage_hourly");
-      expect(rollups.rows[0]).toEqual({ requests: BigInt(N), cost: sum(expected, (x) => x.costNano), input: BigInt(expected.reduce((s, x) => s + x.event.inputTokens, 0)) });
+      const rollups = await t.pool.query(
+        "select sum(requests)::int8 as requests, sum(cost_nano)::int8 as cost, sum(input_tokens)::int8 as input from usage_hourly",
+      );
+      expect(rollups.rows[0]).toEqual({
+        requests: BigInt(N),
+        cost: sum(expected, (x) => x.costNano),
+        input: BigInt(expected.reduce((s, x) => s + x.event.inputTokens, 0)),
+      });
 
       const consumed = await t.pool.query("select sum(consumed_nano)::int8 as c from reservations");
       expect(consumed.rows[0].c).toBeGreaterThan(0n);

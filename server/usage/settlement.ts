@@ -79,9 +79,13 @@ export async function reportUsage(db: Db, p: ReportOptions & { events: readonly 
   const repeats: { index: number; first: number; fingerprint: string }[] = [];
   const firstIndex = new Map<string, number>();
 
-  rawEvents.forEach((raw, index) => {
+  for (let index = 0; index < rawEvents.length; index++) {
+    const raw = rawEvents[index];
     const r = (opts.wire ? usageEventWire : usageEvent).safeParse(raw);
-    if (!r.success) return void (results[index] = rejected(idOf(raw), zodReason(r.error)));
+    if (!r.success) {
+      results[index] = rejected(idOf(raw), zodReason(r.error));
+      continue;
+    }
     // The parsed object is the intake's own: ids are lower-cased in place, once.
     const event = r.data;
     event.id = event.id.toLowerCase();
@@ -89,13 +93,19 @@ export async function reportUsage(db: Db, p: ReportOptions & { events: readonly 
     event.listingId = event.listingId.toLowerCase();
     if (event.reservationId) event.reservationId = event.reservationId.toLowerCase();
     const problem = timingProblem(event, now) ?? idTimeProblem(event.id, now);
-    if (problem) return void (results[index] = rejected(event.id, problem));
+    if (problem) {
+      results[index] = rejected(event.id, problem);
+      continue;
+    }
     const fingerprint = eventFingerprint(event);
     const first = firstIndex.get(event.id);
-    if (first !== undefined) return void repeats.push({ index, first, fingerprint });
+    if (first !== undefined) {
+      repeats.push({ index, first, fingerprint });
+      continue;
+    }
     firstIndex.set(event.id, index);
     parsed.push({ index, event, fingerprint });
-  });
+  }
 
   const keys = await lookupKeys(db, { ids: new Set(parsed.map((p) => p.event.keyId)) });
   const listings = await lookupListings(db, { ids: new Set(parsed.map((p) => p.event.listingId)) });
@@ -143,7 +153,13 @@ async function accept(tx: Tx, candidates: readonly Candidate[], opts: ReportOpti
     throw new DomainError("BUSY", `usage settlement is ${opts.backlogLimit}+ batches behind; send these events again shortly`);
   }
   const ingested = await ingestBatch(tx, {
-    events: candidates.map((c) => ({ event: c.event, fingerprint: c.fingerprint, orgId: c.key.orgId, providerOrgId: c.listing.providerOrgId, capped: c.capped })),
+    events: candidates.map((c) => ({
+      event: c.event,
+      fingerprint: c.fingerprint,
+      orgId: c.key.orgId,
+      providerOrgId: c.listing.providerOrgId,
+      capped: c.capped,
+    })),
     defaultFeeBps: opts.defaultFeeBps,
     now,
   });
@@ -154,7 +170,8 @@ async function accept(tx: Tx, candidates: readonly Candidate[], opts: ReportOpti
     const cost = ingested.settled.get(id);
     if (cost !== undefined) outcome.set(id, { id, status: "settled", costNano: cost, reason: null });
     else if (ingested.unpriced.has(id)) outcome.set(id, rejected(id, "startedAt: the listing had no price in force at that time"));
-    else if (ingested.tooCostly.has(id)) outcome.set(id, rejected(id, `tokens: the event would cost more than ${formatUsd(MAX_EVENT_COST_NANO)}, the most one request may bill`));
+    else if (ingested.tooCostly.has(id))
+      outcome.set(id, rejected(id, `tokens: the event would cost more than ${formatUsd(MAX_EVENT_COST_NANO)}, the most one request may bill`));
     else others.push(c);
   }
   if (others.length) await answerResends(tx, others, outcome);
@@ -167,7 +184,8 @@ function anomaliesOf(candidates: readonly Candidate[], outcome: ReadonlyMap<stri
   for (const c of candidates) {
     const r = outcome.get(c.event.id);
     const anomaly = c.event.anomaly;
-    if (anomaly && r && (r.status === "settled" || r.status === "duplicate")) out.push({ event: { ...c.event, anomaly }, providerOrgId: c.listing.providerOrgId, costNano: r.costNano ?? 0n });
+    if (anomaly && r && (r.status === "settled" || r.status === "duplicate"))
+      out.push({ event: { ...c.event, anomaly }, providerOrgId: c.listing.providerOrgId, costNano: r.costNano ?? 0n });
   }
   return out;
 }
@@ -180,7 +198,12 @@ async function answerResends(tx: Tx, others: readonly Candidate[], out: Map<stri
     const s = stored.get(c.event.id)!;
     if (s.fingerprint === c.fingerprint) out.set(c.event.id, { id: c.event.id, status: "duplicate", costNano: s.costNano, reason: null });
     else {
-      out.set(c.event.id, { id: c.event.id, status: "conflict", costNano: null, reason: "id: already settled with different fields; kept for review, not billed" });
+      out.set(c.event.id, {
+        id: c.event.id,
+        status: "conflict",
+        costNano: null,
+        reason: "id: already settled with different fields; kept for review, not billed",
+      });
       conflicts.push({ c, settledFingerprint: s.fingerprint });
     }
   }
@@ -192,4 +215,3 @@ async function answerResends(tx: Tx, others: readonly Candidate[], out: Map<stri
                          ${pgArray(conflicts.map((x) => x.settledFingerprint))}::uuid[], ${pgArray(conflicts.map((x) => JSON.stringify(x.c.event)))}::jsonb[])
     on conflict (id, fingerprint) do update set reports = usage_conflicts.reports + 1, last_reported_at = now()`);
 }
-

@@ -117,7 +117,11 @@ async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOpti
 async function aggregateWindow(tx: Tx, windowId: string, seqs: readonly string[], now: Date) {
   // Events are at most MAX_EVENT_AGE old when accepted, and their ids made at the request: the id range prunes partitions.
   const oldestId = new Date(now.getTime() - MAX_EVENT_AGE_MS - 2 * 86_400_000);
-  const { rows } = await tx.execute<{ events: number; pairs: [string, string, string, string, string, number][] | null; reserved: [string, string, string][] | null }>(sql`
+  const { rows } = await tx.execute<{
+    events: number;
+    pairs: [string, string, string, string, string, number][] | null;
+    reserved: [string, string, string][] | null;
+  }>(sql`
 WITH ev AS MATERIALIZED (
   SELECT e.id, e.org_id, e.key_id, e.listing_id, e.provider_org_id, e.reservation_id, e.input_tokens, e.output_tokens, e.cached_input_tokens,
          e.cost_nano, e.fee_nano, e.status, e.started_at, ${USAGE_EVENT_DERIVED}
@@ -142,23 +146,45 @@ SELECT
   const row = rows[0]!;
   return {
     events: row.events,
-    pairs: (row.pairs ?? []).map(([id, buyerOrgId, providerOrgId, cost, fee]): Pair => ({ id, buyerOrgId, providerOrgId, costNano: BigInt(cost), feeNano: BigInt(fee) })),
+    pairs: (row.pairs ?? []).map(
+      ([id, buyerOrgId, providerOrgId, cost, fee]): Pair => ({ id, buyerOrgId, providerOrgId, costNano: BigInt(cost), feeNano: BigInt(fee) }),
+    ),
     reserved: (row.reserved ?? []).map(([reservationId, orgId, used]): ReservedUse => ({ reservationId, orgId, usedNano: BigInt(used) })),
   };
 }
 
 function accountsOf(pairs: readonly Pair[]): AccountNeed[] {
-  const needs: AccountNeed[] = [{ orgId: null, kind: "platform_revenue" }, { orgId: null, kind: "usage_holds" }, { orgId: null, kind: "usage_clearing" }];
+  const needs: AccountNeed[] = [
+    { orgId: null, kind: "platform_revenue" },
+    { orgId: null, kind: "usage_holds" },
+    { orgId: null, kind: "usage_clearing" },
+  ];
   for (const org of new Set(pairs.map((p) => p.buyerOrgId))) needs.push({ orgId: org, kind: "buyer_credits" }, { orgId: org, kind: "buyer_receivable" });
   for (const org of new Set(pairs.map((p) => p.providerOrgId))) needs.push({ orgId: org, kind: "provider_payable" }, { orgId: org, kind: "provider_unfunded" });
   return needs;
 }
 
-type HeldReservation = { id: string; orgId: string; heldNano: bigint; pendingUsageNano: bigint; holdTransferId: string | null; expiresAt: Date; holdOpen: boolean };
+type HeldReservation = {
+  id: string;
+  orgId: string;
+  heldNano: bigint;
+  pendingUsageNano: bigint;
+  holdTransferId: string | null;
+  expiresAt: Date;
+  holdOpen: boolean;
+};
 
 /** Locks the reservations, then their holds (the order release uses), and reads what they hold. */
 async function lockReservations(tx: Tx, ids: readonly string[]): Promise<Map<string, HeldReservation>> {
-  const { rows } = await tx.execute<{ id: string; org_id: string; held_nano: bigint; pending_usage_nano: bigint; hold_transfer_id: string | null; expires_at: unknown; status: string | null }>(sql`
+  const { rows } = await tx.execute<{
+    id: string;
+    org_id: string;
+    held_nano: bigint;
+    pending_usage_nano: bigint;
+    hold_transfer_id: string | null;
+    expires_at: unknown;
+    status: string | null;
+  }>(sql`
 WITH r AS (
   SELECT id, org_id, held_nano, pending_usage_nano, hold_transfer_id, expires_at FROM reservations WHERE id = any(${pgArray(ids)}::uuid[]) ORDER BY id FOR UPDATE
 ),
@@ -218,7 +244,13 @@ async function postWindow(
   });
 
   // Consume: void each hold, re-hold what the usage left of it.
-  const voided = await voidPendingBatch(tx, { items: [...usage.values()].map(({ reservation }) => ({ id: nameUuid("reservation-void", reservation.holdTransferId!), pendingId: reservation.holdTransferId! })), now });
+  const voided = await voidPendingBatch(tx, {
+    items: [...usage.values()].map(({ reservation }) => ({
+      id: nameUuid("reservation-void", reservation.holdTransferId!),
+      pendingId: reservation.holdTransferId!,
+    })),
+    now,
+  });
   await probe("after-voids");
   const transfers: TransferInput[] = [];
   const reservationUpdates: { id: string; heldNano: bigint; consumedNano: bigint; holdTransferId: string | null; pendingDoneNano: bigint }[] = [];
@@ -243,7 +275,13 @@ async function postWindow(
         pending: { expiresAt: reservation.expiresAt },
       });
     }
-    reservationUpdates.push({ id: reservation.id, heldNano: remainingNano, consumedNano: coveredNano, holdTransferId, pendingDoneNano: pendingDone.get(reservation.id) ?? 0n });
+    reservationUpdates.push({
+      id: reservation.id,
+      heldNano: remainingNano,
+      consumedNano: coveredNano,
+      holdTransferId,
+      pendingDoneNano: pendingDone.get(reservation.id) ?? 0n,
+    });
     pendingDone.delete(reservation.id);
   }
   // Provider-reported usage whose hold had already ended: no longer pending against it.
@@ -282,9 +320,21 @@ async function postWindow(
       add(toRevenue, p.providerOrgId, p.feeNano);
       if (l.receivableToProviderNano > 0n) {
         // Pay when paid: the share the buyer's money does not yet stand behind waits apart.
-        const share = { settlementId: p.id, buyerOrgId: buyer, providerOrgId: p.providerOrgId, shareNano: p.costNano - p.feeNano, unfundedNano: l.receivableToProviderNano };
+        const share = {
+          settlementId: p.id,
+          buyerOrgId: buyer,
+          providerOrgId: p.providerOrgId,
+          shareNano: p.costNano - p.feeNano,
+          unfundedNano: l.receivableToProviderNano,
+        };
         unfunded.push(share);
-        setAside.push(setAsideTransfer(share, account({ orgId: p.providerOrgId, kind: "provider_payable" }), account({ orgId: p.providerOrgId, kind: "provider_unfunded" })));
+        setAside.push(
+          setAsideTransfer(
+            share,
+            account({ orgId: p.providerOrgId, kind: "provider_payable" }),
+            account({ orgId: p.providerOrgId, kind: "provider_unfunded" }),
+          ),
+        );
       }
     });
     leg(credits.id, clearingAccount, fromCreditsNano);
@@ -293,7 +343,15 @@ async function postWindow(
   for (const provider of providers) {
     leg(clearingAccount, account({ orgId: provider, kind: "provider_payable" }), toPayable.get(provider) ?? 0n);
     const fee = toRevenue.get(provider) ?? 0n;
-    if (fee > 0n) transfers.push({ id: windowFeeLegId(windowId, provider), debitAccountId: clearingAccount, creditAccountId: revenueAccount, amountNano: fee, code: "usage", ref });
+    if (fee > 0n)
+      transfers.push({
+        id: windowFeeLegId(windowId, provider),
+        debitAccountId: clearingAccount,
+        creditAccountId: revenueAccount,
+        amountNano: fee,
+        code: "usage",
+        ref,
+      });
   }
   transfers.push(...setAside);
 

@@ -41,7 +41,13 @@ export async function makeListing(db: Db, provider: { id: string; slug: string }
     })
     .returning();
   if (prices.length) await db.insert(listingPrices).values(prices.map((p) => ({ listingId: l!.id, ...p })));
-  return { id: l!.id, slug: l!.slug, providerOrgId: provider.id, providerSlug: provider.slug, prices: [...prices].sort((a, b) => a.effectiveFrom.getTime() - b.effectiveFrom.getTime()) };
+  return {
+    id: l!.id,
+    slug: l!.slug,
+    providerOrgId: provider.id,
+    providerSlug: provider.slug,
+    prices: [...prices].sort((a, b) => a.effectiveFrom.getTime() - b.effectiveFrom.getTime()),
+  };
 }
 
 /** A key row (no secret needed: settlement and reservations address keys by id). */
@@ -72,7 +78,9 @@ export async function makeBuyer(db: Db, opts: { creditNano: bigint; creditLimitN
     if (opts.creditLimitNano) await setCreditLimit(tx, { accountId: credits.id, creditLimitNano: opts.creditLimitNano });
     if (opts.creditNano > 0n) {
       const clearing = await ensureAccount(tx, { orgId: null, kind: "payments_clearing" });
-      await postTransfers(tx, { transfers: [{ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: opts.creditNano, code: "topup" }] });
+      await postTransfers(tx, {
+        transfers: [{ id: uuidv7(), debitAccountId: clearing.id, creditAccountId: credits.id, amountNano: opts.creditNano, code: "topup" }],
+      });
     }
   });
   return { orgId: org!.id, keyIds, creditNano: opts.creditNano, creditLimitNano: opts.creditLimitNano ?? 0n };

@@ -27,7 +27,9 @@ let listing: WorldListing;
 beforeAll(async () => {
   t = await createTestDb();
   const provider = await makeProvider(t.db, "two-stage");
-  listing = await makeListing(t.db, provider, [{ effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 0n }]);
+  listing = await makeListing(t.db, provider, [
+    { effectiveFrom: new Date(Date.now() - DAY), inputPer1kNano: 1_000_000n, outputPer1kNano: 2_000_000n, cachedInputPer1kNano: 0n },
+  ]);
 });
 afterAll(() => t.close());
 
@@ -46,7 +48,9 @@ describe("windowed settlement", () => {
     const [result] = await reportUsage(t.db, { events: [event], ...windowed });
     expect(result).toMatchObject({ status: "settled", costNano: 2_000_000n });
     expect(await getGeneration(t.db, { id: event.id, keyId: event.keyId, service: platform })).toMatchObject({ costNano: 2_000_000n, settlement: "settling" });
-    expect((await activityPage(t.db, { orgId: buyer.orgId, filter: {}, limit: 10 })).rows).toMatchObject([{ id: event.id, costNano: 2_000_000n, settling: true }]);
+    expect((await activityPage(t.db, { orgId: buyer.orgId, filter: {}, limit: 10 })).rows).toMatchObject([
+      { id: event.id, costNano: 2_000_000n, settling: true },
+    ]);
     expect((await accountSums(t.db, buyer.orgId)).get("buyer_credits")!.debits_posted).toBe(0n);
 
     const window = await settleWindow(t.db);

@@ -31,6 +31,8 @@ it("a worker tick expires reservations once and keeps usage partitions ahead of 
     "select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'usage_events'::regclass order by 1",
   );
   const y = nextYear.getUTCFullYear();
-  expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining([`usage_events_${y}_07`, `usage_events_${y}_08`, `usage_events_${y}_09`, `usage_events_${y}_10`]));
+  expect(rows.map((r) => r.name)).toEqual(
+    expect.arrayContaining([`usage_events_${y}_07`, `usage_events_${y}_08`, `usage_events_${y}_09`, `usage_events_${y}_10`]),
+  );
   expect((await runWorkerTick(t.db, nextYear)).partitionsCreated).toBe(0);
 });

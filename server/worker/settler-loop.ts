@@ -46,6 +46,7 @@ export function startSettlerLoop(
 /** An error and its causes ("Failed query: rollback ← terminating connection …"): drizzle wraps the one that matters. */
 function errorChain(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err; e && parts.length < 4; e = (e as { cause?: unknown }).cause) parts.push(e instanceof Error ? e.message.split("\n")[0]! : String(e));
+  for (let e: unknown = err; e && parts.length < 4; e = (e as { cause?: unknown }).cause)
+    parts.push(e instanceof Error ? e.message.split("\n")[0]! : String(e));
   return parts.join(" ← ");
 }

@@ -34,11 +34,15 @@ export function SignInForm({ callbackUrl, github, lockout }: { callbackUrl: stri
     <div className="card space-y-4">
       <form onSubmit={onSubmit} className="space-y-4">
         <div>
-          <label className="label" htmlFor="email">Email</label>
+          <label className="label" htmlFor="email">
+            Email
+          </label>
           <input className="input" id="email" name="email" type="email" autoComplete="email" required />
         </div>
         <div>
-          <label className="label" htmlFor="password">Password</label>
+          <label className="label" htmlFor="password">
+            Password
+          </label>
           <input className="input" id="password" name="password" type="password" autoComplete="current-password" required />
         </div>
         <ErrorText testId="signin-error">{error}</ErrorText>
@@ -52,7 +56,10 @@ export function SignInForm({ callbackUrl, github, lockout }: { callbackUrl: stri
         </button>
       )}
       <p className="text-center text-sm text-slate-600">
-        New here? <Link className="font-medium text-indigo-700" href={`/signup?callbackUrl=${encodeURIComponent(callbackUrl)}`}>Create an account</Link>
+        New here?{" "}
+        <Link className="font-medium text-indigo-700" href={`/signup?callbackUrl=${encodeURIComponent(callbackUrl)}`}>
+          Create an account
+        </Link>
       </p>
     </div>
   );

@@ -36,15 +36,21 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
   return (
     <form onSubmit={onSubmit} className="card space-y-4">
       <div>
-        <label className="label" htmlFor="name">Name</label>
+        <label className="label" htmlFor="name">
+          Name
+        </label>
         <input className="input" id="name" name="name" autoComplete="name" required />
       </div>
       <div>
-        <label className="label" htmlFor="email">Email</label>
+        <label className="label" htmlFor="email">
+          Email
+        </label>
         <input className="input" id="email" name="email" type="email" autoComplete="email" required />
       </div>
       <div>
-        <label className="label" htmlFor="password">Password</label>
+        <label className="label" htmlFor="password">
+          Password
+        </label>
         <input className="input" id="password" name="password" type="password" autoComplete="new-password" minLength={10} required />
         <p className="mt-1 text-xs text-slate-500">At least 10 characters.</p>
       </div>
@@ -53,7 +59,10 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
         {signUp.isPending ? "Creating account…" : "Create account"}
       </button>
       <p className="text-center text-sm text-slate-600">
-        Have an account? <Link className="font-medium text-indigo-700" href="/signin">Sign in</Link>
+        Have an account?{" "}
+        <Link className="font-medium text-indigo-700" href="/signin">
+          Sign in
+        </Link>
       </p>
     </form>
   );

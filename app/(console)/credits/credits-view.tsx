@@ -37,9 +37,7 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
       },
     }),
   );
-  const cancel = useMutation(
-    trpc.credits.cancelTopUp.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.credits.pathKey() }) }),
-  );
+  const cancel = useMutation(trpc.credits.cancelTopUp.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.credits.pathKey() }) }));
   const threshold = useMutation(
     trpc.credits.setLowBalanceThreshold.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.credits.balance.queryKey() }) }),
   );
@@ -53,8 +51,8 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
       {returned && <PaymentOutcome key={returned.topupId} {...returned} />}
       {b.blocked ? (
         <div data-testid="balance-blocked" className="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-sm text-red-800">
-          <strong>Your balance is negative ({usd(b.availableNano)}).</strong> A refund or dispute took more than the remaining credit.
-          New API requests are refused until a top-up brings the balance above zero.
+          <strong>Your balance is negative ({usd(b.availableNano)}).</strong> A refund or dispute took more than the remaining credit. New API requests are
+          refused until a top-up brings the balance above zero.
         </div>
       ) : b.low ? (
         <div data-testid="balance-low" className="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900">
@@ -64,16 +62,20 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
 
       <div className="grid gap-4 sm:grid-cols-3">
         <StatCard look="balance" label="Balance" value={usd(b.balanceNano)} testId="balance" strong hint="Credit paid in, less what your requests used." />
-        <StatCard look="balance" label="Set aside for requests" value={usd(b.reservedNano)} testId="balance-reserved" hint={heldCreditText(b.reservedNano) ?? "Nothing is held right now."} />
+        <StatCard
+          look="balance"
+          label="Set aside for requests"
+          value={usd(b.reservedNano)}
+          testId="balance-reserved"
+          hint={heldCreditText(b.reservedNano) ?? "Nothing is held right now."}
+        />
         <StatCard look="balance" label="Credit limit" value={usd(b.creditLimitNano)} testId="balance-limit" />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-3">
         <section className="card space-y-4">
           <h2 className="font-semibold">Add credits</h2>
-          {b.paymentsMode === "local" && (
-            <p className="rounded bg-sky-50 px-3 py-2 text-xs text-sky-800">Local test payments: no real money moves.</p>
-          )}
+          {b.paymentsMode === "local" && <p className="rounded bg-sky-50 px-3 py-2 text-xs text-sky-800">Local test payments: no real money moves.</p>}
           {b.canTopUp && b.limits ? (
             <form
               className="space-y-3"
@@ -94,7 +96,9 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
                   </button>
                 ))}
               </div>
-              <label className="label" htmlFor="amount">Amount (USD)</label>
+              <label className="label" htmlFor="amount">
+                Amount (USD)
+              </label>
               <input id="amount" className="input" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
               <p className="text-xs text-slate-500">
                 Between {usdFromCents(b.limits.minCents)} and {usdFromCents(b.limits.maxCents)}.
@@ -105,7 +109,9 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
               </button>
             </form>
           ) : b.topUpsOff ? (
-            <p className="text-sm text-slate-600" data-testid="topups-off">Top-ups are not available: this platform has no payment provider configured.</p>
+            <p className="text-sm text-slate-600" data-testid="topups-off">
+              Top-ups are not available: this platform has no payment provider configured.
+            </p>
           ) : (
             <p className="text-sm text-slate-600">Owners and finance members can add credits.</p>
           )}
@@ -117,7 +123,12 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
             {(d) => (
               <table className="data-table" data-testid="topups">
                 <thead>
-                  <tr><th>Date</th><th>Amount</th><th>Status</th><th /></tr>
+                  <tr>
+                    <th>Date</th>
+                    <th>Amount</th>
+                    <th>Status</th>
+                    <th />
+                  </tr>
                 </thead>
                 <tbody>
                   {d.map((t) => (
@@ -125,18 +136,28 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
                       <td>{dateTime(t.createdAt)}</td>
                       <td className="font-mono">{usdFromCents(t.amountCents)}</td>
                       <td>
-                        <span data-testid="topup-status" className={`rounded px-2 py-0.5 text-xs font-medium ${statusStyle[shown(t)] ?? ""}`}>{shown(t)}</span>
+                        <span data-testid="topup-status" className={`rounded px-2 py-0.5 text-xs font-medium ${statusStyle[shown(t)] ?? ""}`}>
+                          {shown(t)}
+                        </span>
                         {t.resumable && <span className="ml-2 text-xs text-slate-500">payable until {dateTime(t.expiresAt)}</span>}
                         {t.refundedCents > 0 && <span className="ml-2 text-xs text-slate-500">{usdFromCents(t.refundedCents)} reversed</span>}
                       </td>
                       <td className="space-x-3 whitespace-nowrap text-right">
                         {t.status === "paid" && (
-                          <Link className="text-sm text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link>
+                          <Link className="text-sm text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>
+                            Receipt
+                          </Link>
                         )}
                         {t.resumable && t.checkoutUrl && b.canTopUp && (
                           <>
-                            <a className="text-sm text-indigo-700 hover:underline" href={t.checkoutUrl}>Resume</a>
-                            <button className="text-sm text-slate-600 hover:underline" disabled={cancel.isPending} onClick={() => cancel.mutate({ topupId: t.id })}>
+                            <a className="text-sm text-indigo-700 hover:underline" href={t.checkoutUrl}>
+                              Resume
+                            </a>
+                            <button
+                              className="text-sm text-slate-600 hover:underline"
+                              disabled={cancel.isPending}
+                              onClick={() => cancel.mutate({ topupId: t.id })}
+                            >
                               Cancel
                             </button>
                           </>
@@ -158,10 +179,14 @@ export function CreditsView({ returned }: { returned: { topupId: string; leftChe
               }}
             >
               <div>
-                <label className="label" htmlFor="threshold">Warn me below (USD)</label>
+                <label className="label" htmlFor="threshold">
+                  Warn me below (USD)
+                </label>
                 <input id="threshold" name="threshold" className="input w-40" defaultValue={formatUsd(b.lowThresholdNano, { symbol: false })} />
               </div>
-              <button className="btn-secondary" disabled={threshold.isPending}>Save</button>
+              <button className="btn-secondary" disabled={threshold.isPending}>
+                Save
+              </button>
               <ErrorText>{formError(threshold.error, { thresholdUsd: "Warn me below (USD)" })}</ErrorText>
             </form>
           )}

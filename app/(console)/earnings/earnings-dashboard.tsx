@@ -44,7 +44,12 @@ export function EarningsDashboard() {
     <div className="space-y-6">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
         <StatCard label="Payable balance" value={usd(p.payableNano)} hint="earned and not yet paid out" testId="earnings-payable" />
-        <StatCard label="Paid out" value={usd(p.paidOutNano)} hint={`${p.payouts.length} payout${p.payouts.length === 1 ? "" : "s"}`} testId="earnings-paid-out" />
+        <StatCard
+          label="Paid out"
+          value={usd(p.paidOutNano)}
+          hint={`${p.payouts.length} payout${p.payouts.length === 1 ? "" : "s"}`}
+          testId="earnings-paid-out"
+        />
         <StatCard label="Earned, all time" value={usd(p.earnedNano)} hint="net of platform fees" testId="earnings-earned" />
       </div>
 
@@ -106,7 +111,9 @@ export function EarningsDashboard() {
                 <tbody>
                   {e.entries.map((x) => (
                     <tr key={`${x.day.getTime()}-${x.listingId}`}>
-                      <td><LocalTime date={x.day} format={dayFormat} /></td>
+                      <td>
+                        <LocalTime date={x.day} format={dayFormat} />
+                      </td>
                       <td className="font-mono text-xs">{x.slug}</td>
                       <td className="text-right tabular-nums">{x.requests.toLocaleString()}</td>
                       <td className="text-right tabular-nums">{x.outputTokens.toLocaleString()}</td>
@@ -131,7 +138,12 @@ export function EarningsDashboard() {
           <h2 className="font-semibold">Measured performance</h2>
           <PeriodSelect label="Performance period" value={perfDays} onChange={setPerfDays} options={performancePeriods} />
         </div>
-        <QueryView query={performance} loading="Loading performance…" isEmpty={(d) => !d.listings.length} empty={<EmptyState title="No published models">Publish a model to see how it performs.</EmptyState>}>
+        <QueryView
+          query={performance}
+          loading="Loading performance…"
+          isEmpty={(d) => !d.listings.length}
+          empty={<EmptyState title="No published models">Publish a model to see how it performs.</EmptyState>}
+        >
           {(d) => (
             <table className="data-table">
               <thead>
@@ -149,7 +161,9 @@ export function EarningsDashboard() {
                   <tr key={l.listingId} data-testid="performance-row">
                     <td className="font-mono text-xs">{l.slug}</td>
                     <td className="text-right tabular-nums">{l.requests.toLocaleString()}</td>
-                    <td className="text-right tabular-nums" data-testid="performance-tps">{l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}</td>
+                    <td className="text-right tabular-nums" data-testid="performance-tps">
+                      {l.medianOutputTokensPerSecond === null ? "—" : formatFigure(l.medianOutputTokensPerSecond)}
+                    </td>
                     <td className="text-right tabular-nums">{ms(l.medianTtftMs)}</td>
                     <td className="text-right tabular-nums">{ms(l.meanLatencyMs)}</td>
                     <td className="text-right tabular-nums">{pct(l.errorRate)}</td>
@@ -160,11 +174,10 @@ export function EarningsDashboard() {
           )}
         </QueryView>
         <p className="text-xs text-slate-500">
-          Measured by the proxy on real requests. Throughput: output tokens ÷ time from first token to the end (from the start when nothing streamed);
-          medians of successful requests, read from 5 %-wide histogram buckets. Error rate counts errors and aborted requests.
+          Measured by the proxy on real requests. Throughput: output tokens ÷ time from first token to the end (from the start when nothing streamed); medians
+          of successful requests, read from 5 %-wide histogram buckets. Error rate counts errors and aborted requests.
         </p>
       </section>
-
     </div>
   );
 }

@@ -33,7 +33,9 @@ export function ProviderPayouts({ canConnect }: { canConnect: boolean }) {
       <section className="card space-y-3" data-testid="connect">
         <h2 className="font-semibold">Getting paid</h2>
         {s?.payoutsEnabled ? (
-          <p className="text-sm" data-testid="connect-state">Stripe account {s.accountId} is connected: payouts are enabled.</p>
+          <p className="text-sm" data-testid="connect-state">
+            Stripe account {s.accountId} is connected: payouts are enabled.
+          </p>
         ) : (
           <p className="text-sm text-slate-600" data-testid="connect-state">
             {s ? `Stripe account ${s.accountId}: onboarding is not finished yet.` : "Connect a Stripe account to receive payouts."}
@@ -63,8 +65,10 @@ export function ProviderPayouts({ canConnect }: { canConnect: boolean }) {
           </p>
           <ul className="text-sm">
             {e.waiting.map((w, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: read-only rows that may repeat exactly and are never reordered
               <li key={i}>
-                {usd(w.unfundedNano)} from {w.settlements} settlement{w.settlements === 1 ? "" : "s"} since <LocalTime date={w.since} />, awaiting one buyer&apos;s payment
+                {usd(w.unfundedNano)} from {w.settlements} settlement{w.settlements === 1 ? "" : "s"} since <LocalTime date={w.since} />, awaiting one
+                buyer&apos;s payment
               </li>
             ))}
           </ul>
@@ -77,15 +81,32 @@ export function ProviderPayouts({ canConnect }: { canConnect: boolean }) {
           <p className="text-sm text-slate-600">No payouts yet.</p>
         ) : (
           <table className="data-table" data-testid="payout-history">
-            <thead><tr><th>Date</th><th>Status</th><th>Reference</th><th className="text-right">Amount</th><th /></tr></thead>
+            <thead>
+              <tr>
+                <th>Date</th>
+                <th>Status</th>
+                <th>Reference</th>
+                <th className="text-right">Amount</th>
+                <th />
+              </tr>
+            </thead>
             <tbody>
               {e.payouts.map((x) => (
                 <tr key={x.id} data-testid="payout-row">
-                  <td><LocalTime date={x.createdAt} /></td>
-                  <td data-testid="payout-status">{STATUS[x.status] ?? x.status}{x.failureReason ? `: ${x.failureReason}` : ""}</td>
+                  <td>
+                    <LocalTime date={x.createdAt} />
+                  </td>
+                  <td data-testid="payout-status">
+                    {STATUS[x.status] ?? x.status}
+                    {x.failureReason ? `: ${x.failureReason}` : ""}
+                  </td>
                   <td className="font-mono text-xs">{[x.reference, x.stripePayoutId].filter(Boolean).join(" · ") || "—"}</td>
                   <MoneyCell nano={x.amountNano} digits="tabular" />
-                  <td className="text-right"><Link href={`/earnings/payouts/${x.id}`} data-testid="payout-statement-link">Statement</Link></td>
+                  <td className="text-right">
+                    <Link href={`/earnings/payouts/${x.id}`} data-testid="payout-statement-link">
+                      Statement
+                    </Link>
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -52,7 +52,9 @@ export function OrgFinance() {
               <div className="text-sm text-slate-500">{kindLabel(a.kind)}</div>
               <div className="mt-1 font-mono text-xl">{usd(a.postedNano)}</div>
               {a.pendingNano !== 0n && (
-                <div className="text-xs text-slate-500">{a.kind === "buyer_credits" ? `${usd(a.pendingNano)} set aside for requests, not spent` : `${usd(a.pendingNano)} held`}</div>
+                <div className="text-xs text-slate-500">
+                  {a.kind === "buyer_credits" ? `${usd(a.pendingNano)} set aside for requests, not spent` : `${usd(a.pendingNano)} held`}
+                </div>
               )}
             </button>
           ))
@@ -67,7 +69,11 @@ export function OrgFinance() {
           <h2 className="font-semibold">Monthly statements</h2>
           <ul className="grid grid-cols-3 gap-2 text-sm">
             {recentMonths(6).map((m) => (
-              <li key={m}><Link className="text-indigo-700 hover:underline" href={`/finance/statements/${m}`}>{m}</Link></li>
+              <li key={m}>
+                <Link className="text-indigo-700 hover:underline" href={`/finance/statements/${m}`}>
+                  {m}
+                </Link>
+              </li>
             ))}
           </ul>
         </section>
@@ -78,15 +84,27 @@ export function OrgFinance() {
             <p className="text-sm text-slate-500">No paid top-ups.</p>
           ) : (
             <table className="data-table">
-              <thead><tr><th>Paid</th><th className="text-right">Amount</th><th /></tr></thead>
+              <thead>
+                <tr>
+                  <th>Paid</th>
+                  <th className="text-right">Amount</th>
+                  <th />
+                </tr>
+              </thead>
               <tbody>
-                {topups.data.filter((t) => t.status === "paid").map((t) => (
-                  <tr key={t.id}>
-                    <td>{t.paidAt ? dateTime(t.paidAt) : "—"}</td>
-                    <MoneyCell cents={t.amountCents} />
-                    <td className="text-right"><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>Receipt</Link></td>
-                  </tr>
-                ))}
+                {topups.data
+                  .filter((t) => t.status === "paid")
+                  .map((t) => (
+                    <tr key={t.id}>
+                      <td>{t.paidAt ? dateTime(t.paidAt) : "—"}</td>
+                      <MoneyCell cents={t.amountCents} />
+                      <td className="text-right">
+                        <Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>
+                          Receipt
+                        </Link>
+                      </td>
+                    </tr>
+                  ))}
               </tbody>
             </table>
           )}
@@ -100,7 +118,14 @@ export function OrgFinance() {
             <p className="text-sm text-slate-500">No usage this month.</p>
           ) : (
             <table className="data-table" data-testid="usage-by-key">
-              <thead><tr><th>Key</th><th>Listing</th><th className="text-right">Requests</th><th className="text-right">Cost</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Key</th>
+                  <th>Listing</th>
+                  <th className="text-right">Requests</th>
+                  <th className="text-right">Cost</th>
+                </tr>
+              </thead>
               <tbody>
                 {usage.data.map((u) => (
                   <tr key={`${u.keyId}-${u.listingSlug}`}>
@@ -121,10 +146,20 @@ export function OrgFinance() {
             <p className="text-sm text-slate-500">No payouts yet.</p>
           ) : (
             <table className="data-table" data-testid="my-payouts">
-              <thead><tr><th>Paid on</th><th className="text-right">Amount</th><th>Bank reference</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Paid on</th>
+                  <th className="text-right">Amount</th>
+                  <th>Bank reference</th>
+                </tr>
+              </thead>
               <tbody>
                 {payouts.data.entries.map((p) => (
-                  <tr key={p.id}><td>{p.paidOn}</td><MoneyCell nano={p.amountNano} /><td>{p.bankReference}</td></tr>
+                  <tr key={p.id}>
+                    <td>{p.paidOn}</td>
+                    <MoneyCell nano={p.amountNano} />
+                    <td>{p.bankReference}</td>
+                  </tr>
                 ))}
               </tbody>
             </table>
@@ -144,7 +179,9 @@ function BuyerMonthPanel() {
     <section className="card space-y-3">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h2 className="font-semibold">Your credit this month</h2>
-        <Link className="btn-secondary" href={`/finance/statements/${month}`}>Monthly statement</Link>
+        <Link className="btn-secondary" href={`/finance/statements/${month}`}>
+          Monthly statement
+        </Link>
       </div>
       <QueryView query={s} isEmpty={(d) => !d.buyer} empty={<p className="text-sm text-slate-500">No entries.</p>}>
         {(d) => <BuyerStatement s={d.buyer!} current />}
@@ -161,18 +198,29 @@ function OrgStatement({ kind, accountId }: { kind: "provider_payable"; accountId
     <section className="card space-y-3">
       <div className="flex items-center justify-between">
         <h2 className="font-semibold">Statement: {kindLabel(kind)}</h2>
-        <a className="btn-secondary" href={`/api/finance/statement?accountId=${accountId}`}>Download CSV</a>
+        <a className="btn-secondary" href={`/api/finance/statement?accountId=${accountId}`}>
+          Download CSV
+        </a>
       </div>
       <QueryView query={s} isEmpty={(d) => !d.entries.length} empty={<p className="text-sm text-slate-500">No entries.</p>}>
         {(d) => (
           <table className="data-table" data-testid="org-statement">
-            <thead><tr><th>When</th><th>What</th><th className="text-right">Change</th><th className="text-right">Balance</th></tr></thead>
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>What</th>
+                <th className="text-right">Change</th>
+                <th className="text-right">Balance</th>
+              </tr>
+            </thead>
             <tbody>
               {d.entries.map((e) => (
                 <tr key={e.transferId}>
                   <td>{dateTime(e.createdAt)}</td>
                   <td>{e.code}</td>
-                  <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>{e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}</td>
+                  <td className={`text-right font-mono ${e.postedDeltaNano < 0n ? "text-red-700" : ""}`}>
+                    {e.postedDeltaNano === 0n ? "—" : usd(e.postedDeltaNano)}
+                  </td>
                   <MoneyCell nano={e.balanceNano} />
                 </tr>
               ))}

@@ -24,12 +24,15 @@ export function SettlementLag() {
           <dl className="grid grid-cols-2 gap-4 text-sm sm:grid-cols-3">
             <div>
               <dt className="text-slate-500">Ledger lag (oldest waiting batch)</dt>
-              <dd className="font-mono text-lg" data-testid="ledger-lag">{seconds(d.lagSeconds * 1000)}</dd>
+              <dd className="font-mono text-lg" data-testid="ledger-lag">
+                {seconds(d.lagSeconds * 1000)}
+              </dd>
             </div>
             <div>
               <dt className="text-slate-500">Waiting for a window</dt>
               <dd data-testid="ledger-waiting">
-                {d.waitingBatches.toLocaleString("en-US")} batch{d.waitingBatches === 1 ? "" : "es"}, {d.waitingEvents.toLocaleString("en-US")} event{d.waitingEvents === 1 ? "" : "s"}
+                {d.waitingBatches.toLocaleString("en-US")} batch{d.waitingBatches === 1 ? "" : "es"}, {d.waitingEvents.toLocaleString("en-US")} event
+                {d.waitingEvents === 1 ? "" : "s"}
               </dd>
             </div>
             <div>

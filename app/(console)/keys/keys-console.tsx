@@ -41,7 +41,14 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
   );
 
   const createButton = canManage && !creating && (
-    <button className="btn-primary" data-testid="new-key" onClick={() => { setCreating(true); setRevealed(null); }}>
+    <button
+      className="btn-primary"
+      data-testid="new-key"
+      onClick={() => {
+        setCreating(true);
+        setRevealed(null);
+      }}
+    >
       Create key
     </button>
   );
@@ -66,7 +73,9 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
               idPrefix="create"
               extra={
                 <div>
-                  <label className="label" htmlFor="create-expires">Expires after (optional)</label>
+                  <label className="label" htmlFor="create-expires">
+                    Expires after (optional)
+                  </label>
                   <input className="input" id="create-expires" name="expiresOn" type="date" min={new Date().toISOString().slice(0, 10)} />
                   <p className="mt-1 text-xs text-slate-500">The key stops working at the end of that day (UTC).</p>
                 </div>
@@ -74,8 +83,19 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
             />
             <ErrorText>{formError(create.error, limitLabels)}</ErrorText>
             <div className="flex gap-2">
-              <button className="btn-primary" type="submit" disabled={create.isPending}>{create.isPending ? "Creating…" : "Create key"}</button>
-              <button className="btn-secondary" type="button" onClick={() => { setCreating(false); create.reset(); }}>Cancel</button>
+              <button className="btn-primary" type="submit" disabled={create.isPending}>
+                {create.isPending ? "Creating…" : "Create key"}
+              </button>
+              <button
+                className="btn-secondary"
+                type="button"
+                onClick={() => {
+                  setCreating(false);
+                  create.reset();
+                }}
+              >
+                Cancel
+              </button>
             </div>
           </form>
         </section>
@@ -112,7 +132,9 @@ export function KeysConsole({ canManage, baseUrl }: { canManage: boolean; baseUr
                     <th>Limits</th>
                     <th>Created</th>
                     <th>Last used</th>
-                    <th><span className="sr-only">Actions</span></th>
+                    <th>
+                      <span className="sr-only">Actions</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -168,7 +190,9 @@ function SecretReveal({ revealed, onDone, baseUrl }: RevealProps) {
       <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" data-testid="key-env">
         {`export OPENAI_API_KEY=${revealed.secret}\nexport OPENAI_BASE_URL=${baseUrl}`}
       </pre>
-      <button className="btn-secondary" onClick={onDone} data-testid="key-secret-done">I have saved it</button>
+      <button className="btn-secondary" onClick={onDone} data-testid="key-secret-done">
+        I have saved it
+      </button>
     </section>
   );
 }
@@ -181,7 +205,9 @@ function StatusBadge({ k }: { k: KeyRow }) {
   } as const;
   return (
     <span className="space-y-1">
-      <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium ${styles[k.status]}`} data-testid="key-status">{k.status}</span>
+      <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium ${styles[k.status]}`} data-testid="key-status">
+        {k.status}
+      </span>
       {k.revokesAt && <span className="block text-xs text-amber-700">old key: stops {formatDateTime(k.revokesAt)}</span>}
       {k.status === "active" && k.expiresAt && !k.revokesAt && <span className="block text-xs text-slate-500">expires {formatDate(k.expiresAt)}</span>}
     </span>
@@ -190,7 +216,11 @@ function StatusBadge({ k }: { k: KeyRow }) {
 
 function SpendCell({ k }: { k: KeyRow }) {
   if (k.spendLimitNano == null) {
-    return <span>{formatUsd(k.periodSpendNano)} <span className="text-xs text-slate-500">this month · no limit</span></span>;
+    return (
+      <span>
+        {formatUsd(k.periodSpendNano)} <span className="text-xs text-slate-500">this month · no limit</span>
+      </span>
+    );
   }
   // Integer basis points of the limit: progress bar only, money stays bigint.
   const bps = Number((k.periodSpendNano * 10_000n) / k.spendLimitNano);
@@ -198,7 +228,10 @@ function SpendCell({ k }: { k: KeyRow }) {
   return (
     <div className="min-w-36 space-y-1" data-testid="key-spend">
       <div>
-        {formatUsd(k.periodSpendNano)} <span className="text-slate-500">/ {formatUsd(k.spendLimitNano)} {periodLabel[k.spendPeriod]}</span>
+        {formatUsd(k.periodSpendNano)}{" "}
+        <span className="text-slate-500">
+          / {formatUsd(k.spendLimitNano)} {periodLabel[k.spendPeriod]}
+        </span>
       </div>
       <div className="h-1.5 rounded bg-slate-100">
         <div className={`h-1.5 rounded ${bps >= 10_000 ? "bg-red-500" : bps >= 8_000 ? "bg-amber-500" : "bg-indigo-500"}`} style={{ width: `${pct}%` }} />
@@ -214,7 +247,11 @@ function LimitsCell({ k }: { k: KeyRow }) {
     k.tpmLimit != null && `${k.tpmLimit.toLocaleString()} tok/min`,
     k.modelAllowlist.length ? `models: ${k.modelAllowlist.join(", ")}` : "any model",
   ].filter(Boolean);
-  return <span className="text-xs text-slate-600" data-testid="key-limits">{parts.join(" · ")}</span>;
+  return (
+    <span className="text-xs text-slate-600" data-testid="key-limits">
+      {parts.join(" · ")}
+    </span>
+  );
 }
 
 type Panel = "edit" | "rotate" | "revoke" | null;
@@ -223,7 +260,10 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
   const trpc = useTRPC();
   const [panel, setPanel] = useState<Panel>(null);
   const [grace, setGrace] = useState(0);
-  const done = () => { setPanel(null); onChanged(); };
+  const done = () => {
+    setPanel(null);
+    onChanged();
+  };
   const update = useMutation(trpc.keys.update.mutationOptions({ onSuccess: done }));
   const revoke = useMutation(trpc.keys.revoke.mutationOptions({ onSuccess: done }));
   const rotate = useMutation(
@@ -239,27 +279,52 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
     }),
   );
   const editable = canManage && k.status === "active";
-  const open = (p: Panel) => { setPanel(panel === p ? null : p); update.reset(); revoke.reset(); rotate.reset(); };
+  const open = (p: Panel) => {
+    setPanel(panel === p ? null : p);
+    update.reset();
+    revoke.reset();
+    rotate.reset();
+  };
 
   return (
     <>
       <tr data-testid="key-row" data-key-prefix={k.prefix} className={k.status === "active" ? "" : "text-slate-500"}>
         <td className="font-medium">{k.name}</td>
-        <td><code className="whitespace-nowrap rounded bg-slate-100 px-1 text-xs" data-testid="key-prefix">{k.prefix}…{k.last4}</code></td>
-        <td data-label="Status"><StatusBadge k={k} /></td>
-        <td data-label="Spend"><SpendCell k={k} /></td>
-        <td data-label="Limits"><LimitsCell k={k} /></td>
+        <td>
+          <code className="whitespace-nowrap rounded bg-slate-100 px-1 text-xs" data-testid="key-prefix">
+            {k.prefix}…{k.last4}
+          </code>
+        </td>
+        <td data-label="Status">
+          <StatusBadge k={k} />
+        </td>
+        <td data-label="Spend">
+          <SpendCell k={k} />
+        </td>
+        <td data-label="Limits">
+          <LimitsCell k={k} />
+        </td>
         <td data-label="Created" className="whitespace-nowrap text-xs">
           {formatDate(k.createdAt)}
           {k.createdBy && <span className="block text-slate-500">by {k.createdBy}</span>}
         </td>
-        <td data-label="Last used" className="whitespace-nowrap text-xs">{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : "never"}</td>
+        <td data-label="Last used" className="whitespace-nowrap text-xs">
+          {k.lastUsedAt ? formatDateTime(k.lastUsedAt) : "never"}
+        </td>
         <td className="whitespace-nowrap text-right">
           {editable && (
             <span className="inline-flex gap-1">
-              <button className="btn-secondary px-2 py-1 text-xs" onClick={() => open("edit")}>Edit limits</button>
-              {!k.revokesAt && <button className="btn-secondary px-2 py-1 text-xs" onClick={() => open("rotate")}>Rotate</button>}
-              <button className="btn-danger px-2 py-1 text-xs" onClick={() => open("revoke")}>Revoke</button>
+              <button className="btn-secondary px-2 py-1 text-xs" onClick={() => open("edit")}>
+                Edit limits
+              </button>
+              {!k.revokesAt && (
+                <button className="btn-secondary px-2 py-1 text-xs" onClick={() => open("rotate")}>
+                  Rotate
+                </button>
+              )}
+              <button className="btn-danger px-2 py-1 text-xs" onClick={() => open("revoke")}>
+                Revoke
+              </button>
             </span>
           )}
         </td>
@@ -279,8 +344,12 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
                 <LimitsFields idPrefix={`edit-${k.id}`} defaults={k} />
                 <ErrorText>{formError(update.error, limitLabels)}</ErrorText>
                 <div className="flex gap-2">
-                  <button className="btn-primary" type="submit" disabled={update.isPending}>Save limits</button>
-                  <button className="btn-secondary" type="button" onClick={() => setPanel(null)}>Cancel</button>
+                  <button className="btn-primary" type="submit" disabled={update.isPending}>
+                    Save limits
+                  </button>
+                  <button className="btn-secondary" type="button" onClick={() => setPanel(null)}>
+                    Cancel
+                  </button>
                 </div>
               </form>
             )}
@@ -288,18 +357,36 @@ function KeyRowView({ k, canManage, onChanged, onRotated }: { k: KeyRow; canMana
               <div className="flex flex-wrap items-center gap-3 py-2" data-testid="rotate-key-panel">
                 <span className="text-sm">A new secret with the same name and limits replaces this key.</span>
                 <select className="input w-auto" aria-label="Grace period" value={grace} onChange={(e) => setGrace(Number(e.target.value))}>
-                  {graceOptions.map((o) => <option key={o.seconds} value={o.seconds}>{o.label}</option>)}
+                  {graceOptions.map((o) => (
+                    <option key={o.seconds} value={o.seconds}>
+                      {o.label}
+                    </option>
+                  ))}
                 </select>
-                <button className="btn-primary" disabled={rotate.isPending} onClick={() => rotate.mutate({ keyId: k.id, graceSeconds: grace })}>Rotate key</button>
-                <button className="btn-secondary" onClick={() => setPanel(null)}>Cancel</button>
+                <button className="btn-primary" disabled={rotate.isPending} onClick={() => rotate.mutate({ keyId: k.id, graceSeconds: grace })}>
+                  Rotate key
+                </button>
+                <button className="btn-secondary" onClick={() => setPanel(null)}>
+                  Cancel
+                </button>
                 <ErrorText>{formError(rotate.error, limitLabels)}</ErrorText>
               </div>
             )}
             {panel === "revoke" && (
               <div className="flex flex-wrap items-center gap-3 py-2" data-testid="revoke-key-panel">
-                <span className="text-sm">Requests with <code>{k.prefix}…{k.last4}</code> will fail within seconds. This cannot be undone.</span>
-                <button className="btn-danger" data-testid="confirm-revoke" disabled={revoke.isPending} onClick={() => revoke.mutate({ keyId: k.id })}>Revoke key</button>
-                <button className="btn-secondary" onClick={() => setPanel(null)}>Cancel</button>
+                <span className="text-sm">
+                  Requests with{" "}
+                  <code>
+                    {k.prefix}…{k.last4}
+                  </code>{" "}
+                  will fail within seconds. This cannot be undone.
+                </span>
+                <button className="btn-danger" data-testid="confirm-revoke" disabled={revoke.isPending} onClick={() => revoke.mutate({ keyId: k.id })}>
+                  Revoke key
+                </button>
+                <button className="btn-secondary" onClick={() => setPanel(null)}>
+                  Cancel
+                </button>
                 <ErrorText>{revoke.error?.message}</ErrorText>
               </div>
             )}

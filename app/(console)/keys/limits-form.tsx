@@ -48,7 +48,9 @@ export function readLimits(form: FormData) {
 function Field({ label, hint, htmlFor, children }: { label: string; hint?: string; htmlFor: string; children: ReactNode }) {
   return (
     <div>
-      <label className="label" htmlFor={htmlFor}>{label}</label>
+      <label className="label" htmlFor={htmlFor}>
+        {label}
+      </label>
       {children}
       {hint && <p className="mt-1 text-xs text-slate-500">{hint}</p>}
     </div>
@@ -76,7 +78,9 @@ export function LimitsFields({ idPrefix, defaults = {}, extra }: { idPrefix: str
           />
           <select className="input w-36" name="limitPeriod" aria-label="Limit period" defaultValue={defaults.limitPeriod ?? "monthly"}>
             {periods.map((p) => (
-              <option key={p} value={p}>{periodLabel[p]}</option>
+              <option key={p} value={p}>
+                {periodLabel[p]}
+              </option>
             ))}
           </select>
         </div>

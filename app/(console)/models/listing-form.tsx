@@ -63,14 +63,14 @@ function readFields(f: FormData): Fields {
   };
 }
 
-export type ListingFormSubmit =
-  | { kind: "create"; input: Inputs["create"] }
-  | { kind: "update"; input: Inputs["update"] };
+export type ListingFormSubmit = { kind: "create"; input: Inputs["create"] } | { kind: "update"; input: Inputs["update"] };
 
 function Field({ label, name, children, hint }: { label: string; name: string; children?: React.ReactNode; hint?: string }) {
   return (
     <div>
-      <label className="label" htmlFor={name}>{label}</label>
+      <label className="label" htmlFor={name}>
+        {label}
+      </label>
       {children}
       {hint && <p className="mt-1 text-xs text-slate-500">{hint}</p>}
     </div>
@@ -129,10 +129,32 @@ export function ListingForm({
         <h2 className="font-semibold">Model</h2>
         <div className="grid gap-4 sm:grid-cols-2">
           <Field label="Public name" name="name">
-            <input className="input" id="name" name="name" required minLength={2} maxLength={80} defaultValue={existing?.name} placeholder="Llama 3.1 8B Instruct" />
+            <input
+              className="input"
+              id="name"
+              name="name"
+              required
+              minLength={2}
+              maxLength={80}
+              defaultValue={existing?.name}
+              placeholder="Llama 3.1 8B Instruct"
+            />
           </Field>
-          <Field label="Model slug" name="modelSlug" hint={`Clients call it as ${orgSlug}/${modelSlug || "model-slug"}${existing ? " (fixed once created)" : ""}`}>
-            <input className="input font-mono" id="modelSlug" name="modelSlug" required disabled={Boolean(existing)} value={modelSlug} onChange={(e) => setModelSlug(e.target.value)} placeholder="llama-3.1-8b" />
+          <Field
+            label="Model slug"
+            name="modelSlug"
+            hint={`Clients call it as ${orgSlug}/${modelSlug || "model-slug"}${existing ? " (fixed once created)" : ""}`}
+          >
+            <input
+              className="input font-mono"
+              id="modelSlug"
+              name="modelSlug"
+              required
+              disabled={Boolean(existing)}
+              value={modelSlug}
+              onChange={(e) => setModelSlug(e.target.value)}
+              placeholder="llama-3.1-8b"
+            />
           </Field>
           <Field label="Model family" name="family" hint="Providers of the same model share a family, e.g. llama-3.1-8b.">
             <input className="input font-mono" id="family" name="family" required defaultValue={existing?.family} placeholder="llama-3.1-8b" />
@@ -160,16 +182,35 @@ export function ListingForm({
         <h2 className="font-semibold">Upstream</h2>
         <div className="grid gap-4 sm:grid-cols-2">
           <Field label="Base URL (OpenAI-compatible)" name="upstreamBaseUrl">
-            <input className="input font-mono" id="upstreamBaseUrl" name="upstreamBaseUrl" type="url" required defaultValue={existing?.upstreamBaseUrl} placeholder="https://api.example.com/v1" />
+            <input
+              className="input font-mono"
+              id="upstreamBaseUrl"
+              name="upstreamBaseUrl"
+              type="url"
+              required
+              defaultValue={existing?.upstreamBaseUrl}
+              placeholder="https://api.example.com/v1"
+            />
           </Field>
           <Field label="Upstream model id" name="upstreamModel">
-            <input className="input font-mono" id="upstreamModel" name="upstreamModel" required defaultValue={existing?.upstreamModel} placeholder="meta-llama/Llama-3.1-8B-Instruct" />
+            <input
+              className="input font-mono"
+              id="upstreamModel"
+              name="upstreamModel"
+              required
+              defaultValue={existing?.upstreamModel}
+              placeholder="meta-llama/Llama-3.1-8B-Instruct"
+            />
           </Field>
         </div>
         <Field
           label="Upstream API key"
           name="upstreamCredential"
-          hint={existing?.credentialMask ? `Saved: ${existing.credentialMask}. Leave empty to keep it.` : "Encrypted at rest; after saving only its last 4 characters are shown."}
+          hint={
+            existing?.credentialMask
+              ? `Saved: ${existing.credentialMask}. Leave empty to keep it.`
+              : "Encrypted at rest; after saving only its last 4 characters are shown."
+          }
         >
           <input className="input font-mono" id="upstreamCredential" name="upstreamCredential" type="password" autoComplete="off" disabled={clearCredential} />
         </Field>
@@ -217,19 +258,36 @@ export function ListingForm({
             <input className="input" id="energyMeasuredOn" name="energyMeasuredOn" type="date" defaultValue={existing?.energyMeasuredOn ?? ""} />
           </Field>
           <Field label="Grid carbon (gCO₂/kWh)" name="gridCarbonGPerKwh">
-            <input className="input" id="gridCarbonGPerKwh" name="gridCarbonGPerKwh" type="number" step="any" min="0" defaultValue={existing?.gridCarbonGPerKwh ?? ""} />
+            <input
+              className="input"
+              id="gridCarbonGPerKwh"
+              name="gridCarbonGPerKwh"
+              type="number"
+              step="any"
+              min="0"
+              defaultValue={existing?.gridCarbonGPerKwh ?? ""}
+            />
           </Field>
           <Field label="Region" name="region">
             <input className="input" id="region" name="region" defaultValue={existing?.region ?? ""} placeholder="eu-west" />
           </Field>
         </div>
         <Field label="Measurement method" name="energyMethod">
-          <textarea className="input" id="energyMethod" name="energyMethod" rows={2} defaultValue={existing?.energyMethod ?? ""} placeholder="Wall power of the node (IPMI) over a 30-minute load test" />
+          <textarea
+            className="input"
+            id="energyMethod"
+            name="energyMethod"
+            rows={2}
+            defaultValue={existing?.energyMethod ?? ""}
+            placeholder="Wall power of the node (IPMI) over a 30-minute load test"
+          />
         </Field>
       </section>
 
       <ErrorText testId="listing-form-error">{formError(error ? { message: error } : null, listingLabels)}</ErrorText>
-      <button className="btn-primary" type="submit" disabled={pending} data-testid="listing-save">{pending ? "Saving…" : submitLabel}</button>
+      <button className="btn-primary" type="submit" disabled={pending} data-testid="listing-save">
+        {pending ? "Saving…" : submitLabel}
+      </button>
     </form>
   );
 }

@@ -18,7 +18,16 @@ export function ModelsList({ canEdit }: { canEdit: boolean }) {
   if (mine.error) return <ErrorText>{mine.error.message}</ErrorText>;
   if (!mine.data?.length) {
     return (
-      <EmptyState title="No listings yet" action={canEdit && <Link href="/models/new" className="btn-primary">List a model</Link>}>
+      <EmptyState
+        title="No listings yet"
+        action={
+          canEdit && (
+            <Link href="/models/new" className="btn-primary">
+              List a model
+            </Link>
+          )
+        }
+      >
         List a model with its prices per 1M tokens and its tokens per watt.
       </EmptyState>
     );
@@ -27,7 +36,15 @@ export function ModelsList({ canEdit }: { canEdit: boolean }) {
     <div className="card overflow-x-auto p-0">
       <table className="data-table" data-testid="own-listings">
         <thead>
-          <tr><th>Model</th><th>Status</th><th className="text-right">Input $/1M</th><th className="text-right">Output $/1M</th><th>Scheduled change</th><th className="text-right">Tokens / W</th><th /></tr>
+          <tr>
+            <th>Model</th>
+            <th>Status</th>
+            <th className="text-right">Input $/1M</th>
+            <th className="text-right">Output $/1M</th>
+            <th>Scheduled change</th>
+            <th className="text-right">Tokens / W</th>
+            <th />
+          </tr>
         </thead>
         <tbody>
           {mine.data.map((l) => (
@@ -36,12 +53,22 @@ export function ModelsList({ canEdit }: { canEdit: boolean }) {
                 <div className="font-medium">{l.name}</div>
                 <div className="font-mono text-xs text-slate-500">{l.slug}</div>
               </td>
-              <td><span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[l.status]}`}>{l.status}</span></td>
+              <td>
+                <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[l.status]}`}>{l.status}</span>
+              </td>
               <td className="text-right tabular-nums">{l.currentPrice ? formatPricePer1M(l.currentPrice.inputPer1kNano) : "—"}</td>
               <td className="text-right tabular-nums">{l.currentPrice ? formatPricePer1M(l.currentPrice.outputPer1kNano) : "—"}</td>
-              <td className="text-xs text-slate-600">{l.scheduledPrice ? `${formatPricePer1M(l.scheduledPrice.inputPer1kNano)} / ${formatPricePer1M(l.scheduledPrice.outputPer1kNano)} from ${formatDateTime(l.scheduledPrice.effectiveFrom)}` : "—"}</td>
+              <td className="text-xs text-slate-600">
+                {l.scheduledPrice
+                  ? `${formatPricePer1M(l.scheduledPrice.inputPer1kNano)} / ${formatPricePer1M(l.scheduledPrice.outputPer1kNano)} from ${formatDateTime(l.scheduledPrice.effectiveFrom)}`
+                  : "—"}
+              </td>
               <td className="text-right tabular-nums">{formatFigure(l.tokensPerWatt)}</td>
-              <td className="text-right"><Link href={`/models/${l.id}`} className="text-indigo-700 hover:underline">Manage</Link></td>
+              <td className="text-right">
+                <Link href={`/models/${l.id}`} className="text-indigo-700 hover:underline">
+                  Manage
+                </Link>
+              </td>
             </tr>
           ))}
         </tbody>

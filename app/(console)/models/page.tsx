@@ -15,7 +15,13 @@ export default async function Page() {
       <PageHeader
         title="Models"
         description="Listings your organisation sells on the marketplace."
-        actions={canEdit && <Link href="/models/new" className="btn-primary" data-testid="new-listing">List a model</Link>}
+        actions={
+          canEdit && (
+            <Link href="/models/new" className="btn-primary" data-testid="new-listing">
+              List a model
+            </Link>
+          )
+        }
       />
       <ModelsList canEdit={canEdit} />
     </>

@@ -31,7 +31,12 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
         ) : (
           <table className="data-table" data-testid="members">
             <thead>
-              <tr><th>Name</th><th>Email</th><th>Role</th><th /></tr>
+              <tr>
+                <th>Name</th>
+                <th>Email</th>
+                <th>Role</th>
+                <th />
+              </tr>
             </thead>
             <tbody>
               {members.data?.map((m) => (
@@ -46,7 +51,9 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
                         value={m.role}
                         onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as MemberRole })}
                       >
-                        {memberRoles.map((r) => <option key={r}>{r}</option>)}
+                        {memberRoles.map((r) => (
+                          <option key={r}>{r}</option>
+                        ))}
                       </select>
                     ) : (
                       m.role
@@ -85,9 +92,13 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
             >
               <input className="input" name="email" type="email" placeholder="teammate@example.com" aria-label="Invite email" required />
               <select className="input" name="role" aria-label="Invite role" defaultValue="developer">
-                {memberRoles.map((r) => <option key={r}>{r}</option>)}
+                {memberRoles.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
               </select>
-              <button className="btn-primary w-full" disabled={invite.isPending}>Create invite link</button>
+              <button className="btn-primary w-full" disabled={invite.isPending}>
+                Create invite link
+              </button>
             </form>
             <ErrorText>{formError(invite.error, { email: "Invite email", role: "Role" })}</ErrorText>
             {inviteLink && <InviteLink link={inviteLink} />}
@@ -95,8 +106,12 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
               <ul className="divide-y divide-slate-100 text-sm">
                 {invites.data.map((i) => (
                   <li key={i.id} className="flex items-center justify-between py-2">
-                    <span>{i.email} <span className="text-slate-500">· {i.role}</span></span>
-                    <button className="text-xs text-red-700 hover:underline" onClick={() => revoke.mutate({ inviteId: i.id })}>Withdraw</button>
+                    <span>
+                      {i.email} <span className="text-slate-500">· {i.role}</span>
+                    </span>
+                    <button className="text-xs text-red-700 hover:underline" onClick={() => revoke.mutate({ inviteId: i.id })}>
+                      Withdraw
+                    </button>
                   </li>
                 ))}
               </ul>
@@ -112,7 +127,9 @@ export function OrgSettings({ orgName, isOwner, myUserId }: { orgName: string; i
               }}
             >
               <input className="input" name="name" defaultValue={orgName} aria-label="Organisation name" />
-              <button className="btn-secondary" disabled={rename.isPending}>Save</button>
+              <button className="btn-secondary" disabled={rename.isPending}>
+                Save
+              </button>
             </form>
             <ErrorText>{formError(rename.error, { name: "Organisation name" })}</ErrorText>
           </section>
@@ -143,7 +160,12 @@ function InviteLink({ link }: { link: string }) {
         type="button"
         className="btn-primary"
         data-testid="copy-invite-link"
-        onClick={() => navigator.clipboard.writeText(link).then(() => setCopied("yes"), () => setCopied("failed"))}
+        onClick={() =>
+          navigator.clipboard.writeText(link).then(
+            () => setCopied("yes"),
+            () => setCopied("failed"),
+          )
+        }
       >
         {copied === "yes" ? "Copied" : "Copy link"}
       </button>

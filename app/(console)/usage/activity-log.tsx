@@ -69,13 +69,21 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
         <Field id="f-key" label="Key">
           <select id="f-key" className="input" value={draft.keyId} onChange={set("keyId")}>
             <option value="">All keys</option>
-            {keys.map((k) => <option key={k.id} value={k.id}>{k.name}</option>)}
+            {keys.map((k) => (
+              <option key={k.id} value={k.id}>
+                {k.name}
+              </option>
+            ))}
           </select>
         </Field>
         <Field id="f-listing" label="Model">
           <select id="f-listing" className="input" value={draft.listingId} onChange={set("listingId")}>
             <option value="">All models</option>
-            {listings.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
+            {listings.map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.name}
+              </option>
+            ))}
           </select>
         </Field>
         <Field id="f-status" label="Status">
@@ -102,7 +110,12 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
         </p>
       )}
 
-      <QueryView query={page} loading="Loading requests…" isEmpty={(d) => !d.rows.length} empty={<EmptyState title="No requests match">Requests made with your keys appear here within seconds of finishing.</EmptyState>}>
+      <QueryView
+        query={page}
+        loading="Loading requests…"
+        isEmpty={(d) => !d.rows.length}
+        empty={<EmptyState title="No requests match">Requests made with your keys appear here within seconds of finishing.</EmptyState>}
+      >
         {(d) => (
           <>
             <div className="overflow-x-auto">
@@ -125,25 +138,45 @@ export function ActivityLog({ keys, listings }: { keys: Option[]; listings: Opti
                 <tbody>
                   {d.rows.map((r) => (
                     <tr key={r.id} data-testid="activity-row">
-                      <td className="whitespace-nowrap font-medium sm:font-normal"><LocalTime date={r.startedAt} /></td>
+                      <td className="whitespace-nowrap font-medium sm:font-normal">
+                        <LocalTime date={r.startedAt} />
+                      </td>
                       <td data-label="Key">{r.keyName}</td>
-                      <td data-label="Model" className="font-mono text-xs max-sm:break-all">{r.listingSlug}</td>
+                      <td data-label="Model" className="font-mono text-xs max-sm:break-all">
+                        {r.listingSlug}
+                      </td>
                       <td data-label="Provider">{r.providerName}</td>
-                      <td data-label="In" className="text-right tabular-nums">{r.inputTokens.toLocaleString()}</td>
-                      <td data-label="Out" className="text-right tabular-nums">{r.outputTokens.toLocaleString()}</td>
-                      <td data-label="Cached" className="text-right tabular-nums">{r.cachedInputTokens.toLocaleString()}</td>
-                      <MoneyCell nano={r.costNano} digits="tabular" data-label="Cost"  data-testid="activity-cost" />
-                      <td data-label="Latency" className="text-right tabular-nums">{r.latencyMs.toLocaleString()} ms</td>
-                      <td data-label="TTFT" className="text-right tabular-nums">{r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}</td>
+                      <td data-label="In" className="text-right tabular-nums">
+                        {r.inputTokens.toLocaleString()}
+                      </td>
+                      <td data-label="Out" className="text-right tabular-nums">
+                        {r.outputTokens.toLocaleString()}
+                      </td>
+                      <td data-label="Cached" className="text-right tabular-nums">
+                        {r.cachedInputTokens.toLocaleString()}
+                      </td>
+                      <MoneyCell nano={r.costNano} digits="tabular" data-label="Cost" data-testid="activity-cost" />
+                      <td data-label="Latency" className="text-right tabular-nums">
+                        {r.latencyMs.toLocaleString()} ms
+                      </td>
+                      <td data-label="TTFT" className="text-right tabular-nums">
+                        {r.ttftMs === null ? "—" : `${r.ttftMs.toLocaleString()} ms`}
+                      </td>
                       <td data-label="Status" className="whitespace-nowrap">
                         <span className={`rounded px-1.5 py-0.5 text-xs ${statusStyle[r.status]}`}>{r.status}</span>
                         {r.estimated && (
-                          <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600" title="The upstream sent no usage; tokens were counted by our tokenizer">
+                          <span
+                            className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600"
+                            title="The upstream sent no usage; tokens were counted by our tokenizer"
+                          >
                             estimated
                           </span>
                         )}
                         {r.settling && (
-                          <span className="ml-1 rounded bg-amber-50 px-1.5 py-0.5 text-xs text-amber-700" title="Billed at this cost; it reaches the ledger with the next settlement window, within seconds">
+                          <span
+                            className="ml-1 rounded bg-amber-50 px-1.5 py-0.5 text-xs text-amber-700"
+                            title="Billed at this cost; it reaches the ledger with the next settlement window, within seconds"
+                          >
                             settling
                           </span>
                         )}

@@ -24,7 +24,10 @@ export function StackedChart({
   unit: "usd" | "tokens";
   testId: string;
 }) {
-  const label = new Intl.DateTimeFormat("en-GB", granularity === "day" ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const label = new Intl.DateTimeFormat(
+    "en-GB",
+    granularity === "day" ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
+  );
   const tallest = Math.max(0, ...data.map((p) => groups.reduce((s, g) => s + (p[g.id] ?? 0), 0)));
   const value = unit === "usd" ? moneyAxis(tallest) : (v: number) => new Intl.NumberFormat("en-US", { notation: "compact" }).format(v);
   return (

@@ -48,9 +48,19 @@ export function UsageDashboard() {
   return (
     <div className="space-y-6">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-        <StatCard label="Balance" value={usd(o.balanceNano)} hint={heldCreditText(o.reservedNano) ?? "credit paid in, less what your requests used"} testId="overview-balance" />
+        <StatCard
+          label="Balance"
+          value={usd(o.balanceNano)}
+          hint={heldCreditText(o.reservedNano) ?? "credit paid in, less what your requests used"}
+          testId="overview-balance"
+        />
         <StatCard label="Spent today" value={usd(o.spendTodayNano)} hint={`${o.requestsToday.toLocaleString()} requests`} testId="overview-spend-today" />
-        <StatCard label="Spent this month" value={usd(o.spendMonthNano)} hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`} testId="overview-spend-month" />
+        <StatCard
+          label="Spent this month"
+          value={usd(o.spendMonthNano)}
+          hint={`${o.requestsMonth.toLocaleString()} requests · ${o.tokensMonth.toLocaleString()} tokens`}
+          testId="overview-spend-month"
+        />
         <StatCard label="Burn rate" value={`${usd(o.burnPerDayNano)} / day`} hint={`average over the last ${o.burnDays} days`} testId="overview-burn" />
         <StatCard
           label="Credit left"
@@ -62,7 +72,9 @@ export function UsageDashboard() {
 
       <section className="card space-y-4">
         <div className="flex flex-wrap items-end justify-between gap-3">
-          <h2 className="font-semibold">{metric === "usd" ? "Spend" : "Tokens"} by {groupBy === "listing" ? "model" : "key"}</h2>
+          <h2 className="font-semibold">
+            {metric === "usd" ? "Spend" : "Tokens"} by {groupBy === "listing" ? "model" : "key"}
+          </h2>
           <div className="flex flex-wrap gap-2 text-sm">
             <PeriodSelect label="Period" value={range} onChange={setRange} options={rangeOptions} className="input w-auto" />
             <select aria-label="Measure" className="input w-auto" value={metric} onChange={(e) => setMetric(e.target.value as "usd" | "tokens")}>
@@ -75,10 +87,13 @@ export function UsageDashboard() {
             </select>
           </div>
         </div>
-        <QueryView query={series} loading="Loading chart…" isEmpty={() => chartData.length === 0} empty={<EmptyState title="No usage in this period">Requests made with your keys show up here within seconds.</EmptyState>}>
-          {(d) => (
-            <StackedChart data={chartData} groups={d.groups} granularity={r.granularity} unit={metric} testId="usage-chart" />
-          )}
+        <QueryView
+          query={series}
+          loading="Loading chart…"
+          isEmpty={() => chartData.length === 0}
+          empty={<EmptyState title="No usage in this period">Requests made with your keys show up here within seconds.</EmptyState>}
+        >
+          {(d) => <StackedChart data={chartData} groups={d.groups} granularity={r.granularity} unit={metric} testId="usage-chart" />}
         </QueryView>
         <p className="text-xs text-slate-500">Times in your time zone ({tz}); hover a bar for UTC.</p>
       </section>
@@ -106,7 +121,9 @@ export function UsageDashboard() {
                     <tr>
                       <th>Model</th>
                       <th className="text-right">Tokens</th>
-                      <th className="text-right" title="Declared by the provider: tokens per second per watt">Tokens / W</th>
+                      <th className="text-right" title="Declared by the provider: tokens per second per watt">
+                        Tokens / W
+                      </th>
                       <th className="text-right">Wh</th>
                       <th className="text-right">gCO₂</th>
                     </tr>
@@ -114,11 +131,21 @@ export function UsageDashboard() {
                   <tbody>
                     {d.listings.map((l) => (
                       <tr key={l.listingId}>
-                        <td className="font-mono text-xs max-sm:break-all" title={l.energyHardware ?? undefined}>{l.slug}</td>
-                        <td data-label="Tokens" className="text-right tabular-nums">{l.tokens.toLocaleString()}</td>
-                        <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="energy-tokens-per-watt">{formatFigure(l.tokensPerWatt)}</td>
-                        <td data-label="Wh" className="text-right tabular-nums">{l.wh === null ? "not declared" : formatFigure(l.wh)}</td>
-                        <td data-label="gCO₂" className="text-right tabular-nums">{l.gCo2 === null ? "—" : formatFigure(l.gCo2)}</td>
+                        <td className="font-mono text-xs max-sm:break-all" title={l.energyHardware ?? undefined}>
+                          {l.slug}
+                        </td>
+                        <td data-label="Tokens" className="text-right tabular-nums">
+                          {l.tokens.toLocaleString()}
+                        </td>
+                        <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="energy-tokens-per-watt">
+                          {formatFigure(l.tokensPerWatt)}
+                        </td>
+                        <td data-label="Wh" className="text-right tabular-nums">
+                          {l.wh === null ? "not declared" : formatFigure(l.wh)}
+                        </td>
+                        <td data-label="gCO₂" className="text-right tabular-nums">
+                          {l.gCo2 === null ? "—" : formatFigure(l.gCo2)}
+                        </td>
                       </tr>
                     ))}
                   </tbody>
@@ -151,10 +178,16 @@ export function UsageDashboard() {
                     return (
                       <tr key={k.id}>
                         <td>
-                          {k.name} <span className="text-xs text-slate-500">…{k.last4}{k.status !== "active" ? ` · ${k.status}` : ""}</span>
+                          {k.name}{" "}
+                          <span className="text-xs text-slate-500">
+                            …{k.last4}
+                            {k.status !== "active" ? ` · ${k.status}` : ""}
+                          </span>
                         </td>
                         <td data-label="Spent" className="text-right tabular-nums">
-                          <span>{usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span></span>
+                          <span>
+                            {usd(k.periodSpendNano)} <span className="text-xs text-slate-500">{periodLabel[k.spendPeriod]}</span>
+                          </span>
                         </td>
                         <td data-label="Limit" className="sm:min-w-40">
                           {k.spendLimitNano === null ? (
@@ -166,7 +199,12 @@ export function UsageDashboard() {
                               </div>
                               <div className="mt-1 text-xs text-slate-500">
                                 of {usd(k.spendLimitNano)}
-                                {k.periodResetsAt && <> · resets <LocalTime date={k.periodResetsAt} /></>}
+                                {k.periodResetsAt && (
+                                  <>
+                                    {" "}
+                                    · resets <LocalTime date={k.periodResetsAt} />
+                                  </>
+                                )}
                               </div>
                             </div>
                           )}

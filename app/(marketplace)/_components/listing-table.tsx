@@ -27,38 +27,64 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
             <th>Context</th>
             <th className="text-right">Input $/1M</th>
             <th className="text-right">Output $/1M</th>
-            <th className="text-right" title="Chat and completion: 3 input to 1 output token; embeddings: the input price">Price $/1M</th>
+            <th className="text-right" title="Chat and completion: 3 input to 1 output token; embeddings: the input price">
+              Price $/1M
+            </th>
             <th className="text-right">Tokens / $</th>
-            <th className="text-right" title="Tokens per second per watt (tokens per joule), declared by the provider">Tokens / W</th>
+            <th className="text-right" title="Tokens per second per watt (tokens per joule), declared by the provider">
+              Tokens / W
+            </th>
             <th className="text-right">Wh / 1M</th>
-            <th className="text-right" title="Median output tokens per second of successful requests through the proxy over the last 24 hours">Measured tok/s</th>
-            <th className="text-right" title="Median time to first token over the last 24 hours">Measured TTFT</th>
+            <th className="text-right" title="Median output tokens per second of successful requests through the proxy over the last 24 hours">
+              Measured tok/s
+            </th>
+            <th className="text-right" title="Median time to first token over the last 24 hours">
+              Measured TTFT
+            </th>
           </tr>
         </thead>
         <tbody>
           {items.map((i) => (
             <tr key={i.id} data-testid="market-row" data-slug={i.slug}>
               <td>
-                <Link href={listingHref(i.slug)} className="font-medium text-indigo-700 hover:underline">{i.name}</Link>
+                <Link href={listingHref(i.slug)} className="font-medium text-indigo-700 hover:underline">
+                  {i.name}
+                </Link>
                 <div className="text-xs text-slate-500">
-                  {i.provider.name} · <Link href={`/family/${i.family}`} className="hover:underline">{i.family}</Link> · {i.modalities.join(", ")}
+                  {i.provider.name} ·{" "}
+                  <Link href={`/family/${i.family}`} className="hover:underline">
+                    {i.family}
+                  </Link>{" "}
+                  · {i.modalities.join(", ")}
                 </div>
                 {badges?.(i).map((b) => (
-                  <span key={b} className="mr-1 mt-1 inline-block rounded bg-emerald-50 px-1.5 py-0.5 text-xs text-emerald-800">{b}</span>
+                  <span key={b} className="mr-1 mt-1 inline-block rounded bg-emerald-50 px-1.5 py-0.5 text-xs text-emerald-800">
+                    {b}
+                  </span>
                 ))}
               </td>
               <td data-label="Context">{formatTokens(i.contextLength)}</td>
-              <td data-label="Input $/1M" className="text-right tabular-nums">{formatPricePer1M(i.prices.inputPer1kNano)}</td>
-              <td data-label="Output $/1M" className="text-right tabular-nums">{i.priceBasis === "input" ? "—" : formatPricePer1M(i.prices.outputPer1kNano)}</td>
+              <td data-label="Input $/1M" className="text-right tabular-nums">
+                {formatPricePer1M(i.prices.inputPer1kNano)}
+              </td>
+              <td data-label="Output $/1M" className="text-right tabular-nums">
+                {i.priceBasis === "input" ? "—" : formatPricePer1M(i.prices.outputPer1kNano)}
+              </td>
               <td data-label="Price $/1M" className="text-right tabular-nums">
                 <span>
                   <span data-testid="comparable-price">{formatUsd(i.comparablePer1MNano)}</span>
                   <span className="block text-xs text-slate-500">{i.priceBasis === "blend" ? "3:1 blend" : "input (embeddings)"}</span>
                 </span>
               </td>
-              <td data-label="Tokens / $" className="text-right tabular-nums" data-testid="tokens-per-dollar">{formatCompact(i.tokensPerDollar)}</td>
-              <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="tokens-per-watt">{formatFigure(i.tokensPerWatt)}</td>
-              <td data-label="Wh / 1M" className="text-right tabular-nums" data-testid="wh-per-1m">{formatFigure(i.whPer1M)}</td>
+              <td data-label="Tokens / $" className="text-right tabular-nums" data-testid="tokens-per-dollar">
+                {formatCompact(i.tokensPerDollar)}
+              </td>
+              <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="tokens-per-watt">
+                {formatFigure(i.tokensPerWatt)}
+              </td>
+              <td data-label="Wh / 1M" className="text-right tabular-nums" data-testid="wh-per-1m">
+                {formatFigure(i.whPer1M)}
+              </td>
               <td data-label="Measured tok/s" className="text-right tabular-nums" title={measuredTitle(i.measured)}>
                 <MeasuredValue value={i.measured?.medianOutputTokensPerSecond ?? null} sample={i.measured?.tpsSample ?? 0} testId="measured-tps" />
               </td>

@@ -8,12 +8,12 @@ const day = (t: number) => new Date(t).toLocaleDateString("en-GB", { day: "numer
 
 // Dollar figures here only draw a chart; every price shown as text comes from exact nano-USD.
 type DotProps = { cx?: number; cy?: number; index?: number };
+/** A render function for recharts' `dot` (called per point, not a component of its own). */
 function dot(testId: string, color: string) {
-  function PricePoint({ cx, cy, index }: DotProps) {
+  return ({ cx, cy, index }: DotProps) => {
     if (cx === undefined || cy === undefined) return null;
     return <circle key={`${testId}-${index}`} cx={cx} cy={cy} r={4} fill={color} stroke="white" strokeWidth={1.5} data-testid={testId} />;
-  }
-  return PricePoint;
+  };
 }
 
 /** One point per price version (dollars per 1M tokens), a step line between them. */
@@ -29,7 +29,14 @@ export function PriceHistoryChart({ points }: { points: ChartPoint[] }) {
           <Legend />
           <Line type="stepAfter" dataKey="input" name="Input" stroke="#4f46e5" dot={dot("price-point", "#4f46e5")} isAnimationActive={false} />
           <Line type="stepAfter" dataKey="output" name="Output" stroke="#059669" dot={dot("price-point-output", "#059669")} isAnimationActive={false} />
-          <Line type="stepAfter" dataKey="cachedInput" name="Cached input" stroke="#94a3b8" dot={dot("price-point-cached", "#94a3b8")} isAnimationActive={false} />
+          <Line
+            type="stepAfter"
+            dataKey="cachedInput"
+            name="Cached input"
+            stroke="#94a3b8"
+            dot={dot("price-point-cached", "#94a3b8")}
+            isAnimationActive={false}
+          />
         </LineChart>
       </ResponsiveContainer>
     </div>

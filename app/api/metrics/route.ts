@@ -10,7 +10,8 @@ export const GET = guardedRoute("GET /api/metrics", async (req: Request) => {
   if (!token) return new Response("Set METRICS_TOKEN to scrape the backend's metrics\n", { status: 404 });
   const given = Buffer.from(req.headers.get("authorization")?.replace(/^Bearer /, "") ?? "");
   const want = Buffer.from(token);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) return new Response("GET /api/metrics needs METRICS_TOKEN as a bearer token\n", { status: 401 });
+  if (given.length !== want.length || !timingSafeEqual(given, want))
+    return new Response("GET /api/metrics needs METRICS_TOKEN as a bearer token\n", { status: 401 });
   const m = await settlementMetricsText(getDb());
   return new Response(m.body, { headers: { "content-type": m.contentType, "cache-control": "no-store" } });
 });

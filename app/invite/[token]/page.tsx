@@ -33,8 +33,12 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
         ) : (
           <>
             <h1 className="text-xl font-semibold">Invitation unavailable</h1>
-            <p data-testid="invite-problem" className="text-sm text-slate-600">{problem}</p>
-            <Link className="btn-secondary" href="/">Back to the marketplace</Link>
+            <p data-testid="invite-problem" className="text-sm text-slate-600">
+              {problem}
+            </p>
+            <Link className="btn-secondary" href="/">
+              Back to the marketplace
+            </Link>
           </>
         )}
       </div>

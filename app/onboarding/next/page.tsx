@@ -6,8 +6,18 @@ export const metadata: Metadata = { title: "Next steps" };
 
 const steps = [
   { href: "/credits", title: "Top up credits", text: "Prepaid credit pays for every request your keys make.", testId: "next-topup" },
-  { href: "/keys", title: "Create an API key", text: "Call any listed model with an OpenAI client and your key, with spend and rate limits.", testId: "next-key" },
-  { href: "/models/new", title: "List a model", text: "Sell tokens: publish your endpoint with prices per 1M tokens and its tokens per watt.", testId: "next-list" },
+  {
+    href: "/keys",
+    title: "Create an API key",
+    text: "Call any listed model with an OpenAI client and your key, with spend and rate limits.",
+    testId: "next-key",
+  },
+  {
+    href: "/models/new",
+    title: "List a model",
+    text: "Sell tokens: publish your endpoint with prices per 1M tokens and its tokens per watt.",
+    testId: "next-list",
+  },
 ] as const;
 
 /** Where a new organisation lands: the three things people come here to do, and the team. */
@@ -28,7 +38,11 @@ export default async function NextStepsPage() {
         ))}
       </div>
       <p className="text-sm text-slate-600">
-        Working with others? <Link className="font-medium text-indigo-700" href="/settings">Invite your team</Link> from Settings.
+        Working with others?{" "}
+        <Link className="font-medium text-indigo-700" href="/settings">
+          Invite your team
+        </Link>{" "}
+        from Settings.
       </p>
     </div>
   );

@@ -4,9 +4,7 @@ import { orgProcedure, platformFinanceProcedure, router } from "../trpc";
 
 export const auditRouter = router({
   /** The whole platform's audit log. */
-  list: platformFinanceProcedure
-    .input(platformAuditInput)
-    .query(({ ctx, input }) => listAudit(ctx.db, { ...input, orgId: input.orgId ?? null })),
+  list: platformFinanceProcedure.input(platformAuditInput).query(({ ctx, input }) => listAudit(ctx.db, { ...input, orgId: input.orgId ?? null })),
 
   /** The active organisation's own entries. */
   mine: orgProcedure("finance.read")

@@ -250,7 +250,10 @@ describe("prices: exact, effective-dated, never retroactive", () => {
 describe("upstream credentials", () => {
   it("the raw database row never holds the credential in clear", async () => {
     const l = await callerFor(t.db, ownerA).catalog.create(listingInput("raw-row"));
-    const { rows } = await t.pool.query("select row_to_json(l)::text as row, upstream_credential_enc, upstream_credential_last4 from listings l where id = $1", [l.id]);
+    const { rows } = await t.pool.query(
+      "select row_to_json(l)::text as row, upstream_credential_enc, upstream_credential_last4 from listings l where id = $1",
+      [l.id],
+    );
     expect(rows[0].row).not.toContain(CREDENTIAL);
     expect(rows[0].row).not.toContain(CREDENTIAL.slice(0, 12));
     expect(rows[0].upstream_credential_enc).toMatch(/^v1\./);

@@ -150,9 +150,7 @@ export const catalogRouter = router({
     .output(marketplacePage)
     .query(({ ctx, input }) => listMarketplace(ctx.db, input)),
 
-  facets: publicProcedure
-    .output(z.object({ providers: z.array(provider), families: z.array(z.string()) }))
-    .query(({ ctx }) => marketplaceFacets(ctx.db)),
+  facets: publicProcedure.output(z.object({ providers: z.array(provider), families: z.array(z.string()) })).query(({ ctx }) => marketplaceFacets(ctx.db)),
 
   family: publicProcedure
     .input(familyInput)
@@ -178,9 +176,7 @@ export const catalogRouter = router({
   create: orgProcedure("listings.manage")
     .input(createListingInput)
     .output(listingRef)
-    .mutation(({ ctx, input }) =>
-      createListing(ctx.db, { orgId: ctx.org.id, orgSlug: ctx.org.slug, userId: ctx.user.id, input, key: catalogEncryptionKey() }),
-    ),
+    .mutation(({ ctx, input }) => createListing(ctx.db, { orgId: ctx.org.id, orgSlug: ctx.org.slug, userId: ctx.user.id, input, key: catalogEncryptionKey() })),
 
   update: orgProcedure("listings.manage")
     .input(updateListingInput)

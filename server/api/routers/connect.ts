@@ -38,8 +38,16 @@ export const connectRouter = router({
     .input(previewPayoutsInput)
     .query(({ ctx, input }) => previewRun(ctx.db, { minimumCents: runtime(ctx).payoutMinimumCents, orgIds: input.orgId ? [input.orgId] : null })),
 
-  run: orgProcedure("payouts.run").input(runPayoutsInput).mutation(({ ctx, input }) => {
-    const rt = runtime(ctx);
-    return runPayouts(ctx.db, { api: rt.api, runId: input.runId, orgIds: input.orgId ? [input.orgId] : null, minimumCents: rt.payoutMinimumCents, userId: ctx.user.id });
-  }),
+  run: orgProcedure("payouts.run")
+    .input(runPayoutsInput)
+    .mutation(({ ctx, input }) => {
+      const rt = runtime(ctx);
+      return runPayouts(ctx.db, {
+        api: rt.api,
+        runId: input.runId,
+        orgIds: input.orgId ? [input.orgId] : null,
+        minimumCents: rt.payoutMinimumCents,
+        userId: ctx.user.id,
+      });
+    }),
 });

@@ -10,7 +10,8 @@ import { DomainError } from "../../errors";
 import { orgProcedure, router, type Context } from "../trpc";
 
 function runtime(ctx: Context) {
-  if (!ctx.payments) throw new TRPCError({ code: "PRECONDITION_FAILED", message: "Top-ups are not available: the platform has no payment provider configured" });
+  if (!ctx.payments)
+    throw new TRPCError({ code: "PRECONDITION_FAILED", message: "Top-ups are not available: the platform has no payment provider configured" });
   return ctx.payments;
 }
 
@@ -54,7 +55,14 @@ export const creditsRouter = router({
     .input(createTopUpInput)
     .mutation(({ ctx, input }) => {
       const rt = runtime(ctx);
-      return createTopUp(ctx.db, { payments: rt.payments, orgId: ctx.org.id, userId: ctx.user.id, amountUsd: input.amountUsd, limits: rt.limits, appUrl: rt.appUrl });
+      return createTopUp(ctx.db, {
+        payments: rt.payments,
+        orgId: ctx.org.id,
+        userId: ctx.user.id,
+        amountUsd: input.amountUsd,
+        limits: rt.limits,
+        appUrl: rt.appUrl,
+      });
     }),
 
   payLocally: orgProcedure("credits.topUp")

@@ -1,7 +1,16 @@
 import { z } from "zod";
 import { ledgerAccountKind, ledgerTransferCode } from "../../../db/schema/ledger";
 import { journalPage, listOrganizations, transferDetail, transferUsageEvents } from "../../finance/books";
-import { accountsInput, journalInput, monthInput, myStatementInput, rangeInput, reviewConflictInput, transferInput, usageEventsInput } from "../../finance/inputs";
+import {
+  accountsInput,
+  journalInput,
+  monthInput,
+  myStatementInput,
+  rangeInput,
+  reviewConflictInput,
+  transferInput,
+  usageEventsInput,
+} from "../../finance/inputs";
 import { listAccounts } from "../../ledger/reports";
 import { reviewConflict } from "../../finance/conflicts";
 import { monthlyStatement, orgStatement } from "../../finance/org";
@@ -17,7 +26,13 @@ const stripeOf = (ctx: Context) => (ctx.payments?.payments.mode === "stripe" ? c
 // What an organisation's own finance sees of an account statement (no internal flags).
 const statementOutput = z
   .object({
-    account: z.object({ id: z.string(), kind: z.enum(ledgerAccountKind.enumValues), postedNano: z.bigint(), pendingNano: z.bigint(), availableNano: z.bigint() }),
+    account: z.object({
+      id: z.string(),
+      kind: z.enum(ledgerAccountKind.enumValues),
+      postedNano: z.bigint(),
+      pendingNano: z.bigint(),
+      availableNano: z.bigint(),
+    }),
     entries: z.array(
       z.object({
         transferId: z.string(),
@@ -35,21 +50,15 @@ const statementOutput = z
 
 export const financeRouter = router({
   // ── Platform books (finance members of the platform organisation) ──────────
-  accounts: platformFinanceProcedure
-    .input(accountsInput)
-    .query(({ ctx, input }) => listAccounts(ctx.db, input)),
+  accounts: platformFinanceProcedure.input(accountsInput).query(({ ctx, input }) => listAccounts(ctx.db, input)),
 
   organizations: platformFinanceProcedure.query(({ ctx }) => listOrganizations(ctx.db)),
 
-  journal: platformFinanceProcedure
-    .input(journalInput)
-    .query(({ ctx, input }) => journalPage(ctx.db, input)),
+  journal: platformFinanceProcedure.input(journalInput).query(({ ctx, input }) => journalPage(ctx.db, input)),
 
   transfer: platformFinanceProcedure.input(transferInput).query(({ ctx, input }) => transferDetail(ctx.db, input)),
 
-  usageEvents: platformFinanceProcedure
-    .input(usageEventsInput)
-    .query(({ ctx, input }) => transferUsageEvents(ctx.db, input)),
+  usageEvents: platformFinanceProcedure.input(usageEventsInput).query(({ ctx, input }) => transferUsageEvents(ctx.db, input)),
 
   reconciliation: platformFinanceProcedure.input(rangeInput).query(({ ctx, input }) => runReconciliation(ctx.db, { ...input, stripe: stripeOf(ctx) })),
 

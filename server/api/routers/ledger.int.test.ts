@@ -1,4 +1,4 @@
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "../../lib/ids";
 import { parseUsd } from "../../ledger/money";
@@ -20,7 +20,14 @@ beforeAll(async () => {
   await topUp(t.db, a.buyer, a.clearing, parseUsd("10"));
   await topUp(t.db, b.buyer, b.clearing, parseUsd("99"));
   await t.db.transaction((tx) =>
-    createPending(tx, { id: uuidv7(), debitAccountId: a.buyer.id, creditAccountId: a.holds.id, amountNano: parseUsd("1"), code: "reservation", expiresAt: new Date(Date.now() + 3_600_000) }),
+    createPending(tx, {
+      id: uuidv7(),
+      debitAccountId: a.buyer.id,
+      creditAccountId: a.holds.id,
+      amountNano: parseUsd("1"),
+      code: "reservation",
+      expiresAt: new Date(Date.now() + 3_600_000),
+    }),
   );
   devA = await makeUser(t.db, "devA");
   await addMember(t.db, a.org.id, devA, "developer");
@@ -35,7 +42,15 @@ describe("ledger.balances", () => {
   it("shows any member their active organisation's accounts and nothing of another's", async () => {
     const balances = await callerFor(t.db, devA).ledger.balances();
     expect(balances).toEqual([
-      { id: a.buyer.id, kind: "buyer_credits", currency: "USD", postedNano: parseUsd("10"), pendingNano: -parseUsd("1"), availableNano: parseUsd("9"), creditLimitNano: 0n },
+      {
+        id: a.buyer.id,
+        kind: "buyer_credits",
+        currency: "USD",
+        postedNano: parseUsd("10"),
+        pendingNano: -parseUsd("1"),
+        availableNano: parseUsd("9"),
+        creditLimitNano: 0n,
+      },
     ]);
     const ofB = await callerFor(t.db, b.owner).ledger.balances();
     expect(ofB.map((x) => x.id)).toEqual([b.buyer.id]);

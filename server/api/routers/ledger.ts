@@ -23,9 +23,7 @@ export const ledgerRouter = router({
     .output(z.array(balanceOutput))
     .query(({ ctx }) => listBalances(ctx.db, { orgId: ctx.org.id })),
 
-  trialBalance: platformFinanceProcedure
-    .input(trialBalanceInput)
-    .query(({ ctx, input }) => trialBalance(ctx.db, { at: input?.at })),
+  trialBalance: platformFinanceProcedure.input(trialBalanceInput).query(({ ctx, input }) => trialBalance(ctx.db, { at: input?.at })),
 
   statement: platformFinanceProcedure
     .input(statementInput)

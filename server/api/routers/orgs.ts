@@ -1,13 +1,4 @@
-import {
-  createOrgInput,
-  inviteIdInput,
-  inviteInput,
-  inviteTokenInput,
-  memberInput,
-  renameOrgInput,
-  setRoleInput,
-  switchOrgInput,
-} from "../../orgs/inputs";
+import { createOrgInput, inviteIdInput, inviteInput, inviteTokenInput, memberInput, renameOrgInput, setRoleInput, switchOrgInput } from "../../orgs/inputs";
 import {
   acceptInvite,
   createOrg,
@@ -26,9 +17,7 @@ import { authedProcedure, orgProcedure, router } from "../trpc";
 export const orgsRouter = router({
   create: authedProcedure.input(createOrgInput).mutation(({ ctx, input }) => createOrg(ctx.db, { ...input, userId: ctx.user.id })),
 
-  switch: authedProcedure
-    .input(switchOrgInput)
-    .mutation(({ ctx, input }) => switchOrg(ctx.db, { userId: ctx.user.id, orgId: input.orgId })),
+  switch: authedProcedure.input(switchOrgInput).mutation(({ ctx, input }) => switchOrg(ctx.db, { userId: ctx.user.id, orgId: input.orgId })),
 
   current: orgProcedure().query(({ ctx }) => ctx.org),
 

@@ -5,7 +5,9 @@ import { orgProcedure, platformFinanceProcedure, router } from "../trpc";
 export const payoutsRouter = router({
   payables: platformFinanceProcedure.query(({ ctx }) => listPayables(ctx.db)),
 
-  record: orgProcedure("payouts.run").input(recordPayoutInput).mutation(({ ctx, input }) => recordPayout(ctx.db, { ...input, actorUserId: ctx.user.id })),
+  record: orgProcedure("payouts.run")
+    .input(recordPayoutInput)
+    .mutation(({ ctx, input }) => recordPayout(ctx.db, { ...input, actorUserId: ctx.user.id })),
 
   list: platformFinanceProcedure
     .input(listPayoutsInput)

@@ -47,9 +47,18 @@ describe("usage.report", () => {
       [makeEvent({ keyId: uuidv7(), listingId: listing.id }), /^keyId: no such API key/],
       [makeEvent({ keyId: buyer.keyIds[0]!, listingId: uuidv7() }), /^listingId: no such listing/],
       [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now - 36 * DAY) }), /^startedAt: is more than 35 days ago/],
-      [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now), endedAt: new Date(now + 3600_000) }), /^endedAt: is in the future/],
-      [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now - 1000), endedAt: new Date(now - 2000) }), /^endedAt: must not be before startedAt/],
-      [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now - 1000), firstTokenAt: new Date(now - 2000) }), /^firstTokenAt: must not be before/],
+      [
+        makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now), endedAt: new Date(now + 3600_000) }),
+        /^endedAt: is in the future/,
+      ],
+      [
+        makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now - 1000), endedAt: new Date(now - 2000) }),
+        /^endedAt: must not be before startedAt/,
+      ],
+      [
+        makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(now - 1000), firstTokenAt: new Date(now - 2000) }),
+        /^firstTokenAt: must not be before/,
+      ],
       [{ ...makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id }), status: "maybe" }, /^status: /],
     ];
     const events = [good, ...bad.map(([e]) => e)];
@@ -92,7 +101,13 @@ describe("usage.report", () => {
 
   it("a provider's token reports only that provider's listings; the platform's any", async () => {
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
-    const hold = await providerCaller().reservations.reserve({ id: uuidv7(), keyId: buyer.keyIds[0]!, listingId: listing.id, amountNano: 1_000_000_000n, ttlSeconds: 60 });
+    const hold = await providerCaller().reservations.reserve({
+      id: uuidv7(),
+      keyId: buyer.keyIds[0]!,
+      listingId: listing.id,
+      amountNano: 1_000_000_000n,
+      ttlSeconds: 60,
+    });
     const mine = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, reservationId: hold.id });
     const theirs = makeEvent({ keyId: buyer.keyIds[0]!, listingId: otherListing.id });
     const res = await providerCaller().usage.report({ events: [mine, theirs] });
@@ -128,7 +143,15 @@ describe("usage.report", () => {
       { effectiveFrom: changeAt, ...newPrice },
     ]);
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
-    const at = (ms: number) => makeEvent({ keyId: buyer.keyIds[0]!, listingId: repriced.id, startedAt: new Date(changeAt.getTime() + ms), inputTokens: 1001, outputTokens: 999, cachedInputTokens: 3 });
+    const at = (ms: number) =>
+      makeEvent({
+        keyId: buyer.keyIds[0]!,
+        listingId: repriced.id,
+        startedAt: new Date(changeAt.getTime() + ms),
+        inputTokens: 1001,
+        outputTokens: 999,
+        cachedInputTokens: 3,
+      });
     const events = [at(-3600_000), at(-1), at(0), at(1), at(3600_000)];
     const res = await platform().usage.report({ events });
     const priced = (e: UsageEvent, p: typeof oldPrice) => usageCostNano({ input: e.inputTokens, output: e.outputTokens, cachedInput: e.cachedInputTokens }, p);
@@ -141,14 +164,30 @@ describe("usage.report", () => {
     ]);
     expect(priced(events[1]!, oldPrice)).not.toBe(priced(events[2]!, newPrice));
     const early = makeEvent({ keyId: buyer.keyIds[0]!, listingId: (await makeListing(t.db, provider, [{ effectiveFrom: new Date(), ...newPrice }])).id });
-    expect((await platform().usage.report({ events: [early] })).results[0]).toMatchObject({ status: "rejected", reason: expect.stringMatching(/^startedAt: the listing had no price/) });
+    expect((await platform().usage.report({ events: [early] })).results[0]).toMatchObject({
+      status: "rejected",
+      reason: expect.stringMatching(/^startedAt: the listing had no price/),
+    });
   });
 
   it("keeps per-key daily spend and hourly rollups", async () => {
     const buyer = await makeBuyer(t.db, { creditNano: 10_000_000_000n });
     const hour = new Date(Math.floor((Date.now() - 2 * 3600_000) / 3600_000) * 3600_000);
-    const a = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(hour.getTime() + 1000), firstTokenAt: new Date(hour.getTime() + 1250), endedAt: new Date(hour.getTime() + 3000) });
-    const b = makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id, startedAt: new Date(hour.getTime() + 5000), firstTokenAt: null, endedAt: new Date(hour.getTime() + 5500), status: "error" });
+    const a = makeEvent({
+      keyId: buyer.keyIds[0]!,
+      listingId: listing.id,
+      startedAt: new Date(hour.getTime() + 1000),
+      firstTokenAt: new Date(hour.getTime() + 1250),
+      endedAt: new Date(hour.getTime() + 3000),
+    });
+    const b = makeEvent({
+      keyId: buyer.keyIds[0]!,
+      listingId: listing.id,
+      startedAt: new Date(hour.getTime() + 5000),
+      firstTokenAt: null,
+      endedAt: new Date(hour.getTime() + 5500),
+      status: "error",
+    });
     await platform().usage.report({ events: [a, b] });
     const { rows } = await t.pool.query("select * from usage_hourly where key_id = $1", [buyer.keyIds[0]]);
     expect(rows).toEqual([
@@ -190,7 +229,10 @@ describe("reservations", () => {
     expect(await platform().reservations.reserve({ id: r.id, keyId: key, amountNano: 400_000_000n, ttlSeconds: 60 })).toEqual(r);
     const big = await platform().reservations.reserve({ id: uuidv7(), keyId: key, amountNano: 900_000_000n, ttlSeconds: 60 });
     expect(big).toMatchObject({ grantedNano: 600_000_000n, limitedBy: "credit" });
-    expect(await platform().reservations.reserve({ id: uuidv7(), keyId: key, amountNano: 1n, ttlSeconds: 60 })).toMatchObject({ grantedNano: 0n, limitedBy: "credit" });
+    expect(await platform().reservations.reserve({ id: uuidv7(), keyId: key, amountNano: 1n, ttlSeconds: 60 })).toMatchObject({
+      grantedNano: 0n,
+      limitedBy: "credit",
+    });
 
     const e = makeEvent({ keyId: key, listingId: listing.id, reservationId: r.id, inputTokens: 100_000, outputTokens: 100_000 });
     await platform().usage.report({ events: [e] });
@@ -240,7 +282,10 @@ describe("reservations", () => {
   it("a blocked organisation (owing more than its credit) gets nothing; a revoked key is refused", async () => {
     const buyer = await makeBuyer(t.db, { creditNano: 1_000n });
     await platform().usage.report({ events: [makeEvent({ keyId: buyer.keyIds[0]!, listingId: listing.id })] });
-    expect(await platform().reservations.reserve({ id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 10n, ttlSeconds: 60 })).toMatchObject({ grantedNano: 0n, limitedBy: "blocked" });
+    expect(await platform().reservations.reserve({ id: uuidv7(), keyId: buyer.keyIds[0]!, amountNano: 10n, ttlSeconds: 60 })).toMatchObject({
+      grantedNano: 0n,
+      limitedBy: "blocked",
+    });
     const revoked = await makeKey(t.db, buyer.orgId);
     await t.pool.query("update api_keys set revoked_at = now() - interval '1 minute' where id = $1", [revoked]);
     const err = await platform()

@@ -10,8 +10,7 @@ function sessionOf(event: Stripe.Event): Stripe.Checkout.Session {
   return event.data.object as Stripe.Checkout.Session;
 }
 
-const paymentIntentId = (s: Stripe.Checkout.Session) =>
-  typeof s.payment_intent === "string" ? s.payment_intent : (s.payment_intent?.id ?? null);
+const paymentIntentId = (s: Stripe.Checkout.Session) => (typeof s.payment_intent === "string" ? s.payment_intent : (s.payment_intent?.id ?? null));
 
 /** Paid at once (cards): credit. Unpaid (bank debits and other delayed methods): wait for async_payment_*. */
 export async function onCheckoutCompleted(tx: Tx, event: Stripe.Event) {
@@ -22,7 +21,10 @@ export async function onCheckoutCompleted(tx: Tx, event: Stripe.Event) {
     await fulfilTopUp(tx, { topup, sessionId: session.id, paymentIntentId: paymentIntentId(session), amountTotalCents: session.amount_total });
     await applyDeferred(tx, { paymentIntentId: paymentIntentId(session) });
   } else if (paymentIntentId(session) && !topup.paymentIntentId) {
-    await tx.update(topups).set({ paymentIntentId: paymentIntentId(session) }).where(eq(topups.id, topup.id));
+    await tx
+      .update(topups)
+      .set({ paymentIntentId: paymentIntentId(session) })
+      .where(eq(topups.id, topup.id));
   }
 }
 
@@ -38,11 +40,17 @@ export async function onAsyncPaymentSucceeded(tx: Tx, event: Stripe.Event) {
 export async function onAsyncPaymentFailed(tx: Tx, event: Stripe.Event) {
   const topup = await lockTopUp(tx, { session: sessionOf(event) });
   if (!topup) return;
-  await tx.update(topups).set({ status: "failed" }).where(and(eq(topups.id, topup.id), eq(topups.status, "open")));
+  await tx
+    .update(topups)
+    .set({ status: "failed" })
+    .where(and(eq(topups.id, topup.id), eq(topups.status, "open")));
 }
 
 export async function onCheckoutExpired(tx: Tx, event: Stripe.Event) {
   const topup = await lockTopUp(tx, { session: sessionOf(event) });
   if (!topup) return;
-  await tx.update(topups).set({ status: "expired" }).where(and(eq(topups.id, topup.id), eq(topups.status, "open")));
+  await tx
+    .update(topups)
+    .set({ status: "expired" })
+    .where(and(eq(topups.id, topup.id), eq(topups.status, "open")));
 }

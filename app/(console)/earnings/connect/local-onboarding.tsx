@@ -11,8 +11,8 @@ export function LocalOnboarding() {
   return (
     <section className="card max-w-xl space-y-3">
       <p className="text-sm text-slate-600">
-        Stripe would ask for the business&apos;s details and a bank account here. The local stand-in sends the <code>account.updated</code> event
-        Stripe sends once that is done, signed, through the platform&apos;s webhook.
+        Stripe would ask for the business&apos;s details and a bank account here. The local stand-in sends the <code>account.updated</code> event Stripe sends
+        once that is done, signed, through the platform&apos;s webhook.
       </p>
       <button className="btn-primary" onClick={() => done.mutate()} disabled={done.isPending} data-testid="complete-onboarding">
         Finish onboarding

@@ -32,16 +32,36 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
     <section className="card space-y-4">
       <div className="flex flex-wrap gap-4">
         <Field id="kind" label="Kind" className="w-60">
-          <select id="kind" className="input" value={kind} onChange={(e) => { setKind(e.target.value); pages.reset(); }}>
+          <select
+            id="kind"
+            className="input"
+            value={kind}
+            onChange={(e) => {
+              setKind(e.target.value);
+              pages.reset();
+            }}
+          >
             <option value="">All kinds</option>
             {kinds.map((k) => (
-              <option key={k} value={k}>{kindLabel(k)}</option>
+              <option key={k} value={k}>
+                {kindLabel(k)}
+              </option>
             ))}
           </select>
         </Field>
         <Field id="account-search" label="Search organisations" className="w-72">
-          <input id="account-search" className="input" type="search" placeholder="Organisation name" maxLength={100} value={search}
-            onChange={(e) => { setSearch(e.target.value); pages.reset(); }} />
+          <input
+            id="account-search"
+            className="input"
+            type="search"
+            placeholder="Organisation name"
+            maxLength={100}
+            value={search}
+            onChange={(e) => {
+              setSearch(e.target.value);
+              pages.reset();
+            }}
+          />
         </Field>
       </div>
       <QueryView
@@ -58,13 +78,23 @@ export function AccountList({ initialKind, kinds }: { initialKind: string; kinds
         {(d) => (
           <table className="data-table" data-testid="accounts">
             <thead>
-              <tr><th>Owner</th><th>Kind</th><th className="text-right">Debits</th><th className="text-right">Credits</th><th className="text-right">Balance</th><th className="text-right">Held</th><th className="text-right">Available</th></tr>
+              <tr>
+                <th>Owner</th>
+                <th>Kind</th>
+                <th className="text-right">Debits</th>
+                <th className="text-right">Credits</th>
+                <th className="text-right">Balance</th>
+                <th className="text-right">Held</th>
+                <th className="text-right">Available</th>
+              </tr>
             </thead>
             <tbody>
               {d.accounts.map((a) => (
                 <tr key={a.id}>
                   <td>
-                    <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>{a.orgName ?? "Platform"}</Link>
+                    <Link className="text-indigo-700 hover:underline" href={`/finance/accounts/${a.id}`}>
+                      {a.orgName ?? "Platform"}
+                    </Link>
                   </td>
                   <td>{kindLabel(a.kind)}</td>
                   <MoneyCell nano={a.debitsPosted} />

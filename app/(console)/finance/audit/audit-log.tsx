@@ -20,15 +20,44 @@ export function AuditLog({ scope, actions }: { scope: "platform" | "org"; action
   return (
     <section className="card space-y-4">
       <Field id="a-action" label="Action" className="w-60">
-        <select id="a-action" className="input" value={action} onChange={(e) => { setAction(e.target.value as AuditAction | ""); pages.reset(); }}>
+        <select
+          id="a-action"
+          className="input"
+          value={action}
+          onChange={(e) => {
+            setAction(e.target.value as AuditAction | "");
+            pages.reset();
+          }}
+        >
           <option value="">All actions</option>
-          {actions.map((a) => <option key={a} value={a}>{a}</option>)}
+          {actions.map((a) => (
+            <option key={a} value={a}>
+              {a}
+            </option>
+          ))}
         </select>
       </Field>
-      <QueryView query={q} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="Nothing recorded">Organisations created, invites and roles, listing status and prices, keys and their limits, payouts and closed months appear here.</EmptyState>}>
+      <QueryView
+        query={q}
+        isEmpty={(d) => !d.entries.length}
+        empty={
+          <EmptyState title="Nothing recorded">
+            Organisations created, invites and roles, listing status and prices, keys and their limits, payouts and closed months appear here.
+          </EmptyState>
+        }
+      >
         {(d) => (
           <table className="data-table" data-testid="audit-log">
-            <thead><tr><th>When</th><th>Action</th><th>Who</th>{scope === "platform" && <th>Organisation</th>}<th>Subject</th><th>Changes</th></tr></thead>
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Action</th>
+                <th>Who</th>
+                {scope === "platform" && <th>Organisation</th>}
+                <th>Subject</th>
+                <th>Changes</th>
+              </tr>
+            </thead>
             <tbody>
               {d.entries.map((e) => (
                 <tr key={e.id} className="align-top" data-testid="audit-row" data-action={e.action}>
@@ -36,7 +65,9 @@ export function AuditLog({ scope, actions }: { scope: "platform" | "org"; action
                   <td className="font-medium">{e.action}</td>
                   <td>{e.actorEmail ?? "system"}</td>
                   {scope === "platform" && <td>{e.orgName ?? "Platform"}</td>}
-                  <td className="font-mono text-xs">{e.subjectKind}:{e.subjectId}</td>
+                  <td className="font-mono text-xs">
+                    {e.subjectKind}:{e.subjectId}
+                  </td>
                   <td>
                     <ul className="space-y-0.5 text-xs" data-testid="audit-changes">
                       {changedFields(e.before, e.after).map((c) => (

@@ -14,7 +14,11 @@ export default async function Page() {
     <>
       <PageHeader
         title="Audit log"
-        description={mode === "platform" ? "Sensitive actions across the platform: who, when, and what changed." : `Sensitive actions in ${org.name}: who, when, and what changed.`}
+        description={
+          mode === "platform"
+            ? "Sensitive actions across the platform: who, when, and what changed."
+            : `Sensitive actions in ${org.name}: who, when, and what changed.`
+        }
       />
       {mode === "none" ? (
         <Forbidden />

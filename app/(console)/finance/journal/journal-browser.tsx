@@ -57,13 +57,21 @@ export function JournalBrowser({
         <Field id="j-code" label="Code">
           <select id="j-code" className="input" value={draft.code} onChange={set("code")}>
             <option value="">Any</option>
-            {codes.map((c) => <option key={c} value={c}>{c}</option>)}
+            {codes.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
           </select>
         </Field>
         <Field id="j-org" label="Organisation">
           <select id="j-org" className="input" value={draft.orgId} onChange={set("orgId")}>
             <option value="">Any</option>
-            {organizations.map((o) => <option key={o.id} value={o.id}>{o.name}</option>)}
+            {organizations.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.name}
+              </option>
+            ))}
           </select>
         </Field>
         <Field id="j-from" label="From">
@@ -83,24 +91,51 @@ export function JournalBrowser({
         </Field>
       </FilterForm>
       <div className="flex justify-end">
-        <a className="btn-secondary" href={csv} data-testid="journal-csv" download>Download CSV</a>
+        <a className="btn-secondary" href={csv} data-testid="journal-csv" download>
+          Download CSV
+        </a>
       </div>
-      <QueryView query={page} isEmpty={(d) => !d.entries.length} empty={<EmptyState title="No transfers match">Loosen the filters or choose another date range.</EmptyState>}>
+      <QueryView
+        query={page}
+        isEmpty={(d) => !d.entries.length}
+        empty={<EmptyState title="No transfers match">Loosen the filters or choose another date range.</EmptyState>}
+      >
         {(d) => (
           <table className="data-table" data-testid="journal">
             <thead>
-              <tr><th>When</th><th>Transfer</th><th>Code</th><th>Debit</th><th>Credit</th><th className="text-right">Amount</th><th>Reference</th></tr>
+              <tr>
+                <th>When</th>
+                <th>Transfer</th>
+                <th>Code</th>
+                <th>Debit</th>
+                <th>Credit</th>
+                <th className="text-right">Amount</th>
+                <th>Reference</th>
+              </tr>
             </thead>
             <tbody>
               {d.entries.map((e) => (
                 <tr key={e.id} data-testid="journal-row" data-code={e.code}>
                   <td className="whitespace-nowrap">{dateTime(e.createdAt)}</td>
-                  <td><TransferLink id={e.id} /></td>
-                  <td>{e.code}{e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}</td>
-                  <td>{kindLabel(e.debit.kind)}<div className="text-xs text-slate-500">{e.debit.orgName ?? "Platform"}</div></td>
-                  <td>{kindLabel(e.credit.kind)}<div className="text-xs text-slate-500">{e.credit.orgName ?? "Platform"}</div></td>
+                  <td>
+                    <TransferLink id={e.id} />
+                  </td>
+                  <td>
+                    {e.code}
+                    {e.type !== "single" && <span className="ml-1 text-xs text-slate-500">({e.type.replace("_", " ")})</span>}
+                  </td>
+                  <td>
+                    {kindLabel(e.debit.kind)}
+                    <div className="text-xs text-slate-500">{e.debit.orgName ?? "Platform"}</div>
+                  </td>
+                  <td>
+                    {kindLabel(e.credit.kind)}
+                    <div className="text-xs text-slate-500">{e.credit.orgName ?? "Platform"}</div>
+                  </td>
                   <MoneyCell nano={e.amountNano} />
-                  <td className="max-w-52 truncate font-mono text-xs text-slate-500" title={e.refId ?? ""}>{e.refKind ? `${e.refKind}:${e.refId}` : "—"}</td>
+                  <td className="max-w-52 truncate font-mono text-xs text-slate-500" title={e.refId ?? ""}>
+                    {e.refKind ? `${e.refKind}:${e.refId}` : "—"}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -27,10 +27,22 @@ export function ConnectRun() {
   return (
     <section className="card space-y-3" data-testid="connect-run">
       <h2 className="font-semibold">Stripe Connect payout run</h2>
-      <QueryView query={preview} isEmpty={(d) => !d.length} empty={<EmptyState title="No funded earnings">Providers appear once buyers&apos; money stands behind their earnings.</EmptyState>}>
+      <QueryView
+        query={preview}
+        isEmpty={(d) => !d.length}
+        empty={<EmptyState title="No funded earnings">Providers appear once buyers&apos; money stands behind their earnings.</EmptyState>}
+      >
         {(d) => (
           <table className="data-table" data-testid="run-preview">
-            <thead><tr><th>Provider</th><th className="text-right">Funded</th><th className="text-right">Payout</th><th>Decision</th><th /></tr></thead>
+            <thead>
+              <tr>
+                <th>Provider</th>
+                <th className="text-right">Funded</th>
+                <th className="text-right">Payout</th>
+                <th>Decision</th>
+                <th />
+              </tr>
+            </thead>
             <tbody>
               {d.map((l) => (
                 <tr key={l.orgId} data-testid="run-line" data-org={l.orgName} data-decision={l.decision}>
@@ -56,7 +68,8 @@ export function ConnectRun() {
       </button>
       {run.data && (
         <p className="text-sm" data-testid="run-result">
-          {run.data.length} payout{run.data.length === 1 ? "" : "s"} sent: {run.data.map((p) => `${usdFromCents(p.amountCents)} (${p.status.replace("_", " ")})`).join(", ")}
+          {run.data.length} payout{run.data.length === 1 ? "" : "s"} sent:{" "}
+          {run.data.map((p) => `${usdFromCents(p.amountCents)} (${p.status.replace("_", " ")})`).join(", ")}
         </p>
       )}
       {run.error && <ErrorText>{run.error.message}</ErrorText>}

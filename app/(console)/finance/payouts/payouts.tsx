@@ -34,10 +34,22 @@ export function Payouts() {
     <div className="grid gap-6 lg:grid-cols-3">
       <section className="card space-y-3 lg:col-span-2">
         <h2 className="font-semibold">Payable by provider</h2>
-        <QueryView query={payables} isEmpty={(d) => !d.length} empty={<EmptyState title="Nothing owed yet">Providers appear here once their usage has been settled.</EmptyState>}>
+        <QueryView
+          query={payables}
+          isEmpty={(d) => !d.length}
+          empty={<EmptyState title="Nothing owed yet">Providers appear here once their usage has been settled.</EmptyState>}
+        >
           {(d) => (
             <table className="data-table" data-testid="payables">
-              <thead><tr><th>Provider</th><th className="text-right">Payable</th><th className="text-right">Paid out</th><th>Last paid</th><th /></tr></thead>
+              <thead>
+                <tr>
+                  <th>Provider</th>
+                  <th className="text-right">Payable</th>
+                  <th className="text-right">Paid out</th>
+                  <th>Last paid</th>
+                  <th />
+                </tr>
+              </thead>
               <tbody>
                 {d.map((p) => (
                   <tr key={p.orgId} data-testid="payable-row" data-org={p.orgName}>
@@ -49,7 +61,9 @@ export function Payouts() {
                       <button
                         className="btn-secondary"
                         disabled={p.payableNano <= 0n}
-                        onClick={() => setForm({ ...form, orgId: p.orgId, amountUsd: formatUsd(p.payableNano, { symbol: false, minDecimals: 2 }).replace(/,/g, "") })}
+                        onClick={() =>
+                          setForm({ ...form, orgId: p.orgId, amountUsd: formatUsd(p.payableNano, { symbol: false, minDecimals: 2 }).replace(/,/g, "") })
+                        }
                       >
                         Pay
                       </button>
@@ -73,27 +87,47 @@ export function Payouts() {
           }}
         >
           <div>
-            <label className="label" htmlFor="p-org">Provider</label>
+            <label className="label" htmlFor="p-org">
+              Provider
+            </label>
             <select id="p-org" className="input" value={form.orgId} onChange={set("orgId")} required>
               <option value="">Choose…</option>
-              {payables.data?.map((p) => <option key={p.orgId} value={p.orgId}>{p.orgName}</option>)}
+              {payables.data?.map((p) => (
+                <option key={p.orgId} value={p.orgId}>
+                  {p.orgName}
+                </option>
+              ))}
             </select>
           </div>
           <div>
-            <label className="label" htmlFor="p-amount">Amount (USD)</label>
+            <label className="label" htmlFor="p-amount">
+              Amount (USD)
+            </label>
             <input id="p-amount" className="input" inputMode="decimal" value={form.amountUsd} onChange={set("amountUsd")} required />
           </div>
           <div>
-            <label className="label" htmlFor="p-date">Paid on</label>
+            <label className="label" htmlFor="p-date">
+              Paid on
+            </label>
             <input id="p-date" type="date" className="input" value={form.paidOn} onChange={set("paidOn")} required />
           </div>
           <div>
-            <label className="label" htmlFor="p-ref">Bank reference</label>
+            <label className="label" htmlFor="p-ref">
+              Bank reference
+            </label>
             <input id="p-ref" className="input" value={form.bankReference} onChange={set("bankReference")} required />
           </div>
-          <ErrorText testId="payout-error">{formError(record.error, { orgId: "Provider", amountUsd: "Amount (USD)", paidOn: "Paid on", bankReference: "Bank reference" })}</ErrorText>
-          {record.data && <p className="text-sm text-emerald-700" data-testid="payout-recorded">Payout of {usd(record.data.amountNano)} recorded.</p>}
-          <button className="btn-primary w-full" disabled={record.isPending}>{record.isPending ? "Recording…" : "Record payout"}</button>
+          <ErrorText testId="payout-error">
+            {formError(record.error, { orgId: "Provider", amountUsd: "Amount (USD)", paidOn: "Paid on", bankReference: "Bank reference" })}
+          </ErrorText>
+          {record.data && (
+            <p className="text-sm text-emerald-700" data-testid="payout-recorded">
+              Payout of {usd(record.data.amountNano)} recorded.
+            </p>
+          )}
+          <button className="btn-primary w-full" disabled={record.isPending}>
+            {record.isPending ? "Recording…" : "Record payout"}
+          </button>
           <p className="text-xs text-slate-500">Posts provider payable → payouts. Send the money through the bank first; this records it.</p>
         </form>
       </section>
@@ -104,7 +138,16 @@ export function Payouts() {
           <EmptyState title="No payouts yet" />
         ) : (
           <table className="data-table" data-testid="payouts">
-            <thead><tr><th>Paid on</th><th>Provider</th><th className="text-right">Amount</th><th>Bank reference</th><th>Recorded by</th><th>Transfer</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Paid on</th>
+                <th>Provider</th>
+                <th className="text-right">Amount</th>
+                <th>Bank reference</th>
+                <th>Recorded by</th>
+                <th>Transfer</th>
+              </tr>
+            </thead>
             <tbody>
               {list.data.entries.map((p) => (
                 <tr key={p.id}>
@@ -113,7 +156,9 @@ export function Payouts() {
                   <MoneyCell nano={p.amountNano} />
                   <td>{p.bankReference}</td>
                   <td>{p.createdBy ?? "—"}</td>
-                  <td><TransferLink id={p.transferId} /></td>
+                  <td>
+                    <TransferLink id={p.transferId} />
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -11,7 +11,10 @@ export default async function Page() {
   const { mode } = await financeAccess("/finance/reconciliation");
   return (
     <>
-      <PageHeader title="Reconciliation" description="Each report compares two records of the same money and passes only when they agree exactly. A month closes when all pass." />
+      <PageHeader
+        title="Reconciliation"
+        description="Each report compares two records of the same money and passes only when they agree exactly. A month closes when all pass."
+      />
       {mode === "platform" ? (
         <>
           <FinanceNav mode="platform" />

@@ -35,7 +35,9 @@ export function Reconciliation() {
     <div className="space-y-6">
       <section className="card flex flex-wrap items-end gap-4">
         <div>
-          <label className="label" htmlFor="rec-month">Month (UTC)</label>
+          <label className="label" htmlFor="rec-month">
+            Month (UTC)
+          </label>
           <input
             id="rec-month"
             type="month"
@@ -53,7 +55,9 @@ export function Reconciliation() {
         </button>
         <div className="ml-auto text-right">
           {closed ? (
-            <p className="text-sm text-slate-600" data-testid="period-closed">Closed {dateTime(closed.closedAt)}</p>
+            <p className="text-sm text-slate-600" data-testid="period-closed">
+              Closed {dateTime(closed.closedAt)}
+            </p>
           ) : !ended ? (
             <p className="text-sm text-slate-500">{valid ? `${month} can be closed once it has ended.` : "Choose a month."}</p>
           ) : (
@@ -72,7 +76,9 @@ export function Reconciliation() {
       </section>
       <ErrorText testId="close-error">{formError(close.error, { month: "Month" })}</ErrorText>
       {close.data?.month.startsWith(month) && (
-        <p className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" data-testid="close-done">{month} is closed.</p>
+        <p className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" data-testid="close-done">
+          {month} is closed.
+        </p>
       )}
 
       {reports.isLoading ? (
@@ -100,9 +106,18 @@ export function Reconciliation() {
               <p className="text-sm text-slate-500">No differences.</p>
             ) : (
               <table className="data-table">
-                <thead><tr><th>Where</th><th>Difference</th><th className="text-right">Expected</th><th className="text-right">Found</th>{r.key === "conflicts" && <th />}</tr></thead>
+                <thead>
+                  <tr>
+                    <th>Where</th>
+                    <th>Difference</th>
+                    <th className="text-right">Expected</th>
+                    <th className="text-right">Found</th>
+                    {r.key === "conflicts" && <th />}
+                  </tr>
+                </thead>
                 <tbody>
                   {r.differences.map((d, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: read-only rows that may repeat exactly and are never reordered
                     <tr key={`${d.ref}-${i}`}>
                       <td className="max-w-64 break-all font-mono text-xs">{d.ref}</td>
                       <td className="text-sm">{d.detail}</td>
@@ -139,7 +154,9 @@ export function Reconciliation() {
         ) : (
           <ul className="text-sm" data-testid="closed-periods">
             {periods.data.map((p) => (
-              <li key={p.month}>{p.month.slice(0, 7)} — closed {dateTime(p.closedAt)}</li>
+              <li key={p.month}>
+                {p.month.slice(0, 7)} — closed {dateTime(p.closedAt)}
+              </li>
             ))}
           </ul>
         )}

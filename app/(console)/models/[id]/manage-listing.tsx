@@ -37,17 +37,29 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
         description={
           <>
             <code className="rounded bg-slate-100 px-1">{l.slug}</code>{" "}
-            <span className={`ml-1 rounded px-1.5 py-0.5 text-xs ${statusStyle[l.status]}`} data-testid="listing-status">{l.status}</span>
-            {l.status !== "draft" && <Link className="ml-2 text-indigo-700 hover:underline" href={`/m/${l.slug}`}>View on the marketplace</Link>}
+            <span className={`ml-1 rounded px-1.5 py-0.5 text-xs ${statusStyle[l.status]}`} data-testid="listing-status">
+              {l.status}
+            </span>
+            {l.status !== "draft" && (
+              <Link className="ml-2 text-indigo-700 hover:underline" href={`/m/${l.slug}`}>
+                View on the marketplace
+              </Link>
+            )}
           </>
         }
-        actions={<Link href="/models" className="btn-secondary">All models</Link>}
+        actions={
+          <Link href="/models" className="btn-secondary">
+            All models
+          </Link>
+        }
       />
 
       <div className="grid gap-6 lg:grid-cols-2">
         <section className="card space-y-3">
           <h2 className="font-semibold">Connection</h2>
-          <p className="text-sm text-slate-600">Calls the upstream&apos;s <code>/models</code> and a one-token request with the saved key, as the proxy would.</p>
+          <p className="text-sm text-slate-600">
+            Calls the upstream&apos;s <code>/models</code> and a one-token request with the saved key, as the proxy would.
+          </p>
           {canEdit && (
             <button className="btn-secondary" onClick={() => test.mutate({ id })} disabled={test.isPending} data-testid="test-connection">
               {test.isPending ? "Testing…" : "Test connection"}
@@ -56,15 +68,17 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
           <ErrorText>{test.error?.message}</ErrorText>
           {test.data && (
             <div data-testid="connection-result" data-ok={String(test.data.ok)} className="space-y-1 text-sm">
-              <p className={test.data.ok ? "font-medium text-emerald-700" : "font-medium text-red-700"}>
-                {test.data.ok ? "Connected" : "Connection failed"}
-              </p>
+              <p className={test.data.ok ? "font-medium text-emerald-700" : "font-medium text-red-700"}>{test.data.ok ? "Connected" : "Connection failed"}</p>
               <ul className="space-y-1">
                 {test.data.checks.map((c) => (
                   <li key={c.name} className="flex flex-wrap gap-x-3" data-testid="connection-check">
-                    <span>{c.ok ? "✓" : "✗"} {c.name}</span>
+                    <span>
+                      {c.ok ? "✓" : "✗"} {c.name}
+                    </span>
                     <span className="text-slate-500">status {c.status ?? "—"}</span>
-                    <span className="text-slate-500" data-testid="connection-latency">{c.latencyMs} ms</span>
+                    <span className="text-slate-500" data-testid="connection-latency">
+                      {c.latencyMs} ms
+                    </span>
                     {!c.ok && <span className="w-full text-xs text-red-700">{c.detail}</span>}
                   </li>
                 ))}
@@ -83,13 +97,24 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
           {canPublish ? (
             <div className="flex gap-2">
               {l.status !== "published" && (
-                <button className="btn-primary" onClick={() => setStatus.mutate({ id, status: "published" })} disabled={setStatus.isPending} data-testid="publish">Publish</button>
+                <button
+                  className="btn-primary"
+                  onClick={() => setStatus.mutate({ id, status: "published" })}
+                  disabled={setStatus.isPending}
+                  data-testid="publish"
+                >
+                  Publish
+                </button>
               )}
               {l.status === "published" && (
-                <button className="btn-secondary" onClick={() => setStatus.mutate({ id, status: "paused" })} disabled={setStatus.isPending} data-testid="pause">Pause</button>
+                <button className="btn-secondary" onClick={() => setStatus.mutate({ id, status: "paused" })} disabled={setStatus.isPending} data-testid="pause">
+                  Pause
+                </button>
               )}
               {l.status !== "draft" && (
-                <button className="btn-secondary" onClick={() => setStatus.mutate({ id, status: "draft" })} disabled={setStatus.isPending}>Back to draft</button>
+                <button className="btn-secondary" onClick={() => setStatus.mutate({ id, status: "draft" })} disabled={setStatus.isPending}>
+                  Back to draft
+                </button>
               )}
             </div>
           ) : (
@@ -104,7 +129,11 @@ export function ManageListing({ id, orgSlug, role }: { id: string; orgSlug: stri
       {canEdit && (
         <div className="space-y-3">
           <h2 className="text-lg font-semibold">Details</h2>
-          {saved && !update.isPending && <p className="text-sm text-emerald-700" data-testid="listing-saved">Saved.</p>}
+          {saved && !update.isPending && (
+            <p className="text-sm text-emerald-700" data-testid="listing-saved">
+              Saved.
+            </p>
+          )}
           <ListingForm
             key={l.updatedAt.toISOString()}
             existing={l}
@@ -139,7 +168,14 @@ function Prices({ id, listing, canPublish, onChanged }: { id: string; listing: L
       <h2 className="font-semibold">Prices</h2>
       <table className="data-table text-sm" data-testid="price-history">
         <thead>
-          <tr><th>Effective from</th><th className="text-right">Input $/1M</th><th className="text-right">Output $/1M</th><th className="text-right">Cached $/1M</th><th className="text-right">Input $/1k</th><th /></tr>
+          <tr>
+            <th>Effective from</th>
+            <th className="text-right">Input $/1M</th>
+            <th className="text-right">Output $/1M</th>
+            <th className="text-right">Cached $/1M</th>
+            <th className="text-right">Input $/1k</th>
+            <th />
+          </tr>
         </thead>
         <tbody>
           {[...listing.priceHistory].reverse().map((v) => (
@@ -192,16 +228,43 @@ function Prices({ id, listing, canPublish, onChanged }: { id: string; listing: L
           <h3 className="text-sm font-medium">Change the price ($ per 1M tokens)</h3>
           <div className="grid gap-3 sm:grid-cols-3">
             <div>
-              <label className="label" htmlFor="new-input">Input</label>
-              <input className="input" id="new-input" name="input" inputMode="decimal" required defaultValue={current ? pricePer1MDecimal(current.inputPer1kNano) : ""} />
+              <label className="label" htmlFor="new-input">
+                Input
+              </label>
+              <input
+                className="input"
+                id="new-input"
+                name="input"
+                inputMode="decimal"
+                required
+                defaultValue={current ? pricePer1MDecimal(current.inputPer1kNano) : ""}
+              />
             </div>
             <div>
-              <label className="label" htmlFor="new-output">Output</label>
-              <input className="input" id="new-output" name="output" inputMode="decimal" required defaultValue={current ? pricePer1MDecimal(current.outputPer1kNano) : ""} />
+              <label className="label" htmlFor="new-output">
+                Output
+              </label>
+              <input
+                className="input"
+                id="new-output"
+                name="output"
+                inputMode="decimal"
+                required
+                defaultValue={current ? pricePer1MDecimal(current.outputPer1kNano) : ""}
+              />
             </div>
             <div>
-              <label className="label" htmlFor="new-cached">Cached input</label>
-              <input className="input" id="new-cached" name="cachedInput" inputMode="decimal" required defaultValue={current ? pricePer1MDecimal(current.cachedInputPer1kNano) : "0"} />
+              <label className="label" htmlFor="new-cached">
+                Cached input
+              </label>
+              <input
+                className="input"
+                id="new-cached"
+                name="cachedInput"
+                inputMode="decimal"
+                required
+                defaultValue={current ? pricePer1MDecimal(current.cachedInputPer1kNano) : "0"}
+              />
             </div>
           </div>
           <div className="flex flex-wrap items-center gap-4 text-sm">

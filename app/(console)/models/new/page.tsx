@@ -13,7 +13,12 @@ export default async function Page() {
     return (
       <>
         <PageHeader title="List a model" />
-        <p className="card text-sm text-slate-600">Only owners and developers of {org.name} can list models. <Link className="text-indigo-700" href="/models">Back to models</Link></p>
+        <p className="card text-sm text-slate-600">
+          Only owners and developers of {org.name} can list models.{" "}
+          <Link className="text-indigo-700" href="/models">
+            Back to models
+          </Link>
+        </p>
       </>
     );
   }

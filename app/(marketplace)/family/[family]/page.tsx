@@ -18,10 +18,21 @@ export default async function FamilyPage({ params }: { params: Params }) {
       <PageHeader
         title={family}
         description={`${view.listings.length} provider${view.listings.length === 1 ? "" : "s"} of this model, cheapest first.`}
-        actions={<Link href="/" className="btn-secondary">All models</Link>}
+        actions={
+          <Link href="/" className="btn-secondary">
+            All models
+          </Link>
+        }
       />
       {view.listings.length === 0 ? (
-        <EmptyState title="Nobody sells this model yet" action={<Link href="/" className="btn-primary">Browse the market</Link>} />
+        <EmptyState
+          title="Nobody sells this model yet"
+          action={
+            <Link href="/" className="btn-primary">
+              Browse the market
+            </Link>
+          }
+        />
       ) : (
         <ListingTable
           items={view.listings}

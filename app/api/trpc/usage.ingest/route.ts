@@ -11,6 +11,11 @@ import { handleIngest } from "@/server/usage/ingest-http";
 export const POST = guardedRoute("POST /api/trpc/usage.ingest", async (req: Request) => {
   const body = await readBodyLimited(req, BODY_LIMITS.trpc);
   if (!body) return tooLarge(BODY_LIMITS.trpc);
-  const answer = await handleIngest(getDb(), { body: new TextDecoder().decode(body), authorization: req.headers.get("authorization") }, matchServiceToken, "windowed");
+  const answer = await handleIngest(
+    getDb(),
+    { body: new TextDecoder().decode(body), authorization: req.headers.get("authorization") },
+    matchServiceToken,
+    "windowed",
+  );
   return new Response(answer.body, { status: answer.status, headers: { "content-type": "application/json" } });
 });

@@ -14,12 +14,14 @@ export default async function LocalCheckoutPage({ params }: { params: Promise<{ 
   return (
     <div className="mx-auto max-w-md space-y-4">
       <div className="rounded-md border border-sky-300 bg-sky-50 px-4 py-3 text-sm text-sky-900">
-        <strong>Local test checkout.</strong> This platform runs without Stripe keys: paying here moves no real money. It
-        sends the same signed webhook Stripe would, through the same endpoint.
+        <strong>Local test checkout.</strong> This platform runs without Stripe keys: paying here moves no real money. It sends the same signed webhook Stripe
+        would, through the same endpoint.
       </div>
       <div className="card space-y-4">
         <div className="text-sm text-slate-500">tokenmarket credits for {org.name}</div>
-        <div className="text-4xl font-semibold" data-testid="checkout-amount">{usdFromCents(topup.amountCents)}</div>
+        <div className="text-4xl font-semibold" data-testid="checkout-amount">
+          {usdFromCents(topup.amountCents)}
+        </div>
         {topup.resumable ? (
           <LocalCheckout topupId={id} amount={usdFromCents(topup.amountCents)} />
         ) : (

@@ -15,7 +15,9 @@ export default async function ReceiptPage({ params }: { params: Promise<{ id: st
   return (
     <div className="mx-auto max-w-xl">
       <div className="mb-4 flex justify-between print:hidden">
-        <Link href="/credits" className="text-sm text-indigo-700 hover:underline">← Credits</Link>
+        <Link href="/credits" className="text-sm text-indigo-700 hover:underline">
+          ← Credits
+        </Link>
         <PrintButton />
       </div>
       <article className="card space-y-6 p-8 print:border-0 print:shadow-none" data-testid="receipt">
@@ -35,13 +37,17 @@ export default async function ReceiptPage({ params }: { params: Promise<{ id: st
           <dt className="text-slate-500">Paid on</dt>
           <dd>{formatDateTime(topup.paidAt)}</dd>
           <dt className="text-slate-500">Payment reference</dt>
-          <dd className="min-w-0 break-all font-mono text-xs" data-testid="receipt-reference">{topup.paymentIntentId ?? topup.checkoutSessionId}</dd>
+          <dd className="min-w-0 break-all font-mono text-xs" data-testid="receipt-reference">
+            {topup.paymentIntentId ?? topup.checkoutSessionId}
+          </dd>
           <dt className="text-slate-500">Method</dt>
           <dd>{topup.mode === "local" ? "Local test payment (no real money)" : "Stripe"}</dd>
         </dl>
         <div className="flex items-center justify-between border-t border-slate-200 pt-4">
           <span className="font-medium">Credits added</span>
-          <span className="text-2xl font-semibold" data-testid="receipt-amount">{usdFromCents(topup.amountCents)}</span>
+          <span className="text-2xl font-semibold" data-testid="receipt-amount">
+            {usdFromCents(topup.amountCents)}
+          </span>
         </div>
       </article>
     </div>

@@ -20,7 +20,9 @@ export default async function Page({ params }: { params: Promise<{ month: string
   return (
     <div className="mx-auto max-w-3xl">
       <div className="mb-4 flex justify-between print:hidden">
-        <Link href="/finance" className="text-sm text-indigo-700 hover:underline">← Finance</Link>
+        <Link href="/finance" className="text-sm text-indigo-700 hover:underline">
+          ← Finance
+        </Link>
         <PrintButton />
       </div>
       <article className="card space-y-8 p-4 sm:p-8 print:border-0 print:shadow-none" data-testid="monthly-statement">
@@ -31,7 +33,9 @@ export default async function Page({ params }: { params: Promise<{ month: string
           </div>
           <div className="text-right text-sm">
             <div className="font-medium">{org.name}</div>
-            <div className="text-slate-500">{s.month}-01 to {last} (UTC)</div>
+            <div className="text-slate-500">
+              {s.month}-01 to {last} (UTC)
+            </div>
           </div>
         </header>
 
@@ -42,37 +46,64 @@ export default async function Page({ params }: { params: Promise<{ month: string
             <BuyerStatement s={s.buyer} current={s.endsAt.getTime() > Date.now()} />
           </section>
         )}
-        {s.accounts.filter((a) => a.kind !== "buyer_credits" && a.kind !== "buyer_receivable").map((a) => (
-          <section key={a.accountId} className="space-y-2">
-            <h2 className="font-semibold capitalize">{kindLabel(a.kind)}</h2>
-            <table className="data-table">
-              <tbody>
-                <tr><td>Opening balance</td><td /><MoneyCell nano={a.openingNano} /></tr>
-                {a.byCode.map((c) => (
-                  <tr key={c.code}>
-                    <td className="pl-6">{c.code} ({c.count})</td>
-                    <td className="text-right font-mono text-slate-500">{c.increaseNano ? `+${usd(c.increaseNano)}` : ""} {c.decreaseNano ? `−${usd(c.decreaseNano)}` : ""}</td>
+        {s.accounts
+          .filter((a) => a.kind !== "buyer_credits" && a.kind !== "buyer_receivable")
+          .map((a) => (
+            <section key={a.accountId} className="space-y-2">
+              <h2 className="font-semibold capitalize">{kindLabel(a.kind)}</h2>
+              <table className="data-table">
+                <tbody>
+                  <tr>
+                    <td>Opening balance</td>
                     <td />
+                    <MoneyCell nano={a.openingNano} />
                   </tr>
-                ))}
-                <tr className="font-semibold"><td>Closing balance</td><td /><MoneyCell nano={a.closingNano} data-testid={`closing-${a.kind}`} /></tr>
-              </tbody>
-            </table>
-          </section>
-        ))}
+                  {a.byCode.map((c) => (
+                    <tr key={c.code}>
+                      <td className="pl-6">
+                        {c.code} ({c.count})
+                      </td>
+                      <td className="text-right font-mono text-slate-500">
+                        {c.increaseNano ? `+${usd(c.increaseNano)}` : ""} {c.decreaseNano ? `−${usd(c.decreaseNano)}` : ""}
+                      </td>
+                      <td />
+                    </tr>
+                  ))}
+                  <tr className="font-semibold">
+                    <td>Closing balance</td>
+                    <td />
+                    <MoneyCell nano={a.closingNano} data-testid={`closing-${a.kind}`} />
+                  </tr>
+                </tbody>
+              </table>
+            </section>
+          ))}
 
         {s.topups.length > 0 && (
           <section className="space-y-2">
             <h2 className="font-semibold">Top-ups</h2>
             <table className="data-table stack-table">
-              <thead><tr><th>Paid</th><th>Receipt</th><th className="text-right">Amount</th><th className="text-right">Refunded</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Paid</th>
+                  <th>Receipt</th>
+                  <th className="text-right">Amount</th>
+                  <th className="text-right">Refunded</th>
+                </tr>
+              </thead>
               <tbody>
                 {s.topups.map((t) => (
                   <tr key={t.id}>
                     <td className="font-medium sm:font-normal">{formatDate(t.paidAt)}</td>
-                    <td data-label="Receipt"><Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>No. {t.receiptNumber}</Link></td>
+                    <td data-label="Receipt">
+                      <Link className="text-indigo-700 hover:underline" href={`/credits/receipts/${t.id}`}>
+                        No. {t.receiptNumber}
+                      </Link>
+                    </td>
                     <MoneyCell cents={t.amountCents} data-label="Amount" />
-                    <td data-label="Refunded" className="text-right font-mono">{t.refundedCents ? usdFromCents(t.refundedCents) : "—"}</td>
+                    <td data-label="Refunded" className="text-right font-mono">
+                      {t.refundedCents ? usdFromCents(t.refundedCents) : "—"}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -84,10 +115,26 @@ export default async function Page({ params }: { params: Promise<{ month: string
           <section className="space-y-2">
             <h2 className="font-semibold">Usage by key and listing</h2>
             <table className="data-table stack-table">
-              <thead><tr><th>Key</th><th>Listing</th><th className="text-right">Requests</th><th className="text-right">Cost</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Key</th>
+                  <th>Listing</th>
+                  <th className="text-right">Requests</th>
+                  <th className="text-right">Cost</th>
+                </tr>
+              </thead>
               <tbody>
                 {s.usage.map((u) => (
-                  <tr key={`${u.keyId}-${u.listingSlug}`}><td className="font-medium sm:font-normal">{u.keyName}</td><td data-label="Listing" className="max-sm:break-all">{u.listingSlug}</td><td data-label="Requests" className="text-right">{u.requests.toString()}</td><MoneyCell nano={u.costNano} data-label="Cost" /></tr>
+                  <tr key={`${u.keyId}-${u.listingSlug}`}>
+                    <td className="font-medium sm:font-normal">{u.keyName}</td>
+                    <td data-label="Listing" className="max-sm:break-all">
+                      {u.listingSlug}
+                    </td>
+                    <td data-label="Requests" className="text-right">
+                      {u.requests.toString()}
+                    </td>
+                    <MoneyCell nano={u.costNano} data-label="Cost" />
+                  </tr>
                 ))}
               </tbody>
             </table>
@@ -98,10 +145,20 @@ export default async function Page({ params }: { params: Promise<{ month: string
           <section className="space-y-2">
             <h2 className="font-semibold">Payouts</h2>
             <table className="data-table">
-              <thead><tr><th>Paid on</th><th>Bank reference</th><th className="text-right">Amount</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Paid on</th>
+                  <th>Bank reference</th>
+                  <th className="text-right">Amount</th>
+                </tr>
+              </thead>
               <tbody>
                 {s.payouts.map((p) => (
-                  <tr key={p.id}><td>{p.paidOn}</td><td>{p.bankReference}</td><MoneyCell nano={p.amountNano} /></tr>
+                  <tr key={p.id}>
+                    <td>{p.paidOn}</td>
+                    <td>{p.bankReference}</td>
+                    <MoneyCell nano={p.amountNano} />
+                  </tr>
                 ))}
               </tbody>
             </table>

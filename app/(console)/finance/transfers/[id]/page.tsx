@@ -28,7 +28,10 @@ function Payload({ event }: { event: { id: string; type: string; receivedAt: Dat
   return (
     <div className="space-y-1" data-testid="stripe-event">
       <div className="text-sm">
-        <span className="font-mono" data-testid="stripe-event-id">{event.id}</span> · <span data-testid="stripe-event-type">{event.type}</span> · received {dateTime(event.receivedAt)}
+        <span className="font-mono" data-testid="stripe-event-id">
+          {event.id}
+        </span>{" "}
+        · <span data-testid="stripe-event-type">{event.type}</span> · received {dateTime(event.receivedAt)}
       </div>
       <pre className="max-h-96 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="stripe-event-payload">
         {JSON.stringify(event.payload, null, 2)}
@@ -63,14 +66,28 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
       <div className="space-y-6">
         <section className="card">
           <dl className="grid grid-cols-[10rem_1fr] gap-x-4 gap-y-2 text-sm" data-testid="transfer-detail">
-            <Field label="Id"><span className="font-mono">{t.id}</span></Field>
+            <Field label="Id">
+              <span className="font-mono">{t.id}</span>
+            </Field>
             <Field label="When">{dateTime(t.createdAt)}</Field>
-            <Field label="Code"><span data-testid="transfer-code">{t.code}</span> ({t.type.replace("_", " ")})</Field>
-            <Field label="Amount"><span className="font-mono" data-testid="transfer-amount">{usd(t.amountNano)}</span></Field>
+            <Field label="Code">
+              <span data-testid="transfer-code">{t.code}</span> ({t.type.replace("_", " ")})
+            </Field>
+            <Field label="Amount">
+              <span className="font-mono" data-testid="transfer-amount">
+                {usd(t.amountNano)}
+              </span>
+            </Field>
             <Field label="Debit">{side(t.debit)}</Field>
             <Field label="Credit">{side(t.credit)}</Field>
-            <Field label="Reference"><span className="font-mono">{t.refKind ? `${t.refKind}: ${t.refId}` : "—"}</span></Field>
-            {t.pendingId && <Field label="Resolves hold"><TransferLink id={t.pendingId}>{t.pendingId}</TransferLink></Field>}
+            <Field label="Reference">
+              <span className="font-mono">{t.refKind ? `${t.refKind}: ${t.refId}` : "—"}</span>
+            </Field>
+            {t.pendingId && (
+              <Field label="Resolves hold">
+                <TransferLink id={t.pendingId}>{t.pendingId}</TransferLink>
+              </Field>
+            )}
           </dl>
         </section>
 
@@ -84,19 +101,30 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
                   <Field label="Amount">{usdFromCents(source.topup.amount_cents as number)}</Field>
                   <Field label="Status">{text(source.topup.status)}</Field>
                   <Field label="Receipt no.">{text(source.topup.receipt_number)}</Field>
-                  <Field label="Payment intent"><span className="font-mono">{text(source.topup.payment_intent_id)}</span></Field>
+                  <Field label="Payment intent">
+                    <span className="font-mono">{text(source.topup.payment_intent_id)}</span>
+                  </Field>
                 </dl>
               ) : (
                 <p className="text-sm text-slate-600">No top-up is stored for this checkout session.</p>
               )}
               <h3 className="pt-2 text-sm font-semibold">Stripe events ({source.events.length})</h3>
-              {source.events.map((e) => <Payload key={e.id} event={e} />)}
+              {source.events.map((e) => (
+                <Payload key={e.id} event={e} />
+              ))}
             </>
           )}
           {source.kind === "payment_adjustment" && (
             <>
               <table className="data-table">
-                <thead><tr><th>Kind</th><th>Stripe object</th><th className="text-right">Amount</th><th>When</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Kind</th>
+                    <th>Stripe object</th>
+                    <th className="text-right">Amount</th>
+                    <th>When</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {source.adjustments.map((a: Row) => (
                     <tr key={String(a.id)}>
@@ -108,7 +136,9 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
                   ))}
                 </tbody>
               </table>
-              {source.events.map((e) => <Payload key={e.id} event={e} />)}
+              {source.events.map((e) => (
+                <Payload key={e.id} event={e} />
+              ))}
             </>
           )}
           {source.kind === "payout" &&
@@ -118,7 +148,9 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
                 <Field label="Provider">{text(source.payout.org_name)}</Field>
                 <Field label="Amount">{usd(source.payout.amount_nano as bigint)}</Field>
                 <Field label="Paid on">{text(source.payout.paid_on)}</Field>
-                <Field label="Bank reference"><span data-testid="payout-bank-reference">{text(source.payout.bank_reference)}</span></Field>
+                <Field label="Bank reference">
+                  <span data-testid="payout-bank-reference">{text(source.payout.bank_reference)}</span>
+                </Field>
                 <Field label="Recorded by">{text(source.payout.created_by_email)}</Field>
               </dl>
             ) : (
@@ -126,10 +158,14 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
             ))}
           {source.kind === "usage" && <UsageEvents transferId={t.id} />}
           {source.kind === "reversal" && (
-            <p className="text-sm">Reverses transfer <TransferLink id={source.originalId}>{source.originalId}</TransferLink>.</p>
+            <p className="text-sm">
+              Reverses transfer <TransferLink id={source.originalId}>{source.originalId}</TransferLink>.
+            </p>
           )}
           {source.kind === "pending" && (
-            <p className="text-sm">Resolves the hold <TransferLink id={source.pendingId}>{source.pendingId}</TransferLink>.</p>
+            <p className="text-sm">
+              Resolves the hold <TransferLink id={source.pendingId}>{source.pendingId}</TransferLink>.
+            </p>
           )}
           {source.kind === "none" && <p className="text-sm text-slate-600">This transfer names no source record.</p>}
         </section>
@@ -138,17 +174,33 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
           <section className="card space-y-3">
             <h2 className="font-semibold">Other transfers with the same reference</h2>
             <table className="data-table">
-              <thead><tr><th>Transfer</th><th>Code</th><th>Debit</th><th>Credit</th><th className="text-right">Amount</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Transfer</th>
+                  <th>Code</th>
+                  <th>Debit</th>
+                  <th>Credit</th>
+                  <th className="text-right">Amount</th>
+                </tr>
+              </thead>
               <tbody>
-                {related.filter((r) => r.id !== t.id).map((r) => (
-                  <tr key={r.id}>
-                    <td><TransferLink id={r.id} /></td>
-                    <td>{r.code}</td>
-                    <td>{kindLabel(r.debit.kind)} · {r.debit.orgName ?? "Platform"}</td>
-                    <td>{kindLabel(r.credit.kind)} · {r.credit.orgName ?? "Platform"}</td>
-                    <MoneyCell nano={r.amountNano} />
-                  </tr>
-                ))}
+                {related
+                  .filter((r) => r.id !== t.id)
+                  .map((r) => (
+                    <tr key={r.id}>
+                      <td>
+                        <TransferLink id={r.id} />
+                      </td>
+                      <td>{r.code}</td>
+                      <td>
+                        {kindLabel(r.debit.kind)} · {r.debit.orgName ?? "Platform"}
+                      </td>
+                      <td>
+                        {kindLabel(r.credit.kind)} · {r.credit.orgName ?? "Platform"}
+                      </td>
+                      <MoneyCell nano={r.amountNano} />
+                    </tr>
+                  ))}
               </tbody>
             </table>
           </section>

@@ -29,7 +29,16 @@ export function UsageEvents({ transferId }: { transferId: string }) {
       ) : (
         <table className="data-table" data-testid="usage-events">
           <thead>
-            <tr><th>Event</th><th>Started</th><th>Listing</th><th>Key</th><th className="text-right">In / out / cached</th><th>Status</th><th className="text-right">Cost</th><th className="text-right">Fee</th></tr>
+            <tr>
+              <th>Event</th>
+              <th>Started</th>
+              <th>Listing</th>
+              <th>Key</th>
+              <th className="text-right">In / out / cached</th>
+              <th>Status</th>
+              <th className="text-right">Cost</th>
+              <th className="text-right">Fee</th>
+            </tr>
           </thead>
           <tbody>
             {events.map((e) => (
@@ -38,7 +47,9 @@ export function UsageEvents({ transferId }: { transferId: string }) {
                 <td className="whitespace-nowrap">{dateTime(e.startedAt)}</td>
                 <td>{e.listingSlug}</td>
                 <td className="font-mono text-xs">{e.keyId.slice(0, 8)}…</td>
-                <td className="text-right font-mono">{e.inputTokens} / {e.outputTokens} / {e.cachedInputTokens}</td>
+                <td className="text-right font-mono">
+                  {e.inputTokens} / {e.outputTokens} / {e.cachedInputTokens}
+                </td>
                 <td>{e.status}</td>
                 <MoneyCell nano={e.costNano} />
                 <MoneyCell nano={e.feeNano} />
