@@ -92,7 +92,7 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
  */
 export function orgProcedure(action?: Action) {
   return authedProcedure.use(async ({ ctx, next }) => {
-    const org = await requirePermission(ctx.db, ctx.user.id, action);
+    const org = await requirePermission(ctx.db, { userId: ctx.user.id, action });
     return next({ ctx: { ...ctx, org } });
   });
 }

@@ -24,7 +24,7 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
         const email = typeof credentials.email === "string" ? credentials.email : "";
         const password = typeof credentials.password === "string" ? credentials.password : "";
         if (!email || !password) return null;
-        const result = await checkPasswordSignIn(db, { email, password, ip: clientIp(request.headers, env.TRUSTED_PROXY_HOPS) }, signInLimits(env));
+        const result = await checkPasswordSignIn(db, { email, password, ip: clientIp(request.headers, env.TRUSTED_PROXY_HOPS), limits: signInLimits(env) });
         if (result.ok) return result.user;
         if (result.reason === "rate_limited") throw new TooManyAttempts();
         return null;

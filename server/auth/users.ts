@@ -26,7 +26,7 @@ export type SignUpLimits = { maxPerIp: number; maxPerWindow: number; windowSecon
  * committed by then, its own included, so concurrent sign-ups cannot all slip under the limit: at most
  * `maxPerIp` from one address (when a trusted proxy gives it) and `maxPerWindow` in all.
  */
-export async function signUp(db: DbOrTx, input: z.infer<typeof signUpInput>, p: { ip: string | null; limits: SignUpLimits }) {
+export async function signUp(db: DbOrTx, p: z.infer<typeof signUpInput> & { ip: string | null; limits: SignUpLimits }) {
   await db.insert(signUpAttempts).values({ ip: p.ip });
   const since = sql`now() - make_interval(secs => ${p.limits.windowSeconds})`;
   const [counts] = await db
@@ -39,10 +39,10 @@ export async function signUp(db: DbOrTx, input: z.infer<typeof signUpInput>, p: 
   if ((counts?.all ?? 0) > p.limits.maxPerWindow || (p.ip !== null && (counts?.byIp ?? 0) > p.limits.maxPerIp)) {
     throw new DomainError("RATE_LIMITED", `Too many sign-ups from here; try again in ${durationWords(p.limits.windowSeconds)}`);
   }
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(p.password);
   const [row] = await db
     .insert(users)
-    .values({ name: input.name, email: input.email, passwordHash })
+    .values({ name: p.name, email: p.email, passwordHash })
     .onConflictDoNothing({ target: users.email })
     .returning({ id: users.id, email: users.email, name: users.name });
   if (!row) throw new DomainError("CONFLICT", "An account with this email already exists", "email");
@@ -66,9 +66,9 @@ const UNKNOWN_IP = "unknown";
  */
 export async function checkPasswordSignIn(
   db: DbOrTx,
-  input: { email: string; password: string; ip: string | null },
-  limits: SignInLimits,
+  input: { email: string; password: string; ip: string | null; limits: SignInLimits },
 ): Promise<SignInResult> {
+  const { limits } = input;
   const email = input.email.trim().toLowerCase();
   const ip = input.ip ?? UNKNOWN_IP;
   const [attempt] = await db.insert(signInAttempts).values({ email, ip, succeeded: false }).returning({ id: signInAttempts.id });

@@ -50,7 +50,7 @@ export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser
   try {
     const params = paramsOf(url);
     if (kind === "journal") {
-      await requirePermission(db, user.id, "books.read");
+      await requirePermission(db, { userId: user.id, action: "books.read" });
       const filter = parse(journalFilterInput, params);
       const rows = async function* () {
         for await (const page of journalPages(db, filter)) {
@@ -93,7 +93,7 @@ export async function exportCsv(db: Db, { user, kind, url }: { user: SessionUser
       return csvResponse(`journal-${stamp(new Date())}.csv`, csvStream(header, rows()));
     }
     if (kind === "trial-balance") {
-      await requirePermission(db, user.id, "books.read");
+      await requirePermission(db, { userId: user.id, action: "books.read" });
       const { at } = parse(trialBalanceExportInput, params);
       const tb = await trialBalance(db, { at: at ?? new Date() });
       const lines: Cell[][] = tb.kinds.map((k) => [
@@ -185,12 +185,12 @@ function parse<T extends z.ZodType>(schema: T, params: Record<string, string>): 
 /** Platform finance reads any account; an organisation's owners and finance members read their own. */
 async function authorizeStatement(db: Db, userId: string, accountId: string): Promise<void> {
   try {
-    await requirePermission(db, userId, "books.read");
+    await requirePermission(db, { userId, action: "books.read" });
     return;
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
   }
-  const org = await requirePermission(db, userId, "finance.read");
+  const org = await requirePermission(db, { userId, action: "finance.read" });
   // Same answer for another organisation's account and a missing one: ids do not leak.
   if (!(await accountBelongsTo(db, { orgId: org.id, accountId }))) throw new DomainError("NOT_FOUND", "Account not found", "accountId");
 }

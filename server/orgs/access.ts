@@ -8,7 +8,8 @@ import { resolveActiveOrg, type ActiveOrg } from "./service";
  * streamed CSV route handlers: the user's active organisation, allowed the action by the
  * permission table (any member when no action is given). Throws FORBIDDEN.
  */
-export async function requirePermission(db: DbOrTx, userId: string, action?: Action): Promise<ActiveOrg> {
+export async function requirePermission(db: DbOrTx, p: { userId: string; action?: Action }): Promise<ActiveOrg> {
+  const { userId, action } = p;
   const org = await resolveActiveOrg(db, { userId });
   // The platform's own actions: no ordinary role has them, so none is worth naming.
   if (action && !memberRolesFor(action).length) {

@@ -8,7 +8,7 @@ export const accountRouter = router({
   signUp: publicProcedure
     .input(signUpInput)
     .output(z.object({ id: z.string(), email: z.string() }))
-    .mutation(({ ctx, input }) => signUp(ctx.db, input, { ip: ctx.clientIp ?? null, limits: signUpLimits() })),
+    .mutation(({ ctx, input }) => signUp(ctx.db, { ...input, ip: ctx.clientIp ?? null, limits: signUpLimits() })),
 
   /** The signed-in user, their organisations and the active one. */
   me: authedProcedure.query(async ({ ctx }) => ({
