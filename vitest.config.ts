@@ -16,6 +16,7 @@ const processFiles = [
   "server/gateway/hostile.test.ts",
   "server/gateway/resilience.test.ts",
   "scripts/lib/supervise.test.ts",
+  "scripts/lib/embedded-pg.test.ts",
 ];
 
 export default defineConfig({

@@ -48,9 +48,7 @@ export async function startEmbeddedPg(opts: { dataDir: string; port: number; dat
     } catch {}
     if (!alive) fs.rmSync(pidFile);
   }
-  await server.start().catch((e) => {
-    throw fail("start", e);
-  });
+  await startRetryingBusyPort(server, logs, fail);
   const url = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
   const admin = new pg.Client({ connectionString: url("postgres") });
   await admin.connect();
@@ -60,6 +58,29 @@ export async function startEmbeddedPg(opts: { dataDir: string; port: number; dat
   }
   await admin.end();
   return { url, stop: () => server.stop() };
+}
+
+/** Tries a busy port this many times, waiting 250 ms longer each time (about 5 s in all). */
+const BUSY_PORT_TRIES = 6;
+
+/**
+ * A port can be taken for a moment: ours (54329, 54340, …) lie in Linux's ephemeral range
+ * (32768–60999), and a server on it may still be stopping. postgres then fails with "Address
+ * already in use", as PostgreSQL's own hint says: wait a little and retry. Any other failure
+ * fails at once, and so does a port still taken after the last try (another server on it).
+ */
+async function startRetryingBusyPort(server: EmbeddedPostgres, logs: string[], fail: (what: string, err: unknown) => Error): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const seen = logs.length;
+    try {
+      await server.start();
+      return;
+    } catch (e) {
+      const busy = logs.slice(seen).some((l) => l.includes("Address already in use"));
+      if (!busy || attempt >= BUSY_PORT_TRIES) throw fail("start", e);
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 /**
