@@ -16,7 +16,7 @@ export function choicesOf(body: Record<string, unknown>): number {
 }
 
 /** The most tokens one usage event may carry (the usage contract's bound): no request asks for more. */
-const MAX_TOKENS = 100_000_000;
+export const MAX_TOKENS = 100_000_000;
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 

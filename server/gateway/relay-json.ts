@@ -24,6 +24,15 @@ function contained<A extends unknown[]>(x: Relay, fn: (...args: A) => void) {
   };
 }
 
+function parseOrEmpty(raw: Buffer): Record<string, unknown> {
+  try {
+    const p = JSON.parse(raw.toString("utf8")) as unknown;
+    return isObject(p) ? p : {};
+  } catch {
+    return {};
+  }
+}
+
 export function relayJson(x: Relay) {
   const { s, r, listing, upstream, res } = x;
   const chunks: Buffer[] = [];
@@ -46,10 +55,12 @@ export function relayJson(x: Relay) {
       if (x.clientGone()) return;
       if (!(err instanceof Breach)) s.log(`upstream answer from ${listing.slug} broke: ${err.message}`);
       x.count(r.endpoint, 502, r.started, false);
-      sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"), {
-        ...r.headers,
-        "x-should-retry": "false",
-      });
+      sendError(
+        res,
+        apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"),
+        { ...r.headers, "x-should-retry": "false" },
+        r.dialect?.dialect,
+      );
     }),
   );
   body.on(
@@ -73,13 +84,22 @@ export function relayJson(x: Relay) {
         // Not an answer at all: nothing usable was delivered, nothing is billed.
         s.credit.settle(r.hold, 0n);
         x.count(r.endpoint, 502, r.started, false);
-        return sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"), {
-          ...r.headers,
-          "x-should-retry": "false",
-        });
+        return sendError(
+          res,
+          apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"),
+          { ...r.headers, "x-should-retry": "false" },
+          r.dialect?.dialect,
+        );
       }
       const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
       billRequest(s, r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
+        if (r.dialect) {
+          // Usage was found on its own but the answer around it may not parse: then it has no words to translate.
+          parsed ??= parseOrEmpty(raw);
+          const answer = r.dialect.dialect.toJson(parsed, bill, r.dialect.ctx, { requestId: r.requestId, model: listing.slug, started: r.started });
+          x.count(r.endpoint, upstream.statusCode, r.started, false);
+          return sendJson(res, upstream.statusCode, JSON.stringify(answer), r.headers);
+        }
         const cost = usdDecimal(bill.costNano);
         let out: Buffer | string = raw;
         const asReported =

@@ -25,9 +25,13 @@ export function relayStream(x: Relay) {
   // held longer than that; under load it saves a syscall per event, the proxy's largest cost.
   const socket = res.socket;
   let corked = false;
+  // A client dialect gets the upstream's events translated (as UTF-8 text); the SseRelay still meters them.
+  const translator = r.dialect ? r.dialect.dialect.stream(r.dialect.ctx, { requestId: r.requestId, model: listing.slug, started: r.started }) : null;
   const relay = new SseRelay(
     r.endpoint === "chat" ? "chat" : "completion",
     (d) => {
+      const out = translator ? translator.push(d) : d;
+      if (out === "") return true;
       if (!corked && socket) {
         corked = true;
         socket.cork();
@@ -36,10 +40,10 @@ export function relayStream(x: Relay) {
           socket.uncork();
         });
       }
-      return typeof d === "string" ? res.write(d, "latin1") : res.write(d);
+      return translator ? res.write(out) : typeof out === "string" ? res.write(out, "latin1") : res.write(out);
     },
     Date.now,
-    listing.slug,
+    translator ? null : listing.slug,
     s.config.maxSseEventBytes,
   );
   const body = upstream.body;
@@ -60,6 +64,7 @@ export function relayStream(x: Relay) {
       x.count(r.endpoint, 200, r.started, true);
       if (status === "aborted") return void billRequest(s, r, listing, outcome);
       billRequest(s, r, listing, outcome, (bill) => {
+        if (translator) return void res.end(error ? translator.fail(error, bill) : translator.end(bill));
         if (error) return void res.end(sseErrorEvent(error));
         if (r.wantsUsage) {
           const chunk = relay.usageChunk ?? {

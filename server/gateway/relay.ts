@@ -2,6 +2,7 @@ import type http from "node:http";
 import type { Dispatcher } from "undici";
 import type { UsageEvent } from "../usage/contract";
 import type { ActiveKey, RoutingListing } from "./backend";
+import type { DialectRequest } from "./dialects/types";
 import type { UsageBounds } from "./estimate";
 import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
@@ -29,9 +30,11 @@ export type Request = {
   headers: Record<string, string>;
   /** What the request could produce: billing never goes past it (estimate.ts billableUsage). */
   bounds: UsageBounds;
+  /** Set when the client speaks another API than the endpoint's (dialects/): its answer is translated back. */
+  dialect: DialectRequest | null;
 };
 
-export type Bill = { costNano: bigint; estimated: boolean; promptTokens: number; outputTokens: number; cachedTokens: number };
+export type { Bill } from "./bill";
 
 export type Outcome = {
   status: UsageEvent["status"];

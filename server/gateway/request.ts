@@ -1,3 +1,4 @@
+import type { Dialect, DialectRequest } from "./dialects/types";
 import { BodyTooLarge } from "./http";
 import { isObject, validate } from "./inputs";
 import { apiError, type ApiError } from "./openai-errors";
@@ -22,8 +23,7 @@ export function refuseUnreadBody(err: unknown, headers: Record<string, string>, 
   refuse({ ...apiError("INVALID_INPUT", "request_too_large", "The request body is too large"), status: 413 });
 }
 
-/** The request's JSON object, valid for its endpoint; null once refused. */
-export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): Record<string, unknown> | null {
+function parseJsonObject(raw: Buffer, refuse: Refuse): Record<string, unknown> | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString("utf8"));
@@ -35,12 +35,36 @@ export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): R
     refuse(apiError("INVALID_INPUT", "invalid_json", "The request body must be a JSON object"));
     return null;
   }
+  return parsed;
+}
+
+/** The request's JSON object, valid for its endpoint; null once refused. */
+export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): Record<string, unknown> | null {
+  const parsed = parseJsonObject(raw, refuse);
+  if (!parsed) return null;
   const invalid = validate(endpoint, parsed);
   if (invalid) {
     refuse(invalid);
     return null;
   }
   return parsed;
+}
+
+/**
+ * A request in a client dialect as the chat request it stands for (checked as chat as well,
+ * so the pipeline after it sees nothing it would not see from a chat client); null once refused.
+ */
+export function parseDialectRequest(dialect: Dialect, raw: Buffer, refuse: Refuse): { chat: Record<string, unknown>; dialect: DialectRequest } | null {
+  const parsed = parseJsonObject(raw, refuse);
+  if (!parsed) return null;
+  const t = dialect.parse(parsed);
+  const invalid = "chat" in t ? validate("chat", t.chat) : t;
+  if (invalid) {
+    refuse(invalid);
+    return null;
+  }
+  if (!("chat" in t)) return null;
+  return { chat: t.chat, dialect: { dialect, ctx: t.ctx } };
 }
 
 /** The prompt's tokens as this proxy counts them (for limits and the hold); null once refused. */

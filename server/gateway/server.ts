@@ -9,6 +9,7 @@ import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
+import { dialectFor } from "./dialects";
 import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics } from "./metrics";
@@ -256,6 +257,8 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       if (path === "/v1/chat/completions") return proxy.handle(req, res, "chat", requestId);
       if (path === "/v1/completions") return proxy.handle(req, res, "completion", requestId);
       if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings", requestId);
+      const dialect = dialectFor(path);
+      if (dialect) return proxy.handle(req, res, "chat", requestId, dialect);
     }
     // Proxied requests carry the id in the headers they answer with (writeHead's fast path, no setHeader).
     res.setHeader("x-request-id", requestId);

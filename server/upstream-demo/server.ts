@@ -84,6 +84,20 @@ function messageText(content: unknown): string {
   return "";
 }
 
+/** A function call the demo model makes: a chat request offering tools gets a call of the first (or the chosen) one until a tool result follows. */
+export type DemoToolCall = { id: string; name: string; arguments: string };
+
+export function demoToolCall(body: Json, prompt: string): DemoToolCall | null {
+  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: unknown } }[]) : [];
+  const messages = body.messages as { role?: string }[];
+  if (tools.length === 0 || body.tool_choice === "none" || messages[messages.length - 1]?.role === "tool") return null;
+  const chosen = (body.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name;
+  const name = typeof chosen === "string" ? chosen : tools[0]?.function?.name;
+  if (typeof name !== "string") return null;
+  const id = `call_${digest(prompt).toString("hex").slice(0, 16)}`;
+  return { id, name, arguments: JSON.stringify({ query: completionWords(prompt).slice(0, 3).join(" ") }) };
+}
+
 export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoUpstream> {
   const delayMs = opts.delayMs ?? 0;
   const tps = opts.tokensPerSecond ?? 0;
@@ -91,26 +105,40 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
   const perToken = tps > 0 ? 1000 / tps : 0;
   let seq = 0;
 
-  async function generate(res: http.ServerResponse, kind: "chat" | "text", body: Json, promptText: string, promptTokens: number) {
+  async function generate(
+    res: http.ServerResponse,
+    kind: "chat" | "text",
+    body: Json,
+    promptText: string,
+    promptTokens: number,
+    call: DemoToolCall | null = null,
+  ) {
     const model = typeof body.model === "string" ? body.model : "";
     if (!model) return sendError(res, 400, "you must provide a model parameter");
-    const words = completionWords(promptText);
+    // A tool call's arguments are its output: they are what is streamed and counted.
+    const words = call ? [call.arguments.slice(0, 12), call.arguments.slice(12)] : completionWords(promptText);
     const max = body.max_tokens ?? body.max_completion_tokens;
     const limit = typeof max === "number" && max >= 0 ? Math.floor(max) : words.length;
     const out = words.slice(0, limit);
-    const finish = out.length < words.length ? "length" : "stop";
+    const finish = out.length < words.length ? "length" : call ? "tool_calls" : "stop";
     const cached = cachedTokens(promptTokens);
+    const outputTokens = call ? countTokens(out.join("")) : out.length;
     const usage = {
       prompt_tokens: promptTokens,
-      completion_tokens: out.length,
-      total_tokens: promptTokens + out.length,
+      completion_tokens: outputTokens,
+      total_tokens: promptTokens + outputTokens,
       prompt_tokens_details: { cached_tokens: cached },
       completion_tokens_details: { reasoning_tokens: 0 },
     };
     const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-demo${++seq}`;
     const created = Math.floor(Date.now() / 1000);
     const object = kind === "chat" ? "chat.completion" : "text_completion";
-    const pieces = out.map((w, i) => (i === 0 ? w : ` ${w}`));
+    const pieces = call ? out : out.map((w, i) => (i === 0 ? w : ` ${w}`));
+    const callDelta = (i: number, args: string) => ({
+      index: 0,
+      ...(i === 0 && { id: call!.id, type: "function", function: { name: call!.name, arguments: args } }),
+      ...(i > 0 && { function: { arguments: args } }),
+    });
 
     await sleep(delayMs);
     if (!body.stream) {
@@ -118,7 +146,19 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       const text = pieces.join("");
       const choice =
         kind === "chat"
-          ? { index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finish }
+          ? {
+              index: 0,
+              message: call
+                ? {
+                    role: "assistant",
+                    content: null,
+                    refusal: null,
+                    tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: text } }],
+                  }
+                : { role: "assistant", content: text, refusal: null },
+              logprobs: null,
+              finish_reason: finish,
+            }
           : { index: 0, text, logprobs: null, finish_reason: finish };
       return sendJson(res, 200, { id, object, created, model, choices: [choice], usage });
     }
@@ -128,12 +168,12 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
     const chunk = (choice: Json) => send({ id, object: chunkObject, created, model, choices: [choice] });
     if (kind === "chat") chunk({ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
-    for (const piece of pieces) {
+    for (const [i, piece] of pieces.entries()) {
       if (res.destroyed) return;
       await sleep(perToken);
       chunk(
         kind === "chat"
-          ? { index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }
+          ? { index: 0, delta: call ? { tool_calls: [callDelta(i, piece)] } : { content: piece }, logprobs: null, finish_reason: null }
           : { index: 0, text: piece, logprobs: null, finish_reason: null },
       );
     }
@@ -168,7 +208,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       const text = messages.map((m) => `${m.role ?? "user"}: ${messageText(m.content)}`).join("\n");
       // ~4 tokens of chat-format overhead per message, as OpenAI's counting has.
       const promptTokens = messages.reduce((n, m) => n + 4 + countTokens(messageText(m.content)), 0);
-      return generate(res, "chat", body, text, promptTokens);
+      return generate(res, "chat", body, text, promptTokens, demoToolCall(body, text));
     }
     if (path === "/v1/completions") {
       const prompt = Array.isArray(body.prompt) ? body.prompt.map(String).join("") : typeof body.prompt === "string" ? body.prompt : null;

@@ -1,0 +1,174 @@
+import { isObject } from "../../inputs";
+import type { ApiError } from "../../openai-errors";
+import type { Bill } from "../../bill";
+import type { AnswerMeta, StreamTranslator } from "../types";
+import { ending, functionCallId, functionCallItem, messageId, messageItem, responseObject, responsesUsage } from "./answer";
+import type { ResponsesCtx } from "./request";
+
+/**
+ * An upstream's chat completion chunks as Responses API events: response.created
+ * and response.in_progress first; an output item per assistant message and per
+ * function call (output_item.added, then output_text.delta or
+ * function_call_arguments.delta as the chunks come); at the end each item's
+ * .done events and response.completed (or .incomplete, .failed) carrying the
+ * whole Response with the usage as billed. The upstream is hostile: what is not
+ * a well-formed chunk is skipped, never thrown on.
+ */
+
+type Json = Record<string, unknown>;
+type Call = { outputIndex: number; index: number; callId: string; name: string; args: string };
+
+const EVENT_END = /\r?\n\r?\n/;
+
+export class ResponsesStream implements StreamTranslator {
+  private seq = 0;
+  private started = false;
+  private text: { outputIndex: number; value: string } | null = null;
+  private readonly calls = new Map<number, Call>();
+  private outputs = 0;
+  private finish: unknown = null;
+
+  constructor(
+    private readonly ctx: ResponsesCtx,
+    private readonly meta: AnswerMeta,
+  ) {}
+
+  private event(type: string, data: Json): string {
+    return `event: ${type}\ndata: ${JSON.stringify({ type, ...data, sequence_number: this.seq++ })}\n\n`;
+  }
+
+  private start(): string {
+    if (this.started) return "";
+    this.started = true;
+    const response = responseObject(this.ctx, this.meta, { status: "in_progress", output: [], usage: null });
+    return this.event("response.created", { response }) + this.event("response.in_progress", { response });
+  }
+
+  push(events: Buffer | string): string {
+    const raw = typeof events === "string" ? Buffer.from(events, "latin1").toString("utf8") : events.toString("utf8");
+    let out = this.start();
+    for (const block of raw.split(EVENT_END)) {
+      let data = "";
+      for (const line of block.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line[5] === " " ? 6 : 5);
+      if (!data || data === "[DONE]") continue;
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        continue;
+      }
+      if (isObject(chunk) && Array.isArray(chunk.choices) && isObject(chunk.choices[0])) out += this.choice(chunk.choices[0]);
+    }
+    return out;
+  }
+
+  private choice(c: Json): string {
+    if (c.finish_reason) this.finish = c.finish_reason;
+    const delta = isObject(c.delta) ? c.delta : null;
+    if (!delta) return "";
+    let out = "";
+    const content = typeof delta.content === "string" ? delta.content : typeof delta.refusal === "string" ? delta.refusal : "";
+    if (content) out += this.textDelta(content);
+    if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) if (isObject(t)) out += this.callDelta(t);
+    return out;
+  }
+
+  private textDelta(delta: string): string {
+    let out = "";
+    if (!this.text) {
+      this.text = { outputIndex: this.outputs++, value: "" };
+      const output_index = this.text.outputIndex;
+      out +=
+        this.event("response.output_item.added", { output_index, item: messageItem(this.meta, "", "in_progress") }) +
+        this.event("response.content_part.added", {
+          item_id: messageId(this.meta),
+          output_index,
+          content_index: 0,
+          part: { type: "output_text", text: "", annotations: [], logprobs: [] },
+        });
+    }
+    this.text.value += delta;
+    return (
+      out +
+      this.event("response.output_text.delta", { item_id: messageId(this.meta), output_index: this.text.outputIndex, content_index: 0, delta, logprobs: [] })
+    );
+  }
+
+  private callDelta(t: Json): string {
+    const index = typeof t.index === "number" && Number.isSafeInteger(t.index) ? t.index : 0;
+    const fn = isObject(t.function) ? t.function : {};
+    let out = "";
+    let call = this.calls.get(index);
+    if (!call) {
+      const callId = typeof t.id === "string" && t.id ? t.id : `call_${this.meta.requestId.replaceAll("-", "")}_${index}`;
+      call = { outputIndex: this.outputs++, index, callId, name: typeof fn.name === "string" ? fn.name : "", args: "" };
+      this.calls.set(index, call);
+      out += this.event("response.output_item.added", {
+        output_index: call.outputIndex,
+        item: functionCallItem(this.meta, index, call.callId, call.name, "", "in_progress"),
+      });
+    } else if (!call.name && typeof fn.name === "string") call.name = fn.name;
+    if (typeof fn.arguments === "string" && fn.arguments) {
+      call.args += fn.arguments;
+      out += this.event("response.function_call_arguments.delta", {
+        item_id: functionCallId(this.meta, index),
+        output_index: call.outputIndex,
+        delta: fn.arguments,
+      });
+    }
+    return out;
+  }
+
+  /** The finished items in output order, and (when `emit`) each open item's closing events. */
+  private closeItems(emit: boolean): { events: string; output: Json[] } {
+    const items: [number, Json, string][] = [];
+    if (this.text) {
+      const { outputIndex: output_index, value } = this.text;
+      const item = messageItem(this.meta, value, "completed");
+      const part = (item.content as Json[])[0];
+      const id = messageId(this.meta);
+      items.push([
+        output_index,
+        item,
+        !emit
+          ? ""
+          : this.event("response.output_text.done", { item_id: id, output_index, content_index: 0, text: value, logprobs: [] }) +
+            this.event("response.content_part.done", { item_id: id, output_index, content_index: 0, part }) +
+            this.event("response.output_item.done", { output_index, item }),
+      ]);
+    }
+    for (const c of this.calls.values()) {
+      const item = functionCallItem(this.meta, c.index, c.callId, c.name, c.args, "completed");
+      items.push([
+        c.outputIndex,
+        item,
+        !emit
+          ? ""
+          : this.event("response.function_call_arguments.done", { item_id: item.id, output_index: c.outputIndex, name: c.name, arguments: c.args }) +
+            this.event("response.output_item.done", { output_index: c.outputIndex, item }),
+      ]);
+    }
+    items.sort((a, b) => a[0] - b[0]);
+    return { events: items.map((i) => i[2]).join(""), output: items.map((i) => i[1]) };
+  }
+
+  end(bill: Bill): string {
+    const head = this.start();
+    const { events, output } = this.closeItems(true);
+    const end = ending(this.finish);
+    const response = responseObject(this.ctx, this.meta, { ...end, output, usage: responsesUsage(bill) });
+    return `${head}${events}${this.event(end.status === "completed" ? "response.completed" : "response.incomplete", { response })}`;
+  }
+
+  fail(error: ApiError, bill: Bill): string {
+    const head = this.start();
+    const { output } = this.closeItems(false);
+    const response = responseObject(this.ctx, this.meta, {
+      status: "failed",
+      output,
+      usage: responsesUsage(bill),
+      error: { code: "server_error", message: error.message },
+    });
+    return `${head}${this.event("response.failed", { response })}`;
+  }
+}
