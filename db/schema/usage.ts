@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { listings } from "./catalog";
 import { apiKeys } from "./keys";
 import { organizations } from "./orgs";
 
@@ -9,7 +10,9 @@ import { organizations } from "./orgs";
  * The events themselves live in `usage_events`, a table partitioned by month on
  * `started_at`. Drizzle cannot declare partitioned tables, so it is created (with its
  * partitions and the partition upkeep function) by the custom migration
- * `usage_functions`, and queried with SQL in server/usage/. High-volume tables here
+ * `usage_functions`, and queried with SQL in server/usage/. Its `finish_reason` and
+ * `energy_joules` (the upstream's measured energy; physical, not money) came with the
+ * custom migration `usage_finish_and_energy`. High-volume tables here
  * carry no foreign keys on purpose: a key check per row would cost settlement a lookup
  * per event, and organisations, keys and listings are never deleted while usage exists.
  */
@@ -239,4 +242,35 @@ export const providerFeeOverrides = pgTable(
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [check("provider_fee_overrides_bps", sql`${t.feeBps} between 0 and 10000`)],
+);
+
+/**
+ * A provider's hourly meter reading for one listing (`energy.report`, server/usage/energy-report.ts):
+ * the joules its hardware drew serving the listing in that UTC hour and the tokens it served.
+ * Physical figures, not money. One row per (listing, hour), written once: a resend with the
+ * same figures is a no-op, one with different figures is refused (the first reading stands).
+ */
+export const listingEnergyReadings = pgTable(
+  "listing_energy_readings",
+  {
+    listingId: uuid()
+      .notNull()
+      .references(() => listings.id),
+    /** The start of the UTC hour the reading covers. */
+    hour: timestamp({ withTimezone: true }).notNull(),
+    joules: doublePrecision().notNull(),
+    tokensServed: bigint({ mode: "number" }).notNull(),
+    /** The provider organisation whose service token reported it. */
+    reportedBy: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.listingId, t.hour] }),
+    check("listing_energy_readings_joules", sql`${t.joules} >= 0 and ${t.joules} < 'Infinity'::float8`),
+    check("listing_energy_readings_tokens", sql`${t.tokensServed} >= 0`),
+    // Whole UTC hours only (extract(epoch) does not depend on the session's time zone).
+    check("listing_energy_readings_hour", sql`extract(epoch from ${t.hour}) % 3600 = 0`),
+  ],
 );

@@ -31,13 +31,17 @@ const anomalous = (): UsageEvent => ({
   },
 });
 
+/** An event with its finish reason and measured energy (issue #21): a tiny figure prints in exponent form. */
+const measured = (energyJoules: number): UsageEvent => ({ ...event(true), finishReason: "tool_calls", energyJoules });
+
 describe("the usage ingest wire format, written directly", () => {
   it("each event's line is what JSON.stringify gives", () => {
-    for (const e of [event(true), event(false), anomalous()]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
+    for (const e of [event(true), event(false), anomalous(), measured(41.5), measured(1.5e-7)]) expect(usageEventJson(e)).toBe(JSON.stringify(e));
   });
 
   it("the backend's wire schema reads each line back to the same event, dates as dates", () => {
-    for (const e of [event(true), event(false), anomalous()]) expect(usageEventWire.parse(JSON.parse(usageEventJson(e)))).toEqual(e);
+    for (const e of [event(true), event(false), anomalous(), measured(41.5), measured(1.5e-7)])
+      expect(usageEventWire.parse(JSON.parse(usageEventJson(e)))).toEqual(e);
   });
 
   it("answers round-trip with exact bigint costs", () => {

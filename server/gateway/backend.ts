@@ -44,6 +44,8 @@ export function usageEventJson(e: UsageEvent): string {
     `"inputTokens":${e.inputTokens},"outputTokens":${e.outputTokens},"cachedInputTokens":${e.cachedInputTokens},` +
     `"startedAt":"${e.startedAt.toISOString()}","firstTokenAt":${e.firstTokenAt === null ? "null" : `"${e.firstTokenAt.toISOString()}"`},` +
     `"endedAt":"${e.endedAt.toISOString()}","status":"${e.status}","estimated":${e.estimated},"upstreamStatus":${e.upstreamStatus === null ? "null" : e.upstreamStatus}` +
+    (e.finishReason != null ? `,"finishReason":"${e.finishReason}"` : "") +
+    (e.energyJoules != null ? `,"energyJoules":${e.energyJoules}` : "") +
     (e.anomaly ? `,"anomaly":${JSON.stringify(e.anomaly)}}` : "}")
   );
 }

@@ -148,6 +148,8 @@ export class FakeBackend implements Backend {
       endedAt: e.endedAt,
       status: e.status,
       estimated: e.estimated,
+      finishReason: e.finishReason ?? null,
+      energyJoules: e.energyJoules ?? null,
       settlement: "settled" as const,
     };
   }

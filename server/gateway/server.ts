@@ -131,6 +131,8 @@ async function generation(state: GatewayState, key: ActiveKey, url: URL, res: ht
         generation_time: g.endedAt.getTime() - g.startedAt.getTime(),
         status: g.status,
         estimated: g.estimated,
+        finish_reason: g.finishReason,
+        energy_joules: g.energyJoules,
         settlement: g.settlement,
       },
     }),

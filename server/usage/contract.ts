@@ -36,8 +36,29 @@ export const releaseOutput = z.object({ releasedNano: z.bigint() });
 
 export const usageStatus = z.enum(["ok", "error", "aborted"]);
 
+/**
+ * How a response ended, normalised by the proxy from the upstream's `finish_reason`
+ * (server/gateway/finish-energy.ts): `error` and `aborted` when it did not end by itself,
+ * `unknown` when the upstream said nothing the proxy recognises.
+ */
+export const finishReasons = ["stop", "length", "tool_calls", "content_filter", "error", "aborted", "unknown"] as const;
+export const finishReason = z.enum(finishReasons);
+export type FinishReason = z.infer<typeof finishReason>;
+
+/**
+ * The most energy one token may be said to take, joules. Real serving takes well under 10 J a
+ * token on any hardware; past this bound a reported figure is a unit mix-up or a lie, and is not
+ * recorded. Tokens here are input + cached input + output, at least 1 (a failed request with no
+ * tokens still drew power). The one home of this rule: the proxy, intake and `energy.report` use it.
+ */
+export const MAX_JOULES_PER_TOKEN = 100;
+export const maxEnergyJoules = (tokens: number) => MAX_JOULES_PER_TOKEN * Math.max(1, tokens);
+
+/** Joules as reported: finite (zod refuses NaN and ±Infinity), not negative. */
+const joules = z.number("must be a number of joules").min(0, "must not be negative");
+
 /** One request's usage, reported after it ends. */
-export const usageEvent = z.object({
+const usageEventFields = z.object({
   /** Client-generated UUIDv7 (also the request's generation id): settled exactly once, forever. */
   id: uuid,
   /** The reservation the request spent from (null if served without one, e.g. a late report). */
@@ -68,7 +89,21 @@ export const usageEvent = z.object({
       reportedCachedInputTokens: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     })
     .nullish(),
+  /** How the response ended (absent from proxies older than issue #21). Describes the event; never changes its cost. */
+  finishReason: finishReason.nullish(),
+  /** The energy the upstream reported the response took, joules (absent when it reported none). Never changes the cost. */
+  energyJoules: joules.nullish(),
 });
+
+/** The per-token bound on energyJoules needs the token counts: checked on the whole event. */
+function energyWithinBound(e: { energyJoules?: number | null; inputTokens: number; outputTokens: number; cachedInputTokens: number }, ctx: z.RefinementCtx) {
+  if (e.energyJoules == null) return;
+  const bound = maxEnergyJoules(e.inputTokens + e.outputTokens + e.cachedInputTokens);
+  if (e.energyJoules > bound)
+    ctx.addIssue({ code: "custom", path: ["energyJoules"], message: `must be at most ${MAX_JOULES_PER_TOKEN} J per token (${bound} J here)` });
+}
+
+export const usageEvent = usageEventFields.superRefine(energyWithinBound);
 export type UsageEvent = z.infer<typeof usageEvent>;
 
 /** An ISO 8601 timestamp with its offset, as JSON carries it. */
@@ -78,7 +113,9 @@ const isoDate = z.iso.datetime({ offset: true, message: "must be an ISO 8601 dat
  * A usage event as plain JSON carries it to the lean ingest path (`POST …/usage.ingest`):
  * the same fields and rules as usageEvent, timestamps as ISO 8601 strings.
  */
-export const usageEventWire = usageEvent.extend({ startedAt: isoDate, firstTokenAt: isoDate.nullable(), endedAt: isoDate });
+export const usageEventWire = usageEventFields
+  .extend({ startedAt: isoDate, firstTokenAt: isoDate.nullable(), endedAt: isoDate })
+  .superRefine(energyWithinBound);
 
 /** `usage.report`: a batch of up to 5 000 events; valid ones proceed even when others are rejected. */
 export const reportInput = z.object({ events: z.array(z.unknown()).min(1).max(5000, "at most 5000 events per batch") });
@@ -107,6 +144,9 @@ export const generationOutput = z
     endedAt: z.date(),
     status: usageStatus,
     estimated: z.boolean(),
+    finishReason: finishReason.nullable(),
+    /** Joules the upstream reported the response took; null when it reported none. */
+    energyJoules: z.number().nullable(),
     /** settled: in the ledger; settling: billed at this cost, waiting for the settler's next window. */
     settlement: z.enum(["settled", "settling"]),
   })

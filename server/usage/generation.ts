@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { DbOrTx } from "../../db/client";
 import type { ServiceIdentity } from "../auth/service-tokens";
-import type { generationInput, generationOutput } from "./contract";
+import type { FinishReason, generationInput, generationOutput } from "./contract";
 import { asDate } from "./store";
 
 /**
@@ -26,11 +26,13 @@ export async function getGeneration(db: DbOrTx, p: z.infer<typeof generationInpu
     ended_at: unknown;
     status: "ok" | "error" | "aborted";
     estimated: boolean;
+    finish_reason: FinishReason | null;
+    energy_joules: number | null;
     settled: boolean;
   }>(sql`
     select e.id, l.slug as listing_slug, o.name as provider_name, o.slug as provider_slug, e.input_tokens, e.output_tokens,
            e.cached_input_tokens, e.cost_nano, e.started_at, e.first_token_at, e.ended_at, e.status, e.estimated,
-           (e.batch_seq = 0 or b.settled_at is not null) as settled
+           e.finish_reason, e.energy_joules, (e.batch_seq = 0 or b.settled_at is not null) as settled
     from usage_events e
     left join usage_batches b on b.seq = e.batch_seq
     join api_keys k on k.id = ${input.keyId.toLowerCase()} and k.org_id = e.org_id
@@ -52,6 +54,8 @@ export async function getGeneration(db: DbOrTx, p: z.infer<typeof generationInpu
     endedAt: asDate(r.ended_at),
     status: r.status,
     estimated: r.estimated,
+    finishReason: r.finish_reason,
+    energyJoules: r.energy_joules,
     settlement: r.settled ? "settled" : "settling",
   };
 }

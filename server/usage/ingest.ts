@@ -54,9 +54,10 @@ WITH input AS (
     ${col((c) => c.event.cachedInputTokens)}::int4[], ${col((c) => c.event.startedAt.getTime())}::int8[], ${col((c) => c.event.firstTokenAt?.getTime() ?? null)}::int8[],
     ${col((c) => c.event.endedAt.getTime())}::int8[], ${col((c) => c.event.status)}::text[], ${col((c) => c.event.estimated)}::bool[],
     ${col((c) => c.event.upstreamStatus)}::int2[], ${col((c) => c.fingerprint)}::uuid[], ${col((c) => c.orgId)}::uuid[],
-    ${col((c) => c.providerOrgId)}::uuid[], ${col((c) => c.capped)}::bool[]
+    ${col((c) => c.providerOrgId)}::uuid[], ${col((c) => c.capped)}::bool[], ${col((c) => c.event.finishReason ?? null)}::text[],
+    ${col((c) => c.event.energyJoules ?? null)}::float8[]
   ) WITH ORDINALITY AS i(id, reservation_id, key_id, listing_id, input_tokens, output_tokens, cached_input_tokens, started_ms, first_token_ms,
-                         ended_ms, status, estimated, upstream_status, fingerprint, org_id, provider_org_id, capped, n)
+                         ended_ms, status, estimated, upstream_status, fingerprint, org_id, provider_org_id, capped, finish_reason, energy_joules, n)
 ),
 -- Each listing's price periods: a version is in force from its effective_from to the next one's.
 periods AS (
@@ -94,11 +95,11 @@ batch AS (SELECT nextval('usage_batches_seq_seq') AS seq),
 ins AS (
   INSERT INTO usage_events (id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
                             input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano,
-                            fingerprint, batch_seq)
+                            fingerprint, batch_seq, finish_reason, energy_joules)
   SELECT p.id, p.started_at, timestamptz 'epoch' + p.first_token_ms * interval '1 millisecond', timestamptz 'epoch' + p.ended_ms * interval '1 millisecond',
          p.org_id, p.key_id, p.listing_id, p.provider_org_id, p.reservation_id, p.input_tokens, p.output_tokens, p.cached_input_tokens,
          p.status, p.estimated, p.upstream_status, p.price_id, c.cost_nano, tm_fee_nano(c.cost_nano, coalesce(o.fee_bps, ${defaultFeeBps}::int)),
-         p.fingerprint, (SELECT seq FROM batch)
+         p.fingerprint, (SELECT seq FROM batch), p.finish_reason, p.energy_joules
   FROM priced p
   CROSS JOIN LATERAL (SELECT CASE WHEN p.capped THEN (SELECT cc.cost_nano FROM capped_cost cc WHERE cc.id = p.id) ELSE p.full_cost END AS cost_nano) c
   LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id

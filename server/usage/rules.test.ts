@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { consumeHold, decideGrant, eventFingerprint, fromCredits, splitGroups, timingProblem } from "./rules";
 import type { UsageEvent } from "./contract";
@@ -142,8 +143,23 @@ describe("eventFingerprint", () => {
       { upstreamStatus: null },
       { reservationId: "0190a000-0000-7000-8000-000000000004" },
       { listingId: "0190a000-0000-7000-8000-000000000005" },
+      { finishReason: "stop" },
+      { finishReason: "length" },
+      { energyJoules: 12.5 },
+      { energyJoules: 0 },
+      { finishReason: "stop", energyJoules: 12.5 },
     ];
     const prints = new Set([eventFingerprint(e), ...variants.map((v) => eventFingerprint({ ...e, ...v }))]);
     expect(prints.size).toBe(variants.length + 1);
+  });
+
+  it("leaves an event without a finish reason or energy with the fingerprint it had before they existed", () => {
+    // The canonical form before issue #21, digested here independently: events settled then stay duplicates when resent.
+    const before = [e.id, "", e.keyId, e.listingId, 10, 20, 0, e.startedAt.getTime(), "", e.endedAt.getTime(), "ok", 0, 200].join("|");
+    const h = createHash("md5").update(before).digest("hex");
+    const expected = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    expect(eventFingerprint(e)).toBe(expected);
+    expect(eventFingerprint({ ...e, finishReason: null, energyJoules: null })).toBe(expected);
+    expect(eventFingerprint({ ...e, finishReason: undefined, energyJoules: undefined })).toBe(expected);
   });
 });

@@ -53,10 +53,12 @@ export function timingProblem(e: Pick<UsageEvent, "startedAt" | "firstTokenAt" |
 
 /**
  * A digest (as a UUID) of every field that bills or describes an event, so the same id
- * reported again is recognised as a resend only when every field is the same.
+ * reported again is recognised as a resend only when every field is the same. The finish
+ * reason and the energy describe the event, so a resend that changes them is a conflict too
+ * (the first report stands, as for any other field).
  */
 export function eventFingerprint(e: UsageEvent): string {
-  const canonical = [
+  const parts: (string | number)[] = [
     e.id.toLowerCase(),
     e.reservationId?.toLowerCase() ?? "",
     e.keyId.toLowerCase(),
@@ -70,7 +72,11 @@ export function eventFingerprint(e: UsageEvent): string {
     e.status,
     e.estimated ? 1 : 0,
     e.upstreamStatus ?? "",
-  ].join("|");
+  ];
+  // Appended only when reported, so an event without them (every event before issue #21, and
+  // old proxies' events) keeps the fingerprint it was settled with: its resends stay duplicates.
+  if (e.finishReason != null || e.energyJoules != null) parts.push(e.finishReason ?? "", e.energyJoules ?? "");
+  const canonical = parts.join("|");
   const h = hash("md5", canonical);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
