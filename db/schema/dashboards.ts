@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, pgTable, primaryKey, smallint, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, doublePrecision, index, pgTable, primaryKey, smallint, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Rollups for dashboards and measured marketplace figures, maintained by settlement in
@@ -14,6 +14,20 @@ import { bigint, index, pgTable, primaryKey, smallint, timestamp, uuid } from "d
  */
 
 const late = () => bigint({ mode: "bigint" }).notNull().default(sql`0`);
+
+/**
+ * The token economy's sums (server/economy/, server/rollups/upserts.ts): output tokens of useful
+ * events (ok with a normal finish, isUsefulEvent), the cost of the events that were not useful,
+ * and for events that reported their energy, their tokens (input + output + cached) and joules.
+ */
+const usefulSums = () => ({
+  usefulOutputTokens: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+  wastedCostNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+});
+export const energySums = () => ({
+  energyTokens: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+  energyJoules: doublePrecision().notNull().default(0),
+});
 /** The same sums over the events that started at or after :15 and at or after :30 of the hour. */
 function lateParts<K extends string>(...metrics: K[]) {
   return Object.fromEntries(
@@ -43,6 +57,7 @@ export const orgUsageHourly = pgTable(
     outputTokens: bigint({ mode: "bigint" }).notNull(),
     cachedInputTokens: bigint({ mode: "bigint" }).notNull(),
     costNano: bigint({ mode: "bigint" }).notNull(),
+    ...usefulSums(),
     ...lateParts("requests", "inputTokens", "outputTokens", "cachedInputTokens", "costNano"),
   },
   // Serves "this organisation's hours since t, split by listing (or key)".
@@ -72,6 +87,8 @@ export const listingHourly = pgTable(
     /** Sum of first_token_at − started_at over events that had a first token, and their count. */
     ttftMsSum: bigint({ mode: "bigint" }).notNull(),
     ttftCount: bigint({ mode: "bigint" }).notNull(),
+    ...usefulSums(),
+    ...energySums(),
     ...lateParts("requests", "errors", "inputTokens", "outputTokens", "cachedInputTokens", "costNano", "feeNano"),
   },
   (t) => [

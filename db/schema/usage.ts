@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { listings } from "./catalog";
+import { energySums } from "./dashboards";
 import { apiKeys } from "./keys";
 import { organizations } from "./orgs";
 
@@ -227,6 +228,8 @@ export const usageHourly = pgTable(
     /** Sum of first_token_at − started_at over events that had a first token, and their count. */
     ttftMsSum: bigint({ mode: "bigint" }).notNull(),
     ttftCount: bigint({ mode: "bigint" }).notNull(),
+    /** The buyers' energy statement (server/economy/energy.ts energyLines): by model and key. */
+    ...energySums(),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.keyId, t.listingId, t.hour] })],
 );

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { listingStatus, modality } from "../../db/schema";
+import { DEFAULT_ECONOMY_WINDOW, economyWindows } from "../economy/windows";
 
 /**
  * Every catalog input schema, in one place: what a provider or a visitor may send, each
@@ -79,8 +80,25 @@ export const changePriceInput = z.object({
   effectiveFrom: z.coerce.date({ message: "must be a date and time" }).optional(),
 });
 
-/** throughput and ttft sort by what real traffic measured over the last 24 h (server/catalog/measured.ts); unmeasured listings last. */
-export const marketplaceSorts = ["price", "input", "output", "tokensPerDollar", "tokensPerWatt", "whPer1M", "throughput", "ttft", "name"] as const;
+/**
+ * throughput and ttft sort by what real traffic measured over the last 24 h (server/catalog/measured.ts); unmeasured listings last.
+ * cput by cost per useful token over the chosen window, standardCost and standardLatency by the standard conversation
+ * (server/economy/); tokensPerWatt and whPer1M by measured tokens per joule where its sample suffices, else declared.
+ */
+export const marketplaceSorts = [
+  "price",
+  "input",
+  "output",
+  "tokensPerDollar",
+  "tokensPerWatt",
+  "whPer1M",
+  "throughput",
+  "ttft",
+  "cput",
+  "standardCost",
+  "standardLatency",
+  "name",
+] as const;
 export type MarketplaceSort = (typeof marketplaceSorts)[number];
 
 export const marketplaceInput = z.object({
@@ -92,13 +110,21 @@ export const marketplaceInput = z.object({
   maxPricePer1M: z.string().trim().max(40).optional(),
   minContext: z.number().int().min(1).max(100_000_000).optional(),
   sort: z.enum(marketplaceSorts).default("price"),
+  /** The span cost per useful token is read over. */
+  window: z.enum(economyWindows).default(DEFAULT_ECONOMY_WINDOW),
   page: z.number().int().min(1).max(10_000).default(1),
   pageSize: z.number().int().min(1).max(100).default(24),
 });
 
 export const listingIdInput = z.object({ id: z.uuid("is not a valid listing id") });
-export const familyInput = z.object({ family: z.string().trim().min(1, "is required").max(64) });
-export const listingSlugInput = z.object({ slug: z.string().trim().min(3, "is required").max(120) });
+export const familyInput = z.object({
+  family: z.string().trim().min(1, "is required").max(64),
+  window: z.enum(economyWindows).default(DEFAULT_ECONOMY_WINDOW),
+});
+export const listingSlugInput = z.object({
+  slug: z.string().trim().min(3, "is required").max(120),
+  window: z.enum(economyWindows).default(DEFAULT_ECONOMY_WINDOW),
+});
 
 export const setStatusInput = z.object({ id: z.uuid("is not a valid listing id"), status: z.enum(listingStatus.enumValues) });
 

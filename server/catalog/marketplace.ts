@@ -13,6 +13,10 @@ import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } fr
 import { priceInForce } from "./price-in-force";
 import { inForceSql, pricePeriodsSql } from "./price-in-force-sql";
 import { priceHistory } from "./prices";
+import { economyJoinSql, standardCostSql, standardLatencySql } from "../economy/sort-sql";
+import { efficiencyFigure } from "../economy/energy";
+import { listingEconomies, type ListingEconomy } from "../economy/figures";
+import { DEFAULT_ECONOMY_WINDOW, type EconomyWindow } from "../economy/windows";
 
 /** Public reads: the marketplace, a family side by side, a listing's page. Published listings only. */
 
@@ -38,6 +42,8 @@ export type MarketplaceItem = {
   region: string | null;
   /** Measured by real traffic over the last 24 h; null when the listing served none. */
   measured: MeasuredStats | null;
+  /** Cost per useful token, the standard conversation and measured energy (server/economy/). */
+  economy: ListingEconomy | null;
 };
 
 /**
@@ -45,6 +51,8 @@ export type MarketplaceItem = {
  * per watt and measured median buckets, which order like the medians), best first.
  */
 const byComparablePrice = sql`${inputBasisSql(sql`m.modalities`)} asc, ${comparablePer1MSql({ inputPer1k: sql`m.input_per1k_nano`, outputPer1k: sql`m.output_per1k_nano`, modalities: sql`m.modalities` })} asc`;
+// Measured tokens per joule where its sample suffices (efficiencyFigure, server/economy/energy.ts), else declared.
+const byEfficiency = sql`coalesce(m.measured_tpj, m.tokens_per_watt) desc nulls last`;
 const sortSql: Record<MarketplaceSort, SQL> = {
   // Blended (generating) listings first, then embeddings: their prices are on different bases.
   price: byComparablePrice,
@@ -52,16 +60,19 @@ const sortSql: Record<MarketplaceSort, SQL> = {
   output: sql`m.output_per1k_nano asc`,
   // Tokens per dollar is 1e15 / the comparable price: most tokens per dollar is the lowest price.
   tokensPerDollar: byComparablePrice,
-  tokensPerWatt: sql`m.tokens_per_watt desc nulls last`,
+  tokensPerWatt: byEfficiency,
   // Wh per 1M is 1e6 / (tpw · 3600): fewest Wh is the highest tokens per watt.
-  whPer1M: sql`m.tokens_per_watt desc nulls last`,
+  whPer1M: byEfficiency,
   throughput: sql`m.tps_bucket desc nulls last`,
   ttft: sql`m.ttft_bucket asc nulls last`,
+  cput: sql`m.cput_1m asc nulls last`,
+  standardCost: standardCostSql,
+  standardLatency: standardLatencySql,
   name: sql`m.name asc`,
 };
 
 /** Sorts that need the measured figures joined into every match (the others skip that work). */
-const measuredSorts: ReadonlySet<MarketplaceSort> = new Set(["throughput", "ttft"]);
+const measuredSorts: ReadonlySet<MarketplaceSort> = new Set(["throughput", "ttft", "standardLatency"]);
 
 type Row = {
   total: number;
@@ -107,6 +118,7 @@ function toItem(r: Row & { id: string }): MarketplaceItem {
     energyHardware: r.energy_hardware,
     region: r.region,
     measured: null,
+    economy: null,
   };
 }
 
@@ -133,6 +145,7 @@ export async function listMarketplace(db: DbOrTx, p: z.input<typeof marketplaceI
   const measuredJoin = measuredSorts.has(f.sort)
     ? sql`left join (${measuredBucketsSql(windowStart(now))}) ms on ms.listing_id = l.id`
     : sql`left join (select null::uuid as listing_id, null::smallint as tps_bucket, null::smallint as ttft_bucket) ms on false`;
+  const economyJoin = economyJoinSql(f.sort, f.window, now);
   // Two phases (bench/catalog.ts): rank narrow rows of every match, then fetch the wide columns
   // for one page only. `cur` is each listing's version in force at `now`, read in one pass over
   // the covering index listing_prices_current_index (index-only) instead of one lookup per listing.
@@ -144,11 +157,12 @@ export async function listMarketplace(db: DbOrTx, p: z.input<typeof marketplaceI
     ),
     matched as (
       select l.id, l.slug, l.name, l.modalities, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano,
-             ms.tps_bucket, ms.ttft_bucket
+             ms.tps_bucket, ms.ttft_bucket, ec.cput_1m, ec.measured_tpj
       from listings l
       join organizations o on o.id = l.org_id
       join cur p on p.listing_id = l.id
       ${measuredJoin}
+      ${economyJoin}
       where ${sql.join(where, sql` and `)}
     ),
     page as (
@@ -167,7 +181,9 @@ export async function listMarketplace(db: DbOrTx, p: z.input<typeof marketplaceI
   const items = result.rows.filter((r): r is Row & { id: string } => r.id !== null).map(toItem);
   const measured = await measuredStats(db, { from: windowStart(now), listingIds: items.map((i) => i.id) });
   for (const item of items) item.measured = measured.get(item.id) ?? null;
-  return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort };
+  const economy = await listingEconomies(db, { listings: items, window: f.window, now });
+  for (const item of items) item.economy = economy.get(item.id) ?? null;
+  return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort, window: f.window };
 }
 
 /** Providers and families that have published listings, for the marketplace filters. */
@@ -185,11 +201,14 @@ export async function marketplaceFacets(db: DbOrTx) {
 }
 
 /** Every provider of one model family side by side, cheapest comparable price first. */
-export async function compareFamily(db: DbOrTx, p: { family: string; now?: Date }) {
+export async function compareFamily(db: DbOrTx, p: { family: string; window?: EconomyWindow; now?: Date }) {
   const family = p.family;
-  const { items } = await listMarketplace(db, { family, sort: "price", pageSize: 100, now: p.now });
+  const { items } = await listMarketplace(db, { family, sort: "price", pageSize: 100, window: p.window, now: p.now });
+  // Most efficient by measured tokens per joule where the sample suffices, else declared.
+  const efficiency = (i: MarketplaceItem) =>
+    efficiencyFigure(i.economy?.energy.tokensPerJoule ?? null, i.economy?.energy.sampleTokens ?? 0, i.tokensPerWatt).tokensPerWatt;
   const mostEfficient = items.reduce<MarketplaceItem | null>(
-    (best, i) => (i.tokensPerWatt !== null && (best === null || i.tokensPerWatt > best.tokensPerWatt!) ? i : best),
+    (best, i) => (efficiency(i) !== null && (best === null || efficiency(i)! > efficiency(best)!) ? i : best),
     null,
   );
   return {
@@ -201,7 +220,7 @@ export async function compareFamily(db: DbOrTx, p: { family: string; now?: Date 
 }
 
 /** A published (or paused) listing's public page: prices, history, energy. Drafts do not exist here. */
-export async function listingDetail(db: DbOrTx, p: { slug: string; now?: Date }) {
+export async function listingDetail(db: DbOrTx, p: { slug: string; window?: EconomyWindow; now?: Date }) {
   const now = p.now ?? new Date();
   const [l] = await db
     .select({
@@ -229,7 +248,9 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; now?: Date })
   const history = await priceHistory(db, { listingId: l.id });
   const current = priceInForce(history, now.getTime());
   if (!current) throw new DomainError("NOT_FOUND", "No published model has that name", "slug");
-  const measured = await measuredStats(db, { from: windowStart(now), listingIds: [l.id] });
+  const measured = (await measuredStats(db, { from: windowStart(now), listingIds: [l.id] })).get(l.id) ?? null;
+  const window = p.window ?? DEFAULT_ECONOMY_WINDOW;
+  const economy = await listingEconomies(db, { listings: [{ id: l.id, prices: current, measured }], window, now });
   const { providerSlug, providerName, ...rest } = l;
   return {
     ...rest,
@@ -239,6 +260,7 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; now?: Date })
     whPer1M: l.tokensPerWatt === null ? null : whPer1M(l.tokensPerWatt),
     gCo2Per1M: l.tokensPerWatt === null || l.gridCarbonGPerKwh === null ? null : gCo2Per1M(l.tokensPerWatt, l.gridCarbonGPerKwh),
     priceHistory: history,
-    measured: measured.get(l.id) ?? null,
+    measured,
+    economy: economy.get(l.id)!,
   };
 }

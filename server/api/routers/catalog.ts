@@ -18,6 +18,8 @@ import { compareFamily, listingDetail, listMarketplace, marketplaceFacets } from
 import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
 import { routingTable } from "../../catalog/routing";
 import { routingInput, routingOutput } from "../../contract/catalog";
+import { listingEconomyOutput } from "../../economy/figures";
+import { economyWindows } from "../../economy/windows";
 import { catalogEncryptionKey } from "../../env";
 import { upstreamDispatcher } from "../../lib/outbound";
 import { orgProcedure, publicProcedure, router, serviceProcedure } from "../trpc";
@@ -66,6 +68,7 @@ const marketplaceItem = z.object({
   priceBasis: z.enum(["blend", "input"]),
   tokensPerDollar: z.number().nullable(),
   measured,
+  economy: listingEconomyOutput.nullable(),
   ...energy,
 });
 
@@ -75,6 +78,7 @@ const marketplacePage = z.object({
   page: z.number(),
   pageSize: z.number(),
   sort: z.enum(marketplaceSorts),
+  window: z.enum(economyWindows),
 });
 
 const listingPage = z.object({
@@ -95,6 +99,7 @@ const listingPage = z.object({
   gridCarbonGPerKwh: z.number().nullable(),
   priceHistory: z.array(priceVersion),
   measured,
+  economy: listingEconomyOutput,
   ...energy,
 });
 
@@ -155,12 +160,12 @@ export const catalogRouter = router({
   family: publicProcedure
     .input(familyInput)
     .output(z.object({ family: z.string(), listings: z.array(marketplaceItem), cheapestId: z.string().nullable(), mostEfficientId: z.string().nullable() }))
-    .query(({ ctx, input }) => compareFamily(ctx.db, { family: input.family })),
+    .query(({ ctx, input }) => compareFamily(ctx.db, input)),
 
   listing: publicProcedure
     .input(listingSlugInput)
     .output(listingPage)
-    .query(({ ctx, input }) => listingDetail(ctx.db, { slug: input.slug })),
+    .query(({ ctx, input }) => listingDetail(ctx.db, input)),
 
   // The provider console: the active organisation's own listings.
   mine: orgProcedure()
