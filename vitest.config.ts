@@ -17,6 +17,7 @@ const processFiles = [
   "server/gateway/resilience.test.ts",
   "scripts/lib/supervise.test.ts",
   "scripts/lib/embedded-pg.test.ts",
+  "server/fleet/nats.test.ts",
 ];
 
 export default defineConfig({

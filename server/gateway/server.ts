@@ -178,7 +178,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
   const config = { maxRequestMs: 150_000, upstreamIdleMs: 60_000, ...upstreamCaps, ...given };
   const log = config.log ?? ((line: string) => console.log(line));
   const { spool, replay } = Spool.open({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, log });
-  const reporter = new UsageReporter(config.backend, { spool, flushMs: config.reportFlushMs, log });
+  const reporter = new UsageReporter(config.usageSink ?? config.backend, { spool, flushMs: config.reportFlushMs, log });
   if (replay.length) {
     log(`replaying ${replay.length} usage events left in the spool by the previous run`);
     reporter.enqueue(replay);

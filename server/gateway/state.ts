@@ -15,6 +15,8 @@ import type { Spool } from "./spool";
 
 export type GatewayConfig = {
   backend: Backend;
+  /** Where usage goes instead of the backend's ingest path (the usage bus, server/fleet/usage-bus.ts, with NATS_URL). */
+  usageSink?: Pick<Backend, "report">;
   spoolDir: string;
   spoolMaxBytes: number;
   /** Smallest reservation asked of the backend per key, nano-USD. */
