@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { listingStatus, modality } from "../../db/schema";
+import { listingStatus, modality, tokenizer } from "../../db/schema";
+import { DEFAULT_TOKENIZER } from "../tokens/rules";
 
 /**
  * Every catalog input schema, in one place: what a provider or a visitor may send, each
@@ -50,6 +51,7 @@ export const listingFieldsInput = z.object({
     .nullish()
     .transform((v) => v ?? null),
   region: optionalText(80),
+  tokenizer: z.enum(tokenizer.enumValues, { message: `must be one of ${tokenizer.enumValues.join(", ")}` }).default(DEFAULT_TOKENIZER),
 });
 
 export const priceInput = z.object({

@@ -5,7 +5,7 @@ import { answerText, isObject, parseObjectAt } from "./inputs";
 import { apiError } from "./openai-errors";
 import { Breach, type Relay } from "./relay";
 import { readUsage, spliceAnswer } from "./sse";
-import { countTextTokens } from "./tokens";
+import { answerTokens } from "./tokens";
 
 /** A non-streamed answer: read whole (capped), billed, relayed with `usage.cost` added. */
 
@@ -78,7 +78,7 @@ export function relayJson(x: Relay) {
           "x-should-retry": "false",
         });
       }
-      const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
+      const counted = usage || !parsed ? 0 : answerTokens(listing.tokenizer, answerText(r.endpoint, parsed));
       billRequest(s, r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
         const cost = usdDecimal(bill.costNano);
         let out: Buffer | string = raw;
