@@ -25,6 +25,8 @@ export type DemoUpstreamOptions = {
   /** When set, requests must send `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   models?: string[];
+  /** Answer without `usage`, as some model servers do (the proxy then counts the tokens itself). */
+  omitUsage?: boolean;
   /** The tokenizer per model, where it differs from demoTokenizer's choice. */
   tokenizers?: Record<string, Tokenizer>;
 };
@@ -132,7 +134,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
         kind === "chat"
           ? { index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finish }
           : { index: 0, text, logprobs: null, finish_reason: finish };
-      return sendJson(res, 200, { id, object, created, model, choices: [choice], usage });
+      return sendJson(res, 200, { id, object, created, model, choices: [choice], ...(opts.omitUsage ? {} : { usage }) });
     }
 
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
@@ -151,7 +153,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     }
     chunk(kind === "chat" ? { index: 0, delta: {}, logprobs: null, finish_reason: finish } : { index: 0, text: "", logprobs: null, finish_reason: finish });
     const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
-    if (streamOptions?.include_usage) send({ id, object: chunkObject, created, model, choices: [], usage });
+    if (streamOptions?.include_usage && !opts.omitUsage) send({ id, object: chunkObject, created, model, choices: [], usage });
     res.end("data: [DONE]\n\n");
   }
 
@@ -202,7 +204,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
           const embedding = base64 ? Buffer.from(new Float32Array(v).buffer).toString("base64") : v;
           return { object: "embedding", index, embedding };
         }),
-        usage: { prompt_tokens: tokens, total_tokens: tokens },
+        ...(opts.omitUsage ? {} : { usage: { prompt_tokens: tokens, total_tokens: tokens } }),
       });
     }
     return sendError(res, 404, `Unknown request URL: POST ${path}`);
