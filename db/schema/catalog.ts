@@ -1,11 +1,13 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, date, doublePrecision, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { uuidv7 } from "../../server/lib/ids";
+import { DEFAULT_TOKENIZER, TOKENIZERS } from "../../server/tokens/rules";
 import { users } from "./auth";
 import { organizations } from "./orgs";
 
 export const listingStatus = pgEnum("listing_status", ["draft", "published", "paused"]);
 export const modality = pgEnum("modality", ["chat", "completion", "embeddings"]);
+export const tokenizer = pgEnum("tokenizer", TOKENIZERS);
 
 /** A model a provider organisation sells. Prices live in `listing_prices` (effective-dated). */
 export const listings = pgTable(
@@ -36,6 +38,8 @@ export const listings = pgTable(
     energyMeasuredOn: date(),
     gridCarbonGPerKwh: doublePrecision(),
     region: text(),
+    /** What the proxy counts this model's tokens with (holds, and answers without usage); server/tokens/. */
+    tokenizer: tokenizer().notNull().default(DEFAULT_TOKENIZER),
     status: listingStatus().notNull().default("draft"),
     createdBy: text().references(() => users.id),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

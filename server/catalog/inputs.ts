@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { listingStatus, modality } from "../../db/schema";
+import { listingStatus, modality, tokenizer } from "../../db/schema";
 import { DEFAULT_ECONOMY_WINDOW, economyWindows } from "../economy/windows";
+import { DEFAULT_TOKENIZER } from "../tokens/rules";
 
 /**
  * Every catalog input schema, in one place: what a provider or a visitor may send, each
@@ -51,6 +52,7 @@ export const listingFieldsInput = z.object({
     .nullish()
     .transform((v) => v ?? null),
   region: optionalText(80),
+  tokenizer: z.enum(tokenizer.enumValues, { message: `must be one of ${tokenizer.enumValues.join(", ")}` }).default(DEFAULT_TOKENIZER),
 });
 
 export const priceInput = z.object({

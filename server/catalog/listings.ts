@@ -39,6 +39,7 @@ function fieldColumns(f: ListingFields) {
     energyMeasuredOn: f.energyMeasuredOn,
     gridCarbonGPerKwh: f.gridCarbonGPerKwh,
     region: f.region,
+    tokenizer: f.tokenizer,
   };
 }
 
@@ -173,6 +174,7 @@ export async function getOwnListing(db: DbOrTx, p: { orgId: string; id: string; 
     energyMeasuredOn: l.energyMeasuredOn,
     gridCarbonGPerKwh: l.gridCarbonGPerKwh,
     region: l.region,
+    tokenizer: l.tokenizer,
     status: l.status,
     updatedAt: l.updatedAt,
     currentPrice: current,

@@ -51,6 +51,7 @@ async function publishedListing(modelSlug: string) {
       energyMeasuredOn: null,
       gridCarbonGPerKwh: null,
       region: null,
+      tokenizer: "o200k_base",
       prices: prices("0.10"),
     },
   });

@@ -33,6 +33,7 @@ export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; ke
       upstreamModel: listings.upstreamModel,
       upstreamCredentialEnc: listings.upstreamCredentialEnc,
       tokensPerWatt: listings.tokensPerWatt,
+      tokenizer: listings.tokenizer,
     })
     .from(listings)
     .innerJoin(organizations, eq(organizations.id, listings.orgId))

@@ -44,6 +44,11 @@ export const routingListing = z.strictObject({
   upstreamModel: z.string(),
   upstreamCredential: z.string().nullable(),
   tokensPerWatt: z.number().nullable(),
+  /**
+   * The tokenizer the listing declares (server/tokens/rules.ts). A string, not the enum: a proxy
+   * older than the backend counts a name it does not know with the documented fallback.
+   */
+  tokenizer: z.string(),
   currentPrice: priceVersion,
   scheduledPrices: z.array(priceVersion),
   /** What real traffic measured over the last 24 h (null when the listing served none); medians are null below the minimum sample. */

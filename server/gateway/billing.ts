@@ -4,6 +4,7 @@ import { billableUsage } from "./estimate";
 import { checkEnergy, finishReasonOf } from "./finish-energy";
 import type { Bill, Outcome, Request } from "./relay";
 import { priceAt } from "./routing";
+import { promptTokensFor } from "./tokens";
 import type { GatewayState } from "./state";
 
 /**
@@ -15,7 +16,7 @@ import type { GatewayState } from "./state";
 export function billRequest(s: GatewayState, r: Request, listing: RoutingListing, o: Outcome, then?: (bill: Bill) => void): Bill {
   const ended = Date.now();
   const estimated = o.usage === null;
-  const reported = o.usage ?? { promptTokens: r.promptTokens, completionTokens: o.countedOutput, cachedTokens: 0 };
+  const reported = o.usage ?? { promptTokens: promptTokensFor(r.promptCount, listing.tokenizer), completionTokens: o.countedOutput, cachedTokens: 0 };
   const checked = billableUsage(reported, r.bounds, priceAt(listing, r.started), r.hold.amountNano);
   const { promptTokens, completionTokens: outputTokens, cachedTokens } = checked.billed;
   const costNano = checked.costNano;

@@ -1,5 +1,6 @@
 import { measuredFigure } from "../catalog/sample";
 import { CATALOG_REFRESH_MAX_MS } from "../contract/catalog";
+import { warm } from "../tokens/encoders";
 import type { Backend, RoutingListing } from "./backend";
 
 /**
@@ -35,6 +36,8 @@ export class CatalogCache {
           bySlug.set(x.slug, [x]);
           (byFamily.get(x.family) ?? byFamily.set(x.family, []).get(x.family)!).push(x);
         }
+        // A tokenizer's vocabulary takes a second or more to load: here, once, rather than in a request.
+        warm(l.map((x) => x.tokenizer));
         this.bySlug = bySlug;
         this.byFamily = byFamily;
         return (this.listings = l);

@@ -2,6 +2,7 @@ import { usageCostNano } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
 import type { UsageEvent } from "../usage/contract";
 import type { Backend, KeyResolution, RoutingListing } from "./backend";
+import { demoTokenizer } from "../upstream-demo/server";
 
 /**
  * An in-memory Backend for the proxy's own tests and the benchmark: the same
@@ -175,6 +176,7 @@ export function fakeListing(
     cached?: bigint;
     tokensPerWatt?: number | null;
     contextLength?: number;
+    tokenizer?: string;
   },
 ): RoutingListing {
   const [orgSlug] = p.slug.split("/");
@@ -190,6 +192,7 @@ export function fakeListing(
     upstreamModel: p.upstreamModel ?? "llama-3.1-8b-instruct",
     upstreamCredential: null,
     tokensPerWatt: p.tokensPerWatt ?? null,
+    tokenizer: p.tokenizer ?? demoTokenizer(p.upstreamModel ?? "llama-3.1-8b-instruct"),
     currentPrice: {
       effectiveFrom: new Date(Date.now() - 86_400_000),
       inputPer1kNano: p.input ?? 50_000n,

@@ -9,7 +9,7 @@ import { FakeBackend, fakeListing } from "./fake-backend";
 import { serveFakeBackend } from "./fake-backend-server";
 import { HOSTILE_BEHAVIOURS, startHostileUpstream, type HostileBehaviour, type HostileUpstream } from "./hostile-upstream";
 import { spawnGateway, type GatewayProcess } from "./spawn";
-import { chatPromptTokens } from "./tokens";
+import { chatPromptTokens } from "../tokens/prompt";
 
 /**
  * Issue 14, acceptance 2: the proxy as its own process against an upstream that
@@ -64,7 +64,7 @@ const MESSAGES = [{ role: "user" as const, content: "be hostile" }];
 const MAX_TOKENS = 16;
 const N = 2;
 /** What the proxy holds for one request here: the prompt estimate and max_tokens × n at the listing's prices. */
-const HOLD = worstCaseNano(chatPromptTokens({ messages: MESSAGES }), MAX_TOKENS * N, {
+const HOLD = worstCaseNano(chatPromptTokens("o200k_base", { messages: MESSAGES }), MAX_TOKENS * N, {
   inputPer1kNano: PRICES.input,
   outputPer1kNano: PRICES.output,
   cachedInputPer1kNano: PRICES.cached,

@@ -107,8 +107,10 @@ export class GatewayProxy {
     const routed = routeRequest(this.s, key, body, endpoint, started, fail);
     const candidates = routed instanceof Promise ? await routed : routed;
     if (!candidates) return;
-    const promptTokens = countPromptTokens(endpoint, body, fail);
-    if (promptTokens === null || !admitLimits(this.s, key, cached, promptTokens, started, headers, fail)) return;
+    const promptCount = countPromptTokens(endpoint, body, candidates, fail);
+    if (promptCount === null) return;
+    const promptTokens = promptCount.tokens;
+    if (!admitLimits(this.s, key, cached, promptTokens, started, headers, fail)) return;
     const holding = holdCredit(this.s, key, body, endpoint, candidates, promptTokens, started, fail);
     const held = holding instanceof Promise ? await holding : holding;
     if (!held) return;
@@ -122,6 +124,7 @@ export class GatewayProxy {
       key,
       started,
       promptTokens,
+      promptCount,
       stream,
       wantsUsage: clientOptions?.include_usage === true,
       hold,

@@ -6,7 +6,7 @@ import { answerText, isObject, parseObjectAt } from "./inputs";
 import { apiError } from "./openai-errors";
 import { Breach, type Relay } from "./relay";
 import { readUsage, spliceAnswer } from "./sse";
-import { countTextTokens } from "./tokens";
+import { answerTokens } from "./tokens";
 
 /** A non-streamed answer: read whole (capped), billed, relayed with `usage.cost` added. */
 
@@ -93,7 +93,7 @@ export function relayJson(x: Relay) {
           r.dialect?.dialect,
         );
       }
-      const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
+      const counted = usage || !parsed ? 0 : answerTokens(listing.tokenizer, answerText(r.endpoint, parsed));
       const outcome = {
         status: "ok" as const,
         usage,

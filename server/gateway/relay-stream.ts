@@ -7,6 +7,7 @@ import { isObject } from "./inputs";
 import { apiError, sseErrorEvent, type ApiError } from "./openai-errors";
 import { Breach, type Relay } from "./relay";
 import { SseRelay } from "./sse";
+import { tokenizerOf } from "../tokens/rules";
 
 /** A streamed answer, relayed event by event; billed when it ends, however it ends. */
 
@@ -46,6 +47,7 @@ export function relayStream(x: Relay) {
     Date.now,
     translator ? null : listing.slug,
     s.config.maxSseEventBytes,
+    tokenizerOf(listing.tokenizer),
   );
   const body = upstream.body;
   let done = false;

@@ -8,6 +8,7 @@ import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
 import type { EnergyClaim } from "./finish-energy";
 import type { UpstreamUsage } from "./sse";
+import type { PromptCount } from "./tokens";
 import type { GatewayState } from "./state";
 
 /**
@@ -24,7 +25,9 @@ export type Request = {
   endpoint: Endpoint;
   key: ActiveKey;
   started: number;
+  /** The prompt's tokens for the hold and rate limits: the largest count among the candidates' tokenizers. */
   promptTokens: number;
+  promptCount: PromptCount;
   stream: boolean;
   wantsUsage: boolean;
   hold: Hold;

@@ -2,8 +2,9 @@ import type { Dialect, DialectRequest } from "./dialects/types";
 import { BodyTooLarge } from "./http";
 import { isObject, validate } from "./inputs";
 import { apiError, type ApiError } from "./openai-errors";
+import type { RoutingListing } from "./backend";
 import type { Endpoint } from "./routing";
-import { chatPromptTokens, textInputTokens } from "./tokens";
+import { countPrompt, type PromptCount } from "./tokens";
 
 /**
  * Request validation, the proxy's first stage after authentication: the body
@@ -67,10 +68,10 @@ export function parseDialectRequest(dialect: Dialect, raw: Buffer, refuse: Refus
   return { chat: t.chat, dialect: { dialect, ctx: t.ctx } };
 }
 
-/** The prompt's tokens as this proxy counts them (for limits and the hold); null once refused. */
-export function countPromptTokens(endpoint: Endpoint, body: Record<string, unknown>, refuse: Refuse): number | null {
+/** The prompt's tokens with the candidates' tokenizers (for limits and the hold); null once refused. */
+export function countPromptTokens(endpoint: Endpoint, body: Record<string, unknown>, candidates: RoutingListing[], refuse: Refuse): PromptCount | null {
   try {
-    return endpoint === "chat" ? chatPromptTokens(body) : textInputTokens(endpoint === "completion" ? body.prompt : body.input);
+    return countPrompt(endpoint, body, candidates);
   } catch {
     refuse(apiError("INVALID_INPUT", "invalid_value", "The request body is nested too deeply to read"));
     return null;

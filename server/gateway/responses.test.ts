@@ -4,7 +4,12 @@ import path from "node:path";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { usageCostNano, usdDecimal } from "../ledger/money";
-import { cachedTokens, completionWords, countTokens, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+import { countText } from "../tokens/encoders";
+import { chatPromptTokens } from "../tokens/prompt";
+import { cachedTokens, completionWords, demoTokenizer, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+
+/** The demo model behind MODEL counts with this tokenizer, as the proxy does for its listing. */
+const TOKENIZER = demoTokenizer("llama-3.1-8b-instruct");
 import { FakeBackend, fakeListing } from "./fake-backend";
 import { startGateway, type Gateway } from "./server";
 
@@ -79,8 +84,8 @@ describe("responses.create", () => {
     expect(data.model).toBe(MODEL);
     expect(data.output_text).toBe(completionWords("user: What is a token?").join(" "));
     const usage = data.usage as Usage;
-    expect(usage.output_tokens).toBe(completionWords("user: What is a token?").length);
-    expect(usage.input_tokens).toBe(4 + countTokens("What is a token?"));
+    expect(usage.output_tokens).toBe(countText(TOKENIZER, completionWords("user: What is a token?").join(" ")));
+    expect(usage.input_tokens).toBe(chatPromptTokens(TOKENIZER, { messages: [{ role: "user", content: "What is a token?" }] }));
     expect(usage.input_tokens_details.cached_tokens).toBe(0);
     expect(usage.total_tokens).toBe(usage.input_tokens + usage.output_tokens);
     expect(usage.cost).toBe(usdDecimal(costOf(usage)));
@@ -113,7 +118,7 @@ describe("responses.create", () => {
   });
 
   it("a long prompt reports the upstream's cached tokens and is billed at the cached price", async () => {
-    const text = "cache ".repeat(1000);
+    const text = "cache ".repeat(2000);
     const r = await client().responses.create({ model: MODEL, input: text });
     const usage = r.usage as Usage;
     expect(usage.input_tokens_details.cached_tokens).toBe(cachedTokens(usage.input_tokens));
@@ -178,7 +183,7 @@ describe("function calling", () => {
       expect(JSON.parse(call.arguments)).toEqual({ query: completionWords("user: Weather in Paris?").slice(0, 3).join(" ") });
       expect(call.call_id).toMatch(/^call_/);
       expect(first.output_text).toBe("");
-      expect((first.usage as Usage).output_tokens).toBe(countTokens(call.arguments));
+      expect((first.usage as Usage).output_tokens).toBe(countText(TOKENIZER, call.arguments));
 
       const next: OpenAI.Responses.ResponseInput = [...input, call, { type: "function_call_output", call_id: call.call_id, output: "sunny" }];
       const second: OpenAI.Responses.Response = streamed

@@ -161,6 +161,9 @@ export function metricsRefusal(req: http.IncomingMessage, token: string | undefi
 }
 
 /** Size caps on an upstream's answer: a JSON body, one SSE event (the most a stream holds back at once). */
+/** How long startGateway waits for the first catalog (and its tokenizers) before it listens anyway. */
+const FIRST_CATALOG_WAIT_MS = 15_000;
+
 export const upstreamCaps = { maxUpstreamBodyBytes: 32 * 1024 * 1024, maxSseEventBytes: 1024 * 1024 };
 
 /**
@@ -237,8 +240,11 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
 
   state.keys.start();
   state.catalog.start();
-  // Load the catalog now so the first request does not wait for it (the web app may still be starting).
-  void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
+  // Load the catalog now so the first request does not wait for it (the web app may still be starting). Listening
+  // waits for it a little: loading the listings' tokenizers (catalog-cache.ts) blocks for seconds, which requests
+  // in flight would not survive (their backend connections time out meanwhile).
+  const firstLoad = Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
+  await Promise.race([firstLoad, new Promise((r) => setTimeout(r, FIRST_CATALOG_WAIT_MS).unref())]);
   const agent = outboundAgent(config.outbound, {
     connections: 256,
     keepAliveTimeout: 30_000,

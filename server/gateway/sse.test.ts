@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { replaceModel, SseRelay, spliceAnswer } from "./sse";
-import { countTextTokens } from "./tokens";
+import { countText } from "../tokens/encoders";
 
 const chunk = (content: string) =>
   `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
@@ -79,15 +79,15 @@ describe("SseRelay", () => {
     const r = new SseRelay("chat", () => true);
     r.push(Buffer.from(`data: {"choices":[{"delta":{"reasoning_content":"think first"}}]}\n\n`));
     r.push(Buffer.from(`data: {"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\": \\"Paris\\"}"}}]}}]}\n\n`));
-    // "think first" = 2; {"city": "Paris"} = { " city " : " Paris " } = 9
-    expect(r.outputTokens).toBe(2 + 9);
+    // Each field counted whole, with the default tokenizer (o200k_base).
+    expect(r.outputTokens).toBe(countText("o200k_base", "think first") + countText("o200k_base", '{"city": "Paris"}'));
   });
 
   it("counts a key's text once, however its text looks like keys", () => {
     const text = 'a "content":"b c d" "usage":{"prompt_tokens":9}';
     const r = new SseRelay("chat", () => true);
     r.push(Buffer.from(chunk(text)));
-    expect(r.outputTokens).toBe(countTextTokens(text));
+    expect(r.outputTokens).toBe(countText("o200k_base", text));
     expect(r.usage).toBeNull();
   });
 
@@ -95,6 +95,23 @@ describe("SseRelay", () => {
     const r = new SseRelay("completion", () => true);
     r.push(Buffer.from(`data: {"choices":[{"text":" alpha beta"}]}\n\n`));
     expect(r.outputTokens).toBe(2);
+  });
+
+  it("counts the streamed text whole with the listing's tokenizer, not piece by piece", () => {
+    // Pieces that split a word: BPE counts of the pieces would add up to more than the word's.
+    const pieces = ["今天天", "气很好", "，我们去", "公园散步吧。"];
+    for (const t of ["o200k_base", "llama3"] as const) {
+      const r = new SseRelay("chat", () => true, Date.now, null, Infinity, t);
+      for (const p of pieces) r.push(Buffer.from(chunk(p)));
+      expect(r.outputTokens).toBe(countText(t, pieces.join("")));
+    }
+  });
+
+  it("decodes escapes and multi-byte characters split across events before counting", () => {
+    const r = new SseRelay("chat", () => true);
+    const text = 'line\nbreak "quoted" é ✓ 🎉';
+    for (const p of [text.slice(0, 5), text.slice(5, 18), text.slice(18)]) r.push(Buffer.from(chunk(p)));
+    expect(r.outputTokens).toBe(countText("o200k_base", text));
   });
 });
 

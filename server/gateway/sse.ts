@@ -1,12 +1,14 @@
+import { countText } from "../tokens/encoders";
+import { DEFAULT_TOKENIZER, type Tokenizer } from "../tokens/rules";
 import { energyField, stringValueAt } from "./finish-energy";
-import { countJsonStringTokens, countTextTokens } from "./tokens";
 
 /**
  * Relays an upstream's SSE stream to the client event by event, without
  * buffering beyond the event being received: complete events go out as soon
  * as they arrive (in one write, zero-copy, when none needs changing), while
- * the meter counts the tokens streamed so far (content, tool-call arguments, reasoning) (for billing a
- * disconnect or an upstream that sends no usage), notes when the first one
+ * the meter keeps what streamed so far (content, tool-call arguments, reasoning: substrings of
+ * the chunks, counted with the listing's tokenizer only when asked, for billing a disconnect or
+ * an upstream that sends no usage: BPE counts of pieces do not add up), notes when the first one
  * came, and takes out the usage chunk and the closing `[DONE]`; the proxy adds
  * those back at the end, the usage with its cost, and only if the client asked.
  * Each event's `model` becomes the listing's slug (what the caller asked for, as
@@ -117,8 +119,18 @@ export function spliceAnswer(raw: Buffer, model: string, at: number, insert: str
   return replaceModel(Buffer.concat([raw.subarray(0, at), add, raw.subarray(at)]), model);
 }
 
+/** JSON string contents held as latin1 text (one char per byte), joined and decoded as one JSON string. */
+function decodeJsonText(latin1: string): string {
+  const utf8 = Buffer.from(latin1, "latin1").toString("utf8");
+  try {
+    return JSON.parse(`"${utf8}"`) as string;
+  } catch {
+    // Not valid JSON string contents (a hostile upstream): the bytes as they came.
+    return utf8;
+  }
+}
+
 export class SseRelay {
-  outputTokens = 0;
   firstTokenAt: number | null = null;
   usage: UpstreamUsage | null = null;
   /** The upstream's usage chunk, kept as the template for the one sent back (with cost). */
@@ -135,6 +147,8 @@ export class SseRelay {
   private readonly ends: Uint8Array;
   /** The slug as JSON string contents in latin1 text (its bytes, one char each). */
   private readonly modelName: string | null;
+  /** Per generated key (content, arguments, reasoning): its JSON string contents so far, in latin1 text. */
+  private readonly streamed: string[][];
 
   constructor(
     endpoint: "chat" | "completion",
@@ -144,8 +158,11 @@ export class SseRelay {
     /** The name each event's `model` is given; upstream names pass through when null. */
     private readonly model: string | null = null,
     private readonly maxEventBytes = Infinity,
+    /** What the streamed tokens are counted with: the serving listing's tokenizer. */
+    private readonly tokenizer: Tokenizer = DEFAULT_TOKENIZER,
   ) {
     this.keys = endpoint === "chat" ? CHAT_KEYS : TEXT_KEYS;
+    this.streamed = this.keys.map(() => []);
     this.ends = endpoint === "chat" ? CHAT_ENDS : TEXT_ENDS;
     this.modelName = model === null ? null : modelName(model).latin1;
   }
@@ -200,6 +217,13 @@ export class SseRelay {
     return out.length === 0 ? true : this.write(out);
   }
 
+  /** Tokens streamed so far, each generated field (content, tool-call arguments, reasoning) counted whole. */
+  get outputTokens(): number {
+    let n = 0;
+    for (const parts of this.streamed) if (parts.length > 0) n += countText(this.tokenizer, decodeJsonText(parts.join("")));
+    return n;
+  }
+
   /** Where the model value being renamed ends (set when inspect returns a position). */
   private modelEnd = 0;
   /** In the chunk being read: the first `":` after the last event read (-1: none left, -2: not searched). */
@@ -240,18 +264,15 @@ export class SseRelay {
         this.finishReason = stringValueAt(data, q + 2, end) ?? this.finishReason;
       } else if (this.ends[last] === 1 && data[q + 2] === 34 /* " */) {
         const keys = this.keys;
-        let key: Buffer | null = null;
-        for (let j = 0; j < keys.length && key === null; j++) if (endsAt(data, q, keys[j]!, p)) key = keys[j]!;
-        if (key === null) continue;
+        let key = -1;
+        for (let j = 0; j < keys.length && key === -1; j++) if (endsAt(data, q, keys[j]!, p)) key = j;
+        if (key === -1) continue;
         const s = q + 3;
         let e = s;
         while (e < end && data[e] !== 34 /* " */) e += data[e] === 92 /* \ */ ? 2 : 1;
         if (e > s) {
-          const n = countJsonStringTokens(data, s, Math.min(e, end));
-          if (n > 0) {
-            this.outputTokens += n;
-            this.firstTokenAt ??= this.now();
-          }
+          this.streamed[key]!.push(text.slice(s, Math.min(e, end)));
+          this.firstTokenAt ??= this.now();
         }
         q = e - 1;
       }
@@ -283,7 +304,7 @@ export class SseRelay {
         if (typeof c.finish_reason === "string") this.finishReason = c.finish_reason;
         const text = typeof c.delta?.content === "string" ? c.delta.content : typeof c.text === "string" ? c.text : "";
         if (!text) continue;
-        this.outputTokens += countTextTokens(text);
+        this.streamed[0]!.push(Buffer.from(JSON.stringify(text).slice(1, -1)).toString("latin1"));
         this.firstTokenAt ??= this.now();
       }
       return `data: ${JSON.stringify(rest)}\n\n`;

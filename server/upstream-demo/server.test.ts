@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoListings } from "../../db/seed";
+import { countText } from "../tokens/encoders";
 import { DEMO_ENERGY_PROFILES, demoEnergyJoules, demoUpstreamCredential } from "./energy-profiles";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "./server";
 
@@ -14,6 +15,12 @@ beforeAll(async () => {
 afterAll(() => upstream.close());
 
 const expectedText = (prompt: string, max?: number) => completionWords(prompt).slice(0, max).join(" ");
+/** The words of the answer to `prompt` that fit in `max` tokens, as the demo says them. */
+const fitting = (prompt: string, max: number, t: "llama3" | "o200k_base") => {
+  let words = completionWords(prompt);
+  while (countText(t, words.join(" ")) > max) words = words.slice(0, -1);
+  return words.join(" ");
+};
 
 describe("demo upstream, through the official openai client", () => {
   it("lists models", async () => {
@@ -28,9 +35,10 @@ describe("demo upstream, through the official openai client", () => {
     expect(a.choices[0]!.message.content).toBe(b.choices[0]!.message.content);
     expect(a.choices[0]!.message.content).toBe(expectedText("user: What is a token?"));
     expect(a.choices[0]!.finish_reason).toBe("stop");
+    // Llama 3's tokenizer for a llama-3 model; 3 per message and 3 priming the reply, as OpenAI counts chats.
     expect(a.usage).toMatchObject({
-      prompt_tokens: 4 + 4, // 16 characters ≈ 4 tokens + 4 of chat overhead
-      completion_tokens: completionWords("user: What is a token?").length,
+      prompt_tokens: 3 + countText("llama3", "user") + countText("llama3", "What is a token?") + 3,
+      completion_tokens: countText("llama3", expectedText("user: What is a token?")),
       prompt_tokens_details: { cached_tokens: 0 },
     });
     expect(a.usage!.total_tokens).toBe(a.usage!.prompt_tokens + a.usage!.completion_tokens);
@@ -44,16 +52,20 @@ describe("demo upstream, through the official openai client", () => {
 
   it("honours max_tokens and says it stopped for length", async () => {
     const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "long story" }], max_tokens: 3 });
-    expect(r.usage!.completion_tokens).toBe(3);
-    expect(r.choices[0]!.message.content!.split(" ")).toHaveLength(3);
+    expect(r.choices[0]!.message.content).toBe(fitting("user: long story", 3, "o200k_base"));
+    expect(r.usage!.completion_tokens).toBe(countText("o200k_base", r.choices[0]!.message.content!));
+    expect(r.usage!.completion_tokens).toBeLessThanOrEqual(3);
     expect(r.choices[0]!.finish_reason).toBe("length");
   });
 
   it("reports cached tokens for long prompts", async () => {
-    const content = "x".repeat(4 * 2000);
+    const content = "The quick brown fox jumps over the lazy dog. ".repeat(200);
     const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content }], max_tokens: 1 });
-    expect(r.usage!.prompt_tokens).toBe(2004);
-    expect(r.usage!.prompt_tokens_details!.cached_tokens).toBe(896);
+    const prompt = 3 + countText("o200k_base", "user") + countText("o200k_base", content) + 3;
+    expect(r.usage!.prompt_tokens).toBe(prompt);
+    // Half the prompt, in whole 128-token blocks.
+    expect(prompt).toBeGreaterThan(1024);
+    expect(r.usage!.prompt_tokens_details!.cached_tokens).toBe(Math.floor(prompt / 2 / 128) * 128);
   });
 
   it("streams the same text, with a final usage chunk when asked", async () => {
@@ -75,9 +87,9 @@ describe("demo upstream, through the official openai client", () => {
         usage = chunk.usage;
       }
     }
-    expect(text).toBe(expectedText("user: stream me", 5));
+    expect(text).toBe(fitting("user: stream me", 5, "o200k_base"));
     expect(finish).toBe("length");
-    expect(usage).toMatchObject({ completion_tokens: 5, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(usage).toMatchObject({ completion_tokens: countText("o200k_base", text), prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it("sends no usage chunk unless asked", async () => {
@@ -87,8 +99,8 @@ describe("demo upstream, through the official openai client", () => {
 
   it("answers legacy completions, streaming and not", async () => {
     const r = await client.completions.create({ model: "m", prompt: "Once upon", max_tokens: 4 });
-    expect(r.choices[0]!.text).toBe(expectedText("Once upon", 4));
-    expect(r.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
+    expect(r.choices[0]!.text).toBe(fitting("Once upon", 4, "o200k_base"));
+    expect(r.usage).toMatchObject({ prompt_tokens: countText("o200k_base", "Once upon"), completion_tokens: countText("o200k_base", r.choices[0]!.text) });
     let text = "";
     for await (const c of await client.completions.create({ model: "m", prompt: "Once upon", max_tokens: 4, stream: true })) text += c.choices[0]?.text ?? "";
     expect(text).toBe(r.choices[0]!.text);
@@ -104,7 +116,7 @@ describe("demo upstream, through the official openai client", () => {
     expect(Math.hypot(...a!)).toBeCloseTo(1, 5);
     const floats = await client.embeddings.create({ model: "demo-embed-small", input: "alpha", encoding_format: "float", dimensions: 8 });
     expect(floats.data[0]!.embedding).toHaveLength(8);
-    expect(r.usage.prompt_tokens).toBe(2 + 1 + 2);
+    expect(r.usage.prompt_tokens).toBe(2 * countText("o200k_base", "alpha") + countText("o200k_base", "beta"));
   });
 
   it("refuses a wrong key like OpenAI does", async () => {

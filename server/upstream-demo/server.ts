@@ -1,16 +1,21 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { countText } from "../tokens/encoders";
 import { demoEnergyJoules, type EnergyProfile, energyProfileFor } from "./energy-profiles";
+import { chatPromptTokens, textInputTokens } from "../tokens/prompt";
+import { DEFAULT_TOKENIZER, type Tokenizer } from "../tokens/rules";
 
 /**
  * A small OpenAI-compatible upstream for local runs and tests: chat and text
  * completions (streaming or not), embeddings and the model list. Output is a
  * pure function of the request, so tests can assert on it; `delayMs` (time to
  * first token) and `tokensPerSecond` make it behave like a real model server.
- * Listings with a simulated hardware profile (./energy-profiles.ts) report the
- * energy of each response, by header or in the usage object.
- * Plain node:http so it carries no dependencies.
+ * Its usage counts come from the same tokenizers and rules as the proxy's (server/tokens/),
+ * with the tokenizer its model's listings declare (demoTokenizer), so the proxy's estimate
+ * of a request equals the usage reported for it. Listings with a simulated hardware profile
+ * (./energy-profiles.ts) report the energy of each response, by header or in the usage object.
+ * Plain node:http otherwise.
  */
 
 export type DemoUpstreamOptions = {
@@ -23,6 +28,10 @@ export type DemoUpstreamOptions = {
   /** When set, requests must send `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   models?: string[];
+  /** Answer without `usage`, as some model servers do (the proxy then counts the tokens itself). */
+  omitUsage?: boolean;
+  /** The tokenizer per model, where it differs from demoTokenizer's choice. */
+  tokenizers?: Record<string, Tokenizer>;
 };
 
 export type DemoUpstream = { url: string; port: number; close: () => Promise<void> };
@@ -34,9 +43,9 @@ const VOCABULARY = (
   "small large fast slow green blue data graph value signal clear bright calm stream batch cache ledger"
 ).split(" ");
 
-/** Rough token count like the usual ~4 characters per token; at least 1 for non-empty text. */
-export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4));
+/** The tokenizer the demo counts a model's tokens with (and the demo seed declares): Llama 3's for Llama 3 models. */
+export function demoTokenizer(model: string): Tokenizer {
+  return model.startsWith("llama-3") ? "llama3" : DEFAULT_TOKENIZER;
 }
 
 function digest(text: string): Buffer {
@@ -108,6 +117,8 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
   const perToken = tps > 0 ? 1000 / tps : 0;
   let seq = 0;
 
+  const tokenizerOf = (model: string) => opts.tokenizers?.[model] ?? demoTokenizer(model);
+
   async function generate(
     res: http.ServerResponse,
     kind: "chat" | "text",
@@ -118,23 +129,26 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     call: DemoToolCall | null = null,
   ) {
     const model = typeof body.model === "string" ? body.model : "";
-    if (!model) return sendError(res, 400, "you must provide a model parameter");
+    const t = tokenizerOf(model);
     // A tool call's arguments are its output: they are what is streamed and counted.
     const words = call ? [call.arguments.slice(0, 12), call.arguments.slice(12)] : completionWords(promptText);
+    const joiner = call ? "" : " ";
     const max = body.max_tokens ?? body.max_completion_tokens;
-    const limit = typeof max === "number" && max >= 0 ? Math.floor(max) : words.length;
-    const out = words.slice(0, limit);
+    const limit = typeof max === "number" && max >= 0 ? Math.floor(max) : Infinity;
+    // As many words as fit in max_tokens, counted whole as the answer's text.
+    let out = words;
+    while (out.length > 0 && countText(t, out.join(joiner)) > limit) out = out.slice(0, -1);
+    const completionTokens = countText(t, out.join(joiner));
     const finish = out.length < words.length ? "length" : call ? "tool_calls" : "stop";
     const cached = cachedTokens(promptTokens);
-    const outputTokens = call ? countTokens(out.join("")) : out.length;
     const usage = {
       prompt_tokens: promptTokens,
-      completion_tokens: outputTokens,
-      total_tokens: promptTokens + outputTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
       prompt_tokens_details: { cached_tokens: cached },
       completion_tokens_details: { reasoning_tokens: 0 },
     };
-    const joules = energy && demoEnergyJoules(energy, promptTokens + out.length);
+    const joules = energy && demoEnergyJoules(energy, promptTokens + completionTokens);
     const energyHeader: Record<string, string> = energy?.via === "header" ? { "x-energy-joules": joules!.toFixed(6) } : {};
     if (energy?.via === "body") Object.assign(usage, { energy_joules: joules });
     const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-demo${++seq}`;
@@ -167,7 +181,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
               finish_reason: finish,
             }
           : { index: 0, text, logprobs: null, finish_reason: finish };
-      return sendJson(res, 200, { id, object, created, model, choices: [choice], usage }, energyHeader);
+      return sendJson(res, 200, { id, object, created, model, choices: [choice], ...(opts.omitUsage ? {} : { usage }) }, energyHeader);
     }
 
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...energyHeader });
@@ -186,7 +200,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     }
     chunk(kind === "chat" ? { index: 0, delta: {}, logprobs: null, finish_reason: finish } : { index: 0, text: "", logprobs: null, finish_reason: finish });
     const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
-    if (streamOptions?.include_usage) send({ id, object: chunkObject, created, model, choices: [], usage });
+    if (streamOptions?.include_usage && !opts.omitUsage) send({ id, object: chunkObject, created, model, choices: [], usage });
     res.end("data: [DONE]\n\n");
   }
 
@@ -209,18 +223,18 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       return sendError(res, 400, "We could not parse the JSON body of your request.");
     }
 
+    const model = typeof body.model === "string" ? body.model : "";
+    if (!model) return sendError(res, 400, "you must provide a model parameter");
     if (path === "/v1/chat/completions") {
       if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, 400, "messages must be a non-empty array");
       const messages = body.messages as { role?: string; content?: unknown }[];
       const text = messages.map((m) => `${m.role ?? "user"}: ${messageText(m.content)}`).join("\n");
-      // ~4 tokens of chat-format overhead per message, as OpenAI's counting has.
-      const promptTokens = messages.reduce((n, m) => n + 4 + countTokens(messageText(m.content)), 0);
-      return generate(res, "chat", body, text, promptTokens, energyProfileFor(req.headers.authorization), demoToolCall(body, text));
+      return generate(res, "chat", body, text, chatPromptTokens(tokenizerOf(model), body), energyProfileFor(req.headers.authorization), demoToolCall(body, text));
     }
     if (path === "/v1/completions") {
       const prompt = Array.isArray(body.prompt) ? body.prompt.map(String).join("") : typeof body.prompt === "string" ? body.prompt : null;
       if (prompt === null) return sendError(res, 400, "prompt must be a string");
-      return generate(res, "text", body, prompt, countTokens(prompt), energyProfileFor(req.headers.authorization));
+      return generate(res, "text", body, prompt, textInputTokens(tokenizerOf(model), body.prompt), energyProfileFor(req.headers.authorization));
     }
     if (path === "/v1/embeddings") {
       const inputs = Array.isArray(body.input) ? body.input.map(String) : typeof body.input === "string" ? [body.input] : null;
@@ -228,7 +242,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       const dims = typeof body.dimensions === "number" && body.dimensions > 0 ? Math.min(4096, Math.floor(body.dimensions)) : 16;
       const base64 = body.encoding_format === "base64";
       await sleep(delayMs);
-      const tokens = inputs.reduce((n, s) => n + countTokens(s), 0);
+      const tokens = textInputTokens(tokenizerOf(model), body.input);
       return sendJson(res, 200, {
         object: "list",
         model: body.model,
@@ -237,7 +251,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
           const embedding = base64 ? Buffer.from(new Float32Array(v).buffer).toString("base64") : v;
           return { object: "embedding", index, embedding };
         }),
-        usage: { prompt_tokens: tokens, total_tokens: tokens },
+        ...(opts.omitUsage ? {} : { usage: { prompt_tokens: tokens, total_tokens: tokens } }),
       });
     }
     return sendError(res, 404, `Unknown request URL: POST ${path}`);

@@ -1,0 +1,2 @@
+CREATE TYPE "public"."tokenizer" AS ENUM('o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base', 'llama3');--> statement-breakpoint
+ALTER TABLE "listings" ADD COLUMN "tokenizer" "tokenizer" DEFAULT 'o200k_base' NOT NULL;
