@@ -155,6 +155,12 @@ export const envSchema = z.object({
   USAGE_BACKLOG_MAX_BATCHES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   /** Shortest time between two settlement windows under load, milliseconds (idle, the settler looks every this long too). */
   SETTLEMENT_WINDOW_MS: z.coerce.number().int().min(10).max(10_000).default(3000),
+  /** Least severe log level written: trace, debug, info, warn, error, fatal, or silent. */
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** json: one JSON object per line (production, CI); pretty: one readable line per entry (`npm start` sets it). */
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
+  /** When set, each process also appends its JSON lines to `<LOG_DIR>/<process>-<pid>.log` (the test runs audit them for secrets). */
+  LOG_DIR: z.string().min(1).optional(),
   /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
   SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });
@@ -177,6 +183,19 @@ let cached: Env | undefined;
 export function env(): Env {
   cached ??= parseEnv(process.env);
   return cached;
+}
+
+const logSchema = envSchema.pick({ LOG_LEVEL: true, LOG_FORMAT: true, LOG_DIR: true });
+
+/**
+ * The logging variables alone: a process logs even when the rest of its configuration is
+ * invalid (that error is the first thing it logs).
+ */
+export function logEnv(source: Record<string, string | undefined> = process.env): z.infer<typeof logSchema> {
+  const result = logSchema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  throw new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
 }
 
 /** The API key pepper; the launcher generates one for local runs. */

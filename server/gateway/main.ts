@@ -3,6 +3,7 @@
 import path from "node:path";
 import { env, EnvError } from "../env";
 import { parseUsd } from "../ledger/money";
+import { initProcessLogger } from "../lib/logger";
 import { trpcBackend } from "./backend";
 import { outboundPolicyFrom } from "../lib/outbound-policy";
 import { startGateway, upstreamCaps } from "./server";
@@ -32,10 +33,14 @@ function config() {
   };
 }
 
+const log = initProcessLogger("proxy");
+
 try {
   const c = config();
   const gateway = await startGateway(c.gateway, { port: c.port, host: c.host });
-  console.log(`proxy (OpenAI-compatible) listening on ${gateway.url}/v1, backend ${c.backendUrl}`);
+  const backend = new URL(c.backendUrl);
+  backend.username = backend.password = "";
+  log.info({ url: `${gateway.url}/v1`, backend: backend.href }, `proxy (OpenAI-compatible) listening on ${gateway.url}/v1`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -43,7 +48,7 @@ try {
     void gateway.close().then(
       () => process.exit(0),
       (err: Error) => {
-        console.error(err);
+        log.error({ err }, "proxy did not stop cleanly");
         process.exit(1);
       },
     );
@@ -51,6 +56,7 @@ try {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 } catch (err) {
-  console.error(err instanceof EnvError ? err.message : err);
+  if (err instanceof EnvError) log.fatal(err.message);
+  else log.fatal({ err }, "proxy failed to start");
   process.exit(1);
 }
