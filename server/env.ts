@@ -13,6 +13,8 @@ const bool = z
   .optional()
   .transform((v) => v === "true" || v === "1");
 
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
 export const envSchema = z.object({
@@ -156,7 +158,9 @@ export const envSchema = z.object({
   /** Shortest time between two settlement windows under load, milliseconds (idle, the settler looks every this long too). */
   SETTLEMENT_WINDOW_MS: z.coerce.number().int().min(10).max(10_000).default(3000),
   /** Least severe log level written: trace, debug, info, warn, error, fatal, or silent. */
-  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Least severe level also written to the console when LOG_DIR is set (its files get LOG_LEVEL); the test runs keep their output to warnings. */
+  LOG_CONSOLE_LEVEL: z.enum(LOG_LEVELS).optional(),
   /** json: one JSON object per line (production, CI); pretty: one readable line per entry (`npm start` sets it). */
   LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
   /** When set, each process also appends its JSON lines to `<LOG_DIR>/<process>-<pid>.log` (the test runs audit them for secrets). */
@@ -185,7 +189,7 @@ export function env(): Env {
   return cached;
 }
 
-const logSchema = envSchema.pick({ LOG_LEVEL: true, LOG_FORMAT: true, LOG_DIR: true });
+const logSchema = envSchema.pick({ LOG_LEVEL: true, LOG_CONSOLE_LEVEL: true, LOG_FORMAT: true, LOG_DIR: true });
 
 /**
  * The logging variables alone: a process logs even when the rest of its configuration is

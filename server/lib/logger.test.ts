@@ -72,7 +72,7 @@ describe("the logger", () => {
 
   it("also appends its lines to LOG_DIR/<process>-<pid>.log", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tm-log-"));
-    const log = createLogger("worker", { settings: { LOG_LEVEL: "info", LOG_FORMAT: "json", LOG_DIR: dir } });
+    const log = createLogger("worker", { settings: { LOG_LEVEL: "info", LOG_CONSOLE_LEVEL: "silent", LOG_FORMAT: "json", LOG_DIR: dir } });
     log.info({ windowId: "w1" }, "window settled");
     const file = path.join(dir, `worker-${process.pid}.log`);
     expect(JSON.parse(fs.readFileSync(file, "utf8").trim().split("\n").at(-1)!)).toMatchObject({ process: "worker", windowId: "w1" });

@@ -35,7 +35,7 @@ const SECRET_FIELDS = [
 export const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => (f.startsWith("[") ? `*${f}` : `*.${f}`)), "*.headers.authorization"];
 
 /** API key secrets (`tm_` + 43 base62 characters, server/keys/secret.ts) and Stripe secrets, wherever they appear in a text. */
-const SECRET_TEXT = /\btm_[0-9A-Za-z]{43}\b|\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z_]+|\bwhsec_[0-9A-Za-z_]+/g;
+export const SECRET_TEXT = /\btm_[0-9A-Za-z]{43}\b|\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z_]+|\bwhsec_[0-9A-Za-z_]+/g;
 
 /** A text with every key-shaped secret in it replaced (free of cost when none can be there). */
 export function scrubSecrets(text: string): string {
@@ -78,10 +78,9 @@ function streams(name: string, e: LogSettings, opts: { fd: 1 | 2 }): Destination
       : pino.destination({ dest: opts.fd, sync: true });
   if (!e.LOG_DIR) return main;
   const file = pino.destination({ dest: path.join(e.LOG_DIR, `${name}-${process.pid}.log`), sync: true, mkdir: true });
-  return pino.multistream([
-    { stream: main, level: "trace" },
-    { stream: file, level: "trace" },
-  ]);
+  // A stream's level below the logger's changes nothing; "silent" is no level multistream knows, so it keeps the console out.
+  const consoleLevel = e.LOG_CONSOLE_LEVEL ?? e.LOG_LEVEL;
+  return pino.multistream([...(consoleLevel === "silent" ? [] : [{ stream: main, level: consoleLevel }]), { stream: file, level: "trace" as const }]);
 }
 
 /** A logger named for its process (its `process` field and log file); `stream` replaces where lines go (tests). */
