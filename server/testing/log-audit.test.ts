@@ -48,6 +48,12 @@ describe("the log audit", () => {
     expect(findLeaks(dir)).toMatchObject([{ line: 1, secret: "tm_Z…" }]);
   });
 
+  it("catches a demo upstream credential (the seed's, never registered)", () => {
+    const { dir, log } = run([]);
+    log.warn({ upstream: "authorization: Bearer demo-upstream-key-demo-provider-llama-3.1-8b" }, "upstream refused");
+    expect(findLeaks(dir)).toMatchObject([{ line: 1, secret: "demo…" }]);
+  });
+
   it("catches a fixed secret passed by the run's configuration", () => {
     const { dir, log } = run([]);
     log.error({ pepper: "test-key-pepper-0123456789abcdef" }, "misconfigured");
