@@ -20,6 +20,13 @@ const processFiles = [
   "server/fleet/nats.test.ts",
 ];
 
+// Every process of a run (test workers, the proxies and settlers they start) also writes its log lines
+// here, one file per process; the log audit (server/testing/log-audit-setup.ts) greps them for secrets
+// when the run ends. The console gets warnings only; the files keep every line for reading after a run.
+process.env.LOG_DIR ??= path.resolve(".data/test-logs", `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`);
+process.env.LOG_CONSOLE_LEVEL ??= "warn";
+const logAudit = "server/testing/log-audit-setup.ts";
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -49,10 +56,11 @@ export default defineConfig({
           // threads without per-file isolation runs them; a fork per file costs seconds in start-up.
           pool: "threads",
           isolate: false,
+          globalSetup: [logAudit],
         },
       },
-      { extends: true, test: { name: "process", include: processFiles } },
-      { extends: true, test: { name: "integration", include: integrationFiles, globalSetup: ["server/testing/global-setup.ts"] } },
+      { extends: true, test: { name: "process", include: processFiles, globalSetup: [logAudit] } },
+      { extends: true, test: { name: "integration", include: integrationFiles, globalSetup: ["server/testing/global-setup.ts", logAudit] } },
     ],
   },
 });

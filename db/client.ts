@@ -2,6 +2,7 @@ import type { SQL } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
+import { processLogger } from "../server/lib/logger";
 import * as schema from "./schema";
 
 export type Db = NodePgDatabase<typeof schema>;
@@ -16,11 +17,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
 export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max });
   // An idle client losing its connection (server restart) must not crash the process.
-  pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  pool.on("error", (err) => processLogger().error({ err: err.message }, "idle database client error"));
   // Nor may a checked-out one between two queries (a transaction whose backend is terminated while
   // Node computes): the pool drops its idle listener while a client is out, so without this the
   // error is unhandled. The transaction's next query fails instead, and the pool discards the client.
-  pool.on("connect", (client) => client.on("error", (err) => console.error("[db] client error:", err.message)));
+  pool.on("connect", (client) => client.on("error", (err) => processLogger().error({ err: err.message }, "database client error")));
   return pool;
 }
 

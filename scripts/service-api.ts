@@ -5,12 +5,15 @@
 import { createDb, createPool } from "../db/client";
 import { createServiceApiServer } from "../server/api/standalone";
 import { serviceTokenMatcher } from "../server/auth/service-tokens";
+import { initProcessLogger } from "../server/lib/logger";
 
 const [url, port, token, mode] = process.argv.slice(2);
 if (!url || !port || !token) {
   console.error("usage: tsx scripts/service-api.ts <database-url> <port> <service-token>");
   process.exit(2);
 }
+// stdout carries the port line its parent reads; the log goes to stderr.
+initProcessLogger("service-api", { fd: 2 });
 const pool = createPool(url, 8);
 const server = createServiceApiServer(createDb(pool), serviceTokenMatcher(token, undefined), { usageSettlement: mode === "windowed" ? "windowed" : "inline" });
 server.listen(Number(port), "127.0.0.1", () => {

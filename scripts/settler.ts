@@ -8,6 +8,7 @@
 // "events": n}) and {"paused": point} when paused. The pool's connections carry application_name tm-settler, so a test finds the
 // window's backend in pg_stat_activity. Stops on SIGTERM (the window running finishes first).
 import { createDb, createPool } from "../db/client";
+import { initProcessLogger } from "../server/lib/logger";
 import type { WindowPoint } from "../server/usage/settler";
 import { startSettlerLoop } from "../server/worker/settler-loop";
 
@@ -35,13 +36,14 @@ if (!url || !Number.isInteger(intervalMs) || intervalMs < 0 || !Number.isInteger
   process.exit(2);
 }
 
+const log = initProcessLogger("settler", { fd: 2 });
 const dbUrl = new URL(url);
 dbUrl.searchParams.set("application_name", "tm-settler");
 const pool = createPool(dbUrl.toString(), 4);
 let paused = false;
 const loop = startSettlerLoop(createDb(pool), {
   intervalMs,
-  log: (line) => console.error(line),
+  log: (msg, fields) => log.error(fields ?? {}, msg),
   onWindow: (w) => console.log(JSON.stringify({ window: w.windowId, batches: w.batches, events: w.events })),
   window: {
     probe: async (at) => {

@@ -5,15 +5,21 @@
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { EnvError, parseEnv } from "../server/env";
+import { initProcessLogger } from "../server/lib/logger";
 import { buildIsStale } from "./lib/build";
 import { localSecret } from "./lib/local-secrets";
 import { usageNodeOptions } from "./lib/node-flags";
 import { openDatabase, prepareDatabase } from "./lib/database";
-import { logger, runPrefixed, runToEnd } from "./lib/run";
+import { runPrefixed, runToEnd } from "./lib/run";
 import { Supervised } from "./lib/supervise";
 
 const dev = process.argv.includes("--dev");
-const log = logger("start");
+// Every process it starts inherits this: one readable line per entry, behind the process's [name] prefix.
+process.env.LOG_FORMAT ??= "pretty";
+const logger = initProcessLogger("start");
+const log = (line: string) => logger.info(line);
+/** The banner for the person at the terminal (demo passwords and key): printed, never logged. */
+const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
 async function main() {
   const env = parseEnv(process.env);
@@ -68,10 +74,10 @@ async function main() {
       name,
       start,
       (why) => {
-        log(`${why}; stopping the platform`);
+        logger.error(`${why}; stopping the platform`);
         void shutdown(1);
       },
-      log,
+      (line) => logger.warn(line),
     );
     services.push(service);
     return service;
@@ -118,14 +124,14 @@ async function main() {
 
   log(`tokenmarket is starting at ${appUrl}`);
   if (signIns.length) {
-    log("demo sign-ins:");
-    for (const s of signIns) log(`  ${s.role.padEnd(10)} ${s.email.padEnd(36)} password: ${s.password}   (${s.org})`);
+    say("demo sign-ins:");
+    for (const s of signIns) say(`  ${s.role.padEnd(10)} ${s.email.padEnd(36)} password: ${s.password}   (${s.org})`);
   }
   if (demoKey) {
-    log(`demo API key (${demoKey.org})${demoKey.active ? "" : " — revoked or expired in this database; create a new one under Keys"}:`);
-    log(`  ${demoKey.secret}`);
+    say(`demo API key (${demoKey.org})${demoKey.active ? "" : " — revoked or expired in this database; create a new one under Keys"}:`);
+    say(`  ${demoKey.secret}`);
     const model = demoKey.exampleModel ?? "demo-provider/<model>";
-    log(
+    say(
       `  curl ${gatewayUrl}/chat/completions -H "Authorization: Bearer ${demoKey.secret}" -H "Content-Type: application/json" ` +
         `-d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`,
     );
@@ -133,6 +139,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof EnvError ? err.message : err);
+  if (err instanceof EnvError) logger.fatal(err.message);
+  else logger.fatal({ err }, "the platform failed to start");
   process.exit(1);
 });

@@ -13,6 +13,8 @@ const bool = z
   .optional()
   .transform((v) => v === "true" || v === "1");
 
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
 export const envSchema = z.object({
@@ -183,6 +185,14 @@ export const envSchema = z.object({
   USAGE_BUS_ACK_WAIT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Most usage messages a settler pulls and settles in one stage-1 transaction. */
   SETTLER_BATCH: z.coerce.number().int().min(1).max(5000).default(1000),
+  /** Least severe log level written: trace, debug, info, warn, error, fatal, or silent. */
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Least severe level also written to the console when LOG_DIR is set (its files get LOG_LEVEL); the test runs keep their output to warnings. */
+  LOG_CONSOLE_LEVEL: z.enum(LOG_LEVELS).optional(),
+  /** json: one JSON object per line (production, CI); pretty: one readable line per entry (`npm start` sets it). */
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
+  /** When set, each process also appends its JSON lines to `<LOG_DIR>/<process>-<pid>.log` (the test runs audit them for secrets). */
+  LOG_DIR: z.string().min(1).optional(),
   /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
   SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });
@@ -205,6 +215,19 @@ let cached: Env | undefined;
 export function env(): Env {
   cached ??= parseEnv(process.env);
   return cached;
+}
+
+const logSchema = envSchema.pick({ LOG_LEVEL: true, LOG_CONSOLE_LEVEL: true, LOG_FORMAT: true, LOG_DIR: true });
+
+/**
+ * The logging variables alone: a process logs even when the rest of its configuration is
+ * invalid (that error is the first thing it logs).
+ */
+export function logEnv(source: Record<string, string | undefined> = process.env): z.infer<typeof logSchema> {
+  const result = logSchema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  throw new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
 }
 
 /** The API key pepper; the launcher generates one for local runs. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { processLogger } from "./lib/logger";
 
 /** The one error type domain code throws. Mapped to tRPC and HTTP in one table below. */
 export type DomainErrorCode =
@@ -60,7 +61,7 @@ export const errorTable: Record<DomainErrorCode, { trpc: TrpcCode; http: number;
  */
 export function reportInternalError(err: unknown, where: string): { requestId: string; message: string } {
   const requestId = randomUUID();
-  console.error(`[internal error] ${where} (request ${requestId}):`, err);
+  processLogger().error({ requestId, where, err }, "internal error");
   return { requestId, message: `Something went wrong on our side. If it persists, quote request ${requestId}.` };
 }
 

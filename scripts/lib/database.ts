@@ -3,6 +3,7 @@ import { createDb, createPool } from "../../db/client";
 import { migrateDb } from "../../db/migrate";
 import { seedDemo, seedDemoCredits, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
 import { parseEncryptionKey } from "../../server/lib/encryption-key";
+import { processLogger } from "../../server/lib/logger";
 import type { Env } from "../../server/env";
 import { startPgChild, type PgChild } from "./pg-child";
 import { logger } from "./run";
@@ -18,7 +19,7 @@ export type Database = { url: string; embedded?: PgChild; seed: boolean };
 export async function openDatabase(env: Env): Promise<Database> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, seed: wantsDemoSeed(env, false) };
   const dataDir = path.resolve(env.DATA_DIR, "pg");
-  logger("start")(`starting embedded PostgreSQL on port ${env.PG_PORT} (data in ${path.relative(process.cwd(), dataDir)})`);
+  processLogger().info(`starting embedded PostgreSQL on port ${env.PG_PORT} (data in ${path.relative(process.cwd(), dataDir)})`);
   const embedded = await startPgChild({ dataDir, port: env.PG_PORT, database: "tokenmarket", onLog: logger("db") });
   return { url: embedded.url, embedded, seed: wantsDemoSeed(env, true) };
 }

@@ -9,7 +9,8 @@ export function logger(name: string): (line: string) => void {
   const color = process.stdout.isTTY ? colors[next++ % colors.length]! : "";
   const reset = process.stdout.isTTY ? "\x1b[0m" : "";
   const prefix = `${color}[${name}]${reset} `;
-  return (line) => process.stdout.write(prefix + line + "\n");
+  // A JSON log line names its process itself (LOG_FORMAT=json), and stays parseable without the prefix.
+  return (line) => process.stdout.write(line.startsWith('{"level"') ? `${line}\n` : prefix + line + "\n");
 }
 
 /** Spawns a long-running child whose output is printed line by line with a prefix. */

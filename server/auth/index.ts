@@ -6,6 +6,7 @@ import GitHub from "next-auth/providers/github";
 import { accounts, sessions, users, verificationTokens } from "../../db/schema";
 import { getDb } from "../db";
 import { signInLimits, webEnv } from "../env";
+import { processLogger } from "../lib/logger";
 import { clientIp } from "./client-ip";
 import { checkPasswordSignIn } from "./users";
 
@@ -51,7 +52,7 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
     logger: {
       error(error: Error) {
         if (error.name === "CredentialsSignin" || (error as { type?: string }).type === "CredentialsSignin") return;
-        console.error("[auth]", error);
+        processLogger().error({ err: error }, "auth error");
       },
     },
     providers,

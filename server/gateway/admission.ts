@@ -68,7 +68,7 @@ function chooseRoute(
 }
 
 function catalogDown(s: GatewayState, err: unknown, refuse: Refuse): null {
-  s.log(`catalog unavailable: ${(err as Error).message}`);
+  s.log("catalog unavailable", { err });
   refuse(unavailable("backend_unavailable", "The model catalog is not available right now; try again shortly"));
   return null;
 }
@@ -192,7 +192,7 @@ function granted(got: Hold | Refusal, a: Ask, refuse: Refuse): Held | null {
 }
 
 function creditDown(s: GatewayState, err: unknown, refuse: Refuse): null {
-  s.log(`credit reservation failed: ${(err as Error).message}`);
+  s.log("credit reservation failed", { err });
   refuse(unavailable("backend_unavailable", "Credit could not be reserved right now; try again shortly"));
   return null;
 }

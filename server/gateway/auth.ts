@@ -25,7 +25,7 @@ async function resolveKey(state: GatewayState, secret: string): Promise<Authenti
   try {
     return activeKey(await state.keys.resolve(secret));
   } catch (err) {
-    state.log(`key resolution failed: ${(err as Error).message}`);
+    state.log("key resolution failed", { err });
     return unavailable("backend_unavailable", "The API key could not be checked right now; try again shortly");
   }
 }

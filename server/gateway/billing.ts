@@ -22,9 +22,13 @@ export function billRequest(s: GatewayState, r: Request, listing: RoutingListing
   const costNano = checked.costNano;
   if (checked.anomaly) {
     s.metrics.usageAnomalies.inc({ listing: listing.slug });
-    s.log(
-      `usage anomaly on ${listing.slug}, request ${r.requestId}: ${checked.anomaly}; billed ${promptTokens}/${outputTokens}/${cachedTokens} (prompt/output/cached) instead of ${reported.promptTokens}/${reported.completionTokens}/${reported.cachedTokens}`,
-    );
+    s.log("usage anomaly", {
+      requestId: r.requestId,
+      listing: listing.slug,
+      anomaly: checked.anomaly,
+      billed: [promptTokens, outputTokens, cachedTokens],
+      reported: [reported.promptTokens, reported.completionTokens, reported.cachedTokens],
+    });
   }
   const bill: Bill = { costNano, estimated, promptTokens, outputTokens, cachedTokens };
   // Energy is checked against the billed tokens, after the cost is fixed: it describes the request, never prices it.
@@ -60,6 +64,24 @@ export function billRequest(s: GatewayState, r: Request, listing: RoutingListing
     }),
   };
   s.reporter.record(event, then && (() => then(bill)));
+  // The request's one line: its id is the usage event's, which the backend's ingest and settlement lines carry on.
+  s.logger.info(
+    {
+      requestId: r.requestId,
+      endpoint: r.endpoint,
+      listing: listing.slug,
+      keyId: r.key.keyId,
+      status: o.status,
+      upstreamStatus: o.upstreamStatus,
+      inputTokens: event.inputTokens,
+      outputTokens,
+      cachedTokens,
+      costNano: String(costNano),
+      estimated,
+      ms: ended - r.started,
+    },
+    "request billed",
+  );
   s.credit.settle(r.hold, costNano);
   s.keys.addSpend(r.key.keyId, costNano);
   s.rates.adjustTokens(r.key.keyId, promptTokens + outputTokens - r.promptTokens, ended);

@@ -8,6 +8,7 @@ import { routingInput } from "../contract/catalog";
 import { generationInput, releaseInput, reserveInput, usageEvent, usageEventWire } from "../usage/contract";
 import { ingestAnswerJson } from "../usage/ingest-wire";
 import type { FakeBackend } from "./fake-backend";
+import { registerSecrets } from "../testing/secrets";
 
 /**
  * Serves a FakeBackend over tRPC with the real procedure paths (and the lean usage
@@ -16,6 +17,7 @@ import type { FakeBackend } from "./fake-backend";
  * does, to keep the backend's cost out of the proxy's numbers).
  */
 export async function serveFakeBackend(backend: FakeBackend, serviceToken: string): Promise<{ url: string; close: () => Promise<void> }> {
+  registerSecrets(serviceToken, ...backend.listings.map((l) => l.upstreamCredential));
   const t = initTRPC.context<{ token: string | null }>().create({ transformer: superjson });
   const authed = t.procedure.use(({ ctx, next }) => {
     if (ctx.token !== serviceToken) throw new Error("bad service token");

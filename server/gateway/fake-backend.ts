@@ -2,6 +2,7 @@ import { usageCostNano } from "../ledger/money";
 import { uuidv7 } from "../lib/ids";
 import type { UsageEvent } from "../usage/contract";
 import type { Backend, KeyResolution, RoutingListing } from "./backend";
+import { registerSecrets } from "../testing/secrets";
 import { demoTokenizer } from "../upstream-demo/server";
 
 /**
@@ -35,6 +36,7 @@ export class FakeBackend implements Backend {
   }
 
   addKey(secret: string, orgId: string, overrides: Partial<Extract<KeyResolution, { status: "active" }>> = {}) {
+    registerSecrets(secret);
     const keyId = overrides.keyId ?? uuidv7();
     this.keys.set(secret, {
       status: "active",

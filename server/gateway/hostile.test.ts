@@ -131,7 +131,8 @@ describe("hostile token counts", () => {
     // What the upstream claimed travels with the event, for finance (usage_anomalies).
     expect(e!.anomaly).toMatchObject({ reportedOutputTokens: MAX_TOKENS * N * 1000, reason: expect.stringContaining("max_tokens × n") });
     expect(await anomalies("usage-over-max")).toBe(before + 1);
-    expect(proxy.output.some((l) => l.includes("usage anomaly on hostile/usage-over-max") && l.includes(r.id))).toBe(true);
+    const line = proxy.output.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "usage anomaly" && l.requestId === r.id);
+    expect(line).toMatchObject({ level: 40, listing: "hostile/usage-over-max", reported: [expect.any(Number), MAX_TOKENS * N * 1000, 0] });
   });
 });
 

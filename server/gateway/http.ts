@@ -1,5 +1,6 @@
 import type http from "node:http";
 import type { Duplex } from "node:stream";
+import type { LogLine } from "../lib/logger";
 import type { Dialect } from "./dialects/types";
 import { errorBody, type ApiError } from "./openai-errors";
 
@@ -37,8 +38,8 @@ export function sendError(res: http.ServerResponse, e: ApiError, headers: Record
 }
 
 /** 500 for a fault of ours; the client gets the request id to quote, the log gets the stack once. */
-export function sendInternalError(res: http.ServerResponse, log: (line: string) => void, err: unknown, requestId: string) {
-  log(`request ${requestId} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+export function sendInternalError(res: http.ServerResponse, log: LogLine, err: unknown, requestId: string) {
+  log("request failed", { requestId, err });
   if (res.headersSent) return void res.destroy();
   sendError(
     res,

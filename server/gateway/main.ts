@@ -6,6 +6,7 @@ import { busConfigFrom } from "../fleet/bus-rules";
 import { openNatsLink } from "../fleet/nats";
 import { usagePublisher } from "../fleet/usage-bus";
 import { parseUsd } from "../ledger/money";
+import { initProcessLogger } from "../lib/logger";
 import { trpcBackend } from "./backend";
 import { outboundPolicyFrom } from "../lib/outbound-policy";
 import { startGateway, upstreamCaps } from "./server";
@@ -41,10 +42,14 @@ function config() {
   };
 }
 
+const log = initProcessLogger("proxy");
+
 try {
   const c = config();
   const gateway = await startGateway(c.gateway, { port: c.port, host: c.host });
-  console.log(`proxy (OpenAI-compatible) listening on ${gateway.url}/v1, backend ${c.backendUrl}${c.nats ? ", usage on the NATS bus" : ""}`);
+  const backend = new URL(c.backendUrl);
+  backend.username = backend.password = "";
+  log.info({ url: `${gateway.url}/v1`, backend: backend.href }, `proxy (OpenAI-compatible) listening on ${gateway.url}/v1${c.nats ? ", usage on the NATS bus" : ""}`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -55,7 +60,7 @@ try {
       .then(
         () => process.exit(0),
         (err: Error) => {
-          console.error(err);
+          log.error({ err }, "proxy did not stop cleanly");
           process.exit(1);
         },
       );
@@ -63,6 +68,7 @@ try {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 } catch (err) {
-  console.error(err instanceof EnvError ? err.message : err);
+  if (err instanceof EnvError) log.fatal(err.message);
+  else log.fatal({ err }, "proxy failed to start");
   process.exit(1);
 }

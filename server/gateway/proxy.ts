@@ -74,6 +74,7 @@ export class GatewayProxy {
     // Returned unnamed: under tsx (esbuild keepNames) a named closure costs a defineProperty per request.
     return (e: ApiError) => {
       this.count(endpoint, e.status, started, false);
+      this.s.logger.info({ requestId: headers["x-request-id"], endpoint, status: e.status, code: e.code }, "request refused");
       sendError(res, e, headers, dialect);
     };
   }
@@ -182,7 +183,7 @@ export class GatewayProxy {
         if (clientGone) return this.s.credit.settle(hold, 0n);
         this.s.metrics.upstreamFailures.inc({ listing: listing.slug });
         lastFailure = `${listing.slug}: ${err instanceof OutboundRefused ? err.message : "could not connect or did not answer in time"}`;
-        if (err instanceof OutboundRefused) this.s.log(`upstream of ${listing.slug} refused by the outbound policy: ${err.message}`);
+        if (err instanceof OutboundRefused) this.s.log("upstream refused by the outbound policy", { requestId: r.requestId, listing: listing.slug, err });
         continue;
       }
       const status = upstream.statusCode;

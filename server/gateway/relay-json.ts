@@ -54,7 +54,7 @@ export function relayJson(x: Relay) {
       chunks.length = 0;
       s.credit.settle(r.hold, 0n);
       if (x.clientGone()) return;
-      if (!(err instanceof Breach)) s.log(`upstream answer from ${listing.slug} broke: ${err.message}`);
+      if (!(err instanceof Breach)) s.log("upstream answer broke", { requestId: r.requestId, listing: listing.slug, err });
       x.count(r.endpoint, 502, r.started, false);
       sendError(
         res,

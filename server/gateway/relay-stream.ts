@@ -96,7 +96,7 @@ export function relayStream(x: Relay) {
     },
     fault(err: unknown) {
       // Whatever went wrong is ours: the buyer gets an error event, what streamed is billed.
-      s.log(`relaying ${r.requestId} from ${listing.slug} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      s.log("relaying failed", { requestId: r.requestId, listing: listing.slug, err });
       body.destroy();
       if (!done)
         on.end(
@@ -128,7 +128,7 @@ export function relayStream(x: Relay) {
   body.on("error", (err: Error) => {
     try {
       if (x.clientGone()) return on.end("aborted", null);
-      if (!(err instanceof Breach)) s.log(`upstream stream from ${listing.slug} broke: ${err.message}`);
+      if (!(err instanceof Breach)) s.log("upstream stream broke", { requestId: r.requestId, listing: listing.slug, err });
       const why = err instanceof Breach ? err.message : "The provider's stream broke off";
       on.end("error", apiError("UPSTREAM_FAILED", "upstream_error", `${why}; the tokens streamed so far are billed`));
     } catch (e) {

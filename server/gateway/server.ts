@@ -5,6 +5,7 @@ import client from "prom-client";
 import { whPer1M } from "../catalog/energy";
 import { usdDecimal } from "../ledger/money";
 import { isUuid, uuidv7 } from "../lib/ids";
+import { processLogger, type LogLine } from "../lib/logger";
 import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
@@ -110,7 +111,7 @@ async function generation(state: GatewayState, key: ActiveKey, url: URL, res: ht
   try {
     g = await state.config.backend.generation({ id, keyId: key.keyId });
   } catch (err) {
-    state.log(`generation lookup failed: ${(err as Error).message}`);
+    state.log("generation lookup failed", { err });
     return sendError(res, unavailable("backend_unavailable", "The generation could not be looked up right now; try again shortly"));
   }
   if (!g)
@@ -179,11 +180,12 @@ export function holdLife(maxRequestMs: number) {
 
 export async function startGateway(given: GatewayConfig, listen: { port: number; host?: string }): Promise<Gateway> {
   const config = { maxRequestMs: 150_000, upstreamIdleMs: 60_000, ...upstreamCaps, ...given };
-  const log = config.log ?? ((line: string) => console.log(line));
+  const logger = config.logger ?? processLogger();
+  const log: LogLine = config.log ?? ((msg, fields) => logger.warn(fields ?? {}, msg));
   const { spool, replay } = Spool.open({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, log });
   const reporter = new UsageReporter(config.usageSink ?? config.backend, { spool, flushMs: config.reportFlushMs, log });
   if (replay.length) {
-    log(`replaying ${replay.length} usage events left in the spool by the previous run`);
+    log("replaying usage events left in the spool by the previous run", { events: replay.length });
     reporter.enqueue(replay);
   }
   const metrics = createMetrics();
@@ -204,6 +206,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
     spool,
     metrics,
     log,
+    logger,
   };
   new client.Gauge({
     name: "gateway_usage_unreported",
@@ -243,7 +246,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
   // Load the catalog now so the first request does not wait for it (the web app may still be starting). Listening
   // waits for it a little: loading the listings' tokenizers (catalog-cache.ts) blocks for seconds, which requests
   // in flight would not survive (their backend connections time out meanwhile).
-  const firstLoad = Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
+  const firstLoad = Promise.resolve(state.catalog.get()).catch((err: Error) => log("catalog not loaded yet; retrying on demand", { err }));
   await Promise.race([firstLoad, new Promise((r) => setTimeout(r, FIRST_CATALOG_WAIT_MS).unref())]);
   const agent = outboundAgent(config.outbound, {
     connections: 256,
@@ -287,7 +290,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
         if (id === undefined)
           return sendError(res, apiError("INVALID_INPUT", "invalid_url", "The model id in the URL is not valid percent-encoding", { param: "model" }));
         return listModels(state, res, id).catch((err: Error) => {
-          log(`model list failed: ${err.message}`);
+          log("model list failed", { err });
           sendError(res, unavailable("backend_unavailable", "The model list is not available right now"));
         });
       }
@@ -344,7 +347,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
           server.closeIdleConnections();
         });
         const left = await reporter.flush(Date.now() + 10_000);
-        if (left) log(`${left} usage events stay in the spool for the next start`);
+        if (left) log("usage events stay in the spool for the next start", { events: left });
         await state.credit.releaseIdle(true);
         spool.close();
         await agent.close();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
+import { registerSecrets } from "../testing/secrets";
 
 /**
  * Starts the proxy as its own process, as scripts/start.ts does in
@@ -24,8 +25,10 @@ export function freePort(): Promise<number> {
 
 export async function spawnGateway(env: Record<string, string>, port?: number): Promise<GatewayProcess> {
   const p = port ?? (await freePort());
+  registerSecrets(env.SERVICE_TOKEN, env.GATEWAY_METRICS_TOKEN);
   const child = spawn(process.execPath, ["--import", "tsx", path.resolve("server/gateway/main.ts")], {
-    env: { ...process.env, GATEWAY_HOST: "127.0.0.1", NODE_ENV: "production", ...env, GATEWAY_PORT: String(p) },
+    // Its info lines on the console too: tests read them (and wait for "listening on").
+    env: { ...process.env, GATEWAY_HOST: "127.0.0.1", NODE_ENV: "production", LOG_CONSOLE_LEVEL: "info", ...env, GATEWAY_PORT: String(p) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];

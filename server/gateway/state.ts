@@ -1,3 +1,4 @@
+import type { Logger, LogLine } from "../lib/logger";
 import type { OutboundPolicy } from "../lib/outbound-policy";
 import type { Backend } from "./backend";
 import type { CatalogCache } from "./catalog-cache";
@@ -42,7 +43,10 @@ export type GatewayConfig = {
   keyPollMs?: number;
   reportFlushMs?: number;
   creditIdleMs?: number;
-  log?: (line: string) => void;
+  /** Where trouble is reported (warn level of `logger` when absent). */
+  log?: LogLine;
+  /** The per-request lines; the process's logger when absent. */
+  logger?: Logger;
 };
 
 export type GatewayState = {
@@ -54,5 +58,6 @@ export type GatewayState = {
   reporter: UsageReporter;
   spool: Spool;
   metrics: Metrics;
-  log: (line: string) => void;
+  log: LogLine;
+  logger: Logger;
 };

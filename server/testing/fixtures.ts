@@ -8,6 +8,7 @@ import { serviceTokenMatcher } from "../auth/service-tokens";
 import type { PaymentsRuntime, SessionUser } from "../api/trpc";
 import { createPayments } from "../payments/config";
 import { receiveWebhook } from "../payments/webhook";
+import { registerSecrets } from "./secrets";
 
 const unique = () => randomBytes(4).toString("hex");
 
@@ -40,6 +41,7 @@ export const TEST_SERVICE_TOKEN = "test-platform-service-token-0123456789abcdef"
 export const testServiceTokens = serviceTokenMatcher(TEST_SERVICE_TOKEN, undefined);
 
 export const TEST_LOCAL_WEBHOOK_SECRET = "whsec_local_test_secret_0123456789";
+registerSecrets(TEST_SERVICE_TOKEN, TEST_LOCAL_WEBHOOK_SECRET);
 
 /** Local-checkout payments whose webhook deliveries go straight to the handler (no HTTP). */
 export function testPaymentsRuntime(db: Db): PaymentsRuntime {

@@ -1,6 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPayments, type Payments } from "../payments/config";
+import { registerSecrets } from "./secrets";
+
+const STANDIN_SECRET_KEY = "sk_test_standin";
 
 /**
  * A stateful stand-in for the parts of api.stripe.com that Connect payouts use, at a local
@@ -37,6 +40,7 @@ function nested(body: URLSearchParams, prefix: string): Record<string, string> {
 }
 
 export async function startStripeStandIn(webhookSecret: string): Promise<StripeStandIn> {
+  registerSecrets(webhookSecret, STANDIN_SECRET_KEY);
   const state: Omit<StripeStandIn, "payments" | "close"> = { transfers: [], accounts: [], requests: [] };
   const answered = new Map<string, { status: number; json: object }>();
   const now = () => Math.floor(Date.now() / 1000);
@@ -99,6 +103,6 @@ export async function startStripeStandIn(webhookSecret: string): Promise<StripeS
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
-  const payments = createPayments({ secretKey: "sk_test_standin", webhookSecret, apiHost: { host: "127.0.0.1", port, protocol: "http" } });
+  const payments = createPayments({ secretKey: STANDIN_SECRET_KEY, webhookSecret, apiHost: { host: "127.0.0.1", port, protocol: "http" } });
   return Object.assign(state, { payments, close: () => new Promise<void>((r) => server.close(() => r())) });
 }

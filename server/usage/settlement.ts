@@ -5,6 +5,7 @@ import type { ServiceIdentity } from "../auth/service-tokens";
 import { env } from "../env";
 import { DomainError } from "../errors";
 import { uuidv7Time } from "../lib/ids";
+import { processLogger } from "../lib/logger";
 import { pgArray } from "../lib/pg-array";
 import { formatUsd } from "../ledger/money";
 import { recordAnomalies, type AnomalyInput } from "./anomalies";
@@ -132,6 +133,7 @@ export async function reportUsage(db: Db, p: ReportOptions & { events: readonly 
     await ensurePartitions(db, { from: new Date(Math.min(...times)), to: new Date(Math.max(...times)) });
     const { outcome, batchSeq } = await withRetry(() => db.transaction((tx) => accept(tx, candidates, opts, now)));
     for (const c of candidates) results[c.index] = outcome.get(c.event.id)!;
+    if (batchSeq !== null) logBatch(batchSeq, opts.service, candidates, outcome);
     if (batchSeq !== null && (opts.settle ?? "inline") === "inline") await settleThrough(db, { seq: batchSeq });
     await recordAnomalies(db, { anomalies: anomaliesOf(candidates, outcome) });
   }
@@ -145,6 +147,23 @@ export async function reportUsage(db: Db, p: ReportOptions & { events: readonly 
     else results[r.index] = rejected(first.id, "id: appears twice in this batch with different fields (the first was taken)");
   }
   return results as EventResult[];
+}
+
+/**
+ * The batch's line, once it is committed: its new events by id (each the proxy's request id), so that
+ * an id found in a proxy's line leads to its batch, and the settler's window line to the ledger.
+ */
+function logBatch(batchSeq: number, service: ServiceIdentity, candidates: readonly Candidate[], outcome: ReadonlyMap<string, EventResult>) {
+  const eventIds: string[] = [];
+  let costNano = 0n;
+  for (const c of candidates) {
+    const r = outcome.get(c.event.id);
+    if (r?.status !== "settled") continue;
+    eventIds.push(c.event.id);
+    costNano += r.costNano ?? 0n;
+  }
+  const reporter = service.kind === "provider" ? service.orgSlug : "platform";
+  processLogger().info({ batchSeq, reporter, events: eventIds.length, costNano: String(costNano), eventIds }, "usage batch accepted");
 }
 
 /** Stage 1 in the report's transaction: the backlog check, the new events appended, resends answered. */

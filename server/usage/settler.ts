@@ -9,6 +9,7 @@ import { buyerPosition } from "../ledger/position";
 import { MAX_TRANSFERS_PER_POSTING, type TransferInput } from "../ledger/posting";
 import { postTransfersBatch } from "../ledger/postings";
 import { nameUuid, uuidv7 } from "../lib/ids";
+import { processLogger } from "../lib/logger";
 import { pgArray } from "../lib/pg-array";
 import { consumeHold, fromCredits, MAX_EVENT_AGE_MS, splitGroups, windowFeeLegId, type SettlementGroup } from "./rules";
 import { accountIds, accountOf, asDate, withRetry, type AccountIds, type AccountNeed } from "./store";
@@ -42,7 +43,16 @@ export const MAX_WINDOW_BATCHES = 200;
 export type WindowPoint = "after-rollups" | "after-voids" | "after-posting" | "before-commit";
 export type WindowOptions = { wait?: boolean; now?: () => Date; probe?: (point: WindowPoint) => Promise<void> | void };
 
-export type WindowResult = { windowId: string; batches: number; events: number; costNano: bigint; lagMs: number };
+export type WindowResult = {
+  windowId: string;
+  batches: number;
+  events: number;
+  costNano: bigint;
+  lagMs: number;
+  /** The batches it settled (`usage_batches.seq`) and the ledger transfers it posted (their reference is the window). */
+  batchSeqs: number[];
+  transferIds: string[];
+};
 
 /**
  * Settles one window of the unsettled batches. With `wait`, waits for a running window to
@@ -50,7 +60,7 @@ export type WindowResult = { windowId: string; batches: number; events: number; 
  * when nothing waits.
  */
 export async function settleWindow(db: Db, opts: WindowOptions = {}): Promise<WindowResult | null> {
-  return withRetry(() =>
+  const w = await withRetry(() =>
     db.transaction(async (tx) => {
       if (opts.wait) await tx.execute(sql`select pg_advisory_xact_lock(${SETTLER_LOCK})`);
       else {
@@ -60,6 +70,13 @@ export async function settleWindow(db: Db, opts: WindowOptions = {}): Promise<Wi
       return settleIn(db, tx, (opts.now ?? (() => new Date()))(), opts.probe ?? (() => undefined));
     }),
   );
+  // After commit, so a line means the window is in the ledger: an event's batch (the ingest line) leads here, and on to its transfers.
+  if (w)
+    processLogger().info(
+      { windowId: w.windowId, batchSeqs: w.batchSeqs, events: w.events, costNano: String(w.costNano), lagMs: w.lagMs, transferIds: w.transferIds },
+      "usage window settled",
+    );
+  return w;
 }
 
 /** Settles windows until no batch accepted up to `seq` waits (every batch, when absent). */
@@ -102,7 +119,7 @@ async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOpti
   const { pairs, reserved, events } = await aggregateWindow(tx, windowId, seqs, now);
   await probe("after-rollups");
   const accounts = await accountIds(db, { needs: accountsOf(pairs), via: tx });
-  await postWindow(tx, windowId, pairs, reserved, accounts, now, probe);
+  const transferIds = await postWindow(tx, windowId, pairs, reserved, accounts, now, probe);
   const costNano = pairs.reduce((s, p) => s + p.costNano, 0n);
   const feeNano = pairs.reduce((s, p) => s + p.feeNano, 0n);
   const lagMs = Math.max(0, now.getTime() - oldest);
@@ -110,7 +127,7 @@ async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOpti
     insert into usage_windows (id, batches, events, cost_nano, fee_nano, lag_ms, created_at)
     values (${windowId}, ${batches.length}, ${events}, ${costNano}, ${feeNano}, ${Math.min(lagMs, 2_147_483_647)}, ${now})`);
   await probe("before-commit");
-  return { windowId, batches: batches.length, events, costNano, lagMs };
+  return { windowId, batches: batches.length, events, costNano, lagMs, batchSeqs: seqs.map(Number), transferIds };
 }
 
 /** Statement 2: the window's events into every rollup and counter, one settlement row per (buyer, provider), totals back. */
@@ -370,4 +387,5 @@ async function postWindow(
                   ${col((u) => u.holdTransferId)}::uuid[], ${col((u) => u.pendingDoneNano)}::int8[]) as u(id, held, consumed, hold, done)
       where r.id = u.id`);
   }
+  return transfers.map((t) => t.id);
 }

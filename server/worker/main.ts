@@ -2,8 +2,11 @@
 // its own small pool that runs runWorkerTick every WORKER_INTERVAL_SECONDS and the usage settler.
 import { createDb, createPool } from "../../db/client";
 import { env, EnvError } from "../env";
+import { initProcessLogger } from "../lib/logger";
 import { runWorkerTick } from "./jobs";
 import { startSettlerLoop } from "./settler-loop";
+
+const log = initProcessLogger("worker");
 
 async function main() {
   const e = env();
@@ -18,17 +21,17 @@ async function main() {
     try {
       const r = await runWorkerTick(db);
       if (r.expiredHolds || r.partitionsCreated || r.expiredTopUps) {
-        console.log(`expired ${r.expiredHolds} reservation holds and ${r.expiredTopUps} abandoned top-ups; created ${r.partitionsCreated} usage partitions`);
+        log.info(r, "worker tick: expired holds and abandoned top-ups, created usage partitions");
       }
     } catch (err) {
       // A failed round (database restarting, say) is retried at the next interval.
-      console.error("tick failed:", err instanceof Error ? err.message : err);
+      log.error({ err }, "worker tick failed");
     }
     if (!stopping) timer = setTimeout(() => void (running = tick()), e.WORKER_INTERVAL_SECONDS * 1000);
   };
 
   // Usage settlement: windows over the batches usage.report accepted (server/usage/settler.ts).
-  const settler = startSettlerLoop(db, { intervalMs: e.SETTLEMENT_WINDOW_MS, log: (line) => console.error(line) });
+  const settler = startSettlerLoop(db, { intervalMs: e.SETTLEMENT_WINDOW_MS, log: (msg, fields) => log.error(fields ?? {}, msg) });
 
   const stop = async () => {
     stopping = true;
@@ -40,11 +43,15 @@ async function main() {
   };
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
-  console.log(`running every ${e.WORKER_INTERVAL_SECONDS} s; settling usage every ${e.SETTLEMENT_WINDOW_MS} ms`);
+  log.info(
+    { intervalSeconds: e.WORKER_INTERVAL_SECONDS, settlementWindowMs: e.SETTLEMENT_WINDOW_MS },
+    `running every ${e.WORKER_INTERVAL_SECONDS} s; settling usage every ${e.SETTLEMENT_WINDOW_MS} ms`,
+  );
   running = tick();
 }
 
 main().catch((err) => {
-  console.error(err instanceof EnvError ? err.message : err);
+  if (err instanceof EnvError) log.fatal(err.message);
+  else log.fatal({ err }, "worker failed");
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client";
+import type { LogLine } from "../lib/logger";
 import { settleWindow, type WindowOptions, type WindowResult } from "../usage/settler";
 
 export type SettlerLoop = { stop: () => Promise<void> };
@@ -11,7 +12,7 @@ export type SettlerLoop = { stop: () => Promise<void> };
  */
 export function startSettlerLoop(
   db: Db,
-  opts: { intervalMs: number; log?: (line: string) => void; onWindow?: (w: WindowResult) => void; window?: WindowOptions },
+  opts: { intervalMs: number; log?: LogLine; onWindow?: (w: WindowResult) => void; window?: WindowOptions },
 ): SettlerLoop {
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -28,7 +29,7 @@ export function startSettlerLoop(
         const w = await settleWindow(db, opts.window);
         if (w) opts.onWindow?.(w);
       } catch (err) {
-        opts.log?.(`settlement window failed: ${errorChain(err)}`);
+        opts.log?.("settlement window failed", { err: errorChain(err) });
       }
       if (!stopping) await sleep(Math.max(0, opts.intervalMs - (Date.now() - started)));
     }

@@ -6,6 +6,7 @@ import { PRICE_NOTICE_MS } from "../../catalog/price-in-force";
 import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
 import { priceAt, priceHistory } from "../../catalog/prices";
 import { createTestDb, type TestDb } from "../../testing/db";
+import { registerSecrets } from "../../testing/secrets";
 import { addMember, callerFor, codeOf, makeOrg, makeUser, TEST_SERVICE_TOKEN } from "../../testing/fixtures";
 import { freePort } from "../../gateway/spawn";
 import { startDemoUpstream, type DemoUpstream } from "../../upstream-demo/server";
@@ -24,6 +25,7 @@ const closedPort = await freePort();
 process.env.UPSTREAM_ALLOW_PRIVATE = `127.0.0.1:${upstreamPort},127.0.0.1:${closedPort},127.0.0.1:3000`;
 
 const CREDENTIAL = "sk-upstream-SECRET-value-9f8e7d6c";
+registerSecrets(CREDENTIAL, "sk-b-credential-000011112222", "sk-attacker-credential");
 const PROVIDER_TOKEN = "provider-a-proxy-token-0123456789abcdef";
 
 const prices = (input: string, output: string, cachedInput = "0", unit: "1M" | "1k" = "1M") => ({ unit, input, output, cachedInput });
