@@ -119,37 +119,35 @@ export class ResponsesStream implements StreamTranslator {
     return out;
   }
 
-  /** The finished items in output order, and (when `emit`) each open item's closing events. */
+  /** The finished items in output order, and (when `emit`) each open item's closing events, in that order. */
   private closeItems(emit: boolean): { events: string; output: Json[] } {
-    const items: [number, Json, string][] = [];
+    const items: { outputIndex: number; item: Json; close: () => string }[] = [];
     if (this.text) {
       const { outputIndex: output_index, value } = this.text;
       const item = messageItem(this.meta, value, "completed");
-      const part = (item.content as Json[])[0];
       const id = messageId(this.meta);
-      items.push([
-        output_index,
+      items.push({
+        outputIndex: output_index,
         item,
-        !emit
-          ? ""
-          : this.event("response.output_text.done", { item_id: id, output_index, content_index: 0, text: value, logprobs: [] }) +
-            this.event("response.content_part.done", { item_id: id, output_index, content_index: 0, part }) +
-            this.event("response.output_item.done", { output_index, item }),
-      ]);
+        close: () =>
+          this.event("response.output_text.done", { item_id: id, output_index, content_index: 0, text: value, logprobs: [] }) +
+          this.event("response.content_part.done", { item_id: id, output_index, content_index: 0, part: (item.content as Json[])[0] }) +
+          this.event("response.output_item.done", { output_index, item }),
+      });
     }
     for (const c of this.calls.values()) {
       const item = functionCallItem(this.meta, c.index, c.callId, c.name, c.args, "completed");
-      items.push([
-        c.outputIndex,
+      const output_index = c.outputIndex;
+      items.push({
+        outputIndex: output_index,
         item,
-        !emit
-          ? ""
-          : this.event("response.function_call_arguments.done", { item_id: item.id, output_index: c.outputIndex, name: c.name, arguments: c.args }) +
-            this.event("response.output_item.done", { output_index: c.outputIndex, item }),
-      ]);
+        close: () =>
+          this.event("response.function_call_arguments.done", { item_id: item.id, output_index, name: c.name, arguments: c.args }) +
+          this.event("response.output_item.done", { output_index, item }),
+      });
     }
-    items.sort((a, b) => a[0] - b[0]);
-    return { events: items.map((i) => i[2]).join(""), output: items.map((i) => i[1]) };
+    items.sort((a, b) => a.outputIndex - b.outputIndex);
+    return { events: emit ? items.map((i) => i.close()).join("") : "", output: items.map((i) => i.item) };
   }
 
   end(bill: Bill): string {
