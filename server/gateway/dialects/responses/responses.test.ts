@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Bill } from "../../bill";
 import { isObject } from "../../inputs";
 import { validate } from "../../inputs";
-import { parseResponsesRequest } from "./request";
+import { parseResponsesRequest, TRANSLATED_FIELDS } from "./request";
 import { ResponsesStream } from "./stream";
 
 /**
@@ -117,20 +117,7 @@ describe("the Responses stream translator under generated upstream streams", () 
 });
 
 describe("the Responses request translator under generated bodies", () => {
-  const field = fc.constantFrom(
-    "model",
-    "input",
-    "instructions",
-    "tools",
-    "tool_choice",
-    "max_output_tokens",
-    "text",
-    "reasoning",
-    "store",
-    "stream",
-    "user",
-    "metadata",
-  );
+  const field = fc.constantFrom(...TRANSLATED_FIELDS, "provider", "metadata", "unknown_field");
   const body = fc.oneof(
     fc.dictionary(field, anyJson, { maxKeys: 8 }),
     fc.record({
