@@ -7,7 +7,9 @@
 // reports), so backend calls stay off the hot path as they do in production.
 // Then one connection at a time through the pipe and the proxy: the latency the proxy adds
 // (p50 over the pipe's) when nothing queues.
-// Targets: proxy CPU/request ≤ 1.5× the bare pipe's; added p50 at 1 connection ≤ 0.3 ms. Appends to bench/RESULTS.md.
+// The same request in the Responses API (POST /v1/responses, translated to the upstream's chat) through the proxy too.
+// Targets: proxy CPU/request ≤ 1.5× the bare pipe's; added p50 at 1 connection ≤ 0.3 ms; a Responses request's
+// proxy CPU ≤ 1.5× a chat request's. Appends to bench/RESULTS.md.
 // Knobs: BENCH_SECONDS (per round, 3), BENCH_ROUNDS (5), BENCH_MODES (non-streaming,streaming),
 // BENCH_PORT (8870..8872), BENCH_VERBOSE=1 (every round), BENCH_PROFILE=1 (V8 CPU profiles of the
 // pipe and the proxy into .data/bench-profile/, written when they exit).
@@ -50,6 +52,8 @@ function startChild(name: string, args: string[], env: Record<string, string>, r
 const chatBody = (stream: boolean, model: string) =>
   JSON.stringify({ model, messages: [{ role: "user", content: "Say something short about tokens." }], max_tokens: 20, stream });
 
+const responsesBody = (stream: boolean, model: string) => JSON.stringify({ model, input: "Say something short about tokens.", max_output_tokens: 20, stream });
+
 type Result = { requests: number; errors: number; seconds: number; p50: number; p99: number; cpuUsPerRequest: number | null };
 
 async function load(
@@ -59,6 +63,7 @@ async function load(
   pid: number | null,
   warmupMs = WARMUP_MS,
   connections = CONNECTIONS,
+  path = "/v1/chat/completions",
 ): Promise<Result> {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   let measuring = false;
@@ -70,7 +75,7 @@ async function load(
     while (!stop) {
       const t0 = performance.now();
       try {
-        const r = await pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+        const r = await pool.request({ path, method: "POST", headers: { "content-type": "application/json", ...headers }, body });
         for await (const _ of r.body) {
           // consume every byte (streams: every event)
         }
@@ -139,11 +144,20 @@ try {
   const ratios: Record<string, number> = {};
   const roundRatios: Record<string, number> = {};
   const added: Record<string, number> = {};
+  const dialectRatios: Record<string, number> = {};
   const singleRows: string[] = [];
   const modes = (process.env.BENCH_MODES ?? "non-streaming,streaming").split(",");
   for (const stream of [false, true].filter((st) => modes.includes(st ? "streaming" : "non-streaming"))) {
     const mode = stream ? "streaming" : "non-streaming";
-    const cases: { name: string; origin: string; model: string; headers: Record<string, string>; pid: number | null }[] = [
+    const cases: {
+      name: string;
+      origin: string;
+      model: string;
+      headers: Record<string, string>;
+      pid: number | null;
+      path?: string;
+      body?: typeof chatBody;
+    }[] = [
       { name: "direct", origin: `http://127.0.0.1:${ports.upstream}`, model: "llama-3.1-8b-instruct", headers: {}, pid: null },
       { name: "bare undici pipe", origin: `http://127.0.0.1:${ports.pipe}`, model: "llama-3.1-8b-instruct", headers: {}, pid: pipe.pid! },
       {
@@ -153,12 +167,24 @@ try {
         headers: { authorization: `Bearer ${SECRET}` },
         pid: proxy.pid!,
       },
+      {
+        name: "our proxy, Responses API",
+        origin: `http://127.0.0.1:${ports.proxy}`,
+        model: "bench/llama-3.1-8b",
+        headers: { authorization: `Bearer ${SECRET}` },
+        pid: proxy.pid!,
+        path: "/v1/responses",
+        body: responsesBody,
+      },
     ];
     const cpu: Record<string, number> = {};
     const runs = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       // The first round warms each process up longer (JIT, connection pools) before measuring.
-      for (const c of cases) runs.get(c.name)!.push(await load(c.origin, chatBody(stream, c.model), c.headers, c.pid, round === 0 ? 3 * WARMUP_MS : WARMUP_MS));
+      for (const c of cases)
+        runs
+          .get(c.name)!
+          .push(await load(c.origin, (c.body ?? chatBody)(stream, c.model), c.headers, c.pid, round === 0 ? 3 * WARMUP_MS : WARMUP_MS, CONNECTIONS, c.path));
     }
     for (const c of cases) {
       const rs = runs.get(c.name)!;
@@ -174,6 +200,7 @@ try {
       rows.push(line);
     }
     ratios[mode] = cpu["our proxy"]! / cpu["bare undici pipe"]!;
+    dialectRatios[mode] = cpu["our proxy, Responses API"]! / cpu["our proxy"]!;
     // Rounds interleave the cases, so a round's pipe and proxy ran under similar machine load.
     const pairs = runs
       .get("our proxy")!
@@ -182,7 +209,7 @@ try {
     roundRatios[mode] = pairs[Math.floor(pairs.length / 2)]!;
 
     // One connection: nothing queues, so the p50 difference is what the proxy adds to a request.
-    const single = cases.filter((c) => c.name !== "direct");
+    const single = cases.filter((c) => c.name !== "direct" && !c.path);
     const p50s = new Map<string, number[]>(single.map((c) => [c.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of single) p50s.get(c.name)!.push((await load(c.origin, chatBody(stream, c.model), c.headers, null, WARMUP_MS, 1)).p50);
@@ -202,9 +229,13 @@ try {
   const latencyVerdict = Object.entries(added)
     .map(([mode, ms]) => `${mode} +${ms.toFixed(3)} ms (${ms <= TARGET_ADDED_P50_MS ? "PASS" : "FAIL"})`)
     .join(", ");
+  const dialectVerdict = Object.entries(dialectRatios)
+    .map(([mode, ratio]) => `${mode} ${ratio.toFixed(2)}× (${ratio <= TARGET_RATIO ? "PASS" : "FAIL"})`)
+    .join(", ");
   console.log(
     `proxy CPU per request vs the bare pipe: ${verdict}; added p50 at 1 connection: ${latencyVerdict}; usage events reported to the backend: ${settled}`,
   );
+  console.log(`proxy CPU per Responses API request vs per chat request: ${dialectVerdict}`);
 
   const report = [
     "",
@@ -220,6 +251,7 @@ try {
     ...rows,
     "",
     `Proxy CPU per request vs the bare pipe (target ≤ ${TARGET_RATIO}×): ${verdict}. Usage events the backend received: ${settled}.`,
+    `Proxy CPU per Responses API request (max_output_tokens 20) vs per chat request (target ≤ ${TARGET_RATIO}×): ${dialectVerdict}.`,
     "",
     `One connection (${ROUNDS} interleaved rounds, median p50 in ms): the latency the proxy adds over the bare pipe (target ≤ ${TARGET_ADDED_P50_MS} ms): ${latencyVerdict}.`,
     "",

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoListings } from "../../db/seed";
 import { countText } from "../tokens/encoders";
 import { DEMO_ENERGY_PROFILES, demoEnergyJoules, demoUpstreamCredential } from "./energy-profiles";
-import { completionWords, startDemoUpstream, type DemoUpstream } from "./server";
+import { completionWords, demoTokenizer, startDemoUpstream, type DemoUpstream } from "./server";
 
 let upstream: DemoUpstream;
 let client: OpenAI;
@@ -42,6 +42,27 @@ describe("demo upstream, through the official openai client", () => {
       prompt_tokens_details: { cached_tokens: 0 },
     });
     expect(a.usage!.total_tokens).toBe(a.usage!.prompt_tokens + a.usage!.completion_tokens);
+  });
+
+  it("calls the offered function until a tool result follows, streamed and not, its arguments counted as output", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } } }];
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Find it" }];
+    const a = await client.chat.completions.create({ model: "m", messages, tools });
+    const call = a.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(a.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(call.function).toEqual({ name: "lookup", arguments: JSON.stringify({ query: completionWords("user: Find it").slice(0, 3).join(" ") }) });
+    expect(a.usage!.completion_tokens).toBe(countText(demoTokenizer("m"), call.function.arguments));
+    const stream = await client.chat.completions.create({ model: "m", messages, tools, stream: true });
+    let args = "";
+    for await (const c of stream) args += c.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? "";
+    expect(args).toBe(call.function.arguments);
+    const b = await client.chat.completions.create({
+      model: "m",
+      tools,
+      messages: [...messages, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "here" }],
+    });
+    expect(b.choices[0]!.message.content).toBe(expectedText("user: Find it\nassistant: \ntool: here"));
+    expect((await client.chat.completions.create({ model: "m", messages, tools, tool_choice: "none" })).choices[0]!.message.tool_calls).toBeUndefined();
   });
 
   it("different prompts give different answers", async () => {

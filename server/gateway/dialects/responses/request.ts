@@ -30,7 +30,7 @@ function bad(param: string, message: string, code = "invalid_value"): ApiError {
 
 /** Fields that change nothing this proxy does (echoed or ignored), beside the ones translated below. */
 const IGNORED = new Set(["metadata", "safety_identifier", "prompt_cache_key", "service_tier", "stream_options", "truncation", "provider"]);
-const TRANSLATED = new Set([
+export const TRANSLATED_FIELDS = [
   "model",
   "input",
   "instructions",
@@ -49,7 +49,8 @@ const TRANSLATED = new Set([
   "previous_response_id",
   "conversation",
   "background",
-]);
+];
+const TRANSLATED = new Set(TRANSLATED_FIELDS);
 /** Set to anything but these, the field asks for what this proxy does not do. */
 const UNSUPPORTED: [string, (v: unknown) => boolean, string][] = [
   ["store", (v) => v === true, "stored responses are not supported by this proxy; leave `store` out or set it to false"],

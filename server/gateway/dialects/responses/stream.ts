@@ -20,6 +20,29 @@ type Call = { outputIndex: number; index: number; callId: string; name: string; 
 
 const EVENT_END = /\r?\n\r?\n/;
 
+const CONTENT = '"content":"';
+/** Marks a chunk that needs reading whole: tool calls, a finish reason, a refusal, more than one choice. */
+const SPECIAL = /"(?:tool_calls|refusal|finish_reason":"|index":[1-9])/;
+
+/**
+ * The text of the usual chunk (one choice, a content delta, nothing else that matters) without
+ * parsing the chunk: just its content string, decoded. Null when the chunk needs a full parse.
+ * Deltas are most of a stream's events, and a parse of each was most of this translator's cost.
+ */
+function plainTextDelta(data: string): string | null {
+  if (SPECIAL.test(data)) return null;
+  const at = data.indexOf(CONTENT);
+  if (at === -1 || data.indexOf(CONTENT, at + 1) !== -1) return null;
+  let e = at + CONTENT.length;
+  while (e < data.length && data.charCodeAt(e) !== 34 /* " */) e += data.charCodeAt(e) === 92 /* \ */ ? 2 : 1;
+  if (e >= data.length) return null;
+  try {
+    return JSON.parse(data.slice(at + CONTENT.length - 1, e + 1)) as string;
+  } catch {
+    return null;
+  }
+}
+
 export class ResponsesStream implements StreamTranslator {
   private seq = 0;
   private started = false;
@@ -27,6 +50,8 @@ export class ResponsesStream implements StreamTranslator {
   private readonly calls = new Map<number, Call>();
   private outputs = 0;
   private finish: unknown = null;
+  /** The start of every text delta event but its delta: written once, as deltas are most of a stream's events. */
+  private textDeltaHead = "";
 
   constructor(
     private readonly ctx: ResponsesCtx,
@@ -40,8 +65,12 @@ export class ResponsesStream implements StreamTranslator {
   private start(): string {
     if (this.started) return "";
     this.started = true;
-    const response = responseObject(this.ctx, this.meta, { status: "in_progress", output: [], usage: null });
-    return this.event("response.created", { response }) + this.event("response.in_progress", { response });
+    const response = JSON.stringify(responseObject(this.ctx, this.meta, { status: "in_progress", output: [], usage: null }));
+    // The same object twice: serialised once.
+    return (
+      `event: response.created\ndata: {"type":"response.created","response":${response},"sequence_number":${this.seq++}}\n\n` +
+      `event: response.in_progress\ndata: {"type":"response.in_progress","response":${response},"sequence_number":${this.seq++}}\n\n`
+    );
   }
 
   push(events: Buffer | string): string {
@@ -51,6 +80,11 @@ export class ResponsesStream implements StreamTranslator {
       let data = "";
       for (const line of block.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line[5] === " " ? 6 : 5);
       if (!data || data === "[DONE]") continue;
+      const text = plainTextDelta(data);
+      if (text !== null) {
+        if (text) out += this.textDelta(text);
+        continue;
+      }
       let chunk: unknown;
       try {
         chunk = JSON.parse(data);
@@ -88,10 +122,8 @@ export class ResponsesStream implements StreamTranslator {
         });
     }
     this.text.value += delta;
-    return (
-      out +
-      this.event("response.output_text.delta", { item_id: messageId(this.meta), output_index: this.text.outputIndex, content_index: 0, delta, logprobs: [] })
-    );
+    this.textDeltaHead ||= `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":${JSON.stringify(messageId(this.meta))},"output_index":${this.text.outputIndex},"content_index":0,"logprobs":[],"delta":`;
+    return `${out}${this.textDeltaHead}${JSON.stringify(delta)},"sequence_number":${this.seq++}}\n\n`;
   }
 
   private callDelta(t: Json): string {
@@ -119,37 +151,35 @@ export class ResponsesStream implements StreamTranslator {
     return out;
   }
 
-  /** The finished items in output order, and (when `emit`) each open item's closing events. */
+  /** The finished items in output order, and (when `emit`) each open item's closing events, in that order. */
   private closeItems(emit: boolean): { events: string; output: Json[] } {
-    const items: [number, Json, string][] = [];
+    const items: { outputIndex: number; item: Json; close: () => string }[] = [];
     if (this.text) {
       const { outputIndex: output_index, value } = this.text;
       const item = messageItem(this.meta, value, "completed");
-      const part = (item.content as Json[])[0];
       const id = messageId(this.meta);
-      items.push([
-        output_index,
+      items.push({
+        outputIndex: output_index,
         item,
-        !emit
-          ? ""
-          : this.event("response.output_text.done", { item_id: id, output_index, content_index: 0, text: value, logprobs: [] }) +
-            this.event("response.content_part.done", { item_id: id, output_index, content_index: 0, part }) +
-            this.event("response.output_item.done", { output_index, item }),
-      ]);
+        close: () =>
+          this.event("response.output_text.done", { item_id: id, output_index, content_index: 0, text: value, logprobs: [] }) +
+          this.event("response.content_part.done", { item_id: id, output_index, content_index: 0, part: (item.content as Json[])[0] }) +
+          this.event("response.output_item.done", { output_index, item }),
+      });
     }
     for (const c of this.calls.values()) {
       const item = functionCallItem(this.meta, c.index, c.callId, c.name, c.args, "completed");
-      items.push([
-        c.outputIndex,
+      const output_index = c.outputIndex;
+      items.push({
+        outputIndex: output_index,
         item,
-        !emit
-          ? ""
-          : this.event("response.function_call_arguments.done", { item_id: item.id, output_index: c.outputIndex, name: c.name, arguments: c.args }) +
-            this.event("response.output_item.done", { output_index: c.outputIndex, item }),
-      ]);
+        close: () =>
+          this.event("response.function_call_arguments.done", { item_id: item.id, output_index, name: c.name, arguments: c.args }) +
+          this.event("response.output_item.done", { output_index, item }),
+      });
     }
-    items.sort((a, b) => a[0] - b[0]);
-    return { events: items.map((i) => i[2]).join(""), output: items.map((i) => i[1]) };
+    items.sort((a, b) => a.outputIndex - b.outputIndex);
+    return { events: emit ? items.map((i) => i.close()).join("") : "", output: items.map((i) => i.item) };
   }
 
   end(bill: Bill): string {
