@@ -7,6 +7,9 @@ import { decryptCredential } from "./crypto";
 import { measuredStats, windowStart } from "./measured";
 import { priceInForce } from "./price-in-force";
 import { priceColumns, type PriceVersion } from "./prices";
+import { listingEnergy, type ListingEnergy } from "../economy/store";
+
+const energyOf = (e: ListingEnergy | undefined) => (e && e.tokensPerJoule !== null ? { tokensPerJoule: e.tokensPerJoule, sampleTokens: e.sampleTokens } : null);
 
 /**
  * One page of published listings by slug, after `after`: upstream, decrypted credential, the price
@@ -50,6 +53,8 @@ export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; ke
     : [];
   // What traffic measured over the last 24 h, for "fastest" routing (absent when a listing served none).
   const measured = ids.length ? await measuredStats(db, { from: windowStart(now), listingIds: ids }) : new Map();
+  // Measured energy over 30 days, for "most efficient" routing.
+  const energy = await listingEnergy(db, { listingIds: ids, now });
   const byListing = new Map<string, PriceVersion[]>();
   for (const { listingId, ...v } of prices) (byListing.get(listingId) ?? byListing.set(listingId, []).get(listingId)!).push(v);
   const page = rows.flatMap(({ upstreamCredentialEnc, ...r }) => {
@@ -63,6 +68,7 @@ export async function routingTable(db: DbOrTx, p: { service: ServiceIdentity; ke
         currentPrice: current,
         scheduledPrices: versions.filter((v) => v.effectiveFrom > now),
         measured: measured.get(r.listingId) ?? null,
+        measuredEnergy: energyOf(energy.get(r.listingId)),
       },
     ];
   });

@@ -63,6 +63,11 @@ export const routingListing = z.strictObject({
     })
     .nullable()
     .optional(),
+  /**
+   * Measured tokens per joule over the last 30 days (server/economy/energy.ts) with its sample; "most
+   * efficient" routing ranks by it once sampleTokens reaches MIN_ENERGY_SAMPLE_TOKENS, else by tokensPerWatt.
+   */
+  measuredEnergy: z.strictObject({ tokensPerJoule: z.number().nullable(), sampleTokens: z.number() }).nullable().optional(),
 });
 
 export const routingOutput = z.strictObject({

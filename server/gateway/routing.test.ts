@@ -101,3 +101,19 @@ describe("priceAt", () => {
     expect(priceAt(l, now + 60_000).inputPer1kNano).toBe(1n);
   });
 });
+
+describe("efficiency routing uses measured energy where the sample suffices", () => {
+  // gamma declares 9.2 tokens/J but measured 1.5 over 2M tokens: it falls behind alpha (6.5) and beta (2).
+  const withEnergy = (tokensPerJoule: number, sampleTokens: number) => [a, b, { ...c, measuredEnergy: { tokensPerJoule, sampleTokens } }, e];
+  const order = (ls: (typeof listings)[number][]) => {
+    const d = chooseProviders({ listings: ls, model: "llama-3.1-8b", endpoint: "chat", preferences: { sort: "efficiency" }, allowlist: [], now });
+    return d.ok ? d.candidates.map((l) => l.orgSlug) : d.code;
+  };
+  it.each([
+    ["measured over 2M tokens replaces the declaration", 1.5, 2_000_000, ["alpha", "beta", "gamma"]],
+    ["measured over too few tokens is ignored: declared order", 1.5, 10_000, ["gamma", "alpha", "beta"]],
+    ["measured better than declared moves it up too", 12, 2_000_000, ["gamma", "alpha", "beta"]],
+  ] as const)("%s", (_label, tpj, sample, expected) => {
+    expect(order(withEnergy(tpj, sample))).toEqual(expected);
+  });
+});

@@ -1,5 +1,6 @@
 import { comparablePer1MNano } from "../catalog/comparable";
 import { priceInForce } from "../catalog/price-in-force";
+import { efficiencyFigure } from "../economy/energy";
 import type { PriceVersion, RoutingListing } from "./backend";
 
 /**
@@ -102,12 +103,17 @@ const byPrice = (now: number) => (a: RoutingListing, b: RoutingListing) => {
   return pa < pb ? -1 : pa > pb ? 1 : a.slug < b.slug ? -1 : 1;
 };
 
+/** The tokens per watt "most efficient" ranks a listing by (efficiencyFigure: measured past its sample, else declared). */
+const efficiencyOf = (l: RoutingListing) =>
+  efficiencyFigure(l.measuredEnergy?.tokensPerJoule ?? null, l.measuredEnergy?.sampleTokens ?? 0, l.tokensPerWatt).tokensPerWatt;
+
 /**
  * Orders the providers of a model and drops those the request or key excludes.
  * `model` is a listing slug (exactly that listing) or a family (every
  * published provider of it, ordered by `provider.order` first, then by the
  * policy). Policies: price = the comparable price (3:1 blend; input for embeddings), cheapest first (the default);
- * efficiency = declared tokens per watt, highest first; throughput = median
+ * efficiency = tokens per watt, highest first: measured (catalog.routing's `measuredEnergy`) where its
+ * sample reaches 1M tokens, else declared; throughput = median
  * output tokens per second that settled traffic measured over the last 24 h
  * (`measured`, from the dashboards' rollups via catalog.routing), else what
  * this proxy measured itself (`throughput`), fastest first. Listings nobody has
@@ -154,7 +160,7 @@ export function chooseProviders(p: {
   const price = byPrice(p.now);
   const ranked = [...serving].sort((a, b) => {
     if (policy === "efficiency") {
-      const d = (b.tokensPerWatt ?? 0) - (a.tokensPerWatt ?? 0);
+      const d = (efficiencyOf(b) ?? 0) - (efficiencyOf(a) ?? 0);
       if (d !== 0) return d;
     } else if (policy === "throughput") {
       const d = speedOf(b, p.throughput) - speedOf(a, p.throughput);
