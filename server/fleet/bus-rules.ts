@@ -71,6 +71,8 @@ export function streamConfig(c: BusConfig) {
     max_bytes: c.maxBytes,
     num_replicas: c.replicas,
     duplicate_window: nanos(Math.min(c.duplicateWindowMs, c.maxAgeMs)),
+    // Lag reads the oldest unacknowledged message of a shard with a direct get (next by subject).
+    allow_direct: true,
   };
 }
 

@@ -17,6 +17,8 @@ import { untilSettled } from "../usage/crash-world";
 import { reserve } from "../usage/reservations";
 import { expectEverythingSettledOnce, type ExpectedEvent } from "../usage/settlement-proof";
 import { makeBuyer, makeEvent, makeListing, makeProvider, priceInForce, type WorldListing } from "../usage/testing";
+import { usageBusLag } from "../fleet/bus-lag";
+import { settlementMetricsText } from "../usage/metrics";
 import { busBacklog, type SettlerProcess, spawnSettler, until, usageEventCount } from "./testing";
 
 // Issue 20, acceptance 1 (the bus and the settlers), with a real `nats-server -js` and real
@@ -225,6 +227,27 @@ describe("usage bus and settlers", () => {
         expect.objectContaining({ id: bad.id, reason: "keyId: no such API key" }),
       ]),
     );
+    await stopSettlers();
+  }, 120_000);
+
+  it("the bus's lag (pending per consumer, oldest unsettled age) is measured while no settler runs, and is on /metrics", async () => {
+    const a = proxyReporter();
+    const { events, expected } = await traffic(60);
+    all.push(...expected);
+    await publish(a.reporter, events);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const probe = link();
+    const lag = await usageBusLag(await probe.ready(), { shards: SHARDS });
+    expect(lag.reduce((n, s) => n + s.pending + s.unacknowledged, 0)).toBe(60);
+    expect(Math.max(...lag.map((s) => s.oldestAgeSeconds))).toBeGreaterThan(1);
+    const metrics = await settlementMetricsText(t.db, { bus: { status: "connected", shards: lag } });
+    expect(metrics.body).toMatch(/tokenmarket_usage_bus_pending\{consumer="settle-0"\} \d+/);
+    expect(metrics.body).toMatch(/tokenmarket_usage_bus_oldest_unsettled_seconds\{consumer="settle-\d"\} [1-9]/);
+    settler();
+    await settledAll(all, probe);
+    const after = await usageBusLag(await probe.ready(), { shards: SHARDS });
+    expect(after.every((s) => s.pending === 0 && s.unacknowledged === 0 && s.oldestAgeSeconds === 0)).toBe(true);
+    a.spool.close();
     await stopSettlers();
   }, 120_000);
 });
