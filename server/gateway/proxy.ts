@@ -100,7 +100,9 @@ export class GatewayProxy {
     const candidates = routed instanceof Promise ? await routed : routed;
     if (!candidates) return;
     const promptTokens = countPromptTokens(endpoint, body, fail);
-    if (promptTokens === null || !admitLimits(this.s, key, cached, promptTokens, started, headers, fail)) return;
+    if (promptTokens === null) return;
+    const limited = admitLimits(this.s, key, cached, promptTokens, started, headers, fail);
+    if (!(limited instanceof Promise ? await limited : limited)) return;
     const holding = holdCredit(this.s, key, body, endpoint, candidates, promptTokens, started, fail);
     const held = holding instanceof Promise ? await holding : holding;
     if (!held) return;

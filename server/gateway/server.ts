@@ -16,6 +16,7 @@ import { apiError, unavailable } from "./openai-errors";
 import { GatewayProxy } from "./proxy";
 import { RateLimiter } from "./rate-limit";
 import { UsageReporter } from "./reporter";
+import { sharedRateLimiter } from "./shared-rate-limit";
 import { CreditControl, defaultCreditOptions } from "./reservations";
 import { priceAt } from "./routing";
 import { Spool } from "./spool";
@@ -181,6 +182,10 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
     reporter.enqueue(replay);
   }
   const metrics = createMetrics();
+  const shared = config.redisUrl ? sharedRateLimiter(config.redisUrl, { log }) : null;
+  shared?.register(metrics.registry);
+  // Counting in Redis from the first request on; a Redis that is not up yet leaves the limits per proxy meanwhile.
+  await shared?.ready(2_000);
   const state: GatewayState = {
     config,
     keys: new KeyCache(config.backend, { pollMs: config.keyPollMs, log }),
@@ -193,7 +198,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs,
       log,
     }),
-    rates: new RateLimiter(),
+    rates: shared ?? new RateLimiter(),
     reporter,
     spool,
     metrics,
@@ -337,6 +342,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
         await state.credit.releaseIdle(true);
         spool.close();
         await agent.close();
+        await shared?.close();
       })()),
   };
 }

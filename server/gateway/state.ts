@@ -3,7 +3,7 @@ import type { Backend } from "./backend";
 import type { CatalogCache } from "./catalog-cache";
 import type { KeyCache } from "./key-cache";
 import type { Metrics } from "./metrics";
-import type { RateLimiter } from "./rate-limit";
+import type { RateLimits } from "./rate-limit";
 import type { UsageReporter } from "./reporter";
 import type { CreditControl } from "./reservations";
 import type { Spool } from "./spool";
@@ -40,6 +40,8 @@ export type GatewayConfig = {
   keyPollMs?: number;
   reportFlushMs?: number;
   creditIdleMs?: number;
+  /** Redis for rpm/tpm limits shared by every proxy (shared-rate-limit.ts); without it each proxy counts its own. */
+  redisUrl?: string;
   log?: (line: string) => void;
 };
 
@@ -48,7 +50,7 @@ export type GatewayState = {
   keys: KeyCache;
   catalog: CatalogCache;
   credit: CreditControl;
-  rates: RateLimiter;
+  rates: RateLimits;
   reporter: UsageReporter;
   spool: Spool;
   metrics: Metrics;
