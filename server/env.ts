@@ -157,6 +157,14 @@ export const envSchema = z.object({
   USAGE_BACKLOG_MAX_BATCHES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   /** Shortest time between two settlement windows under load, milliseconds (idle, the settler looks every this long too). */
   SETTLEMENT_WINDOW_MS: z.coerce.number().int().min(10).max(10_000).default(3000),
+  /**
+   * NATS server(s) of the fleet (`nats://host:4222`, comma-separated for a cluster). Set: proxies publish usage to
+   * JetStream and settler processes settle it; unset: usage goes to the web app over HTTP as on one machine.
+   */
+  NATS_URL: z
+    .string()
+    .optional()
+    .refine((v) => !v || v.split(",").every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u.trim())), "must be nats:// URLs, comma-separated"),
   /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
   SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });

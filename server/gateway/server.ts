@@ -7,7 +7,9 @@ import { usdDecimal } from "../ledger/money";
 import { isUuid, uuidv7 } from "../lib/ids";
 import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
+import { openNatsLink } from "../fleet/nats";
 import { authenticate } from "./auth";
+import { listenForBroadcasts } from "./broadcasts";
 import { CatalogCache } from "./catalog-cache";
 import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
@@ -239,6 +241,8 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
 
   state.keys.start();
   state.catalog.start();
+  const nats = config.natsUrl ? openNatsLink(config.natsUrl, { name: "proxy", log }) : null;
+  if (nats) listenForBroadcasts(state, nats);
   // Load the catalog now so the first request does not wait for it (the web app may still be starting).
   void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
   const agent = outboundAgent(config.outbound, {
@@ -343,6 +347,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
         spool.close();
         await agent.close();
         await shared?.close();
+        await nats?.close();
       })()),
   };
 }

@@ -42,6 +42,8 @@ export type GatewayConfig = {
   creditIdleMs?: number;
   /** Redis for rpm/tpm limits shared by every proxy (shared-rate-limit.ts); without it each proxy counts its own. */
   redisUrl?: string;
+  /** NATS for the backend's broadcasts (broadcasts.ts); without it key changes and listings arrive by polling only. */
+  natsUrl?: string;
   log?: (line: string) => void;
 };
 
