@@ -13,6 +13,8 @@ import { PRICE_NOTICE_MS } from "../catalog/price-in-force";
 import { changeListingPrice } from "../catalog/price-schedule";
 import { catalogEncryptionKey, keyPepper } from "../env";
 import { createKey, revokeKey, updateKey } from "../keys/service";
+import { ensureAccount } from "../ledger/service";
+import { topUp } from "../ledger/testing";
 import { spawnGateway, type GatewayProcess } from "../gateway/spawn";
 import { startTestBackend, type TestBackend } from "../testing/backend";
 import { startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
@@ -143,6 +145,9 @@ beforeAll(async () => {
   await seedDemoKey(backend.t.db, keyPepper());
   const [key] = await backend.t.db.select().from(apiKeys);
   buyerOrgId = key!.orgId;
+  const db = backend.t.db;
+  const clearing = await db.transaction((tx) => ensureAccount(tx, { orgId: null, kind: "payments_clearing" }));
+  await topUp(db, await db.transaction((tx) => ensureAccount(tx, { orgId: buyerOrgId, kind: "buyer_credits" })), clearing, 100_000_000_000n);
   [listing] = (await backend.t.db.select({ id: listings.id, orgId: listings.orgId }).from(listings).where(eq(listings.slug, SLUG))) as [typeof listing];
   const [owner] = await backend.t.db
     .select({ userId: memberships.userId })
@@ -273,6 +278,68 @@ describe("broadcasts reach every proxy within 100 ms of the commit", () => {
       expect(await status(`${g.url}/v1/models/evil%2Ffree`)).toBe(404);
       expect(await metric(g, 'gateway_broadcasts_total{kind="catalog",valid="false"}')).toBeGreaterThanOrEqual(2);
       expect(await status(`${g.url}/healthz`)).toBe(200);
+    }
+  });
+});
+
+describe("shared limits, and what happens when NATS or Redis is down", () => {
+  const chat = (g: GatewayProcess, apiKey: string) =>
+    new OpenAI({ baseURL: `${g.url}/v1`, apiKey, maxRetries: 0 }).chat.completions
+      .create({ model: SLUG, messages: [{ role: "user", content: "hi" }], max_tokens: 5 })
+      .then(
+        () => 200,
+        (err: InstanceType<typeof OpenAI.APIError>) => err.status ?? 0,
+      );
+
+  /** `n` chat requests alternating between the proxies, `concurrency` at a time; their statuses. */
+  async function burst(apiKey: string, n: number, concurrency = 8): Promise<number[]> {
+    const statuses: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < n) {
+          const i = next++;
+          statuses.push(await chat(proxies[i % proxies.length]!, apiKey));
+        }
+      }),
+    );
+    return statuses;
+  }
+
+  it("an rpm limit of 60 admits 60 requests in its minute across both proxies, not 60 each", async () => {
+    const key = await newKey("sixty a minute", { rpmLimit: 60 });
+    const started = Date.now();
+    const statuses = await burst(key.secret, 100);
+    // The window is the key's minute from its first request; the burst must have stayed inside it.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(40);
+  });
+
+  it("with NATS down, polling still revokes within its interval", async () => {
+    await nats.stop();
+    const key = await newKey("revoked without nats");
+    for (const g of proxies) expect(await status(`${g.url}/v1/key`, key.secret)).toBe(200);
+    const before = await delivered();
+    await revokeKey(backend.t.db, { orgId: buyerOrgId, keyId: key.id });
+    const t0 = performance.now();
+    const times = await Promise.all(proxies.map((g) => until(t0, async () => (await status(`${g.url}/v1/key`, key.secret)) === 401, 5_000)));
+    console.log(`revocation without NATS, commit to refusal (ms): ${times.map((t) => t.toFixed(0)).join(" ")}`);
+    // The 1 s poll plus its backend round trips; no broadcast got through.
+    for (const t of times) expect(t).toBeLessThan(2_500);
+    expect((await delivered()).map((d) => d.all)).toEqual(before.map((d) => d.all));
+  });
+
+  it("with Redis down, limits hold per proxy, requests are still served, and each proxy warns once", async () => {
+    await redis.stop();
+    const key = await newKey("three a minute", { rpmLimit: 3 });
+    const statuses = await burst(key.secret, 20, 4);
+    // Each proxy counts its own three.
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(14);
+    for (const g of proxies) {
+      expect(g.output.filter((l) => l.includes("warning: Redis unreachable"))).toHaveLength(1);
+      expect(await metric(g, "gateway_rate_limits_shared")).toBe(0);
     }
   });
 });
