@@ -18,6 +18,7 @@ const processFiles = [
   "scripts/lib/supervise.test.ts",
   "scripts/lib/embedded-pg.test.ts",
   "server/fleet/nats.test.ts",
+  "server/gateway/shared-rate-limit.test.ts",
 ];
 
 // Every process of a run (test workers, the proxies and settlers they start) also writes its log lines

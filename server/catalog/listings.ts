@@ -10,6 +10,7 @@ import { credentialLast4, decryptCredential, encryptCredential, maskCredential }
 import type { createListingInput, ListingFields, setStatusInput, updateListingInput } from "./inputs";
 import { priceInForce } from "./price-in-force";
 import { nextScheduledPrice, parsePrices, priceAt, priceHistory } from "./prices";
+import { broadcastCatalogChanged } from "../fleet/broadcast";
 
 /** A provider's own listings: create, edit, publish, and the pages that manage them. */
 
@@ -100,6 +101,8 @@ export async function updateListing(db: Db, p: { orgId: string; role: MemberRole
     })
     .where(and(eq(listings.id, p.input.id), eq(listings.orgId, p.orgId)))
     .returning({ id: listings.id, slug: listings.slug });
+  // A published listing's upstream may have moved: proxies reload the routing table now rather than at their next refresh.
+  broadcastCatalogChanged([row!.id]);
   return row!;
 }
 
@@ -108,7 +111,7 @@ export async function setListingStatus(db: Db, p: { orgId: string; input: z.infe
   const { orgId, input } = p;
   const actorUserId = p.userId ?? null;
   const listing = await ownListing(db, { orgId, id: input.id });
-  return db.transaction(async (tx) => {
+  const changed = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(listings)
       .set({ status: input.status, updatedAt: new Date() })
@@ -125,6 +128,9 @@ export async function setListingStatus(db: Db, p: { orgId: string; input: z.infe
     });
     return row!;
   });
+  // A paused listing stops taking requests on every proxy within milliseconds, not at the next refresh.
+  broadcastCatalogChanged([changed.id]);
+  return changed;
 }
 
 /** The organisation's listings, any status, with the price in force now and any scheduled change. */

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client";
 import { listingPrices } from "../../db/schema";
 import { DomainError } from "../errors";
 import { recordAudit } from "../audit/log";
+import { broadcastCatalogChanged } from "../fleet/broadcast";
 import type { cancelScheduledPriceInput, changePriceInput } from "./inputs";
 import { ownListing } from "./listings";
 import { earliestPriceChange, PRICE_NOTICE_MS } from "./price-in-force";
@@ -40,7 +41,7 @@ export async function changeListingPrice(
   }
   const prices = parsePrices(p.input.prices);
   const listing = await ownListing(db, { orgId: p.orgId, id: p.input.id });
-  return db.transaction(async (tx) => {
+  const version = await db.transaction(async (tx) => {
     const before = await priceAt(tx, { listingId: p.input.id, at: effectiveFrom });
     const [row] = await tx
       .insert(listingPrices)
@@ -58,6 +59,9 @@ export async function changeListingPrice(
     });
     return row;
   });
+  // Proxies learn the schedule early and still quote the new price only from effectiveFrom (the notice period stays the guarantee).
+  broadcastCatalogChanged([listing.id]);
+  return version;
 }
 
 /**
@@ -72,7 +76,7 @@ export async function cancelScheduledPrice(
 ): Promise<{ listingId: string; effectiveFrom: Date }> {
   const listing = await ownListing(db, { orgId: p.orgId, id: p.input.id });
   const now = p.now ?? new Date();
-  return db.transaction(async (tx) => {
+  const cancelled = await db.transaction(async (tx) => {
     const version = and(eq(listingPrices.listingId, listing.id), eq(listingPrices.effectiveFrom, p.input.effectiveFrom));
     const earliest = new Date(earliestPriceChange(now.getTime()));
     const [gone] = await tx
@@ -105,4 +109,6 @@ export async function cancelScheduledPrice(
     });
     return { listingId: listing.id, effectiveFrom };
   });
+  broadcastCatalogChanged([listing.id]);
+  return cancelled;
 }

@@ -4,6 +4,7 @@ import type { CachedKey } from "./key-cache";
 import { affordableOutputTokens, defaultMaxTokens, worstCaseNano } from "./estimate";
 import { choicesOf, worstPrices } from "./inputs";
 import { apiError, unavailable } from "./openai-errors";
+import type { RateCheck } from "./rate-limit";
 import type { Refuse } from "./request";
 import { isHold, type Hold, type Refusal } from "./reservations";
 import { chooseProviders, parseProviderPreferences, type Endpoint, type ProviderPreferences } from "./routing";
@@ -73,7 +74,7 @@ function catalogDown(s: GatewayState, err: unknown, refuse: Refuse): null {
   return null;
 }
 
-/** The key's rate limits (their headers go on every answer) and its spend limit; false once refused. */
+/** The key's rate limits (their headers go on every answer) and its spend limit; false once refused. A promise only when the limits are shared through Redis. */
 export function admitLimits(
   s: GatewayState,
   key: ActiveKey,
@@ -82,8 +83,13 @@ export function admitLimits(
   started: number,
   headers: Record<string, string>,
   refuse: Refuse,
-): boolean {
+): boolean | Promise<boolean> {
   const rate = s.rates.admit(key.keyId, { rpm: key.rpmLimit, tpm: key.tpmLimit }, promptTokens, started);
+  if (rate instanceof Promise) return rate.then((r) => applyLimits(key, cached, r, headers, refuse));
+  return applyLimits(key, cached, rate, headers, refuse);
+}
+
+function applyLimits(key: ActiveKey, cached: CachedKey, rate: RateCheck, headers: Record<string, string>, refuse: Refuse): boolean {
   Object.assign(headers, rate.headers);
   if (!rate.ok) {
     headers["retry-after"] = String(rate.retryAfterSeconds);

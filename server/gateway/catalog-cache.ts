@@ -26,6 +26,9 @@ export class CatalogCache {
   private bySlug = new Map<string, RoutingListing[]>();
   private byFamily = new Map<string, RoutingListing[]>();
 
+  /** A reload asked for while one was in flight: that one may have read the table before the change. */
+  private reloadAfter = false;
+
   private load(): Promise<RoutingListing[]> {
     this.loading ??= this.backend
       .routing()
@@ -42,8 +45,27 @@ export class CatalogCache {
         this.byFamily = byFamily;
         return (this.listings = l);
       })
-      .finally(() => (this.loading = null));
+      .finally(() => {
+        this.loading = null;
+        if (this.reloadAfter) {
+          this.reloadAfter = false;
+          this.refreshNow();
+        }
+      });
     return this.loading;
+  }
+
+  /**
+   * Reloads the table now (a broadcast said listings changed), after the load in flight if there is
+   * one. The table is the backend's answer, never the message's: a forged message costs one reload.
+   * A scheduled price arrives early this way, and priceAt still quotes it only from its effectiveFrom.
+   */
+  refreshNow() {
+    if (this.loading) {
+      this.reloadAfter = true;
+      return;
+    }
+    this.load().catch((err: Error) => this.opts.log?.(`catalog refresh failed (keeping the last table): ${err.message}`));
   }
 
   /**

@@ -8,6 +8,8 @@ import type { Backend, KeyResolution } from "./backend";
  * limit change) takes effect within about a second. If the poller cannot reach
  * the backend, cached keys older than `staleMs` are re-resolved on their next
  * use instead of trusted: revocations stay honoured within 5 s either way.
+ * With NATS, the backend's broadcast evicts a changed key within milliseconds
+ * (`invalidate`); the poll stays as the fallback.
  *
  * Unknown secrets live in their own bounded map, so a flood of made-up keys evicts
  * only other made-up keys, never a real one. A resolution that was in flight while a
@@ -162,6 +164,32 @@ export class KeyCache {
     }
   }
 
+  private forgetEverything() {
+    this.everythingChangedAt = ++this.generation;
+    this.changedAt.clear();
+    for (const s of [...this.entries.keys()]) this.evictSecret(s);
+    this.unknown.clear();
+  }
+
+  private markChanged(keyIds: readonly string[]) {
+    // More changes than worth tracking: forget everything instead.
+    if (this.changedAt.size + keyIds.length > this.o.maxEntries) return this.forgetEverything();
+    this.generation++;
+    for (const id of keyIds) {
+      this.changedAt.set(id, this.generation);
+      this.evictKey(id);
+    }
+  }
+
+  /**
+   * Keys a broadcast says changed (server/fleet/broadcast-contract.ts): forgotten, and a resolution
+   * in flight asked again, exactly as when a poll reports them. It only ever makes the proxy ask the
+   * backend sooner, so a forged message cannot make a revoked key work.
+   */
+  invalidate(keyIds: readonly string[]) {
+    this.markChanged(keyIds);
+  }
+
   /** One poll of the revocation version; evicts changed keys. */
   async poll(): Promise<void> {
     if (this.polling) return;
@@ -169,19 +197,9 @@ export class KeyCache {
     try {
       const since = this.version ?? undefined;
       const { version, changedKeyIds } = await this.backend.revocationVersion(since);
-      if (changedKeyIds === null || this.changedAt.size + changedKeyIds.length > this.o.maxEntries) {
-        // First poll (no version to compare with), or more changes than worth tracking: anything cached may predate a change.
-        this.everythingChangedAt = ++this.generation;
-        this.changedAt.clear();
-        for (const s of [...this.entries.keys()]) this.evictSecret(s);
-        this.unknown.clear();
-      } else if (changedKeyIds.length) {
-        this.generation++;
-        for (const id of changedKeyIds) {
-          this.changedAt.set(id, this.generation);
-          this.evictKey(id);
-        }
-      }
+      // First poll (no version to compare with): anything cached may predate a change.
+      if (changedKeyIds === null) this.forgetEverything();
+      else if (changedKeyIds.length) this.markChanged(changedKeyIds);
       this.version = version;
       this.lastPollOk = this.o.now();
     } catch (err) {

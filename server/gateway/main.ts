@@ -35,6 +35,8 @@ function config() {
       outbound: outboundPolicyFrom(e),
       maxRequestMs: e.GATEWAY_MAX_REQUEST_SECONDS * 1000,
       upstreamIdleMs: e.GATEWAY_UPSTREAM_IDLE_SECONDS * 1000,
+      redisUrl: e.REDIS_URL,
+      natsUrl: e.NATS_URL,
       ...upstreamCaps,
     },
     port: e.GATEWAY_PORT,

@@ -111,7 +111,8 @@ export class GatewayProxy {
     const promptCount = countPromptTokens(endpoint, body, candidates, fail);
     if (promptCount === null) return;
     const promptTokens = promptCount.tokens;
-    if (!admitLimits(this.s, key, cached, promptTokens, started, headers, fail)) return;
+    const limited = admitLimits(this.s, key, cached, promptTokens, started, headers, fail);
+    if (!(limited instanceof Promise ? await limited : limited)) return;
     const holding = holdCredit(this.s, key, body, endpoint, candidates, promptTokens, started, fail);
     const held = holding instanceof Promise ? await holding : holding;
     if (!held) return;

@@ -53,9 +53,15 @@ export type RateCheck =
   | { ok: true; headers: Record<string, string> }
   | { ok: false; retryAfterSeconds: number; headers: Record<string, string>; which: "requests" | "tokens" };
 
+/** What admission asks of a rate limiter: this per-process one, or the fleet-wide one (shared-rate-limit.ts) that asks Redis. */
+export type RateLimits = {
+  admit(keyId: string, limits: { rpm: number | null; tpm: number | null }, tokens: number, nowMs: number): RateCheck | Promise<RateCheck>;
+  adjustTokens(keyId: string, delta: number, nowMs: number): void;
+};
+
 type KeyWindows = { requests: SlidingWindow; tokens: SlidingWindow };
 
-export class RateLimiter {
+export class RateLimiter implements RateLimits {
   private readonly keys = new Map<string, KeyWindows>();
 
   private windows(keyId: string): KeyWindows {

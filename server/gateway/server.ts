@@ -8,7 +8,9 @@ import { isUuid, uuidv7 } from "../lib/ids";
 import { processLogger, type LogLine } from "../lib/logger";
 import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
+import { openNatsLink } from "../fleet/nats";
 import { authenticate } from "./auth";
+import { listenForBroadcasts } from "./broadcasts";
 import { CatalogCache } from "./catalog-cache";
 import { dialectFor } from "./dialects";
 import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
@@ -18,6 +20,7 @@ import { apiError, unavailable } from "./openai-errors";
 import { GatewayProxy } from "./proxy";
 import { RateLimiter } from "./rate-limit";
 import { UsageReporter } from "./reporter";
+import { sharedRateLimiter } from "./shared-rate-limit";
 import { CreditControl, defaultCreditOptions } from "./reservations";
 import { priceAt } from "./routing";
 import { Spool } from "./spool";
@@ -189,6 +192,10 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
     reporter.enqueue(replay);
   }
   const metrics = createMetrics();
+  const shared = config.redisUrl ? sharedRateLimiter(config.redisUrl, { log }) : null;
+  shared?.register(metrics.registry);
+  // Counting in Redis from the first request on; a Redis that is not up yet leaves the limits per proxy meanwhile.
+  await shared?.ready(2_000);
   const state: GatewayState = {
     config,
     keys: new KeyCache(config.backend, { pollMs: config.keyPollMs, log }),
@@ -201,7 +208,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       idleMs: config.creditIdleMs ?? defaultCreditOptions.idleMs,
       log,
     }),
-    rates: new RateLimiter(),
+    rates: shared ?? new RateLimiter(),
     reporter,
     spool,
     metrics,
@@ -243,6 +250,8 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
 
   state.keys.start();
   state.catalog.start();
+  const nats = config.natsUrl ? openNatsLink(config.natsUrl, { name: "proxy", log }) : null;
+  if (nats) listenForBroadcasts(state, nats);
   // Load the catalog now so the first request does not wait for it (the web app may still be starting). Listening
   // waits for it a little: loading the listings' tokenizers (catalog-cache.ts) blocks for seconds, which requests
   // in flight would not survive (their backend connections time out meanwhile).
@@ -351,6 +360,8 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
         await state.credit.releaseIdle(true);
         spool.close();
         await agent.close();
+        await shared?.close();
+        await nats?.close();
       })()),
   };
 }

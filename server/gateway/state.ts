@@ -4,7 +4,7 @@ import type { Backend } from "./backend";
 import type { CatalogCache } from "./catalog-cache";
 import type { KeyCache } from "./key-cache";
 import type { Metrics } from "./metrics";
-import type { RateLimiter } from "./rate-limit";
+import type { RateLimits } from "./rate-limit";
 import type { UsageReporter } from "./reporter";
 import type { CreditControl } from "./reservations";
 import type { Spool } from "./spool";
@@ -47,6 +47,10 @@ export type GatewayConfig = {
   log?: LogLine;
   /** The per-request lines; the process's logger when absent. */
   logger?: Logger;
+  /** Redis for rpm/tpm limits shared by every proxy (shared-rate-limit.ts); without it each proxy counts its own. */
+  redisUrl?: string;
+  /** NATS for the backend's broadcasts (broadcasts.ts); without it key changes and listings arrive by polling only. */
+  natsUrl?: string;
 };
 
 export type GatewayState = {
@@ -54,7 +58,7 @@ export type GatewayState = {
   keys: KeyCache;
   catalog: CatalogCache;
   credit: CreditControl;
-  rates: RateLimiter;
+  rates: RateLimits;
   reporter: UsageReporter;
   spool: Spool;
   metrics: Metrics;

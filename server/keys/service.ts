@@ -4,6 +4,7 @@ import { apiKeys, keyLimitPeriod, keyState, listings, users, type KeyLimitPeriod
 import { can } from "../auth/permissions";
 import { DomainError } from "../errors";
 import { recordAudit } from "../audit/log";
+import { broadcastKeysChanged } from "../fleet/broadcast";
 import { uuidv7 } from "../lib/ids";
 import { liftedLimit, validateGraceSeconds, validateLimits, type Limits } from "./limits";
 import { periodEnd, periodStart, utcDay } from "./period";
@@ -174,7 +175,7 @@ async function lockKey(tx: DbOrTx, orgId: string, id: string) {
 /** Revokes a key now; a key whose rotation grace is running is cut short. Idempotent for revoked keys. */
 export async function revokeKey(db: Db, p: { orgId: string; keyId: string; now?: Date; actorUserId?: string | null }) {
   const { orgId, keyId: id, now = new Date(), actorUserId = null } = p;
-  return db.transaction(async (tx) => {
+  const revoked = await db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) === "revoked") return { id, revokedAt: key.revokedAt! };
     const version = await bumpVersion(tx);
@@ -193,6 +194,9 @@ export async function revokeKey(db: Db, p: { orgId: string; keyId: string; now?:
     });
     return { id: row!.id, revokedAt: row!.revokedAt! };
   });
+  // After the commit, so a proxy that refetches on the message reads the revocation.
+  broadcastKeysChanged([id]);
+  return revoked;
 }
 
 /**
@@ -206,7 +210,7 @@ export async function rotateKey(
 ): Promise<CreatedKey & { oldKeyRevokesAt: Date }> {
   const { pepper, orgId, userId, now = new Date(), ...input } = p;
   const grace = validateGraceSeconds(input.graceSeconds);
-  return db.transaction(async (tx) => {
+  const rotated = await db.transaction(async (tx) => {
     const old = await lockKey(tx, orgId, input.keyId);
     const status = keyStatus(old, now);
     if (status !== "active") throw new DomainError("CONFLICT", `This key is ${status}; create a new key instead`, "keyId");
@@ -244,8 +248,11 @@ export async function rotateKey(
       before: { id: old.id, prefix: old.prefix, last4: old.last4 },
       after: { ...row, oldKeyRevokesAt },
     });
-    return { ...row!, secret, oldKeyRevokesAt };
+    return { ...row!, secret, oldKeyRevokesAt, oldKeyId: old.id };
   });
+  const { oldKeyId, ...created } = rotated;
+  broadcastKeysChanged([oldKeyId]);
+  return created;
 }
 
 /**
@@ -257,22 +264,25 @@ export async function updateKey(db: Db, p: UpdateKeyInput & { orgId: string; now
   const { orgId, now = new Date(), actor = { userId: null, role: "owner" }, keyId: id, name, ...rest } = p;
   const limits = validateLimits(rest, now);
   if (limits.modelAllowlist) await checkAllowlist(db, limits.modelAllowlist);
-  return db.transaction(async (tx) => {
+  const updated = await db.transaction(async (tx) => {
     const key = await lockKey(tx, orgId, id);
     if (keyStatus(key, now) !== "active") throw new DomainError("CONFLICT", `This key is ${keyStatus(key, now)}; it can no longer be edited`, "keyId");
     const lifted = can(actor.role, "keys.raiseLimits") ? null : liftedLimit(key, limits);
     if (lifted) throw new DomainError("FORBIDDEN", `${lifted}: only an owner may raise or remove a limit; developers may lower it`, lifted);
     const version = await bumpVersion(tx);
     const changes = { ...(name !== undefined && { name }), ...limitColumns(limits) };
-    await tx
+    const changed = await tx
       .update(apiKeys)
       .set({ ...changes, changedVersion: version })
-      .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.lineageId, key.lineageId), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now))));
+      .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.lineageId, key.lineageId), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now))))
+      .returning({ id: apiKeys.id });
     // Spend limits and allowlists decide what a leaked key can cost: every edit is on record.
     const before = Object.fromEntries(Object.keys(changes).map((k) => [k, key[k as keyof typeof changes]]));
     await recordAudit(tx, { actorUserId: actor.userId, orgId, action: "key.update", subject: { kind: "api_key", id }, before, after: changes });
-    return { id };
+    return changed.map((c) => c.id);
   });
+  broadcastKeysChanged(updated);
+  return { id };
 }
 
 /** What the proxy learns about a presented key. Only an active key carries its limits. */
