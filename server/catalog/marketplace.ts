@@ -219,6 +219,7 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; now?: Date })
       energyMeasuredOn: listings.energyMeasuredOn,
       gridCarbonGPerKwh: listings.gridCarbonGPerKwh,
       region: listings.region,
+      tokenizer: listings.tokenizer,
       providerSlug: organizations.slug,
       providerName: organizations.name,
     })
