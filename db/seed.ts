@@ -12,6 +12,7 @@ import { receiveWebhook } from "../server/payments/webhook";
 import { generateSecret, hashSecret } from "../server/keys/secret";
 import { keyStatus } from "../server/keys/status";
 import { uuidv7 } from "../server/lib/ids";
+import { demoTokenizer } from "../server/upstream-demo/server";
 import { ensurePlatformOrg } from "../server/orgs/service";
 import { demoUpstreamCredential } from "../server/upstream-demo/energy-profiles";
 
@@ -217,6 +218,8 @@ async function seedDemoCatalog(db: Db, opts: DemoSeedOptions) {
           energyMeasuredOn: new Date(now - 45 * DAY_MS).toISOString().slice(0, 10),
           gridCarbonGPerKwh: d.grid,
           region: d.region,
+          // As the demo upstream counts, so that its usage and the proxy's estimates agree.
+          tokenizer: demoTokenizer(d.upstreamModel),
           status: "published",
         })
         .onConflictDoNothing({ target: listings.slug })

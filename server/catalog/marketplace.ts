@@ -238,6 +238,7 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; window?: Econ
       energyMeasuredOn: listings.energyMeasuredOn,
       gridCarbonGPerKwh: listings.gridCarbonGPerKwh,
       region: listings.region,
+      tokenizer: listings.tokenizer,
       providerSlug: organizations.slug,
       providerName: organizations.name,
     })

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { ErrorText } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
 import type { AppRouter } from "@/server/api/root";
+import { DEFAULT_TOKENIZER, TOKENIZER_LABELS, TOKENIZERS } from "@/server/tokens/rules";
 
 type Inputs = inferRouterInputs<AppRouter>["catalog"];
 type Existing = inferRouterOutputs<AppRouter>["catalog"]["get"];
@@ -23,6 +24,7 @@ export const listingLabels: Record<string, string> = {
   upstreamBaseUrl: "Base URL",
   upstreamModel: "Upstream model id",
   upstreamCredential: "Upstream API key",
+  tokenizer: "Tokenizer",
   "prices.unit": "Unit",
   "prices.input": "Input price",
   "prices.output": "Output price",
@@ -54,6 +56,7 @@ function readFields(f: FormData): Fields {
     upstreamBaseUrl: text(f, "upstreamBaseUrl"),
     upstreamModel: text(f, "upstreamModel"),
     upstreamCredential: text(f, "upstreamCredential") || undefined,
+    tokenizer: text(f, "tokenizer") as Fields["tokenizer"],
     tokensPerWatt: optionalNumber(f, "tokensPerWatt"),
     energyHardware: text(f, "energyHardware") || null,
     energyMethod: text(f, "energyMethod") || null,
@@ -201,6 +204,19 @@ export function ListingForm({
               defaultValue={existing?.upstreamModel}
               placeholder="meta-llama/Llama-3.1-8B-Instruct"
             />
+          </Field>
+          <Field
+            label="Tokenizer"
+            name="tokenizer"
+            hint={`What the proxy counts prompts with (credit holds, token limits) and answers that come without usage. Not listed? Choose the closest; ${DEFAULT_TOKENIZER} is the default.`}
+          >
+            <select className="input" id="tokenizer" name="tokenizer" defaultValue={existing?.tokenizer ?? DEFAULT_TOKENIZER}>
+              {TOKENIZERS.map((t) => (
+                <option key={t} value={t}>
+                  {TOKENIZER_LABELS[t]}
+                </option>
+              ))}
+            </select>
           </Field>
         </div>
         <Field

@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { ZodError } from "zod";
 import { serviceTokenMatcher } from "../../auth/service-tokens";
 import { PRICE_NOTICE_MS } from "../../catalog/price-in-force";
 import { cancelScheduledPrice, changeListingPrice } from "../../catalog/price-schedule";
@@ -428,6 +429,37 @@ describe("routing for proxies", () => {
     expect(own.length).toBeGreaterThan(0);
     expect(own.every((r) => r.orgSlug === orgA.slug)).toBe(true);
     expect(own.map((r) => r.slug)).not.toContain(lb.slug);
+  });
+
+  it("carries the tokenizer a provider declares (o200k_base when none is), editable and shown; an unknown one is refused", async () => {
+    const a = callerFor(t.db, ownerA);
+    const l = await a.catalog.create(listingInput("route-tokenizer", { tokenizer: "llama3" }));
+    const unset = await a.catalog.create(listingInput("route-no-tokenizer"));
+    for (const x of [l, unset]) await a.catalog.setStatus({ id: x.id, status: "published" });
+    const routing = async () => (await callerFor(t.db, null, TEST_SERVICE_TOKEN).catalog.routing()).listings;
+    expect((await routing()).find((r) => r.slug === l.slug)?.tokenizer).toBe("llama3");
+    expect((await routing()).find((r) => r.slug === unset.slug)?.tokenizer).toBe("o200k_base");
+    expect((await a.catalog.listing({ slug: l.slug })).tokenizer).toBe("llama3");
+
+    const {
+      id: _id,
+      slug: _slug,
+      modelSlug: _m,
+      credentialMask: _c,
+      status: _s,
+      updatedAt: _u,
+      currentPrice: _p,
+      priceHistory: _h,
+      ...fields
+    } = await a.catalog.get({ id: l.id });
+    expect(fields.tokenizer).toBe("llama3");
+    await a.catalog.update({ ...fields, id: l.id, tokenizer: "cl100k_base" });
+    expect((await routing()).find((r) => r.slug === l.slug)?.tokenizer).toBe("cl100k_base");
+    const err = await a.catalog.update({ ...fields, id: l.id, tokenizer: "gemma3" as "llama3" }).catch((e: TRPCError) => e);
+    expect(err).toMatchObject({ code: "BAD_REQUEST" });
+    const issues = ((err as TRPCError).cause as ZodError).issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    expect(issues).toEqual([`tokenizer: must be one of o200k_base, cl100k_base, p50k_base, r50k_base, llama3`]);
+    expect((await a.catalog.get({ id: l.id })).tokenizer).toBe("cl100k_base");
   });
 
   it("carries scheduled prices so a proxy cache can switch on time", async () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listingStatus, modality } from "../../../db/schema";
+import { listingStatus, modality, tokenizer } from "../../../db/schema";
 import { testConnection } from "../../catalog/connection-test";
 import {
   cancelScheduledPriceInput,
@@ -90,6 +90,7 @@ const listingPage = z.object({
   status: z.enum(listingStatus.enumValues),
   contextLength: z.number(),
   modalities,
+  tokenizer: z.enum(tokenizer.enumValues),
   provider,
   currentPrice: priceVersion,
   comparablePer1MNano: z.bigint(),
@@ -134,6 +135,7 @@ const ownListing = z.object({
   energyMeasuredOn: z.string().nullable(),
   gridCarbonGPerKwh: z.number().nullable(),
   region: z.string().nullable(),
+  tokenizer: z.enum(tokenizer.enumValues),
   status: z.enum(listingStatus.enumValues),
   updatedAt: z.date(),
   currentPrice: priceVersion.nullable(),

@@ -58,7 +58,10 @@ export default async function ListingPage({ params }: { params: Params }) {
             <code className="rounded bg-slate-100 px-1" data-testid="listing-slug">
               {l.slug}
             </code>{" "}
-            · {formatTokens(l.contextLength)} context · {l.modalities.join(", ")}
+            · {formatTokens(l.contextLength)} context · {l.modalities.join(", ")} ·{" "}
+            <span title="What the proxy counts this model's tokens with (credit holds, and answers without usage)" data-testid="listing-tokenizer">
+              {l.tokenizer} tokenizer
+            </span>
             {l.status === "paused" && <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-800">paused: not serving requests</span>}
           </p>
           {l.description && <p className="mt-3 max-w-2xl text-slate-700">{l.description}</p>}
