@@ -41,7 +41,7 @@ const TARGET_COPY_SHARE = 0.06;
 const TARGET_LAG_P95_S = 5;
 const TOKEN = "bench-settlement-service-token-0123456789abcdef";
 
-const pgChild = await startPgChild({ dataDir: ".data/bench-settlement", port: 54364, database: "bench", fresh: true });
+const pgChild = await startPgChild({ dataDir: ".data/bench-settlement", port: Number(process.env.BENCH_PG_PORT ?? 54364), database: "bench", fresh: true });
 const pool = createPool(pgChild.url, 4);
 const db = createDb(pool);
 const children: ChildProcess[] = [];

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { EnvError, parseEnv } from "./env";
+import { EnvError, logEnv, parseEnv } from "./env";
 
 describe("catalog configuration", () => {
   it.each([
@@ -40,5 +40,25 @@ describe("the outbound policy's configuration", () => {
   it("bounds the request time cap", () => {
     expect(parseEnv({}).GATEWAY_MAX_REQUEST_SECONDS).toBe(150);
     expect(() => parseEnv({ GATEWAY_MAX_REQUEST_SECONDS: "5000" })).toThrow(/GATEWAY_MAX_REQUEST_SECONDS/);
+  });
+});
+
+describe("the logging configuration", () => {
+  it("defaults to JSON lines at info, no files", () => {
+    expect(logEnv({})).toEqual({ LOG_LEVEL: "info", LOG_FORMAT: "json" });
+  });
+
+  it.each([
+    ["LOG_LEVEL", { LOG_LEVEL: "loud" }],
+    ["LOG_FORMAT", { LOG_FORMAT: "xml" }],
+    ["LOG_CONSOLE_LEVEL", { LOG_CONSOLE_LEVEL: "everything" }],
+  ])("refuses a bad %s, naming it", (name, source) => {
+    expect(() => logEnv(source)).toThrow(EnvError);
+    expect(() => logEnv(source)).toThrow(new RegExp(`${name}: `));
+  });
+
+  it("reads the logging variables even when others are invalid (a process logs that error first)", () => {
+    expect(logEnv({ LOG_LEVEL: "warn", PORT: "not a port" }).LOG_LEVEL).toBe("warn");
+    expect(() => parseEnv({ LOG_LEVEL: "warn", PORT: "not a port" })).toThrow(/PORT/);
   });
 });

