@@ -30,6 +30,7 @@ import { uuidv7 } from "../server/lib/ids";
 import { ensureAccount } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
 import { ledgerLagSeconds } from "../server/usage/settler";
+import { makeEvent } from "../server/usage/testing";
 import { machine, percentile } from "./timing";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -98,21 +99,14 @@ function traffic(world: { keyIds: string[]; listingIds: string[] }): UsageEvent[
   const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
   const events: UsageEvent[] = Array.from({ length: EVENTS }, () => {
     const startedAt = new Date(now - 10_000 - Math.floor(Math.random() * 300_000));
-    return {
+    return makeEvent({
       id: uuidv7(startedAt.getTime()),
-      reservationId: null,
       keyId: pick(world.keyIds),
       listingId: pick(world.listingIds),
       inputTokens: Math.floor(Math.random() * 4000),
       outputTokens: Math.floor(Math.random() * 1000),
-      cachedInputTokens: 0,
       startedAt,
-      firstTokenAt: new Date(startedAt.getTime() + 200),
-      endedAt: new Date(startedAt.getTime() + 1500),
-      status: "ok",
-      estimated: false,
-      upstreamStatus: 200,
-    };
+    });
   });
   // Resends, as a proxy restarted after a crash replays its spool.
   return [...events, ...Array.from({ length: Math.round(EVENTS / 4) }, () => pick(events))];
