@@ -165,6 +165,26 @@ export const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => !v || v.split(",").every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u.trim())), "must be nats:// URLs, comma-separated"),
+  /** Subjects the usage stream is sharded into (`usage.<n>`, by API key); settlers share one durable consumer per shard. */
+  USAGE_BUS_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
+  /** How long the usage stream keeps a message at most (hours): past it, unsettled usage is lost, so keep it well above any outage. */
+  USAGE_BUS_MAX_AGE_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
+  /** Most bytes the usage stream holds; past it JetStream refuses new publishes and proxies keep spooling. */
+  USAGE_BUS_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_048_576)
+    .default(8 * 1024 * 1024 * 1024),
+  /** Copies of the usage stream in a JetStream cluster (1 on one server; 3 across three). */
+  USAGE_BUS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /** JetStream's duplicate window (seconds): a resend with the same event id within it is dropped by NATS (the database drops it after). */
+  USAGE_BUS_DUPLICATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  /** Deliveries of one usage message before a settler gives up on it as poison (logged and set aside). */
+  USAGE_BUS_MAX_DELIVER: z.coerce.number().int().min(2).max(1000).default(20),
+  /** How long a settler may hold usage messages unacknowledged (seconds) before JetStream delivers them to another settler. */
+  USAGE_BUS_ACK_WAIT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Most usage messages a settler pulls and settles in one stage-1 transaction. */
+  SETTLER_BATCH: z.coerce.number().int().min(1).max(5000).default(1000),
   /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
   SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
 });

@@ -79,6 +79,7 @@ const accessRules: Record<string, Access> = {
   "finance.usageEvents": "platform-finance",
   "finance.reconciliation": "platform-finance",
   "finance.settlementHealth": "platform-finance",
+  "finance.usageBusLag": "platform-finance",
   "finance.periods": "platform-finance",
   "finance.closePeriod": "platform-finance",
   "finance.reviewConflict": "platform-finance",

@@ -2,6 +2,9 @@
 // the web app; it reaches the backend only through service-authenticated tRPC.
 import path from "node:path";
 import { env, EnvError } from "../env";
+import { busConfigFrom } from "../fleet/bus-rules";
+import { openNatsLink } from "../fleet/nats";
+import { usagePublisher } from "../fleet/usage-bus";
 import { parseUsd } from "../ledger/money";
 import { trpcBackend } from "./backend";
 import { outboundPolicyFrom } from "../lib/outbound-policy";
@@ -10,11 +13,17 @@ import { startGateway, upstreamCaps } from "./server";
 function config() {
   const e = env();
   if (!e.SERVICE_TOKEN) throw new EnvError("SERVICE_TOKEN is not set (start the platform with `npm start`)");
+  // The bus trusts what is published on it as the platform's own usage; a provider's proxy reports over HTTP, capped by its token.
+  if (e.NATS_URL && e.GATEWAY_TOKEN_KIND === "provider")
+    throw new EnvError("NATS_URL: the usage bus is for the platform's own proxies (GATEWAY_TOKEN_KIND=platform)");
   const backendUrl = e.GATEWAY_BACKEND_URL ?? `${(e.APP_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "")}/api/trpc`;
+  const nats = e.NATS_URL ? openNatsLink(e.NATS_URL, { name: "tokenmarket-proxy", log: (l) => console.log(l) }) : null;
   return {
     backendUrl,
+    nats,
     gateway: {
       backend: trpcBackend(backendUrl, e.SERVICE_TOKEN),
+      usageSink: nats ? usagePublisher(nats, busConfigFrom(e)) : undefined,
       spoolDir: path.resolve(e.GATEWAY_SPOOL_DIR ?? path.join(e.DATA_DIR, "gateway-spool")),
       spoolMaxBytes: e.GATEWAY_SPOOL_MAX_BYTES,
       providerToken: e.GATEWAY_TOKEN_KIND === "provider",
@@ -26,7 +35,7 @@ function config() {
       maxRequestMs: e.GATEWAY_MAX_REQUEST_SECONDS * 1000,
       upstreamIdleMs: e.GATEWAY_UPSTREAM_IDLE_SECONDS * 1000,
       redisUrl: e.REDIS_URL,
-      natsUrl: e.NATS_URL,
+      nats: nats ?? undefined,
       ...upstreamCaps,
     },
     port: e.GATEWAY_PORT,
@@ -37,18 +46,21 @@ function config() {
 try {
   const c = config();
   const gateway = await startGateway(c.gateway, { port: c.port, host: c.host });
-  console.log(`proxy (OpenAI-compatible) listening on ${gateway.url}/v1, backend ${c.backendUrl}`);
+  console.log(`proxy (OpenAI-compatible) listening on ${gateway.url}/v1, backend ${c.backendUrl}${c.nats ? ", usage on the NATS bus" : ""}`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    void gateway.close().then(
-      () => process.exit(0),
-      (err: Error) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
+    void gateway
+      .close()
+      .then(() => c.nats?.close())
+      .then(
+        () => process.exit(0),
+        (err: Error) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -56,7 +56,7 @@ export class UsageReporter {
   readonly stats = { reported: 0, duplicate: 0, conflict: 0, rejected: 0, failedBatches: 0, clockAhead: 0 };
 
   constructor(
-    private readonly backend: Backend,
+    private readonly backend: Pick<Backend, "report">,
     private readonly opts: ReporterOptions,
   ) {
     this.batchSize = opts.batchSize ?? 1000;

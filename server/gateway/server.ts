@@ -7,7 +7,6 @@ import { usdDecimal } from "../ledger/money";
 import { isUuid, uuidv7 } from "../lib/ids";
 import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
-import { openNatsLink } from "../fleet/nats";
 import { authenticate } from "./auth";
 import { listenForBroadcasts } from "./broadcasts";
 import { CatalogCache } from "./catalog-cache";
@@ -178,7 +177,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
   const config = { maxRequestMs: 150_000, upstreamIdleMs: 60_000, ...upstreamCaps, ...given };
   const log = config.log ?? ((line: string) => console.log(line));
   const { spool, replay } = Spool.open({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, log });
-  const reporter = new UsageReporter(config.backend, { spool, flushMs: config.reportFlushMs, log });
+  const reporter = new UsageReporter(config.usageSink ?? config.backend, { spool, flushMs: config.reportFlushMs, log });
   if (replay.length) {
     log(`replaying ${replay.length} usage events left in the spool by the previous run`);
     reporter.enqueue(replay);
@@ -241,8 +240,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
 
   state.keys.start();
   state.catalog.start();
-  const nats = config.natsUrl ? openNatsLink(config.natsUrl, { name: "proxy", log }) : null;
-  if (nats) listenForBroadcasts(state, nats);
+  if (config.nats) listenForBroadcasts(state, config.nats);
   // Load the catalog now so the first request does not wait for it (the web app may still be starting).
   void Promise.resolve(state.catalog.get()).catch((err: Error) => log(`catalog not loaded yet (${err.message}); retrying on demand`));
   const agent = outboundAgent(config.outbound, {
@@ -347,7 +345,6 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
         spool.close();
         await agent.close();
         await shared?.close();
-        await nats?.close();
       })()),
   };
 }

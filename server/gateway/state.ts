@@ -1,3 +1,4 @@
+import type { NatsLink } from "../fleet/nats";
 import type { OutboundPolicy } from "../lib/outbound-policy";
 import type { Backend } from "./backend";
 import type { CatalogCache } from "./catalog-cache";
@@ -15,6 +16,8 @@ import type { Spool } from "./spool";
 
 export type GatewayConfig = {
   backend: Backend;
+  /** Where usage goes instead of the backend's ingest path (the usage bus, server/fleet/usage-bus.ts, with NATS_URL). */
+  usageSink?: Pick<Backend, "report">;
   spoolDir: string;
   spoolMaxBytes: number;
   /** Smallest reservation asked of the backend per key, nano-USD. */
@@ -42,8 +45,8 @@ export type GatewayConfig = {
   creditIdleMs?: number;
   /** Redis for rpm/tpm limits shared by every proxy (shared-rate-limit.ts); without it each proxy counts its own. */
   redisUrl?: string;
-  /** NATS for the backend's broadcasts (broadcasts.ts); without it key changes and listings arrive by polling only. */
-  natsUrl?: string;
+  /** The proxy's NATS link, for the backend's broadcasts (broadcasts.ts); without it key changes and listings arrive by polling only. */
+  nats?: NatsLink;
   log?: (line: string) => void;
 };
 

@@ -1,5 +1,6 @@
 import { Gauge, Registry } from "prom-client";
 import type { Db } from "../../db/client";
+import type { BusLag } from "../fleet/bus-lag";
 import { settlementHealth } from "./health";
 
 /**
@@ -7,7 +8,7 @@ import { settlementHealth } from "./health";
  * ledger is behind acknowledged usage, the figures the finance overview shows. Read from
  * the database at each scrape, so every web process answers the same.
  */
-export async function settlementMetricsText(db: Db, p: { now?: Date } = {}): Promise<{ contentType: string; body: string }> {
+export async function settlementMetricsText(db: Db, p: { now?: Date; bus?: BusLag } = {}): Promise<{ contentType: string; body: string }> {
   const h = await settlementHealth(db, p);
   const registry = new Registry();
   const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers: [registry] }).set(value);
@@ -19,5 +20,20 @@ export async function settlementMetricsText(db: Db, p: { now?: Date } = {}): Pro
     "Age of the oldest batch the last settlement window took, when it committed",
     (h.recent?.lastLagMs ?? 0) / 1000,
   );
+  if (p.bus) {
+    const labelled = (name: string, help: string) => new Gauge({ name, help, labelNames: ["consumer"] as const, registers: [registry] });
+    const pending = labelled("tokenmarket_usage_bus_pending", "Usage messages on the NATS bus not yet delivered to a settler, per shard's consumer");
+    const unacked = labelled("tokenmarket_usage_bus_unacknowledged", "Usage messages delivered to a settler and not yet acknowledged, per shard's consumer");
+    const oldest = labelled(
+      "tokenmarket_usage_bus_oldest_unsettled_seconds",
+      "Age of the oldest usage message no settler has committed yet, per shard's consumer",
+    );
+    for (const s of p.bus.shards) {
+      pending.set({ consumer: s.consumer }, s.pending);
+      unacked.set({ consumer: s.consumer }, s.unacknowledged);
+      oldest.set({ consumer: s.consumer }, s.oldestAgeSeconds);
+    }
+    gauge("tokenmarket_usage_bus_connected", "1 when the web app reaches NATS (the usage bus), else 0", p.bus.status === "connected" ? 1 : 0);
+  }
   return { contentType: registry.contentType, body: await registry.metrics() };
 }

@@ -6,6 +6,7 @@ import { FinanceNav } from "./_components/finance-nav";
 import { OrgFinance } from "./org-finance";
 import { SettlementLag } from "./settlement-lag";
 import { TrialBalance } from "./trial-balance";
+import { UsageBusLag } from "./usage-bus-lag";
 
 export const metadata: Metadata = { title: "Finance" };
 
@@ -17,6 +18,7 @@ export default async function Page() {
         <PageHeader title="Platform books" description="Trial balance by account kind at any moment: posted debits must equal posted credits." />
         <FinanceNav mode="platform" />
         <SettlementLag />
+        <UsageBusLag />
         <TrialBalance />
       </>
     );

@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { getDb } from "@/server/db";
 import { env } from "@/server/env";
 import { guardedRoute } from "@/server/errors";
+import { currentBusLag } from "@/server/fleet/bus-lag";
 import { settlementMetricsText } from "@/server/usage/metrics";
 
 /** The backend's Prometheus metrics (settlement lag), for whoever presents METRICS_TOKEN. */
@@ -12,6 +13,6 @@ export const GET = guardedRoute("GET /api/metrics", async (req: Request) => {
   const want = Buffer.from(token);
   if (given.length !== want.length || !timingSafeEqual(given, want))
     return new Response("GET /api/metrics needs METRICS_TOKEN as a bearer token\n", { status: 401 });
-  const m = await settlementMetricsText(getDb());
+  const m = await settlementMetricsText(getDb(), { bus: await currentBusLag() });
   return new Response(m.body, { headers: { "content-type": m.contentType, "cache-control": "no-store" } });
 });

@@ -16,6 +16,7 @@ import { reviewConflict } from "../../finance/conflicts";
 import { monthlyStatement, orgStatement } from "../../finance/org";
 import { closePeriod, listClosedPeriods } from "../../finance/periods";
 import { runReconciliation } from "../../finance/reconcile";
+import { currentBusLag } from "../../fleet/bus-lag";
 import { settlementHealth } from "../../usage/health";
 import { usageCostByKeyAndListing } from "../../finance/usage-queries";
 import { orgProcedure, platformFinanceProcedure, router, type Context } from "../trpc";
@@ -63,6 +64,8 @@ export const financeRouter = router({
   reconciliation: platformFinanceProcedure.input(rangeInput).query(({ ctx, input }) => runReconciliation(ctx.db, { ...input, stripe: stripeOf(ctx) })),
 
   settlementHealth: platformFinanceProcedure.query(({ ctx }) => settlementHealth(ctx.db)),
+
+  usageBusLag: platformFinanceProcedure.query(() => currentBusLag()),
 
   periods: platformFinanceProcedure.query(({ ctx }) => listClosedPeriods(ctx.db)),
 
