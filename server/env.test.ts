@@ -42,3 +42,23 @@ describe("the outbound policy's configuration", () => {
     expect(() => parseEnv({ GATEWAY_MAX_REQUEST_SECONDS: "5000" })).toThrow(/GATEWAY_MAX_REQUEST_SECONDS/);
   });
 });
+
+describe("the usage bus's configuration", () => {
+  it("is off by default (usage over HTTP), with the stream's limits defaulted", () => {
+    expect(parseEnv({}).NATS_URL).toBeUndefined();
+    expect(parseEnv({})).toMatchObject({ USAGE_BUS_SHARDS: 4, USAGE_BUS_REPLICAS: 1, USAGE_BUS_DUPLICATE_WINDOW_SECONDS: 120 });
+  });
+
+  it("accepts one NATS URL or a comma-separated cluster", () => {
+    expect(parseEnv({ NATS_URL: "nats://a:4222, nats://b:4222" }).NATS_URL).toBe("nats://a:4222, nats://b:4222");
+  });
+
+  it.each([
+    ["an http URL", { NATS_URL: "http://nats:4222" }, /NATS_URL: must be nats:\/\/ URLs/],
+    ["no shards", { USAGE_BUS_SHARDS: "0" }, /USAGE_BUS_SHARDS/],
+    ["more replicas than JetStream allows", { USAGE_BUS_REPLICAS: "7" }, /USAGE_BUS_REPLICAS/],
+    ["a single delivery (no redelivery after a crash)", { USAGE_BUS_MAX_DELIVER: "1" }, /USAGE_BUS_MAX_DELIVER/],
+  ])("refuses %s, naming the variable", (_label, source, message) => {
+    expect(() => parseEnv(source)).toThrow(message);
+  });
+});

@@ -171,8 +171,16 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
         if (!consumer) consumer = await jetstream(nc).consumers.get(USAGE_STREAM, shardConsumer(shard));
         const batch = await consumer.fetch({ max_messages: opts.batch, expires: opts.pullExpiresMs ?? 1000 });
         const msgs: JsMsg[] = [];
-        for await (const m of batch) msgs.push(m);
+        let broken: unknown = null;
+        try {
+          for await (const m of batch) msgs.push(m);
+        } catch (err) {
+          // A pull that breaks (missed heartbeats under load, a reconnect) still settles what it got:
+          // left unacknowledged, those messages would wait a whole ack wait before anyone saw them again.
+          broken = err;
+        }
         if (msgs.length) await handle(msgs);
+        if (broken) throw broken;
         failures = 0;
       } catch (err) {
         if (stopping) return;
