@@ -2,70 +2,24 @@
 // embedded PostgreSQL unless DATABASE_URL is set, migrates, seeds the demo,
 // builds when needed, runs the web app, restarts a service that exits (giving up,
 // and stopping everything, on one that keeps exiting), and shuts everything down in order.
-import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { EnvError, parseEnv } from "../server/env";
 import { initProcessLogger } from "../server/lib/logger";
-import { buildIsStale } from "./lib/build";
-import { localSecret } from "./lib/local-secrets";
-import { usageNodeOptions } from "./lib/node-flags";
-import { openDatabase, prepareDatabase } from "./lib/database";
-import { runPrefixed, runToEnd } from "./lib/run";
+import { announce, preparePlatform } from "./lib/platform";
+import { runPrefixed } from "./lib/run";
 import { Supervised } from "./lib/supervise";
 
 const dev = process.argv.includes("--dev");
 // Every process it starts inherits this: one readable line per entry, behind the process's [name] prefix.
 process.env.LOG_FORMAT ??= "pretty";
-const logger = initProcessLogger("start");
+const logger = initProcessLogger("start", { prefixed: true });
 const log = (line: string) => logger.info(line);
 /** The banner for the person at the terminal (demo passwords and key): printed, never logged. */
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
 async function main() {
   const env = parseEnv(process.env);
-  const dataDir = path.resolve(env.DATA_DIR);
-
-  const secrets = {
-    keyPepper: env.KEY_PEPPER ?? localSecret(dataDir, "KEY_PEPPER"),
-    encryptionKey: env.CATALOG_ENCRYPTION_KEY ?? localSecret(dataDir, "CATALOG_ENCRYPTION_KEY"),
-    localWebhookSecret: env.STRIPE_LOCAL_WEBHOOK_SECRET ?? `whsec_local_${localSecret(dataDir, "STRIPE_LOCAL_WEBHOOK_SECRET")}`,
-  };
-  const database = await openDatabase(env);
-  const pgChild = database.embedded;
-  const databaseUrl = database.url;
-  const seed = database.seed;
-  if (!pgChild) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
-  const { signIns, seededNow, demoKey } = await prepareDatabase(
-    databaseUrl,
-    seed ? { ...secrets, upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1` } : null,
-  );
-  log(`database migrated${seed ? (seededNow ? "; demo data seeded" : "; demo data checked") : ""}`);
-
-  const port = String(env.PORT);
-  const appUrl = env.APP_URL ?? `http://localhost:${port}`;
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    AUTH_SECRET: env.AUTH_SECRET ?? localSecret(dataDir, "AUTH_SECRET"),
-    SERVICE_TOKEN: env.SERVICE_TOKEN ?? localSecret(dataDir, "SERVICE_TOKEN"),
-    STRIPE_LOCAL_WEBHOOK_SECRET: secrets.localWebhookSecret,
-    KEY_PEPPER: secrets.keyPepper,
-    CATALOG_ENCRYPTION_KEY: secrets.encryptionKey,
-    // Auth.js then builds its URLs from AUTH_URL, not from a request's Host header (so it trusts the host).
-    AUTH_URL: appUrl,
-    APP_URL: appUrl,
-    // A demo tops up through the local checkout unless told otherwise (production refuses it by default).
-    ...(seed && process.env.LOCAL_CHECKOUT === undefined ? { LOCAL_CHECKOUT: "true" } : {}),
-    NEXT_TELEMETRY_DISABLED: "1",
-    // The demo listings' upstream listens on loopback: the outbound policy lets exactly it through.
-    ...(seed ? { UPSTREAM_ALLOW_PRIVATE: [process.env.UPSTREAM_ALLOW_PRIVATE, `127.0.0.1:${env.DEMO_UPSTREAM_PORT}`].filter(Boolean).join(",") } : {}),
-  };
-  const next = path.resolve("node_modules/next/dist/bin/next");
-
-  if (!dev && buildIsStale()) {
-    log("building the web app (next build)…");
-    await runToEnd("build", process.execPath, [next, "build"], { ...childEnv, NODE_ENV: "production" });
-  }
+  const { pgChild, seed, signIns, demoKey, port, appUrl, childEnv, next, tsx, usageOptions } = await preparePlatform(env, { dev, log });
 
   let stopping = false;
   const services: Supervised[] = [];
@@ -82,14 +36,11 @@ async function main() {
     services.push(service);
     return service;
   };
-  const tsx = path.resolve("node_modules/.bin/tsx");
   if (seed) {
     // The demo listings point at this OpenAI-compatible server.
     supervise("upstream", () => runPrefixed("upstream", tsx, ["server/upstream-demo/main.ts", "--port", String(env.DEMO_UPSTREAM_PORT)], childEnv));
   }
   // Settles usage, expires reservations and keeps usage partitions ahead (server/worker).
-  // The web app ingests usage and the worker settles it: both get USAGE_PROCESS_FLAGS (a larger young generation).
-  const usageOptions = usageNodeOptions(childEnv.NODE_OPTIONS);
   supervise("worker", () => runPrefixed("worker", tsx, ["server/worker/main.ts"], { ...childEnv, NODE_OPTIONS: usageOptions }));
   supervise("web", () =>
     runPrefixed("web", process.execPath, [next, dev ? "dev" : "start", "-p", port], {
@@ -122,20 +73,7 @@ async function main() {
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
 
-  log(`tokenmarket is starting at ${appUrl}`);
-  if (signIns.length) {
-    say("demo sign-ins:");
-    for (const s of signIns) say(`  ${s.role.padEnd(10)} ${s.email.padEnd(36)} password: ${s.password}   (${s.org})`);
-  }
-  if (demoKey) {
-    say(`demo API key (${demoKey.org})${demoKey.active ? "" : " — revoked or expired in this database; create a new one under Keys"}:`);
-    say(`  ${demoKey.secret}`);
-    const model = demoKey.exampleModel ?? "demo-provider/<model>";
-    say(
-      `  curl ${gatewayUrl}/chat/completions -H "Authorization: Bearer ${demoKey.secret}" -H "Content-Type: application/json" ` +
-        `-d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`,
-    );
-  }
+  announce(say, { appUrl, gatewayUrl, signIns, demoKey });
 }
 
 main().catch((err) => {

@@ -82,3 +82,18 @@ describe("the usage bus's configuration", () => {
     expect(() => parseEnv(source)).toThrow(message);
   });
 });
+
+describe("shared rate limits' configuration", () => {
+  it("is off by default (each proxy counts its own) and takes a redis:// or rediss:// URL", () => {
+    expect(parseEnv({}).REDIS_URL).toBeUndefined();
+    expect(parseEnv({ REDIS_URL: "redis://127.0.0.1:6379" }).REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(parseEnv({ REDIS_URL: "rediss://user:secret@redis.example:6380/2" }).REDIS_URL).toBe("rediss://user:secret@redis.example:6380/2");
+  });
+
+  it.each([
+    ["an http URL", "http://redis:6379"],
+    ["a bare host", "redis:6379"],
+  ])("refuses %s, naming the variable", (_label, url) => {
+    expect(() => parseEnv({ REDIS_URL: url })).toThrow(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+});

@@ -126,7 +126,7 @@ export const envSchema = z.object({
   /** Opens the proxy's GET /metrics to other hosts for whoever sends it as a bearer token; unset: loopback only. */
   GATEWAY_METRICS_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
   /** Redis (or Valkey) that every proxy counts rpm/tpm key limits in, so the limits hold across the fleet; unset: each proxy counts its own. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, hostname: /./, message: "must be a redis:// or rediss:// URL" }).optional(),
   /** Bearer token for the web app's GET /api/metrics (settlement lag); unset, the endpoint answers 404. */
   METRICS_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
   /** max_tokens assumed for credit when a request sets none (then clamped to context length and to what the key can afford). */

@@ -36,7 +36,7 @@ function config() {
       maxRequestMs: e.GATEWAY_MAX_REQUEST_SECONDS * 1000,
       upstreamIdleMs: e.GATEWAY_UPSTREAM_IDLE_SECONDS * 1000,
       redisUrl: e.REDIS_URL,
-      natsUrl: e.NATS_URL,
+      nats: nats ?? undefined,
       ...upstreamCaps,
     },
     port: e.GATEWAY_PORT,

@@ -8,7 +8,6 @@ import { isUuid, uuidv7 } from "../lib/ids";
 import { processLogger, type LogLine } from "../lib/logger";
 import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
-import { openNatsLink } from "../fleet/nats";
 import { authenticate } from "./auth";
 import { listenForBroadcasts } from "./broadcasts";
 import { CatalogCache } from "./catalog-cache";
@@ -250,8 +249,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
 
   state.keys.start();
   state.catalog.start();
-  const nats = config.natsUrl ? openNatsLink(config.natsUrl, { name: "proxy", log }) : null;
-  if (nats) listenForBroadcasts(state, nats);
+  if (config.nats) listenForBroadcasts(state, config.nats);
   // Load the catalog now so the first request does not wait for it (the web app may still be starting). Listening
   // waits for it a little: loading the listings' tokenizers (catalog-cache.ts) blocks for seconds, which requests
   // in flight would not survive (their backend connections time out meanwhile).
@@ -361,7 +359,6 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
         spool.close();
         await agent.close();
         await shared?.close();
-        await nats?.close();
       })()),
   };
 }

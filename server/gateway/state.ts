@@ -1,4 +1,5 @@
 import type { Logger, LogLine } from "../lib/logger";
+import type { NatsLink } from "../fleet/nats";
 import type { OutboundPolicy } from "../lib/outbound-policy";
 import type { Backend } from "./backend";
 import type { CatalogCache } from "./catalog-cache";
@@ -49,8 +50,8 @@ export type GatewayConfig = {
   logger?: Logger;
   /** Redis for rpm/tpm limits shared by every proxy (shared-rate-limit.ts); without it each proxy counts its own. */
   redisUrl?: string;
-  /** NATS for the backend's broadcasts (broadcasts.ts); without it key changes and listings arrive by polling only. */
-  natsUrl?: string;
+  /** The proxy's NATS link, for the backend's broadcasts (broadcasts.ts); without it key changes and listings arrive by polling only. */
+  nats?: NatsLink;
 };
 
 export type GatewayState = {
