@@ -16,7 +16,7 @@ import { Supervised } from "./lib/supervise";
 const dev = process.argv.includes("--dev");
 // Every process it starts inherits this: one readable line per entry, behind the process's [name] prefix.
 process.env.LOG_FORMAT ??= "pretty";
-const logger = initProcessLogger("start");
+const logger = initProcessLogger("start", { prefixed: true });
 const log = (line: string) => logger.info(line);
 /** The banner for the person at the terminal (demo passwords and key): printed, never logged. */
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
