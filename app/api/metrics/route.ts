@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { getDb } from "@/server/db";
 import { env } from "@/server/env";
-import { guardedRoute } from "@/server/errors";
+import { guardedRoute } from "@/server/internal-errors";
 import { settlementMetricsText } from "@/server/usage/metrics";
 
 /** The backend's Prometheus metrics (settlement lag), for whoever presents METRICS_TOKEN. */
