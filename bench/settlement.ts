@@ -8,7 +8,7 @@
 // change price halfway. Baseline in the same run: COPY of the same sends into a bare table.
 // Also measured: CPU per event (Node: API + settler; PostgreSQL: every backend), WAL bytes per
 // event and the ledger lag (a batch's acknowledgement to its window's commit). Appended to
-// bench/RESULTS.md with the acceptance verdict.
+// bench/RESULTS.md with the acceptance verdict. Knobs: BENCH_EVENTS (300 000), BENCH_PG_PORT (54364).
 import { spawn, type ChildProcess } from "node:child_process";
 import readline from "node:readline";
 import { sql } from "drizzle-orm";

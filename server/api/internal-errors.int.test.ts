@@ -1,7 +1,7 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { guardedRoute } from "../errors";
+import { guardedRoute } from "../internal-errors";
 import { createTestDb, type TestDb } from "../testing/db";
 import { makeOrg, makeUser, TEST_SERVICE_TOKEN, testPaymentsRuntime, testServiceTokens } from "../testing/fixtures";
 import { MAX_BATCH_SIZE } from "./limits";

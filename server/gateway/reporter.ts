@@ -4,6 +4,7 @@ import type { UsageEvent } from "../usage/contract";
 import { CLOCK_AHEAD_REASON } from "../usage/rules";
 import { usageEventJson, type Backend } from "./backend";
 import type { Spool } from "./spool";
+import type { LogLine } from "../lib/logger";
 
 /**
  * Sends usage events to the backend's usage ingest path in batches, one batch in flight at a
@@ -35,7 +36,7 @@ export type ReporterOptions = {
   maxBackoffMs?: number;
   /** How long an event the backend found to end in its future waits before it is sent again. */
   clockAheadRetryMs?: number;
-  log?: (line: string) => void;
+  log?: LogLine;
 };
 
 export class UsageReporter {
@@ -129,7 +130,7 @@ export class UsageReporter {
           if (r.status === "rejected") {
             // Invalid forever: kept beside the spool for a person to look at, never re-sent.
             this.stats.rejected++;
-            this.opts.log?.(`usage event ${r.id} rejected: ${r.reason ?? "no reason given"}`);
+            this.opts.log?.("usage event rejected", { requestId: r.id, reason: r.reason ?? "no reason given" });
             this.setAside(
               batch.find((e) => e.id === r.id),
               r.reason,
@@ -166,7 +167,7 @@ export class UsageReporter {
           this.queue.unshift(...batch);
           this.lines.unshift(...lines);
         }
-        this.opts.log?.(`usage report failed (${batch.length} events, attempt ${this.failures || this.loneFailures}): ${(err as Error).message}`);
+        this.opts.log?.("usage report failed", { events: batch.length, attempt: this.failures || this.loneFailures, err });
       } finally {
         this.sending = null;
         this.sendingCount = 0;

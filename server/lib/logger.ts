@@ -69,20 +69,24 @@ export function serializeError(err: unknown): Record<string, unknown> {
 }
 
 type LogSettings = ReturnType<typeof logEnv>;
+/** `fd: 2` for processes whose stdout is a protocol another process reads; `prefixed`: pretty lines carry `[name]` themselves (the launcher's). */
+type Output = { fd?: 1 | 2; prefixed?: boolean };
 
-function streams(name: string, e: LogSettings, opts: { fd: 1 | 2 }): DestinationStream {
+function streams(name: string, e: LogSettings, opts: Output): DestinationStream {
+  const fd = opts.fd ?? 1;
   const main: DestinationStream =
     e.LOG_FORMAT === "pretty"
-      ? // One line per entry: the launcher prefixes each line with the process's name, so that field is left out.
+      ? // One line per entry: the launcher prefixes each of its children's lines with its name, so that field is left out.
         pretty({
-          destination: opts.fd,
+          destination: fd,
           sync: true,
           singleLine: true,
           colorize: process.stdout.isTTY,
           ignore: "pid,hostname,process",
           translateTime: "HH:MM:ss.l",
+          ...(opts.prefixed && { messageFormat: `[${name}] {msg}` }),
         })
-      : pino.destination({ dest: opts.fd, sync: true });
+      : pino.destination({ dest: fd, sync: true });
   if (!e.LOG_DIR) return main;
   const file = pino.destination({ dest: path.join(e.LOG_DIR, `${name}-${process.pid}.log`), sync: true, mkdir: true });
   // A stream's level below the logger's changes nothing; "silent" is no level multistream knows, so it keeps the console out.
@@ -91,7 +95,7 @@ function streams(name: string, e: LogSettings, opts: { fd: 1 | 2 }): Destination
 }
 
 /** A logger named for its process (its `process` field and log file); `stream` replaces where lines go (tests). */
-export function createLogger(name: string, opts: { fd?: 1 | 2; settings?: LogSettings; stream?: DestinationStream } = {}): Logger {
+export function createLogger(name: string, opts: Output & { settings?: LogSettings; stream?: DestinationStream } = {}): Logger {
   const settings = opts.settings ?? logEnv();
   return pino(
     {
@@ -106,18 +110,14 @@ export function createLogger(name: string, opts: { fd?: 1 | 2; settings?: LogSet
         },
       },
     },
-    opts.stream ?? streams(name, settings, { fd: opts.fd ?? 1 }),
+    opts.stream ?? streams(name, settings, opts),
   );
 }
 
 let current: Logger | undefined;
 
-/**
- * Names this process's logger: each process's entry point calls it first (`proxy`, `worker`,
- * `settler`, …). `fd: 2` for processes whose stdout is a protocol another process reads (the
- * service API's port, the settler's windows).
- */
-export function initProcessLogger(name: string, opts: { fd?: 1 | 2 } = {}): Logger {
+/** Names this process's logger: each process's entry point calls it first (`proxy`, `worker`, `settler`, …). */
+export function initProcessLogger(name: string, opts: Output = {}): Logger {
   current = createLogger(name, opts);
   return current;
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import type { Db } from "../../db/client";
 import { getDb } from "../db";
-import { guardedRoute } from "../errors";
+import { guardedRoute } from "../internal-errors";
 import { BODY_LIMITS, readBodyLimited, tooLarge } from "../lib/body";
 import type { Payments } from "./config";
 import { receiveWebhook } from "./webhook";

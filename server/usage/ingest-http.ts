@@ -1,6 +1,7 @@
 import type { Db } from "../../db/client";
 import type { ServiceIdentity } from "../auth/service-tokens";
-import { DomainError, errorTable, reportInternalError } from "../errors";
+import { DomainError, errorTable } from "../errors";
+import { reportInternalError } from "../internal-errors";
 import { ingestAnswerJson } from "./ingest-wire";
 import { reportOptions, reportUsage } from "./settlement";
 

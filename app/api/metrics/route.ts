@@ -1,8 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { getDb } from "@/server/db";
 import { env } from "@/server/env";
-import { guardedRoute } from "@/server/errors";
 import { currentBusLag } from "@/server/fleet/bus-lag";
+import { guardedRoute } from "@/server/internal-errors";
 import { settlementMetricsText } from "@/server/usage/metrics";
 
 /** The backend's Prometheus metrics (settlement lag), for whoever presents METRICS_TOKEN. */

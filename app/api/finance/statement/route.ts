@@ -1,6 +1,6 @@
 import { sessionUser } from "@/server/api/http";
 import { getDb } from "@/server/db";
-import { guardedRoute } from "@/server/errors";
+import { guardedRoute } from "@/server/internal-errors";
 import { exportCsv } from "@/server/finance/exports";
 
 // Streamed CSV; authorised like the tRPC procedures (see server/finance/exports.ts).

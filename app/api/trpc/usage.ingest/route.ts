@@ -1,6 +1,6 @@
 import { matchServiceToken } from "@/server/api/http";
 import { getDb } from "@/server/db";
-import { guardedRoute } from "@/server/errors";
+import { guardedRoute } from "@/server/internal-errors";
 import { BODY_LIMITS, readBodyLimited, tooLarge } from "@/server/lib/body";
 import { handleIngest } from "@/server/usage/ingest-http";
 

@@ -1,6 +1,6 @@
 import { sessionUser } from "@/server/api/http";
 import { getDb } from "@/server/db";
-import { guardedRoute } from "@/server/errors";
+import { guardedRoute } from "@/server/internal-errors";
 import { activityCsv } from "@/server/dashboards/activity";
 import { activityFilter } from "@/server/dashboards/inputs";
 import { resolveActiveOrg } from "@/server/orgs/service";
