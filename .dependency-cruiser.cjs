@@ -28,6 +28,7 @@ const PURE_FILES = [
   "server/finance/compare.ts",
   "server/finance/period.ts",
   "server/gateway/estimate.ts",
+  "server/gateway/finish-energy.ts",
   "server/gateway/rate-limit.ts",
   "server/gateway/tokens.ts",
   "server/keys/limits.ts",

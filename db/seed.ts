@@ -13,6 +13,7 @@ import { generateSecret, hashSecret } from "../server/keys/secret";
 import { keyStatus } from "../server/keys/status";
 import { uuidv7 } from "../server/lib/ids";
 import { ensurePlatformOrg } from "../server/orgs/service";
+import { demoUpstreamCredential } from "../server/upstream-demo/energy-profiles";
 
 export type DemoSignIn = { role: string; email: string; password: string; org: string };
 
@@ -193,7 +194,7 @@ async function seedDemoCatalog(db: Db, opts: DemoSeedOptions) {
       const org = orgs.find((o) => o.slug === d.org);
       if (!org) continue;
       const id = uuidv7();
-      const credential = `demo-upstream-key-${d.org}-${d.modelSlug}`;
+      const credential = demoUpstreamCredential(d.org, d.modelSlug);
       const [row] = await tx
         .insert(listings)
         .values({

@@ -63,6 +63,7 @@ const accessRules: Record<string, Access> = {
   "reservations.release": "service",
   "usage.report": "service",
   "usage.generation": "service",
+  "energy.report": "service",
   "dashboards.overview": "member",
   "dashboards.series": "member",
   "dashboards.activity": "member",
@@ -182,6 +183,7 @@ function sampleInput(name: string): unknown {
     "reservations.release": { id: "00000000-0000-7000-8000-000000000001" },
     "usage.report": { events: [{ id: "00000000-0000-7000-8000-000000000002" }] },
     "usage.generation": { id: "00000000-0000-7000-8000-000000000002", keyId: "00000000-0000-7000-8000-000000000000" },
+    "energy.report": { listingId: "00000000-0000-7000-8000-000000000000", hour: new Date("2026-01-01T00:00:00Z"), joules: 1, tokensServed: 1 },
     "dashboards.overview": { tz: "UTC" },
     "dashboards.series": { tz: "UTC", granularity: "day", days: 7, groupBy: "key" },
     "dashboards.activity": { filter: {}, limit: 10 },
@@ -384,6 +386,10 @@ describe("a provider's service token outside its own listings", () => {
       expect(res.results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
     },
     "usage.generation": async () => expect(await provider.usage.generation({ id: world.otherEvent, keyId: world.keyId })).toBeNull(),
+    "energy.report": async () => {
+      const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
+      expect(await codeOf(provider.energy.report({ listingId: world.otherListing, hour, joules: 1000, tokensServed: 5000 }))).toBe("FORBIDDEN");
+    },
   };
 
   it("every service procedure has a case", () => {
@@ -398,7 +404,7 @@ describe("a provider's service token outside its own listings", () => {
   it.each(Object.keys(cases))("%s is refused or scoped to the provider, and writes nothing", async (name) => {
     const count = () =>
       t.pool.query(
-        "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_events) u, (select count(*) from ledger_pending) p",
+        "select (select count(*) from reservations) r, (select count(*) from ledger_transfers) l, (select count(*) from usage_events) u, (select count(*) from ledger_pending) p, (select count(*) from listing_energy_readings) e",
       );
     const before = (await count()).rows;
     await cases[name]!();

@@ -1,6 +1,7 @@
 import { accountRouter } from "./routers/account";
 import { creditsRouter } from "./routers/credits";
 import { dashboardsRouter } from "./routers/dashboards";
+import { energyRouter } from "./routers/energy";
 import { keysRouter } from "./routers/keys";
 import { catalogRouter } from "./routers/catalog";
 import { auditRouter } from "./routers/audit";
@@ -23,6 +24,7 @@ export const appRouter = router({
   ledger: ledgerRouter,
   reservations: reservationsRouter,
   usage: usageRouter,
+  energy: energyRouter,
   dashboards: dashboardsRouter,
   finance: financeRouter,
   payouts: payoutsRouter,

@@ -1,6 +1,7 @@
 import type { UsageEvent } from "../usage/contract";
 import type { RoutingListing } from "./backend";
 import { billableUsage } from "./estimate";
+import { checkEnergy, finishReasonOf } from "./finish-energy";
 import type { Bill, Outcome, Request } from "./relay";
 import { priceAt } from "./routing";
 import type { GatewayState } from "./state";
@@ -25,6 +26,13 @@ export function billRequest(s: GatewayState, r: Request, listing: RoutingListing
     );
   }
   const bill: Bill = { costNano, estimated, promptTokens, outputTokens, cachedTokens };
+  // Energy is checked against the billed tokens, after the cost is fixed: it describes the request, never prices it.
+  let energyJoules: number | null = null;
+  if (o.energy) {
+    const e = checkEnergy(o.energy, promptTokens + outputTokens);
+    if ("joules" in e) energyJoules = e.joules;
+    else s.log(`energy from ${listing.slug} ignored on request ${r.requestId}: ${e.problem}`);
+  }
   const event: UsageEvent = {
     id: r.requestId,
     reservationId: r.hold.reservationId,
@@ -39,6 +47,8 @@ export function billRequest(s: GatewayState, r: Request, listing: RoutingListing
     status: o.status,
     estimated,
     upstreamStatus: o.upstreamStatus,
+    finishReason: finishReasonOf(o.status, o.finishReason, o.sawEnd),
+    energyJoules,
     ...(checked.anomaly && {
       anomaly: {
         reason: checked.anomaly.slice(0, 300),

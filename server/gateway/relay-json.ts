@@ -1,5 +1,6 @@
 import { usdDecimal } from "../ledger/money";
 import { billRequest } from "./billing";
+import { energyClaim, energyField, jsonFinishReason } from "./finish-energy";
 import { sendError, sendInternalError, sendJson } from "./http";
 import { answerText, isObject, parseObjectAt } from "./inputs";
 import { apiError } from "./openai-errors";
@@ -58,7 +59,8 @@ export function relayJson(x: Relay) {
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       // Usage sits at the end of OpenAI-style answers: parse just that object when it is there.
       const at = raw.lastIndexOf(USAGE_OPEN);
-      let usage = at === -1 ? null : readUsage(parseObjectAt(raw, at + USAGE_OPEN.length - 1));
+      const usageObject = at === -1 ? null : parseObjectAt(raw, at + USAGE_OPEN.length - 1);
+      let usage = readUsage(usageObject);
       let parsed: Record<string, unknown> | null = null;
       if (!usage) {
         try {
@@ -79,7 +81,18 @@ export function relayJson(x: Relay) {
         });
       }
       const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
-      billRequest(s, r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
+      const outcome = {
+        status: "ok" as const,
+        usage,
+        countedOutput: counted,
+        firstTokenAt: null,
+        upstreamStatus: upstream.statusCode,
+        // An embedding has no finish reason: answered whole is its normal end.
+        finishReason: r.endpoint === "embeddings" ? "stop" : jsonFinishReason(raw),
+        sawEnd: true,
+        energy: energyClaim(upstream.headers["x-energy-joules"], energyField(isObject(usageObject) ? usageObject : parsed?.usage)),
+      };
+      billRequest(s, r, listing, outcome, (bill) => {
         const cost = usdDecimal(bill.costNano);
         let out: Buffer | string = raw;
         const asReported =

@@ -1,6 +1,7 @@
 import { usdDecimal } from "../ledger/money";
 import type { UsageEvent } from "../usage/contract";
 import { billRequest } from "./billing";
+import { energyClaim } from "./finish-energy";
 import { CORS_HEADERS } from "./http";
 import { isObject } from "./inputs";
 import { apiError, sseErrorEvent, type ApiError } from "./openai-errors";
@@ -56,6 +57,9 @@ export function relayStream(x: Relay) {
         countedOutput: relay.outputTokens,
         firstTokenAt: relay.firstTokenAt,
         upstreamStatus: upstream.statusCode,
+        finishReason: relay.finishReason,
+        sawEnd: relay.sawDone,
+        energy: energyClaim(upstream.headers["x-energy-joules"], relay.energyJoules),
       };
       x.count(r.endpoint, 200, r.started, true);
       if (status === "aborted") return void billRequest(s, r, listing, outcome);

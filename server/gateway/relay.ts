@@ -5,6 +5,7 @@ import type { ActiveKey, RoutingListing } from "./backend";
 import type { UsageBounds } from "./estimate";
 import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
+import type { EnergyClaim } from "./finish-energy";
 import type { UpstreamUsage } from "./sse";
 import type { GatewayState } from "./state";
 
@@ -39,6 +40,11 @@ export type Outcome = {
   countedOutput: number;
   firstTokenAt: number | null;
   upstreamStatus: number | null;
+  /** The upstream's own finish reason, as sent (finish-energy.ts normalises it). */
+  finishReason: string | null;
+  /** A stream's `[DONE]` came (always true for a JSON answer): without it and a finish reason, a stream was cut off. */
+  sawEnd: boolean;
+  energy: EnergyClaim | null;
 };
 
 /** An upstream answer past a size or time cap; the message is for the buyer. */

@@ -1,3 +1,4 @@
+import { energyField, stringValueAt } from "./finish-energy";
 import { countJsonStringTokens, countTextTokens } from "./tokens";
 
 /**
@@ -18,6 +19,7 @@ const MODEL = Buffer.from('"model":');
 // Key names as they stand before their `":`, opening quote included.
 const USAGE_NAME = Buffer.from('"usage');
 const MODEL_NAME = Buffer.from('"model');
+const FINISH_NAME = Buffer.from('"finish_reason');
 // What a model generates, by endpoint: chat text, tool-call arguments and reasoning (all billed as output).
 const CHAT_KEYS = ['"content', '"arguments', '"reasoning_content'].map((k) => Buffer.from(k));
 const TEXT_KEYS = [Buffer.from('"text')];
@@ -121,6 +123,10 @@ export class SseRelay {
   usage: UpstreamUsage | null = null;
   /** The upstream's usage chunk, kept as the template for the one sent back (with cost). */
   usageChunk: Record<string, unknown> | null = null;
+  /** The last finish reason the stream carried (its own spelling). */
+  finishReason: string | null = null;
+  /** `usage.energy_joules` of the usage chunk, unchecked. */
+  energyJoules: unknown;
   sawDone = false;
   /** The unfinished event outgrew `maxEventBytes`: the stream must end (its rest is dropped). */
   overflow = false;
@@ -230,6 +236,8 @@ export class SseRelay {
         let u = q + 2;
         while (data[u] === 32) u++;
         if (data[u] === 123 /* { */) return this.takeUsage(data.subarray(p, end));
+      } else if (last === 110 /* n */ && endsAt(data, q, FINISH_NAME, p)) {
+        this.finishReason = stringValueAt(data, q + 2, end) ?? this.finishReason;
       } else if (this.ends[last] === 1 && data[q + 2] === 34 /* " */) {
         const keys = this.keys;
         let key: Buffer | null = null;
@@ -263,6 +271,7 @@ export class SseRelay {
       return true;
     }
     this.usage = readUsage(parsed.usage) ?? this.usage;
+    this.energyJoules = energyField(parsed.usage) ?? this.energyJoules;
     if (this.model !== null && typeof parsed.model === "string") parsed.model = this.model;
     const choices = parsed.choices;
     if (Array.isArray(choices) && choices.length > 0) {
@@ -270,7 +279,8 @@ export class SseRelay {
       this.usageChunk = { ...parsed, choices: [] };
       const rest = { ...parsed };
       delete rest.usage;
-      for (const c of choices as { delta?: { content?: unknown }; text?: unknown }[]) {
+      for (const c of choices as { delta?: { content?: unknown }; text?: unknown; finish_reason?: unknown }[]) {
+        if (typeof c.finish_reason === "string") this.finishReason = c.finish_reason;
         const text = typeof c.delta?.content === "string" ? c.delta.content : typeof c.text === "string" ? c.text : "";
         if (!text) continue;
         this.outputTokens += countTextTokens(text);

@@ -1,5 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoListings } from "../../db/seed";
+import { DEMO_ENERGY_PROFILES, demoEnergyJoules, demoUpstreamCredential } from "./energy-profiles";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "./server";
 
 let upstream: DemoUpstream;
@@ -120,6 +122,57 @@ describe("demo upstream, through the official openai client", () => {
       expect(performance.now() - started).toBeGreaterThanOrEqual(190);
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe("demo upstream energy: a simulated hardware profile per listing", () => {
+  const declared = (org: string, modelSlug: string) => demoListings.find((l) => l.org === org && l.modelSlug === modelSlug)!.tokensPerWatt;
+  const honest = DEMO_ENERGY_PROFILES.filter((p) => Math.abs(p.tokensPerJoule / declared(p.org, p.modelSlug) - 1) <= 0.1);
+  const overDeclared = DEMO_ENERGY_PROFILES.filter((p) => p.tokensPerJoule < declared(p.org, p.modelSlug) * 0.8);
+
+  it("one honest profile (within ±10 % of the seed's declared figure) and one over-declaring (well below), by header and by body", () => {
+    expect(honest.map((p) => p.via)).toContain("header");
+    expect(overDeclared.length).toBeGreaterThan(0);
+    expect(new Set(DEMO_ENERGY_PROFILES.map((p) => p.via))).toEqual(new Set(["header", "body"]));
+    expect(honest.length + overDeclared.length).toBe(DEMO_ENERGY_PROFILES.length);
+  });
+
+  it("reports each response's joules as its profile says: header, JSON body, or the stream's usage chunk; nothing for other listings", async () => {
+    const up = await startDemoUpstream();
+    try {
+      const ask = async (credential: string, stream: boolean) => {
+        const r = await fetch(`${up.url}/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "watts" }], stream, stream_options: { include_usage: true } }),
+        });
+        const text = await r.text();
+        const usage = stream
+          ? (
+              JSON.parse(
+                text
+                  .split("\n\n")
+                  .filter((e) => e.includes('"usage"'))[0]!
+                  .slice(6),
+              ) as { usage: Record<string, number> }
+            ).usage
+          : (JSON.parse(text) as { usage: Record<string, number> }).usage;
+        return { header: r.headers.get("x-energy-joules"), usage, tokens: usage.prompt_tokens! + usage.completion_tokens! };
+      };
+      for (const p of DEMO_ENERGY_PROFILES) {
+        for (const stream of [false, true]) {
+          const a = await ask(demoUpstreamCredential(p.org, p.modelSlug), stream);
+          const joules = demoEnergyJoules(p, a.tokens);
+          expect(joules).toBeGreaterThan(0);
+          if (p.via === "header") expect([a.header, a.usage.energy_joules]).toEqual([joules.toFixed(6), undefined]);
+          else expect([a.header, a.usage.energy_joules]).toEqual([null, joules]);
+        }
+      }
+      const plain = await ask(demoUpstreamCredential("demo-provider", "llama-3.1-8b"), false);
+      expect([plain.header, plain.usage.energy_joules]).toEqual([null, undefined]);
+    } finally {
+      await up.close();
     }
   });
 });

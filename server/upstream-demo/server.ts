@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { demoEnergyJoules, type EnergyProfile, energyProfileFor } from "./energy-profiles";
 
 /**
  * A small OpenAI-compatible upstream for local runs and tests: chat and text
  * completions (streaming or not), embeddings and the model list. Output is a
  * pure function of the request, so tests can assert on it; `delayMs` (time to
  * first token) and `tokensPerSecond` make it behave like a real model server.
+ * Listings with a simulated hardware profile (./energy-profiles.ts) report the
+ * energy of each response, by header or in the usage object.
  * Plain node:http so it carries no dependencies.
  */
 
@@ -66,9 +69,9 @@ export function embeddingFor(text: string, dimensions: number): number[] {
 
 type Json = Record<string, unknown>;
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown) {
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -91,7 +94,14 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
   const perToken = tps > 0 ? 1000 / tps : 0;
   let seq = 0;
 
-  async function generate(res: http.ServerResponse, kind: "chat" | "text", body: Json, promptText: string, promptTokens: number) {
+  async function generate(
+    res: http.ServerResponse,
+    kind: "chat" | "text",
+    body: Json,
+    promptText: string,
+    promptTokens: number,
+    energy: EnergyProfile | undefined,
+  ) {
     const model = typeof body.model === "string" ? body.model : "";
     if (!model) return sendError(res, 400, "you must provide a model parameter");
     const words = completionWords(promptText);
@@ -107,6 +117,9 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       prompt_tokens_details: { cached_tokens: cached },
       completion_tokens_details: { reasoning_tokens: 0 },
     };
+    const joules = energy && demoEnergyJoules(energy, promptTokens + out.length);
+    const energyHeader: Record<string, string> = energy?.via === "header" ? { "x-energy-joules": joules!.toFixed(6) } : {};
+    if (energy?.via === "body") Object.assign(usage, { energy_joules: joules });
     const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-demo${++seq}`;
     const created = Math.floor(Date.now() / 1000);
     const object = kind === "chat" ? "chat.completion" : "text_completion";
@@ -120,10 +133,10 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
         kind === "chat"
           ? { index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finish }
           : { index: 0, text, logprobs: null, finish_reason: finish };
-      return sendJson(res, 200, { id, object, created, model, choices: [choice], usage });
+      return sendJson(res, 200, { id, object, created, model, choices: [choice], usage }, energyHeader);
     }
 
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...energyHeader });
     const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
     const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
     const chunk = (choice: Json) => send({ id, object: chunkObject, created, model, choices: [choice] });
@@ -168,12 +181,12 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       const text = messages.map((m) => `${m.role ?? "user"}: ${messageText(m.content)}`).join("\n");
       // ~4 tokens of chat-format overhead per message, as OpenAI's counting has.
       const promptTokens = messages.reduce((n, m) => n + 4 + countTokens(messageText(m.content)), 0);
-      return generate(res, "chat", body, text, promptTokens);
+      return generate(res, "chat", body, text, promptTokens, energyProfileFor(req.headers.authorization));
     }
     if (path === "/v1/completions") {
       const prompt = Array.isArray(body.prompt) ? body.prompt.map(String).join("") : typeof body.prompt === "string" ? body.prompt : null;
       if (prompt === null) return sendError(res, 400, "prompt must be a string");
-      return generate(res, "text", body, prompt, countTokens(prompt));
+      return generate(res, "text", body, prompt, countTokens(prompt), energyProfileFor(req.headers.authorization));
     }
     if (path === "/v1/embeddings") {
       const inputs = Array.isArray(body.input) ? body.input.map(String) : typeof body.input === "string" ? [body.input] : null;
