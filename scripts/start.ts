@@ -31,7 +31,13 @@ async function main() {
   if (!pgChild) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
   const { signIns, seededNow, demoKey } = await prepareDatabase(
     databaseUrl,
-    seed ? { ...secrets, upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1`, platformFeeBps: env.PLATFORM_FEE_BPS } : null,
+    seed
+      ? {
+          ...secrets,
+          upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1`,
+          platformFeeBps: env.DEMO_TRAFFIC_HISTORY ? env.PLATFORM_FEE_BPS : undefined,
+        }
+      : null,
   );
   log(`database migrated${seed ? (seededNow ? "; demo data seeded" : "; demo data checked") : ""}`);
 
