@@ -61,6 +61,8 @@ export default defineConfig({
       // Production refuses both unless asked: the suite runs the demo and tops up through the local checkout.
       DEMO_SEED: "true",
       LOCAL_CHECKOUT: "true",
+      // The journeys count their own requests from an empty usage history.
+      DEMO_TRAFFIC_HISTORY: "false",
     },
   },
 });

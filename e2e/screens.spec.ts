@@ -115,6 +115,7 @@ const pages: { name: string; path: string; who: string | null; ready: string }[]
   { name: "keys", path: "/keys", who: demo.buyer, ready: "new-key" },
   { name: "credits", path: "/credits", who: demo.buyer, ready: "balance" },
   { name: "statement", path: `/finance/statements/${new Date().toISOString().slice(0, 7)}`, who: demo.buyer, ready: "buyer-statement" },
+  { name: "energy-statement", path: `/usage/energy/${new Date().toISOString().slice(0, 7)}`, who: demo.buyer, ready: "energy-statement" },
   { name: "finance", path: "/finance", who: demo.finance, ready: "trial-balance" },
 ];
 

@@ -21,6 +21,11 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   DATABASE_URL: z.url({ message: "must be a postgres:// URL" }).optional(),
   DEMO_SEED: bool,
+  /** With the demo seed: 30 days of settled traffic history (db/seed-traffic.ts); on unless "false" or "0". */
+  DEMO_TRAFFIC_HISTORY: z
+    .enum(["true", "false", "1", "0", ""])
+    .optional()
+    .transform((v) => v !== "false" && v !== "0"),
   DATA_DIR: z.string().min(1).default(".data"),
   PORT: port(3000),
   PG_PORT: port(54329),

@@ -1,4 +1,5 @@
 import { measuredRule } from "@/app/_components/measured";
+import { economyRules } from "@/app/_components/economy";
 import Link from "next/link";
 import { EmptyState } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
@@ -121,7 +122,7 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
           <p className="text-xs text-slate-500">
             Price per 1M tokens: chat and completion models at the 3:1 blend (3 input tokens to 1 output token); embeddings models, which produce no output
             tokens, at their input price. The two bases are listed apart when sorted by price. Tokens per watt (tokens per second per watt, i.e. per joule) is
-            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule}
+            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule} {economyRules}
           </p>
         </>
       )}

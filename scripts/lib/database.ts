@@ -2,6 +2,7 @@ import path from "node:path";
 import { createDb, createPool } from "../../db/client";
 import { migrateDb } from "../../db/migrate";
 import { seedDemo, seedDemoCredits, seedDemoKey, type DemoKey, type DemoSignIn } from "../../db/seed";
+import { seedDemoTraffic } from "../../db/seed-traffic";
 import { parseEncryptionKey } from "../../server/lib/encryption-key";
 import { processLogger } from "../../server/lib/logger";
 import type { Env } from "../../server/env";
@@ -29,7 +30,8 @@ export function wantsDemoSeed(env: Env, embedded: boolean): boolean {
   return env.DEMO_SEED || (embedded && env.NODE_ENV !== "production");
 }
 
-export type DemoSecrets = { keyPepper: string; encryptionKey: string; localWebhookSecret: string; upstreamUrl: string };
+/** `platformFeeBps`: when given, the demo also gets 30 days of traffic history (db/seed-traffic.ts), settled at that fee. */
+export type DemoSecrets = { keyPepper: string; encryptionKey: string; localWebhookSecret: string; upstreamUrl: string; platformFeeBps?: number };
 
 /** Migrates, then seeds the demo when given its secrets. Returns what to print. */
 export async function prepareDatabase(url: string, demo: DemoSecrets | null): Promise<{ signIns: DemoSignIn[]; seededNow: boolean; demoKey: DemoKey | null }> {
@@ -41,6 +43,7 @@ export async function prepareDatabase(url: string, demo: DemoSecrets | null): Pr
       const result = await seedDemo(db, { upstreamUrl: demo.upstreamUrl, encryptionKey: parseEncryptionKey(demo.encryptionKey) });
       const demoKey = await seedDemoKey(db, demo.keyPepper);
       await seedDemoCredits(db, demo.localWebhookSecret);
+      if (demo.platformFeeBps !== undefined) await seedDemoTraffic(db, { feeBps: demo.platformFeeBps });
       return { signIns: result.signIns, seededNow: result.created, demoKey };
     }
     return { signIns: [], seededNow: false, demoKey: null };

@@ -25,7 +25,13 @@ export async function preparePlatform(env: Env, o: { dev: boolean; log: (line: s
   if (!database.embedded) log(`using DATABASE_URL (${new URL(databaseUrl).host})`);
   const { signIns, seededNow, demoKey } = await prepareDatabase(
     databaseUrl,
-    seed ? { ...secrets, upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1` } : null,
+    seed
+      ? {
+          ...secrets,
+          upstreamUrl: `http://127.0.0.1:${env.DEMO_UPSTREAM_PORT}/v1`,
+          platformFeeBps: env.DEMO_TRAFFIC_HISTORY ? env.PLATFORM_FEE_BPS : undefined,
+        }
+      : null,
   );
   log(`database migrated${seed ? (seededNow ? "; demo data seeded" : "; demo data checked") : ""}`);
 

@@ -12,6 +12,7 @@ import { reservationsRouter } from "./routers/reservations";
 import { payoutsRouter } from "./routers/payouts";
 import { connectRouter } from "./routers/connect";
 import { usageRouter } from "./routers/usage";
+import { economyRouter } from "./routers/economy";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -29,6 +30,7 @@ export const appRouter = router({
   payouts: payoutsRouter,
   connect: connectRouter,
   audit: auditRouter,
+  economy: economyRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -211,11 +211,14 @@ export async function compareFamily(db: DbOrTx, p: { family: string; window?: Ec
     (best, i) => (efficiency(i) !== null && (best === null || efficiency(i)! > efficiency(best)!) ? i : best),
     null,
   );
+  const cputOf = (i: MarketplaceItem) => (i.economy?.cput.state === "measured" ? i.economy.cput.per1MNano : null);
+  const lowestCput = items.reduce<MarketplaceItem | null>((best, i) => (cputOf(i) !== null && (best === null || cputOf(i)! < cputOf(best)!) ? i : best), null);
   return {
     family,
     listings: items,
     cheapestId: items[0]?.id ?? null,
     mostEfficientId: mostEfficient?.id ?? null,
+    lowestCputId: lowestCput?.id ?? null,
   };
 }
 

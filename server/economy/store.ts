@@ -1,8 +1,9 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { windowStart } from "../catalog/measured";
+import { inForceSql, pricePeriodsSql } from "../catalog/price-in-force-sql";
 import { pgArray } from "../lib/pg-array";
-import { type Cput, costPerUsefulToken, MIN_CPUT_REQUESTS } from "./cput";
+import { type Cput, costPerUsefulToken, MIN_CPUT_REQUESTS, nominalPer1MNano } from "./cput";
 import { energyVerdict, type EnergyVerdict, measuredTokensPerJoule } from "./energy";
 import { ECONOMY_WINDOWS, type EconomyWindow, ENERGY_WINDOW_HOURS } from "./windows";
 
@@ -121,4 +122,21 @@ export async function buyerCputByListing(db: DbOrTx, p: { orgId: string; window:
     where u.org_id = ${p.orgId}::uuid and u.dimension = 1 and u.hour >= ${from.toISOString()}::timestamptz
     group by u.group_id, l.slug order by l.slug`);
   return rows.map((r) => ({ listingId: r.listing_id, slug: r.slug, costNano: BigInt(r.cost_nano), cput: cputOf(r) }));
+}
+
+/** A provider's listings' CPUT over `window` (those with traffic), with their nominal output price in force now. */
+export async function providerCputByListing(db: DbOrTx, p: { orgId: string; window: EconomyWindow; now?: Date }) {
+  const now = p.now ?? new Date();
+  const { rows } = await db.execute<CputRow & { slug: string; output_per1k_nano: string | null }>(sql`
+    select c.*, l.slug, cur.output_per1k_nano::text as output_per1k_nano
+    from (${listingCputSql(economyFrom(now, p.window), sql`l.org_id = ${p.orgId}::uuid`)}) c join listings l on l.id = c.listing_id
+    left join (${pricePeriodsSql(sql`lp.listing_id in (select id from listings where org_id = ${p.orgId}::uuid)`)}) cur
+      on cur.listing_id = l.id and ${inForceSql(sql`cur`, sql`${now.toISOString()}::timestamptz`)}
+    order by l.slug`);
+  return rows.map((r) => ({
+    listingId: r.listing_id,
+    slug: r.slug,
+    nominalPer1MNano: r.output_per1k_nano === null ? null : nominalPer1MNano(BigInt(r.output_per1k_nano)),
+    cput: cputOf(r),
+  }));
 }

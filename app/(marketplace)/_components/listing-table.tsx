@@ -3,6 +3,7 @@ import type { inferRouterOutputs } from "@trpc/server";
 import { formatCompact, formatFigure, formatPricePer1M, formatTokens, formatUsd } from "@/app/_lib/format";
 import type { AppRouter } from "@/server/api/root";
 import { MeasuredValue } from "@/app/_components/measured";
+import { CputValue, formatLatency, MeasuredEnergy } from "@/app/_components/economy";
 
 export type MarketItem = inferRouterOutputs<AppRouter>["catalog"]["marketplace"]["items"][number];
 
@@ -31,8 +32,17 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
               Price $/1M
             </th>
             <th className="text-right">Tokens / $</th>
+            <th className="text-right" title="Everything billed for the listing's requests ÷ output tokens of requests that completed normally, per 1M">
+              Cost / useful 1M
+            </th>
+            <th className="text-right" title="750 input + 250 output tokens at the price in force; latency from the measured medians">
+              1k conversation
+            </th>
             <th className="text-right" title="Tokens per second per watt (tokens per joule), declared by the provider">
               Tokens / W
+            </th>
+            <th className="text-right" title="Tokens per joule measured from energy reports over 30 days, with its sample">
+              Measured tok / W
             </th>
             <th className="text-right">Wh / 1M</th>
             <th className="text-right" title="Median output tokens per second of successful requests through the proxy over the last 24 hours">
@@ -79,8 +89,24 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
               <td data-label="Tokens / $" className="text-right tabular-nums" data-testid="tokens-per-dollar">
                 {formatCompact(i.tokensPerDollar)}
               </td>
+              <td data-label="Cost / useful 1M" className="text-right tabular-nums">
+                {i.economy ? <CputValue cput={i.economy.cput} /> : "—"}
+              </td>
+              <td data-label="1k conversation" className="text-right tabular-nums">
+                {i.economy && (
+                  <span>
+                    <span data-testid="standard-cost">{formatUsd(i.economy.standardConversation.costNano)}</span>
+                    <span className="block text-xs text-slate-500" data-testid="standard-latency">
+                      {formatLatency(i.economy.standardConversation.latencyMs)}
+                    </span>
+                  </span>
+                )}
+              </td>
               <td data-label="Tokens / W" className="text-right tabular-nums" data-testid="tokens-per-watt">
                 {formatFigure(i.tokensPerWatt)}
+              </td>
+              <td data-label="Measured tok / W" className="text-right tabular-nums">
+                {i.economy ? <MeasuredEnergy energy={i.economy.energy} /> : "—"}
               </td>
               <td data-label="Wh / 1M" className="text-right tabular-nums" data-testid="wh-per-1m">
                 {formatFigure(i.whPer1M)}

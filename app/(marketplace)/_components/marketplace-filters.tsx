@@ -7,10 +7,13 @@ export const sortLabels = {
   input: "Input price",
   output: "Output price",
   tokensPerDollar: "Tokens per dollar",
-  tokensPerWatt: "Tokens per watt",
+  tokensPerWatt: "Tokens per watt (measured where verified by 1M tokens)",
   whPer1M: "Wh per 1M tokens",
   throughput: "Measured throughput (24 h)",
   ttft: "Measured time to first token (24 h)",
+  cput: "Cost per useful token (7 d)",
+  standardCost: "Standard conversation cost",
+  standardLatency: "Standard conversation latency",
   name: "Name",
 } as const;
 

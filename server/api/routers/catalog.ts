@@ -161,7 +161,15 @@ export const catalogRouter = router({
 
   family: publicProcedure
     .input(familyInput)
-    .output(z.object({ family: z.string(), listings: z.array(marketplaceItem), cheapestId: z.string().nullable(), mostEfficientId: z.string().nullable() }))
+    .output(
+      z.object({
+        family: z.string(),
+        listings: z.array(marketplaceItem),
+        cheapestId: z.string().nullable(),
+        mostEfficientId: z.string().nullable(),
+        lowestCputId: z.string().nullable(),
+      }),
+    )
     .query(({ ctx, input }) => compareFamily(ctx.db, input)),
 
   listing: publicProcedure

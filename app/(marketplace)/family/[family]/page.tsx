@@ -17,7 +17,7 @@ export default async function FamilyPage({ params }: { params: Params }) {
     <>
       <PageHeader
         title={family}
-        description={`${view.listings.length} provider${view.listings.length === 1 ? "" : "s"} of this model, cheapest first.`}
+        description={`${view.listings.length} provider${view.listings.length === 1 ? "" : "s"} of this model, cheapest first, with what a useful token really cost over 7 days and measured energy.`}
         actions={
           <Link href="/" className="btn-secondary">
             All models
@@ -36,7 +36,11 @@ export default async function FamilyPage({ params }: { params: Params }) {
       ) : (
         <ListingTable
           items={view.listings}
-          badges={(i) => [...(i.id === view.cheapestId ? ["cheapest"] : []), ...(i.id === view.mostEfficientId ? ["most tokens per watt"] : [])]}
+          badges={(i) => [
+            ...(i.id === view.cheapestId ? ["cheapest"] : []),
+            ...(i.id === view.lowestCputId ? ["lowest cost per useful token"] : []),
+            ...(i.id === view.mostEfficientId ? ["most tokens per watt"] : []),
+          ]}
         />
       )}
     </>

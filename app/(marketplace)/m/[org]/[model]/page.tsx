@@ -3,6 +3,8 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { TRPCError } from "@trpc/server";
 import { MeasuredValue, measuredRule } from "@/app/_components/measured";
+import { CputComponents, CputValue, economyRules, formatLatency, MeasuredEnergy } from "@/app/_components/economy";
+import { STANDARD_CONVERSATION } from "@/server/economy/standard-conversation";
 import { formatDateTime, formatCompact, formatFigure, formatPricePer1k, formatPricePer1M, formatTokens, formatUsd } from "@/app/_lib/format";
 import { serverCaller } from "@/server/api/server-caller";
 import { env } from "@/server/env";
@@ -31,6 +33,7 @@ const dollarsPer1M = (per1kNano: bigint) => Number(per1kNano) / 1e6;
 
 export default async function ListingPage({ params }: { params: Params }) {
   const l = await load(params);
+  const e = l.economy;
   const now = new Date();
   const rows: [string, bigint][] = [
     ["Input", l.currentPrice.inputPer1kNano],
@@ -71,6 +74,28 @@ export default async function ListingPage({ params }: { params: Params }) {
         </Link>
       </div>
 
+      <section className="card grid gap-4 sm:grid-cols-3" data-testid="listing-economy">
+        <div>
+          <h2 className="text-sm text-slate-500">
+            Standard conversation ({STANDARD_CONVERSATION.inputTokens} in + {STANDARD_CONVERSATION.outputTokens} out)
+          </h2>
+          <p className="text-3xl font-semibold tabular-nums" data-testid="standard-cost">
+            {formatUsd(e.standardConversation.costNano)}
+          </p>
+          <p className="text-sm text-slate-600">
+            in <span data-testid="standard-latency">{formatLatency(e.standardConversation.latencyMs)}</span> (measured medians)
+          </p>
+        </div>
+        <div>
+          <h2 className="text-sm text-slate-500">Cost per useful 1M tokens ({e.window})</h2>
+          <p className="text-2xl font-semibold tabular-nums">
+            <CputValue cput={e.cput} />
+          </p>
+        </div>
+        <CputComponents cput={e.cput} nominalPer1MNano={e.nominalPer1MNano} />
+        <p className="text-xs text-slate-500 sm:col-span-3">{economyRules}</p>
+      </section>
+
       <div className="grid gap-6 lg:grid-cols-3">
         <section className="card space-y-3 lg:col-span-2">
           <h2 className="font-semibold">Prices</h2>
@@ -108,8 +133,14 @@ export default async function ListingPage({ params }: { params: Params }) {
               <p className="text-sm text-slate-600">The provider has not declared an energy figure.</p>
             ) : (
               <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
-                <dt className="text-slate-500">Tokens per watt</dt>
-                <dd className="tabular-nums">{formatFigure(l.tokensPerWatt)}</dd>
+                <dt className="text-slate-500">Tokens per watt, declared</dt>
+                <dd className="tabular-nums" data-testid="declared-tpw">
+                  {formatFigure(l.tokensPerWatt)}
+                </dd>
+                <dt className="text-slate-500">measured (30 d)</dt>
+                <dd className="tabular-nums">
+                  <MeasuredEnergy energy={e.energy} />
+                </dd>
                 <dt className="text-slate-500">Wh per 1M tokens</dt>
                 <dd className="tabular-nums" data-testid="wh-per-1m">
                   {formatFigure(l.whPer1M)}
