@@ -14,6 +14,7 @@ const listing = {
   upstreamModel: "m",
   upstreamCredential: "sk-upstream",
   tokensPerWatt: null,
+  tokenizer: "llama3",
   currentPrice: price,
   scheduledPrices: [],
   measured: null,

@@ -366,7 +366,8 @@ describe("3. a crash loses nothing that completed", () => {
     expect(settled.rows.length - completed.length).toBeGreaterThanOrEqual(0);
     expect(settled.rows.length - completed.length).toBeLessThanOrEqual(8);
     expect(await settledNano(b)).toBe(settled.rows.reduce((s, r) => s + BigInt(r.cost_nano), 0n));
-  });
+    // Two proxy starts, each loading the tokenizers its catalog names (seconds each on a busy machine).
+  }, 60_000);
 });
 
 describe("4. a client that disconnects mid-stream", () => {
@@ -400,5 +401,6 @@ describe("4. a client that disconnects mid-stream", () => {
     expect(gen.body.data.tokens_completion).toBeLessThan(whole);
     expect(usd(gen.body.data.total_cost)).toBeGreaterThan(0n);
     expect(await settledNano(b)).toBe(usd(gen.body.data.total_cost));
-  });
+    // A proxy start (loading its catalog's tokenizers) and a paced stream.
+  }, 60_000);
 });

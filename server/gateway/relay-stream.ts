@@ -60,7 +60,8 @@ export function relayStream(x: Relay) {
         status,
         // The upstream's count when it came (it arrives last: everything was produced), else what streamed.
         usage: relay.usage,
-        countedOutput: relay.outputTokens,
+        // Counting is not free (the whole streamed text, with the listing's tokenizer): only without usage.
+        countedOutput: relay.usage ? 0 : relay.outputTokens,
         firstTokenAt: relay.firstTokenAt,
         upstreamStatus: upstream.statusCode,
         finishReason: relay.finishReason,

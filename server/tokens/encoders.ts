@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { createRequire } from "node:module";
 import type { BytePairEncodingCore as Core } from "gpt-tokenizer/BytePairEncodingCore";
 import { tokenizerOf, type Tokenizer } from "./rules";
@@ -7,7 +8,8 @@ import { tokenizerOf, type Tokenizer } from "./rules";
  * gpt-tokenizer for OpenAI's encodings, and for Llama 3 the vocabulary of llama3-tokenizer-js
  * run by gpt-tokenizer's BPE core (Llama 3's tokenizer is a tiktoken BPE with cl100k's split
  * pattern; llama3-tokenizer-js's own merge loop is 2–5× slower, and its encode stays the
- * reference the tests compare with). Each vocabulary loads once, synchronously, on first use
+ * reference the tests compare with). js-tiktoken is not needed: gpt-tokenizer ships every
+ * encoding it has (the tests use it as a second reference). Each vocabulary loads once, synchronously, on first use
  * (a second or so of parsing each, and tens of MB): `warm` lets a process pay that at start.
  */
 
@@ -34,22 +36,32 @@ function byteOfChar(): Map<number, number> {
   return map;
 }
 
-/** First id of Llama 3's special tokens (`<|begin_of_text|>`…): they follow its 128 000 ordinary ones. */
-const LLAMA3_SPECIAL_FROM = 128_000;
+/**
+ * Llama 3's special tokens (`<|begin_of_text|>`, `<|eot_id|>`, `<|reserved_special_token_N|>`…), as
+ * llama3-tokenizer-js matches them in text: llama servers read such a name in text as that one token.
+ */
+const LLAMA3_SPECIAL =
+  /<\|(?:begin_of_text|end_of_text|start_header_id|end_header_id|eot_id|eom_id|python_tag|finetune_right_pad_id|reserved_special_token_(?:[0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-3][0-9]|24[0-7]))\|>/g;
+
+/**
+ * Llama 3's 128 000 ordinary tokens, by id, as llama3-tokenizer-js ships them (base64 of the tokens'
+ * byte-level text, one per line). Read from its bundle rather than imported: importing it also builds
+ * its merge table, seconds of start-up the proxy does not need (the ranks are the ids).
+ */
+function llama3Vocabulary(): string[] {
+  const source = fs.readFileSync(require.resolve("llama3-tokenizer-js"), "latin1");
+  const vocab = /const llama_vocab_base64 = "([A-Za-z0-9+/=]+)"/.exec(source);
+  if (!vocab) throw new Error("llama3-tokenizer-js: its bundle no longer holds llama_vocab_base64 where expected");
+  return Buffer.from(vocab[1]!, "base64").toString("utf8").split("\n");
+}
 
 function llama3(): Count {
-  const vocab = (require("llama3-tokenizer-js") as { default: { vocabById: string[] } }).default.vocabById;
   const { BytePairEncodingCore } = require("gpt-tokenizer/cjs/BytePairEncodingCore") as { BytePairEncodingCore: typeof Core };
   const { CL100K_TOKEN_SPLIT_REGEX } = require("gpt-tokenizer/cjs/encodingParams/constants") as { CL100K_TOKEN_SPLIT_REGEX: RegExp };
   const bytes = byteOfChar();
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   const ranks: (string | number[])[] = [];
-  const specials: string[] = [];
-  for (const [id, token] of vocab.entries()) {
-    if (id >= LLAMA3_SPECIAL_FROM) {
-      specials.push(token);
-      continue;
-    }
+  for (const [id, token] of llama3Vocabulary().entries()) {
     const b = Array.from(token, (c) => bytes.get(c.codePointAt(0)!)!);
     try {
       ranks[id] = utf8.decode(new Uint8Array(b));
@@ -58,13 +70,11 @@ function llama3(): Count {
     }
   }
   const core = new BytePairEncodingCore({ bytePairRankDecoder: ranks, tokenSplitRegex: CL100K_TOKEN_SPLIT_REGEX });
-  // Llama servers (and llama3-tokenizer-js) read a special token's name in text as that one token.
-  const special = new RegExp(specials.map((s) => s.replace(/[|]/g, "\\|")).join("|"), "g");
   return (text) => {
     if (!text.includes("<|")) return core.countNative(text);
     let n = 0;
     let from = 0;
-    for (const m of text.matchAll(special)) {
+    for (const m of text.matchAll(LLAMA3_SPECIAL)) {
       n += core.countNative(text.slice(from, m.index)) + 1;
       from = m.index + m[0].length;
     }
