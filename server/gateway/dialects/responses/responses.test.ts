@@ -116,6 +116,18 @@ describe("the Responses stream translator under generated upstream streams", () 
   });
 });
 
+describe("a refusal", () => {
+  it("streams as a refusal part of the message, not as its text, and the SDK's accumulator takes it", () => {
+    const t = new ResponsesStream(CTX, META);
+    const d = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const all = events(t.push(Buffer.from(d({ refusal: "I can" }) + d({ refusal: "not." }, "stop"))) + t.end(BILL));
+    expect(all.filter((e) => e.type === "response.refusal.delta").map((e) => (e as { delta: string }).delta)).toEqual(["I can", "not."]);
+    let snapshot: ReturnType<typeof accumulateResponse> | undefined;
+    for (const e of all) snapshot = accumulateResponse(e, snapshot);
+    expect(snapshot!.output).toEqual([expect.objectContaining({ type: "message", content: [{ type: "refusal", refusal: "I cannot." }] })]);
+  });
+});
+
 describe("the Responses request as a chat request", () => {
   const call = { type: "function_call", call_id: "call_1", name: "f", arguments: "{}" };
   const ROWS: [string, Record<string, unknown>, Record<string, unknown>][] = [
