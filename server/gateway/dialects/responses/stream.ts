@@ -78,9 +78,12 @@ export class ResponsesStream implements StreamTranslator {
   push(events: Buffer | string): string {
     const raw = typeof events === "string" ? Buffer.from(events, "latin1").toString("utf8") : events.toString("utf8");
     let out = this.start();
-    for (const block of raw.split(EVENT_END)) {
+    // Upstreams almost always end lines with a bare \n and send one data line per event: split on strings then.
+    const crlf = raw.includes("\r");
+    for (const block of crlf ? raw.split(EVENT_END) : raw.split("\n\n")) {
       let data = "";
-      for (const line of block.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line[5] === " " ? 6 : 5);
+      if (!crlf && block.startsWith("data: ") && !block.includes("\n")) data = block.slice(6);
+      else for (const line of block.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line[5] === " " ? 6 : 5);
       if (!data || data === "[DONE]") continue;
       const text = plainTextDelta(data);
       if (text !== null) {
