@@ -117,6 +117,16 @@ describe("responses.create", () => {
     await reported(1);
   });
 
+  it("an input_image part is served (the demo upstream reads the text parts only)", async () => {
+    const content: OpenAI.Responses.ResponseInputMessageContentList = [
+      { type: "input_text", text: "Look" },
+      { type: "input_image", image_url: "data:image/png;base64,iVBORw0KGgo=", detail: "low" },
+    ];
+    const r = await client().responses.create({ model: MODEL, input: [{ role: "user", content }] });
+    expect(r.output_text).toBe(completionWords("user: Look").join(" "));
+    await reported(1);
+  });
+
   it("a long prompt reports the upstream's cached tokens and is billed at the cached price", async () => {
     const text = "cache ".repeat(2000);
     const r = await client().responses.create({ model: MODEL, input: text });

@@ -44,13 +44,14 @@ export function ending(finish: unknown): { status: "completed" | "incomplete"; i
   return { status: "completed", incomplete_details: null };
 }
 
-export function messageItem(meta: AnswerMeta, text: string, status: string): Json {
+/** The assistant message item; its parts are output text and a refusal, in the order they came. */
+export function messageItem(meta: AnswerMeta, parts: { type: "output_text" | "refusal"; value: string }[], status: string): Json {
   return {
     type: "message",
     id: messageId(meta),
     status,
     role: "assistant",
-    content: status === "in_progress" ? [] : [{ type: "output_text", text, annotations: [], logprobs: [] }],
+    content: parts.map((p) => (p.type === "output_text" ? { type: p.type, text: p.value, annotations: [], logprobs: [] } : { type: p.type, refusal: p.value })),
   };
 }
 
@@ -96,8 +97,10 @@ export function responseFromChat(answer: Json, bill: Bill, ctx: ResponsesCtx, me
   const choice = Array.isArray(answer.choices) && isObject(answer.choices[0]) ? answer.choices[0] : {};
   const message = isObject(choice.message) ? choice.message : {};
   const output: Json[] = [];
-  const content = typeof message.content === "string" ? message.content : typeof message.refusal === "string" ? message.refusal : "";
-  if (content) output.push(messageItem(meta, content, "completed"));
+  const parts: { type: "output_text" | "refusal"; value: string }[] = [];
+  if (typeof message.content === "string" && message.content) parts.push({ type: "output_text", value: message.content });
+  if (typeof message.refusal === "string" && message.refusal) parts.push({ type: "refusal", value: message.refusal });
+  if (parts.length) output.push(messageItem(meta, parts, "completed"));
   if (Array.isArray(message.tool_calls)) {
     message.tool_calls.forEach((call: unknown, i: number) => {
       if (!isObject(call) || !isObject(call.function)) return;

@@ -116,6 +116,110 @@ describe("the Responses stream translator under generated upstream streams", () 
   });
 });
 
+describe("a refusal", () => {
+  it("streams as a refusal part of the message, not as its text, and the SDK's accumulator takes it", () => {
+    const t = new ResponsesStream(CTX, META);
+    const d = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const all = events(t.push(Buffer.from(d({ refusal: "I can" }) + d({ refusal: "not." }, "stop"))) + t.end(BILL));
+    expect(all.filter((e) => e.type === "response.refusal.delta").map((e) => (e as { delta: string }).delta)).toEqual(["I can", "not."]);
+    let snapshot: ReturnType<typeof accumulateResponse> | undefined;
+    for (const e of all) snapshot = accumulateResponse(e, snapshot);
+    expect(snapshot!.output).toEqual([expect.objectContaining({ type: "message", content: [{ type: "refusal", refusal: "I cannot." }] })]);
+  });
+});
+
+describe("the Responses request as a chat request", () => {
+  const call = { type: "function_call", call_id: "call_1", name: "f", arguments: "{}" };
+  const ROWS: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ["text input", { input: "Hi" }, { messages: [{ role: "user", content: "Hi" }] }],
+    [
+      "instructions first, developer as system",
+      { instructions: "Be brief", input: [{ role: "developer", content: "Rules" }] },
+      {
+        messages: [
+          { role: "system", content: "Be brief" },
+          { role: "system", content: "Rules" },
+        ],
+      },
+    ],
+    [
+      "an image part",
+      {
+        input: [
+          {
+            role: "user",
+            content: [
+              { type: "input_text", text: "Look" },
+              { type: "input_image", image_url: "https://x/y.png", detail: "low" },
+            ],
+          },
+        ],
+      },
+      {
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "Look" },
+              { type: "image_url", image_url: { url: "https://x/y.png", detail: "low" } },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      "function calls join the assistant turn before them; their outputs are tool messages",
+      {
+        input: [
+          { role: "user", content: "Q" },
+          { role: "assistant", content: "Checking" },
+          call,
+          { ...call, call_id: "call_2" },
+          { type: "function_call_output", call_id: "call_1", output: "A" },
+        ],
+      },
+      {
+        messages: [
+          { role: "user", content: "Q" },
+          {
+            role: "assistant",
+            content: "Checking",
+            tool_calls: [
+              { id: "call_1", type: "function", function: { name: "f", arguments: "{}" } },
+              { id: "call_2", type: "function", function: { name: "f", arguments: "{}" } },
+            ],
+          },
+          { role: "tool", tool_call_id: "call_1", content: "A" },
+        ],
+      },
+    ],
+    [
+      "function tools, tool_choice, max_output_tokens, json_schema, reasoning effort",
+      {
+        input: "x",
+        tools: [{ type: "function", name: "f", parameters: { type: "object" }, strict: true }],
+        tool_choice: { type: "function", name: "f" },
+        max_output_tokens: 7,
+        text: { format: { type: "json_schema", name: "out", schema: { type: "object" }, strict: true } },
+        reasoning: { effort: "low" },
+      },
+      {
+        tools: [{ type: "function", function: { name: "f", parameters: { type: "object" }, strict: true } }],
+        tool_choice: { type: "function", function: { name: "f" } },
+        max_tokens: 7,
+        response_format: { type: "json_schema", json_schema: { name: "out", schema: { type: "object" }, strict: true } },
+        reasoning_effort: "low",
+      },
+    ],
+  ];
+  for (const [label, body, chat] of ROWS) {
+    it(label, () => {
+      const r = parseResponsesRequest({ model: "m", ...body });
+      expect("chat" in r && r.chat).toEqual({ model: "m", ...("messages" in chat ? {} : { messages: [{ role: "user", content: "x" }] }), ...chat });
+    });
+  }
+});
+
 describe("the Responses request translator under generated bodies", () => {
   const field = fc.constantFrom(...TRANSLATED_FIELDS, "provider", "metadata", "unknown_field");
   const body = fc.oneof(

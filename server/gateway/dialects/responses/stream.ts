@@ -17,6 +17,7 @@ import type { ResponsesCtx } from "./request";
 
 type Json = Record<string, unknown>;
 type Call = { outputIndex: number; index: number; callId: string; name: string; args: string };
+type Part = { type: "output_text" | "refusal"; value: string };
 
 const EVENT_END = /\r?\n\r?\n/;
 
@@ -46,7 +47,8 @@ function plainTextDelta(data: string): string | null {
 export class ResponsesStream implements StreamTranslator {
   private seq = 0;
   private started = false;
-  private text: { outputIndex: number; value: string } | null = null;
+  /** The assistant message item: its parts (output text, a refusal) in the order they began. */
+  private text: { outputIndex: number; parts: Part[] } | null = null;
   private readonly calls = new Map<number, Call>();
   private outputs = 0;
   private finish: unknown = null;
@@ -76,9 +78,12 @@ export class ResponsesStream implements StreamTranslator {
   push(events: Buffer | string): string {
     const raw = typeof events === "string" ? Buffer.from(events, "latin1").toString("utf8") : events.toString("utf8");
     let out = this.start();
-    for (const block of raw.split(EVENT_END)) {
+    // Upstreams almost always end lines with a bare \n and send one data line per event: split on strings then.
+    const crlf = raw.includes("\r");
+    for (const block of crlf ? raw.split(EVENT_END) : raw.split("\n\n")) {
       let data = "";
-      for (const line of block.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line[5] === " " ? 6 : 5);
+      if (!crlf && block.startsWith("data: ") && !block.includes("\n")) data = block.slice(6);
+      else for (const line of block.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(line[5] === " " ? 6 : 5);
       if (!data || data === "[DONE]") continue;
       const text = plainTextDelta(data);
       if (text !== null) {
@@ -101,28 +106,29 @@ export class ResponsesStream implements StreamTranslator {
     const delta = isObject(c.delta) ? c.delta : null;
     if (!delta) return "";
     let out = "";
-    const content = typeof delta.content === "string" ? delta.content : typeof delta.refusal === "string" ? delta.refusal : "";
-    if (content) out += this.textDelta(content);
+    if (typeof delta.content === "string" && delta.content) out += this.textDelta(delta.content);
+    if (typeof delta.refusal === "string" && delta.refusal) out += this.textDelta(delta.refusal, "refusal");
     if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) if (isObject(t)) out += this.callDelta(t);
     return out;
   }
 
-  private textDelta(delta: string): string {
+  private textDelta(delta: string, type: Part["type"] = "output_text"): string {
     let out = "";
     if (!this.text) {
-      this.text = { outputIndex: this.outputs++, value: "" };
-      const output_index = this.text.outputIndex;
-      out +=
-        this.event("response.output_item.added", { output_index, item: messageItem(this.meta, "", "in_progress") }) +
-        this.event("response.content_part.added", {
-          item_id: messageId(this.meta),
-          output_index,
-          content_index: 0,
-          part: { type: "output_text", text: "", annotations: [], logprobs: [] },
-        });
+      this.text = { outputIndex: this.outputs++, parts: [] };
+      out += this.event("response.output_item.added", { output_index: this.text.outputIndex, item: messageItem(this.meta, [], "in_progress") });
     }
-    this.text.value += delta;
-    this.textDeltaHead ||= `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":${JSON.stringify(messageId(this.meta))},"output_index":${this.text.outputIndex},"content_index":0,"logprobs":[],"delta":`;
+    const output_index = this.text.outputIndex;
+    const parts = this.text.parts;
+    let content_index = parts.findIndex((p) => p.type === type);
+    if (content_index === -1) {
+      content_index = parts.push({ type, value: "" }) - 1;
+      const part = type === "output_text" ? { type, text: "", annotations: [], logprobs: [] } : { type, refusal: "" };
+      out += this.event("response.content_part.added", { item_id: messageId(this.meta), output_index, content_index, part });
+    }
+    parts[content_index]!.value += delta;
+    if (type === "refusal") return out + this.event("response.refusal.delta", { item_id: messageId(this.meta), output_index, content_index, delta });
+    this.textDeltaHead ||= `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":${JSON.stringify(messageId(this.meta))},"output_index":${output_index},"content_index":${content_index},"logprobs":[],"delta":`;
     return `${out}${this.textDeltaHead}${JSON.stringify(delta)},"sequence_number":${this.seq++}}\n\n`;
   }
 
@@ -155,16 +161,24 @@ export class ResponsesStream implements StreamTranslator {
   private closeItems(emit: boolean): { events: string; output: Json[] } {
     const items: { outputIndex: number; item: Json; close: () => string }[] = [];
     if (this.text) {
-      const { outputIndex: output_index, value } = this.text;
-      const item = messageItem(this.meta, value, "completed");
-      const id = messageId(this.meta);
+      const { outputIndex: output_index, parts } = this.text;
+      const item = messageItem(this.meta, parts, "completed");
+      const item_id = messageId(this.meta);
       items.push({
         outputIndex: output_index,
         item,
-        close: () =>
-          this.event("response.output_text.done", { item_id: id, output_index, content_index: 0, text: value, logprobs: [] }) +
-          this.event("response.content_part.done", { item_id: id, output_index, content_index: 0, part: (item.content as Json[])[0] }) +
-          this.event("response.output_item.done", { output_index, item }),
+        close: () => {
+          let out = "";
+          parts.forEach((p, content_index) => {
+            const at = { item_id, output_index, content_index };
+            out +=
+              (p.type === "output_text"
+                ? this.event("response.output_text.done", { ...at, text: p.value, logprobs: [] })
+                : this.event("response.refusal.done", { ...at, refusal: p.value })) +
+              this.event("response.content_part.done", { ...at, part: (item.content as Json[])[content_index] });
+          });
+          return out + this.event("response.output_item.done", { output_index, item });
+        },
       });
     }
     for (const c of this.calls.values()) {
