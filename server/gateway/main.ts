@@ -51,7 +51,10 @@ try {
   const gateway = await startGateway(c.gateway, { port: c.port, host: c.host });
   const backend = new URL(c.backendUrl);
   backend.username = backend.password = "";
-  log.info({ url: `${gateway.url}/v1`, backend: backend.href }, `proxy (OpenAI-compatible) listening on ${gateway.url}/v1${c.nats ? ", usage on the NATS bus" : ""}`);
+  log.info(
+    { url: `${gateway.url}/v1`, backend: backend.href },
+    `proxy (OpenAI-compatible) listening on ${gateway.url}/v1${c.nats ? ", usage on the NATS bus" : ""}`,
+  );
   let stopping = false;
   const stop = () => {
     if (stopping) return;

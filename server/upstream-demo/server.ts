@@ -229,7 +229,15 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, 400, "messages must be a non-empty array");
       const messages = body.messages as { role?: string; content?: unknown }[];
       const text = messages.map((m) => `${m.role ?? "user"}: ${messageText(m.content)}`).join("\n");
-      return generate(res, "chat", body, text, chatPromptTokens(tokenizerOf(model), body), energyProfileFor(req.headers.authorization), demoToolCall(body, text));
+      return generate(
+        res,
+        "chat",
+        body,
+        text,
+        chatPromptTokens(tokenizerOf(model), body),
+        energyProfileFor(req.headers.authorization),
+        demoToolCall(body, text),
+      );
     }
     if (path === "/v1/completions") {
       const prompt = Array.isArray(body.prompt) ? body.prompt.map(String).join("") : typeof body.prompt === "string" ? body.prompt : null;

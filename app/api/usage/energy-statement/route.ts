@@ -1,7 +1,8 @@
 import { sessionUser } from "@/server/api/http";
 import { getDb } from "@/server/db";
 import { energyStatement, STATEMENT_CSV_HEADER, statementCsvRows } from "@/server/economy/statement";
-import { DomainError, guardedRoute } from "@/server/errors";
+import { DomainError } from "@/server/errors";
+import { guardedRoute } from "@/server/internal-errors";
 import { parseMonth } from "@/server/finance/period";
 import { csvStream } from "@/server/lib/csv";
 import { resolveActiveOrg } from "@/server/orgs/service";
