@@ -10,7 +10,7 @@ export function logger(name: string): (line: string) => void {
   const reset = process.stdout.isTTY ? "\x1b[0m" : "";
   const prefix = `${color}[${name}]${reset} `;
   // A JSON log line names its process itself (LOG_FORMAT=json), and stays parseable without the prefix.
-  return (line) => process.stdout.write(line.startsWith('{"level"') ? `${line}\n` : prefix + line + "\n");
+  return (line) => process.stdout.write(line.startsWith('{"level"') ? `${line}\n` : `${prefix}${line}\n`);
 }
 
 /** Spawns a long-running child whose output is printed line by line with a prefix. */
