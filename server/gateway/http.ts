@@ -1,5 +1,6 @@
 import type http from "node:http";
 import type { Duplex } from "node:stream";
+import type { Dialect } from "./dialects/types";
 import { errorBody, type ApiError } from "./openai-errors";
 
 /** Small response helpers shared by the proxy's endpoints. */
@@ -27,10 +28,12 @@ export function sendJson(res: http.ServerResponse, status: number, body: string 
   res.end(body);
 }
 
-export function sendError(res: http.ServerResponse, e: ApiError, headers: Record<string, string> = {}) {
+/** The error in OpenAI's shape, or in the client dialect's when the request came in one. */
+export function sendError(res: http.ServerResponse, e: ApiError, headers: Record<string, string> = {}, dialect?: Dialect) {
   // Retrying cannot help a 4xx here, nor a 402 ever; 5xx and 429 are the official clients' to retry.
   const shouldRetry = e.status === 429 || e.status >= 500 ? "true" : "false";
-  sendJson(res, e.status, errorBody(e), { "x-should-retry": shouldRetry, ...headers, ...e.headers });
+  const shaped = dialect ? dialect.error(e) : { status: e.status, body: errorBody(e) };
+  sendJson(res, shaped.status, shaped.body, { "x-should-retry": shouldRetry, ...headers, ...e.headers });
 }
 
 /** 500 for a fault of ours; the client gets the request id to quote, the log gets the stack once. */
@@ -85,6 +88,15 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
     req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** The API key of a request: its bearer token, else its `x-api-key` header (Anthropic's clients send that); or null. */
+export function apiKey(req: http.IncomingMessage): string | null {
+  const token = bearer(req);
+  if (token) return token;
+  const h = req.headers["x-api-key"];
+  const key = typeof h === "string" ? h.trim() : "";
+  return key || null;
 }
 
 /** The bearer token of a request, or null. */

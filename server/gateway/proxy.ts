@@ -4,13 +4,14 @@ import { OutboundRefused, readCapped } from "../lib/outbound";
 import { admitLimits, holdCredit, routeRequest } from "./admission";
 import { authenticate } from "./auth";
 import type { RoutingListing } from "./backend";
+import type { Dialect } from "./dialects/types";
 import { readBody, sendError, sendInternalError } from "./http";
 import { isObject, scrubbedUpstreamMessage } from "./inputs";
 import { apiError, unavailable, type ApiError } from "./openai-errors";
 import { Breach, type Request } from "./relay";
 import { relayJson } from "./relay-json";
 import { relayStream } from "./relay-stream";
-import { countPromptTokens, parseRequest, refuseUnreadBody } from "./request";
+import { countPromptTokens, parseDialectRequest, parseRequest, refuseUnreadBody } from "./request";
 import type { Endpoint } from "./routing";
 import type { GatewayState } from "./state";
 
@@ -47,8 +48,9 @@ export class GatewayProxy {
     return t;
   }
 
-  handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
-    this.run(req, res, endpoint, requestId).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId));
+  /** Serves a request; with a dialect, one in another client API, translated to and from `endpoint` (chat). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string, dialect?: Dialect) {
+    this.run(req, res, endpoint, requestId, dialect).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId));
   }
 
   // prom-client children bound to their labels once: looking labels up per request is measurable here.
@@ -68,18 +70,20 @@ export class GatewayProxy {
   };
 
   /** What answers a request refused before relaying: counted, then the error envelope. */
-  private failer(res: http.ServerResponse, endpoint: Endpoint, started: number, headers: Record<string, string>) {
+  private failer(res: http.ServerResponse, endpoint: Endpoint, started: number, headers: Record<string, string>, dialect: Dialect | undefined) {
     // Returned unnamed: under tsx (esbuild keepNames) a named closure costs a defineProperty per request.
     return (e: ApiError) => {
       this.count(endpoint, e.status, started, false);
-      sendError(res, e, headers);
+      sendError(res, e, headers, dialect);
     };
   }
 
-  private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string) {
+  private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string, dialect: Dialect | undefined) {
     const started = Date.now();
     const headers: Record<string, string> = { "x-request-id": requestId };
-    const fail = this.failer(res, endpoint, started, headers);
+    // Anthropic's clients read the id from `request-id`.
+    if (dialect) headers["request-id"] = requestId;
+    const fail = this.failer(res, endpoint, started, headers, dialect);
 
     if (this.s.spool.full) return fail(unavailable("usage_spool_full", "The proxy cannot record usage right now (its spool is full); try again shortly"));
     // Every stage answers synchronously from the caches; a promise only when it must ask the backend.
@@ -94,7 +98,7 @@ export class GatewayProxy {
     } catch (err) {
       return refuseUnreadBody(err, headers, fail);
     }
-    const body = parseRequest(endpoint, raw, fail);
+    const body = dialect ? parseDialectRequest(dialect, raw, req.headers, fail) : parseRequest(endpoint, raw, fail);
     if (!body) return;
     const routed = routeRequest(this.s, key, body, endpoint, started, fail);
     const candidates = routed instanceof Promise ? await routed : routed;
@@ -125,6 +129,7 @@ export class GatewayProxy {
         contextLength: endpoint === "embeddings" && Array.isArray(body.input) ? contextLength * Math.max(1, body.input.length) : contextLength,
       },
     };
+    if (dialect) r.dialect = { dialect, chat: body };
     if (res.destroyed) return this.s.credit.settle(hold, 0n);
     return this.forward(r, res, upstreamPayload(body, endpoint, maxTokens, stream, clientOptions), candidates, fail);
   }

@@ -3,7 +3,7 @@ import { billRequest } from "./billing";
 import { sendError, sendInternalError, sendJson } from "./http";
 import { answerText, isObject, parseObjectAt } from "./inputs";
 import { apiError } from "./openai-errors";
-import { Breach, type Relay } from "./relay";
+import { answerContext, Breach, type Relay } from "./relay";
 import { readUsage, spliceAnswer } from "./sse";
 import { countTextTokens } from "./tokens";
 
@@ -22,6 +22,16 @@ function contained<A extends unknown[]>(x: Relay, fn: (...args: A) => void) {
       sendInternalError(x.res, x.s.log, err, x.r.requestId);
     }
   };
+}
+
+/** The answer as a JSON object, or an empty one when it is not one. */
+function parseOr(raw: Buffer): Record<string, unknown> {
+  try {
+    const p = JSON.parse(raw.toString("utf8")) as unknown;
+    return isObject(p) ? p : {};
+  } catch {
+    return {};
+  }
 }
 
 export function relayJson(x: Relay) {
@@ -46,10 +56,12 @@ export function relayJson(x: Relay) {
       if (x.clientGone()) return;
       if (!(err instanceof Breach)) s.log(`upstream answer from ${listing.slug} broke: ${err.message}`);
       x.count(r.endpoint, 502, r.started, false);
-      sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"), {
-        ...r.headers,
-        "x-should-retry": "false",
-      });
+      sendError(
+        res,
+        apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"),
+        { ...r.headers, "x-should-retry": "false" },
+        r.dialect?.dialect,
+      );
     }),
   );
   body.on(
@@ -73,10 +85,12 @@ export function relayJson(x: Relay) {
         // Not an answer at all: nothing usable was delivered, nothing is billed.
         s.credit.settle(r.hold, 0n);
         x.count(r.endpoint, 502, r.started, false);
-        return sendError(res, apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"), {
-          ...r.headers,
-          "x-should-retry": "false",
-        });
+        return sendError(
+          res,
+          apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"),
+          { ...r.headers, "x-should-retry": "false" },
+          r.dialect?.dialect,
+        );
       }
       const counted = usage || !parsed ? 0 : countTextTokens(answerText(r.endpoint, parsed));
       billRequest(s, r, listing, { status: "ok", usage, countedOutput: counted, firstTokenAt: null, upstreamStatus: upstream.statusCode }, (bill) => {
@@ -84,7 +98,10 @@ export function relayJson(x: Relay) {
         let out: Buffer | string = raw;
         const asReported =
           usage && bill.promptTokens === usage.promptTokens && bill.outputTokens === usage.completionTokens && bill.cachedTokens === usage.cachedTokens;
-        if (asReported && at !== -1) {
+        if (r.dialect) {
+          // Another client's API: its answer is built from the chat answer (which may be unreadable beyond its usage).
+          out = r.dialect.dialect.toJson(parsed ?? parseOr(raw), answerContext(r, listing.slug, r.dialect), bill);
+        } else if (asReported && at !== -1) {
           // Splice `"cost"` into the upstream's own usage object instead of re-serialising the whole answer.
           const cut = at + USAGE_OPEN.length;
           out = spliceAnswer(raw, listing.slug, cut, `"cost":"${cost}",`);

@@ -1,15 +1,34 @@
 import { usdDecimal } from "../ledger/money";
 import type { UsageEvent } from "../usage/contract";
+import type http from "node:http";
 import { billRequest } from "./billing";
+import type { DialectStream } from "./dialects/types";
 import { CORS_HEADERS } from "./http";
 import { isObject } from "./inputs";
 import { apiError, sseErrorEvent, type ApiError } from "./openai-errors";
-import { Breach, type Relay } from "./relay";
+import { answerContext, Breach, type Relay } from "./relay";
 import { SseRelay } from "./sse";
 
 /** A streamed answer, relayed event by event; billed when it ends, however it ends. */
 
 const DONE_EVENT = "data: [DONE]\n\n";
+
+/** Whole upstream events (as the relay forwards them: bytes, or latin1 text of them) through a dialect's translator. */
+function translateEvents(dialect: DialectStream, data: Buffer | string, res: http.ServerResponse): boolean {
+  const text = typeof data === "string" ? Buffer.from(data, "latin1").toString("utf8") : data.toString("utf8");
+  let out = "";
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(line.slice(5));
+    } catch {
+      continue;
+    }
+    out += dialect.push(chunk);
+  }
+  return out ? res.write(out) : true;
+}
 
 export function relayStream(x: Relay) {
   const { s, r, listing, upstream, res } = x;
@@ -25,19 +44,23 @@ export function relayStream(x: Relay) {
   // held longer than that; under load it saves a syscall per event, the proxy's largest cost.
   const socket = res.socket;
   let corked = false;
+  const write = (d: Buffer | string) => {
+    if (!corked && socket) {
+      corked = true;
+      socket.cork();
+      setImmediate(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return typeof d === "string" ? res.write(d, "latin1") : res.write(d);
+  };
+  // Another client's API: the events the relay would forward are translated into that API's events.
+  const dialect = r.dialect ? r.dialect.dialect.stream(answerContext(r, listing.slug, r.dialect)) : null;
+  if (dialect) res.write(dialect.start());
   const relay = new SseRelay(
     r.endpoint === "chat" ? "chat" : "completion",
-    (d) => {
-      if (!corked && socket) {
-        corked = true;
-        socket.cork();
-        setImmediate(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
-      return typeof d === "string" ? res.write(d, "latin1") : res.write(d);
-    },
+    dialect ? (d) => translateEvents(dialect, d, res) : write,
     Date.now,
     listing.slug,
     s.config.maxSseEventBytes,
@@ -60,7 +83,8 @@ export function relayStream(x: Relay) {
       x.count(r.endpoint, 200, r.started, true);
       if (status === "aborted") return void billRequest(s, r, listing, outcome);
       billRequest(s, r, listing, outcome, (bill) => {
-        if (error) return void res.end(sseErrorEvent(error));
+        if (error) return void res.end(dialect ? dialect.fail(error, bill) : sseErrorEvent(error));
+        if (dialect) return void res.end(dialect.finish(bill));
         if (r.wantsUsage) {
           const chunk = relay.usageChunk ?? {
             id: `gen-${r.requestId}`,

@@ -2,6 +2,7 @@ import type http from "node:http";
 import type { Dispatcher } from "undici";
 import type { UsageEvent } from "../usage/contract";
 import type { ActiveKey, RoutingListing } from "./backend";
+import type { AnswerContext, Dialect } from "./dialects/types";
 import type { UsageBounds } from "./estimate";
 import type { Hold } from "./reservations";
 import type { Endpoint } from "./routing";
@@ -29,7 +30,14 @@ export type Request = {
   headers: Record<string, string>;
   /** What the request could produce: billing never goes past it (estimate.ts billableUsage). */
   bounds: UsageBounds;
+  /** The client's dialect when it did not speak chat, and the chat request it became. */
+  dialect?: { dialect: Dialect; chat: Record<string, unknown> };
 };
+
+/** What a dialect builds its answer from. */
+export function answerContext(r: Request, model: string, d: { chat: Record<string, unknown> }): AnswerContext {
+  return { requestId: r.requestId, model, promptTokens: r.promptTokens, chat: d.chat };
+}
 
 export type Bill = { costNano: bigint; estimated: boolean; promptTokens: number; outputTokens: number; cachedTokens: number };
 

@@ -1,3 +1,5 @@
+import type http from "node:http";
+import type { Dialect } from "./dialects/types";
 import { BodyTooLarge } from "./http";
 import { isObject, validate } from "./inputs";
 import { apiError, type ApiError } from "./openai-errors";
@@ -22,8 +24,8 @@ export function refuseUnreadBody(err: unknown, headers: Record<string, string>, 
   refuse({ ...apiError("INVALID_INPUT", "request_too_large", "The request body is too large"), status: 413 });
 }
 
-/** The request's JSON object, valid for its endpoint; null once refused. */
-export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): Record<string, unknown> | null {
+/** The body as a JSON object; null once refused. */
+function parseObject(raw: Buffer, refuse: Refuse): Record<string, unknown> | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString("utf8"));
@@ -35,12 +37,32 @@ export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): R
     refuse(apiError("INVALID_INPUT", "invalid_json", "The request body must be a JSON object"));
     return null;
   }
+  return parsed;
+}
+
+/** The request's JSON object, valid for its endpoint; null once refused. */
+export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): Record<string, unknown> | null {
+  const parsed = parseObject(raw, refuse);
+  if (!parsed) return null;
   const invalid = validate(endpoint, parsed);
   if (invalid) {
     refuse(invalid);
     return null;
   }
   return parsed;
+}
+
+/** A client dialect's request translated to a chat request, valid as one; null once refused. */
+export function parseDialectRequest(dialect: Dialect, raw: Buffer, headers: http.IncomingHttpHeaders, refuse: Refuse): Record<string, unknown> | null {
+  const parsed = parseObject(raw, refuse);
+  if (!parsed) return null;
+  const translated = dialect.parse(parsed, headers);
+  const invalid = "chat" in translated ? validate("chat", translated.chat) : translated;
+  if (invalid) {
+    refuse(invalid);
+    return null;
+  }
+  return (translated as { chat: Record<string, unknown> }).chat;
 }
 
 /** The prompt's tokens as this proxy counts them (for limits and the hold); null once refused. */

@@ -9,7 +9,8 @@ import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
-import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
+import { DIALECTS } from "./dialects";
+import { answerClientError, apiKey, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics } from "./metrics";
 import { apiError, unavailable } from "./openai-errors";
@@ -256,6 +257,9 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       if (path === "/v1/chat/completions") return proxy.handle(req, res, "chat", requestId);
       if (path === "/v1/completions") return proxy.handle(req, res, "completion", requestId);
       if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings", requestId);
+      // Other clients' APIs, translated to chat (dialects/): billed as chat, answered in their own shapes.
+      const dialect = DIALECTS.get(path);
+      if (dialect) return proxy.handle(req, res, "chat", requestId, dialect);
     }
     // Proxied requests carry the id in the headers they answer with (writeHead's fast path, no setHeader).
     res.setHeader("x-request-id", requestId);
@@ -285,7 +289,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
           const auth = await authenticate(state, req);
           if (!("key" in auth)) return sendError(res, auth);
           const { key, cached } = auth;
-          if (path === "/v1/key") return sendJson(res, 200, JSON.stringify(keyInfo(state, key, cached, bearer(req)!)));
+          if (path === "/v1/key") return sendJson(res, 200, JSON.stringify(keyInfo(state, key, cached, apiKey(req)!)));
           return generation(state, key, new URL(url, "http://gateway"), res);
         })();
       }

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 
 /**
  * A small OpenAI-compatible upstream for local runs and tests: chat and text
- * completions (streaming or not), embeddings and the model list. Output is a
+ * completions (streaming or not, chat with tool calls), embeddings and the model list. Output is a
  * pure function of the request, so tests can assert on it; `delayMs` (time to
  * first token) and `tokensPerSecond` make it behave like a real model server.
  * Plain node:http so it carries no dependencies.
@@ -84,6 +84,37 @@ function messageText(content: unknown): string {
   return "";
 }
 
+type DemoTool = { name: string; parameters: Json };
+
+/**
+ * The tool the demo model calls, if any: with tools offered (and not refused by
+ * `tool_choice: "none"`), a turn that does not answer a tool result calls the
+ * chosen tool, else the first. Null: it answers in text.
+ */
+export function demoToolCall(body: Json): DemoTool | null {
+  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: unknown; parameters?: unknown } }[]) : [];
+  const messages = Array.isArray(body.messages) ? (body.messages as { role?: string }[]) : [];
+  if (tools.length === 0 || body.tool_choice === "none" || messages[messages.length - 1]?.role === "tool") return null;
+  const choice = body.tool_choice as { function?: { name?: unknown } } | undefined;
+  const wanted = typeof choice === "object" && choice ? choice.function?.name : undefined;
+  const fn = (tools.find((t) => t.function?.name === wanted) ?? tools[0])?.function;
+  if (!fn || typeof fn.name !== "string") return null;
+  return { name: fn.name, parameters: typeof fn.parameters === "object" && fn.parameters ? (fn.parameters as Json) : {} };
+}
+
+/** The demo's arguments for a tool: each string property a word of the prompt's answer, numbers counting up, booleans true. */
+export function demoToolArguments(tool: DemoTool, prompt: string): string {
+  const words = completionWords(prompt);
+  const props = (tool.parameters.properties ?? {}) as Record<string, { type?: unknown }>;
+  const args: Json = {};
+  Object.entries(props).forEach(([name, schema], i) => {
+    if (schema?.type === "string") args[name] = words[i % words.length];
+    else if (schema?.type === "number" || schema?.type === "integer") args[name] = i + 1;
+    else if (schema?.type === "boolean") args[name] = true;
+  });
+  return JSON.stringify(args);
+}
+
 export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoUpstream> {
   const delayMs = opts.delayMs ?? 0;
   const tps = opts.tokensPerSecond ?? 0;
@@ -143,6 +174,37 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     res.end("data: [DONE]\n\n");
   }
 
+  async function callTool(res: http.ServerResponse, body: Json, tool: DemoTool, promptText: string, promptTokens: number) {
+    const args = demoToolArguments(tool, promptText);
+    const id = `chatcmpl-demo${++seq}`;
+    const call = { id: `call_demo${seq}`, type: "function", function: { name: tool.name, arguments: args } };
+    const created = Math.floor(Date.now() / 1000);
+    const model = body.model;
+    const completion = countTokens(tool.name) + countTokens(args);
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completion,
+      total_tokens: promptTokens + completion,
+      prompt_tokens_details: { cached_tokens: 0 },
+    };
+    await sleep(delayMs);
+    if (!body.stream) {
+      const message = { role: "assistant", content: null, tool_calls: [call], refusal: null };
+      return sendJson(res, 200, { id, object: "chat.completion", created, model, choices: [{ index: 0, message, finish_reason: "tool_calls" }], usage });
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+    const chunk = (delta: Json, finish: string | null = null) =>
+      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+    chunk({ role: "assistant", content: null, tool_calls: [{ index: 0, ...call, function: { name: tool.name, arguments: "" } }] });
+    // Arguments arrive in pieces, as real servers stream them.
+    for (let at = 0; at < args.length; at += 8) chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(at, at + 8) } }] });
+    chunk({}, "tool_calls");
+    if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage)
+      send({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
+    res.end("data: [DONE]\n\n");
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "");
     if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
@@ -168,6 +230,8 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       const text = messages.map((m) => `${m.role ?? "user"}: ${messageText(m.content)}`).join("\n");
       // ~4 tokens of chat-format overhead per message, as OpenAI's counting has.
       const promptTokens = messages.reduce((n, m) => n + 4 + countTokens(messageText(m.content)), 0);
+      const tool = demoToolCall(body);
+      if (tool) return callTool(res, body, tool, text, promptTokens);
       return generate(res, "chat", body, text, promptTokens);
     }
     if (path === "/v1/completions") {
