@@ -141,8 +141,14 @@ function assistantTurn(content: unknown, at: string, out: ChatMessage[]): Set<st
       if (ids.has(b.id)) return bad(`${here}.id`, `${JSON.stringify(b.id)} is used twice`);
       if (typeof b.name !== "string" || b.name.length === 0) return bad(`${here}.name`, "must be the tool's name");
       if (!isObject(b.input)) return bad(`${here}.input`, "must be an object");
+      let args: string;
+      try {
+        args = JSON.stringify(b.input);
+      } catch {
+        return bad(`${here}.input`, "is nested too deeply to read");
+      }
       ids.add(b.id);
-      calls.push({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input) } });
+      calls.push({ id: b.id, type: "function", function: { name: b.name, arguments: args } });
     } else if (b.type !== "thinking" && b.type !== "redacted_thinking") {
       return bad(`${here}.type`, `must be "text" or "tool_use" in an assistant message (got ${typeName(b.type)})`);
     }
