@@ -146,7 +146,8 @@ export class MessagesStream implements DialectStream {
       this.open = { index: this.nextIndex++, tool: -1 };
       out += event("content_block_start", { index: this.open.index, content_block: { type: "text", text: "" } });
     }
-    return out + event("content_block_delta", { index: this.open!.index, delta: { type: "text_delta", text } });
+    // The event of nearly every chunk, written out: only the text needs serialising.
+    return `${out}event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.open!.index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`;
   }
 
   private toolCall(call: Json): string {
