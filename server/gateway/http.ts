@@ -37,13 +37,14 @@ export function sendError(res: http.ServerResponse, e: ApiError, headers: Record
 }
 
 /** 500 for a fault of ours; the client gets the request id to quote, the log gets the stack once. */
-export function sendInternalError(res: http.ServerResponse, log: (line: string) => void, err: unknown, requestId: string) {
+export function sendInternalError(res: http.ServerResponse, log: (line: string) => void, err: unknown, requestId: string, dialect?: Dialect) {
   log(`request ${requestId} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   if (res.headersSent) return void res.destroy();
   sendError(
     res,
     { status: 500, type: "api_error", code: "internal_error", message: `The proxy failed to handle this request (request id ${requestId})` },
     { "x-request-id": requestId },
+    dialect,
   );
 }
 

@@ -50,7 +50,7 @@ export class GatewayProxy {
 
   /** Serves a request; with a dialect, one in another client API, translated to and from `endpoint` (chat). */
   handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string, dialect?: Dialect) {
-    this.run(req, res, endpoint, requestId, dialect).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId));
+    this.run(req, res, endpoint, requestId, dialect).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId, dialect));
   }
 
   // prom-client children bound to their labels once: looking labels up per request is measurable here.

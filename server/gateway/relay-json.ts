@@ -19,7 +19,7 @@ function contained<A extends unknown[]>(x: Relay, fn: (...args: A) => void) {
     } catch (err) {
       // The hold is left to lapse with its reservation rather than risk returning it twice.
       x.upstream.body.destroy();
-      sendInternalError(x.res, x.s.log, err, x.r.requestId);
+      sendInternalError(x.res, x.s.log, err, x.r.requestId, x.r.dialect?.dialect);
     }
   };
 }
