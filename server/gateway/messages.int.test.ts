@@ -9,10 +9,11 @@ import { catalogEncryptionKey, keyPepper } from "../env";
 import type { CreateKeyInput } from "../keys/inputs";
 import { createKey } from "../keys/service";
 import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
+import { usageCostNano } from "../ledger/money";
 import { topUp } from "../ledger/testing";
 import { startTestBackend, type TestBackend } from "../testing/backend";
 import { makeOrg, makeUser } from "../testing/fixtures";
-import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+import { cachedTokens, completionWords, countTokens, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { drained, spawnGateway, type GatewayProcess } from "./spawn";
 
 /**
@@ -164,6 +165,44 @@ describe("the Anthropic SDK through the proxy, billed by the real backend", () =
       total += usd(r.cost);
     }
     expect((await getBalance(backend.t.db, { accountId: b.account.id })).debitsPosted).toBe(total);
+  });
+});
+
+describe("cache reads", () => {
+  it("a prompt the upstream serves partly from its cache: cache_read_input_tokens apart from input_tokens, billed at the cached price", async () => {
+    const b = await buyer(10_000_000_000n);
+    const prompt = "ledger ".repeat(700);
+    const stream = claude(b).messages.stream({ model: MODEL, max_tokens: 10, messages: [{ role: "user", content: prompt }] });
+    let usage: CostUsage | null = null;
+    stream.on("streamEvent", (e) => {
+      if (e.type === "message_delta") usage = e.usage as unknown as CostUsage;
+    });
+    const final = await stream.finalMessage();
+    const promptTokens = 4 + countTokens(prompt);
+    const cached = cachedTokens(promptTokens);
+    expect(cached).toBeGreaterThan(0);
+    expect(usage).toMatchObject({ input_tokens: promptTokens - cached, cache_read_input_tokens: cached, cache_creation_input_tokens: 0 });
+    expect(final.usage).toMatchObject({ input_tokens: promptTokens - cached, cache_read_input_tokens: cached });
+    const created = await claude(b).messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: "user", content: prompt }] });
+    expect(created.usage).toMatchObject({ input_tokens: promptTokens - cached, cache_read_input_tokens: cached });
+    await drained(gateway);
+    const rows = await backend.t.db.execute<{ cached_input_tokens: number; input_tokens: number; cost_nano: string }>(
+      sql`select cached_input_tokens, input_tokens, cost_nano::text as cost_nano from usage_events where org_id = ${b.orgId} order by id`,
+    );
+    expect(rows.rows.map((r) => [r.input_tokens, r.cached_input_tokens])).toEqual([
+      [promptTokens - cached, cached],
+      [promptTokens - cached, cached],
+    ]);
+    expect(rows.rows.map((r) => BigInt(r.cost_nano))).toEqual([usd(usage!.cost), usd((created.usage as CostUsage).cost)]);
+    const [p] = (
+      await backend.t.db.execute<{ i: string; o: string; c: string }>(sql`
+        select p.input_per1k_nano::text as i, p.output_per1k_nano::text as o, p.cached_input_per1k_nano::text as c
+        from listing_prices p join listings l on l.id = p.listing_id
+        where l.slug = ${MODEL} and p.effective_from <= now() order by p.effective_from desc limit 1`)
+    ).rows;
+    const prices = { inputPer1kNano: BigInt(p!.i), outputPer1kNano: BigInt(p!.o), cachedInputPer1kNano: BigInt(p!.c) };
+    expect(prices.cachedInputPer1kNano).not.toBe(prices.inputPer1kNano);
+    expect(usd(usage!.cost)).toBe(usageCostNano({ input: promptTokens - cached, output: final.usage.output_tokens, cachedInput: cached }, prices));
   });
 });
 
