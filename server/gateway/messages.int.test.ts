@@ -14,7 +14,9 @@ import { topUp } from "../ledger/testing";
 import { startTestBackend, type TestBackend } from "../testing/backend";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { cachedTokens, completionWords, countTokens, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+import { messagesToChat } from "./dialects/messages/request";
 import { drained, spawnGateway, type GatewayProcess } from "./spawn";
+import { chatPromptTokens } from "./tokens";
 
 /**
  * POST /v1/messages end to end: the proxy as its own process, the real backend
@@ -203,6 +205,32 @@ describe("cache reads", () => {
     const prices = { inputPer1kNano: BigInt(p!.i), outputPer1kNano: BigInt(p!.o), cachedInputPer1kNano: BigInt(p!.c) };
     expect(prices.cachedInputPer1kNano).not.toBe(prices.inputPer1kNano);
     expect(usd(usage!.cost)).toBe(usageCostNano({ input: promptTokens - cached, output: final.usage.output_tokens, cachedInput: cached }, prices));
+  });
+});
+
+describe("messages.countTokens", () => {
+  it("counts the prompt as the proxy holds for it, without max_tokens, holding and billing nothing; bad input is refused as on /v1/messages", async () => {
+    const b = await buyer(10_000_000_000n);
+    const params = {
+      model: MODEL,
+      system: "Be brief",
+      tools: [{ name: "lookup", input_schema: { type: "object" as const, properties: { term: { type: "string" } } } }],
+      messages: [{ role: "user" as const, content: "How many tokens is this?" }],
+    };
+    const counted = await claude(b).messages.countTokens(params);
+    const chat = messagesToChat({ ...params, max_tokens: 1 });
+    if (!("chat" in chat)) throw new Error(chat.message);
+    expect(counted.input_tokens).toBe(chatPromptTokens(chat.chat));
+    expect(counted.input_tokens).toBeGreaterThan(10);
+    await expect(claude(b).messages.countTokens({ ...params, messages: [{ role: "system" as "user", content: "x" }] })).rejects.toMatchObject({
+      status: 400,
+      error: { type: "error", error: { type: "invalid_request_error", message: expect.stringMatching(/^messages\[0\]\.role: /) } },
+    });
+    await expect(new Anthropic({ baseURL: gateway.url, apiKey: "tm_nobody", maxRetries: 0 }).messages.countTokens(params)).rejects.toMatchObject({
+      status: 401,
+    });
+    expect(await reservationsOf(b)).toBe(0);
+    expect(await events(b)).toEqual([]);
   });
 });
 

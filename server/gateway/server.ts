@@ -10,6 +10,7 @@ import type { ActiveKey, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
 import { CatalogCache } from "./catalog-cache";
 import { DIALECTS } from "./dialects";
+import { countMessageTokens } from "./dialects/messages/count-tokens";
 import { answerClientError, apiKey, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics } from "./metrics";
@@ -260,6 +261,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       // Other clients' APIs, translated to chat (dialects/): billed as chat, answered in their own shapes.
       const dialect = DIALECTS.get(path);
       if (dialect) return proxy.handle(req, res, "chat", requestId, dialect);
+      if (path === "/v1/messages/count_tokens") return countMessageTokens(state, req, res, requestId);
     }
     // Proxied requests carry the id in the headers they answer with (writeHead's fast path, no setHeader).
     res.setHeader("x-request-id", requestId);
