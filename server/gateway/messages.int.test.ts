@@ -15,6 +15,7 @@ import { startTestBackend, type TestBackend } from "../testing/backend";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { countText } from "../tokens/encoders";
 import { chatPromptTokens } from "../tokens/prompt";
+import { DEFAULT_TOKENIZER } from "../tokens/rules";
 import { cachedTokens, completionWords, demoTokenizer, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { messagesToChat } from "./dialects/messages/request";
 import { drained, spawnGateway, type GatewayProcess } from "./spawn";
@@ -223,12 +224,14 @@ describe("messages.countTokens", () => {
       model: MODEL,
       system: "Be brief",
       tools: [{ name: "lookup", input_schema: { type: "object" as const, properties: { term: { type: "string" } } } }],
-      messages: [{ role: "user" as const, content: "How many tokens is this?" }],
+      // Chinese and an emoji: the listing's tokenizer (llama3) counts them apart from the fallback (o200k_base).
+      messages: [{ role: "user" as const, content: "How many tokens is this? 令牌计数：这个提示有多少个令牌？数据库事务的一致性 🚀" }],
     };
     const counted = await claude(b).messages.countTokens(params);
     const chat = messagesToChat({ ...params, max_tokens: 1 });
     if (!("chat" in chat)) throw new Error(chat.message);
     expect(counted.input_tokens).toBe(chatPromptTokens(TOKENIZER, chat.chat));
+    expect(counted.input_tokens).not.toBe(chatPromptTokens(DEFAULT_TOKENIZER, chat.chat));
     expect(counted.input_tokens).toBeGreaterThan(10);
     await expect(claude(b).messages.countTokens({ ...params, messages: [{ role: "system" as "user", content: "x" }] })).rejects.toMatchObject({
       status: 400,
