@@ -1,6 +1,6 @@
 import type http from "node:http";
 import type { ActiveKey } from "./backend";
-import { bearer } from "./http";
+import { apiKey } from "./http";
 import type { CachedKey } from "./key-cache";
 import { apiError, unavailable, type ApiError } from "./openai-errors";
 import type { GatewayState } from "./state";
@@ -35,9 +35,9 @@ async function resolveKey(state: GatewayState, secret: string): Promise<Authenti
  * Synchronous when the key is cached (every request but a key's first): no promise to wait a turn for.
  */
 export function authenticate(state: GatewayState, req: http.IncomingMessage): Authenticated | ApiError | Promise<Authenticated | ApiError> {
-  const secret = bearer(req);
+  const secret = apiKey(req);
   if (!secret) {
-    return apiError("UNAUTHENTICATED", "missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.");
+    return apiError("UNAUTHENTICATED", "missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>` or `x-api-key: <key>`.");
   }
   const cached = state.keys.peek(secret);
   return cached ? activeKey(cached) : resolveKey(state, secret);

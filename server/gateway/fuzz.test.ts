@@ -65,6 +65,8 @@ const pathPart = fc.oneof(
     "/v1/chat/completions",
     "/v1/completions",
     "/v1/embeddings",
+    "/v1/messages",
+    "/v1/messages/count_tokens",
     "/v1/models",
     "/v1/models/",
     "/v1/key",
@@ -144,6 +146,7 @@ const request = fc.record({
 
 type Problem = { request: string; status: number; body: string };
 
+/** OpenAI's envelope, or Anthropic's on /v1/messages: both carry `error.message` and `error.type`. */
 function envelopeProblem(status: number, text: string): string | null {
   try {
     const e = (JSON.parse(text) as { error?: { message?: unknown; type?: unknown } }).error;

@@ -239,11 +239,19 @@ describe("serving through the openai client", () => {
     expect(models.headers.get("access-control-expose-headers")).toContain("x-request-id");
   });
 
-  it("health and Prometheus metrics", async () => {
+  it("health and Prometheus metrics; client dialects count under their own endpoint label", async () => {
     await client().chat.completions.create(ask("metrics"));
+    await client().responses.create({ model: ask("").model, input: "metrics" });
+    const messages = await fetch(`${gateway.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": SECRET, "anthropic-version": "2023-06-01", "content-type": "application/json" },
+      body: JSON.stringify({ ...ask("metrics"), max_tokens: 5 }),
+    });
+    expect(messages.status).toBe(200);
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    expect(text).toMatch(/gateway_requests_total\{endpoint="chat",status="200"\} 1/);
+    for (const endpoint of ["chat", "responses", "messages"])
+      expect(text).toMatch(new RegExp(`gateway_requests_total\\{endpoint="${endpoint}",status="200"\\} 1`));
     expect(text).toContain("gateway_process_cpu_seconds_total");
   });
 });

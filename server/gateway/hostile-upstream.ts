@@ -24,6 +24,7 @@ export const HOSTILE_BEHAVIOURS = [
   "redirect",
   "greedy",
   "sse-killed",
+  "tool-garbage",
 ] as const;
 export type HostileBehaviour = (typeof HOSTILE_BEHAVIOURS)[number];
 
@@ -53,7 +54,7 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
     res.once("close", () => open.delete(res));
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    let body: { model?: string; max_tokens?: number; n?: number; messages?: { content?: unknown }[]; tools?: unknown } = {};
+    let body: { model?: string; max_tokens?: number; n?: number; stream?: boolean; messages?: { content?: unknown }[]; tools?: unknown } = {};
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body;
     } catch {
@@ -143,6 +144,35 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
             usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
           }),
         );
+      }
+      case "tool-garbage": {
+        // Tool calls as no client API can take them: no ids or names, indexes out of order, arguments
+        // that are not JSON or not strings, text between calls, a function that is not an object.
+        const calls = [
+          { index: 3, function: { arguments: '{"a":' } },
+          { index: 0, id: 7, function: { name: null, arguments: { not: "a string" } } },
+          { index: 3, function: { arguments: "not json}" } },
+          { function: "f" },
+          { index: -1, id: "call_x", type: "function", function: { name: "x", arguments: "[1,2]" } },
+        ];
+        if (body.stream !== true) {
+          const message = { role: "assistant", content: "ok", tool_calls: [...calls, null, 5] };
+          return json(
+            200,
+            JSON.stringify({
+              id: "chatcmpl-tools",
+              choices: [{ index: 0, message, finish_reason: "tool_calls" }],
+              usage: { prompt_tokens: 5, completion_tokens: 3 },
+            }),
+          );
+        }
+        sse();
+        for (const call of calls) {
+          res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [call] } }] })}\n\n`);
+          res.write(delta(" between"));
+        }
+        res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: "nope" }, finish_reason: "tool_calls" }] })}\n\n`);
+        return res.end("data: [DONE]\n\n");
       }
       case "redirect":
         res.writeHead(302, { location: "http://127.0.0.1:1/v1/chat/completions" });

@@ -208,6 +208,54 @@ describe("hostile error bodies and redirects", () => {
   });
 });
 
+describe("the Messages dialect (POST /v1/messages) against every hostile behaviour", () => {
+  const HOLD_ONE = worstCaseNano(chatPromptTokens("o200k_base", { messages: MESSAGES }), MAX_TOKENS, {
+    inputPer1kNano: PRICES.input,
+    outputPer1kNano: PRICES.output,
+    cachedInputPer1kNano: PRICES.cached,
+  });
+  const TYPES = ["invalid_request_error", "api_error", "overloaded_error", "timeout_error"];
+  // Whole answers that take seconds to fail (time caps, 100 MB) are covered for chat above; streamed, every behaviour runs.
+  const SLOW = new Set<HostileBehaviour>(["sse-endless", "stall", "json-100mb", "sse-50mb-line"]);
+  const runs = HOSTILE_BEHAVIOURS.flatMap((b) => (SLOW.has(b) ? [[b, true] as const] : [[b, true] as const, [b, false] as const]));
+
+  it.each(runs)("%s (stream: %s): Anthropic's events or error shape, no credential, billed within the hold", async (behaviour, stream) => {
+    const r = await fetch(`${proxy.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": SECRET, "anthropic-version": "2023-06-01", "content-type": "application/json" },
+      body: JSON.stringify({ model: `hostile/${behaviour}`, messages: MESSAGES, max_tokens: MAX_TOKENS, stream }),
+    });
+    const id = r.headers.get("x-request-id")!;
+    const text = await r.text();
+    expectNoSecret(text);
+    if (r.headers.get("content-type") === "text/event-stream") {
+      const events = text
+        .split("\n\n")
+        .filter(Boolean)
+        .map((e) => {
+          const [name, data] = e.split("\n");
+          return { name: name!.replace(/^event: /, ""), data: JSON.parse(data!.replace(/^data: /, "")) as { type: string; error?: { type: string } } };
+        });
+      expect(events[0]!.name).toBe("message_start");
+      const last = events.at(-1)!;
+      if (last.name === "error") expect(TYPES).toContain(last.data.error!.type);
+      else expect(last.name).toBe("message_stop");
+      for (const e of events) expect(e.data.type).toBe(e.name);
+    } else {
+      const body = JSON.parse(text) as { type: string; error?: { type: string; message: string } };
+      if (r.status === 200) expect(body.type).toBe("message");
+      else
+        expect(body).toMatchObject({
+          type: "error",
+          error: { type: expect.stringMatching(new RegExp(`^(${TYPES.join("|")})$`)), message: expect.any(String) },
+        });
+    }
+    // Refused before anything streamed, nothing is billed; otherwise what is billed stays within the hold.
+    if (r.status !== 200) expect(fake.events.has(id)).toBe(false);
+    else expect((await settled(id))!.costNano).toBeLessThanOrEqual(HOLD_ONE);
+  });
+});
+
 describe("after all of it", () => {
   it("the same process serves a normal request through the official client", async () => {
     const pid = proxy.child.pid;

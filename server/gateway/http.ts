@@ -38,13 +38,14 @@ export function sendError(res: http.ServerResponse, e: ApiError, headers: Record
 }
 
 /** 500 for a fault of ours; the client gets the request id to quote, the log gets the stack once. */
-export function sendInternalError(res: http.ServerResponse, log: LogLine, err: unknown, requestId: string) {
+export function sendInternalError(res: http.ServerResponse, log: LogLine, err: unknown, requestId: string, dialect?: Dialect) {
   log("request failed", { requestId, err });
   if (res.headersSent) return void res.destroy();
   sendError(
     res,
     { status: 500, type: "api_error", code: "internal_error", message: `The proxy failed to handle this request (request id ${requestId})` },
     { "x-request-id": requestId },
+    dialect,
   );
 }
 
@@ -89,6 +90,15 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
     req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** The API key of a request: its bearer token, else its `x-api-key` header (Anthropic's clients send that); or null. */
+export function apiKey(req: http.IncomingMessage): string | null {
+  const token = bearer(req);
+  if (token) return token;
+  const h = req.headers["x-api-key"];
+  const key = typeof h === "string" ? h.trim() : "";
+  return key || null;
 }
 
 /** The bearer token of a request, or null. */

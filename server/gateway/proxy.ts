@@ -50,18 +50,19 @@ export class GatewayProxy {
 
   /** `dialect`: the client speaks another API, translated to and from `endpoint` (dialects/). */
   handle(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string, dialect?: Dialect) {
-    this.run(req, res, endpoint, requestId, dialect).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId));
+    this.run(req, res, endpoint, requestId, dialect).catch((err: unknown) => sendInternalError(res, this.s.log, err, requestId, dialect));
   }
 
   // prom-client children bound to their labels once: looking labels up per request is measurable here.
   private readonly counters = new Map<string, { inc: () => void; observe: (seconds: number) => void }>();
 
-  private readonly count = (endpoint: Endpoint, status: number, started: number, stream: boolean) => {
-    const k = `${endpoint} ${status} ${stream}`;
+  /** `label`: the endpoint, or the client dialect's own label (Dialect.label). */
+  private readonly count = (label: string, status: number, started: number, stream: boolean) => {
+    const k = `${label} ${status} ${stream}`;
     let c = this.counters.get(k);
     if (!c) {
-      const requests = this.s.metrics.requests.labels(endpoint, String(status));
-      const duration = this.s.metrics.duration.labels(endpoint, stream ? "true" : "false");
+      const requests = this.s.metrics.requests.labels(label, String(status));
+      const duration = this.s.metrics.duration.labels(label, stream ? "true" : "false");
       c = { inc: () => requests.inc(), observe: (seconds) => duration.observe(seconds) };
       this.counters.set(k, c);
     }
@@ -70,11 +71,11 @@ export class GatewayProxy {
   };
 
   /** What answers a request refused before relaying: counted, then the error envelope. */
-  private failer(res: http.ServerResponse, endpoint: Endpoint, started: number, headers: Record<string, string>, dialect: Dialect | undefined) {
+  private failer(res: http.ServerResponse, label: string, started: number, headers: Record<string, string>, dialect: Dialect | undefined) {
     // Returned unnamed: under tsx (esbuild keepNames) a named closure costs a defineProperty per request.
     return (e: ApiError) => {
-      this.count(endpoint, e.status, started, false);
-      this.s.logger.info({ requestId: headers["x-request-id"], endpoint, status: e.status, code: e.code }, "request refused");
+      this.count(label, e.status, started, false);
+      this.s.logger.info({ requestId: headers["x-request-id"], endpoint: label, status: e.status, code: e.code }, "request refused");
       sendError(res, e, headers, dialect);
     };
   }
@@ -82,7 +83,9 @@ export class GatewayProxy {
   private async run(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, requestId: string, dialect: Dialect | undefined) {
     const started = Date.now();
     const headers: Record<string, string> = { "x-request-id": requestId };
-    const fail = this.failer(res, endpoint, started, headers, dialect);
+    if (dialect?.requestIdHeader) headers[dialect.requestIdHeader] = requestId;
+    const label = dialect ? dialect.label : endpoint;
+    const fail = this.failer(res, label, started, headers, dialect);
 
     if (this.s.spool.full) return fail(unavailable("usage_spool_full", "The proxy cannot record usage right now (its spool is full); try again shortly"));
     // Every stage answers synchronously from the caches; a promise only when it must ask the backend.
@@ -100,7 +103,7 @@ export class GatewayProxy {
     let translated: DialectRequest | null = null;
     let body: Record<string, unknown> | null;
     if (dialect) {
-      const t = parseDialectRequest(dialect, raw, fail);
+      const t = parseDialectRequest(dialect, raw, req.headers, fail);
       body = t?.chat ?? null;
       translated = t?.dialect ?? null;
     } else body = parseRequest(endpoint, raw, fail);
@@ -123,6 +126,7 @@ export class GatewayProxy {
     const r: Request = {
       requestId,
       endpoint,
+      label,
       key,
       started,
       promptTokens,

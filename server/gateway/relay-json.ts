@@ -20,7 +20,7 @@ function contained<A extends unknown[]>(x: Relay, fn: (...args: A) => void) {
     } catch (err) {
       // The hold is left to lapse with its reservation rather than risk returning it twice.
       x.upstream.body.destroy();
-      sendInternalError(x.res, x.s.log, err, x.r.requestId);
+      sendInternalError(x.res, x.s.log, err, x.r.requestId, x.r.dialect?.dialect);
     }
   };
 }
@@ -55,7 +55,7 @@ export function relayJson(x: Relay) {
       s.credit.settle(r.hold, 0n);
       if (x.clientGone()) return;
       if (!(err instanceof Breach)) s.log("upstream answer broke", { requestId: r.requestId, listing: listing.slug, err });
-      x.count(r.endpoint, 502, r.started, false);
+      x.count(r.label, 502, r.started, false);
       sendError(
         res,
         apiError("UPSTREAM_FAILED", "upstream_error", err instanceof Breach ? err.message : "The provider's answer broke off"),
@@ -85,7 +85,7 @@ export function relayJson(x: Relay) {
       if (!usage && !parsed) {
         // Not an answer at all: nothing usable was delivered, nothing is billed.
         s.credit.settle(r.hold, 0n);
-        x.count(r.endpoint, 502, r.started, false);
+        x.count(r.label, 502, r.started, false);
         return sendError(
           res,
           apiError("UPSTREAM_FAILED", "upstream_error", "The provider's answer is not valid JSON"),
@@ -109,8 +109,13 @@ export function relayJson(x: Relay) {
         if (r.dialect) {
           // Usage was found on its own but the answer around it may not parse: then it has no words to translate.
           parsed ??= parseOrEmpty(raw);
-          const answer = r.dialect.dialect.toJson(parsed, bill, r.dialect.ctx, { requestId: r.requestId, model: listing.slug, started: r.started });
-          x.count(r.endpoint, upstream.statusCode, r.started, false);
+          const answer = r.dialect.dialect.toJson(parsed, bill, r.dialect.ctx, {
+            requestId: r.requestId,
+            model: listing.slug,
+            started: r.started,
+            promptTokens: r.promptTokens,
+          });
+          x.count(r.label, upstream.statusCode, r.started, false);
           return sendJson(res, upstream.statusCode, JSON.stringify(answer), r.headers);
         }
         const cost = usdDecimal(bill.costNano);
@@ -134,7 +139,7 @@ export function relayJson(x: Relay) {
           };
           out = JSON.stringify(parsed);
         }
-        x.count(r.endpoint, upstream.statusCode, r.started, false);
+        x.count(r.label, upstream.statusCode, r.started, false);
         sendJson(res, upstream.statusCode, out, r.headers);
       });
     }),

@@ -28,7 +28,11 @@ export function relayStream(x: Relay) {
   const socket = res.socket;
   let corked = false;
   // A client dialect gets the upstream's events translated (as UTF-8 text); the SseRelay still meters them.
-  const translator = r.dialect ? r.dialect.dialect.stream(r.dialect.ctx, { requestId: r.requestId, model: listing.slug, started: r.started }) : null;
+  const translator = r.dialect
+    ? r.dialect.dialect.stream(r.dialect.ctx, { requestId: r.requestId, model: listing.slug, started: r.started, promptTokens: r.promptTokens })
+    : null;
+  const opening = translator?.start();
+  if (opening) res.write(opening);
   const relay = new SseRelay(
     r.endpoint === "chat" ? "chat" : "completion",
     (d) => {
@@ -68,7 +72,7 @@ export function relayStream(x: Relay) {
         sawEnd: relay.sawDone,
         energy: energyClaim(upstream.headers["x-energy-joules"], relay.energyJoules),
       };
-      x.count(r.endpoint, 200, r.started, true);
+      x.count(r.label, 200, r.started, true);
       if (status === "aborted") return void billRequest(s, r, listing, outcome);
       billRequest(s, r, listing, outcome, (bill) => {
         if (translator) return void res.end(error ? translator.fail(error, bill) : translator.end(bill));

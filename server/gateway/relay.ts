@@ -23,6 +23,8 @@ import type { GatewayState } from "./state";
 export type Request = {
   requestId: string;
   endpoint: Endpoint;
+  /** Its label in the request metrics: the endpoint, or the client dialect's. */
+  label: string;
   key: ActiveKey;
   started: number;
   /** The prompt's tokens for the hold and rate limits: the largest count among the candidates' tokenizers. */
@@ -63,5 +65,5 @@ export type Relay = {
   upstream: Dispatcher.ResponseData;
   res: http.ServerResponse;
   clientGone: () => boolean;
-  count: (endpoint: Endpoint, status: number, started: number, stream: boolean) => void;
+  count: (label: string, status: number, started: number, stream: boolean) => void;
 };

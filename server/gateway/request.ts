@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { Dialect, DialectRequest } from "./dialects/types";
 import { BodyTooLarge } from "./http";
 import { isObject, validate } from "./inputs";
@@ -55,10 +56,15 @@ export function parseRequest(endpoint: Endpoint, raw: Buffer, refuse: Refuse): R
  * A request in a client dialect as the chat request it stands for (checked as chat as well,
  * so the pipeline after it sees nothing it would not see from a chat client); null once refused.
  */
-export function parseDialectRequest(dialect: Dialect, raw: Buffer, refuse: Refuse): { chat: Record<string, unknown>; dialect: DialectRequest } | null {
+export function parseDialectRequest(
+  dialect: Dialect,
+  raw: Buffer,
+  headers: IncomingHttpHeaders,
+  refuse: Refuse,
+): { chat: Record<string, unknown>; dialect: DialectRequest } | null {
   const parsed = parseJsonObject(raw, refuse);
   if (!parsed) return null;
-  const t = dialect.parse(parsed);
+  const t = dialect.parse(parsed, headers);
   const invalid = "chat" in t ? validate("chat", t.chat) : t;
   if (invalid) {
     refuse(invalid);

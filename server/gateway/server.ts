@@ -12,7 +12,8 @@ import { authenticate } from "./auth";
 import { listenForBroadcasts } from "./broadcasts";
 import { CatalogCache } from "./catalog-cache";
 import { dialectFor } from "./dialects";
-import { answerClientError, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
+import { countMessageTokens } from "./dialects/messages/count-tokens";
+import { answerClientError, apiKey, bearer, preflight, sendError, sendInternalError, sendJson } from "./http";
 import { KeyCache, type CachedKey } from "./key-cache";
 import { createMetrics } from "./metrics";
 import { apiError, unavailable } from "./openai-errors";
@@ -277,6 +278,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
       if (path === "/v1/embeddings") return proxy.handle(req, res, "embeddings", requestId);
       const dialect = dialectFor(path);
       if (dialect) return proxy.handle(req, res, "chat", requestId, dialect);
+      if (path === "/v1/messages/count_tokens") return countMessageTokens(state, req, res, requestId);
     }
     // Proxied requests carry the id in the headers they answer with (writeHead's fast path, no setHeader).
     res.setHeader("x-request-id", requestId);
@@ -306,7 +308,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
           const auth = await authenticate(state, req);
           if (!("key" in auth)) return sendError(res, auth);
           const { key, cached } = auth;
-          if (path === "/v1/key") return sendJson(res, 200, JSON.stringify(keyInfo(state, key, cached, bearer(req)!)));
+          if (path === "/v1/key") return sendJson(res, 200, JSON.stringify(keyInfo(state, key, cached, apiKey(req)!)));
           return generation(state, key, new URL(url, "http://gateway"), res);
         })();
       }

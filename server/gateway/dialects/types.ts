@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { ApiError } from "../openai-errors";
 import type { Bill } from "../bill";
 
@@ -18,6 +19,8 @@ export type AnswerMeta = {
   model: string;
   /** When the request arrived (ms since epoch). */
   started: number;
+  /** The proxy's own prompt count, the hold's: a stream's opening event may report it before the upstream's usage arrives. */
+  promptTokens: number;
 };
 
 /** An error already in the dialect's own envelope. */
@@ -25,6 +28,8 @@ export type ShapedError = { status: number; headers?: Record<string, string>; bo
 
 /** Turns an upstream's chat SSE chunks into the dialect's SSE events, as text to write. */
 export interface StreamTranslator {
+  /** What opens the stream, written before any upstream event ("" for nothing). */
+  start(): string;
   /** Complete upstream SSE events (bytes, or the same bytes as latin1 text); returns what to write, "" for nothing. */
   push(events: Buffer | string): string;
   /** The closing events, with the usage as billed (and its cost). */
@@ -36,8 +41,15 @@ export interface StreamTranslator {
 export interface Dialect<Ctx = unknown> {
   /** The request path it is served on (POST). */
   path: string;
-  /** The client's JSON body as a Chat Completions request, with what the answer needs to echo; an ApiError names the bad field. */
-  parse(body: Record<string, unknown>): { chat: Record<string, unknown>; ctx: Ctx } | ApiError;
+  /** Its label in the proxy's request metrics (`endpoint`), so it is told apart from chat there. */
+  label: string;
+  /** A header, besides `x-request-id`, its clients read the request id from. */
+  requestIdHeader?: string;
+  /**
+   * The client's JSON body as a Chat Completions request, with what the answer needs to echo; an ApiError names
+   * the bad field. `headers`: the request's, for what a dialect carries there (Anthropic's `anthropic-version`).
+   */
+  parse(body: Record<string, unknown>, headers: IncomingHttpHeaders): { chat: Record<string, unknown>; ctx: Ctx } | ApiError;
   /** The upstream's non-streamed chat answer as the dialect's answer, with the usage as billed. */
   toJson(answer: Record<string, unknown>, bill: Bill, ctx: Ctx, meta: AnswerMeta): unknown;
   stream(ctx: Ctx, meta: AnswerMeta): StreamTranslator;

@@ -7,6 +7,7 @@ import { ResponsesStream } from "./stream";
 /** OpenAI's Responses API (POST /v1/responses) over an upstream's Chat Completions; errors in OpenAI's own shape. */
 export const responses: Dialect<ResponsesCtx> = {
   path: "/v1/responses",
+  label: "responses",
   parse: parseResponsesRequest,
   toJson: responseFromChat,
   stream: (ctx, meta) => new ResponsesStream(ctx, meta),

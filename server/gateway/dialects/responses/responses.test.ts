@@ -16,7 +16,7 @@ import { ResponsesStream } from "./stream";
  */
 
 const BILL: Bill = { costNano: 1234n, estimated: false, promptTokens: 10, outputTokens: 5, cachedTokens: 2 };
-const META = { requestId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", model: "prov/model", started: 1_700_000_000_000 };
+const META = { requestId: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", model: "prov/model", started: 1_700_000_000_000, promptTokens: 12 };
 const parsed = parseResponsesRequest({ model: "m", input: "x" });
 if (!("chat" in parsed)) throw new Error("the plain request must parse");
 const CTX = parsed.ctx;

@@ -64,7 +64,7 @@ export class ResponsesStream implements StreamTranslator {
     return `event: ${type}\ndata: ${JSON.stringify({ type, ...data, sequence_number: this.seq++ })}\n\n`;
   }
 
-  private start(): string {
+  start(): string {
     if (this.started) return "";
     this.started = true;
     const response = JSON.stringify(responseObject(this.ctx, this.meta, { status: "in_progress", output: [], usage: null }));
