@@ -27,6 +27,7 @@ import { type EventResult, reportUsage } from "../usage/settlement";
 
 export type BusSettlerOptions = {
   bus: BusConfig;
+  /** Most messages a pull takes, and most events one stage-1 transaction settles. */
   batch: number;
   defaultFeeBps: number;
   backlogLimit: number;
@@ -178,7 +179,8 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
       items.push(item);
       for (const raw of events) entries.push({ item, raw });
     }
-    if (entries.length) await settle(entries);
+    // A pull of batch messages can carry many times `batch` events: each transaction stays at most `batch`.
+    for (let i = 0; i < entries.length; i += opts.batch) await settle(entries.slice(i, i + opts.batch));
     for (const item of items) conclude(item);
   };
 
