@@ -191,7 +191,10 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
       try {
         const nc = await Promise.race([link.ready(), stopped]);
         if (!consumer) consumer = await jetstream(nc).consumers.get(USAGE_STREAM, shardConsumer(shard));
-        const batch = await consumer.fetch({ max_messages: opts.batch, expires: opts.pullExpiresMs ?? 1000 });
+        // A pull is answered when full or expired: asking for no more than is waiting (a proxy's batch is one
+        // message per shard, so far fewer than `batch`) answers it at once instead of at the expiry.
+        const waiting = (await consumer.info()).num_pending;
+        const batch = await consumer.fetch({ max_messages: Math.min(opts.batch, Math.max(1, waiting)), expires: opts.pullExpiresMs ?? 1000 });
         const msgs: JsMsg[] = [];
         let broken: unknown = null;
         try {
