@@ -180,7 +180,20 @@ try {
 
   // The fleet path: NATS JetStream and two settler processes.
   const nats = await startNatsServer();
-  const busEnv = { DATABASE_URL: pgChild.url, NATS_URL: nats.url, USAGE_BUS_SHARDS: String(SHARDS), SETTLEMENT_WINDOW_MS: WINDOW_MS, DATA_DIR: tmp };
+  // The settlers get the publishers' stream settings: with the defaults they would set the stream to other limits than the proxies do.
+  const busEnv = {
+    DATABASE_URL: pgChild.url,
+    NATS_URL: nats.url,
+    USAGE_BUS_SHARDS: String(SHARDS),
+    USAGE_BUS_MAX_AGE_HOURS: String(BUS.maxAgeMs / 3_600_000),
+    USAGE_BUS_MAX_BYTES: String(BUS.maxBytes),
+    USAGE_BUS_REPLICAS: String(BUS.replicas),
+    USAGE_BUS_DUPLICATE_WINDOW_SECONDS: String(BUS.duplicateWindowMs / 1000),
+    USAGE_BUS_MAX_DELIVER: String(BUS.maxDeliver),
+    USAGE_BUS_ACK_WAIT_SECONDS: String(BUS.ackWaitMs / 1000),
+    SETTLEMENT_WINDOW_MS: WINDOW_MS,
+    DATA_DIR: tmp,
+  };
   await Promise.all([node(["server/settler/main.ts"], busEnv), node(["server/settler/main.ts"], busEnv)]);
   const probe = openNatsLink(nats.url);
   const probeNc = await probe.ready();

@@ -190,7 +190,7 @@ export const envSchema = z.object({
   USAGE_BUS_MAX_DELIVER: z.coerce.number().int().min(2).max(1000).default(20),
   /** How long a settler may hold usage messages unacknowledged (seconds) before JetStream delivers them to another settler. */
   USAGE_BUS_ACK_WAIT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
-  /** Most usage messages a settler pulls and settles in one stage-1 transaction. */
+  /** Most usage messages a settler pulls at once, and most events it settles in one stage-1 transaction. */
   SETTLER_BATCH: z.coerce.number().int().min(1).max(5000).default(1000),
   /** Least severe log level written: trace, debug, info, warn, error, fatal, or silent. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),

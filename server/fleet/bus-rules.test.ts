@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { actionOnFailure, type BusConfig, busConfigFrom, consumerConfig, redeliveryDelayMs, shardOf, streamConfig } from "./bus-rules";
+import {
+  actionOnFailure,
+  type BusConfig,
+  batchMessages,
+  busConfigFrom,
+  consumerConfig,
+  eventsOfMessage,
+  redeliveryDelayMs,
+  shardOf,
+  streamConfig,
+} from "./bus-rules";
 
 const config: BusConfig = { shards: 4, maxAgeMs: 3_600_000, maxBytes: 1 << 30, replicas: 3, duplicateWindowMs: 120_000, maxDeliver: 5, ackWaitMs: 60_000 };
 
@@ -78,5 +88,62 @@ describe("a message whose settlement failed", () => {
 
   it("never waits more than a minute", () => {
     expect(redeliveryDelayMs(50)).toBe(60_000);
+  });
+});
+
+describe("a reporter batch as bus messages", () => {
+  const ids = ["e-3", "e-1", "e-4", "e-2", "e-5"];
+  const lines = ids.map((id) => JSON.stringify({ id, pad: "x".repeat(10) }));
+  const shards = [1, 0, 1, 0, 1];
+
+  it("one message per shard, carrying exactly that shard's events as a JSON array", () => {
+    const msgs = batchMessages(ids, lines, shards, 1 << 20);
+    expect(msgs.map((m) => m.subject)).toEqual(["usage.0", "usage.1"]);
+    expect(msgs.map((m) => (JSON.parse(m.body) as { id: string }[]).map((e) => e.id))).toEqual([
+      ["e-1", "e-2"],
+      ["e-3", "e-4", "e-5"],
+    ]);
+    expect(msgs.flatMap((m) => m.indices).sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("the same events in another order (a spool replayed after a crash) make the same messages and ids", () => {
+    const order = [4, 2, 0, 3, 1];
+    const again = batchMessages(
+      order.map((i) => ids[i]!),
+      order.map((i) => lines[i]!),
+      order.map((i) => shards[i]!),
+      1 << 20,
+    );
+    const first = batchMessages(ids, lines, shards, 1 << 20);
+    expect(again.map((m) => [m.msgId, m.body])).toEqual(first.map((m) => [m.msgId, m.body]));
+  });
+
+  it("another composition gets another id; a lone event keeps its own id", () => {
+    const [, shard1] = batchMessages(ids, lines, shards, 1 << 20);
+    const [, fewer] = batchMessages(ids.slice(0, 4), lines.slice(0, 4), shards.slice(0, 4), 1 << 20);
+    expect(fewer!.msgId).not.toBe(shard1!.msgId);
+    expect(batchMessages(["e-9"], [lines[0]!], [0], 1 << 20)[0]!.msgId).toBe("e-9");
+  });
+
+  it("cuts a shard's events into messages that fit the server's payload limit", () => {
+    const many = Array.from({ length: 50 }, (_, i) => `e-${String(i).padStart(2, "0")}`);
+    const body = many.map((id) => JSON.stringify({ id, pad: "x".repeat(100) }));
+    const msgs = batchMessages(
+      many,
+      body,
+      many.map(() => 0),
+      2000,
+    );
+    expect(msgs.length).toBeGreaterThan(1);
+    for (const m of msgs) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(2000);
+    expect(msgs.flatMap((m) => (JSON.parse(m.body) as { id: string }[]).map((e) => e.id))).toEqual(many);
+  });
+});
+
+describe("the events of a message", () => {
+  it("a batch carries its events, a lone event (from proxies before batching) itself, an empty batch nothing settleable", () => {
+    expect(eventsOfMessage([{ id: "a" }, { id: "b" }])).toEqual([{ id: "a" }, { id: "b" }]);
+    expect(eventsOfMessage({ id: "a" })).toEqual([{ id: "a" }]);
+    expect(eventsOfMessage([])).toBeNull();
   });
 });

@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
+
 /**
- * The usage bus's rules, without I/O: which shard an event goes to, the names of the
- * stream, subjects and consumers, the stream's and consumers' settings, and what a settler
- * does with each message once stage 1 has answered for it.
+ * The usage bus's rules, without I/O: which shard an event goes to, how a reporter's batch
+ * becomes messages, the names of the stream, subjects and consumers, the stream's and
+ * consumers' settings, and what a settler does with each message once stage 1 has answered for it.
  */
 
 export const USAGE_STREAM = "USAGE";
@@ -55,6 +57,58 @@ export function shardOf(keyId: string, shards: number): number {
 
 export const shardSubject = (shard: number) => `${USAGE_SUBJECT_PREFIX}.${shard}`;
 export const shardConsumer = (shard: number) => `settle-${shard}`;
+
+/** One bus message: a shard's events of a reporter batch, as a JSON array of the events' wire JSON. */
+export type BusMessage = { subject: string; msgId: string; body: string; indices: number[] };
+
+/**
+ * A reporter batch as bus messages: per shard, the events sorted by id and cut into
+ * messages of at most `maxBytes`. A message's id is its lone event's id, or a digest of its
+ * events' ids, so it names exactly that composition: a resend of the same events (a retry,
+ * a spool replayed after a crash) is the same message and JetStream's duplicate window drops
+ * it, while a different composition is a different message whose events the database's
+ * primary key makes duplicates. `lines[i]` is `ids[i]`'s event JSON; `shards[i]` its shard.
+ */
+export function batchMessages(ids: string[], lines: string[], shardsOf: number[], maxBytes: number): BusMessage[] {
+  const byShard = new Map<number, number[]>();
+  shardsOf.forEach((s, i) => {
+    const list = byShard.get(s);
+    if (list) list.push(i);
+    else byShard.set(s, [i]);
+  });
+  const messages: BusMessage[] = [];
+  for (const [shard, indices] of [...byShard].sort(([a], [b]) => a - b)) {
+    indices.sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b));
+    let chunk: number[] = [];
+    let bytes = 2;
+    const close = () => {
+      if (!chunk.length) return;
+      const chunkIds = chunk.map((i) => ids[i]!);
+      const msgId = chunk.length === 1 ? chunkIds[0]! : `batch-${createHash("sha256").update(chunkIds.join("\n")).digest("base64url")}`;
+      messages.push({ subject: shardSubject(shard), msgId, body: `[${chunk.map((i) => lines[i]).join(",")}]`, indices: chunk });
+      chunk = [];
+      bytes = 2;
+    };
+    for (const i of indices) {
+      // Byte length of the JSON, counted as UTF-16 units times 3 at worst: no encoding on the hot path.
+      const size = lines[i]!.length * 3 + 1;
+      if (chunk.length && bytes + size > maxBytes) close();
+      chunk.push(i);
+      bytes += size;
+    }
+    close();
+  }
+  return messages;
+}
+
+/**
+ * The events a message carries: a batch (a JSON array) or, from proxies before batching, one
+ * event. Null for an empty batch, which no delivery will ever settle.
+ */
+export function eventsOfMessage(body: unknown): unknown[] | null {
+  if (!Array.isArray(body)) return [body];
+  return body.length ? body : null;
+}
 
 const nanos = (ms: number) => ms * 1_000_000;
 

@@ -2,22 +2,24 @@ import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jet
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { eventResult, UsageEvent } from "../usage/contract";
 import type { z } from "zod";
-import { type BusConfig, consumerConfig, shardOf, shardSubject, streamConfig, USAGE_STREAM } from "./bus-rules";
+import { type BusConfig, batchMessages, consumerConfig, shardOf, streamConfig, USAGE_STREAM } from "./bus-rules";
 import type { NatsLink } from "./nats";
 
 /**
  * The usage bus on NATS JetStream: the stream and its per-shard consumers, created
  * idempotently by whoever starts first (proxies and settlers alike), and the proxy's side,
- * which publishes each spooled event as one message whose Nats-Msg-Id is the event's id,
- * so JetStream's duplicate window drops a resend and the database's primary key drops one
- * made after it. An event counts as delivered (and leaves the proxy's spool) only when
- * JetStream has acknowledged storing it.
+ * which publishes each reporter batch as one message per shard (batchMessages: its id names
+ * its composition), all shards at once, so JetStream's duplicate window drops a resend and
+ * the database's primary key drops one made after it. An event counts as delivered (and
+ * leaves the proxy's spool) only when JetStream has acknowledged storing its message.
  */
 
 type EventResult = z.infer<typeof eventResult>;
 
 /** How long one publish waits for JetStream's acknowledgement before the batch is retried. */
 const PUBLISH_TIMEOUT_MS = 5_000;
+/** Room left in the server's max_payload for the message's headers. */
+const HEADER_ROOM = 4096;
 
 async function upsertStream(jsm: JetStreamManager, c: BusConfig) {
   const cfg = streamConfig(c);
@@ -72,16 +74,20 @@ export function usagePublisher(link: NatsLink, c: BusConfig): UsagePublisher {
       if (!nc || link.status() !== "connected") throw new Error(`usage bus: NATS is ${link.status()}`);
       await ready(nc);
       const js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
-      const acks = await Promise.allSettled(
-        events.map((e, i) =>
-          js.publish(shardSubject(shardOf(e.keyId, c.shards)), lines?.[i] ?? JSON.stringify(e), { msgID: e.id, timeout: PUBLISH_TIMEOUT_MS }),
-        ),
+      const messages = batchMessages(
+        events.map((e) => e.id),
+        events.map((e, i) => lines?.[i] ?? JSON.stringify(e)),
+        events.map((e) => shardOf(e.keyId, c.shards)),
+        (nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM,
       );
+      const acks = await Promise.allSettled(messages.map((m) => js.publish(m.subject, m.body, { msgID: m.msgId, timeout: PUBLISH_TIMEOUT_MS })));
       const results: EventResult[] = [];
       let failure: unknown = null;
-      acks.forEach((a, i) => {
-        if (a.status === "fulfilled") results.push({ id: events[i]!.id, status: a.value.duplicate ? "duplicate" : "settled", costNano: null, reason: null });
-        else failure ??= a.reason;
+      acks.forEach((a, k) => {
+        if (a.status === "rejected") failure ??= a.reason;
+        else
+          for (const i of messages[k]!.indices)
+            results.push({ id: events[i]!.id, status: a.value.duplicate ? "duplicate" : "settled", costNano: null, reason: null });
       });
       if (!results.length && failure) throw new Error(`usage bus: publish failed: ${(failure as Error).message}`);
       return { results };

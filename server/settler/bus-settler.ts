@@ -3,30 +3,31 @@ import { type Consumer, type JsMsg, jetstream } from "@nats-io/jetstream";
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { DomainError } from "../errors";
-import { actionOnFailure, type BusConfig, type MessageAction, redeliveryDelayMs, shardConsumer, USAGE_STREAM } from "../fleet/bus-rules";
+import { actionOnFailure, type BusConfig, eventsOfMessage, type MessageAction, redeliveryDelayMs, shardConsumer, USAGE_STREAM } from "../fleet/bus-rules";
 import type { NatsLink } from "../fleet/nats";
 import { ensureUsageBus } from "../fleet/usage-bus";
 import { CLOCK_AHEAD_REASON } from "../usage/rules";
 import { type EventResult, reportUsage } from "../usage/settlement";
 
 /**
- * Stage 1 from the usage bus: pulls each shard's durable consumer in large batches and
- * runs them through `usage.report`'s own intake (reportUsage: validation, claims by the
+ * Stage 1 from the usage bus: pulls each shard's durable consumer in large batches (each
+ * message carries one event or a proxy's batch of them) and runs all their events through `usage.report`'s own intake (reportUsage: validation, claims by the
  * events' primary key, caps), windowed, so the settler loop (stage 2) posts them. A
- * message is acknowledged only after the transaction that stored its event committed; a
+ * message is acknowledged only after the transactions that stored all its events committed; a
  * settler that dies before leaves it unacknowledged and JetStream delivers it again
  * (to this settler or another pulling from the same consumer), where the claim makes it a
  * duplicate.
  *
  * One bad item never blocks the rest: an invalid event is answered "rejected" by the
  * intake, recorded beside the settler (like the proxy's rejected.jsonl) and acknowledged;
- * a batch whose transaction fails is split in halves until the message behind it is
- * alone, and that one is redelivered with backoff until its last allowed delivery, then
- * terminated with a logged reason.
+ * a batch whose transaction fails is split in halves until the event behind it is alone
+ * (the others commit), and its message is redelivered with backoff until its last allowed
+ * delivery, then terminated with a logged reason.
  */
 
 export type BusSettlerOptions = {
   bus: BusConfig;
+  /** Most messages a pull takes, and most events one stage-1 transaction settles. */
   batch: number;
   defaultFeeBps: number;
   backlogLimit: number;
@@ -44,7 +45,14 @@ export type BusSettler = {
   stop(): Promise<void>;
 };
 
-type Parsed = { msg: JsMsg; raw: unknown };
+/** One pulled message and what became of its events: acknowledged only once every one is committed. */
+type Parsed = {
+  msg: JsMsg;
+  /** Events not committed yet, with why (a failure, the proxy's clock ahead, the database busy or down). */
+  open: { raw: unknown; reason: string; kind: "failed" | "early" | "wait" }[];
+};
+/** One event of a pulled message: stage 1 takes the events of all messages of a pull together. */
+type Entry = { item: Parsed; raw: unknown };
 
 const PLATFORM = { kind: "platform" } as const;
 
@@ -85,12 +93,12 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
     else m.term();
   };
 
-  /** Settles `items` in one transaction; on failure, halves until the failing message is alone. */
-  const settle = async (items: Parsed[]): Promise<void> => {
+  /** Settles `entries` in one transaction; on failure, halves until the failing event is alone. */
+  const settle = async (entries: Entry[]): Promise<void> => {
     let results: EventResult[];
     try {
       results = await reportUsage(db, {
-        events: items.map((i) => i.raw),
+        events: entries.map((e) => e.raw),
         service: PLATFORM,
         defaultFeeBps: opts.defaultFeeBps,
         settle: "windowed",
@@ -99,41 +107,30 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
       });
     } catch (err) {
       stats.failedBatches++;
-      if (err instanceof DomainError && err.code === "BUSY") {
-        // Settlement is behind: every message waits, none is to blame.
-        for (const i of items) apply(i.msg, { kind: "nak", delayMs: redeliveryDelayMs(i.msg.info.deliveryCount) });
-        return;
-      }
-      if (!(await databaseAnswers())) {
-        // The database is down, not the batch at fault: everything waits for it.
-        opts.log(`settler: the database is unreachable (${(err as Error).message.split("\n")[0]}); the batch will be delivered again`);
-        for (const i of items) apply(i.msg, { kind: "nak", delayMs: redeliveryDelayMs(i.msg.info.deliveryCount) });
-        return;
-      }
-      if (items.length > 1) {
-        const half = Math.ceil(items.length / 2);
-        await settle(items.slice(0, half));
-        await settle(items.slice(half));
-        return;
-      }
-      const item = items[0]!;
       const reason = (err as Error).message.split("\n")[0]!.slice(0, 300);
-      const action = actionOnFailure(item.msg.info.deliveryCount, opts.bus.maxDeliver, reason);
-      if (action.kind === "term") {
-        stats.poison++;
-        opts.log(`settler: usage message ${item.msg.info.streamSequence} is poison, terminated: ${action.reason}`);
-        setAside({ event: item.raw, reason: action.reason });
-      } else opts.log(`settler: usage message ${item.msg.info.streamSequence} failed (delivery ${item.msg.info.deliveryCount}): ${reason}`);
-      apply(item.msg, action);
+      // Settlement is behind (BUSY) or the database is down: every event waits, none is to blame.
+      const busy = err instanceof DomainError && err.code === "BUSY";
+      if (busy || !(await databaseAnswers())) {
+        if (!busy) opts.log(`settler: the database is unreachable (${reason}); the batch will be delivered again`);
+        for (const e of entries) e.item.open.push({ raw: e.raw, reason, kind: "wait" });
+        return;
+      }
+      if (entries.length > 1) {
+        const half = Math.ceil(entries.length / 2);
+        await settle(entries.slice(0, half));
+        await settle(entries.slice(half));
+        return;
+      }
+      entries[0]!.item.open.push({ raw: entries[0]!.raw, reason, kind: "failed" });
       return;
     }
-    await opts.afterCommit?.(items.length);
+    await opts.afterCommit?.(entries.length);
     stats.batches++;
     results.forEach((r, i) => {
-      const { msg, raw } = items[i]!;
+      const { item, raw } = entries[i]!;
       if (r.status === "rejected" && r.reason === CLOCK_AHEAD_REASON) {
         // The proxy's clock runs ahead of ours: a valid event, just early.
-        apply(msg, { kind: "nak", delayMs: 5_000 });
+        item.open.push({ raw, reason: r.reason, kind: "early" });
         return;
       }
       if (r.status === "rejected") {
@@ -141,25 +138,50 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
         setAside({ id: r.id, event: raw, reason: r.reason ?? "rejected" });
       }
       stats[r.status]++;
-      apply(msg, { kind: "ack" });
     });
+  };
+
+  /** A message whose events are all committed is acknowledged; otherwise delivered again (its committed events then are duplicates). */
+  const conclude = (item: Parsed) => {
+    const { msg, open } = item;
+    if (!open.length) return apply(msg, { kind: "ack" });
+    const failed = open.find((o) => o.kind === "failed");
+    if (!failed) return apply(msg, { kind: "nak", delayMs: open.some((o) => o.kind === "wait") ? redeliveryDelayMs(msg.info.deliveryCount) : 5_000 });
+    const action = actionOnFailure(msg.info.deliveryCount, opts.bus.maxDeliver, failed.reason);
+    if (action.kind === "term") {
+      stats.poison++;
+      opts.log(`settler: usage message ${msg.info.streamSequence} is poison, terminated: ${action.reason}`);
+      // Whatever of it is still unsettled goes beside the settler for a person, the innocent events with their own reason.
+      for (const o of open) setAside({ event: o.raw, reason: o.kind === "failed" ? action.reason : `in a terminated message, not settled: ${o.reason}` });
+    } else opts.log(`settler: usage message ${msg.info.streamSequence} failed (delivery ${msg.info.deliveryCount}): ${failed.reason}`);
+    apply(msg, action);
   };
 
   const handle = async (msgs: JsMsg[]) => {
     const items: Parsed[] = [];
+    const entries: Entry[] = [];
     for (const msg of msgs) {
+      let events: unknown[] | null = null;
+      let reason = "not a JSON usage event";
       try {
-        items.push({ msg, raw: msg.json() });
-      } catch {
-        // Not JSON: no delivery will ever parse it.
+        events = eventsOfMessage(msg.json());
+        reason = "an empty usage batch";
+      } catch {}
+      if (!events) {
+        // No delivery will ever parse it.
         stats.poison++;
-        const reason = "not a JSON usage event";
         opts.log(`settler: usage message ${msg.info.streamSequence} is poison, terminated: ${reason}`);
         setAside({ event: msg.string().slice(0, 2000), reason });
         apply(msg, { kind: "term", reason });
+        continue;
       }
+      const item: Parsed = { msg, open: [] };
+      items.push(item);
+      for (const raw of events) entries.push({ item, raw });
     }
-    if (items.length) await settle(items);
+    // A pull of batch messages can carry many times `batch` events: each transaction stays at most `batch`.
+    for (let i = 0; i < entries.length; i += opts.batch) await settle(entries.slice(i, i + opts.batch));
+    for (const item of items) conclude(item);
   };
 
   const pullShard = async (shard: number) => {
@@ -169,7 +191,10 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
       try {
         const nc = await Promise.race([link.ready(), stopped]);
         if (!consumer) consumer = await jetstream(nc).consumers.get(USAGE_STREAM, shardConsumer(shard));
-        const batch = await consumer.fetch({ max_messages: opts.batch, expires: opts.pullExpiresMs ?? 1000 });
+        // A pull is answered when full or expired: asking for no more than is waiting (a proxy's batch is one
+        // message per shard, so far fewer than `batch`) answers it at once instead of at the expiry.
+        const waiting = (await consumer.info()).num_pending;
+        const batch = await consumer.fetch({ max_messages: Math.min(opts.batch, Math.max(1, waiting)), expires: opts.pullExpiresMs ?? 1000 });
         const msgs: JsMsg[] = [];
         let broken: unknown = null;
         try {
