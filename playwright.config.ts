@@ -10,6 +10,8 @@ export const upstreamPort = process.env.E2E_UPSTREAM_PORT ?? "8791";
 export const gatewayPort = process.env.E2E_GATEWAY_PORT ?? "8792";
 // What pages show buyers as the proxy's address; 127.0.0.1, unlike the default, so a hard-coded URL fails.
 export const gatewayPublicUrl = `http://127.0.0.1:${gatewayPort}/v1`;
+// The second demo provider's service token, with which the economy journey reports meter readings (energy.report).
+export const meterToken = "e2e-second-provider-meter-token-0123456789";
 
 export const e2eDataDir = ".data/e2e";
 // One log directory per run (workers load this file again and inherit the variable): e2e/log-audit.ts greps it for secrets.
@@ -63,6 +65,7 @@ export default defineConfig({
       LOCAL_CHECKOUT: "true",
       // The journeys count their own requests from an empty usage history.
       DEMO_TRAFFIC_HISTORY: "false",
+      PROVIDER_SERVICE_TOKENS: `second-provider:${meterToken}`,
     },
   },
 });

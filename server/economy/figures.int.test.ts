@@ -2,14 +2,17 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo, seedDemoCredits, seedDemoKey } from "../../db/seed";
 import { seedDemoTraffic } from "../../db/seed-traffic";
+import { compareFamily, listMarketplace } from "../catalog/marketplace";
+import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
 import { catalogEncryptionKey, keyPepper } from "../env";
 import { monthOf } from "../finance/period";
 import { divRoundHalfEven } from "../ledger/money";
+import { bucketOf, bucketValue, medianBucket } from "../rollups/histogram";
 import { createTestDb, type TestDb } from "../testing/db";
 import { TEST_LOCAL_WEBHOOK_SECRET } from "../testing/fixtures";
 import { MIN_CPUT_REQUESTS } from "./cput";
 import { energyStatement } from "./statement";
-import { buyerCputByListing, listingCput, listingEnergy } from "./store";
+import { buyerCputByListing, listingCput, listingEnergy, providerCputByListing } from "./store";
 
 /**
  * The demo's traffic history through real settlement, and every token-economy figure read from
@@ -107,6 +110,127 @@ describe("the demo's traffic history", () => {
 });
 
 async function buyerOrg(): Promise<string> {
-  const { rows } = await t.db.execute<{ id: string }>(sql`select id from organizations where slug = 'demo-buyer'`);
+  return orgId("demo-buyer");
+}
+
+async function orgId(slug: string): Promise<string> {
+  const { rows } = await t.db.execute<{ id: string }>(sql`select id from organizations where slug = ${slug}`);
   return rows[0]!.id;
 }
+
+/** The first hour of a window of `hours` ending now, as the pages read it. */
+function windowFrom(hours: number): Date {
+  const h = new Date(now);
+  h.setUTCMinutes(0, 0, 0);
+  return new Date(h.getTime() - (hours - 1) * 3600_000);
+}
+
+/** Per listing, CPUT per 1M useful output tokens from raw events since `from` (null below the minimum sample or without useful output). */
+async function rawCput(from: Date): Promise<Map<string, { requests: number; per1MNano: bigint | null }>> {
+  const { rows } = await t.db.execute<{ listing_id: string; requests: number; billed: string; useful: string }>(sql`
+    select listing_id, count(*)::int as requests, sum(cost_nano)::text as billed,
+           coalesce(sum(output_tokens) filter (where ${sql.raw(useful)}), 0)::text as useful
+    from usage_events where started_at >= ${from.toISOString()}::timestamptz group by listing_id`);
+  return new Map(
+    rows.map((r) => [
+      r.listing_id,
+      {
+        requests: r.requests,
+        per1MNano: r.requests >= MIN_CPUT_REQUESTS && BigInt(r.useful) > 0n ? divRoundHalfEven(BigInt(r.billed) * 1_000_000n, BigInt(r.useful)) : null,
+      },
+    ]),
+  );
+}
+
+/** Per listing, its prices in force now, from the raw price rows. */
+async function rawPrices(): Promise<Map<string, { input: bigint; output: bigint }>> {
+  const { rows } = await t.db.execute<{ listing_id: string; input: string; output: string }>(sql`
+    select distinct on (listing_id) listing_id, input_per1k_nano::text as input, output_per1k_nano::text as output
+    from listing_prices where effective_from <= ${now.toISOString()}::timestamptz order by listing_id, effective_from desc, created_at desc`);
+  return new Map(rows.map((r) => [r.listing_id, { input: BigInt(r.input), output: BigInt(r.output) }]));
+}
+
+describe("the pages' other token-economy figures equal the raw events", () => {
+  it("the family comparison's CPUT and energy columns, and its lowest-CPUT and most-efficient marks", async () => {
+    const view = await compareFamily(t.db, { family: "llama-3.1-8b", now });
+    expect(view.listings.length).toBeGreaterThanOrEqual(2);
+    const cput = await rawCput(windowFrom(7 * 24));
+    const { rows } = await t.db.execute<{ id: string; tokens: number; joules: number }>(sql`
+      select l.id, coalesce(sum(e.input_tokens + e.output_tokens + e.cached_input_tokens) filter (where e.energy_joules is not null), 0)::float8 as tokens,
+             coalesce(sum(e.energy_joules), 0)::float8 as joules
+      from listings l left join usage_events e on e.listing_id = l.id where l.family = 'llama-3.1-8b' group by l.id`);
+    const energy = new Map(rows.map((r) => [r.id, r]));
+    for (const i of view.listings) {
+      const want = cput.get(i.id)?.per1MNano ?? null;
+      expect(i.economy!.cput.state === "measured" ? i.economy!.cput.per1MNano : null).toBe(want);
+      const raw = energy.get(i.id)!;
+      expect(i.economy!.energy.sampleTokens).toBe(raw.tokens);
+      expect(i.economy!.energy.tokensPerJoule ?? 0).toBeCloseTo(raw.joules > 0 ? raw.tokens / raw.joules : 0, 9);
+    }
+    const measured = view.listings.filter((i) => cput.get(i.id)?.per1MNano != null);
+    expect(measured.length).toBeGreaterThanOrEqual(2);
+    const lowest = measured.reduce((a, b) => (cput.get(b.id)!.per1MNano! < cput.get(a.id)!.per1MNano! ? b : a));
+    expect(view.lowestCputId).toBe(lowest.id);
+    // The honest reporting listing's measured figure beats the other's declaration here.
+    expect(view.listings.find((i) => i.id === view.mostEfficientId)!.slug).toBe("second-provider/llama-3.1-8b");
+  });
+
+  it("the provider's earnings CPUT section (30 d): each listing's CPUT and nominal price", async () => {
+    const org = await orgId("demo-provider");
+    const rows = await providerCputByListing(t.db, { orgId: org, window: "30d", now });
+    const cput = await rawCput(windowFrom(30 * 24));
+    const prices = await rawPrices();
+    const { rows: own } = await t.db.execute<{ id: string; slug: string }>(sql`
+      select l.id, l.slug from listings l where l.org_id = ${org}::uuid and exists (select 1 from usage_events e where e.listing_id = l.id) order by l.slug`);
+    expect(rows.map((r) => r.slug)).toEqual(own.map((r) => r.slug));
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const r of rows) {
+      expect(r.cput.requests).toBe(cput.get(r.listingId)!.requests);
+      expect(r.cput.state === "measured" ? r.cput.per1MNano : null).toBe(cput.get(r.listingId)!.per1MNano);
+      expect(r.nominalPer1MNano).toBe(prices.get(r.listingId)!.output * 1000n);
+    }
+  });
+
+  it("the marketplace's standard-conversation cost and latency, and its CPUT and standard-cost sorts", async () => {
+    const prices = await rawPrices();
+    const { rows: events } = await t.db.execute<{ listing_id: string; ttft: number | null; tps: number | null }>(sql`
+      select listing_id, extract(epoch from first_token_at - started_at)::float8 * 1000 as ttft,
+             case when output_tokens > 0 and ended_at > coalesce(first_token_at, started_at)
+                  then output_tokens / extract(epoch from ended_at - coalesce(first_token_at, started_at))::float8 end as tps
+      from usage_events where status = 'ok' and started_at >= ${windowFrom(24).toISOString()}::timestamptz`);
+    const median = (listingId: string, pick: (e: (typeof events)[number]) => number | null) => {
+      const values = events
+        .filter((e) => e.listing_id === listingId)
+        .map(pick)
+        .filter((v): v is number => v !== null);
+      const counts = new Map<number, number>();
+      for (const v of values) counts.set(bucketOf(v), (counts.get(bucketOf(v)) ?? 0) + 1);
+      const b = medianBucket(counts);
+      return b === null || values.length < MIN_MEASURED_SAMPLE ? null : bucketValue(b);
+    };
+    const { items } = await listMarketplace(t.db, { sort: "standardCost", now });
+    expect(items.length).toBeGreaterThanOrEqual(4);
+    let withLatency = 0;
+    for (const i of items) {
+      const p = prices.get(i.id)!;
+      expect(i.economy!.standardConversation.costNano).toBe(divRoundHalfEven(750n * p.input + 250n * p.output, 1000n));
+      const ttft = median(i.id, (e) => e.ttft);
+      const tps = median(i.id, (e) => e.tps);
+      const want = ttft === null || tps === null ? null : ttft + (250 / tps) * 1000;
+      if (want === null) expect(i.economy!.standardConversation.latencyMs).toBeNull();
+      else {
+        expect(i.economy!.standardConversation.latencyMs).toBeCloseTo(want, 6);
+        withLatency++;
+      }
+    }
+    expect(withLatency).toBeGreaterThanOrEqual(2);
+    const costs = items.map((i) => i.economy!.standardConversation.costNano);
+    expect(costs).toEqual([...costs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+
+    const cput = await rawCput(windowFrom(7 * 24));
+    const byCput = (await listMarketplace(t.db, { sort: "cput", now })).items.map((i) => cput.get(i.id)?.per1MNano ?? null);
+    const known = byCput.filter((c): c is bigint => c !== null);
+    expect(known.length).toBeGreaterThanOrEqual(3);
+    expect(byCput.slice(0, known.length)).toEqual([...known].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+});

@@ -17,21 +17,26 @@ function measuredTitle(m: MarketItem["measured"]): string {
   return `${m.requests.toLocaleString("en-US")} requests in the last 24 h${rate}`;
 }
 
-/** Published listings with prices per 1M tokens and energy figures, one row each. */
+/**
+ * Published listings with prices per 1M tokens and energy figures, one row each. Between phone
+ * cards and wide screens the secondary columns (context, input and output prices, tokens per
+ * dollar, Wh per 1M: each on the listing page or derived from a column shown) give way, so model
+ * names and the measured figures fit at laptop widths.
+ */
 export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: (item: MarketItem) => string[] }) {
   return (
     <div className="card overflow-x-auto p-0">
       <table className="data-table stack-table" data-testid="market-table">
         <thead>
           <tr>
-            <th>Model</th>
-            <th>Context</th>
-            <th className="text-right">Input $/1M</th>
-            <th className="text-right">Output $/1M</th>
+            <th className="min-w-52">Model</th>
+            <th className="sm:max-2xl:hidden">Context</th>
+            <th className="text-right sm:max-2xl:hidden">Input $/1M</th>
+            <th className="text-right sm:max-2xl:hidden">Output $/1M</th>
             <th className="text-right" title="Chat and completion: 3 input to 1 output token; embeddings: the input price">
               Price $/1M
             </th>
-            <th className="text-right">Tokens / $</th>
+            <th className="text-right sm:max-2xl:hidden">Tokens / $</th>
             <th className="text-right" title="Everything billed for the listing's requests ÷ output tokens of requests that completed normally, per 1M">
               Cost / useful 1M
             </th>
@@ -44,7 +49,7 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
             <th className="text-right" title="Tokens per joule measured from energy reports over 30 days, with its sample">
               Measured tok / W
             </th>
-            <th className="text-right">Wh / 1M</th>
+            <th className="text-right sm:max-2xl:hidden">Wh / 1M</th>
             <th className="text-right" title="Median output tokens per second of successful requests through the proxy over the last 24 hours">
               Measured tok/s
             </th>
@@ -73,11 +78,13 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
                   </span>
                 ))}
               </td>
-              <td data-label="Context">{formatTokens(i.contextLength)}</td>
-              <td data-label="Input $/1M" className="text-right tabular-nums">
+              <td data-label="Context" className="sm:max-2xl:hidden">
+                {formatTokens(i.contextLength)}
+              </td>
+              <td data-label="Input $/1M" className="text-right tabular-nums sm:max-2xl:hidden">
                 {formatPricePer1M(i.prices.inputPer1kNano)}
               </td>
-              <td data-label="Output $/1M" className="text-right tabular-nums">
+              <td data-label="Output $/1M" className="text-right tabular-nums sm:max-2xl:hidden">
                 {i.priceBasis === "input" ? "—" : formatPricePer1M(i.prices.outputPer1kNano)}
               </td>
               <td data-label="Price $/1M" className="text-right tabular-nums">
@@ -86,7 +93,7 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
                   <span className="block text-xs text-slate-500">{i.priceBasis === "blend" ? "3:1 blend" : "input (embeddings)"}</span>
                 </span>
               </td>
-              <td data-label="Tokens / $" className="text-right tabular-nums" data-testid="tokens-per-dollar">
+              <td data-label="Tokens / $" className="text-right tabular-nums sm:max-2xl:hidden" data-testid="tokens-per-dollar">
                 {formatCompact(i.tokensPerDollar)}
               </td>
               <td data-label="Cost / useful 1M" className="text-right tabular-nums">
@@ -108,7 +115,7 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
               <td data-label="Measured tok / W" className="text-right tabular-nums">
                 {i.economy ? <MeasuredEnergy energy={i.economy.energy} /> : "—"}
               </td>
-              <td data-label="Wh / 1M" className="text-right tabular-nums" data-testid="wh-per-1m">
+              <td data-label="Wh / 1M" className="text-right tabular-nums sm:max-2xl:hidden" data-testid="wh-per-1m">
                 {formatFigure(i.whPer1M)}
               </td>
               <td data-label="Measured tok/s" className="text-right tabular-nums" title={measuredTitle(i.measured)}>
