@@ -227,6 +227,12 @@ describe("the pages' other token-economy figures equal the raw events", () => {
     const costs = items.map((i) => i.economy!.standardConversation.costNano);
     expect(costs).toEqual([...costs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
 
+    // The latency sort: measured listings first, fastest first, each at the latency the page shows.
+    const byLatency = (await listMarketplace(t.db, { sort: "standardLatency", now })).items.map((i) => i.economy!.standardConversation.latencyMs);
+    const measured = byLatency.filter((l): l is number => l !== null);
+    expect(measured.length).toBe(withLatency);
+    expect(byLatency.slice(0, measured.length)).toEqual([...measured].sort((a, b) => a - b));
+
     const cput = await rawCput(windowFrom(7 * 24));
     const byCput = (await listMarketplace(t.db, { sort: "cput", now })).items.map((i) => cput.get(i.id)?.per1MNano ?? null);
     const known = byCput.filter((c): c is bigint => c !== null);

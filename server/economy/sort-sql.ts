@@ -19,10 +19,11 @@ import { type EconomyWindow, ENERGY_WINDOW_HOURS } from "./windows";
 export const standardCostSql = sql`(${STANDARD_CONVERSATION.inputTokens}::numeric * m.input_per1k_nano + ${STANDARD_CONVERSATION.outputTokens}::numeric * m.output_per1k_nano) asc`;
 
 /** A median bucket's value, the twin of bucketValue (server/rollups/histogram.ts). */
-const bucketValueSql = (b: SQL) => sql`exp((${b} + 0.5) / ${BUCKETS_PER_E}.0)`;
+// Numbers interpolated into `sql` become parameters: cast them, never append ".0" to a placeholder.
+const bucketValueSql = (b: SQL) => sql`exp((${b} + 0.5) / ${BUCKETS_PER_E}::float8)`;
 
 /** The standard conversation's latency (standardConversationLatencyMs) from the median buckets; null below either minimum sample. */
-export const standardLatencySql = sql`(${bucketValueSql(sql`m.ttft_bucket`)} + ${STANDARD_CONVERSATION.outputTokens}.0 / ${bucketValueSql(sql`m.tps_bucket`)} * 1000) asc nulls last`;
+export const standardLatencySql = sql`(${bucketValueSql(sql`m.ttft_bucket`)} + ${STANDARD_CONVERSATION.outputTokens}::float8 / ${bucketValueSql(sql`m.tps_bucket`)} * 1000) asc nulls last`;
 
 /** Sorts that read CPUT or measured energy (the others skip joining them). */
 const cputSorts: ReadonlySet<MarketplaceSort> = new Set(["cput"]);
