@@ -2,6 +2,8 @@
 // Own embedded PostgreSQL (fresh data dir), the same service function the tRPC router
 // calls, a few sort/filter combinations; p50 must stay under 50 ms. Compared with a bare
 // `select * from listings limit 50` measured in the same run; appended to bench/RESULTS.md.
+// The token-economy sorts (cost per useful token, the standard conversation) read hourly rollups
+// seeded for every listing over the last 7 days.
 import { sql } from "drizzle-orm";
 import { createDb, createPool } from "../db/client";
 import { migrateDb } from "../db/migrate";
@@ -57,11 +59,31 @@ try {
     insert into listing_prices (id, listing_id, effective_from, input_per1k_nano, output_per1k_nano, cached_input_per1k_nano)
     select gen_random_uuid(), l.id, now() + interval '7 days', 1, 1, 0
     from listings l where l.model_slug like '%0'`);
+  // Traffic for the token-economy sorts (issue #21): every listing but each 13th served every hour of the last
+  // 7 days (CPUT's window), with some waste and measured energy on half of them; latency buckets for the last 24 h.
+  await db.execute(sql`
+    insert into listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
+                                cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count,
+                                useful_output_tokens, wasted_cost_nano, energy_tokens, energy_joules)
+    select l.id, date_trunc('hour', now()) - make_interval(hours => h), l.org_id,
+           40, (hashtext(l.slug) & 3), 30000, 10000 + (hashtext(l.slug || h) & 4095), 0,
+           2000000 + (hashtext(l.slug || 'c' || h) & 1048575), 100000, 40000, 8000, 40,
+           9000 + (hashtext(l.slug || h) & 4095), (hashtext(l.slug) & 65535),
+           case when hashtext(l.slug) & 1 = 0 then 40000 else 0 end,
+           case when hashtext(l.slug) & 1 = 0 then 4000 + (hashtext(l.slug || 'j') & 4095) else 0 end
+    from listings l cross join generate_series(0, 167) h
+    where l.model_slug not like '%13'`);
+  await db.execute(sql`
+    insert into listing_latency_hourly (listing_id, hour, metric, bucket, events)
+    select l.id, date_trunc('hour', now()) - make_interval(hours => h), m, (case m when 1 then 120 else 70 end) + (hashtext(l.slug) & 15), 40
+    from listings l cross join generate_series(0, 23) h cross join (values (1), (2)) v(m)
+    where l.model_slug not like '%13'`);
   // As autovacuum would on an append-only table: statistics and the visibility map (index-only scans).
   await db.execute(sql`vacuum analyze`);
   const seedMs = performance.now() - seedStarted;
-  const counts = await db.execute<{ listings: number; prices: number }>(
-    sql`select (select count(*)::int from listings) as listings, (select count(*)::int from listing_prices) as prices`,
+  const counts = await db.execute<{ listings: number; prices: number; hourly: number }>(
+    sql`select (select count(*)::int from listings) as listings, (select count(*)::int from listing_prices) as prices,
+               (select count(*)::int from listing_hourly) as hourly`,
   );
 
   type Input = z.input<typeof marketplaceInput>;
@@ -69,6 +91,9 @@ try {
     ["default: blended price, page 1", {}],
     ["sort tokens per watt", { sort: "tokensPerWatt" }],
     ["sort Wh per 1M", { sort: "whPer1M" }],
+    ["sort cost per useful token (7 d of rollups)", { sort: "cput" }],
+    ["sort standard-conversation cost", { sort: "standardCost" }],
+    ["sort standard-conversation latency", { sort: "standardLatency" }],
     ["sort output price, page 100", { sort: "output", page: 100 }],
     ["search 'qwen' + sort tokens per dollar", { q: "qwen", sort: "tokensPerDollar" }],
     ["family filter, sort input", { family: "family-42", sort: "input" }],
@@ -95,7 +120,7 @@ try {
     `## Catalog marketplace list query — ${new Date().toISOString()}`,
     ``,
     `Machine: ${machine("embedded PostgreSQL 18")}.`,
-    `Data: ${counts.rows[0]?.listings} published listings from ${ORGS} providers, ${counts.rows[0]?.prices} price versions (seeded in ${(seedMs / 1000).toFixed(1)} s).`,
+    `Data: ${counts.rows[0]?.listings} published listings from ${ORGS} providers, ${counts.rows[0]?.prices} price versions, ${counts.rows[0]?.hourly} hourly listing rollups (seeded in ${(seedMs / 1000).toFixed(1)} s).`,
     `Each case: \`listMarketplace\` (the function behind \`catalog.marketplace\`), page size 24, ${WARMUP} warm-up + ${RUNS} timed runs, one connection.`,
     ``,
     ...lines,
