@@ -27,25 +27,32 @@ export function relayStream(x: Relay) {
   // held longer than that; under load it saves a syscall per event, the proxy's largest cost.
   const socket = res.socket;
   let corked = false;
+  const cork = () => {
+    if (corked || !socket) return;
+    corked = true;
+    socket.cork();
+    setImmediate(() => {
+      corked = false;
+      socket.uncork();
+    });
+  };
   // A client dialect gets the upstream's events translated (as UTF-8 text); the SseRelay still meters them.
   const translator = r.dialect
     ? r.dialect.dialect.stream(r.dialect.ctx, { requestId: r.requestId, model: listing.slug, started: r.started, promptTokens: r.promptTokens })
     : null;
   const opening = translator?.start();
-  if (opening) res.write(opening);
+  if (opening) {
+    // Sent now (a client sees the response begin before the first token), but corked: the upstream's
+    // first events usually arrive in this same turn and leave in the same write as the headers and this.
+    cork();
+    res.write(opening);
+  }
   const relay = new SseRelay(
     r.endpoint === "chat" ? "chat" : "completion",
     (d) => {
       const out = translator ? translator.push(d) : d;
       if (out === "") return true;
-      if (!corked && socket) {
-        corked = true;
-        socket.cork();
-        setImmediate(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
+      cork();
       return translator ? res.write(out) : typeof out === "string" ? res.write(out, "latin1") : res.write(out);
     },
     Date.now,

@@ -5,7 +5,7 @@ import client from "prom-client";
 import { whPer1M } from "../catalog/energy";
 import { usdDecimal } from "../ledger/money";
 import { isUuid, uuidv7 } from "../lib/ids";
-import { processLogger, type LogLine } from "../lib/logger";
+import { processLogger, unredacted, type LogLine } from "../lib/logger";
 import { outboundAgent } from "../lib/outbound";
 import type { ActiveKey, RoutingListing } from "./backend";
 import { authenticate } from "./auth";
@@ -213,7 +213,7 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
     spool,
     metrics,
     log,
-    logger,
+    logger: unredacted(logger),
   };
   new client.Gauge({
     name: "gateway_usage_unreported",

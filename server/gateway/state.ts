@@ -64,5 +64,6 @@ export type GatewayState = {
   spool: Spool;
   metrics: Metrics;
   log: LogLine;
+  /** The per-request lines (`request billed`, `request refused`): scalar fields only, not redacted (lib/logger.ts unredacted). */
   logger: Logger;
 };

@@ -86,7 +86,9 @@ function streams(name: string, e: LogSettings, opts: Output): DestinationStream 
           translateTime: "HH:MM:ss.l",
           ...(opts.prefixed && { messageFormat: `[${name}] {msg}` }),
         })
-      : pino.destination({ dest: fd, sync: true });
+      : // Asynchronous: a line is copied into a buffer and written with the ones after it once the write before
+        // has finished (pino flushes it at exit). A synchronous write(2) per line was a tenth of the proxy's CPU.
+        pino.destination({ dest: fd, sync: false });
   if (!e.LOG_DIR) return main;
   const file = pino.destination({ dest: path.join(e.LOG_DIR, `${name}-${process.pid}.log`), sync: true, mkdir: true });
   // A stream's level below the logger's changes nothing; "silent" is no level multistream knows, so it keeps the console out.
@@ -133,4 +135,14 @@ export function processLogger(): Logger {
 }
 
 /** What the proxy's parts are handed to report trouble: a message and, optionally, fields (`requestId`, `err`, …). */
+/**
+ * The same logger without the redaction pass, for a hot path's own lines whose fields are all
+ * the caller's scalars (ids, counts, statuses), never an object a request or a caller brought:
+ * the proxy's one line per request, where the pass over every redacted path cost ~2 µs. Text
+ * is still scrubbed (the hook above).
+ */
+export function unredacted(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
+}
+
 export type LogLine = (msg: string, fields?: Record<string, unknown>) => void;

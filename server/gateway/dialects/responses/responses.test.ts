@@ -116,6 +116,35 @@ describe("the Responses stream translator under generated upstream streams", () 
   });
 });
 
+describe("text deltas passed through as the upstream escaped them", () => {
+  // The usual delta is not decoded: its JSON string contents go into the event as they came, so they must be valid JSON.
+  const raw = (contents: string) => `data: {"choices":[{"index":0,"delta":{"content":"${contents}"},"finish_reason":null}]}\n\n`;
+
+  it("keeps every JSON escape, a surrogate pair split across two chunks included, and the text reads decoded", () => {
+    const t = new ResponsesStream(CTX, META);
+    const text = t.push(raw(String.raw`say \"hi\" \\ \/ \n\t\u00e9 `)) + t.push(raw(String.raw`\ud83d`)) + t.push(raw(String.raw`\ude00`)) + t.end(BILL);
+    const all = events(text);
+    const deltas = all.filter((e) => e.type === "response.output_text.delta").map((e) => (e as { delta: string }).delta);
+    expect(deltas.join("")).toBe('say "hi" \\ / \n\té 😀');
+    const done = all.find((e) => e.type === "response.output_text.done") as { text: string };
+    expect(done.text).toBe('say "hi" \\ / \n\té 😀');
+    let snapshot: ReturnType<typeof accumulateResponse> | undefined;
+    for (const e of all) snapshot = accumulateResponse(e, snapshot);
+    expect(snapshot!.output).toEqual([expect.objectContaining({ content: [expect.objectContaining({ text: 'say "hi" \\ / \n\té 😀' })] })]);
+  });
+
+  it.each([
+    ["a raw tab", "a\tb"],
+    ["an escape JSON does not have", String.raw`\x41`],
+    ["a short \\u escape", String.raw`\u12`],
+  ])("skips a delta with %s, as a parse would, and every event stays valid JSON", (_, contents) => {
+    const t = new ResponsesStream(CTX, META);
+    const all = events(t.push(raw("ok ")) + t.push(raw(contents)) + t.push(raw("done")) + t.end(BILL));
+    const done = all.find((e) => e.type === "response.output_text.done") as { text: string };
+    expect(done.text).toBe("ok done");
+  });
+});
+
 describe("a refusal", () => {
   it("streams as a refusal part of the message, not as its text, and the SDK's accumulator takes it", () => {
     const t = new ResponsesStream(CTX, META);
