@@ -118,7 +118,11 @@ let cachedChars = 0;
 /** Tokens in `text` under `tokenizer`, as its reference encoder counts them. 0 for "". */
 export function countText(tokenizer: Tokenizer, text: string): number {
   if (text.length === 0) return 0;
-  if (text.length < CACHE_FROM_CHARS) return encoder(tokenizer)(text);
+  return text.length < CACHE_FROM_CHARS ? encoder(tokenizer)(text) : countRepeated(tokenizer, text);
+}
+
+/** countText for a text that comes back on nearly every request (a role name, a long system prompt): kept by content. */
+export function countRepeated(tokenizer: Tokenizer, text: string): number {
   let counts = cache.get(tokenizer);
   if (!counts) {
     counts = new Map();
@@ -126,7 +130,7 @@ export function countText(tokenizer: Tokenizer, text: string): number {
   }
   let n = counts.get(text);
   if (n === undefined) {
-    n = encoder(tokenizer)(text);
+    n = text.length === 0 ? 0 : encoder(tokenizer)(text);
     if (cachedChars + text.length > CACHE_MAX_CHARS) {
       for (const m of cache.values()) m.clear();
       cachedChars = 0;

@@ -1,5 +1,5 @@
 import { formatFunctionDefinitions } from "gpt-tokenizer/functionCalling";
-import { countText } from "./encoders";
+import { countRepeated, countText } from "./encoders";
 import type { Tokenizer } from "./rules";
 
 /**
@@ -63,26 +63,6 @@ export function inlineImageSize(url: unknown): { width: number; height: number }
   const width = head.readUInt32BE(16);
   const height = head.readUInt32BE(20);
   return width > 0 && height > 0 ? { width, height } : null;
-}
-
-/**
- * A message's role costs its own tokens: the few roles there are (system, user, assistant, tool…)
- * are counted once per tokenizer, not on every message of every request.
- */
-const roleCounts = new Map<Tokenizer, Map<string, number>>();
-function roleTokens(t: Tokenizer, role: string): number {
-  let counts = roleCounts.get(t);
-  if (!counts) {
-    counts = new Map();
-    roleCounts.set(t, counts);
-  }
-  let n = counts.get(role);
-  if (n === undefined) {
-    n = countText(t, role);
-    // Roles are checked before counting, but the bound keeps a caller that skips the check from growing it.
-    if (counts.size < 64) counts.set(role, n);
-  }
-  return n;
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
@@ -152,7 +132,8 @@ export function chatPromptTokens(t: Tokenizer, body: Record<string, unknown>): n
       n += PER_MESSAGE;
       const msg = obj(m);
       if (!msg) continue;
-      n += roleTokens(t, str(msg.role));
+      // The few roles there are (system, user, assistant, tool…) are counted once per tokenizer.
+      n += countRepeated(t, str(msg.role));
       if (!systemPadded && msg.role === "system" && typeof msg.content === "string") {
         systemPadded = true;
         n += countText(t, msg.content.endsWith("\n") || msg.content === "" ? msg.content : `${msg.content}\n`);
