@@ -5,8 +5,8 @@
 // own fresh events (plus 20 % resends), all recorded into the reporters at once as a burst, and is
 // timed from the first record to the last event in a committed window. Measured: settled events/s,
 // the oldest-unsettled lag sampled every 200 ms (p50/p99), and the reporting CPU per event in the
-// proxy's process (this process: spool, reporter, HTTP client or NATS publisher). A smoke run;
-// results are printed, not recorded.
+// proxy's process (this process: spool, reporter, HTTP client or NATS publisher). Target (#20): the
+// fleet path settles at least as many events/s as the HTTP path. Appended to bench/RESULTS.md.
 //   BENCH_EVENTS (default 40 000) per path; BENCH_WINDOW_MS (default 1000) settlement window.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -31,7 +31,7 @@ import { ensureAccount } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
 import { ledgerLagSeconds } from "../server/usage/settler";
 import { makeEvent } from "../server/usage/testing";
-import { machine, percentile } from "./timing";
+import { appendResult, machine, percentile } from "./timing";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
 const WINDOW_MS = String(process.env.BENCH_WINDOW_MS ?? 1000);
@@ -156,6 +156,7 @@ function reporterOn(sink: ConstructorParameters<typeof UsageReporter>[0]) {
   return new UsageReporter(sink, { spool, flushMs: 100, maxBackoffMs: 1_000, log: (l) => console.error(`[reporter] ${l}`) });
 }
 
+let exitCode = 1;
 try {
   const world = await seed();
   console.error(`[bench] ${EVENTS} events (+25 % resends) per path, two reporters each, windows every ${WINDOW_MS} ms…`);
@@ -210,13 +211,26 @@ try {
     await stored(),
   );
   const meanBatch = Math.round(settlerBatches.reduce((a, b) => a + b, 0) / Math.max(1, settlerBatches.length));
-  console.log(
-    JSON.stringify(
-      { machine: machine(), events: EVENTS, windowMs: Number(WINDOW_MS), results: [http, { ...fleet, settlerBatches: settlerBatches.length, meanBatch }] },
-      null,
-      2,
-    ),
-  );
+  const pass = fleet.eventsPerS >= http.eventsPerS;
+  const row = (r: typeof http) => `| ${r.path} | ${r.eventsPerS} | ${r.seconds} | ${r.acknowledgedS} | ${r.lagP50} | ${r.lagP99} | ${r.reportCpuUsPerEvent} |`;
+  const report = [
+    "",
+    `## Fleet usage path (bench:fleet) — ${new Date().toISOString()}`,
+    "",
+    `Machine: ${machine("embedded PostgreSQL 18, nats-server -js on local disk")}.`,
+    `Load: ${EVENTS} events per path (+25 % resends) recorded into two proxies' reporters at once, ${BUYERS} buyers, ${LISTINGS} listings; settlement windows every ${WINDOW_MS} ms; ${SHARDS} bus shards. Timed from the first record to the last event in a committed window.`,
+    "",
+    "| path | settled events/s | seconds | acknowledged after s | lag p50 s | lag p99 s | reporting CPU µs/event |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    row(http),
+    row(fleet),
+    "",
+    `Settler pulls: ${settlerBatches.length}, ${meanBatch} messages each on average. Lag = the oldest unsettled event's age (the ledger's, and on the fleet path also JetStream's pending per shard), sampled every 200 ms.`,
+    `Target: the fleet path settles at least as many events/s as the HTTP path: ${fleet.eventsPerS} vs ${http.eventsPerS} (${pass ? "PASS" : "FAIL"}).`,
+  ].join("\n");
+  console.log(report);
+  appendResult(report);
+  exitCode = pass ? 0 : 1;
   await probe.close();
   await nats.dispose();
 } finally {
@@ -225,4 +239,4 @@ try {
   await pgChild.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-process.exit(0);
+process.exit(exitCode);
