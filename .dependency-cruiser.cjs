@@ -27,6 +27,7 @@ const PURE_FILES = [
   "server/finance/buyer-lines.ts",
   "server/finance/compare.ts",
   "server/finance/period.ts",
+  "server/gateway/bill.ts",
   "server/gateway/dialects/responses/answer.ts",
   "server/gateway/dialects/responses/request.ts",
   "server/gateway/dialects/responses/stream.ts",

@@ -1,6 +1,4 @@
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
@@ -11,6 +9,7 @@ import { chatPromptTokens } from "../tokens/prompt";
 import { completionWords, demoTokenizer, demoToolCall, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { FakeBackend, fakeListing } from "./fake-backend";
 import { startGateway, type Gateway } from "./server";
+import { startCapture } from "./testing";
 
 /**
  * POST /v1/messages (Anthropic's Messages API) through the official
@@ -30,33 +29,6 @@ const ORG = "org-claude";
 const MODEL = "prov/llama-3.1-8b";
 /** The listing's tokenizer, the demo upstream's for the model it is sent (fakeListing's default). */
 const TOKENIZER = demoTokenizer("llama-3.1-8b-instruct");
-
-/** Forwards to the demo upstream, keeping each chat request it was sent. */
-async function startCapture(target: string) {
-  const bodies: Record<string, unknown>[] = [];
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
-    const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: Buffer.concat(chunks),
-    });
-    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    bodies,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 const outbound = { allowPrivate: new Set<string>(), ownPorts: new Set<number>() };
 const claude = (opts: { apiKey?: string | null; authToken?: string } = {}) =>
