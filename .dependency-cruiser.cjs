@@ -46,6 +46,7 @@ const PURE_FILES = [
   "server/lib/timestamps.ts",
   "server/payouts/run-plan.ts",
   "server/rollups/histogram.ts",
+  "server/tokens/images.ts",
 ];
 const literal = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const PURE = ["^server/.+/(rules|[^/]+[.-]rules)\\.ts$", ...PURE_FILES.map((f) => `^${literal(f)}$`)];
