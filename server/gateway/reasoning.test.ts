@@ -1,10 +1,10 @@
 import OpenAI from "openai";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { usageCostNano, usdDecimal } from "../ledger/money";
 import { countText } from "../tokens/encoders";
-import { completionWords, DEMO_REASONING_MODEL, demoTokenizer, reasoningWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+import { completionWords, DEMO_REASONING_MODEL, demoTokenizer, reasoningWords } from "../upstream-demo/server";
 import { fakeListing } from "./fake-backend";
-import { loopbackOutbound, reported, startTestProxy, type TestProxy } from "./testing";
+import { demoProxyPerTest, reported } from "./testing";
 
 /**
  * Reasoning tokens through the proxy, with the official openai client against the demo's reasoning model: the
@@ -20,24 +20,14 @@ const ASK = "Why is the sky blue?";
 const THOUGHT = countText(T, reasoningWords(`user: ${ASK}`).join(" "));
 const ANSWER = countText(T, completionWords(`user: ${ASK}`).join(" "));
 
-let upstream: DemoUpstream;
-let p: TestProxy;
-const client = () => new OpenAI({ baseURL: `${p.gateway.url}/v1`, apiKey: SECRET, maxRetries: 0 });
-const price = () => p.backend.listings[0]!.currentPrice;
-
-beforeAll(async () => {
-  upstream = await startDemoUpstream();
+const t = demoProxyPerTest({
+  secret: SECRET,
+  org: "org-reasoning",
+  direct: true,
+  listings: (url) => [fakeListing(url, { slug: MODEL, upstreamModel: DEMO_REASONING_MODEL })],
 });
-afterAll(() => upstream.close());
-beforeEach(async () => {
-  p = await startTestProxy({
-    outbound: loopbackOutbound(upstream.url),
-    listings: [fakeListing(upstream.url, { slug: MODEL, upstreamModel: DEMO_REASONING_MODEL })],
-    secret: SECRET,
-    org: "org-reasoning",
-  });
-});
-afterEach(() => p.close());
+const client = () => new OpenAI({ baseURL: `${t.gateway.url}/v1`, apiKey: SECRET, maxRetries: 0 });
+const price = () => t.backend.listings[0]!.currentPrice;
 
 describe("reasoning tokens through the proxy", () => {
   it("responses.create: output_tokens_details.reasoning_tokens as the upstream reported them, inside output_tokens, billed as output", async () => {
@@ -50,8 +40,8 @@ describe("reasoning tokens through the proxy", () => {
     // Billing's assumption: reasoning tokens are output tokens, priced as output, counted once.
     const cost = usageCostNano({ input: usage.input_tokens, output: THOUGHT + ANSWER, cachedInput: 0 }, price());
     expect(usage.cost).toBe(usdDecimal(cost));
-    await reported(p.backend, 1);
-    expect(p.backend.events.get(response.headers.get("x-request-id")!)).toMatchObject({ outputTokens: THOUGHT + ANSWER, costNano: cost });
+    await reported(t.backend, 1);
+    expect(t.backend.events.get(response.headers.get("x-request-id")!)).toMatchObject({ outputTokens: THOUGHT + ANSWER, costNano: cost });
   });
 
   it("chat, streamed and not: completion_tokens_details relayed as it came, completion_tokens billed whole", async () => {
@@ -62,8 +52,8 @@ describe("reasoning tokens through the proxy", () => {
     let usage: OpenAI.CompletionUsage | undefined;
     for await (const c of stream) usage = c.usage ?? usage;
     expect(usage).toMatchObject({ completion_tokens: THOUGHT + ANSWER, completion_tokens_details: { reasoning_tokens: THOUGHT } });
-    await reported(p.backend, 2);
+    await reported(t.backend, 2);
     const cost = usageCostNano({ input: plain.usage!.prompt_tokens, output: THOUGHT + ANSWER, cachedInput: 0 }, price());
-    for (const e of p.backend.events.values()) expect(e).toMatchObject({ outputTokens: THOUGHT + ANSWER, costNano: cost, estimated: false });
+    for (const e of t.backend.events.values()) expect(e).toMatchObject({ outputTokens: THOUGHT + ANSWER, costNano: cost, estimated: false });
   });
 });

@@ -3,10 +3,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { expect } from "vitest";
+import Anthropic from "@anthropic-ai/sdk";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { parseUsd } from "../ledger/money";
+import { startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import type { RoutingListing } from "./backend";
-import { FakeBackend } from "./fake-backend";
+import { FakeBackend, fakeListing } from "./fake-backend";
 import { startGateway, type Gateway } from "./server";
 import type { GatewayConfig } from "./state";
 
@@ -21,13 +23,21 @@ export function loopbackOutbound(...urls: string[]): GatewayConfig["outbound"] {
   return { allowPrivate: new Set(urls.map((u) => new URL(u).host)), ownPorts: new Set<number>() };
 }
 
+/** The proxy's settings in tests: small reservation chunks, fast reports and key polls (events arrive within tens of ms). */
+export const TEST_GATEWAY_CONFIG = {
+  spoolMaxBytes: 10_000_000,
+  reservationChunkNano: 100_000_000n,
+  defaultMaxTokens: 4096,
+  reportFlushMs: 10,
+  keyPollMs: 50,
+} satisfies Partial<GatewayConfig>;
+
 /** A proxy in this process over a FakeBackend, and what stops it. */
 export type TestProxy = { backend: FakeBackend; gateway: Gateway; spoolDir: string; close: () => Promise<void> };
 
 /**
  * A proxy over a fresh FakeBackend holding `listings` and one buyer key (`secret`, of organisation `org`) with
- * `balanceNano` of credit ($10 unless given). Small reservation chunks and fast reports and key polls: a test sees
- * its usage events within tens of milliseconds. `config` overrides any of it.
+ * `balanceNano` of credit ($10 unless given), with TEST_GATEWAY_CONFIG; `config` overrides any of it.
  */
 export async function startTestProxy(o: {
   outbound: GatewayConfig["outbound"];
@@ -43,20 +53,7 @@ export async function startTestProxy(o: {
   backend.listings = o.listings;
   backend.addKey(o.secret, o.org);
   backend.balances.set(o.org, o.balanceNano ?? 10_000_000_000n);
-  const gateway = await startGateway(
-    {
-      outbound: o.outbound,
-      backend,
-      spoolDir,
-      spoolMaxBytes: 10_000_000,
-      reservationChunkNano: 100_000_000n,
-      defaultMaxTokens: 4096,
-      reportFlushMs: 10,
-      keyPollMs: 50,
-      ...o.config,
-    },
-    { port: 0 },
-  );
+  const gateway = await startGateway({ outbound: o.outbound, backend, spoolDir, ...TEST_GATEWAY_CONFIG, ...o.config }, { port: 0 });
   return {
     backend,
     gateway,
@@ -102,4 +99,54 @@ export async function startCapture(target: string) {
         server.close(() => r());
       }),
   };
+}
+
+type Capture = Awaited<ReturnType<typeof startCapture>>;
+
+/**
+ * A test file's proxy over the demo upstream: the demo (and a capture of what it is sent) for the file, and for
+ * each test a fresh proxy and FakeBackend (startTestProxy) with `listings(upstreamUrl)`, their upstream the capture
+ * (which answers whole, streams included) unless `direct`. Registers the hooks; the returned fields are set once
+ * they have run, for the tests to read.
+ */
+export function demoProxyPerTest(
+  o: Omit<Parameters<typeof startTestProxy>[0], "outbound" | "listings"> & { listings: (upstreamUrl: string) => RoutingListing[]; direct?: boolean },
+) {
+  const t = {} as { upstream: DemoUpstream; capture: Capture; backend: FakeBackend; gateway: Gateway };
+  let proxy: TestProxy | undefined;
+  beforeAll(async () => {
+    t.upstream = await startDemoUpstream();
+    t.capture = await startCapture(t.upstream.url);
+  });
+  afterAll(async () => {
+    await t.capture?.close();
+    await t.upstream?.close();
+  });
+  beforeEach(async () => {
+    t.capture.bodies.length = 0;
+    const url = o.direct ? t.upstream.url : t.capture.url;
+    proxy = await startTestProxy({ ...o, outbound: loopbackOutbound(url), listings: o.listings(url) });
+    t.backend = proxy.backend;
+    t.gateway = proxy.gateway;
+  });
+  afterEach(async () => {
+    await proxy?.close();
+  });
+  return t;
+}
+
+/** The buyer and listing of the Messages API's tests (messages.test.ts, messages-errors.test.ts). */
+export const CLAUDE_BUYER = { secret: "sk-test-claude-buyer", org: "org-claude", model: "prov/llama-3.1-8b" } as const;
+
+/**
+ * demoProxyPerTest with CLAUDE_BUYER's key and its one listing (the demo's Llama 3.1 8B, behind the capture), and
+ * the official Anthropic client for it: the buyer's key as `x-api-key` unless another key (null: none) or a bearer
+ * `authToken` is given.
+ */
+export function claudeProxyPerTest() {
+  const { secret, org, model } = CLAUDE_BUYER;
+  const t = demoProxyPerTest({ secret, org, listings: (url) => [fakeListing(url, { slug: model, family: "llama-3.1-8b" })] });
+  const claude = (opts: { apiKey?: string | null; authToken?: string } = {}) =>
+    new Anthropic({ baseURL: t.gateway.url, apiKey: opts.apiKey === undefined ? secret : opts.apiKey, authToken: opts.authToken ?? null, maxRetries: 0 });
+  return { t, claude };
 }
