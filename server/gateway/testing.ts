@@ -74,6 +74,17 @@ export async function reported(backend: FakeBackend, n: number) {
 /** A cost as an answer reports it ("0.000012345") in nano-USD. */
 export const usdNano = (text: string) => parseUsd(text, "cost");
 
+/** Posts a request's JSON body on to `target` (at the same path less its /v1) and answers with what came back, whole. */
+export async function forward(target: string, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+  const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: new Uint8Array(body),
+  });
+  res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
+  res.end(Buffer.from(await r.arrayBuffer()));
+}
+
 /** An upstream in front of `target` that keeps the JSON body of each request it forwards. */
 export async function startCapture(target: string) {
   const bodies: Record<string, unknown>[] = [];
@@ -81,13 +92,7 @@ export async function startCapture(target: string) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
-    const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: Buffer.concat(chunks),
-    });
-    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
-    res.end(Buffer.from(await r.arrayBuffer()));
+    await forward(target, req, Buffer.concat(chunks), res);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
