@@ -15,7 +15,7 @@ import type { GatewayConfig } from "./state";
 /**
  * What the proxy's tests share to stand a proxy up, so each test file says only what it tests: an in-process
  * proxy over the in-memory backend (startTestProxy), a capturing upstream, and waiting for usage to be
- * reported. The proxy as its own process over the real backend: testing-process.ts.
+ * reported. The proxy as its own process over the real backend: server/testing/proxy-process.ts.
  */
 
 /** The outbound policy with these local upstreams let through (they listen on loopback). */
