@@ -1,7 +1,4 @@
-import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import fc from "fast-check";
 import OpenAI from "openai";
 import { Pool } from "undici";
