@@ -27,6 +27,7 @@ const PURE_FILES = [
   "server/finance/buyer-lines.ts",
   "server/finance/compare.ts",
   "server/finance/period.ts",
+  "server/gateway/bill.ts",
   "server/gateway/dialects/responses/answer.ts",
   "server/gateway/dialects/responses/request.ts",
   "server/gateway/dialects/responses/stream.ts",
@@ -45,6 +46,7 @@ const PURE_FILES = [
   "server/lib/timestamps.ts",
   "server/payouts/run-plan.ts",
   "server/rollups/histogram.ts",
+  "server/tokens/images.ts",
 ];
 const literal = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const PURE = ["^server/.+/(rules|[^/]+[.-]rules)\\.ts$", ...PURE_FILES.map((f) => `^${literal(f)}$`)];

@@ -1,22 +1,16 @@
-import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listingPrices, listings } from "../../db/schema";
-import { seedDemo } from "../../db/seed";
-import { catalogEncryptionKey, keyPepper } from "../env";
 import type { CreateKeyInput } from "../keys/inputs";
-import { createKey } from "../keys/service";
-import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
-import { topUp } from "../ledger/testing";
+import { getBalance } from "../ledger/service";
 import { uuidv7 } from "../lib/ids";
-import { startTestBackend, type TestBackend } from "../testing/backend";
-import { makeOrg, makeUser } from "../testing/fixtures";
+import type { TestBackend } from "../testing/backend";
 import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { drained, spawnGateway, type GatewayProcess } from "./spawn";
+import { usdNano } from "./testing";
+import { drained, type GatewayProcess } from "./spawn";
+import { type Buyer, type DemoMarket, fundedBuyer, type ProxyProcess, startDemoMarket, startProxyProcess } from "../testing/proxy-process";
 
 /**
  * Issue 8's acceptance, end to end: the proxy as its own process, the real
@@ -24,40 +18,20 @@ import { drained, spawnGateway, type GatewayProcess } from "./spawn";
  * demo upstream, the official openai client. Money is checked in the ledger.
  */
 
-let upstream: DemoUpstream;
-let slowUpstream: DemoUpstream;
+let market: DemoMarket;
 let backend: TestBackend;
-let clearing: LedgerAccount;
-const gateways: GatewayProcess[] = [];
-const spoolDirs: string[] = [];
-
-type Buyer = { orgId: string; account: LedgerAccount; secret: string; keyId: string };
+let slowUpstream: DemoUpstream;
+const proxies: ProxyProcess[] = [];
 
 /** A fresh organisation with `creditNano` of paid credit and one API key. */
-async function buyer(creditNano: bigint, limits: CreateKeyInput = { name: "acceptance" }): Promise<Buyer> {
-  const db = backend.t.db;
-  const owner = await makeUser(db, "buyer");
-  const org = await makeOrg(db, owner);
-  const account = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
-  if (creditNano > 0n) await topUp(db, account, clearing, creditNano);
-  const key = await createKey(db, { ...limits, pepper: keyPepper(), orgId: org.id, userId: owner.id });
-  return { orgId: org.id, account, secret: key.secret, keyId: key.id };
-}
+const buyer = (creditNano: bigint, limits: CreateKeyInput = { name: "acceptance" }) => fundedBuyer(backend, creditNano, limits);
 
+/** A proxy process over the real backend (on `spoolDir` when given: a restart), stopped with SIGKILL after the file. */
 async function startProxy(env: Record<string, string> = {}, spoolDir?: string) {
-  const dir = spoolDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "gw-accept-"));
-  if (!spoolDirs.includes(dir)) spoolDirs.push(dir);
   // Every upstream here listens on loopback: the listings' hosts are let through the outbound policy.
-  const hosts = new Set((await backend.t.db.select({ url: listings.upstreamBaseUrl }).from(listings)).map((l) => new URL(l.url).host));
-  const g = await spawnGateway({
-    GATEWAY_BACKEND_URL: backend.url,
-    SERVICE_TOKEN: backend.serviceToken,
-    GATEWAY_SPOOL_DIR: dir,
-    UPSTREAM_ALLOW_PRIVATE: [...hosts].join(","),
-    ...env,
-  });
-  gateways.push(g);
-  return { g, dir };
+  const p = await startProxyProcess({ backendUrl: backend.url, serviceToken: backend.serviceToken, upstreams: await market.upstreamUrls(), env, spoolDir });
+  proxies.push(p);
+  return { g: p.proxy, dir: p.spoolDir };
 }
 
 async function generation(g: GatewayProcess, secret: string, id: string) {
@@ -70,17 +44,10 @@ async function settledNano(b: Buyer): Promise<bigint> {
   return (await getBalance(backend.t.db, { accountId: b.account.id })).debitsPosted;
 }
 
-const usd = (text: string) => {
-  const [whole, frac = ""] = text.split(".");
-  return BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, "0"));
-};
-
 beforeAll(async () => {
-  upstream = await startDemoUpstream();
+  market = await startDemoMarket();
+  backend = market.backend;
   slowUpstream = await startDemoUpstream({ tokensPerSecond: 40 });
-  backend = await startTestBackend();
-  await seedDemo(backend.t.db, { upstreamUrl: upstream.url, encryptionKey: catalogEncryptionKey() });
-  clearing = await backend.t.db.transaction((tx) => ensureAccount(tx, { orgId: null, kind: "payments_clearing" }));
   // A slow listing of the demo provider's 8B model, for disconnects mid-stream.
   const [base] = await backend.t.db.select().from(listings).limit(1);
   const id = uuidv7();
@@ -103,11 +70,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const g of gateways) await g.stop("SIGKILL");
-  await backend?.close();
-  await upstream?.close();
+  // Killed, as a crash would: each stop also removes its spool (a restart's is removed once, by its first stop).
+  for (const p of proxies) await p.stop("SIGKILL");
+  await market?.close();
   await slowUpstream?.close();
-  for (const d of spoolDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 describe("1. the openai client through the proxy, billed by the real backend", () => {
@@ -139,7 +105,7 @@ describe("1. the openai client through the proxy, billed by the real backend", (
       const gen = await generation(g, b.secret, id);
       expect(gen.status).toBe(200);
       expect(gen.body.data.total_cost).toBe(reported);
-      total += usd(reported);
+      total += usdNano(reported);
     }
     expect(await settledNano(b)).toBe(total);
   });
@@ -155,7 +121,7 @@ describe("1. the openai client through the proxy, billed by the real backend", (
         res.writeHead(503, { "content-type": "application/json" });
         return res.end('{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}');
       }
-      const r = await fetch(`${upstream.url}/chat/completions`, {
+      const r = await fetch(`${market.upstream.url}/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: Buffer.concat(chunks),
@@ -190,7 +156,7 @@ describe("1. the openai client through the proxy, billed by the real backend", (
     const r = await client.chat.completions.create({ model: `${base!.slug.split("/")[0]}/flaky-8b`, messages: [{ role: "user", content: "retry" }] });
     expect(failures).toBe(-1);
     await drained(g);
-    expect(await settledNano(b)).toBe(usd((r.usage as unknown as { cost: string }).cost));
+    expect(await settledNano(b)).toBe(usdNano((r.usage as unknown as { cost: string }).cost));
     flaky.closeAllConnections();
     flaky.close();
   });
@@ -280,7 +246,7 @@ describe("1. errors that involve credit and upstreams, through the real backend"
     await drained(g);
     const gen = await generation(g, b.secret, r.headers.get("x-request-id")!);
     expect(gen.body.data).toMatchObject({ status: "error", tokens_completion: 2 });
-    expect(await settledNano(b)).toBe(usd(gen.body.data.total_cost));
+    expect(await settledNano(b)).toBe(usdNano(gen.body.data.total_cost));
     broken.closeAllConnections();
     broken.close();
   });
@@ -337,7 +303,7 @@ describe("3. a crash loses nothing that completed", () => {
           const r = await client.chat.completions
             .create({ model: "demo-provider/llama-3.1-8b", messages: [{ role: "user", content: `crash ${w}.${i}` }] })
             .withResponse();
-          completed.push({ id: r.response.headers.get("x-request-id")!, cost: usd((r.data.usage as unknown as { cost: string }).cost) });
+          completed.push({ id: r.response.headers.get("x-request-id")!, cost: usdNano((r.data.usage as unknown as { cost: string }).cost) });
         } catch {
           // the kill
         }
@@ -356,7 +322,7 @@ describe("3. a crash loses nothing that completed", () => {
     for (const { id, cost } of completed) {
       const gen = await generation(restarted, b.secret, id);
       expect(gen.status).toBe(200);
-      expect(usd(gen.body.data.total_cost)).toBe(cost);
+      expect(usdNano(gen.body.data.total_cost)).toBe(cost);
     }
     // Exactly once: one settled event per id, and the ledger debited exactly their sum. Besides the
     // completed requests, at most one per worker may have been answered upstream, journalled and
@@ -399,8 +365,8 @@ describe("4. a client that disconnects mid-stream", () => {
     expect(gen.body.data.status).toBe("aborted");
     expect(gen.body.data.tokens_completion).toBeGreaterThanOrEqual(4);
     expect(gen.body.data.tokens_completion).toBeLessThan(whole);
-    expect(usd(gen.body.data.total_cost)).toBeGreaterThan(0n);
-    expect(await settledNano(b)).toBe(usd(gen.body.data.total_cost));
+    expect(usdNano(gen.body.data.total_cost)).toBeGreaterThan(0n);
+    expect(await settledNano(b)).toBe(usdNano(gen.body.data.total_cost));
     // A proxy start (loading its catalog's tokenizers) and a paced stream.
   }, 60_000);
 });

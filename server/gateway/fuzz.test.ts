@@ -1,15 +1,12 @@
-import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import fc from "fast-check";
 import OpenAI from "openai";
 import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
 import { FakeBackend, fakeListing } from "./fake-backend";
-import { serveFakeBackend } from "./fake-backend-server";
-import { spawnGateway, type GatewayProcess } from "./spawn";
+import type { GatewayProcess } from "./spawn";
+import { startProxyOverFake } from "../testing/proxy-process";
 
 /**
  * Issue 14, acceptance 1: generated requests against the proxy running as its
@@ -27,35 +24,24 @@ const RAW = 300;
 const CONCURRENCY = 32;
 
 let upstream: DemoUpstream;
-let fake: FakeBackend;
-let backendServer: { url: string; close: () => Promise<void> };
 let proxy: GatewayProcess;
-let spoolDir: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
   upstream = await startDemoUpstream();
-  fake = new FakeBackend();
+  const fake = new FakeBackend();
   fake.listings = [
     fakeListing(upstream.url, { slug: "prov/llama-3.1-8b", family: "llama-3.1-8b" }),
     fakeListing(upstream.url, { slug: "prov/demo-embed-small", upstreamModel: "demo-embed-small", modalities: ["embeddings"] }),
   ];
   fake.addKey(SECRET, "org-fuzz");
   fake.balances.set("org-fuzz", 1_000_000_000_000_000n);
-  backendServer = await serveFakeBackend(fake, SERVICE_TOKEN);
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-fuzz-"));
-  proxy = await spawnGateway({
-    GATEWAY_BACKEND_URL: backendServer.url,
-    SERVICE_TOKEN,
-    GATEWAY_SPOOL_DIR: spoolDir,
-    UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host,
-  });
+  ({ proxy, stop } = await startProxyOverFake(fake, SERVICE_TOKEN, [upstream.url]));
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await backendServer?.close();
+  await stop?.();
   await upstream?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
 });
 
 const hex = fc.constantFrom(..."0123456789abcdefABCDEFgz%".split(""));

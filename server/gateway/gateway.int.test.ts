@@ -1,15 +1,10 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_KEY_SECRET, seedDemo, seedDemoKey } from "../../db/seed";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEMO_KEY_SECRET, seedDemoKey } from "../../db/seed";
 import { apiKeys } from "../../db/schema";
-import { catalogEncryptionKey, keyPepper } from "../env";
+import { keyPepper } from "../env";
 import { createKey, revokeKey } from "../keys/service";
-import { startTestBackend, type TestBackend } from "../testing/backend";
-import { startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { spawnGateway, type GatewayProcess } from "./spawn";
+import { demoMarketPerFile } from "../testing/proxy-process";
 
 /**
  * The proxy as its own process (as in production) against the real backend
@@ -17,13 +12,10 @@ import { spawnGateway, type GatewayProcess } from "./spawn";
  * through the official openai client.
  */
 
-let upstream: DemoUpstream;
-let backend: TestBackend;
-let gateway: GatewayProcess;
-let spoolDir: string;
+const m = demoMarketPerFile();
 let buyerOrgId: string;
 
-const client = (apiKey = DEMO_KEY_SECRET) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
+const client = (apiKey = DEMO_KEY_SECRET) => new OpenAI({ baseURL: `${m.proxy.url}/v1`, apiKey, maxRetries: 0 });
 
 async function failure(p: Promise<unknown>) {
   try {
@@ -36,26 +28,9 @@ async function failure(p: Promise<unknown>) {
 }
 
 beforeAll(async () => {
-  upstream = await startDemoUpstream();
-  backend = await startTestBackend();
-  await seedDemo(backend.t.db, { upstreamUrl: upstream.url, encryptionKey: catalogEncryptionKey() });
-  await seedDemoKey(backend.t.db, keyPepper());
-  const [key] = await backend.t.db.select().from(apiKeys);
+  await seedDemoKey(m.backend.t.db, keyPepper());
+  const [key] = await m.backend.t.db.select().from(apiKeys);
   buyerOrgId = key!.orgId;
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-int-"));
-  gateway = await spawnGateway({
-    GATEWAY_BACKEND_URL: backend.url,
-    SERVICE_TOKEN: backend.serviceToken,
-    GATEWAY_SPOOL_DIR: spoolDir,
-    UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host,
-  });
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await backend?.close();
-  await upstream?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
 });
 
 describe("the proxy process against the real backend", () => {
@@ -83,7 +58,7 @@ describe("the proxy process against the real backend", () => {
       status: 404,
       error: { code: "model_not_found" },
     });
-    const narrow = await createKey(backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "Qwen only", modelAllowlist: ["qwen2.5-7b"] });
+    const narrow = await createKey(m.backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "Qwen only", modelAllowlist: ["qwen2.5-7b"] });
     expect(await failure(client(narrow.secret).chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] }))).toMatchObject({
       status: 403,
       error: { code: "model_not_allowed", type: "permission_error" },
@@ -102,9 +77,9 @@ describe("the proxy process against the real backend", () => {
   });
 
   it("429 with Retry-After and x-ratelimit-* past the key's requests per minute", async () => {
-    const key = await createKey(backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "One a minute", rpmLimit: 1 });
+    const key = await createKey(m.backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "One a minute", rpmLimit: 1 });
     const call = () =>
-      fetch(`${gateway.url}/v1/chat/completions`, {
+      fetch(`${m.proxy.url}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
         body: JSON.stringify({ model: "llama-3.1-8b", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }),
@@ -122,14 +97,14 @@ describe("the proxy process against the real backend", () => {
   });
 
   it("honours a revocation within 5 seconds", async () => {
-    const key = await createKey(backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "Soon revoked" });
-    const info = await fetch(`${gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key.secret}` } });
+    const key = await createKey(m.backend.t.db, { pepper: keyPepper(), orgId: buyerOrgId, userId: null, name: "Soon revoked" });
+    const info = await fetch(`${m.proxy.url}/v1/key`, { headers: { authorization: `Bearer ${key.secret}` } });
     expect(info.status).toBe(200);
-    await revokeKey(backend.t.db, { orgId: buyerOrgId, keyId: key.id });
+    await revokeKey(m.backend.t.db, { orgId: buyerOrgId, keyId: key.id });
     const revokedAt = Date.now();
     let status = 200;
     while (status === 200 && Date.now() - revokedAt < 6_000) {
-      status = (await fetch(`${gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key.secret}` } })).status;
+      status = (await fetch(`${m.proxy.url}/v1/key`, { headers: { authorization: `Bearer ${key.secret}` } })).status;
       if (status === 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(401);

@@ -10,6 +10,7 @@ import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstre
 import { FakeBackend, fakeListing } from "./fake-backend";
 import { holdLife, metricsRefusal, startGateway, type Gateway } from "./server";
 import { countText } from "../tokens/encoders";
+import { forward, reported, TEST_GATEWAY_CONFIG } from "./testing";
 
 /**
  * The proxy's own logic through the official openai client, against the demo
@@ -46,13 +47,7 @@ async function startFlaky(target: string) {
       res.end(JSON.stringify({ error: { message: "boom", type: "server_error", param: null, code: null } }));
       return;
     }
-    const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: Buffer.concat(chunks),
-    });
-    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
-    res.end(Buffer.from(await r.arrayBuffer()));
+    await forward(target, req, Buffer.concat(chunks), res);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
@@ -73,16 +68,7 @@ const client = (opts: { apiKey?: string; maxRetries?: number } = {}) =>
   new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: opts.apiKey ?? SECRET, maxRetries: opts.maxRetries ?? 0 });
 
 async function start() {
-  gateway = await startGateway(
-    { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
-    { port: 0 },
-  );
-}
-
-/** Waits until every usage event has reached the backend. */
-async function reported(n: number) {
-  for (let i = 0; i < 200 && backend.events.size < n; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(backend.events.size).toBe(n);
+  gateway = await startGateway({ outbound, backend, spoolDir, ...TEST_GATEWAY_CONFIG }, { port: 0 });
 }
 
 beforeAll(async () => {
@@ -125,7 +111,7 @@ describe("serving through the openai client", () => {
     const usage = data.usage as OpenAI.CompletionUsage & { cost: string };
     const expected = usageCostNano({ input: usage.prompt_tokens, output: usage.completion_tokens, cachedInput: 0 }, listing("prov/llama-3.1-8b").currentPrice);
     expect(usage.cost).toBe(usdDecimal(expected));
-    await reported(1);
+    await reported(backend, 1);
     expect(backend.events.get(id)).toMatchObject({ costNano: expected, estimated: false, status: "ok", outputTokens: usage.completion_tokens });
   });
 
@@ -140,7 +126,7 @@ describe("serving through the openai client", () => {
     expect(text).toBe(completionWords("user: stream me").join(" "));
     expect(usage?.completion_tokens).toBe(completionWords("user: stream me").length);
     expect(usage?.cost).toMatch(/^0\.\d+$/);
-    await reported(1);
+    await reported(backend, 1);
     expect([...backend.events.values()][0]).toMatchObject({ estimated: false, outputTokens: usage!.completion_tokens });
   });
 
@@ -149,7 +135,7 @@ describe("serving through the openai client", () => {
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks.some((c) => c.usage)).toBe(false);
-    await reported(1);
+    await reported(backend, 1);
     expect([...backend.events.values()][0]).toMatchObject({ estimated: false, outputTokens: completionWords("user: no usage please").length });
   });
 
@@ -159,7 +145,7 @@ describe("serving through the openai client", () => {
     const green = await client()
       .chat.completions.create({ ...family, provider: { order: ["green"] } } as OpenAI.ChatCompletionCreateParamsNonStreaming)
       .withResponse();
-    await reported(2);
+    await reported(backend, 2);
     expect(backend.events.get(cheap.response.headers.get("x-request-id")!)!.listingId).toBe(listing("prov/llama-3.1-8b").listingId);
     expect(backend.events.get(green.response.headers.get("x-request-id")!)!.listingId).toBe(listing("green/llama-3.1-8b").listingId);
   });
@@ -177,7 +163,7 @@ describe("serving through the openai client", () => {
     const streamed = await client().completions.create({ model: "prov/qwen2.5-7b", prompt: "Once", max_tokens: 3, stream: true });
     for await (const c of streamed) expect(c.model).toBe("prov/qwen2.5-7b");
     expect((await client().embeddings.create({ model: "prov/demo-embed-small", input: "alpha" })).model).toBe("prov/demo-embed-small");
-    await reported(6);
+    await reported(backend, 6);
   });
 
   it("text completions, streamed and not", async () => {
@@ -189,14 +175,14 @@ describe("serving through the openai client", () => {
     let text = "";
     for await (const chunk of s) text += chunk.choices[0]?.text ?? "";
     expect(text).toBe(c.choices[0]!.text);
-    await reported(2);
+    await reported(backend, 2);
   });
 
   it("embeddings", async () => {
     const e = await client().embeddings.create({ model: "prov/demo-embed-small", input: ["alpha", "beta"] });
     expect(e.data).toHaveLength(2);
     expect(e.data[0]!.embedding.length).toBeGreaterThan(0);
-    await reported(1);
+    await reported(backend, 1);
     expect([...backend.events.values()][0]).toMatchObject({ outputTokens: 0, inputTokens: e.usage.prompt_tokens });
     expect(e.usage.prompt_tokens).toBeGreaterThan(0);
   });
@@ -220,7 +206,7 @@ describe("serving through the openai client", () => {
     expect(key.data).toMatchObject({ limit: "5", usage: "1", limit_remaining: "4", limit_period: "daily" });
     const { response } = await client().chat.completions.create(ask("generation")).withResponse();
     const id = response.headers.get("x-request-id")!;
-    await reported(1);
+    await reported(backend, 1);
     const g = await (await fetch(`${gateway.url}/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${SECRET}` } })).json();
     expect(g.data).toMatchObject({ id, model: "prov/llama-3.1-8b", provider_name: "prov", status: "ok" });
     const other = await fetch(`${gateway.url}/v1/generation?id=${id}`, { headers: { authorization: "Bearer sk-limited" } });
@@ -351,7 +337,7 @@ describe("errors in OpenAI's envelope", () => {
     const { response } = await client()
       .chat.completions.create({ model: "llama-3.1-8b", messages: [{ role: "user", content: "x" }] })
       .withResponse();
-    await reported(1);
+    await reported(backend, 1);
     expect(backend.events.get(response.headers.get("x-request-id")!)!.listingId).toBe(listing("prov/llama-3.1-8b").listingId);
   });
 
@@ -369,17 +355,14 @@ describe("errors in OpenAI's envelope", () => {
     const r = await client({ maxRetries: 2 }).chat.completions.create(flakyAsk("retry me"));
     expect(flaky.calls - before).toBe(3);
     expect(r.choices[0]!.message.content).toBeTruthy();
-    await reported(1);
+    await reported(backend, 1);
     expect([...backend.events.values()].filter((e) => e.costNano > 0n)).toHaveLength(1);
   });
 
   it("503 while the usage spool is full: nothing is served that could not be recorded", async () => {
     await gateway.close();
     backend.failReports = 1_000;
-    gateway = await startGateway(
-      { outbound, backend, spoolDir, spoolMaxBytes: 1, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 },
-      { port: 0 },
-    );
+    gateway = await startGateway({ outbound, backend, spoolDir, ...TEST_GATEWAY_CONFIG, spoolMaxBytes: 1 }, { port: 0 });
     await client().chat.completions.create(ask("fills the spool"));
     const f = await failure(client().chat.completions.create(ask("refused")));
     expect(f).toMatchObject({ status: 503, error: { code: "usage_spool_full" } });
@@ -421,7 +404,7 @@ describe("errors in OpenAI's envelope", () => {
     expect(text).toContain('"content":" two"');
     const last = text.trim().split("\n\n").at(-1)!;
     expect(JSON.parse(last.slice("data: ".length))).toMatchObject({ error: { code: "upstream_error", type: "api_error" } });
-    await reported(1);
+    await reported(backend, 1);
     expect([...backend.events.values()][0]).toMatchObject({ status: "error", outputTokens: 2, estimated: true });
   });
 });
@@ -449,7 +432,7 @@ describe("billing what was produced", () => {
     } catch {
       // the abort
     }
-    await reported(1);
+    await reported(backend, 1);
     const e = [...backend.events.values()][0]!;
     expect(e.status).toBe("aborted");
     expect(e.outputTokens).toBeGreaterThanOrEqual(3);
@@ -462,7 +445,7 @@ describe("billing what was produced", () => {
     await client().chat.completions.create(ask("during an outage"));
     await new Promise((r) => setTimeout(r, 100));
     expect(backend.events.size).toBe(0);
-    await reported(1);
+    await reported(backend, 1);
     expect(backend.calls.report).toBeGreaterThanOrEqual(4);
   });
 
@@ -471,10 +454,7 @@ describe("billing what was produced", () => {
     // A process whose reports never get through, stopped without a flush (as if killed).
     const unreachable = Object.create(backend) as FakeBackend;
     unreachable.report = () => Promise.reject(new Error("network down"));
-    const doomed = await startGateway(
-      { outbound, backend: unreachable, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10 },
-      { port: 0 },
-    );
+    const doomed = await startGateway({ outbound, backend: unreachable, spoolDir, ...TEST_GATEWAY_CONFIG }, { port: 0 });
     const c = new OpenAI({ baseURL: `${doomed.url}/v1`, apiKey: SECRET, maxRetries: 0 });
     await c.chat.completions.create(ask("one"));
     await c.chat.completions.create(ask("two"));
@@ -483,7 +463,7 @@ describe("billing what was produced", () => {
     expect(backend.events.size).toBe(0);
     expect(fs.readdirSync(spoolDir).some((f) => f.endsWith(".jsonl"))).toBe(true);
     await start();
-    await reported(2);
+    await reported(backend, 2);
     expect([...backend.events.values()].map((e) => e.status)).toEqual(["ok", "ok"]);
   });
 });
@@ -507,10 +487,7 @@ describe("who may read /metrics", () => {
 
   it("a running proxy with a token answers 401 without it and the metrics with it", async () => {
     const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-metrics-"));
-    const guarded = await startGateway(
-      { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, metricsToken: TOKEN },
-      { port: 0 },
-    );
+    const guarded = await startGateway({ outbound, backend, spoolDir, ...TEST_GATEWAY_CONFIG, metricsToken: TOKEN }, { port: 0 });
     try {
       const denied = await fetch(`${guarded.url}/metrics`);
       expect(denied.status).toBe(401);

@@ -1,14 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usdDecimal } from "../ledger/money";
 import { worstCaseNano } from "./estimate";
 import { FakeBackend, fakeListing } from "./fake-backend";
-import { serveFakeBackend } from "./fake-backend-server";
 import { HOSTILE_BEHAVIOURS, startHostileUpstream, type HostileBehaviour, type HostileUpstream } from "./hostile-upstream";
-import { spawnGateway, type GatewayProcess } from "./spawn";
+import type { GatewayProcess } from "./spawn";
+import { startProxyOverFake } from "../testing/proxy-process";
 import { chatPromptTokens } from "../tokens/prompt";
 
 /**
@@ -27,9 +24,8 @@ const PRICES = { input: 50_000n, output: 80_000n, cached: 25_000n };
 
 let hostile: HostileUpstream;
 let fake: FakeBackend;
-let backendServer: { url: string; close: () => Promise<void> };
 let proxy: GatewayProcess;
-let spoolDir: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
   hostile = await startHostileUpstream();
@@ -40,24 +36,16 @@ beforeAll(async () => {
   }));
   fake.addKey(SECRET, ORG);
   fake.balances.set(ORG, 1_000_000_000_000n);
-  backendServer = await serveFakeBackend(fake, SERVICE_TOKEN);
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-hostile-"));
-  proxy = await spawnGateway({
-    GATEWAY_BACKEND_URL: backendServer.url,
-    SERVICE_TOKEN,
-    GATEWAY_SPOOL_DIR: spoolDir,
+  ({ proxy, stop } = await startProxyOverFake(fake, SERVICE_TOKEN, [`http://127.0.0.1:${hostile.port}`], {
     GATEWAY_REPORT_INTERVAL_MS: "10",
-    UPSTREAM_ALLOW_PRIVATE: `127.0.0.1:${hostile.port}`,
     GATEWAY_MAX_REQUEST_SECONDS: "5",
     GATEWAY_UPSTREAM_IDLE_SECONDS: "1",
-  });
+  }));
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await backendServer?.close();
+  await stop?.();
   await hostile?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
 });
 
 const MESSAGES = [{ role: "user" as const, content: "be hostile" }];

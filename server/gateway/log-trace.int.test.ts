@@ -1,20 +1,17 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
-import { catalogEncryptionKey, keyPepper } from "../env";
+import { describe, expect, it } from "vitest";
+import { keyPepper } from "../env";
 import { createKey } from "../keys/service";
 import { parseUsd } from "../ledger/money";
 import { ensureAccount } from "../ledger/service";
 import { topUp } from "../ledger/testing";
-import { startTestBackend, type TestBackend } from "../testing/backend";
 import { makeOrg, makeUser } from "../testing/fixtures";
 import { registerSecrets } from "../testing/secrets";
-import { startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { drained, spawnGateway, type GatewayProcess } from "./spawn";
+import { drained } from "./spawn";
+import { demoMarketPerFile } from "../testing/proxy-process";
 
 /**
  * Issue 22's acceptance 4a: one request id followed through the logs, from the proxy's line for
@@ -26,12 +23,8 @@ import { drained, spawnGateway, type GatewayProcess } from "./spawn";
 
 type Line = Record<string, unknown> & { msg: string; process: string };
 
-let upstream: DemoUpstream;
-let backend: TestBackend;
-let proxy: GatewayProcess;
-let spoolDir: string;
+const m = demoMarketPerFile({ stopSignal: "SIGKILL" });
 
-/** The JSON lines a process of this run wrote to its file under LOG_DIR. */
 function linesOf(name: string, pid: number): Line[] {
   const file = path.join(process.env.LOG_DIR!, `${name}-${pid}.log`);
   return fs
@@ -41,29 +34,9 @@ function linesOf(name: string, pid: number): Line[] {
     .map((l) => JSON.parse(l) as Line);
 }
 
-beforeAll(async () => {
-  upstream = await startDemoUpstream();
-  backend = await startTestBackend();
-  await seedDemo(backend.t.db, { upstreamUrl: upstream.url, encryptionKey: catalogEncryptionKey() });
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-trace-"));
-  proxy = await spawnGateway({
-    GATEWAY_BACKEND_URL: backend.url,
-    SERVICE_TOKEN: backend.serviceToken,
-    GATEWAY_SPOOL_DIR: spoolDir,
-    UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host,
-  });
-});
-
-afterAll(async () => {
-  await proxy?.stop("SIGKILL");
-  await backend?.close();
-  await upstream?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
-});
-
 describe("a request id through the logs", () => {
   it("leads from the proxy's line to the batch, the settled window and its ledger transfers", async () => {
-    const db = backend.t.db;
+    const db = m.backend.t.db;
     const owner = await makeUser(db, "tracer");
     const org = await makeOrg(db, owner);
     const credits = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
@@ -72,16 +45,16 @@ describe("a request id through the logs", () => {
     const key = await createKey(db, { name: "trace", pepper: keyPepper(), orgId: org.id, userId: owner.id });
     registerSecrets(key.secret);
 
-    const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: key.secret, maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${m.proxy.url}/v1`, apiKey: key.secret, maxRetries: 0 });
     const { data, response } = await client.chat.completions
       .create({ model: "demo-provider/llama-3.1-8b", messages: [{ role: "user", content: "a private prompt to trace" }] })
       .withResponse();
     const requestId = response.headers.get("x-request-id")!;
     const costNano = parseUsd((data.usage as unknown as { cost: string }).cost, "usage.cost");
-    await drained(proxy);
+    await drained(m.proxy);
 
     // The proxy's line for the request: its id, what it billed.
-    const proxyLines = linesOf("proxy", proxy.child.pid!);
+    const proxyLines = linesOf("proxy", m.proxy.child.pid!);
     const billed = proxyLines.filter((l) => l.msg === "request billed" && l.requestId === requestId);
     expect(billed).toEqual([expect.objectContaining({ process: "proxy", listing: "demo-provider/llama-3.1-8b", keyId: key.id, costNano: String(costNano) })]);
 
@@ -114,6 +87,6 @@ describe("a request id through the logs", () => {
 
     // Nothing of the prompt, the key or the service token in any of these lines.
     const text = JSON.stringify([...proxyLines, ...backendLines]);
-    for (const secret of ["a private prompt to trace", key.secret, backend.serviceToken]) expect(text).not.toContain(secret);
+    for (const secret of ["a private prompt to trace", key.secret, m.backend.serviceToken]) expect(text).not.toContain(secret);
   });
 });

@@ -1,24 +1,17 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
-import { catalogEncryptionKey, keyPepper } from "../env";
+import { describe, expect, it } from "vitest";
 import type { CreateKeyInput } from "../keys/inputs";
-import { createKey } from "../keys/service";
-import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
+import { getBalance } from "../ledger/service";
 import { usageCostNano } from "../ledger/money";
-import { topUp } from "../ledger/testing";
-import { startTestBackend, type TestBackend } from "../testing/backend";
-import { makeOrg, makeUser } from "../testing/fixtures";
 import { countText } from "../tokens/encoders";
 import { chatPromptTokens } from "../tokens/prompt";
 import { DEFAULT_TOKENIZER } from "../tokens/rules";
-import { cachedTokens, completionWords, demoTokenizer, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+import { cachedTokens, completionWords, demoTokenizer } from "../upstream-demo/server";
 import { messagesToChat } from "./dialects/messages/request";
-import { drained, spawnGateway, type GatewayProcess } from "./spawn";
+import { drained } from "./spawn";
+import { usdNano } from "./testing";
+import { type Buyer, demoMarketPerFile, fundedBuyer } from "../testing/proxy-process";
 
 /**
  * POST /v1/messages end to end: the proxy as its own process, the real backend
@@ -27,37 +20,20 @@ import { drained, spawnGateway, type GatewayProcess } from "./spawn";
  * usage_events and in the buyer's ledger account; refusals write nothing.
  */
 
-let upstream: DemoUpstream;
-let backend: TestBackend;
-let gateway: GatewayProcess;
-let clearing: LedgerAccount;
-let spoolDir: string;
+const m = demoMarketPerFile();
 const MODEL = "demo-provider/llama-3.1-8b";
 /** The seeded listing's tokenizer, the demo upstream's for its model too. */
 const TOKENIZER = demoTokenizer("llama-3.1-8b-instruct");
 
-type Buyer = { orgId: string; account: LedgerAccount; secret: string; keyId: string };
+/** A fresh organisation with `creditNano` of paid credit and one API key. */
+const buyer = (creditNano: bigint, limits: CreateKeyInput = { name: "claude" }) => fundedBuyer(m.backend, creditNano, limits);
 
-async function buyer(creditNano: bigint, limits: CreateKeyInput = { name: "claude" }): Promise<Buyer> {
-  const db = backend.t.db;
-  const owner = await makeUser(db, "buyer");
-  const org = await makeOrg(db, owner);
-  const account = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
-  if (creditNano > 0n) await topUp(db, account, clearing, creditNano);
-  const key = await createKey(db, { ...limits, pepper: keyPepper(), orgId: org.id, userId: owner.id });
-  return { orgId: org.id, account, secret: key.secret, keyId: key.id };
-}
-
-const claude = (b: Buyer) => new Anthropic({ baseURL: gateway.url, apiKey: b.secret, maxRetries: 0 });
-const usd = (text: string) => {
-  const [whole, frac = ""] = text.split(".");
-  return BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, "0"));
-};
+const claude = (b: Buyer) => new Anthropic({ baseURL: m.proxy.url, apiKey: b.secret, maxRetries: 0 });
 type CostUsage = Anthropic.Usage & { cost: string };
 
 /** A buyer's usage events with whether their batch is settled into the ledger. */
 async function events(b: Buyer) {
-  const r = await backend.t.db.execute<{ id: string; cost_nano: string; status: string; settled: boolean }>(sql`
+  const r = await m.backend.t.db.execute<{ id: string; cost_nano: string; status: string; settled: boolean }>(sql`
     select e.id, e.cost_nano::text as cost_nano, e.status, (b.settled_at is not null or e.settlement_id is not null) as settled
     from usage_events e left join usage_batches b on b.seq = e.batch_seq
     where e.org_id = ${b.orgId}`);
@@ -65,29 +41,8 @@ async function events(b: Buyer) {
 }
 
 async function reservationsOf(b: Buyer) {
-  return (await backend.t.db.execute(sql`select id from reservations where org_id = ${b.orgId}`)).rows.length;
+  return (await m.backend.t.db.execute(sql`select id from reservations where org_id = ${b.orgId}`)).rows.length;
 }
-
-beforeAll(async () => {
-  upstream = await startDemoUpstream();
-  backend = await startTestBackend();
-  await seedDemo(backend.t.db, { upstreamUrl: upstream.url, encryptionKey: catalogEncryptionKey() });
-  clearing = await backend.t.db.transaction((tx) => ensureAccount(tx, { orgId: null, kind: "payments_clearing" }));
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-msgs-int-"));
-  gateway = await spawnGateway({
-    GATEWAY_BACKEND_URL: backend.url,
-    SERVICE_TOKEN: backend.serviceToken,
-    GATEWAY_SPOOL_DIR: spoolDir,
-    UPSTREAM_ALLOW_PRIVATE: new URL(upstream.url).host,
-  });
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await backend?.close();
-  await upstream?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
-});
 
 describe("the Anthropic SDK through the proxy, billed by the real backend", () => {
   it("create, stream, a tool-use round trip and an image: what the client sees is right, and each request settles once at the cost it reported", async () => {
@@ -162,7 +117,7 @@ describe("the Anthropic SDK through the proxy, billed by the real backend", () =
     expect(countText(TOKENIZER, described)).toBeLessThanOrEqual(20);
     reported.push({ id: image.response.headers.get("x-request-id")!, cost: (image.data.usage as CostUsage).cost });
 
-    await drained(gateway);
+    await drained(m.proxy);
     const rows = await events(b);
     const ids = reported.map((r) => (r.id.startsWith("msg_") ? r.id.slice(4).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-") : r.id));
     expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
@@ -170,11 +125,11 @@ describe("the Anthropic SDK through the proxy, billed by the real backend", () =
     for (const [i, r] of reported.entries()) {
       const row = rows.find((e) => e.id === ids[i])!;
       expect(row).toMatchObject({ status: "ok", settled: true });
-      expect(BigInt(row.cost_nano)).toBe(usd(r.cost));
-      expect(usd(r.cost)).toBeGreaterThan(0n);
-      total += usd(r.cost);
+      expect(BigInt(row.cost_nano)).toBe(usdNano(r.cost));
+      expect(usdNano(r.cost)).toBeGreaterThan(0n);
+      total += usdNano(r.cost);
     }
-    expect((await getBalance(backend.t.db, { accountId: b.account.id })).debitsPosted).toBe(total);
+    expect((await getBalance(m.backend.t.db, { accountId: b.account.id })).debitsPosted).toBe(total);
   });
 });
 
@@ -196,24 +151,24 @@ describe("cache reads", () => {
     expect(final.usage).toMatchObject({ input_tokens: promptTokens - cached, cache_read_input_tokens: cached });
     const created = await claude(b).messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: "user", content: prompt }] });
     expect(created.usage).toMatchObject({ input_tokens: promptTokens - cached, cache_read_input_tokens: cached });
-    await drained(gateway);
-    const rows = await backend.t.db.execute<{ cached_input_tokens: number; input_tokens: number; cost_nano: string }>(
+    await drained(m.proxy);
+    const rows = await m.backend.t.db.execute<{ cached_input_tokens: number; input_tokens: number; cost_nano: string }>(
       sql`select cached_input_tokens, input_tokens, cost_nano::text as cost_nano from usage_events where org_id = ${b.orgId} order by id`,
     );
     expect(rows.rows.map((r) => [r.input_tokens, r.cached_input_tokens])).toEqual([
       [promptTokens - cached, cached],
       [promptTokens - cached, cached],
     ]);
-    expect(rows.rows.map((r) => BigInt(r.cost_nano))).toEqual([usd(usage!.cost), usd((created.usage as CostUsage).cost)]);
+    expect(rows.rows.map((r) => BigInt(r.cost_nano))).toEqual([usdNano(usage!.cost), usdNano((created.usage as CostUsage).cost)]);
     const [p] = (
-      await backend.t.db.execute<{ i: string; o: string; c: string }>(sql`
+      await m.backend.t.db.execute<{ i: string; o: string; c: string }>(sql`
         select p.input_per1k_nano::text as i, p.output_per1k_nano::text as o, p.cached_input_per1k_nano::text as c
         from listing_prices p join listings l on l.id = p.listing_id
         where l.slug = ${MODEL} and p.effective_from <= now() order by p.effective_from desc limit 1`)
     ).rows;
     const prices = { inputPer1kNano: BigInt(p!.i), outputPer1kNano: BigInt(p!.o), cachedInputPer1kNano: BigInt(p!.c) };
     expect(prices.cachedInputPer1kNano).not.toBe(prices.inputPer1kNano);
-    expect(usd(usage!.cost)).toBe(usageCostNano({ input: promptTokens - cached, output: final.usage.output_tokens, cachedInput: cached }, prices));
+    expect(usdNano(usage!.cost)).toBe(usageCostNano({ input: promptTokens - cached, output: final.usage.output_tokens, cachedInput: cached }, prices));
   });
 });
 
@@ -237,7 +192,7 @@ describe("messages.countTokens", () => {
       status: 400,
       error: { type: "error", error: { type: "invalid_request_error", message: expect.stringMatching(/^messages\[0\]\.role: /) } },
     });
-    await expect(new Anthropic({ baseURL: gateway.url, apiKey: "tm_nobody", maxRetries: 0 }).messages.countTokens(params)).rejects.toMatchObject({
+    await expect(new Anthropic({ baseURL: m.proxy.url, apiKey: "tm_nobody", maxRetries: 0 }).messages.countTokens(params)).rejects.toMatchObject({
       status: 401,
     });
     expect(await reservationsOf(b)).toBe(0);
@@ -246,7 +201,7 @@ describe("messages.countTokens", () => {
 });
 
 async function post(secret: string, body: unknown) {
-  const r = await fetch(`${gateway.url}/v1/messages`, {
+  const r = await fetch(`${m.proxy.url}/v1/messages`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-api-key": secret, "anthropic-version": "2023-06-01" },
     body: JSON.stringify(body),

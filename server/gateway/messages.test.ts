@@ -1,71 +1,25 @@
-import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
-import Anthropic from "@anthropic-ai/sdk";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type Anthropic from "@anthropic-ai/sdk";
+import { describe, expect, it } from "vitest";
 import { usageCostNano, usdDecimal } from "../ledger/money";
 import { countText } from "../tokens/encoders";
 import { chatPromptTokens } from "../tokens/prompt";
-import { completionWords, demoTokenizer, demoToolCall, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { FakeBackend, fakeListing } from "./fake-backend";
-import { startGateway, type Gateway } from "./server";
+import { completionWords, demoTokenizer, demoToolCall } from "../upstream-demo/server";
+import { CLAUDE_BUYER, claudeProxyPerTest, reported, usdNano } from "./testing";
 
 /**
  * POST /v1/messages (Anthropic's Messages API) through the official
  * @anthropic-ai/sdk, against the demo upstream and an in-memory backend:
  * what the client sees (text, tool calls, stop reasons, usage with cost), what
  * went upstream (the chat translation), and that each request is billed once,
- * as chat, at the cost it reported. Against the real backend: messages.int.test.ts.
+ * as chat, at the cost it reported. Bad input and refusals: messages-errors.test.ts. Against the
+ * real backend: messages.int.test.ts.
  */
 
-let upstream: DemoUpstream;
-let capture: { url: string; bodies: Record<string, unknown>[]; close: () => Promise<void> };
-let backend: FakeBackend;
-let gateway: Gateway;
-let spoolDir: string;
-const SECRET = "sk-test-claude-buyer";
-const ORG = "org-claude";
-const MODEL = "prov/llama-3.1-8b";
+const { secret: SECRET, model: MODEL } = CLAUDE_BUYER;
+const { t, claude } = claudeProxyPerTest();
+
 /** The listing's tokenizer, the demo upstream's for the model it is sent (fakeListing's default). */
 const TOKENIZER = demoTokenizer("llama-3.1-8b-instruct");
-
-/** Forwards to the demo upstream, keeping each chat request it was sent. */
-async function startCapture(target: string) {
-  const bodies: Record<string, unknown>[] = [];
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
-    const r = await fetch(`${target}${req.url!.replace(/^\/v1/, "")}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: Buffer.concat(chunks),
-    });
-    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    bodies,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
-const outbound = { allowPrivate: new Set<string>(), ownPorts: new Set<number>() };
-const claude = (opts: { apiKey?: string | null; authToken?: string } = {}) =>
-  new Anthropic({ baseURL: gateway.url, apiKey: opts.apiKey === undefined ? SECRET : opts.apiKey, authToken: opts.authToken ?? null, maxRetries: 0 });
-
-async function reported(n: number) {
-  for (let i = 0; i < 200 && backend.events.size < n; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(backend.events.size).toBe(n);
-}
 
 /** The demo's prompt text for chat messages, as it hashes them into its answer. */
 const demoPrompt = (...turns: [string, string][]) => turns.map(([role, text]) => `${role}: ${text}`).join("\n");
@@ -74,39 +28,8 @@ const demoArgs = (tool: string, ask: string) =>
   JSON.parse(
     demoToolCall({ tools: [{ function: { name: tool } }], messages: [{ role: "user", content: ask }] }, demoPrompt(["user", ask]))!.arguments,
   ) as unknown;
-const price = () => backend.listings.find((l) => l.slug === MODEL)!.currentPrice;
-const usd = (text: string) => {
-  const [whole, frac = ""] = text.split(".");
-  return BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, "0"));
-};
+const price = () => t.backend.listings.find((l) => l.slug === MODEL)!.currentPrice;
 type CostUsage = Anthropic.Usage & { cost: string };
-
-beforeAll(async () => {
-  upstream = await startDemoUpstream();
-  capture = await startCapture(upstream.url);
-  for (const u of [upstream.url, capture.url]) outbound.allowPrivate.add(new URL(u).host);
-});
-afterAll(async () => {
-  await capture.close();
-  await upstream.close();
-});
-
-beforeEach(async () => {
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-msgs-"));
-  backend = new FakeBackend();
-  backend.listings = [fakeListing(capture.url, { slug: MODEL, family: "llama-3.1-8b" })];
-  backend.addKey(SECRET, ORG);
-  backend.balances.set(ORG, 10_000_000_000n);
-  capture.bodies.length = 0;
-  gateway = await startGateway(
-    { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
-    { port: 0 },
-  );
-});
-afterEach(async () => {
-  await gateway.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
-});
 
 const WEATHER: Anthropic.Tool = {
   name: "get_weather",
@@ -137,10 +60,10 @@ describe("messages.create and messages.stream through the proxy", () => {
     const id = response.headers.get("x-request-id")!;
     expect(response.headers.get("request-id")).toBe(id);
     expect(data.id).toBe(`msg_${id.replace(/-/g, "")}`);
-    await reported(1);
-    expect(backend.events.get(id)).toMatchObject({ costNano: cost, estimated: false, status: "ok", inputTokens: input, outputTokens: output });
+    await reported(t.backend, 1);
+    expect(t.backend.events.get(id)).toMatchObject({ costNano: cost, estimated: false, status: "ok", inputTokens: input, outputTokens: output });
     // What went upstream: a chat request, the system prompt first, max_tokens as held.
-    expect(capture.bodies[0]).toMatchObject({
+    expect(t.capture.bodies[0]).toMatchObject({
       messages: [
         { role: "system", content: "Be brief" },
         { role: "user", content: "What is a token?" },
@@ -161,8 +84,8 @@ describe("messages.create and messages.stream through the proxy", () => {
     ).toBe(true);
     expect(data.usage.output_tokens).toBe(countText(TOKENIZER, text));
     expect(data.usage.output_tokens).toBeLessThanOrEqual(3);
-    expect(capture.bodies[0]).toMatchObject({ stop: ["END"], max_tokens: 3 });
-    await reported(1);
+    expect(t.capture.bodies[0]).toMatchObject({ stop: ["END"], max_tokens: 3 });
+    await reported(t.backend, 1);
   });
 
   it("stream: text events add up to the demo's text; finalMessage and the last message_delta carry usage, the latter with the billed cost", async () => {
@@ -190,8 +113,8 @@ describe("messages.create and messages.stream through the proxy", () => {
     expect(final.usage).toMatchObject({ input_tokens: input, output_tokens: output, cache_read_input_tokens: 0 });
     const cost = (delta!.usage as unknown as CostUsage).cost;
     expect(cost).toBe(usdDecimal(usageCostNano({ input, output, cachedInput: 0 }, price())));
-    await reported(1);
-    expect([...backend.events.values()][0]).toMatchObject({ costNano: usd(cost), estimated: false, outputTokens: output });
+    await reported(t.backend, 1);
+    expect([...t.backend.events.values()][0]).toMatchObject({ costNano: usdNano(cost), estimated: false, outputTokens: output });
   });
 
   it("tool use round trip: tool_use block with parsed input, stop_reason tool_use; the tool_result goes upstream as a tool message and the model answers", async () => {
@@ -200,7 +123,7 @@ describe("messages.create and messages.stream through the proxy", () => {
     expect(first.stop_reason).toBe("tool_use");
     const args = demoArgs("get_weather", "Weather in Paris?");
     expect(first.content).toEqual([{ type: "tool_use", id: expect.any(String), name: "get_weather", input: args }]);
-    expect(capture.bodies[0]!.tools).toEqual([
+    expect(t.capture.bodies[0]!.tools).toEqual([
       { type: "function", function: { name: "get_weather", description: "The weather in a city", parameters: WEATHER.input_schema } },
     ]);
     const call = first.content[0] as Anthropic.ToolUseBlock;
@@ -215,7 +138,7 @@ describe("messages.create and messages.stream through the proxy", () => {
         { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "18 °C, sunny" }] },
       ],
     });
-    expect(capture.bodies[1]!.messages).toEqual([
+    expect(t.capture.bodies[1]!.messages).toEqual([
       { role: "user", content: "Weather in Paris?" },
       { role: "assistant", content: null, tool_calls: [{ id: call.id, type: "function", function: { name: "get_weather", arguments: JSON.stringify(args) } }] },
       { role: "tool", tool_call_id: call.id, content: "18 °C, sunny" },
@@ -223,8 +146,8 @@ describe("messages.create and messages.stream through the proxy", () => {
     expect(second.stop_reason).toBe("end_turn");
     const words = completionWords(demoPrompt(["user", "Weather in Paris?"], ["assistant", ""], ["tool", "18 °C, sunny"]));
     expect(second.content).toEqual([{ type: "text", text: words.join(" ") }]);
-    await reported(2);
-    for (const e of backend.events.values()) expect(e.costNano).toBeGreaterThan(0n);
+    await reported(t.backend, 2);
+    for (const e of t.backend.events.values()) expect(e.costNano).toBeGreaterThan(0n);
   });
 
   it("tool use streamed: input_json_delta events build the same input, and the stream's cost is billed", async () => {
@@ -242,8 +165,8 @@ describe("messages.create and messages.stream through the proxy", () => {
     expect(JSON.parse(json)).toEqual(args);
     expect(final.stop_reason).toBe("tool_use");
     expect(final.content).toEqual([expect.objectContaining({ type: "tool_use", name: "get_weather", input: args })]);
-    await reported(1);
-    expect([...backend.events.values()][0]!.costNano).toBe(usd(cost));
+    await reported(t.backend, 1);
+    expect([...t.backend.events.values()][0]!.costNano).toBe(usdNano(cost));
   });
 
   it("an image block (base64 and url) goes upstream as image_url parts beside the text", async () => {
@@ -262,7 +185,7 @@ describe("messages.create and messages.stream through the proxy", () => {
         },
       ],
     });
-    expect(capture.bodies[0]!.messages).toEqual([
+    expect(t.capture.bodies[0]!.messages).toEqual([
       {
         role: "user",
         content: [
@@ -273,7 +196,7 @@ describe("messages.create and messages.stream through the proxy", () => {
       },
     ]);
     expect((data.content[0] as Anthropic.TextBlock).text).toBe(completionWords(demoPrompt(["user", "What is in these?"])).join(" "));
-    await reported(1);
+    await reported(t.backend, 1);
   });
 
   it("takes the key as x-api-key (the SDK's default) or as Authorization: Bearer, with anthropic-version sent", async () => {
@@ -287,140 +210,8 @@ describe("messages.create and messages.stream through the proxy", () => {
       messages: [{ role: "user", content: "hi" }],
     });
     expect(viaBearer.type).toBe("message");
-    await reported(2);
+    await reported(t.backend, 2);
   });
 });
 
 /** A raw POST /v1/messages: the SDK's types would not let the bad bodies below be sent. */
-async function post(body: unknown, key: string | null = SECRET) {
-  const r = await fetch(`${gateway.url}/v1/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", ...(key ? { "x-api-key": key } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: r.status, body: (await r.json()) as { type: string; error: { type: string; message: string } } };
-}
-
-const user = (content: unknown) => ({ role: "user", content });
-const toolUse = { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Oslo" } }] };
-
-describe("bad input: Anthropic's invalid_request_error naming the field, nothing held or billed", () => {
-  const cases: [string, Record<string, unknown>, RegExp][] = [
-    ["missing max_tokens", { model: MODEL, messages: [user("hi")] }, /^max_tokens: is required/],
-    ["max_tokens not a whole number", { model: MODEL, max_tokens: 1.5, messages: [user("hi")] }, /^max_tokens: must be a whole number/],
-    ["no messages", { model: MODEL, max_tokens: 5, messages: [] }, /^messages: must be a non-empty array/],
-    ["a system role in messages", { model: MODEL, max_tokens: 5, messages: [{ role: "system", content: "x" }] }, /^messages\[0\]\.role: .*top-level `system`/],
-    ["an unknown role", { model: MODEL, max_tokens: 5, messages: [{ role: "tool", content: "x" }] }, /^messages\[0\]\.role: must be "user" or "assistant"/],
-    ["a document block", { model: MODEL, max_tokens: 5, messages: [user([{ type: "document", source: {} }])] }, /^messages\[0\]\.content\[0\]\.type: /],
-    ["tool_use from the user", { model: MODEL, max_tokens: 5, messages: [user(toolUse.content)] }, /^messages\[0\]\.content\[0\]\.type: /],
-    [
-      "an image block in an assistant turn",
-      { model: MODEL, max_tokens: 5, messages: [user("a"), { role: "assistant", content: [{ type: "image" }] }] },
-      /^messages\[1\]\.content\[0\]\.type: /,
-    ],
-    [
-      "an image of an unknown media type",
-      { model: MODEL, max_tokens: 5, messages: [user([{ type: "image", source: { type: "base64", media_type: "image/bmp", data: "AA==" } }])] },
-      /^messages\[0\]\.content\[0\]\.source\.media_type/,
-    ],
-    [
-      "a tool_result for an unknown tool_use id",
-      { model: MODEL, max_tokens: 5, messages: [user("a"), toolUse, user([{ type: "tool_result", tool_use_id: "toolu_nope", content: "x" }])] },
-      /^messages\[2\]\.content\[0\]\.tool_use_id: "toolu_nope" does not match/,
-    ],
-    [
-      "a tool_use left unanswered",
-      { model: MODEL, max_tokens: 5, messages: [user("a"), toolUse, user("next")] },
-      /^messages\[2\]\.content: must answer every tool_use .*toolu_1/,
-    ],
-    [
-      "a server tool",
-      { model: MODEL, max_tokens: 5, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [user("a")] },
-      /^tools\[0\]\.type: server tools/,
-    ],
-    ["a tool without input_schema", { model: MODEL, max_tokens: 5, tools: [{ name: "x" }], messages: [user("a")] }, /^tools\[0\]\.input_schema/],
-    [
-      "tool_choice naming no tool",
-      { model: MODEL, max_tokens: 5, tools: [WEATHER], tool_choice: { type: "tool", name: "nope" }, messages: [user("a")] },
-      /^tool_choice\.name/,
-    ],
-    ["a system prompt of the wrong shape", { model: MODEL, max_tokens: 5, system: [{ type: "image" }], messages: [user("a")] }, /^system\[0\]\.type/],
-  ];
-  it.each(cases)("%s", async (_, body, message) => {
-    const r = await post(body);
-    expect(r.status).toBe(400);
-    expect(r.body).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringMatching(message) } });
-    expect(backend.calls.reserve ?? 0).toBe(0);
-    expect(capture.bodies).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 30));
-    expect(backend.events.size).toBe(0);
-  });
-
-  it("malformed JSON is an invalid_request_error too", async () => {
-    const r = await fetch(`${gateway.url}/v1/messages`, { method: "POST", headers: { "x-api-key": SECRET }, body: "{not json" });
-    expect(r.status).toBe(400);
-    expect(await r.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
-  });
-});
-
-describe("refusals in Anthropic's shape, through the SDK's error classes", () => {
-  const ask = { model: MODEL, max_tokens: 5, messages: [{ role: "user" as const, content: "hi" }] };
-  async function refused(p: Promise<unknown>) {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof Anthropic.APIError) return { status: err.status, error: err.error, cls: err.constructor.name };
-      throw err;
-    }
-    throw new Error("expected the call to fail");
-  }
-
-  it("401 for a missing or unknown key", async () => {
-    expect(await post(ask, null)).toMatchObject({
-      status: 401,
-      body: { type: "error", error: { type: "authentication_error", message: expect.stringMatching(/x-api-key/) } },
-    });
-    expect(await refused(claude({ apiKey: "sk-nobody" }).messages.create(ask))).toMatchObject({
-      status: 401,
-      cls: "AuthenticationError",
-      error: { type: "error", error: { type: "authentication_error" } },
-    });
-  });
-
-  it("402 (no credit) is billing_error", async () => {
-    backend.balances.set(ORG, 0n);
-    expect(await refused(claude().messages.create(ask))).toMatchObject({
-      status: 402,
-      cls: "PaymentRequiredError",
-      error: { type: "error", error: { type: "billing_error", message: expect.stringMatching(/credit/) } },
-    });
-    expect(backend.events.size).toBe(0);
-  });
-
-  it("403 outside the key's allowlist is permission_error; 404 for an unknown model is not_found_error", async () => {
-    backend.addKey("sk-narrow", ORG, { modelAllowlist: ["qwen2.5-7b"] });
-    expect(await refused(claude({ apiKey: "sk-narrow" }).messages.create(ask))).toMatchObject({
-      status: 403,
-      cls: "PermissionDeniedError",
-      error: { error: { type: "permission_error" } },
-    });
-    expect(await refused(claude().messages.create({ ...ask, model: "nobody/nothing" }))).toMatchObject({
-      status: 404,
-      error: { error: { type: "not_found_error" } },
-    });
-  });
-
-  it("429 past the key's requests per minute is rate_limit_error with retry-after", async () => {
-    backend.addKey("sk-slow", ORG, { rpmLimit: 1 });
-    await claude({ apiKey: "sk-slow" }).messages.create(ask);
-    const r = await fetch(`${gateway.url}/v1/messages`, {
-      method: "POST",
-      headers: { "x-api-key": "sk-slow", "content-type": "application/json" },
-      body: JSON.stringify(ask),
-    });
-    expect(r.status).toBe(429);
-    expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(await r.json()).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
-    await reported(1);
-  });
-});

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeBackend, fakeListing } from "./fake-backend";
 import { HOSTILE_BEHAVIOURS, startHostileUpstream, type HostileUpstream } from "./hostile-upstream";
 import { startGateway, type Gateway } from "./server";
+import { TEST_GATEWAY_CONFIG } from "./testing";
 
 /**
  * POST /v1/responses in front of an upstream that misbehaves in every way
@@ -38,10 +39,7 @@ beforeAll(async () => {
       outbound: { allowPrivate: new Set([`127.0.0.1:${hostile.port}`]), ownPorts: new Set<number>() },
       backend,
       spoolDir,
-      spoolMaxBytes: 10_000_000,
-      reportFlushMs: 10,
-      reservationChunkNano: 100_000_000n,
-      defaultMaxTokens: 4096,
+      ...TEST_GATEWAY_CONFIG,
       maxRequestMs: 2_000,
       upstreamIdleMs: 500,
       maxUpstreamBodyBytes: 1 << 20,

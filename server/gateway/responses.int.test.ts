@@ -1,19 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { sql } from "drizzle-orm";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listings } from "../../db/schema";
-import { seedDemo } from "../../db/seed";
-import { catalogEncryptionKey, keyPepper } from "../env";
-import { createKey } from "../keys/service";
-import { ensureAccount, getBalance, type LedgerAccount } from "../ledger/service";
-import { topUp } from "../ledger/testing";
-import { startTestBackend, type TestBackend } from "../testing/backend";
-import { makeOrg, makeUser } from "../testing/fixtures";
-import { completionWords, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
-import { drained, spawnGateway, type GatewayProcess } from "./spawn";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getBalance, type LedgerAccount } from "../ledger/service";
+import { completionWords } from "../upstream-demo/server";
+import { drained } from "./spawn";
+import { usdNano } from "./testing";
+import { demoMarketPerFile, fundedBuyer } from "../testing/proxy-process";
 
 /**
  * POST /v1/responses end to end: the proxy as its own process, the real backend
@@ -22,51 +14,20 @@ import { drained, spawnGateway, type GatewayProcess } from "./spawn";
  * cost its answer reported, and the ledger moved exactly that.
  */
 
-let upstream: DemoUpstream;
-let backend: TestBackend;
-let gateway: GatewayProcess;
-let spoolDir: string;
+const m = demoMarketPerFile();
 let account: LedgerAccount;
 let secret: string;
 
 const MODEL = "demo-provider/llama-3.1-8b";
-const usd = (text: string) => {
-  const [whole, frac = ""] = text.split(".");
-  return BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, "0"));
-};
 const costOf = (r: OpenAI.Responses.Response) => (r.usage as unknown as { cost: string }).cost;
 
 beforeAll(async () => {
-  upstream = await startDemoUpstream();
-  backend = await startTestBackend();
-  const db = backend.t.db;
-  await seedDemo(db, { upstreamUrl: upstream.url, encryptionKey: catalogEncryptionKey() });
-  const clearing = await db.transaction((tx) => ensureAccount(tx, { orgId: null, kind: "payments_clearing" }));
-  const owner = await makeUser(db, "responses-buyer");
-  const org = await makeOrg(db, owner);
-  account = await db.transaction((tx) => ensureAccount(tx, { orgId: org.id, kind: "buyer_credits" }));
-  await topUp(db, account, clearing, 10_000_000_000n);
-  secret = (await createKey(db, { name: "responses", pepper: keyPepper(), orgId: org.id, userId: owner.id })).secret;
-  const hosts = new Set((await db.select({ url: listings.upstreamBaseUrl }).from(listings)).map((l) => new URL(l.url).host));
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-responses-int-"));
-  gateway = await spawnGateway({
-    GATEWAY_BACKEND_URL: backend.url,
-    SERVICE_TOKEN: backend.serviceToken,
-    GATEWAY_SPOOL_DIR: spoolDir,
-    UPSTREAM_ALLOW_PRIVATE: [...hosts].join(","),
-  });
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await backend?.close();
-  await upstream?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
+  ({ account, secret } = await fundedBuyer(m.backend, 10_000_000_000n, { name: "responses" }, "responses-buyer"));
 });
 
 describe("the openai client's Responses API through the proxy process, billed by the real backend", () => {
   it("create, stream and a function-calling round trip: the right text and calls, one settled event each at the reported cost", async () => {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${m.proxy.url}/v1`, apiKey: secret, maxRetries: 0 });
     const billed: { id: string; cost: string }[] = [];
 
     const plain = await client.responses.create({ model: MODEL, instructions: "Answer", input: "Hello" }).withResponse();
@@ -92,30 +53,30 @@ describe("the openai client's Responses API through the proxy process, billed by
     expect(second.data.output_text).toBe(completionWords("user: Find it\nassistant: \ntool: found").join(" "));
     billed.push({ id: second.response.headers.get("x-request-id")!, cost: costOf(second.data) });
 
-    await drained(gateway);
+    await drained(m.proxy);
     let total = 0n;
     for (const { id, cost } of billed) {
       expect(cost).toMatch(/^0\.\d+$/);
-      const r = await fetch(`${gateway.url}/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${secret}` } });
+      const r = await fetch(`${m.proxy.url}/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${secret}` } });
       expect(r.status).toBe(200);
       const gen = ((await r.json()) as { data: { total_cost: string; settlement: string; model: string } }).data;
       expect(gen).toMatchObject({ total_cost: cost, settlement: "settled", model: MODEL });
-      total += usd(cost);
+      total += usdNano(cost);
     }
     const ids = billed.map((b) => b.id);
-    const rows = await backend.t.db.execute(
+    const rows = await m.backend.t.db.execute(
       sql`select id from usage_events where id in (${sql.join(
         ids.map((id) => sql`${id}::uuid`),
         sql`, `,
       )})`,
     );
     expect(rows.rows.map((r) => r.id).sort()).toEqual([...ids].sort());
-    expect((await getBalance(backend.t.db, { accountId: account.id })).debitsPosted).toBe(total);
+    expect((await getBalance(m.backend.t.db, { accountId: account.id })).debitsPosted).toBe(total);
   });
 
   it("bad input is a 400 naming the field, and nothing is reserved or billed", async () => {
-    const before = await getBalance(backend.t.db, { accountId: account.id });
-    const r = await fetch(`${gateway.url}/v1/responses`, {
+    const before = await getBalance(m.backend.t.db, { accountId: account.id });
+    const r = await fetch(`${m.proxy.url}/v1/responses`, {
       method: "POST",
       headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
       body: JSON.stringify({ model: MODEL, input: "x", store: true }),
@@ -129,7 +90,7 @@ describe("the openai client's Responses API through the proxy process, billed by
         code: "unsupported_parameter",
       },
     });
-    await drained(gateway);
-    expect(await getBalance(backend.t.db, { accountId: account.id })).toEqual(before);
+    await drained(m.proxy);
+    expect(await getBalance(m.backend.t.db, { accountId: account.id })).toEqual(before);
   });
 });

@@ -1,17 +1,12 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import OpenAI from "openai";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { usageCostNano, usdDecimal } from "../ledger/money";
 import { countText } from "../tokens/encoders";
 import { chatPromptTokens } from "../tokens/prompt";
-import { cachedTokens, completionWords, demoTokenizer, startDemoUpstream, type DemoUpstream } from "../upstream-demo/server";
+import { cachedTokens, completionWords, demoTokenizer } from "../upstream-demo/server";
 
-/** The demo model behind MODEL counts with this tokenizer, as the proxy does for its listing. */
-const TOKENIZER = demoTokenizer("llama-3.1-8b-instruct");
-import { FakeBackend, fakeListing } from "./fake-backend";
-import { startGateway, type Gateway } from "./server";
+import { fakeListing } from "./fake-backend";
+import { demoProxyPerTest, reported } from "./testing";
 
 /**
  * POST /v1/responses through the official openai client (responses.create, responses.stream,
@@ -20,15 +15,13 @@ import { startGateway, type Gateway } from "./server";
  * and OpenAI-shaped errors that write nothing. Against the real backend: gateway.int.test.ts.
  */
 
-let upstream: DemoUpstream;
-let backend: FakeBackend;
-let gateway: Gateway;
-let spoolDir: string;
 const SECRET = "sk-test-responses";
 const ORG = "org-responses";
 const MODEL = "prov/llama-3.1-8b";
-const outbound = { allowPrivate: new Set<string>(), ownPorts: new Set<number>() };
-const client = (apiKey = SECRET) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
+/** The demo model behind MODEL counts with this tokenizer, as the proxy does for its listing. */
+const TOKENIZER = demoTokenizer("llama-3.1-8b-instruct");
+const t = demoProxyPerTest({ secret: SECRET, org: ORG, direct: true, listings: (url) => [fakeListing(url, { slug: MODEL, family: "llama-3.1-8b" })] });
+const client = (apiKey = SECRET) => new OpenAI({ baseURL: `${t.gateway.url}/v1`, apiKey, maxRetries: 0 });
 const TOOLS: OpenAI.Responses.FunctionTool[] = [
   {
     type: "function",
@@ -41,40 +34,12 @@ const TOOLS: OpenAI.Responses.FunctionTool[] = [
 
 type Usage = OpenAI.Responses.ResponseUsage & { cost: string };
 
-async function reported(n: number) {
-  for (let i = 0; i < 200 && backend.events.size < n; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(backend.events.size).toBe(n);
-}
-
 /** The cost the listing's prices give a usage, as the answer must report it. */
 function costOf(u: OpenAI.Responses.ResponseUsage) {
   const cached = u.input_tokens_details.cached_tokens;
-  const price = backend.listings.find((l) => l.slug === MODEL)!.currentPrice;
+  const price = t.backend.listings.find((l) => l.slug === MODEL)!.currentPrice;
   return usageCostNano({ input: u.input_tokens - cached, output: u.output_tokens, cachedInput: cached }, price);
 }
-
-beforeAll(async () => {
-  upstream = await startDemoUpstream();
-  outbound.allowPrivate.add(new URL(upstream.url).host);
-});
-afterAll(async () => {
-  await upstream.close();
-});
-beforeEach(async () => {
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gw-responses-"));
-  backend = new FakeBackend();
-  backend.listings = [fakeListing(upstream.url, { slug: MODEL, family: "llama-3.1-8b" })];
-  backend.addKey(SECRET, ORG);
-  backend.balances.set(ORG, 10_000_000_000n);
-  gateway = await startGateway(
-    { outbound, backend, spoolDir, spoolMaxBytes: 10_000_000, reservationChunkNano: 100_000_000n, defaultMaxTokens: 4096, reportFlushMs: 10, keyPollMs: 50 },
-    { port: 0 },
-  );
-});
-afterEach(async () => {
-  await gateway.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
-});
 
 describe("responses.create", () => {
   it("text input: the upstream's text, usage with cost, one event at that cost under the response's request id", async () => {
@@ -91,8 +56,8 @@ describe("responses.create", () => {
     expect(usage.cost).toBe(usdDecimal(costOf(usage)));
     const id = response.headers.get("x-request-id")!;
     expect(data.id).toBe(`resp_${id.replaceAll("-", "")}`);
-    await reported(1);
-    expect(backend.events.get(id)).toMatchObject({ costNano: costOf(usage), status: "ok", estimated: false, outputTokens: usage.output_tokens });
+    await reported(t.backend, 1);
+    expect(t.backend.events.get(id)).toMatchObject({ costNano: costOf(usage), status: "ok", estimated: false, outputTokens: usage.output_tokens });
   });
 
   it("instructions and a message array reach the upstream as system and chat messages; max_output_tokens caps the answer", async () => {
@@ -114,7 +79,7 @@ describe("responses.create", () => {
     expect(r.max_output_tokens).toBe(3);
     expect(r.instructions).toBe("Be brief");
     expect(r.usage!.output_tokens).toBe(3);
-    await reported(1);
+    await reported(t.backend, 1);
   });
 
   it("an input_image part is served (the demo upstream reads the text parts only)", async () => {
@@ -124,7 +89,7 @@ describe("responses.create", () => {
     ];
     const r = await client().responses.create({ model: MODEL, input: [{ role: "user", content }] });
     expect(r.output_text).toBe(completionWords("user: Look").join(" "));
-    await reported(1);
+    await reported(t.backend, 1);
   });
 
   it("a long prompt reports the upstream's cached tokens and is billed at the cached price", async () => {
@@ -134,8 +99,8 @@ describe("responses.create", () => {
     expect(usage.input_tokens_details.cached_tokens).toBe(cachedTokens(usage.input_tokens));
     expect(usage.input_tokens_details.cached_tokens).toBeGreaterThan(0);
     expect(usage.cost).toBe(usdDecimal(costOf(usage)));
-    await reported(1);
-    expect([...backend.events.values()][0]).toMatchObject({ cachedInputTokens: usage.input_tokens_details.cached_tokens, costNano: costOf(usage) });
+    await reported(t.backend, 1);
+    expect([...t.backend.events.values()][0]).toMatchObject({ cachedInputTokens: usage.input_tokens_details.cached_tokens, costNano: costOf(usage) });
   });
 });
 
@@ -158,8 +123,8 @@ describe("responses.stream", () => {
     const usage = final.usage as Usage;
     expect(usage.output_tokens).toBe(words.length);
     expect(usage.cost).toBe(usdDecimal(costOf(usage)));
-    await reported(1);
-    expect([...backend.events.values()][0]).toMatchObject({ costNano: costOf(usage), estimated: false, outputTokens: words.length });
+    await reported(t.backend, 1);
+    expect([...t.backend.events.values()][0]).toMatchObject({ costNano: costOf(usage), estimated: false, outputTokens: words.length });
   });
 
   it("responses.create with stream: true yields sequence-numbered events ending in response.completed", async () => {
@@ -201,8 +166,8 @@ describe("function calling", () => {
         : await client().responses.create({ model: MODEL, input: next, tools: TOOLS });
       expect(second.output.map((o) => o.type)).toEqual(["message"]);
       expect(second.output_text).toBe(completionWords("user: Weather in Paris?\nassistant: \ntool: sunny").join(" "));
-      await reported(2);
-      const costs = [...backend.events.values()].map((e) => e.costNano);
+      await reported(t.backend, 2);
+      const costs = [...t.backend.events.values()].map((e) => e.costNano);
       expect(costs).toEqual([costOf(first.usage!), costOf(second.usage!)]);
       expect(costs.map(usdDecimal)).toEqual([(first.usage as Usage).cost, (second.usage as Usage).cost]);
     });
@@ -243,8 +208,8 @@ describe("errors in OpenAI's shape, nothing written", () => {
       expect(f).toMatchObject({ status: 400, error: { type: "invalid_request_error", param } });
       expect(f.error.message).toMatch(message);
       expect(f.error.message.startsWith(param)).toBe(true);
-      expect(backend.calls.reserve).toBeUndefined();
-      expect(backend.events.size).toBe(0);
+      expect(t.backend.calls.reserve).toBeUndefined();
+      expect(t.backend.events.size).toBe(0);
     });
   }
 
@@ -253,22 +218,22 @@ describe("errors in OpenAI's shape, nothing written", () => {
       status: 401,
       error: { code: "invalid_api_key", type: "authentication_error" },
     });
-    backend.addKey("sk-broke", "org-broke");
+    t.backend.addKey("sk-broke", "org-broke");
     expect(await failure(client("sk-broke").responses.create({ model: MODEL, input: "x" }))).toMatchObject({
       status: 402,
       error: { code: "insufficient_credit", type: "insufficient_quota" },
     });
-    backend.addKey("sk-narrow", ORG, { modelAllowlist: ["qwen2.5-7b"] });
+    t.backend.addKey("sk-narrow", ORG, { modelAllowlist: ["qwen2.5-7b"] });
     expect(await failure(client("sk-narrow").responses.create({ model: MODEL, input: "x" }))).toMatchObject({
       status: 403,
       error: { code: "model_not_allowed", type: "permission_error", param: "model" },
     });
-    backend.addKey("sk-slow", ORG, { rpmLimit: 1 });
+    t.backend.addKey("sk-slow", ORG, { rpmLimit: 1 });
     await client("sk-slow").responses.create({ model: MODEL, input: "x", max_output_tokens: 2 });
     expect(await failure(client("sk-slow").responses.create({ model: MODEL, input: "x", max_output_tokens: 2 }))).toMatchObject({
       status: 429,
       error: { code: "rate_limit_exceeded", type: "rate_limit_error" },
     });
-    await reported(1);
+    await reported(t.backend, 1);
   });
 });

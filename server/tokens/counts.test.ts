@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { CORPUS, WEATHER_TOOL } from "./corpus";
 import expected from "./corpus-counts.json";
 import { countText } from "./encoders";
-import { chatPromptTokens, imageTokens, inlineImageSize, NON_TEXT_PART_TOKENS, textInputTokens } from "./prompt";
+import { imageTokens, inlineImageSize } from "./images";
+import { chatPromptTokens, NON_TEXT_PART_TOKENS, textInputTokens } from "./prompt";
 import { DEFAULT_TOKENIZER, TOKENIZERS, tokenizerOf } from "./rules";
 
 const counts = expected as Record<string, Record<string, number>>;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoListings } from "../../db/seed";
 import { countText } from "../tokens/encoders";
 import { DEMO_ENERGY_PROFILES, demoEnergyJoules, demoUpstreamCredential } from "./energy-profiles";
-import { completionWords, demoTokenizer, startDemoUpstream, type DemoUpstream } from "./server";
+import { completionWords, DEMO_REASONING_MODEL, demoTokenizer, reasoningWords, startDemoUpstream, type DemoUpstream } from "./server";
 
 let upstream: DemoUpstream;
 let client: OpenAI;
@@ -63,6 +63,38 @@ describe("demo upstream, through the official openai client", () => {
     });
     expect(b.choices[0]!.message.content).toBe(expectedText("user: Find it\nassistant: \ntool: here"));
     expect((await client.chat.completions.create({ model: "m", messages, tools, tool_choice: "none" })).choices[0]!.message.tool_calls).toBeUndefined();
+  });
+
+  it("the reasoning model thinks first: reasoning_content streamed and not, its tokens reported inside completion_tokens and within max_tokens", async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Why is the sky blue?" }];
+    const prompt = "user: Why is the sky blue?";
+    const thought = reasoningWords(prompt).join(" ");
+    const answer = expectedText(prompt);
+    const reasoning = countText("llama3", thought);
+    const a = await client.chat.completions.create({ model: DEMO_REASONING_MODEL, messages });
+    expect(reasoning).toBeGreaterThan(0);
+    expect(a.choices[0]!.message).toMatchObject({ content: answer, reasoning_content: thought });
+    expect(a.usage).toMatchObject({ completion_tokens: reasoning + countText("llama3", answer), completion_tokens_details: { reasoning_tokens: reasoning } });
+    const stream = await client.chat.completions.create({ model: DEMO_REASONING_MODEL, messages, stream: true, stream_options: { include_usage: true } });
+    let streamedThought = "";
+    let text = "";
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const c of stream) {
+      streamedThought += (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
+      text += c.choices[0]?.delta.content ?? "";
+      usage = c.usage ?? usage;
+    }
+    expect([streamedThought, text]).toEqual([thought, answer]);
+    expect(usage).toEqual(a.usage);
+    // max_tokens bounds thought and answer together, as OpenAI's max_completion_tokens does.
+    const capped = await client.chat.completions.create({ model: DEMO_REASONING_MODEL, messages, max_tokens: reasoning + 1 });
+    expect(capped.usage!.completion_tokens).toBeLessThanOrEqual(reasoning + 1);
+    expect(capped.usage!.completion_tokens_details!.reasoning_tokens).toBe(reasoning);
+    expect(capped.choices[0]!.finish_reason).toBe("length");
+    // Other models report none.
+    const plain = await client.chat.completions.create({ model: "llama-3.1-8b-instruct", messages });
+    expect(plain.usage!.completion_tokens_details).toEqual({ reasoning_tokens: 0 });
+    expect(plain.choices[0]!.message).not.toHaveProperty("reasoning_content");
   });
 
   it("different prompts give different answers", async () => {

@@ -43,6 +43,18 @@ const VOCABULARY = (
   "small large fast slow green blue data graph value signal clear bright calm stream batch cache ledger"
 ).split(" ");
 
+/**
+ * The demo's reasoning-style model (the seed sells it "for harder reasoning"): before a text answer it thinks
+ * aloud in `reasoning_content` (as DeepSeek's and vLLM's reasoning parsers stream it), and its usage reports those
+ * tokens as `completion_tokens_details.reasoning_tokens`, inside `completion_tokens` as OpenAI counts them.
+ */
+export const DEMO_REASONING_MODEL = "llama-3.1-70b-instruct";
+
+/** The demo reasoning model's thought before answering a prompt: six words, chosen by the prompt's hash. */
+export function reasoningWords(prompt: string): string[] {
+  return completionWords(`think: ${prompt}`).slice(0, 6);
+}
+
 /** The tokenizer the demo counts a model's tokens with (and the demo seed declares): Llama 3's for Llama 3 models. */
 export function demoTokenizer(model: string): Tokenizer {
   return model.startsWith("llama-3") ? "llama3" : DEFAULT_TOKENIZER;
@@ -135,10 +147,15 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     const joiner = call ? "" : " ";
     const max = body.max_tokens ?? body.max_completion_tokens;
     const limit = typeof max === "number" && max >= 0 ? Math.floor(max) : Infinity;
+    // The thought comes first and counts against max_tokens, as a reasoning model's does.
+    const thinks = kind === "chat" && !call && model === DEMO_REASONING_MODEL;
+    let thought = thinks ? reasoningWords(promptText) : [];
+    while (thought.length > 0 && countText(t, thought.join(" ")) > limit) thought = thought.slice(0, -1);
+    const reasoningTokens = countText(t, thought.join(" "));
     // As many words as fit in max_tokens, counted whole as the answer's text.
     let out = words;
-    while (out.length > 0 && countText(t, out.join(joiner)) > limit) out = out.slice(0, -1);
-    const completionTokens = countText(t, out.join(joiner));
+    while (out.length > 0 && reasoningTokens + countText(t, out.join(joiner)) > limit) out = out.slice(0, -1);
+    const completionTokens = reasoningTokens + countText(t, out.join(joiner));
     const finish = out.length < words.length ? "length" : call ? "tool_calls" : "stop";
     const cached = cachedTokens(promptTokens);
     const usage = {
@@ -146,7 +163,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
       prompt_tokens_details: { cached_tokens: cached },
-      completion_tokens_details: { reasoning_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: reasoningTokens },
     };
     const joules = energy && demoEnergyJoules(energy, promptTokens + completionTokens);
     const energyHeader: Record<string, string> = energy?.via === "header" ? { "x-energy-joules": joules!.toFixed(6) } : {};
@@ -176,7 +193,7 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
                     refusal: null,
                     tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: text } }],
                   }
-                : { role: "assistant", content: text, refusal: null },
+                : { role: "assistant", content: text, refusal: null, ...(thinks && { reasoning_content: thought.join(" ") }) },
               logprobs: null,
               finish_reason: finish,
             }
@@ -189,6 +206,11 @@ export function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoU
     const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
     const chunk = (choice: Json) => send({ id, object: chunkObject, created, model, choices: [choice] });
     if (kind === "chat") chunk({ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
+    for (const [i, word] of thought.entries()) {
+      if (res.destroyed) return;
+      await sleep(perToken);
+      chunk({ index: 0, delta: { reasoning_content: i === 0 ? word : ` ${word}` }, logprobs: null, finish_reason: null });
+    }
     for (const [i, piece] of pieces.entries()) {
       if (res.destroyed) return;
       await sleep(perToken);

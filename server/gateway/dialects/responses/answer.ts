@@ -1,6 +1,6 @@
 import { usdDecimal } from "../../../ledger/money";
 import { isObject } from "../../inputs";
-import type { Bill } from "../../bill";
+import { type Bill, withReasoning } from "../../bill";
 import type { AnswerMeta } from "../types";
 import type { ResponsesCtx } from "./request";
 
@@ -24,13 +24,13 @@ export function functionCallId(meta: AnswerMeta, index: number): string {
   return `fc_${meta.requestId.replaceAll("-", "")}_${index}`;
 }
 
-/** The usage as billed, in the Responses shape, with its cost (as chat answers carry it). */
+/** The usage as billed, in the Responses shape, with its cost (as chat answers carry it); reasoning tokens as the bill has them (withReasoning). */
 export function responsesUsage(bill: Bill): Json {
   return {
     input_tokens: bill.promptTokens,
     input_tokens_details: { cached_tokens: bill.cachedTokens },
     output_tokens: bill.outputTokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: bill.reasoningTokens ?? 0 },
     total_tokens: bill.promptTokens + bill.outputTokens,
     cost: usdDecimal(bill.costNano),
     ...(bill.estimated ? { estimated: true } : {}),
@@ -111,5 +111,5 @@ export function responseFromChat(answer: Json, bill: Bill, ctx: ResponsesCtx, me
       );
     });
   }
-  return responseObject(ctx, meta, { ...ending(choice.finish_reason), output, usage: responsesUsage(bill) });
+  return responseObject(ctx, meta, { ...ending(choice.finish_reason), output, usage: responsesUsage(withReasoning(bill, answer.usage)) });
 }
