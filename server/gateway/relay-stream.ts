@@ -1,5 +1,6 @@
 import { usdDecimal } from "../ledger/money";
 import type { UsageEvent } from "../usage/contract";
+import { withReasoning } from "./bill";
 import { billRequest } from "./billing";
 import { energyClaim } from "./finish-energy";
 import { CORS_HEADERS } from "./http";
@@ -82,7 +83,10 @@ export function relayStream(x: Relay) {
       x.count(r.label, 200, r.started, true);
       if (status === "aborted") return void billRequest(s, r, listing, outcome);
       billRequest(s, r, listing, outcome, (bill) => {
-        if (translator) return void res.end(error ? translator.fail(error, bill) : translator.end(bill));
+        if (translator) {
+          const billed = withReasoning(bill, relay.usageChunk?.usage);
+          return void res.end(error ? translator.fail(error, billed) : translator.end(billed));
+        }
         if (error) return void res.end(sseErrorEvent(error));
         if (r.wantsUsage) {
           const chunk = relay.usageChunk ?? {

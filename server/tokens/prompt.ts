@@ -1,5 +1,6 @@
 import { formatFunctionDefinitions } from "gpt-tokenizer/functionCalling";
 import { countRepeated, countText } from "./encoders";
+import { imageTokens, inlineImageSize } from "./images";
 import type { Tokenizer } from "./rules";
 
 /**
@@ -16,7 +17,7 @@ import type { Tokenizer } from "./rules";
  * formatFunctionDefinitions, after the same cookbook's "counting tokens for chat completions
  * with tool calls" section), plus 9, less 4 when a system message carries them (which then
  * ends with a newline); a forced `tool_choice` costs its name plus 4, "none" 1; each tool call
- * its name and arguments plus 3. Images follow OpenAI's vision pricing (imageTokens below).
+ * its name and arguments plus 3. Images follow OpenAI's vision pricing (images.ts).
  *
  * Not documented by OpenAI, so counted as text to err high: a `response_format` JSON schema
  * (its JSON), and 2 000 tokens held for each part that is neither text nor image (audio, file).
@@ -31,39 +32,6 @@ const SYSTEM_WITH_FUNCTIONS = -4;
 const FORCED_FUNCTION = 4;
 const FUNCTION_NONE = 1;
 export const NON_TEXT_PART_TOKENS = 2_000;
-
-/**
- * OpenAI's image pricing (platform.openai.com/docs/guides/images-vision, "Calculating costs"):
- * `detail: "low"` costs 85; otherwise the image is scaled to fit 2048×2048, then so that its
- * shortest side is 768 px, and costs 85 + 170 per 512-px tile. Without the dimensions (a URL
- * the proxy does not fetch) it is held at the most that rule charges, a 768×2048 image: 1 445.
- */
-export function imageTokens(detail: unknown, size: { width: number; height: number } | null): number {
-  if (detail === "low") return 85;
-  if (!size) return 85 + 170 * 8;
-  let { width, height } = size;
-  if (width > 2048 || height > 2048) {
-    const r = Math.min(2048 / width, 2048 / height);
-    width = Math.floor(width * r);
-    height = Math.floor(height * r);
-  }
-  const r = 768 / Math.min(width, height);
-  width = Math.floor(width * r);
-  height = Math.floor(height * r);
-  return 85 + 170 * Math.ceil(width / 512) * Math.ceil(height / 512);
-}
-
-const PNG_DATA = "data:image/png;base64,";
-
-/** Width and height of a PNG sent inline (its IHDR, the first 24 bytes); null for anything else. */
-export function inlineImageSize(url: unknown): { width: number; height: number } | null {
-  if (typeof url !== "string" || !url.startsWith(PNG_DATA)) return null;
-  const head = Buffer.from(url.slice(PNG_DATA.length, PNG_DATA.length + 32), "base64");
-  if (head.length < 24 || head.readUInt32BE(12) !== 0x49484452 /* IHDR */) return null;
-  const width = head.readUInt32BE(16);
-  const height = head.readUInt32BE(20);
-  return width > 0 && height > 0 ? { width, height } : null;
-}
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 const obj = (v: unknown) => (v && typeof v === "object" ? (v as Record<string, unknown>) : null);
