@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../testing/db";
 import { startSettlerLoop } from "../worker/settler-loop";
 import { lastBatchSeq } from "./backlog";
+import { settlementMetricsText } from "./metrics";
 import { makeCrashWorld, reportRound, type CrashWorld } from "./crash-world";
 import { release } from "./reservations";
 import { expectEverythingSettledOnce } from "./settlement-proof";
@@ -116,10 +117,16 @@ it(`${SHARDS} shards' windows in loops of their own while reporters send and res
   await expectEverythingSettledOnce(t.db, t.pool, world.expected);
 });
 
-it("settling through a batch settles every shard's batches up to it", async () => {
+it("settling through a batch settles every shard's batches up to it; meanwhile /metrics shows each shard's lag", async () => {
   await reportRound(world, { events: 200, capped: 6, shards: SHARDS });
   const through = await lastBatchSeq(t.db);
-  expect((await unsettled()).length).toBeGreaterThan(1);
+  const waiting = await unsettled();
+  expect(waiting.length).toBeGreaterThan(1);
+  const { body } = await settlementMetricsText(t.db);
+  for (const { shard, n } of waiting) {
+    expect(body).toContain(`tokenmarket_usage_shard_unsettled_batches{shard="${shard}"} ${n}\n`);
+    expect(body).toMatch(new RegExp(`tokenmarket_usage_shard_ledger_lag_seconds\\{shard="${shard}"\\} (?!0\\n)[\\d.e+-]+\\n`));
+  }
   await reportRound(world, { events: 100, capped: 4, shards: SHARDS });
   await settleThrough(t.db, { seq: through });
   expect(await unsettled(`seq <= ${through}`)).toEqual([]);
