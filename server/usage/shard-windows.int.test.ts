@@ -112,7 +112,7 @@ it(`${SHARDS} shards' windows in loops of their own while reporters send and res
   // The same shard's windows never overlapped.
   for (let shard = 0; shard < SHARDS; shard++) {
     const own = spans.filter((s) => s.shard === shard).sort((x, y) => x.from - y.from);
-    own.slice(1).forEach((s, i) => expect(s.from).toBeGreaterThanOrEqual(own[i]!.to));
+    for (let i = 1; i < own.length; i++) expect(own[i]!.from).toBeGreaterThanOrEqual(own[i - 1]!.to);
   }
   await expectEverythingSettledOnce(t.db, t.pool, world.expected);
 });
