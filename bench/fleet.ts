@@ -29,7 +29,7 @@ import { Spool } from "../server/gateway/spool";
 import { uuidv7 } from "../server/lib/ids";
 import { ensureAccount } from "../server/ledger/service";
 import type { UsageEvent } from "../server/usage/contract";
-import { ledgerLagSeconds } from "../server/usage/settler";
+import { ledgerLagSeconds } from "../server/usage/backlog";
 import { makeEvent } from "../server/usage/testing";
 import { appendResult, machine, percentile } from "./timing";
 

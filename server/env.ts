@@ -202,6 +202,12 @@ export const envSchema = z.object({
   LOG_DIR: z.string().min(1).optional(),
   /** Tests only: events in the randomised settlement test (`npm run test:soak` raises it to 200 000). */
   SETTLEMENT_TEST_EVENTS: z.coerce.number().int().min(100).default(20_000),
+  /** The nats-server binary the local fleet (`npm run start:fleet`) and the tests start. */
+  NATS_SERVER_BIN: z.string().min(1).default("nats-server"),
+  /** The redis-server binary the local fleet and the tests start. */
+  REDIS_SERVER_BIN: z.string().min(1).default("/usr/bin/redis-server"),
+  /** Tests only: a settler SIGKILLs itself after its n-th stage-1 batch commits, before acknowledging it on the bus (0: never). */
+  SETTLER_CRASH_AFTER_COMMIT: z.coerce.number().int().min(0).default(0),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { listings } from "./catalog";
 import { energySums } from "./dashboards";
 import { apiKeys } from "./keys";
@@ -141,13 +141,15 @@ export const usageBatches = pgTable(
     receivedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     /** New events the batch added (resends and rejected events are not counted). */
     events: integer().notNull(),
+    /** The usage bus shard it came from (its settler's windows take it); 0 for reports over HTTP. */
+    shard: smallint().notNull().default(0),
     /** The settlement window that settled it; null while it waits. */
     windowId: uuid(),
     settledAt: timestamp({ withTimezone: true }),
   },
   (t) => [
-    // The settler's queue, and the ledger lag (oldest unsettled batch).
-    index("usage_batches_unsettled").on(t.seq).where(sql`${t.settledAt} is null`),
+    // Each shard's settlement queue (a window takes one shard's oldest batches), and the ledger lag.
+    index("usage_batches_unsettled").on(t.shard, t.seq).where(sql`${t.settledAt} is null`),
     // Finance: the batches (so the events) of a window, and of a period of settlement.
     index("usage_batches_window").on(t.windowId),
     index("usage_batches_settled_at").on(t.settledAt),

@@ -4,6 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
+import { env } from "../env";
 import { freePort } from "../gateway/spawn";
 
 /**
@@ -68,7 +69,7 @@ function answersInfo(port: number): Promise<boolean> {
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
-  const bin = options.bin ?? process.env.NATS_SERVER_BIN ?? "nats-server";
+  const bin = options.bin ?? env().NATS_SERVER_BIN;
   const port = options.port ?? (await freePort());
   const ownStore = !options.storeDir;
   const storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tm-nats-"));

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
+import { env } from "../env";
 import { freePort } from "../gateway/spawn";
 
 /**
@@ -21,10 +22,9 @@ export type RedisServer = {
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 };
 
-const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
-
 export async function startRedisServer(opts: { port?: number; dir?: string; log?: (line: string) => void } = {}): Promise<RedisServer> {
-  if (!fs.existsSync(REDIS_BIN)) throw new Error(`${REDIS_BIN} not found: install it with \`apt-get install -y redis-server\``);
+  const bin = env().REDIS_SERVER_BIN;
+  if (!fs.existsSync(bin)) throw new Error(`${bin} not found: install it with \`apt-get install -y redis-server\``);
   const temporary = !opts.dir;
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tm-redis-"));
   fs.mkdirSync(dir, { recursive: true });
@@ -32,7 +32,7 @@ export async function startRedisServer(opts: { port?: number; dir?: string; log?
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
     try {
-      return await launch(port, dir, temporary, opts.log);
+      return await launch(bin, port, dir, temporary, opts.log);
     } catch (err) {
       if (opts.port !== undefined || attempt >= 4 || !/Address already in use/.test((err as Error).message)) {
         if (temporary) fs.rmSync(dir, { recursive: true, force: true });
@@ -42,9 +42,9 @@ export async function startRedisServer(opts: { port?: number; dir?: string; log?
   }
 }
 
-async function launch(port: number, dir: string, temporary: boolean, log?: (line: string) => void): Promise<RedisServer> {
+async function launch(bin: string, port: number, dir: string, temporary: boolean, log?: (line: string) => void): Promise<RedisServer> {
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"];
-  const child = spawn(REDIS_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const onLine = (l: string) => {
     output.push(l);

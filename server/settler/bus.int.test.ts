@@ -145,6 +145,8 @@ async function settledAll(expected: readonly ExpectedEvent[], probe: NatsLink) {
   await until("the bus to be acknowledged", async () => (await busBacklog(probe, SHARDS)) === 0);
   await untilSettled(t.pool);
   await expectEverythingSettledOnce(t.db, t.pool, expected);
+  // Each window took one shard's batches.
+  expect((await t.pool.query("select window_id from usage_batches group by 1 having count(distinct shard) > 1")).rows).toEqual([]);
 }
 
 async function stopSettlers() {
@@ -169,6 +171,12 @@ describe("usage bus and settlers", () => {
     await new Promise((r) => setTimeout(r, BUS.duplicateWindowMs + 1_200));
     await publish(a.reporter, events.slice(600, 700));
     await settledAll(all, link());
+    // Each batch waited in the shard its events were pulled from (proxies publish by the key's shard).
+    const { rows } = await t.pool.query<{ shard: number; key_id: string }>(
+      "select distinct b.shard, e.key_id from usage_events e join usage_batches b on b.seq = e.batch_seq",
+    );
+    expect(rows.filter((r) => r.shard !== shardOf(r.key_id, SHARDS))).toEqual([]);
+    expect(new Set(rows.map((r) => r.shard)).size).toBeGreaterThan(1);
     // Both settlers pulled from the same durable consumers.
     expect(s1.batches()).toBeGreaterThan(0);
     expect(s2.batches()).toBeGreaterThan(0);

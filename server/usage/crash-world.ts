@@ -4,6 +4,7 @@ import type pg from "pg";
 import { expect } from "vitest";
 import type { Db } from "../../db/client";
 import { listingPrices } from "../../db/schema";
+import { shardOf } from "../fleet/bus-rules";
 import { uuidv7 } from "../lib/ids";
 import { splitFee, usageCostNano } from "../ledger/money";
 import type { UsageEvent } from "./contract";
@@ -63,12 +64,28 @@ function expect1(world: CrashWorld, event: UsageEvent, buyerOrgId: string, listi
   return { id: event.id, buyerOrgId, providerOrgId: listing.providerOrgId, costNano: cost, feeNano: splitFee(cost, FEE_BPS).feeNano };
 }
 
-/** Reports `batch` windowed and checks each answer: a new event's acknowledged cost is the one expected. */
-async function send(world: CrashWorld, batch: UsageEvent[], service: Parameters<typeof reportUsage>[1]["service"], want: ReadonlyMap<string, ExpectedEvent>) {
-  const results = await reportUsage(world.db, { events: batch, service, defaultFeeBps: FEE_BPS, settle: "windowed" });
-  for (const r of results) {
-    expect(r.status === "settled" || r.status === "duplicate").toBe(true);
-    expect({ id: r.id, cost: r.costNano }).toEqual({ id: r.id, cost: want.get(r.id)!.costNano });
+/**
+ * Reports `batch` windowed, as a settler pulling `shards` bus shards would (one report per shard, the
+ * events by their key's shard), and checks each answer: a new event's acknowledged cost is the one expected.
+ */
+async function send(
+  world: CrashWorld,
+  batch: UsageEvent[],
+  service: Parameters<typeof reportUsage>[1]["service"],
+  want: ReadonlyMap<string, ExpectedEvent>,
+  shards: number,
+) {
+  const byShard = new Map<number, UsageEvent[]>();
+  for (const e of batch) {
+    const shard = shardOf(e.keyId, shards);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), e]);
+  }
+  for (const [shard, events] of byShard) {
+    const results = await reportUsage(world.db, { events, service, defaultFeeBps: FEE_BPS, settle: "windowed", shard });
+    for (const r of results) {
+      expect(r.status === "settled" || r.status === "duplicate").toBe(true);
+      expect({ id: r.id, cost: r.costNano }).toEqual({ id: r.id, cost: want.get(r.id)!.costNano });
+    }
   }
 }
 
@@ -77,9 +94,11 @@ async function send(world: CrashWorld, batch: UsageEvent[], service: Parameters<
  * buyers (two with plenty of credit, two with almost none) over fresh reservations, sent by
  * two concurrent reporters in random batches with duplicates, then `capped` events billed by
  * a provider's token past its reservation, then a price change that must not touch them.
+ * With `shards`, each report goes to its events' bus shard (as a settler pulling them would).
  * Returns the platform's reservations it made.
  */
-export async function reportRound(world: CrashWorld, opts: { events: number; capped: number }): Promise<{ reservations: string[] }> {
+export async function reportRound(world: CrashWorld, opts: { events: number; capped: number; shards?: number }): Promise<{ reservations: string[] }> {
+  const shards = opts.shards ?? 1;
   const { db, listings } = world;
   const now = Date.now();
   const buyers = [];
@@ -117,10 +136,10 @@ export async function reportRound(world: CrashWorld, opts: { events: number; cap
   }
   let next = 0;
   const reporter = async () => {
-    while (next < batches.length) await send(world, batches[next++]!, PLATFORM, want);
+    while (next < batches.length) await send(world, batches[next++]!, PLATFORM, want, shards);
   };
   await Promise.all([reporter(), reporter()]);
-  await send(world, batches[rnd(batches.length)]!, PLATFORM, want);
+  await send(world, batches[rnd(batches.length)]!, PLATFORM, want, shards);
 
   // A provider's own proxy bills past its reservation: each event costs at most what the reservation has left.
   const { provider, listing } = world.capping;
@@ -149,8 +168,8 @@ export async function reportRound(world: CrashWorld, opts: { events: number; cap
   }
   const cappedWant = new Map(round.map((x) => [x.id, x]));
   const half = Math.ceil(capped.length / 2);
-  await send(world, capped.slice(0, half), service, cappedWant);
-  await send(world, capped.slice(half), service, cappedWant);
+  await send(world, capped.slice(0, half), service, cappedWant, shards);
+  await send(world, capped.slice(half), service, cappedWant, shards);
   world.expected.push(...round);
 
   // A price change after the events were acknowledged: they keep the price they were acknowledged at.
@@ -178,7 +197,7 @@ export type SettlerChild = {
   paused: Promise<void>;
 };
 
-/** Starts scripts/settler.ts on `url` (Node with tsx's loader, so a kill reaches the settler itself, not a wrapper). */
+/** Starts scripts/settler.ts on `url` (Node with tsx's loader, so a kill reaches the settler itself, not a wrapper); `--shards a,b` for others than 0. */
 export function startSettler(url: string, args: string[] = []): SettlerChild {
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/settler.ts", url, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let windows = 0;
@@ -207,9 +226,9 @@ export async function untilSettled(pool: pg.Pool, ms = 30_000): Promise<void> {
   }
 }
 
-/** A normal settler run until every batch is settled, then stopped (SIGTERM: it finishes its window and exits 0). */
-export async function settleWithChild(url: string, pool: pg.Pool): Promise<number> {
-  const s = startSettler(url);
+/** A normal settler of `shards` (default 0) run until every batch is settled, then stopped (SIGTERM: it finishes its window and exits 0). */
+export async function settleWithChild(url: string, pool: pg.Pool, shards = "0"): Promise<number> {
+  const s = startSettler(url, ["--shards", shards]);
   await untilSettled(pool);
   s.process.kill("SIGTERM");
   expect(await s.exited).toEqual({ code: 0, signal: null });

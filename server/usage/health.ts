@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { ledgerLagSeconds } from "./settler";
+import { ledgerLagSeconds } from "./backlog";
 import { asDate } from "./store";
 
 /**

@@ -32,8 +32,9 @@ export type Ingested = {
   batchSeq: number | null;
 };
 
-export async function ingestBatch(tx: Tx, p: { events: readonly IngestEvent[]; defaultFeeBps: number; now: Date }): Promise<Ingested> {
-  const { events, defaultFeeBps, now } = p;
+/** `shard`: the usage bus shard the events came from (0 over HTTP): the batch waits for that shard's windows. */
+export async function ingestBatch(tx: Tx, p: { events: readonly IngestEvent[]; defaultFeeBps: number; now: Date; shard: number }): Promise<Ingested> {
+  const { events, defaultFeeBps, now, shard } = p;
   // Sorted ids: concurrent reports that carry the same ids claim them in the same order.
   const sorted = [...events].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
   const col = (f: (c: IngestEvent) => string | number | boolean | null) => pgArray(sorted.map(f));
@@ -109,8 +110,8 @@ ins AS (
   RETURNING id, cost_nano, reservation_id, provider_org_id
 ),
 recorded AS (
-  INSERT INTO usage_batches (seq, events, received_at) OVERRIDING SYSTEM VALUE
-  SELECT seq, (SELECT count(*) FROM ins), ${now} FROM batch WHERE EXISTS (SELECT 1 FROM ins)
+  INSERT INTO usage_batches (seq, events, received_at, shard) OVERRIDING SYSTEM VALUE
+  SELECT seq, (SELECT count(*) FROM ins), ${now}, ${shard}::int2 FROM batch WHERE EXISTS (SELECT 1 FROM ins)
   RETURNING seq
 ),
 pending AS (

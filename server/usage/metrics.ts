@@ -1,6 +1,7 @@
 import { Gauge, Registry } from "prom-client";
 import type { Db } from "../../db/client";
 import type { BusLag } from "../fleet/bus-lag";
+import { shardLags } from "./backlog";
 import { settlementHealth } from "./health";
 
 /**
@@ -9,7 +10,7 @@ import { settlementHealth } from "./health";
  * the database at each scrape, so every web process answers the same.
  */
 export async function settlementMetricsText(db: Db, p: { now?: Date; bus?: BusLag } = {}): Promise<{ contentType: string; body: string }> {
-  const h = await settlementHealth(db, p);
+  const [h, shards] = await Promise.all([settlementHealth(db, p), shardLags(db, p)]);
   const registry = new Registry();
   const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers: [registry] }).set(value);
   gauge("tokenmarket_usage_ledger_lag_seconds", "Age of the oldest acknowledged usage batch not yet in the ledger (0 when none waits)", h.lagSeconds);
@@ -20,6 +21,16 @@ export async function settlementMetricsText(db: Db, p: { now?: Date; bus?: BusLa
     "Age of the oldest batch the last settlement window took, when it committed",
     (h.recent?.lastLagMs ?? 0) / 1000,
   );
+  // Per shard (every bus shard, and shard 0, the HTTP path's, always; 0 when none waits): which shard's windows fall behind.
+  const shardGauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ["shard"] as const, registers: [registry] });
+  const shardLag = shardGauge("tokenmarket_usage_shard_ledger_lag_seconds", "Age of the oldest usage batch of a shard waiting for that shard's window");
+  const shardBatches = shardGauge("tokenmarket_usage_shard_unsettled_batches", "Usage batches of a shard waiting for that shard's window");
+  const listed = new Set([0, ...(p.bus?.shards ?? []).map((_, i) => i)]);
+  for (const shard of listed) if (!shards.some((s) => s.shard === shard)) shards.push({ shard, batches: 0, lagSeconds: 0 });
+  for (const s of shards) {
+    shardLag.set({ shard: String(s.shard) }, s.lagSeconds);
+    shardBatches.set({ shard: String(s.shard) }, s.batches);
+  }
   if (p.bus) {
     const labelled = (name: string, help: string) => new Gauge({ name, help, labelNames: ["consumer"] as const, registers: [registry] });
     const pending = labelled("tokenmarket_usage_bus_pending", "Usage messages on the NATS bus not yet delivered to a settler, per shard's consumer");

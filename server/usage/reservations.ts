@@ -14,7 +14,8 @@ import { createPending } from "../ledger/postings";
 import type { releaseInput, releaseOutput, reserveInput, reserveOutput } from "./contract";
 import { decideGrant, type LimitedBy } from "./rules";
 import { reserveScopeProblem, serviceOrgId } from "./service-scope";
-import { lastBatchSeq, settleThrough } from "./settler";
+import { lastBatchSeq } from "./backlog";
+import { settleThrough } from "./settler";
 import { accountIds, accountOf, asDate, withRetry } from "./store";
 
 /**

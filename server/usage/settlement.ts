@@ -40,6 +40,8 @@ export type ReportOptions = {
   backlogLimit?: number;
   /** Events as JSON carries them (timestamps as ISO strings): the lean ingest path. */
   wire?: boolean;
+  /** The usage bus shard the events were pulled from (their batch waits for that shard's windows); 0, the default, over HTTP. */
+  shard?: number;
 };
 
 /** The options every HTTP path into reportUsage uses: the platform fee, the backlog limit, the settlement mode. */
@@ -181,6 +183,7 @@ async function accept(tx: Tx, candidates: readonly Candidate[], opts: ReportOpti
     })),
     defaultFeeBps: opts.defaultFeeBps,
     now,
+    shard: opts.shard ?? 0,
   });
   const outcome = new Map<string, EventResult>();
   const others: Candidate[] = [];

@@ -8,9 +8,12 @@ import type { WindowPoint } from "./settler";
 // Issue 18, acceptance 2: the settler (scripts/settler.ts, the worker's loop in a process of its
 // own) SIGKILLed at each point of a window, and two settlers started at once while reports flow.
 // Every acknowledged event ends settled exactly once and every check is clean
-// (./settlement-proof.ts); a killed window leaves every table it writes as it was.
+// (./settlement-proof.ts); a killed window leaves every table it writes as it was. Issue 20: with
+// usage on bus shards, one shard's window killed at each point while the other shards' windows
+// run and commit; the others' stand, and the killed shard's batches settle once after.
 
-const POINTS: WindowPoint[] = ["after-rollups", "after-voids", "after-posting", "before-commit"];
+const POINTS: WindowPoint[] = ["after-batches", "after-rollups", "after-voids", "after-posting", "before-commit"];
+const SHARDS = 4;
 
 let t: TestDb;
 let world: CrashWorld;
@@ -25,6 +28,12 @@ async function windowWork() {
            (select coalesce(sum(pending_usage_nano), 0)::int8 from reservations) as pending_usage`);
   const r = rows[0]!;
   return { voided: r.voided, reheld: r.reheld, receivable: r.receivable, pendingUsage: r.pending_usage };
+}
+
+/** Batches waiting for a window, per shard. */
+async function waitingByShard(): Promise<Map<number, number>> {
+  const { rows } = await t.pool.query<{ shard: number; n: number }>("select shard, count(*)::int as n from usage_batches where settled_at is null group by 1");
+  return new Map(rows.map((r) => [r.shard, r.n]));
 }
 
 beforeAll(async () => {
@@ -87,3 +96,38 @@ it("two settlers started at once while two reporters send: windows never overlap
   expect(settlers.map((s) => s.windows() > 0)).toEqual([true, true]);
   await expectEverythingSettledOnce(t.db, t.pool, world.expected);
 });
+
+for (const point of POINTS) {
+  it(`one shard's window SIGKILLed ${point} while the other shards' windows commit: theirs stand, the killed shard's batches settle once after`, async () => {
+    await reportRound(world, { events: 300, capped: 12, shards: SHARDS });
+    const waiting = await waitingByShard();
+    const [victim] = [...waiting].sort((a, b) => b[1] - a[1])[0]!;
+    const others = Array.from({ length: SHARDS }, (_, s) => s).filter((s) => s !== victim);
+    expect(others.some((s) => waiting.has(s))).toBe(true);
+
+    // The other shards' settler stops inside its first window at the same point for a while, so windows are open together.
+    const crashing = startSettler(t.url, ["--shards", String(victim), "--crash-at", point]);
+    const rest = startSettler(t.url, ["--shards", others.join(","), "--pause-at", point, "--pause-ms", "500"]);
+    running.push(crashing, rest);
+    expect(await crashing.exited).toEqual({ code: null, signal: "SIGKILL" });
+    expect(crashing.windows()).toBe(0);
+    await untilOnly(victim);
+    rest.process.kill("SIGTERM");
+    expect(await rest.exited).toEqual({ code: 0, signal: null });
+    expect(rest.windows()).toBeGreaterThan(0);
+    // Nothing of the killed window remains: its shard's batches all wait, as many as before.
+    expect((await waitingByShard()).get(victim)).toBe(waiting.get(victim));
+
+    expect(await settleWithChild(t.url, t.pool, String(victim))).toBeGreaterThan(0);
+    await expectEverythingSettledOnce(t.db, t.pool, world.expected);
+  });
+}
+
+/** Waits until only `shard` has batches waiting. */
+async function untilOnly(shard: number) {
+  const deadline = Date.now() + 30_000;
+  while ([...(await waitingByShard()).keys()].some((s) => s !== shard)) {
+    if (Date.now() > deadline) throw new Error("other shards' batches still unsettled");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

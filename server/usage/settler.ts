@@ -30,21 +30,33 @@ import { accountIds, accountOf, asDate, withRetry, type AccountIds, type Account
  *     provider_payable (cost − fee) and → platform_revenue (fee); the provider share of
  *     what went to the receivable is set aside (pay when paid), all in one batched posting.
  *
- * Locks: the batches, then reservations → holds → ledger accounts, each in id order (the
- * order release and reserve take). One settler runs at a time (an advisory lock).
+ * Windows are per shard (usage_batches.shard: the usage bus shard a batch came from, 0 over
+ * HTTP): a window takes only its shard's batches, under an advisory lock keyed by the shard,
+ * so one window per shard runs at a time and windows of different shards run at once.
+ * Locks: the batches (the shard's own), then rollup rows (each upsert in key order),
+ * reservations → holds → ledger accounts, each in id order (the order release and reserve
+ * take), so concurrent windows never deadlock; the platform's accounts (usage_clearing,
+ * platform_revenue, usage_holds) are in every window, so their tails run one after another.
  */
 
-/** The advisory lock only one settlement window holds at a time. */
+/** With the shard as the second key: the advisory lock one settlement window of that shard holds at a time. */
 const SETTLER_LOCK = sql`hashtext('tm_usage_settler')`;
 /** Most batches one window takes (a window past this leaves the rest to the next). */
 export const MAX_WINDOW_BATCHES = 200;
 
 /** The moments of a window a crash test stops the process at (each inside the window's transaction). */
-export type WindowPoint = "after-rollups" | "after-voids" | "after-posting" | "before-commit";
-export type WindowOptions = { wait?: boolean; now?: () => Date; probe?: (point: WindowPoint) => Promise<void> | void };
+export type WindowPoint = "after-batches" | "after-rollups" | "after-voids" | "after-posting" | "before-commit";
+export type WindowOptions = {
+  /** The shard whose batches it takes (0, the default: reports over HTTP). */
+  shard?: number;
+  wait?: boolean;
+  now?: () => Date;
+  probe?: (point: WindowPoint) => Promise<void> | void;
+};
 
 export type WindowResult = {
   windowId: string;
+  shard: number;
   batches: number;
   events: number;
   costNano: bigint;
@@ -55,67 +67,66 @@ export type WindowResult = {
 };
 
 /**
- * Settles one window of the unsettled batches. With `wait`, waits for a running window to
- * finish first; without, returns null when another settler holds the lock. Returns null
- * when nothing waits.
+ * Settles one window of a shard's unsettled batches. With `wait`, waits for a running window
+ * of the shard to finish first; without, returns null when another settler holds the shard's
+ * lock. Returns null when nothing waits.
  */
 export async function settleWindow(db: Db, opts: WindowOptions = {}): Promise<WindowResult | null> {
+  const shard = opts.shard ?? 0;
   const w = await withRetry(() =>
     db.transaction(async (tx) => {
-      if (opts.wait) await tx.execute(sql`select pg_advisory_xact_lock(${SETTLER_LOCK})`);
+      if (opts.wait) await tx.execute(sql`select pg_advisory_xact_lock(${SETTLER_LOCK}, ${shard}::int4)`);
       else {
-        const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${SETTLER_LOCK}) as locked`);
+        const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${SETTLER_LOCK}, ${shard}::int4) as locked`);
         if (!rows[0]!.locked) return null;
       }
-      return settleIn(db, tx, (opts.now ?? (() => new Date()))(), opts.probe ?? (() => undefined));
+      return settleIn(db, tx, shard, (opts.now ?? (() => new Date()))(), opts.probe ?? (() => undefined));
     }),
   );
   // After commit, so a line means the window is in the ledger: an event's batch (the ingest line) leads here, and on to its transfers.
   if (w)
     processLogger().info(
-      { windowId: w.windowId, batchSeqs: w.batchSeqs, events: w.events, costNano: String(w.costNano), lagMs: w.lagMs, transferIds: w.transferIds },
+      {
+        windowId: w.windowId,
+        shard,
+        batchSeqs: w.batchSeqs,
+        events: w.events,
+        costNano: String(w.costNano),
+        lagMs: w.lagMs,
+        transferIds: w.transferIds,
+      },
       "usage window settled",
     );
   return w;
 }
 
-/** Settles windows until no batch accepted up to `seq` waits (every batch, when absent). */
+/**
+ * Settles windows until no batch accepted up to `seq` waits (every batch, when absent), in
+ * every shard: the shards with such batches each settle at once, waiting for a running window.
+ */
 export async function settleThrough(db: Db, p: { seq?: number } = {}): Promise<void> {
   const { seq } = p;
   for (;;) {
-    const { rows } = await db.execute<{ waiting: boolean }>(
-      sql`select exists (select 1 from usage_batches where settled_at is null ${seq === undefined ? sql`` : sql`and seq <= ${seq}`}) as waiting`,
+    const { rows } = await db.execute<{ shard: number }>(
+      sql`select distinct shard from usage_batches where settled_at is null ${seq === undefined ? sql`` : sql`and seq <= ${seq}`}`,
     );
-    if (!rows[0]!.waiting) return;
-    await settleWindow(db, { wait: true });
+    if (!rows.length) return;
+    await Promise.all(rows.map((r) => settleWindow(db, { shard: r.shard, wait: true })));
   }
-}
-
-/** The newest batch committed now (0 when none): a caller waits for settlement through it. */
-export async function lastBatchSeq(db: Db): Promise<number> {
-  const { rows } = await db.execute<{ seq: string | null }>(sql`select max(seq)::text as seq from usage_batches`);
-  return Number(rows[0]!.seq ?? 0);
-}
-
-/** Seconds the oldest unsettled batch has waited (0 when none): the ledger lag. */
-export async function ledgerLagSeconds(db: Db, p: { now?: Date } = {}): Promise<number> {
-  const now = p.now ?? new Date();
-  const { rows } = await db.execute<{ oldest: unknown }>(sql`select min(received_at) as oldest from usage_batches where settled_at is null`);
-  const oldest = rows[0]!.oldest;
-  return oldest ? Math.max(0, (now.getTime() - asDate(oldest).getTime()) / 1000) : 0;
 }
 
 type Pair = SettlementGroup & { buyerOrgId: string; providerOrgId: string };
 type ReservedUse = { reservationId: string; orgId: string; usedNano: bigint };
 
-async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOptions["probe"]>): Promise<WindowResult | null> {
+async function settleIn(db: Db, tx: Tx, shard: number, now: Date, probe: NonNullable<WindowOptions["probe"]>): Promise<WindowResult | null> {
   const { rows: batches } = await tx.execute<{ seq: string; received_at: unknown }>(sql`
-    select seq::text, received_at from usage_batches where settled_at is null order by seq limit ${MAX_WINDOW_BATCHES} for update`);
+    select seq::text, received_at from usage_batches where settled_at is null and shard = ${shard} order by seq limit ${MAX_WINDOW_BATCHES} for update`);
   if (!batches.length) return null;
   const windowId = uuidv7(now.getTime());
   const seqs = batches.map((b) => b.seq);
   const oldest = Math.min(...batches.map((b) => asDate(b.received_at).getTime()));
   await tx.execute(sql`update usage_batches set window_id = ${windowId}, settled_at = ${now} where seq = any(${pgArray(seqs)}::int8[])`);
+  await probe("after-batches");
   const { pairs, reserved, events } = await aggregateWindow(tx, windowId, seqs, now);
   await probe("after-rollups");
   const accounts = await accountIds(db, { needs: accountsOf(pairs), via: tx });
@@ -127,7 +138,7 @@ async function settleIn(db: Db, tx: Tx, now: Date, probe: NonNullable<WindowOpti
     insert into usage_windows (id, batches, events, cost_nano, fee_nano, lag_ms, created_at)
     values (${windowId}, ${batches.length}, ${events}, ${costNano}, ${feeNano}, ${Math.min(lagMs, 2_147_483_647)}, ${now})`);
   await probe("before-commit");
-  return { windowId, batches: batches.length, events, costNano, lagMs, batchSeqs: seqs.map(Number), transferIds };
+  return { windowId, shard, batches: batches.length, events, costNano, lagMs, batchSeqs: seqs.map(Number), transferIds };
 }
 
 /** Statement 2: the window's events into every rollup and counter, one settlement row per (buyer, provider), totals back. */
@@ -176,8 +187,11 @@ function accountsOf(pairs: readonly Pair[]): AccountNeed[] {
     { orgId: null, kind: "usage_holds" },
     { orgId: null, kind: "usage_clearing" },
   ];
-  for (const org of new Set(pairs.map((p) => p.buyerOrgId))) needs.push({ orgId: org, kind: "buyer_credits" }, { orgId: org, kind: "buyer_receivable" });
-  for (const org of new Set(pairs.map((p) => p.providerOrgId))) needs.push({ orgId: org, kind: "provider_payable" }, { orgId: org, kind: "provider_unfunded" });
+  // Sorted: concurrent windows that create the same new accounts insert them in one order.
+  for (const org of [...new Set(pairs.map((p) => p.buyerOrgId))].sort())
+    needs.push({ orgId: org, kind: "buyer_credits" }, { orgId: org, kind: "buyer_receivable" });
+  for (const org of [...new Set(pairs.map((p) => p.providerOrgId))].sort())
+    needs.push({ orgId: org, kind: "provider_payable" }, { orgId: org, kind: "provider_unfunded" });
   return needs;
 }
 

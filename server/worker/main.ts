@@ -30,8 +30,14 @@ async function main() {
     if (!stopping) timer = setTimeout(() => void (running = tick()), e.WORKER_INTERVAL_SECONDS * 1000);
   };
 
-  // Usage settlement: windows over the batches usage.report accepted (server/usage/settler.ts).
-  const settler = startSettlerLoop(db, { intervalMs: e.SETTLEMENT_WINDOW_MS, log: (msg, fields) => log.error(fields ?? {}, msg) });
+  // Usage settlement: windows over the batches usage.report accepted (server/usage/settler.ts), shard 0's; and, should
+  // a usage bus shard's settlers all be gone (or far behind), that shard's too once its oldest batch waited five windows.
+  const settler = startSettlerLoop(db, {
+    intervalMs: e.SETTLEMENT_WINDOW_MS,
+    shard: 0,
+    rescueAfterMs: Math.max(15_000, 5 * e.SETTLEMENT_WINDOW_MS),
+    log: (msg, fields) => log.error(fields ?? {}, msg),
+  });
 
   const stop = async () => {
     stopping = true;

@@ -1,19 +1,41 @@
 import type { Db } from "../../db/client";
 import type { LogLine } from "../lib/logger";
+import { staleShards } from "../usage/backlog";
 import { settleWindow, type WindowOptions, type WindowResult } from "../usage/settler";
 
 export type SettlerLoop = { stop: () => Promise<void> };
 
+export type SettlerLoopOptions = {
+  intervalMs: number;
+  /** The shard whose windows it runs (0, the default: reports over HTTP). */
+  shard?: number;
+  /**
+   * Also settles a window of every other shard whose oldest batch has waited this long (the
+   * worker's fallback): a shard whose settlers died, or fell behind, is never stranded.
+   */
+  rescueAfterMs?: number;
+  log?: LogLine;
+  onWindow?: (w: WindowResult) => void;
+  window?: Omit<WindowOptions, "shard">;
+};
+
 /**
- * Runs settlement windows for as long as it is not stopped: back to back while batches
- * wait (at most one window per `intervalMs`, so a window takes what arrived meanwhile),
- * and every `intervalMs` when idle. Only one window runs at a time across processes (the
- * settler's advisory lock); a failed window is logged and tried again at the next turn.
+ * Runs one shard's settlement windows for as long as it is not stopped: back to back while
+ * batches wait (at most one window per `intervalMs`, so a window takes what arrived
+ * meanwhile), and every `intervalMs` when idle. One window per shard runs at a time across
+ * processes (the shard's advisory lock: a loop whose turn finds it taken skips the turn);
+ * a failed window is logged and tried again at the next turn.
  */
-export function startSettlerLoop(
-  db: Db,
-  opts: { intervalMs: number; log?: LogLine; onWindow?: (w: WindowResult) => void; window?: WindowOptions },
-): SettlerLoop {
+export function startSettlerLoop(db: Db, opts: SettlerLoopOptions): SettlerLoop {
+  const shard = opts.shard ?? 0;
+  const settle = async (s: number) => {
+    try {
+      const w = await settleWindow(db, { ...opts.window, shard: s });
+      if (w) opts.onWindow?.(w);
+    } catch (err) {
+      opts.log?.("settlement window failed", { shard: s, err: errorChain(err) });
+    }
+  };
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
@@ -25,11 +47,13 @@ export function startSettlerLoop(
   const loop = (async () => {
     while (!stopping) {
       const started = Date.now();
-      try {
-        const w = await settleWindow(db, opts.window);
-        if (w) opts.onWindow?.(w);
-      } catch (err) {
-        opts.log?.("settlement window failed", { err: errorChain(err) });
+      await settle(shard);
+      if (opts.rescueAfterMs !== undefined && !stopping) {
+        try {
+          for (const s of await staleShards(db, { olderThanMs: opts.rescueAfterMs, except: shard })) await settle(s);
+        } catch (err) {
+          opts.log?.("looking for stranded usage shards failed", { err: errorChain(err) });
+        }
       }
       if (!stopping) await sleep(Math.max(0, opts.intervalMs - (Date.now() - started)));
     }
