@@ -44,6 +44,13 @@ describe("reasoning tokens through the proxy", () => {
     expect(t.backend.events.get(response.headers.get("x-request-id")!)).toMatchObject({ outputTokens: THOUGHT + ANSWER, costNano: cost });
   });
 
+  it("responses.stream: response.completed carries the reasoning tokens too", async () => {
+    const final = await client().responses.stream({ model: MODEL, input: ASK }).finalResponse();
+    expect(final.usage!.output_tokens_details.reasoning_tokens).toBe(THOUGHT);
+    expect(final.usage!.output_tokens).toBe(THOUGHT + ANSWER);
+    await reported(t.backend, 1);
+  });
+
   it("chat, streamed and not: completion_tokens_details relayed as it came, completion_tokens billed whole", async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: ASK }];
     const plain = await client().chat.completions.create({ model: MODEL, messages });
