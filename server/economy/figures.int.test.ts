@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo, seedDemoCredits, seedDemoKey } from "../../db/seed";
 import { seedDemoTraffic } from "../../db/seed-traffic";
-import { compareFamily, listMarketplace } from "../catalog/marketplace";
+import { compareFamily, listingDetail, listMarketplace } from "../catalog/marketplace";
 import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
 import { catalogEncryptionKey, keyPepper } from "../env";
 import { monthOf } from "../finance/period";
@@ -13,6 +13,8 @@ import { TEST_LOCAL_WEBHOOK_SECRET } from "../testing/fixtures";
 import { MIN_CPUT_REQUESTS } from "./cput";
 import { energyStatement } from "./statement";
 import { buyerCputByListing, listingCput, listingEnergy, providerCputByListing } from "./store";
+import { economyAsOf, refreshListingEconomy, refreshListingEconomyIfStale } from "./summary";
+import { ECONOMY_WINDOWS, economyWindows } from "./windows";
 
 /**
  * The demo's traffic history through real settlement, and every token-economy figure read from
@@ -32,6 +34,8 @@ beforeAll(async () => {
   const started = performance.now();
   events = await seedDemoTraffic(t.db, { feeBps: 500, now });
   seedMs = performance.now() - started;
+  // What the worker does every ECONOMY_REFRESH_SECONDS: the pages read this summary.
+  await refreshListingEconomy(t.db, now);
 }, 120_000);
 
 afterAll(async () => {
@@ -149,6 +153,60 @@ async function rawPrices(): Promise<Map<string, { input: bigint; output: bigint 
     from listing_prices where effective_from <= ${now.toISOString()}::timestamptz order by listing_id, effective_from desc, created_at desc`);
   return new Map(rows.map((r) => [r.listing_id, { input: BigInt(r.input), output: BigInt(r.output) }]));
 }
+
+describe("the marketplace's summary (listing_economy)", () => {
+  it.each(economyWindows)("CPUT over %s: every listing's figure and sample equal its raw events, and the CPUT sort orders by them", async (window) => {
+    const raw = await rawCput(windowFrom(ECONOMY_WINDOWS[window]));
+    const { items, window: shown } = await listMarketplace(t.db, { sort: "cput", window, now });
+    expect(shown).toBe(window);
+    expect(items.length).toBeGreaterThanOrEqual(4);
+    for (const i of items) {
+      const want = raw.get(i.id);
+      expect(i.economy!.window).toBe(window);
+      expect(i.economy!.cput.requests).toBe(want?.requests ?? 0);
+      expect(i.economy!.cput.state === "measured" ? i.economy!.cput.per1MNano : null).toBe(want?.per1MNano ?? null);
+    }
+    const order = items.map((i) => raw.get(i.id)?.per1MNano ?? null);
+    const known = order.filter((c): c is bigint => c !== null);
+    expect(known.length).toBeGreaterThanOrEqual(window === "24h" ? 1 : 3);
+    expect(order.slice(0, known.length)).toEqual([...known].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it("the listing page reads the same summary, per window", async () => {
+    const { rows } = await t.db.execute<{ slug: string; id: string }>(sql`select slug, id from listings where slug = 'second-provider/llama-3.1-8b'`);
+    for (const window of economyWindows) {
+      const page = await listingDetail(t.db, { slug: rows[0]!.slug, window, now });
+      const want = (await rawCput(windowFrom(ECONOMY_WINDOWS[window]))).get(rows[0]!.id);
+      expect(page.economy.cput.requests).toBe(want?.requests ?? 0);
+      expect(page.economy.cput.state === "measured" ? page.economy.cput.per1MNano : null).toBe(want?.per1MNano ?? null);
+      expect(page.economyAsOf).toEqual(now);
+    }
+  });
+
+  it("is rebuilt only once it is older than the refresh period, and a rebuild picks up new traffic", async () => {
+    expect(await economyAsOf(t.db)).toEqual(now);
+    const later = new Date(now.getTime() + 30_000);
+    expect(await refreshListingEconomyIfStale(t.db, { now: later, maxAgeSeconds: 60 })).toBe(false);
+    expect(await economyAsOf(t.db)).toEqual(now);
+    // A listing whose traffic vanished from the rollups loses its figures at the next rebuild, not before.
+    const { rows } = await t.db.execute<{ id: string }>(sql`select listing_id as id from listing_economy where requests > 0 limit 1`);
+    const id = rows[0]!.id;
+    await t.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`delete from listing_hourly where listing_id = ${id}::uuid`);
+        expect((await listMarketplace(tx, { sort: "cput", now })).items.find((i) => i.id === id)!.economy!.cput.requests).toBeGreaterThan(0);
+        const due = new Date(now.getTime() + 61_000);
+        expect(await refreshListingEconomyIfStale(tx, { now: due, maxAgeSeconds: 60 })).toBe(true);
+        expect((await listMarketplace(tx, { sort: "cput", now })).items.find((i) => i.id === id)!.economy!.cput.requests).toBe(0);
+        expect(await economyAsOf(tx)).toEqual(due);
+        tx.rollback();
+      })
+      .catch((err: Error) => {
+        if (!/rollback/i.test(err.message)) throw err;
+      });
+    expect(await economyAsOf(t.db)).toEqual(now);
+  });
+});
 
 describe("the pages' other token-economy figures equal the raw events", () => {
   it("the family comparison's CPUT and energy columns, and its lowest-CPUT and most-efficient marks", async () => {
