@@ -1,3 +1,4 @@
+import { economyAsOfText } from "@/app/_components/economy-labels";
 import { formatFigure, formatUsd } from "@/app/_lib/format";
 import { MIN_CPUT_REQUESTS } from "@/server/economy/cput";
 import type { EnergyVerdict } from "@/server/economy/energy";
@@ -111,3 +112,12 @@ const formatTokenCount = (n: number) => compactTokens.format(n);
 
 /** The rules in words, for the pages that show these figures. */
 export const economyRules = `Cost per useful 1M tokens: everything billed for a listing's requests (failed, cut off, disconnected and abandoned ones included) ÷ the output tokens of requests that completed normally, × 1 000 000; shown from ${MIN_CPUT_REQUESTS} requests. Standard conversation: ${STANDARD_CONVERSATION.inputTokens} input + ${STANDARD_CONVERSATION.outputTokens} output tokens at the price in force; latency = median time to first token + ${STANDARD_CONVERSATION.outputTokens} tokens at the median measured throughput. Measured tokens per watt (per joule) over 30 days from upstreams' energy reports and providers' meter readings: verified within ±10 % of declared over at least ${compactTokens.format(MIN_ENERGY_SAMPLE_TOKENS)} tokens, over-declared when measured falls more than 10 % short.`;
+
+/** When the cost-per-useful-token, measured-energy and latency figures were computed (the worker rebuilds them every minute). */
+export function EconomyAsOf({ asOf }: { asOf: Date | null }) {
+  return (
+    <span data-testid="economy-as-of" data-as-of={asOf?.toISOString() ?? ""}>
+      Token-economy figures {economyAsOfText(asOf)}, recomputed every minute.
+    </span>
+  );
+}

@@ -170,9 +170,12 @@ export async function listMarketplace(db: DbOrTx, p: z.input<typeof marketplaceI
   const total =
     result.rows[0]?.total ?? (f.page > 1 ? ((await db.execute<{ total: number }>(sql`select total from (${ranked(1, 0)}) r`)).rows[0]?.total ?? 0) : 0);
   const items = result.rows.map(toItem);
-  const measured = await measuredStats(db, { from: windowStart(now), listingIds: items.map((i) => i.id) });
+  const [measured, economy, asOf] = await Promise.all([
+    measuredStats(db, { from: windowStart(now), listingIds: items.map((i) => i.id) }),
+    listingEconomies(db, { listings: items, window: f.window }),
+    economyAsOf(db),
+  ]);
   for (const item of items) item.measured = measured.get(item.id) ?? null;
-  const [economy, asOf] = await Promise.all([listingEconomies(db, { listings: items, window: f.window }), economyAsOf(db)]);
   for (const item of items) item.economy = economy.get(item.id) ?? null;
   return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort, window: f.window, economyAsOf: asOf };
 }
@@ -244,9 +247,13 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; window?: Econ
   const history = await priceHistory(db, { listingId: l.id });
   const current = priceInForce(history, now.getTime());
   if (!current) throw new DomainError("NOT_FOUND", "No published model has that name", "slug");
-  const measured = (await measuredStats(db, { from: windowStart(now), listingIds: [l.id] })).get(l.id) ?? null;
   const window = p.window ?? DEFAULT_ECONOMY_WINDOW;
-  const [economy, asOf] = await Promise.all([listingEconomies(db, { listings: [{ id: l.id, prices: current, measured }], window }), economyAsOf(db)]);
+  const [measuredById, economy, asOf] = await Promise.all([
+    measuredStats(db, { from: windowStart(now), listingIds: [l.id] }),
+    listingEconomies(db, { listings: [{ id: l.id, prices: current }], window }),
+    economyAsOf(db),
+  ]);
+  const measured = measuredById.get(l.id) ?? null;
   const { providerSlug, providerName, ...rest } = l;
   return {
     ...rest,

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import type { DbOrTx } from "../../db/client";
-import type { MeasuredStats } from "../catalog/measured";
 import type { PricesPer1k } from "../ledger/money";
 import { type Cput, nominalPer1MNano } from "./cput";
-import { standardConversationCostNano, standardConversationLatencyMs } from "./standard-conversation";
+import { standardConversationCostNano } from "./standard-conversation";
 import type { ListingEnergy } from "./store";
 import { summaryFigures } from "./summary";
 import type { EconomyWindow } from "./windows";
@@ -19,12 +18,12 @@ export type ListingEconomy = {
 };
 
 /**
- * Adds each listing's CPUT over `window` and measured energy as of the last summary rebuild (./summary.ts, the
- * figures the marketplace sorts by), and its standard conversation (at `prices`, the price in force, and `measured`).
+ * Adds each listing's CPUT over `window`, measured energy and standard-conversation latency as of the last summary
+ * rebuild (./summary.ts, the figures the marketplace sorts by), and its standard-conversation cost at `prices`, the price in force.
  */
 export async function listingEconomies(
   db: DbOrTx,
-  p: { listings: readonly { id: string; prices: PricesPer1k; measured: MeasuredStats | null }[]; window: EconomyWindow },
+  p: { listings: readonly { id: string; prices: PricesPer1k }[]; window: EconomyWindow },
 ): Promise<Map<string, ListingEconomy>> {
   const summary = await summaryFigures(db, { listingIds: p.listings.map((l) => l.id), window: p.window });
   return new Map(
@@ -36,7 +35,7 @@ export async function listingEconomies(
         nominalPer1MNano: nominalPer1MNano(l.prices.outputPer1kNano),
         standardConversation: {
           costNano: standardConversationCostNano(l.prices),
-          latencyMs: standardConversationLatencyMs(l.measured?.medianTtftMs ?? null, l.measured?.medianOutputTokensPerSecond ?? null),
+          latencyMs: summary.get(l.id)!.latencyMs,
         },
         energy: summary.get(l.id)!.energy,
       },

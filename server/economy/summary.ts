@@ -2,9 +2,11 @@ import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client";
 import { measuredBucketsSql, windowStart } from "../catalog/measured";
 import { pgArray } from "../lib/pg-array";
+import { bucketValue } from "../rollups/histogram";
 import { type Cput, MIN_CPUT_REQUESTS } from "./cput";
 import { energyVerdict, MIN_ENERGY_SAMPLE_TOKENS, measuredTokensPerJoule } from "./energy";
 import { standardLatencySql } from "./sort-sql";
+import { standardConversationLatencyMs } from "./standard-conversation";
 import { cputOf, economyFrom, type ListingEnergy, listingCputSql, listingEnergySql } from "./store";
 import { ECONOMY_WINDOWS, type EconomyWindow, ENERGY_WINDOW_HOURS, economyWindows } from "./windows";
 
@@ -82,19 +84,24 @@ type SummaryRow = {
   energy_tokens: number | null;
   energy_joules: number | null;
   energy_hours: number | null;
+  ttft_bucket: number | null;
+  tps_bucket: number | null;
 };
 
 const noTraffic: Cput = { state: "insufficient-sample", requests: 0, minimum: MIN_CPUT_REQUESTS };
 
-/** Each listing's CPUT over `window` and measured energy, as of the last rebuild; listings without a row have no traffic. */
+/**
+ * Each listing's CPUT over `window`, measured energy and standard-conversation latency (from the 24 h medians
+ * the latency sort ranks by), as of the last rebuild; listings without a row have no traffic.
+ */
 export async function summaryFigures(
   db: DbOrTx,
   p: { listingIds: readonly string[]; window: EconomyWindow },
-): Promise<Map<string, { cput: Cput; energy: ListingEnergy }>> {
+): Promise<Map<string, { cput: Cput; energy: ListingEnergy; latencyMs: number | null }>> {
   if (p.listingIds.length === 0) return new Map();
   const { rows } = await db.execute<SummaryRow>(sql`
     select l.id as listing_id, l.tokens_per_watt as declared, e.requests, e.cost_nano, e.wasted_cost_nano, e.useful_output_tokens,
-           e.input_tokens, e.output_tokens, e.energy_tokens, e.energy_joules, e.energy_hours
+           e.input_tokens, e.output_tokens, e.energy_tokens, e.energy_joules, e.energy_hours, e.ttft_bucket, e.tps_bucket
     from listings l left join listing_economy e on e.listing_id = l.id and e.window_hours = ${ECONOMY_WINDOWS[p.window]}
     where l.id = any(${pgArray([...p.listingIds])}::uuid[])`);
   return new Map(
@@ -113,7 +120,8 @@ export async function summaryFigures(
       const sample = { tokens: Number(r.energy_tokens ?? 0), joules: Number(r.energy_joules ?? 0) };
       const tpj = measuredTokensPerJoule(sample);
       const energy = { tokensPerJoule: tpj, sampleTokens: sample.tokens, hours: r.energy_hours ?? 0, verdict: energyVerdict(tpj, sample.tokens, r.declared) };
-      return [r.listing_id, { cput, energy }];
+      const median = (b: number | null) => (b === null ? null : bucketValue(Number(b)));
+      return [r.listing_id, { cput, energy, latencyMs: standardConversationLatencyMs(median(r.ttft_bucket), median(r.tps_bucket)) }];
     }),
   );
 }
