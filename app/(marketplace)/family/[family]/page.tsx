@@ -52,7 +52,7 @@ export default async function FamilyPage({ params, searchParams }: { params: Par
           ]}
         />
       )}
-      <p className="text-xs text-slate-500">
+      <p className="mt-3 text-xs text-slate-500">
         <EconomyAsOf asOf={view.economyAsOf} />
       </p>
     </>
