@@ -68,7 +68,8 @@ export async function economyAsOf(db: DbOrTx): Promise<Date | null> {
 export async function refreshListingEconomyIfStale(db: DbOrTx, p: { now?: Date; maxAgeSeconds: number }): Promise<boolean> {
   const now = p.now ?? new Date();
   const asOf = await economyAsOf(db);
-  if (asOf && now.getTime() - asOf.getTime() < p.maxAgeSeconds * 1000) return false;
+  // A summary stamped ahead of this clock (another worker's, set ahead) is stale too, or it would stand until then.
+  if (asOf && Math.abs(now.getTime() - asOf.getTime()) < p.maxAgeSeconds * 1000) return false;
   return refreshListingEconomy(db, now);
 }
 
