@@ -45,7 +45,7 @@ export function CputValue({ cput, testId = "cput" }: { cput: CputView; testId?: 
 
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
 
-/** CPUT's components: nominal price, the part spent on requests that were not useful, the input share. */
+/** CPUT's components: nominal price, the part spent on requests that were not useful, the share of the cost spent on input. */
 export function CputComponents({ cput, nominalPer1MNano }: { cput: CputView; nominalPer1MNano: bigint }) {
   return (
     <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm" data-testid="cput-components">
@@ -57,8 +57,10 @@ export function CputComponents({ cput, nominalPer1MNano }: { cput: CputView; nom
           <dd className="tabular-nums" data-testid="cput-failed-share">
             {percent(cput.failedShare)} ({formatUsd(cput.wastedPer1MNano)} / 1M)
           </dd>
-          <dt className="text-slate-500">Input share of tokens</dt>
-          <dd className="tabular-nums">{percent(cput.inputShare)}</dd>
+          <dt className="text-slate-500">Share of cost spent on input</dt>
+          <dd className="tabular-nums" data-testid="cput-input-share">
+            {percent(cput.inputShare)}
+          </dd>
           <dt className="text-slate-500">Useful output tokens</dt>
           <dd className="tabular-nums">{cput.usefulOutputTokens.toLocaleString("en-US")}</dd>
         </>

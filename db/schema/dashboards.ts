@@ -17,12 +17,15 @@ const late = () => bigint({ mode: "bigint" }).notNull().default(sql`0`);
 
 /**
  * The token economy's sums (server/economy/, server/rollups/upserts.ts): output tokens of useful
- * events (ok with a normal finish, isUsefulEvent), the cost of the events that were not useful,
+ * events (ok with a normal finish, isUsefulEvent), the cost of the events that were not useful, the
+ * part of the cost billed for input,
  * and for events that reported their energy, their tokens (input + output + cached) and joules.
  */
 const usefulSums = () => ({
   usefulOutputTokens: bigint({ mode: "bigint" }).notNull().default(sql`0`),
   wastedCostNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+  /** The part of cost_nano billed for input (cached input at its own price): inputCostNano (server/economy/cput.ts) per event. */
+  inputCostNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
 });
 export const energySums = () => ({
   energyTokens: bigint({ mode: "bigint" }).notNull().default(sql`0`),
@@ -133,9 +136,8 @@ export const listingEconomy = pgTable(
     costNano: bigint({ mode: "bigint" }).notNull(),
     wastedCostNano: bigint({ mode: "bigint" }).notNull(),
     usefulOutputTokens: bigint({ mode: "bigint" }).notNull(),
-    /** Input + cached input tokens, and output tokens, over all requests. */
-    inputTokens: bigint({ mode: "bigint" }).notNull(),
-    outputTokens: bigint({ mode: "bigint" }).notNull(),
+    /** The part of cost_nano billed for input tokens (cached ones included). */
+    inputCostNano: bigint({ mode: "bigint" }).notNull(),
     /** billed · 1e6 / useful, unrounded (orders like the rounded CPUT); null below the minimum sample or without useful output. */
     cputPer1m: numeric(),
     energyTokens: doublePrecision().notNull(),

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo, seedDemoCredits, seedDemoKey } from "../../db/seed";
@@ -180,6 +181,22 @@ describe("the marketplace's summary (listing_economy)", () => {
       expect(page.economy.cput.requests).toBe(want?.requests ?? 0);
       expect(page.economy.cput.state === "measured" ? page.economy.cput.per1MNano : null).toBe(want?.per1MNano ?? null);
       expect(page.economyAsOf).toEqual(now);
+      // The share of the cost spent on input, from each raw event's tokens at the price version it was billed at.
+      const { rows: raw } = await t.db.execute<{ input: number; cached: number; cost: string; pin: string; pcached: string }>(sql`
+        select e.input_tokens as input, e.cached_input_tokens as cached, e.cost_nano::text as cost, p.input_per1k_nano::text as pin,
+               p.cached_input_per1k_nano::text as pcached
+        from usage_events e join listing_prices p on p.id = e.price_id
+        where e.listing_id = ${rows[0]!.id}::uuid and e.started_at >= ${windowFrom(ECONOMY_WINDOWS[window]).toISOString()}::timestamptz`);
+      let inputCost = 0n;
+      let billed = 0n;
+      for (const e of raw) {
+        const exact = divRoundHalfEven(BigInt(e.input) * BigInt(e.pin) + BigInt(e.cached) * BigInt(e.pcached), 1000n);
+        inputCost += exact < BigInt(e.cost) ? exact : BigInt(e.cost);
+        billed += BigInt(e.cost);
+      }
+      if (page.economy.cput.state !== "measured") continue;
+      expect(inputCost).toBeGreaterThan(0n);
+      expect(page.economy.cput.inputShare).toBe(Number(divRoundHalfEven(inputCost * 1_000_000n, billed)) / 1_000_000);
     }
   });
 
@@ -296,5 +313,24 @@ describe("the pages' other token-economy figures equal the raw events", () => {
     const known = byCput.filter((c): c is bigint => c !== null);
     expect(known.length).toBeGreaterThanOrEqual(3);
     expect(byCput.slice(0, known.length)).toEqual([...known].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+});
+
+describe("input costs of rollup rows written before the column", () => {
+  it("migration 0032's backfill computes from the events exactly what settlement writes", async () => {
+    const snapshot = async () =>
+      (
+        await t.pool.query(`select (select json_agg(json_build_array(o.org_id, o.dimension, o.hour, o.group_id, o.input_cost_nano::text)
+                                                    order by o.org_id, o.dimension, o.hour, o.group_id) from org_usage_hourly o) as org,
+                                   (select json_agg(json_build_array(l.listing_id, l.hour, l.input_cost_nano::text) order by l.listing_id, l.hour)
+                                    from listing_hourly l) as listing`)
+      ).rows[0];
+    const written = await snapshot();
+    expect(JSON.stringify(written)).toMatch(/"[1-9][0-9]*"\]/);
+    await t.pool.query("update org_usage_hourly set input_cost_nano = 0");
+    await t.pool.query("update listing_hourly set input_cost_nano = 0");
+    expect(await snapshot()).not.toEqual(written);
+    await t.pool.query(fs.readFileSync("db/migrations/0032_input_cost_backfill.sql", "utf8"));
+    expect(await snapshot()).toEqual(written);
   });
 });

@@ -41,10 +41,10 @@ export async function refreshListingEconomy(db: DbOrTx, now = new Date()): Promi
       e as (${listingEnergySql(windowStart(now, ENERGY_WINDOW_HOURS))}),
       ms as (${measuredBucketsSql(windowStart(now))}),
       ids as (select listing_id from c union select listing_id from e union select listing_id from ms)
-      insert into listing_economy (window_hours, listing_id, requests, cost_nano, wasted_cost_nano, useful_output_tokens, input_tokens, output_tokens,
+      insert into listing_economy (window_hours, listing_id, requests, cost_nano, wasted_cost_nano, useful_output_tokens, input_cost_nano,
                                    cput_per1m, energy_tokens, energy_joules, energy_hours, measured_tpj, ttft_bucket, tps_bucket, standard_latency_ms, refreshed_at)
       select w.window_hours, ids.listing_id, coalesce(c.requests, 0), coalesce(c.cost_nano, 0), coalesce(c.wasted_nano, 0), coalesce(c.useful, 0),
-             coalesce(c.input_tokens, 0), coalesce(c.output_tokens, 0), c.cput_1m,
+             coalesce(c.input_cost_nano, 0), c.cput_1m,
              coalesce(e.tokens, 0), coalesce(e.joules, 0), coalesce(e.hours, 0),
              case when e.tokens >= ${MIN_ENERGY_SAMPLE_TOKENS} then e.tokens / e.joules end,
              ms.ttft_bucket, ms.tps_bucket, ${standardLatencySql(sql`ms.ttft_bucket`, sql`ms.tps_bucket`)},
@@ -80,8 +80,7 @@ type SummaryRow = {
   cost_nano: bigint | null;
   wasted_cost_nano: bigint | null;
   useful_output_tokens: bigint | null;
-  input_tokens: bigint | null;
-  output_tokens: bigint | null;
+  input_cost_nano: bigint | null;
   energy_tokens: number | null;
   energy_joules: number | null;
   energy_hours: number | null;
@@ -102,7 +101,7 @@ export async function summaryFigures(
   if (p.listingIds.length === 0) return new Map();
   const { rows } = await db.execute<SummaryRow>(sql`
     select l.id as listing_id, l.tokens_per_watt as declared, e.requests, e.cost_nano, e.wasted_cost_nano, e.useful_output_tokens,
-           e.input_tokens, e.output_tokens, e.energy_tokens, e.energy_joules, e.energy_hours, e.ttft_bucket, e.tps_bucket
+           e.input_cost_nano, e.energy_tokens, e.energy_joules, e.energy_hours, e.ttft_bucket, e.tps_bucket
     from listings l left join listing_economy e on e.listing_id = l.id and e.window_hours = ${ECONOMY_WINDOWS[p.window]}
     where l.id = any(${pgArray([...p.listingIds])}::uuid[])`);
   return new Map(
@@ -115,8 +114,7 @@ export async function summaryFigures(
               cost_nano: r.cost_nano!,
               wasted_nano: r.wasted_cost_nano!,
               useful: r.useful_output_tokens!,
-              input_tokens: r.input_tokens!,
-              output_tokens: r.output_tokens!,
+              input_cost_nano: r.input_cost_nano!,
             });
       const sample = { tokens: Number(r.energy_tokens ?? 0), joules: Number(r.energy_joules ?? 0) };
       const tpj = measuredTokensPerJoule(sample);
