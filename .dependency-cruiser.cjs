@@ -24,6 +24,7 @@ const PURE_FILES = [
   "server/economy/cput.ts",
   "server/economy/energy.ts",
   "server/economy/standard-conversation.ts",
+  "server/economy/windows.ts",
   "server/finance/buyer-lines.ts",
   "server/finance/compare.ts",
   "server/finance/period.ts",

@@ -66,6 +66,9 @@ export default defineConfig({
       // The journeys count their own requests from an empty usage history.
       DEMO_TRAFFIC_HISTORY: "false",
       PROVIDER_SERVICE_TOKENS: `second-provider:${meterToken}`,
+      // The journeys read token-economy figures right after their traffic: rebuild the summary every second.
+      WORKER_INTERVAL_SECONDS: "1",
+      ECONOMY_REFRESH_SECONDS: "1",
     },
   },
 });

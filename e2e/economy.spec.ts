@@ -1,6 +1,6 @@
-import { expect, test } from "@playwright/test";
+import { expect, type Page, test } from "@playwright/test";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import OpenAI from "openai";
 import superjson from "superjson";
 import { DEMO_KEY_SECRET, demoListings } from "../db/seed";
@@ -70,6 +70,32 @@ async function meterReadings(baseURL: string) {
   }
 }
 
+/** Requests to a listing since `since`, from the e2e database. */
+async function requestsTo(slug: string, since: Date): Promise<number> {
+  const { rows } = await withDb((db) =>
+    db.execute<{ n: number }>(sql`
+      select count(*)::int as n from usage_events e join listings l on l.id = e.listing_id
+      where l.slug = ${slug} and e.started_at >= ${since.toISOString()}::timestamptz`),
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * Waits until the worker has rebuilt the marketplace's token-economy summary after `since` (every
+ * ECONOMY_REFRESH_SECONDS, 1 s under playwright.config.ts), reading the "as of" the page shows.
+ */
+async function waitForEconomyRefresh(page: Page, since: Date) {
+  await expect
+    .poll(
+      async () => {
+        await page.goto("/");
+        return Date.parse((await page.getByTestId("economy-as-of").getAttribute("data-as-of")) || "0");
+      },
+      { timeout: 30_000 },
+    )
+    .toBeGreaterThan(since.getTime());
+}
+
 test("after real traffic, the marketplace sorts by cost per useful token and standard-conversation cost; a listing shows measured beside declared with its mark; the buyer gets the energy statement", async ({
   page,
   baseURL,
@@ -77,6 +103,7 @@ test("after real traffic, the marketplace sorts by cost per useful token and sta
   const used = [honest, overDeclared, "demo-provider/llama-3.1-70b"];
   await waitUntilSettled(await traffic(used));
   await meterReadings(baseURL!);
+  await waitForEconomyRefresh(page, new Date());
 
   await page.goto("/?sort=standardCost");
   await expect(page.getByTestId("market-sort")).toHaveValue("standardCost");
@@ -98,6 +125,26 @@ test("after real traffic, the marketplace sorts by cost per useful token and sta
   expect(shown.slice(0, measured.length)).toEqual(measured);
   const cputs = measured.map((r) => dollars(r.cput));
   expect(cputs).toEqual([...cputs].sort((a, b) => a - b));
+
+  // Over 30 days instead: the window is a URL parameter the sort keeps; each figure's sample is that window's requests.
+  await page.getByTestId("economy-window").selectOption("30d");
+  await expect(page).toHaveURL(/window=30d/);
+  await expect(page.getByTestId("market-sort")).toHaveValue("cput");
+  await expect(page.getByTestId("market-table")).toContainText("Cost / useful 1M (30 days)");
+  const over30 = await rows.evaluateAll((els) =>
+    els.map((el) => ({
+      slug: el.getAttribute("data-slug")!,
+      cput: el.querySelector('[data-testid="cput"]')?.textContent ?? "",
+      sample: el.querySelector('[data-testid="cput-sample"]')?.textContent ?? "",
+    })),
+  );
+  const measured30 = over30.filter((r) => /^\$\d/.test(r.cput));
+  expect(measured30.map((r) => r.slug)).toEqual(expect.arrayContaining(used));
+  expect(over30.slice(0, measured30.length)).toEqual(measured30);
+  const cputs30 = measured30.map((r) => dollars(r.cput));
+  expect(cputs30).toEqual([...cputs30].sort((a, b) => a - b));
+  const since30 = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - (30 * 24 - 1) * 3_600_000);
+  for (const r of measured30) expect(r.sample, r.slug).toBe(`n = ${(await requestsTo(r.slug, since30)).toLocaleString("en-US")}`);
 
   // The honest listing: measured beside declared, verified over 1.2M reported tokens; cut-off requests cost more than nominal.
   await page.goto(`/m/${honest}`);

@@ -160,6 +160,8 @@ export const envSchema = z.object({
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000, "must be at most 10000 basis points").default(500),
   /** How often the worker expires reservations and keeps usage partitions ahead. */
   WORKER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** Oldest the marketplace's token-economy figures (listing_economy) may get before the worker rebuilds them, seconds. */
+  ECONOMY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Unsettled usage batches past which `usage.report` answers 503 (the proxy keeps the events spooled and retries). */
   USAGE_BACKLOG_MAX_BATCHES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   /** Shortest time between two settlement windows under load, milliseconds (idle, the settler looks every this long too). */

@@ -1,5 +1,5 @@
 import { measuredRule } from "@/app/_components/measured";
-import { economyRules } from "@/app/_components/economy";
+import { EconomyAsOf, economyRules } from "@/app/_components/economy";
 import Link from "next/link";
 import { EmptyState } from "@/app/_components/ui";
 import { formError } from "@/app/_lib/form-errors";
@@ -39,6 +39,7 @@ function parseFilters(sp: Record<string, string | string[] | undefined>) {
     maxPricePer1M: maxPriceError(one("maxPricePer1M")) ? undefined : one("maxPricePer1M"),
     minContext: num("minContext"),
     sort: one("sort"),
+    window: one("window"),
     page: num("page"),
     pageSize: PAGE_SIZE,
   };
@@ -101,7 +102,7 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
         )
       ) : (
         <>
-          <ListingTable items={result.items} />
+          <ListingTable items={result.items} window={result.window} />
           <div className="flex items-center justify-between text-sm text-slate-600">
             <span data-testid="market-total">
               {result.total} model{result.total === 1 ? "" : "s"} · page {result.page} of {Math.max(1, Math.ceil(result.total / result.pageSize))}
@@ -122,7 +123,8 @@ export default async function MarketplacePage({ searchParams }: { searchParams: 
           <p className="text-xs text-slate-500">
             Price per 1M tokens: chat and completion models at the 3:1 blend (3 input tokens to 1 output token); embeddings models, which produce no output
             tokens, at their input price. The two bases are listed apart when sorted by price. Tokens per watt (tokens per second per watt, i.e. per joule) is
-            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule} {economyRules}
+            declared by each provider with its method; Wh per 1M tokens = 1 000 000 / (tokens per watt × 3600). {measuredRule} {economyRules}{" "}
+            <EconomyAsOf asOf={result.economyAsOf} />
           </p>
         </>
       )}

@@ -1,3 +1,4 @@
+import { economyAsOfText } from "@/app/_components/economy-labels";
 import { formatFigure, formatUsd } from "@/app/_lib/format";
 import { MIN_CPUT_REQUESTS } from "@/server/economy/cput";
 import type { EnergyVerdict } from "@/server/economy/energy";
@@ -44,7 +45,7 @@ export function CputValue({ cput, testId = "cput" }: { cput: CputView; testId?: 
 
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
 
-/** CPUT's components: nominal price, the part spent on requests that were not useful, the input share. */
+/** CPUT's components: nominal price, the part spent on requests that were not useful, the share of the cost spent on input. */
 export function CputComponents({ cput, nominalPer1MNano }: { cput: CputView; nominalPer1MNano: bigint }) {
   return (
     <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm" data-testid="cput-components">
@@ -56,8 +57,10 @@ export function CputComponents({ cput, nominalPer1MNano }: { cput: CputView; nom
           <dd className="tabular-nums" data-testid="cput-failed-share">
             {percent(cput.failedShare)} ({formatUsd(cput.wastedPer1MNano)} / 1M)
           </dd>
-          <dt className="text-slate-500">Input share of tokens</dt>
-          <dd className="tabular-nums">{percent(cput.inputShare)}</dd>
+          <dt className="text-slate-500">Share of cost spent on input</dt>
+          <dd className="tabular-nums" data-testid="cput-input-share">
+            {percent(cput.inputShare)}
+          </dd>
           <dt className="text-slate-500">Useful output tokens</dt>
           <dd className="tabular-nums">{cput.usefulOutputTokens.toLocaleString("en-US")}</dd>
         </>
@@ -111,3 +114,12 @@ const formatTokenCount = (n: number) => compactTokens.format(n);
 
 /** The rules in words, for the pages that show these figures. */
 export const economyRules = `Cost per useful 1M tokens: everything billed for a listing's requests (failed, cut off, disconnected and abandoned ones included) ÷ the output tokens of requests that completed normally, × 1 000 000; shown from ${MIN_CPUT_REQUESTS} requests. Standard conversation: ${STANDARD_CONVERSATION.inputTokens} input + ${STANDARD_CONVERSATION.outputTokens} output tokens at the price in force; latency = median time to first token + ${STANDARD_CONVERSATION.outputTokens} tokens at the median measured throughput. Measured tokens per watt (per joule) over 30 days from upstreams' energy reports and providers' meter readings: verified within ±10 % of declared over at least ${compactTokens.format(MIN_ENERGY_SAMPLE_TOKENS)} tokens, over-declared when measured falls more than 10 % short.`;
+
+/** When the cost-per-useful-token, measured-energy and latency figures were computed (the worker rebuilds them every minute). */
+export function EconomyAsOf({ asOf }: { asOf: Date | null }) {
+  return (
+    <span data-testid="economy-as-of" data-as-of={asOf?.toISOString() ?? ""}>
+      Token-economy figures {economyAsOfText(asOf)}, recomputed every minute.
+    </span>
+  );
+}

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, doublePrecision, index, pgTable, primaryKey, smallint, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, doublePrecision, index, integer, numeric, pgTable, primaryKey, smallint, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Rollups for dashboards and measured marketplace figures, maintained by settlement in
@@ -17,12 +17,15 @@ const late = () => bigint({ mode: "bigint" }).notNull().default(sql`0`);
 
 /**
  * The token economy's sums (server/economy/, server/rollups/upserts.ts): output tokens of useful
- * events (ok with a normal finish, isUsefulEvent), the cost of the events that were not useful,
+ * events (ok with a normal finish, isUsefulEvent), the cost of the events that were not useful, the
+ * part of the cost billed for input,
  * and for events that reported their energy, their tokens (input + output + cached) and joules.
  */
 const usefulSums = () => ({
   usefulOutputTokens: bigint({ mode: "bigint" }).notNull().default(sql`0`),
   wastedCostNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
+  /** The part of cost_nano billed for input (cached input at its own price): inputCostNano (server/economy/cput.ts) per event. */
+  inputCostNano: bigint({ mode: "bigint" }).notNull().default(sql`0`),
 });
 export const energySums = () => ({
   energyTokens: bigint({ mode: "bigint" }).notNull().default(sql`0`),
@@ -114,4 +117,48 @@ export const listingLatencyHourly = pgTable(
     events: bigint({ mode: "bigint" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.listingId, t.hour, t.metric, t.bucket] }), index().on(t.hour)],
+);
+
+/**
+ * Per (CPUT window, listing): the marketplace's token-economy figures, one row to read per listing
+ * instead of aggregating hours of rollups per request (bench/catalog.ts). The worker rebuilds it
+ * every ECONOMY_REFRESH_SECONDS from listing_hourly, listing_latency_hourly and providers' meter
+ * readings (server/economy/summary.ts); `refreshed_at` is the "as of" the pages show.
+ * window_hours is the CPUT window (24, 168 or 720); the energy sums always cover 30 days and the
+ * latency medians 24 hours, the same on each window's row, so one row serves every sort.
+ */
+export const listingEconomy = pgTable(
+  "listing_economy",
+  {
+    windowHours: smallint().notNull(),
+    listingId: uuid().notNull(),
+    requests: bigint({ mode: "bigint" }).notNull(),
+    costNano: bigint({ mode: "bigint" }).notNull(),
+    wastedCostNano: bigint({ mode: "bigint" }).notNull(),
+    usefulOutputTokens: bigint({ mode: "bigint" }).notNull(),
+    /** The part of cost_nano billed for input tokens (cached ones included). */
+    inputCostNano: bigint({ mode: "bigint" }).notNull(),
+    /** billed · 1e6 / useful, unrounded (orders like the rounded CPUT); null below the minimum sample or without useful output. */
+    cputPer1m: numeric(),
+    energyTokens: doublePrecision().notNull(),
+    energyJoules: doublePrecision().notNull(),
+    energyHours: integer().notNull(),
+    /** tokens / joules, only past MIN_ENERGY_SAMPLE_TOKENS (what "most efficient" ranks by). */
+    measuredTpj: doublePrecision(),
+    /** Median buckets of time to first token and output tokens per second over 24 h; null below the minimum sample. */
+    ttftBucket: smallint(),
+    tpsBucket: smallint(),
+    /** The standard conversation's latency from those medians, ms; null when either is. */
+    standardLatencyMs: doublePrecision(),
+    refreshedAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.windowHours, t.listingId] }),
+    // One per marketplace sort that reads this table.
+    index().on(t.windowHours, t.cputPer1m),
+    index().on(t.windowHours, t.measuredTpj),
+    index().on(t.windowHours, t.tpsBucket),
+    index().on(t.windowHours, t.ttftBucket),
+    index().on(t.windowHours, t.standardLatencyMs),
+  ],
 );

@@ -9,13 +9,14 @@ import { comparablePer1MNano, priceBasis, tokensPerDollar, type PriceBasis } fro
 import { comparablePer1MSql, inputBasisSql } from "./comparable-sql";
 import { gCo2Per1M, whPer1M } from "./energy";
 import { marketplaceInput, type MarketplaceSort, type Modality } from "./inputs";
-import { measuredBucketsSql, measuredStats, windowStart, type MeasuredStats } from "./measured";
+import { measuredStats, windowStart, type MeasuredStats } from "./measured";
 import { priceInForce } from "./price-in-force";
-import { inForceSql, pricePeriodsSql } from "./price-in-force-sql";
+import { pricesInForceAtSql } from "./price-in-force-sql";
 import { priceHistory } from "./prices";
-import { economyJoinSql, standardCostSql, standardLatencySql } from "../economy/sort-sql";
+import { economyJoinSql, standardCostSql } from "../economy/sort-sql";
 import { efficiencyFigure } from "../economy/energy";
 import { listingEconomies, type ListingEconomy } from "../economy/figures";
+import { economyAsOf } from "../economy/summary";
 import { DEFAULT_ECONOMY_WINDOW, type EconomyWindow } from "../economy/windows";
 
 /** Public reads: the marketplace, a family side by side, a listing's page. Published listings only. */
@@ -65,18 +66,15 @@ const sortSql: Record<MarketplaceSort, SQL> = {
   whPer1M: byEfficiency,
   throughput: sql`m.tps_bucket desc nulls last`,
   ttft: sql`m.ttft_bucket asc nulls last`,
-  cput: sql`m.cput_1m asc nulls last`,
+  cput: sql`m.cput_per1m asc nulls last`,
   standardCost: standardCostSql,
-  standardLatency: standardLatencySql,
+  standardLatency: sql`m.standard_latency_ms asc nulls last`,
   name: sql`m.name asc`,
 };
 
-/** Sorts that need the measured figures joined into every match (the others skip that work). */
-const measuredSorts: ReadonlySet<MarketplaceSort> = new Set(["throughput", "ttft", "standardLatency"]);
-
 type Row = {
   total: number;
-  id: string | null;
+  id: string;
   slug: string;
   name: string;
   family: string;
@@ -99,7 +97,7 @@ function comparable(prices: Pick<PricesPer1k, "inputPer1kNano" | "outputPer1kNan
   return { comparablePer1MNano: per1M, priceBasis: priceBasis(modalities), tokensPerDollar: tokensPerDollar(per1M) };
 }
 
-function toItem(r: Row & { id: string }): MarketplaceItem {
+function toItem(r: Row): MarketplaceItem {
   const prices = { inputPer1kNano: r.input_per1k_nano, outputPer1kNano: r.output_per1k_nano, cachedInputPer1kNano: r.cached_input_per1k_nano };
   return {
     id: r.id,
@@ -142,48 +140,44 @@ export async function listMarketplace(db: DbOrTx, p: z.input<typeof marketplaceI
     );
   }
   const order = sql`${sortSql[f.sort]}, m.slug asc`;
-  const measuredJoin = measuredSorts.has(f.sort)
-    ? sql`left join (${measuredBucketsSql(windowStart(now))}) ms on ms.listing_id = l.id`
-    : sql`left join (select null::uuid as listing_id, null::smallint as tps_bucket, null::smallint as ttft_bucket) ms on false`;
-  const economyJoin = economyJoinSql(f.sort, f.window, now);
-  // Two phases (bench/catalog.ts): rank narrow rows of every match, then fetch the wide columns
-  // for one page only. `cur` is each listing's version in force at `now`, read in one pass over
-  // the covering index listing_prices_current_index (index-only) instead of one lookup per listing.
-  const result = await db.execute<Row>(sql`
-    with cur as (
-      select p.listing_id, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano
-      from (${pricePeriodsSql(sql`true`)}) p
-      where ${inForceSql(sql`p`, sql`${now.toISOString()}::timestamptz`)}
-    ),
-    matched as (
+  const economyJoin = economyJoinSql(f.sort, f.window);
+  // Two phases (bench/catalog.ts): rank narrow rows of every match (counting them in the same pass),
+  // then fetch the wide columns for one page only. `cur` is each listing's version in force at `now`,
+  // read in one index-only pass over listing_prices_current_index instead of one lookup per listing.
+  const ranked = (limit: number, offset: number) => sql`
+    with cur as (${pricesInForceAtSql(sql`true`, sql`${now.toISOString()}::timestamptz`)})
+    select m.*, count(*) over ()::int as total
+    from (
       select l.id, l.slug, l.name, l.modalities, l.tokens_per_watt, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano,
-             ms.tps_bucket, ms.ttft_bucket, ec.cput_1m, ec.measured_tpj
+             ec.tps_bucket, ec.ttft_bucket, ec.cput_per1m, ec.measured_tpj, ec.standard_latency_ms
       from listings l
       join organizations o on o.id = l.org_id
       join cur p on p.listing_id = l.id
-      ${measuredJoin}
       ${economyJoin}
       where ${sql.join(where, sql` and `)}
-    ),
-    page as (
-      select m.* from matched m order by ${order} limit ${f.pageSize} offset ${(f.page - 1) * f.pageSize}
-    )
-    select c.total, m.id, l.slug, l.name, l.family, o.slug as org_slug, o.name as org_name, l.context_length,
+    ) m
+    order by ${order} limit ${limit} offset ${offset}`;
+  const result = await db.execute<Row>(sql`
+    select m.total, m.id, l.slug, l.name, l.family, o.slug as org_slug, o.name as org_name, l.context_length,
            l.modalities::text[] as modalities, l.tokens_per_watt, l.grid_carbon_g_per_kwh,
            l.energy_method, l.energy_hardware, l.region,
            m.input_per1k_nano, m.output_per1k_nano, m.cached_input_per1k_nano
-    from (select count(*)::int as total from matched) c
-    left join page m on true
-    left join listings l on l.id = m.id
-    left join organizations o on o.id = l.org_id
+    from (${ranked(f.pageSize, (f.page - 1) * f.pageSize)}) m
+    join listings l on l.id = m.id
+    join organizations o on o.id = l.org_id
     order by ${order}`);
-  const total = result.rows[0]?.total ?? 0;
-  const items = result.rows.filter((r): r is Row & { id: string } => r.id !== null).map(toItem);
-  const measured = await measuredStats(db, { from: windowStart(now), listingIds: items.map((i) => i.id) });
+  // A page past the last has no row to carry the count: count from the first row instead.
+  const total =
+    result.rows[0]?.total ?? (f.page > 1 ? ((await db.execute<{ total: number }>(sql`select total from (${ranked(1, 0)}) r`)).rows[0]?.total ?? 0) : 0);
+  const items = result.rows.map(toItem);
+  const [measured, economy, asOf] = await Promise.all([
+    measuredStats(db, { from: windowStart(now), listingIds: items.map((i) => i.id) }),
+    listingEconomies(db, { listings: items, window: f.window }),
+    economyAsOf(db),
+  ]);
   for (const item of items) item.measured = measured.get(item.id) ?? null;
-  const economy = await listingEconomies(db, { listings: items, window: f.window, now });
   for (const item of items) item.economy = economy.get(item.id) ?? null;
-  return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort, window: f.window };
+  return { items, total, page: f.page, pageSize: f.pageSize, sort: f.sort, window: f.window, economyAsOf: asOf };
 }
 
 /** Providers and families that have published listings, for the marketplace filters. */
@@ -203,7 +197,7 @@ export async function marketplaceFacets(db: DbOrTx) {
 /** Every provider of one model family side by side, cheapest comparable price first. */
 export async function compareFamily(db: DbOrTx, p: { family: string; window?: EconomyWindow; now?: Date }) {
   const family = p.family;
-  const { items } = await listMarketplace(db, { family, sort: "price", pageSize: 100, window: p.window, now: p.now });
+  const { items, economyAsOf: asOf } = await listMarketplace(db, { family, sort: "price", pageSize: 100, window: p.window, now: p.now });
   // Most efficient by measured tokens per joule where the sample suffices, else declared.
   const efficiency = (i: MarketplaceItem) =>
     efficiencyFigure(i.economy?.energy.tokensPerJoule ?? null, i.economy?.energy.sampleTokens ?? 0, i.tokensPerWatt).tokensPerWatt;
@@ -219,6 +213,7 @@ export async function compareFamily(db: DbOrTx, p: { family: string; window?: Ec
     cheapestId: items[0]?.id ?? null,
     mostEfficientId: mostEfficient?.id ?? null,
     lowestCputId: lowestCput?.id ?? null,
+    economyAsOf: asOf,
   };
 }
 
@@ -252,9 +247,13 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; window?: Econ
   const history = await priceHistory(db, { listingId: l.id });
   const current = priceInForce(history, now.getTime());
   if (!current) throw new DomainError("NOT_FOUND", "No published model has that name", "slug");
-  const measured = (await measuredStats(db, { from: windowStart(now), listingIds: [l.id] })).get(l.id) ?? null;
   const window = p.window ?? DEFAULT_ECONOMY_WINDOW;
-  const economy = await listingEconomies(db, { listings: [{ id: l.id, prices: current, measured }], window, now });
+  const [measuredById, economy, asOf] = await Promise.all([
+    measuredStats(db, { from: windowStart(now), listingIds: [l.id] }),
+    listingEconomies(db, { listings: [{ id: l.id, prices: current }], window }),
+    economyAsOf(db),
+  ]);
+  const measured = measuredById.get(l.id) ?? null;
   const { providerSlug, providerName, ...rest } = l;
   return {
     ...rest,
@@ -266,5 +265,6 @@ export async function listingDetail(db: DbOrTx, p: { slug: string; window?: Econ
     priceHistory: history,
     measured,
     economy: economy.get(l.id)!,
+    economyAsOf: asOf,
   };
 }

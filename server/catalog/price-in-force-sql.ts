@@ -22,3 +22,15 @@ export function pricePeriodsSql(listings: SQL): SQL {
 export function inForceSql(p: SQL, t: SQL): SQL {
   return sql`${p}.effective_from <= ${t} AND (${p}.until IS NULL OR ${t} < ${p}.until)`;
 }
+
+/**
+ * Each listing's version in force at `t` (listing_id and its prices) among the listings `listings`
+ * selects (a condition on `lp`): the latest start at or before `t`, which is exactly the period
+ * inForceSql finds since starts are unique per listing. One ordered pass over
+ * listing_prices_current_index, index-only and without pricePeriodsSql's window function: the
+ * marketplace ranks every published listing by it.
+ */
+export function pricesInForceAtSql(listings: SQL, t: SQL): SQL {
+  return sql`SELECT DISTINCT ON (lp.listing_id) lp.listing_id, lp.input_per1k_nano, lp.output_per1k_nano, lp.cached_input_per1k_nano
+  FROM listing_prices lp WHERE ${listings} AND lp.effective_from <= ${t} ORDER BY lp.listing_id, lp.effective_from DESC`;
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "../lib/ids";
 import { createTestDb, type TestDb } from "../testing/db";
 import { priceInForce } from "./price-in-force";
-import { inForceSql, pricePeriodsSql } from "./price-in-force-sql";
+import { inForceSql, pricePeriodsSql, pricesInForceAtSql } from "./price-in-force-sql";
 import { priceAt } from "./prices";
 
 // "The price in force at t" has one rule per language: the catalog and settlement read it in SQL,
@@ -58,6 +58,13 @@ describe("pricePeriodsSql + inForceSql agree with priceInForce", () => {
           order by q.n`);
         const versions = starts.map((s, i) => ({ effectiveFrom: new Date(s), i: BigInt(i) }));
         expect(rows.map((r) => [r.n, r.version])).toEqual(instants.map((ms, n) => [n, priceInForce(versions, ms)?.i ?? null]));
+        // So does the marketplace's one-pass form.
+        const { rows: latest } = await t.db.execute<{ n: number; version: bigint | null }>(sql`
+          select q.n, p.input_per1k_nano as version
+          from (values ${values}) q(n, at)
+          left join lateral (${pricesInForceAtSql(sql`lp.listing_id = ${listingId}`, sql`q.at`)}) p on true
+          order by q.n`);
+        expect(latest.map((r) => [r.n, r.version])).toEqual(instants.map((ms, n) => [n, priceInForce(versions, ms)?.i ?? null]));
         // The catalog's point read is the same fragment.
         const at = instants[0]!;
         const expected = priceInForce(versions, at);

@@ -16,6 +16,7 @@ import { divRoundHalfEven } from "../ledger/money";
 import { topUp } from "../ledger/testing";
 import { uuidv7 } from "../lib/ids";
 import { startTestBackend, type TestBackend } from "../testing/backend";
+import { refreshListingEconomy } from "./summary";
 import { callerFor, makeOrg, makeUser } from "../testing/fixtures";
 
 /**
@@ -130,6 +131,8 @@ describe("cost per useful token through the proxy", () => {
     expect(failedCost).toBeGreaterThan(0n); // cut-off streams are billed for what they delivered
     expect(BigInt(raw.useful_cost)).toBe((useful * OUTPUT_PER_1K) / 1000n);
 
+    // The pages read the summary the worker rebuilds (server/economy/summary.ts): rebuild it as the worker would.
+    await refreshListingEconomy(db);
     const page = await callerFor(db, null).catalog.listing({ slug: SLUG, window: "24h" });
     const nominal = OUTPUT_PER_1K * 1000n;
     expect(page.economy.nominalPer1MNano).toBe(nominal);

@@ -1,4 +1,4 @@
-import { divRoundHalfEven } from "../ledger/money";
+import { divRoundHalfEven, type PricesPer1k, usageCostNano } from "../ledger/money";
 
 /**
  * Cost per useful token (CPUT): what a listing's traffic really costs per token that was worth
@@ -38,9 +38,8 @@ export type CputSample = {
   wastedNano: bigint;
   /** Output tokens of useful requests. */
   usefulOutputTokens: bigint;
-  /** Input + cached input tokens and output tokens over all requests (for the input share). */
-  inputTokens: bigint;
-  outputTokens: bigint;
+  /** The part of billedNano billed for input tokens, cached ones included (inputCostNano per event, summed). */
+  inputCostNano: bigint;
 };
 
 export type Cput =
@@ -56,7 +55,7 @@ export type Cput =
       wastedPer1MNano: bigint;
       /** wasted ÷ billed, 0–1 (0 when nothing was billed). */
       failedShare: number;
-      /** input (with cached) tokens ÷ all tokens, 0–1: how input-heavy the traffic is. */
+      /** input cost ÷ billed, 0–1 (0 when nothing was billed): the share of the cost spent on input tokens. */
       inputShare: number;
     };
 
@@ -68,7 +67,6 @@ export type Cput =
 export function costPerUsefulToken(s: CputSample): Cput {
   if (s.requests < MIN_CPUT_REQUESTS) return { state: "insufficient-sample", requests: s.requests, minimum: MIN_CPUT_REQUESTS };
   if (s.usefulOutputTokens <= 0n) return { state: "no-useful-output", requests: s.requests, billedNano: s.billedNano };
-  const tokens = s.inputTokens + s.outputTokens;
   return {
     state: "measured",
     requests: s.requests,
@@ -76,7 +74,7 @@ export function costPerUsefulToken(s: CputSample): Cput {
     per1MNano: divRoundHalfEven(s.billedNano * PER_1M, s.usefulOutputTokens),
     wastedPer1MNano: divRoundHalfEven(s.wastedNano * PER_1M, s.usefulOutputTokens),
     failedShare: s.billedNano === 0n ? 0 : ratio(s.wastedNano, s.billedNano),
-    inputShare: tokens === 0n ? 0 : ratio(s.inputTokens, tokens),
+    inputShare: s.billedNano === 0n ? 0 : ratio(s.inputCostNano, s.billedNano),
   };
 }
 
@@ -88,4 +86,16 @@ function ratio(a: bigint, b: bigint): number {
 /** A listing's nominal price in the same unit as CPUT: its output price per 1M tokens (nano-USD per 1k × 1000, exact). */
 export function nominalPer1MNano(outputPer1kNano: bigint): bigint {
   return outputPer1kNano * 1000n;
+}
+
+/**
+ * The part of an event's cost billed for its input: usageCostNano of its input and cached input tokens alone
+ * at the prices it was billed at, round_half_even((input·p_in + cached·p_cached) / 1000) nano-USD, and never
+ * more than the event was billed (a capped event's bill can fall short of its input's price). Summed per
+ * listing or buyer, over their billed cost it is CPUT's input share. Its SQL twin is INPUT_COST_SQL
+ * (server/rollups/upserts.ts).
+ */
+export function inputCostNano(tokens: { input: number | bigint; cachedInput: number | bigint }, prices: PricesPer1k, billedNano: bigint): bigint {
+  const input = usageCostNano({ input: tokens.input, output: 0, cachedInput: tokens.cachedInput }, prices);
+  return input < billedNano ? input : billedNano;
 }

@@ -1,8 +1,9 @@
+import fs from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo, seedDemoCredits, seedDemoKey } from "../../db/seed";
 import { seedDemoTraffic } from "../../db/seed-traffic";
-import { compareFamily, listMarketplace } from "../catalog/marketplace";
+import { compareFamily, listingDetail, listMarketplace } from "../catalog/marketplace";
 import { MIN_MEASURED_SAMPLE } from "../catalog/sample";
 import { catalogEncryptionKey, keyPepper } from "../env";
 import { monthOf } from "../finance/period";
@@ -13,6 +14,8 @@ import { TEST_LOCAL_WEBHOOK_SECRET } from "../testing/fixtures";
 import { MIN_CPUT_REQUESTS } from "./cput";
 import { energyStatement } from "./statement";
 import { buyerCputByListing, listingCput, listingEnergy, providerCputByListing } from "./store";
+import { economyAsOf, refreshListingEconomy, refreshListingEconomyIfStale } from "./summary";
+import { ECONOMY_WINDOWS, economyWindows } from "./windows";
 
 /**
  * The demo's traffic history through real settlement, and every token-economy figure read from
@@ -32,6 +35,8 @@ beforeAll(async () => {
   const started = performance.now();
   events = await seedDemoTraffic(t.db, { feeBps: 500, now });
   seedMs = performance.now() - started;
+  // What the worker does every ECONOMY_REFRESH_SECONDS: the pages read this summary.
+  await refreshListingEconomy(t.db, now);
 }, 120_000);
 
 afterAll(async () => {
@@ -150,6 +155,76 @@ async function rawPrices(): Promise<Map<string, { input: bigint; output: bigint 
   return new Map(rows.map((r) => [r.listing_id, { input: BigInt(r.input), output: BigInt(r.output) }]));
 }
 
+describe("the marketplace's summary (listing_economy)", () => {
+  it.each(economyWindows)("CPUT over %s: every listing's figure and sample equal its raw events, and the CPUT sort orders by them", async (window) => {
+    const raw = await rawCput(windowFrom(ECONOMY_WINDOWS[window]));
+    const { items, window: shown } = await listMarketplace(t.db, { sort: "cput", window, now });
+    expect(shown).toBe(window);
+    expect(items.length).toBeGreaterThanOrEqual(4);
+    for (const i of items) {
+      const want = raw.get(i.id);
+      expect(i.economy!.window).toBe(window);
+      expect(i.economy!.cput.requests).toBe(want?.requests ?? 0);
+      expect(i.economy!.cput.state === "measured" ? i.economy!.cput.per1MNano : null).toBe(want?.per1MNano ?? null);
+    }
+    const order = items.map((i) => raw.get(i.id)?.per1MNano ?? null);
+    const known = order.filter((c): c is bigint => c !== null);
+    expect(known.length).toBeGreaterThanOrEqual(window === "24h" ? 1 : 3);
+    expect(order.slice(0, known.length)).toEqual([...known].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it("the listing page reads the same summary, per window", async () => {
+    const { rows } = await t.db.execute<{ slug: string; id: string }>(sql`select slug, id from listings where slug = 'second-provider/llama-3.1-8b'`);
+    for (const window of economyWindows) {
+      const page = await listingDetail(t.db, { slug: rows[0]!.slug, window, now });
+      const want = (await rawCput(windowFrom(ECONOMY_WINDOWS[window]))).get(rows[0]!.id);
+      expect(page.economy.cput.requests).toBe(want?.requests ?? 0);
+      expect(page.economy.cput.state === "measured" ? page.economy.cput.per1MNano : null).toBe(want?.per1MNano ?? null);
+      expect(page.economyAsOf).toEqual(now);
+      // The share of the cost spent on input, from each raw event's tokens at the price version it was billed at.
+      const { rows: raw } = await t.db.execute<{ input: number; cached: number; cost: string; pin: string; pcached: string }>(sql`
+        select e.input_tokens as input, e.cached_input_tokens as cached, e.cost_nano::text as cost, p.input_per1k_nano::text as pin,
+               p.cached_input_per1k_nano::text as pcached
+        from usage_events e join listing_prices p on p.id = e.price_id
+        where e.listing_id = ${rows[0]!.id}::uuid and e.started_at >= ${windowFrom(ECONOMY_WINDOWS[window]).toISOString()}::timestamptz`);
+      let inputCost = 0n;
+      let billed = 0n;
+      for (const e of raw) {
+        const exact = divRoundHalfEven(BigInt(e.input) * BigInt(e.pin) + BigInt(e.cached) * BigInt(e.pcached), 1000n);
+        inputCost += exact < BigInt(e.cost) ? exact : BigInt(e.cost);
+        billed += BigInt(e.cost);
+      }
+      if (page.economy.cput.state !== "measured") continue;
+      expect(inputCost).toBeGreaterThan(0n);
+      expect(page.economy.cput.inputShare).toBe(Number(divRoundHalfEven(inputCost * 1_000_000n, billed)) / 1_000_000);
+    }
+  });
+
+  it("is rebuilt only once it is older than the refresh period, and a rebuild picks up new traffic", async () => {
+    expect(await economyAsOf(t.db)).toEqual(now);
+    const later = new Date(now.getTime() + 30_000);
+    expect(await refreshListingEconomyIfStale(t.db, { now: later, maxAgeSeconds: 60 })).toBe(false);
+    expect(await economyAsOf(t.db)).toEqual(now);
+    // A listing whose traffic vanished from the rollups loses its figures at the next rebuild, not before.
+    const { rows } = await t.db.execute<{ id: string }>(sql`select listing_id as id from listing_economy where requests > 0 limit 1`);
+    const id = rows[0]!.id;
+    await t.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`delete from listing_hourly where listing_id = ${id}::uuid`);
+        expect((await listMarketplace(tx, { sort: "cput", now })).items.find((i) => i.id === id)!.economy!.cput.requests).toBeGreaterThan(0);
+        const due = new Date(now.getTime() + 61_000);
+        expect(await refreshListingEconomyIfStale(tx, { now: due, maxAgeSeconds: 60 })).toBe(true);
+        expect((await listMarketplace(tx, { sort: "cput", now })).items.find((i) => i.id === id)!.economy!.cput.requests).toBe(0);
+        expect(await economyAsOf(tx)).toEqual(due);
+        tx.rollback();
+      })
+      .catch((err: Error) => {
+        if (!/rollback/i.test(err.message)) throw err;
+      });
+    expect(await economyAsOf(t.db)).toEqual(now);
+  });
+});
+
 describe("the pages' other token-economy figures equal the raw events", () => {
   it("the family comparison's CPUT and energy columns, and its lowest-CPUT and most-efficient marks", async () => {
     const view = await compareFamily(t.db, { family: "llama-3.1-8b", now });
@@ -238,5 +313,24 @@ describe("the pages' other token-economy figures equal the raw events", () => {
     const known = byCput.filter((c): c is bigint => c !== null);
     expect(known.length).toBeGreaterThanOrEqual(3);
     expect(byCput.slice(0, known.length)).toEqual([...known].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+});
+
+describe("input costs of rollup rows written before the column", () => {
+  it("migration 0032's backfill computes from the events exactly what settlement writes", async () => {
+    const snapshot = async () =>
+      (
+        await t.pool.query(`select (select json_agg(json_build_array(o.org_id, o.dimension, o.hour, o.group_id, o.input_cost_nano::text)
+                                                    order by o.org_id, o.dimension, o.hour, o.group_id) from org_usage_hourly o) as org,
+                                   (select json_agg(json_build_array(l.listing_id, l.hour, l.input_cost_nano::text) order by l.listing_id, l.hour)
+                                    from listing_hourly l) as listing`)
+      ).rows[0];
+    const written = await snapshot();
+    expect(JSON.stringify(written)).toMatch(/"[1-9][0-9]*"\]/);
+    await t.pool.query("update org_usage_hourly set input_cost_nano = 0");
+    await t.pool.query("update listing_hourly set input_cost_nano = 0");
+    expect(await snapshot()).not.toEqual(written);
+    await t.pool.query(fs.readFileSync("db/migrations/0032_input_cost_backfill.sql", "utf8"));
+    expect(await snapshot()).toEqual(written);
   });
 });

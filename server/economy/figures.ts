@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { DbOrTx } from "../../db/client";
-import type { MeasuredStats } from "../catalog/measured";
 import type { PricesPer1k } from "../ledger/money";
 import { type Cput, nominalPer1MNano } from "./cput";
-import { standardConversationCostNano, standardConversationLatencyMs } from "./standard-conversation";
-import { type ListingEnergy, listingCput, listingEnergy } from "./store";
+import { standardConversationCostNano } from "./standard-conversation";
+import type { ListingEnergy } from "./store";
+import { summaryFigures } from "./summary";
 import type { EconomyWindow } from "./windows";
 
 /** The token-economy figures a listing carries on the marketplace, family and listing pages. */
@@ -17,25 +17,27 @@ export type ListingEconomy = {
   energy: ListingEnergy;
 };
 
-/** Adds each listing's CPUT over `window`, standard conversation (at `prices`, the price in force) and measured energy. */
+/**
+ * Adds each listing's CPUT over `window`, measured energy and standard-conversation latency as of the last summary
+ * rebuild (./summary.ts, the figures the marketplace sorts by), and its standard-conversation cost at `prices`, the price in force.
+ */
 export async function listingEconomies(
   db: DbOrTx,
-  p: { listings: readonly { id: string; prices: PricesPer1k; measured: MeasuredStats | null }[]; window: EconomyWindow; now?: Date },
+  p: { listings: readonly { id: string; prices: PricesPer1k }[]; window: EconomyWindow },
 ): Promise<Map<string, ListingEconomy>> {
-  const listingIds = p.listings.map((l) => l.id);
-  const [cput, energy] = await Promise.all([listingCput(db, { listingIds, window: p.window, now: p.now }), listingEnergy(db, { listingIds, now: p.now })]);
+  const summary = await summaryFigures(db, { listingIds: p.listings.map((l) => l.id), window: p.window });
   return new Map(
     p.listings.map((l) => [
       l.id,
       {
         window: p.window,
-        cput: cput.get(l.id)!,
+        cput: summary.get(l.id)!.cput,
         nominalPer1MNano: nominalPer1MNano(l.prices.outputPer1kNano),
         standardConversation: {
           costNano: standardConversationCostNano(l.prices),
-          latencyMs: standardConversationLatencyMs(l.measured?.medianTtftMs ?? null, l.measured?.medianOutputTokensPerSecond ?? null),
+          latencyMs: summary.get(l.id)!.latencyMs,
         },
-        energy: energy.get(l.id) ?? { tokensPerJoule: null, sampleTokens: 0, hours: 0, verdict: "not-measured" },
+        energy: summary.get(l.id)!.energy,
       },
     ]),
   );

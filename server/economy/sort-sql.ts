@@ -1,15 +1,12 @@
 import { sql, type SQL } from "drizzle-orm";
-import { windowStart } from "../catalog/measured";
 import type { MarketplaceSort } from "../catalog/inputs";
 import { BUCKETS_PER_E } from "../rollups/histogram";
-import { MIN_ENERGY_SAMPLE_TOKENS } from "./energy";
 import { STANDARD_CONVERSATION } from "./standard-conversation";
-import { economyFrom, listingCputSql, listingEnergySql } from "./store";
-import { type EconomyWindow, ENERGY_WINDOW_HOURS } from "./windows";
+import { ECONOMY_WINDOWS, type EconomyWindow } from "./windows";
 
 /**
- * The marketplace's token-economy sorts as SQL over a matched listing `m` (its current prices,
- * measured median buckets, `cput_1m` and `measured_tpj`), best first.
+ * The marketplace's token-economy sorts as SQL over a matched listing `m` (its current prices and
+ * its listing_economy columns), best first.
  */
 
 /**
@@ -22,23 +19,23 @@ export const standardCostSql = sql`(${STANDARD_CONVERSATION.inputTokens}::numeri
 // Numbers interpolated into `sql` become parameters: cast them, never append ".0" to a placeholder.
 const bucketValueSql = (b: SQL) => sql`exp((${b} + 0.5) / ${BUCKETS_PER_E}::float8)`;
 
-/** The standard conversation's latency (standardConversationLatencyMs) from the median buckets; null below either minimum sample. */
-export const standardLatencySql = sql`(${bucketValueSql(sql`m.ttft_bucket`)} + ${STANDARD_CONVERSATION.outputTokens}::float8 / ${bucketValueSql(sql`m.tps_bucket`)} * 1000) asc nulls last`;
+/**
+ * The standard conversation's latency (standardConversationLatencyMs) from median buckets of time to first
+ * token and throughput; null when either is (below its minimum sample). listing_economy stores it per listing.
+ */
+export const standardLatencySql = (ttftBucket: SQL, tpsBucket: SQL) =>
+  sql`${bucketValueSql(ttftBucket)} + ${STANDARD_CONVERSATION.outputTokens}::float8 / ${bucketValueSql(tpsBucket)} * 1000`;
 
-/** Sorts that read CPUT or measured energy (the others skip joining them). */
-const cputSorts: ReadonlySet<MarketplaceSort> = new Set(["cput"]);
-const energySorts: ReadonlySet<MarketplaceSort> = new Set(["tokensPerWatt", "whPer1M"]);
+/** Sorts that read the listing_economy summary (the others skip joining it). */
+const summarySorts: ReadonlySet<MarketplaceSort> = new Set(["cput", "tokensPerWatt", "whPer1M", "throughput", "ttft", "standardLatency"]);
 
 /**
- * The join giving every match `ec.cput_1m` (over `window`) and `ec.measured_tpj` (over 30 days, only past
- * MIN_ENERGY_SAMPLE_TOKENS), or nulls without reading anything when the sort needs neither.
+ * The join giving every match its listing_economy row for `window` as `ec` (CPUT over the window,
+ * measured energy over 30 days, latency medians over 24 h), or nulls without reading anything
+ * when the sort needs none of them.
  */
-export function economyJoinSql(sort: MarketplaceSort, window: EconomyWindow, now: Date): SQL {
-  if (cputSorts.has(sort))
-    return sql`left join (select listing_id, cput_1m, null::float8 as measured_tpj from (${listingCputSql(economyFrom(now, window))}) c) ec on ec.listing_id = l.id`;
-  if (energySorts.has(sort)) {
-    return sql`left join (select listing_id, null::numeric as cput_1m, tokens / joules as measured_tpj from (${listingEnergySql(windowStart(now, ENERGY_WINDOW_HOURS))}) e
-                          where tokens >= ${MIN_ENERGY_SAMPLE_TOKENS}) ec on ec.listing_id = l.id`;
-  }
-  return sql`left join (select null::uuid as listing_id, null::numeric as cput_1m, null::float8 as measured_tpj) ec on false`;
+export function economyJoinSql(sort: MarketplaceSort, window: EconomyWindow): SQL {
+  if (summarySorts.has(sort)) return sql`left join listing_economy ec on ec.listing_id = l.id and ec.window_hours = ${ECONOMY_WINDOWS[window]}::int2`;
+  return sql`left join (select null::uuid as listing_id, null::numeric as cput_per1m, null::float8 as measured_tpj, null::int2 as ttft_bucket,
+                               null::int2 as tps_bucket, null::float8 as standard_latency_ms) ec on false`;
 }

@@ -17,14 +17,13 @@ export const economyFrom = (now: Date, window: EconomyWindow) => windowStart(now
 
 /**
  * Per listing with traffic since `from`: the CPUT sums (listing_id, requests, cost_nano, wasted_nano,
- * useful, input_tokens, output_tokens) and `cput_1m`, billed · 1e6 / useful as numeric (null below
+ * useful, input_cost_nano) and `cput_1m`, billed · 1e6 / useful as numeric (null below
  * MIN_CPUT_REQUESTS or without useful output), which orders like the rounded figure. `scope` is a condition on `l`.
  */
 export function listingCputSql(from: Date, scope: SQL = sql`true`): SQL {
   return sql`
     select h.listing_id, sum(h.requests)::int8 as requests, sum(h.cost_nano)::int8 as cost_nano, sum(h.wasted_cost_nano)::int8 as wasted_nano,
-           sum(h.useful_output_tokens)::int8 as useful, sum(h.input_tokens + h.cached_input_tokens)::int8 as input_tokens,
-           sum(h.output_tokens)::int8 as output_tokens,
+           sum(h.useful_output_tokens)::int8 as useful, sum(h.input_cost_nano)::int8 as input_cost_nano,
            case when sum(h.requests) >= ${MIN_CPUT_REQUESTS} and sum(h.useful_output_tokens) > 0
                 then sum(h.cost_nano)::numeric * 1000000 / sum(h.useful_output_tokens) end as cput_1m
     from listing_hourly h join listings l on l.id = h.listing_id
@@ -54,7 +53,7 @@ export function listingEnergySql(from: Date, scope: SQL = sql`true`): SQL {
     group by x.listing_id`;
 }
 
-type CputRow = { listing_id: string; requests: bigint; cost_nano: bigint; wasted_nano: bigint; useful: bigint; input_tokens: bigint; output_tokens: bigint };
+type CputRow = { listing_id: string; requests: bigint; cost_nano: bigint; wasted_nano: bigint; useful: bigint; input_cost_nano: bigint };
 
 /** A rollup row's sums as a CputSample. */
 export const cputOf = (r: Omit<CputRow, "listing_id">): Cput =>
@@ -63,8 +62,7 @@ export const cputOf = (r: Omit<CputRow, "listing_id">): Cput =>
     billedNano: BigInt(r.cost_nano),
     wastedNano: BigInt(r.wasted_nano),
     usefulOutputTokens: BigInt(r.useful),
-    inputTokens: BigInt(r.input_tokens),
-    outputTokens: BigInt(r.output_tokens),
+    inputCostNano: BigInt(r.input_cost_nano),
   });
 
 const noTraffic: Cput = { state: "insufficient-sample", requests: 0, minimum: MIN_CPUT_REQUESTS };
@@ -117,7 +115,7 @@ export async function buyerCputByListing(db: DbOrTx, p: { orgId: string; window:
   const { rows } = await db.execute<CputRow & { slug: string }>(sql`
     select u.group_id as listing_id, l.slug, sum(u.requests)::int8 as requests, sum(u.cost_nano)::int8 as cost_nano,
            sum(u.wasted_cost_nano)::int8 as wasted_nano, sum(u.useful_output_tokens)::int8 as useful,
-           sum(u.input_tokens + u.cached_input_tokens)::int8 as input_tokens, sum(u.output_tokens)::int8 as output_tokens
+           sum(u.input_cost_nano)::int8 as input_cost_nano
     from org_usage_hourly u join listings l on l.id = u.group_id
     where u.org_id = ${p.orgId}::uuid and u.dimension = 1 and u.hour >= ${from.toISOString()}::timestamptz
     group by u.group_id, l.slug order by l.slug`);

@@ -17,11 +17,19 @@ import { lateColumns, lateSums, LISTING_METRICS, ORG_USAGE_METRICS } from "./lat
 const USEFUL_EVENT_SQL = `(e.status = 'ok' AND coalesce(e.finish_reason, 'unknown') IN (${NORMAL_FINISH_REASONS.map((r) => `'${r}'`).join(", ")}))`;
 
 /** Token-economy sums over `ev` (db/schema/dashboards.ts usefulSums): useful output tokens and the cost of the rest. */
-const USEFUL_SUMS = "coalesce(sum(output_tokens) FILTER (WHERE useful), 0)::int8, coalesce(sum(cost_nano) FILTER (WHERE NOT useful), 0)::int8";
+const USEFUL_SUMS =
+  "coalesce(sum(output_tokens) FILTER (WHERE useful), 0)::int8, coalesce(sum(cost_nano) FILTER (WHERE NOT useful), 0)::int8, sum(input_cost_nano)::int8";
 /** Energy sums over `ev` (energySums): tokens and joules of events that reported energy. */
 const ENERGY_SUMS = "sum(energy_tokens)::int8, sum(energy_joules)::float8";
 
 /** Per-event values the rollups read, as select-list items over usage_events `e`. */
+/**
+ * An event's input cost (the SQL twin of inputCostNano, server/economy/cput.ts) from its price version `lp`
+ * (listing_prices joined on e.price_id): round_half_even((input·p_in + cached·p_cached) / 1000), at most what was billed.
+ */
+const INPUT_COST_SQL =
+  "coalesce(least(e.cost_nano, tm_usage_cost(e.input_tokens, 0, e.cached_input_tokens, lp.input_per1k_nano, 0, lp.cached_input_per1k_nano)), 0)";
+
 export const USAGE_EVENT_DERIVED = sql.raw(`date_trunc('hour', e.started_at, 'UTC') AS hour,
   extract(minute FROM e.started_at AT TIME ZONE 'UTC') AS minute,
   (extract(epoch FROM e.ended_at - e.started_at) * 1000)::int8 AS latency_ms,
@@ -30,14 +38,15 @@ export const USAGE_EVENT_DERIVED = sql.raw(`date_trunc('hour', e.started_at, 'UT
        THEN e.output_tokens / extract(epoch FROM e.ended_at - coalesce(e.first_token_at, e.started_at)) END AS tokens_per_second,
   ${USEFUL_EVENT_SQL} AS useful,
   CASE WHEN e.energy_joules IS NOT NULL THEN e.input_tokens + e.output_tokens + e.cached_input_tokens ELSE 0 END AS energy_tokens,
-  coalesce(e.energy_joules, 0) AS energy_joules`);
+  coalesce(e.energy_joules, 0) AS energy_joules,
+  ${INPUT_COST_SQL} AS input_cost_nano`);
 
 /** org_usage_hourly, listing_hourly, listing_latency_hourly and usage_hourly, as CTEs (`name AS (…)`, comma-separated). */
 export function rollupUpserts(): SQL {
   return sql`
 org_rollup AS (
   INSERT INTO org_usage_hourly (org_id, dimension, hour, group_id, requests, input_tokens, output_tokens, cached_input_tokens, cost_nano,
-                                useful_output_tokens, wasted_cost_nano, ${sql.raw(lateColumns(ORG_USAGE_METRICS).join(", "))})
+                                useful_output_tokens, wasted_cost_nano, input_cost_nano, ${sql.raw(lateColumns(ORG_USAGE_METRICS).join(", "))})
   SELECT org_id, d.dimension, hour, d.group_id, count(*), sum(input_tokens), sum(output_tokens),
          sum(cached_input_tokens), sum(cost_nano)::int8, ${sql.raw(USEFUL_SUMS)}, ${sql.raw(lateSums(ORG_USAGE_METRICS, "minute").join(", "))}
   FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, ev.listing_id), (2::smallint, ev.key_id)) AS d(dimension, group_id)
@@ -50,12 +59,13 @@ org_rollup AS (
     "cost_nano",
     "useful_output_tokens",
     "wasted_cost_nano",
+    "input_cost_nano",
     ...lateColumns(ORG_USAGE_METRICS),
   ])}
 ),
 listing_rollup AS (
   INSERT INTO listing_hourly (listing_id, hour, provider_org_id, requests, errors, input_tokens, output_tokens, cached_input_tokens,
-                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count, useful_output_tokens, wasted_cost_nano,
+                              cost_nano, fee_nano, latency_ms_sum, ttft_ms_sum, ttft_count, useful_output_tokens, wasted_cost_nano, input_cost_nano,
                               energy_tokens, energy_joules, ${sql.raw(lateColumns(LISTING_METRICS).join(", "))})
   SELECT listing_id, hour, provider_org_id, count(*), count(*) FILTER (WHERE status <> 'ok'),
          sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cost_nano)::int8, sum(fee_nano)::int8,
@@ -75,6 +85,7 @@ listing_rollup AS (
     "ttft_count",
     "useful_output_tokens",
     "wasted_cost_nano",
+    "input_cost_nano",
     "energy_tokens",
     "energy_joules",
     ...lateColumns(LISTING_METRICS),

@@ -136,8 +136,12 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
   const hour = "date_trunc('hour', started_at, 'UTC')";
   // The token-economy sums (server/rollups/upserts.ts), written independently of it here; joules to the µJ (float sums differ in order).
   const useful = "status = 'ok' and coalesce(finish_reason, 'unknown') in ('stop', 'tool_calls', 'unknown')";
+  // An event's input cost at the price version it was billed at, never more than it was billed (inputCostNano, server/economy/cput.ts).
+  const inputCost = `(select least(cost_nano, tm_usage_cost(input_tokens, 0, cached_input_tokens, p.input_per1k_nano, 0, p.cached_input_per1k_nano))
+                      from listing_prices p where p.id = price_id)`;
   const USEFUL_SUMS = `coalesce(sum(output_tokens) filter (where ${useful}), 0)::int8 as useful_output_tokens,
-              coalesce(sum(cost_nano) filter (where not (${useful})), 0)::int8 as wasted_cost_nano`;
+              coalesce(sum(cost_nano) filter (where not (${useful})), 0)::int8 as wasted_cost_nano,
+              coalesce(sum(${inputCost}), 0)::int8 as input_cost_nano`;
   const ECONOMY_SUMS = `${USEFUL_SUMS}, coalesce(sum(input_tokens + output_tokens + cached_input_tokens) filter (where energy_joules is not null), 0)::int8 as energy_tokens,
               round(coalesce(sum(energy_joules), 0)::numeric, 6) as energy_joules`;
   expect(
@@ -154,7 +158,7 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
     await differs(
       "listing_hourly",
       "listing_id, hour",
-      "requests, errors, cost_nano, fee_nano, useful_output_tokens, wasted_cost_nano, energy_tokens, energy_joules",
+      "requests, errors, cost_nano, fee_nano, useful_output_tokens, wasted_cost_nano, input_cost_nano, energy_tokens, energy_joules",
       `select listing_id, ${hour} as hour, count(*)::int8 as requests, (count(*) filter (where status <> 'ok'))::int8 as errors, sum(cost_nano)::int8 as cost_nano, sum(fee_nano)::int8 as fee_nano,
               ${ECONOMY_SUMS}
        from usage_events group by 1, 2`,
@@ -164,7 +168,7 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
     await differs(
       "org_usage_hourly",
       "org_id, dimension, hour, group_id",
-      "requests, cost_nano, useful_output_tokens, wasted_cost_nano",
+      "requests, cost_nano, useful_output_tokens, wasted_cost_nano, input_cost_nano",
       `select org_id, d.dimension, ${hour} as hour, d.group_id, count(*)::int8 as requests, sum(cost_nano)::int8 as cost_nano,
               ${USEFUL_SUMS}
        from usage_events cross join lateral (values (1::smallint, listing_id), (2::smallint, key_id)) as d(dimension, group_id) group by 1, 2, 3, 4`,

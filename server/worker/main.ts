@@ -19,7 +19,7 @@ async function main() {
 
   const tick = async () => {
     try {
-      const r = await runWorkerTick(db);
+      const r = await runWorkerTick(db, new Date(), e.ECONOMY_REFRESH_SECONDS);
       if (r.expiredHolds || r.partitionsCreated || r.expiredTopUps) {
         log.info(r, "worker tick: expired holds and abandoned top-ups, created usage partitions");
       }

@@ -4,6 +4,8 @@ import { formatCompact, formatFigure, formatPricePer1M, formatTokens, formatUsd 
 import type { AppRouter } from "@/server/api/root";
 import { MeasuredValue } from "@/app/_components/measured";
 import { CputValue, formatLatency, MeasuredEnergy } from "@/app/_components/economy";
+import { economyWindowLabels } from "@/app/_components/economy-labels";
+import type { EconomyWindow } from "@/server/economy/windows";
 
 export type MarketItem = inferRouterOutputs<AppRouter>["catalog"]["marketplace"]["items"][number];
 
@@ -23,7 +25,7 @@ function measuredTitle(m: MarketItem["measured"]): string {
  * dollar, Wh per 1M: each on the listing page or derived from a column shown) give way, so model
  * names and the measured figures fit at laptop widths.
  */
-export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: (item: MarketItem) => string[] }) {
+export function ListingTable({ items, badges, window }: { items: MarketItem[]; badges?: (item: MarketItem) => string[]; window: EconomyWindow }) {
   return (
     <div className="card overflow-x-auto p-0">
       <table className="data-table stack-table" data-testid="market-table">
@@ -38,7 +40,7 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
             </th>
             <th className="text-right sm:max-2xl:hidden">Tokens / $</th>
             <th className="text-right" title="Everything billed for the listing's requests ÷ output tokens of requests that completed normally, per 1M">
-              Cost / useful 1M
+              Cost / useful 1M <span className="whitespace-nowrap font-normal">({economyWindowLabels[window]})</span>
             </th>
             <th className="text-right" title="750 input + 250 output tokens at the price in force; latency from the measured medians">
               1k conversation
@@ -96,7 +98,7 @@ export function ListingTable({ items, badges }: { items: MarketItem[]; badges?: 
               <td data-label="Tokens / $" className="text-right tabular-nums sm:max-2xl:hidden" data-testid="tokens-per-dollar">
                 {formatCompact(i.tokensPerDollar)}
               </td>
-              <td data-label="Cost / useful 1M" className="text-right tabular-nums">
+              <td data-label={`Cost / useful 1M (${economyWindowLabels[window]})`} className="text-right tabular-nums">
                 {i.economy ? <CputValue cput={i.economy.cput} /> : "—"}
               </td>
               <td data-label="1k conversation" className="text-right tabular-nums">

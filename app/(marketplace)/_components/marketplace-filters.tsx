@@ -1,6 +1,8 @@
 "use client";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useRef, useState } from "react";
+import { EconomyWindowOptions } from "@/app/_components/economy-window";
+import { DEFAULT_ECONOMY_WINDOW } from "@/server/economy/windows";
 
 export const sortLabels = {
   price: "Price per 1M tokens",
@@ -11,7 +13,7 @@ export const sortLabels = {
   whPer1M: "Wh per 1M tokens",
   throughput: "Measured throughput (24 h)",
   ttft: "Measured time to first token (24 h)",
-  cput: "Cost per useful token (7 d)",
+  cput: "Cost per useful token",
   standardCost: "Standard conversation cost",
   standardLatency: "Standard conversation latency",
   name: "Name",
@@ -77,6 +79,21 @@ export function MarketplaceFilters({ providers, families, maxPriceError }: Props
               {label}
             </option>
           ))}
+        </select>
+      </div>
+      <div>
+        <label className="label" htmlFor="window">
+          Cost per useful token over
+        </label>
+        <select
+          className="input"
+          id="window"
+          name="window"
+          defaultValue={params.get("window") ?? DEFAULT_ECONOMY_WINDOW}
+          onChange={submitOnChange}
+          data-testid="economy-window"
+        >
+          <EconomyWindowOptions />
         </select>
       </div>
       <button type="button" className="btn-secondary sm:hidden" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="market-more-filters">

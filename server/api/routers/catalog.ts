@@ -79,6 +79,8 @@ const marketplacePage = z.object({
   pageSize: z.number(),
   sort: z.enum(marketplaceSorts),
   window: z.enum(economyWindows),
+  /** When the token-economy figures were last computed (server/economy/summary.ts). */
+  economyAsOf: z.date().nullable(),
 });
 
 const listingPage = z.object({
@@ -101,6 +103,7 @@ const listingPage = z.object({
   priceHistory: z.array(priceVersion),
   measured,
   economy: listingEconomyOutput,
+  economyAsOf: z.date().nullable(),
   ...energy,
 });
 
@@ -168,6 +171,7 @@ export const catalogRouter = router({
         cheapestId: z.string().nullable(),
         mostEfficientId: z.string().nullable(),
         lowestCputId: z.string().nullable(),
+        economyAsOf: z.date().nullable(),
       }),
     )
     .query(({ ctx, input }) => compareFamily(ctx.db, input)),

@@ -3,7 +3,10 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { TRPCError } from "@trpc/server";
 import { MeasuredValue, measuredRule } from "@/app/_components/measured";
-import { CputComponents, CputValue, economyRules, formatLatency, MeasuredEnergy } from "@/app/_components/economy";
+import { CputComponents, CputValue, EconomyAsOf, economyRules, formatLatency, MeasuredEnergy } from "@/app/_components/economy";
+import { economyWindowParam } from "@/app/_components/economy-labels";
+import { EconomyWindowSelect } from "@/app/_components/economy-window";
+import type { EconomyWindow } from "@/server/economy/windows";
 import { STANDARD_CONVERSATION } from "@/server/economy/standard-conversation";
 import { formatDateTime, formatCompact, formatFigure, formatPricePer1k, formatPricePer1M, formatTokens, formatUsd } from "@/app/_lib/format";
 import { serverCaller } from "@/server/api/server-caller";
@@ -12,11 +15,12 @@ import { CodeExamples } from "../../../_components/code-examples";
 import { PriceHistoryChart } from "../../../_components/price-history-chart";
 
 type Params = Promise<{ org: string; model: string }>;
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
-async function load(params: Params) {
+async function load(params: Params, window?: EconomyWindow) {
   const { org, model } = await params;
   try {
-    return await (await serverCaller()).catalog.listing({ slug: `${decodeURIComponent(org)}/${decodeURIComponent(model)}` });
+    return await (await serverCaller()).catalog.listing({ slug: `${decodeURIComponent(org)}/${decodeURIComponent(model)}`, window });
   } catch (err) {
     if (err instanceof TRPCError && (err.code === "NOT_FOUND" || err.code === "BAD_REQUEST")) notFound();
     throw err;
@@ -31,8 +35,8 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
 // Chart coordinates only: dollars per 1M as a float to place points; text prices stay exact.
 const dollarsPer1M = (per1kNano: bigint) => Number(per1kNano) / 1e6;
 
-export default async function ListingPage({ params }: { params: Params }) {
-  const l = await load(params);
+export default async function ListingPage({ params, searchParams }: { params: Params; searchParams: SearchParams }) {
+  const l = await load(params, economyWindowParam(await searchParams));
   const e = l.economy;
   const now = new Date();
   const rows: [string, bigint][] = [
@@ -87,13 +91,18 @@ export default async function ListingPage({ params }: { params: Params }) {
           </p>
         </div>
         <div>
-          <h2 className="text-sm text-slate-500">Cost per useful 1M tokens ({e.window})</h2>
+          <div className="flex flex-wrap items-center justify-between gap-2">
+            <h2 className="text-sm text-slate-500">Cost per useful 1M tokens</h2>
+            <EconomyWindowSelect value={e.window} />
+          </div>
           <p className="text-2xl font-semibold tabular-nums">
             <CputValue cput={e.cput} />
           </p>
         </div>
         <CputComponents cput={e.cput} nominalPer1MNano={e.nominalPer1MNano} />
-        <p className="text-xs text-slate-500 sm:col-span-3">{economyRules}</p>
+        <p className="text-xs text-slate-500 sm:col-span-3">
+          {economyRules} <EconomyAsOf asOf={l.economyAsOf} />
+        </p>
       </section>
 
       <div className="grid gap-6 lg:grid-cols-3">
