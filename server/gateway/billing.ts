@@ -85,11 +85,10 @@ export function billRequest(s: GatewayState, r: Request, listing: RoutingListing
   s.credit.settle(r.hold, costNano);
   s.keys.addSpend(r.key.keyId, costNano);
   s.rates.adjustTokens(r.key.keyId, promptTokens + outputTokens - r.promptTokens, ended);
-  const e = estimated ? "true" : "false";
-  const m = s.metrics.tokens;
-  m.inc({ kind: "input", estimated: e }, promptTokens - cachedTokens);
-  if (cachedTokens) m.inc({ kind: "cached_input", estimated: e }, cachedTokens);
-  if (outputTokens) m.inc({ kind: "output", estimated: e }, outputTokens);
+  const m = s.metrics.tokenCounts[estimated ? "true" : "false"];
+  m.input.inc(promptTokens - cachedTokens);
+  if (cachedTokens) m.cached_input.inc(cachedTokens);
+  if (outputTokens) m.output.inc(outputTokens);
   if (o.firstTokenAt !== null && outputTokens > 1 && ended > o.firstTokenAt) {
     s.catalog.observeThroughput(listing.listingId, (outputTokens - 1) / ((ended - o.firstTokenAt) / 1000));
   }

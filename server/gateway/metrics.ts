@@ -35,7 +35,14 @@ export function createMetrics() {
     labelNames: ["listing"] as const,
     registers: [registry],
   });
-  return { registry, requests, duration, tokens, upstreamFailures, usageAnomalies };
+  // Bound to their labels once: every request counts its tokens, and a label lookup per count is measurable there.
+  const byKind = (estimated: "true" | "false") => ({
+    input: tokens.labels("input", estimated),
+    cached_input: tokens.labels("cached_input", estimated),
+    output: tokens.labels("output", estimated),
+  });
+  const tokenCounts = { true: byKind("true"), false: byKind("false") };
+  return { registry, requests, duration, tokens, tokenCounts, upstreamFailures, usageAnomalies };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -25,8 +25,6 @@ import { CreditControl, defaultCreditOptions } from "./reservations";
 import { priceAt } from "./routing";
 import { Spool } from "./spool";
 import type { GatewayConfig, GatewayState } from "./state";
-import { warm } from "../tokens/encoders";
-import { TOKENIZERS } from "../tokens/rules";
 
 /**
  * The OpenAI-compatible proxy as an HTTP server (plain node:http): routes,
@@ -250,13 +248,11 @@ export async function startGateway(given: GatewayConfig, listen: { port: number;
   state.keys.start();
   state.catalog.start();
   if (config.nats) listenForBroadcasts(state, config.nats);
-  // Loading a tokenizer's vocabulary blocks the event loop (up to about a second each), which requests in flight
-  // would not survive (their backend calls time out meanwhile): every tokenizer a listing may declare is loaded
-  // before listening (about 2 s of CPU and 135 MB for all five, once per process), with no backend needed, so
-  // counts are exact from the first request (a hold is never counted low) and the catalog need not be awaited.
-  warm(TOKENIZERS);
-  // Load the catalog now so the first request does not wait for it (the web app may still be starting); a request
-  // that comes first awaits this load.
+  // Listen at once and load the catalog now, so the first request does not wait for it (the web app may still be
+  // starting); a request that comes first awaits this load. The catalog's load also loads the vocabularies of the
+  // tokenizers its listings declare (catalog-cache.ts: about a second each, blocking, once per process), before any
+  // request is counted, so counts are exact from the first one. Only those: each vocabulary held is tens of MB on
+  // the heap, and with all five loaded the garbage collector's work put the proxy's CPU per request up by half.
   Promise.resolve(state.catalog.get()).catch((err: Error) => log("catalog not loaded yet; retrying on demand", { err }));
   const agent = outboundAgent(config.outbound, {
     connections: 256,

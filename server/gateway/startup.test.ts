@@ -6,9 +6,9 @@ import { FakeBackend, fakeListing } from "./fake-backend";
 import { loopbackOutbound, reported, startTestProxy } from "./testing";
 
 /**
- * A proxy starting while its backend is slow: it listens without waiting for the first catalog (every tokenizer's
- * vocabulary is loaded before it listens, with no backend needed), a request that comes first waits for the
- * catalog, and its hold and bill rest on exact counts from the start.
+ * A proxy starting while its backend is slow: it listens without waiting for the first catalog, a request that
+ * comes first waits for the catalog (whose load also loads the vocabularies its listings declare), and its hold
+ * and bill rest on exact counts from the start.
  */
 
 let upstream: DemoUpstream;
@@ -40,7 +40,7 @@ describe("starting before the backend answers", () => {
       org: "org-startup",
     });
     try {
-      // It used to wait up to 15 s for the catalog before listening; loading the vocabularies takes about 2 s.
+      // It used to wait up to 15 s for the catalog before listening.
       expect(Date.now() - began).toBeLessThan(10_000);
       // It asked for the catalog, and is still waiting for it.
       expect(asked).toBe(1);
