@@ -7,7 +7,7 @@
 // the oldest-unsettled lag sampled every 200 ms (p50/p99), and the reporting CPU per event in the
 // proxy's process (this process: spool, reporter, HTTP client or NATS publisher). Target (#20): the
 // fleet path settles at least as many events/s as the HTTP path. Appended to bench/RESULTS.md.
-//   BENCH_EVENTS (default 40 000) per path; BENCH_WINDOW_MS (default 1000) settlement window.
+//   BENCH_EVENTS (default 40 000) per path; BENCH_WINDOW_MS (default 1000) settlement window; BENCH_SHARDS (default 4) bus shards.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -38,7 +38,7 @@ const WINDOW_MS = String(process.env.BENCH_WINDOW_MS ?? 1000);
 const BUYERS = 200;
 const LISTINGS = 20;
 const TOKEN = "bench-fleet-service-token-0123456789abcdef-0123";
-const SHARDS = 4;
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const BUS: BusConfig = {
   shards: SHARDS,
   maxAgeMs: 3_600_000,

@@ -14,9 +14,13 @@ import { createDb, createPool } from "../../db/client";
 import { env, EnvError } from "../env";
 import { busConfigFrom } from "../fleet/bus-rules";
 import { openNatsLink, redactUrl } from "../fleet/nats";
+import { initProcessLogger } from "../lib/logger";
 import { startSettlerLoop } from "../worker/settler-loop";
 import { startBusSettler } from "./bus-settler";
 
+// Named, and on stderr: the usage lines the settlement code logs (batch accepted, window settled) are this
+// process's, and stdout is the JSON protocol its parent reads.
+initProcessLogger("settler", { fd: 2 });
 const log = (line: string) => console.error(line);
 
 function config() {
