@@ -80,3 +80,41 @@ describe("the logger", () => {
     fs.rmSync(dir, { recursive: true });
   });
 });
+
+describe("JSON lines on stdout", () => {
+  /** A process that logs `script`'s lines, then idles; the moments (ms after its first line) each line reached us. */
+  async function arrivals(script: string): Promise<{ msg: string; at: number }[]> {
+    const { spawn } = await import("node:child_process");
+    const code = `import { createLogger } from ${JSON.stringify(path.resolve(import.meta.dirname, "logger.ts"))};
+const log = createLogger("proxy", { settings: { LOG_LEVEL: "info", LOG_FORMAT: "json", LOG_DIR: undefined } });
+const t0 = Date.now();
+${script}
+setTimeout(() => {}, 1500);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+    const out: { msg: string; at: number }[] = [];
+    const { createInterface } = await import("node:readline");
+    createInterface({ input: child.stdout }).on("line", (l) => {
+      const line = JSON.parse(l) as { msg: string; t0: number };
+      out.push({ msg: line.msg, at: Date.now() - line.t0 });
+    });
+    await new Promise((r) => child.once("exit", r));
+    return out;
+  }
+
+  it("batches info lines (written within the flush period) and writes a warning at once, with what waited before it", async () => {
+    const lines = await arrivals(`log.info({ t0 }, "first");
+setTimeout(() => log.info({ t0 }, "second"), 100);
+setTimeout(() => log.warn({ t0 }, "trouble"), 520);`);
+    expect(lines.map((l) => l.msg)).toEqual(["first", "second", "trouble"]);
+    // The first line waited for the second (logged 100 ms later): both went out in one write, by the flush timer (every 250 ms).
+    expect(lines[0]!.at).toBeGreaterThanOrEqual(100);
+    expect(Math.abs(lines[0]!.at - lines[1]!.at)).toBeLessThan(50);
+    // The warning, logged at 520 ms, did not wait for the timer's next turn (about 750 ms).
+    expect(lines[2]!.at).toBeLessThan(520 + 120);
+  });
+
+  it("flushes what waits when the process exits", async () => {
+    const lines = await arrivals(`log.info({ t0 }, "last words"); process.exit(0);`);
+    expect(lines.map((l) => l.msg)).toEqual(["last words"]);
+  });
+});

@@ -81,18 +81,26 @@ const LOG_FLUSH_MS = 250;
  * Where JSON lines go: written asynchronously in batches of up to LOG_BUFFER_BYTES, at the latest
  * LOG_FLUSH_MS after they were logged, and flushed when the process exits (pino's exit hook). A
  * write(2) per line was a tenth of the proxy's CPU under load; batched, the proxy's one line per
- * request costs a copy into the buffer.
+ * request costs a copy into the buffer. A warning or worse goes out at once, with what waits before it:
+ * those are few, and whoever watches for one (an operator, a test) should not wait.
  */
 function bufferedDestination(fd: number): DestinationStream {
   const dest = pino.destination({ dest: fd, sync: false, minLength: LOG_BUFFER_BYTES });
-  setInterval(() => {
+  const flush = () => {
     try {
       dest.flush();
     } catch {
       // Closed as the process exits (its last lines were flushed then): nothing left to write.
     }
-  }, LOG_FLUSH_MS).unref();
-  return dest;
+  };
+  setInterval(flush, LOG_FLUSH_MS).unref();
+  return {
+    write(line: string) {
+      dest.write(line);
+      // pino's JSON lines begin `{"level":NN`: 40 is warn, 50 error, 60 fatal.
+      if (line.charCodeAt(9) >= 52 /* 4 */) flush();
+    },
+  };
 }
 
 function streams(name: string, e: LogSettings, opts: Output): DestinationStream {
