@@ -83,7 +83,7 @@ describe("the logger", () => {
 
 describe("JSON lines on stdout", () => {
   /** A process that logs `script`'s lines, then idles; the moments (ms after its first line) each line reached us. */
-  async function arrivals(script: string): Promise<{ msg: string; at: number }[]> {
+  async function arrivals(script: string, readAfterMs = 0): Promise<{ msg: string; at: number }[]> {
     const { spawn } = await import("node:child_process");
     const code = `import { createLogger } from ${JSON.stringify(path.resolve(import.meta.dirname, "logger.ts"))};
 const log = createLogger("proxy", { settings: { LOG_LEVEL: "info", LOG_FORMAT: "json", LOG_DIR: undefined } });
@@ -93,6 +93,10 @@ setTimeout(() => {}, 1500);`;
     const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
     const out: { msg: string; at: number }[] = [];
     const { createInterface } = await import("node:readline");
+    if (readAfterMs > 0) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), readAfterMs);
+    }
     createInterface({ input: child.stdout }).on("line", (l) => {
       const line = JSON.parse(l) as { msg: string; t0: number };
       out.push({ msg: line.msg, at: Date.now() - line.t0 });
@@ -116,5 +120,12 @@ setTimeout(() => log.warn({ t0 }, "trouble"), 520);`);
   it("flushes what waits when the process exits", async () => {
     const lines = await arrivals(`log.info({ t0 }, "last words"); process.exit(0);`);
     expect(lines.map((l) => l.msg)).toEqual(["last words"]);
+  });
+
+  it("loses nothing and keeps the order when the reader falls behind (a full pipe)", async () => {
+    // About 3 MB: far more than a pipe holds, written while nobody reads for 400 ms.
+    const lines = await arrivals(`for (let i = 0; i < 20000; i++) log.info({ t0, i, pad: "x".repeat(100) }, "line " + i); process.exit(0);`, 400);
+    expect(lines).toHaveLength(20_000);
+    expect(lines.every((l, i) => l.msg === `line ${i}`)).toBe(true);
   });
 });
