@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { ledgerLagSeconds } from "./backlog";
+import { ledgerLagSeconds, shardLags } from "./backlog";
 import { asDate } from "./store";
 
 /**
@@ -20,12 +20,15 @@ export type SettlementHealth = {
   waitingEvents: number;
   /** The newest windows (at most RECENT_WINDOWS): when the last one committed, and the lag they ended (ms). Null before any. */
   recent: { windows: number; lastAt: Date; lastLagMs: number; maxLagMs: number } | null;
+  /** Per shard with batches waiting (each shard has windows of its own, server/settler/): which one falls behind. */
+  shards: { shard: number; batches: number; lagSeconds: number }[];
 };
 
 export async function settlementHealth(db: Db, p: { now?: Date } = {}): Promise<SettlementHealth> {
   const now = p.now ?? new Date();
-  const [lagSeconds, waiting, recent] = await Promise.all([
+  const [lagSeconds, shards, waiting, recent] = await Promise.all([
     ledgerLagSeconds(db, { now }),
+    shardLags(db, { now }),
     db.execute<{ batches: number; events: number }>(
       sql`select count(*)::int as batches, coalesce(sum(events), 0)::int as events from usage_batches where settled_at is null`,
     ),
@@ -41,5 +44,6 @@ export async function settlementHealth(db: Db, p: { now?: Date } = {}): Promise<
     waitingBatches: waiting.rows[0]!.batches,
     waitingEvents: waiting.rows[0]!.events,
     recent: r.windows ? { windows: r.windows, lastAt: asDate(r.last_at), lastLagMs: r.last_lag!, maxLagMs: r.max_lag! } : null,
+    shards,
   };
 }

@@ -1,7 +1,6 @@
 import { Gauge, Registry } from "prom-client";
 import type { Db } from "../../db/client";
 import type { BusLag } from "../fleet/bus-lag";
-import { shardLags } from "./backlog";
 import { settlementHealth } from "./health";
 
 /**
@@ -10,7 +9,8 @@ import { settlementHealth } from "./health";
  * the database at each scrape, so every web process answers the same.
  */
 export async function settlementMetricsText(db: Db, p: { now?: Date; bus?: BusLag } = {}): Promise<{ contentType: string; body: string }> {
-  const [h, shards] = await Promise.all([settlementHealth(db, p), shardLags(db, p)]);
+  const h = await settlementHealth(db, p);
+  const shards = [...h.shards];
   const registry = new Registry();
   const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers: [registry] }).set(value);
   gauge("tokenmarket_usage_ledger_lag_seconds", "Age of the oldest acknowledged usage batch not yet in the ledger (0 when none waits)", h.lagSeconds);

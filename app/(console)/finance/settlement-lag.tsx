@@ -46,6 +46,31 @@ export function SettlementLag() {
           </dl>
         )}
       </QueryView>
+      {q.data?.shards.some((s) => s.shard !== 0) && <ShardLags shards={q.data.shards} />}
     </section>
+  );
+}
+
+/** With sharded settlers (the usage bus), each shard's windows run on their own: the one that falls behind shows here. */
+function ShardLags({ shards }: { shards: { shard: number; batches: number; lagSeconds: number }[] }) {
+  return (
+    <table className="w-full text-sm" data-testid="ledger-shards">
+      <thead>
+        <tr className="text-left text-slate-500">
+          <th>Shard</th>
+          <th className="text-right">Waiting batches</th>
+          <th className="text-right">Oldest</th>
+        </tr>
+      </thead>
+      <tbody>
+        {shards.map((s) => (
+          <tr key={s.shard} data-testid="ledger-shard">
+            <td className="font-mono">{s.shard === 0 ? "0 (HTTP)" : s.shard}</td>
+            <td className="text-right">{s.batches.toLocaleString("en-US")}</td>
+            <td className="text-right font-mono">{seconds(s.lagSeconds * 1000)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
