@@ -93,7 +93,7 @@ export function nominalPer1MNano(outputPer1kNano: bigint): bigint {
  * at the prices it was billed at, round_half_even((input·p_in + cached·p_cached) / 1000) nano-USD, and never
  * more than the event was billed (a capped event's bill can fall short of its input's price). Summed per
  * listing or buyer, over their billed cost it is CPUT's input share. Its SQL twin is INPUT_COST_SQL
- * (server/rollups/upserts.ts).
+ * (server/usage/ingest.ts), which stores it on each event when the event is priced.
  */
 export function inputCostNano(tokens: { input: number | bigint; cachedInput: number | bigint }, prices: PricesPer1k, billedNano: bigint): bigint {
   const input = usageCostNano({ input: tokens.input, output: 0, cachedInput: tokens.cachedInput }, prices);
