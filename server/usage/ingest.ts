@@ -20,11 +20,11 @@ import { MAX_EVENT_COST_NANO } from "./rules";
 
 /**
  * The part of an event's cost billed for its input, fixed here beside its cost, at the price version it is
- * billed at (`p`) and never more than it is billed (`c.cost_nano`, after a capped event's cap): the SQL twin
- * of inputCostNano (server/economy/cput.ts), which input-cost.int.test.ts proves it equal to on every event.
- * The rollups sum the stored column (server/rollups/upserts.ts), so no later reader looks the price up again.
+ * billed at (`p`) and never more than it is billed (`c.cost_nano`, after a capped event's cap):
+ * tm_input_cost_nano (migration 0033), the SQL twin of inputCostNano (server/economy/cput.ts). The rollups sum
+ * the stored column (server/rollups/upserts.ts), so no later reader looks the price version up again.
  */
-const INPUT_COST_SQL = sql.raw("least(c.cost_nano, tm_usage_cost(p.input_tokens, 0, p.cached_input_tokens, p.input_per1k_nano, 0, p.cached_input_per1k_nano))");
+const INPUT_COST_SQL = sql.raw("tm_input_cost_nano(p.input_tokens, p.cached_input_tokens, p.input_per1k_nano, p.cached_input_per1k_nano, c.cost_nano)");
 
 /** An event that passed intake: its buyer and provider known, `capped` when reported by a provider's token. */
 export type IngestEvent = { event: UsageEvent; fingerprint: string; orgId: string; providerOrgId: string; capped: boolean };

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputCostNano } from "../economy/cput";
 import { uuidv7 } from "../lib/ids";
 import { usageCostNano } from "../ledger/money";
+import { pgArray } from "../lib/pg-array";
 import { createTestDb, type TestDb } from "../testing/db";
 import type { UsageEvent } from "./contract";
 import { reserve } from "./reservations";
@@ -11,7 +12,8 @@ import { settleThrough } from "./settler";
 import { makeBuyer, makeEvent, makeListing, makeProvider, priceInForce, type WorldListing } from "./testing";
 
 // Each usage event's input cost is fixed when stage 1 prices it (usage_events.input_cost_nano, server/usage/ingest.ts)
-// and the rollups sum it. Here every stored value must be what inputCostNano (server/economy/cput.ts), the one rule,
+// with tm_input_cost_nano (migration 0033), and the rollups sum it. tm_input_cost_nano must equal inputCostNano on every
+// input: rounding in int8 within its bounds, through tm_usage_cost past them. Here every stored value must be what inputCostNano (server/economy/cput.ts), the one rule,
 // gives for the event's tokens at the price version in force at its start, bounded by what it was billed: across a
 // price change, cached input at its own price, ties rounded half-even, and capped events; and migration 0033 must
 // write the same values for events priced before the column existed.
@@ -32,9 +34,9 @@ beforeAll(async () => {
     { effectiveFrom: new Date(Date.now() - 2 * DAY), inputPer1kNano: 150_000n, outputPer1kNano: 600_000n, cachedInputPer1kNano: 75_000n },
     { effectiveFrom: new Date(Date.now() - HOUR), inputPer1kNano: 333n, outputPer1kNano: 1_000_000n, cachedInputPer1kNano: 111n },
   ]);
-  // Small prices, so (input·p_in + cached·p_cached) / 1000 lands on exact halves.
+  // Small input prices, so (input·p_in + cached·p_cached) / 1000 lands on exact halves; one output token bills well above them.
   ties = await makeListing(t.db, provider, [
-    { effectiveFrom: new Date(Date.now() - 2 * DAY), inputPer1kNano: 100n, outputPer1kNano: 0n, cachedInputPer1kNano: 50n },
+    { effectiveFrom: new Date(Date.now() - 2 * DAY), inputPer1kNano: 100n, outputPer1kNano: 1_000_000n, cachedInputPer1kNano: 50n },
   ]);
 });
 afterAll(() => t.close());
@@ -85,7 +87,7 @@ describe("usage_events.input_cost_nano", () => {
       [1, 9, 1n],
     ];
     const tied = halves.map(([inputTokens, cachedInputTokens]) =>
-      makeEvent({ keyId: key, listingId: ties.id, inputTokens, cachedInputTokens, outputTokens: 0 }),
+      makeEvent({ keyId: key, listingId: ties.id, inputTokens, cachedInputTokens, outputTokens: 1 }),
     );
     await report(tied, ties, platform);
 
@@ -143,6 +145,7 @@ describe("usage_events.input_cost_nano", () => {
     const before = await storedEvents();
     expect((await t.pool.query("select count(*)::int as n from usage_batches where settled_at is null")).rows[0].n).toBe(1);
     await t.pool.query("alter table usage_events drop column input_cost_nano");
+    await t.pool.query("drop function tm_input_cost_nano");
     for (const statement of fs.readFileSync("db/migrations/0033_usage_event_input_cost.sql", "utf8").split("--> statement-breakpoint")) {
       await t.pool.query(statement);
     }
@@ -153,5 +156,75 @@ describe("usage_events.input_cost_nano", () => {
       "select is_nullable from information_schema.columns where table_name = 'usage_events' and column_name = 'input_cost_nano'",
     );
     expect(rows).toEqual([{ is_nullable: "NO" }]);
+  });
+});
+
+/** mulberry32: small, fast and seeded, so a failure is reproducible from the seed. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return (max: number) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * max);
+  };
+}
+
+type Case = { input: bigint; cached: bigint; pIn: bigint; pCached: bigint; billed: bigint };
+
+function cases(seed: number, n: number): Case[] {
+  const r = rng(seed);
+  const big = (max: bigint) => (BigInt(r(2 ** 30)) * BigInt(2 ** 30) + BigInt(r(2 ** 30))) % (max + 1n);
+  // Values either side of the int8 path's bounds (tokens 1e8, prices 1e10), and of the largest prices and token counts.
+  const edge = (bound: bigint) => bound + BigInt(r(5)) - 2n;
+  const out: Case[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = i % 6;
+    let c: Omit<Case, "billed">;
+    if (kind === 0) c = { input: BigInt(r(200_001)), cached: BigInt(r(200_001)), pIn: BigInt(r(100_000_001)), pCached: BigInt(r(100_000_001)) };
+    else if (kind === 1) {
+      // Exact halves: input·p_in + cached·p_cached ≡ 500 (mod 1000), the quotient odd or even.
+      const cached = BigInt(r(1000));
+      const pCached = BigInt(r(1_000_000));
+      const pIn = 1000n * BigInt(r(1000)) + 1n;
+      const want = 500n + 1000n * BigInt(r(1_000_000));
+      const input = (((want - cached * pCached) % 1000n) + 1000n) % 1000n;
+      c = { input, cached, pIn, pCached };
+    } else if (kind === 2) c = { input: edge(100_000_000n), cached: edge(100_000_000n), pIn: edge(10_000_000_000n), pCached: edge(10_000_000_000n) };
+    else if (kind === 3) c = { input: big(2_147_483_647n), cached: big(2_147_483_647n), pIn: big(1_000_000_000_000n), pCached: big(1_000_000_000_000n) };
+    else if (kind === 4) c = { input: BigInt(r(100_000_001)), cached: BigInt(r(3)), pIn: big(10_000_000_000n), pCached: 0n };
+    else c = { input: BigInt(r(3)), cached: 0n, pIn: BigInt(r(3)), pCached: BigInt(r(3)) };
+    const full = usageCostNano(
+      { input: c.input, output: 0, cachedInput: c.cached },
+      { inputPer1kNano: c.pIn, outputPer1kNano: 0n, cachedInputPer1kNano: c.pCached },
+    );
+    // Billed: more than the input's price, exactly it, part of it (a capped event) or nothing.
+    const billed = [full + BigInt(r(1000)), full, full > 0n ? big(full - 1n) : 0n, 0n][r(4)]!;
+    out.push({ ...c, billed });
+  }
+  return out;
+}
+
+describe("tm_input_cost_nano, the SQL twin of inputCostNano", () => {
+  it.each([1, 2, 3])("agrees with inputCostNano on 5 000 seeded inputs (seed %i): halves, both sides of its int8 bounds, caps", async (seed) => {
+    const all = cases(seed, 5000);
+    const col = (f: (c: Case) => bigint) => pgArray(all.map((c) => f(c).toString()));
+    const { rows } = await t.pool.query<{ cost: string }>(
+      `select tm_input_cost_nano(c.input, c.cached, c.p_in, c.p_cached, c.billed)::text as cost
+       from unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) with ordinality as c(input, cached, p_in, p_cached, billed, n) order by n`,
+      [col((c) => c.input), col((c) => c.cached), col((c) => c.pIn), col((c) => c.pCached), col((c) => c.billed)],
+    );
+    const differ = all.flatMap((c, i) => {
+      const want = inputCostNano(
+        { input: c.input, cachedInput: c.cached },
+        { inputPer1kNano: c.pIn, outputPer1kNano: 0n, cachedInputPer1kNano: c.pCached },
+        c.billed,
+      );
+      return BigInt(rows[i]!.cost) === want ? [] : [{ ...c, sql: rows[i]!.cost, ts: want }];
+    });
+    expect(differ).toEqual([]);
+    // Both paths ran: inputs inside the int8 bounds and past them.
+    expect(all.some((c) => c.input > 100_000_000n || c.pIn > 10_000_000_000n)).toBe(true);
+    expect(all.some((c) => c.input <= 100_000_000n && c.pIn <= 10_000_000_000n && c.cached <= 100_000_000n && c.pCached <= 10_000_000_000n)).toBe(true);
   });
 });
