@@ -61,7 +61,7 @@ try {
     await db.execute(sql`
       insert into usage_events (id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
                                 input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano,
-                                fingerprint, batch_seq, settlement_id, settled_at)
+                                fingerprint, batch_seq, settlement_id, settled_at, input_cost_nano)
       -- The id's first 48 bits are the request's start (a UUIDv7's, which places the row in its month's partition).
       select overlay(md5(gen_random_uuid()::text) placing left(replace(tm_uuid_floor(e.t)::text, '-', ''), 12) from 1 for 12)::uuid,
              e.t, e.t + e.ttft, e.t + e.ttft + e.gen, k.org_id, k.key_id, l.id, l.org_id, null,
@@ -69,7 +69,8 @@ try {
              tm_usage_cost(e.inp, e.outp, e.cached, l.input_per1k_nano, l.output_per1k_nano, l.cached_input_per1k_nano),
              tm_fee_nano(tm_usage_cost(e.inp, e.outp, e.cached, l.input_per1k_nano, l.output_per1k_nano, l.cached_input_per1k_nano), 500),
              -- Seeded as settled (the shape of events settled before windows: no batch, a settlement of their own).
-             gen_random_uuid(), 0, gen_random_uuid(), e.t + e.ttft + e.gen
+             gen_random_uuid(), 0, gen_random_uuid(), e.t + e.ttft + e.gen,
+             tm_usage_cost(e.inp, 0, e.cached, l.input_per1k_nano, 0, l.cached_input_per1k_nano)
       from (
         select i, r1, r2, now() - r3 * ${`${DAYS} days`}::interval as t,
                make_interval(secs => 0.05 + r4 * 0.5) as ttft, make_interval(secs => 0.2 + r4 * 4) as gen,

@@ -92,8 +92,9 @@ export function nominalPer1MNano(outputPer1kNano: bigint): bigint {
  * The part of an event's cost billed for its input: usageCostNano of its input and cached input tokens alone
  * at the prices it was billed at, round_half_even((input·p_in + cached·p_cached) / 1000) nano-USD, and never
  * more than the event was billed (a capped event's bill can fall short of its input's price). Summed per
- * listing or buyer, over their billed cost it is CPUT's input share. Its SQL twin is INPUT_COST_SQL
- * (server/rollups/upserts.ts).
+ * listing or buyer, over their billed cost it is CPUT's input share. Its SQL twin is tm_input_cost_nano
+ * (migration 0033; server/usage/input-cost.int.test.ts proves them equal), which stage 1 (server/usage/ingest.ts)
+ * stores on each event when it prices it.
  */
 export function inputCostNano(tokens: { input: number | bigint; cachedInput: number | bigint }, prices: PricesPer1k, billedNano: bigint): bigint {
   const input = usageCostNano({ input: tokens.input, output: 0, cachedInput: tokens.cachedInput }, prices);

@@ -44,9 +44,10 @@ async function legacySettlement(buyer: WorldBuyer, listing: WorldListing, inputT
   await t.db.execute(sql`
     insert into usage_events (id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
                               input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano,
-                              fingerprint, batch_seq, settlement_id, settled_at)
+                              fingerprint, batch_seq, settlement_id, settled_at, input_cost_nano)
     select ${eventId}::uuid, ${at}, null, ${at}, ${buyer.orgId}::uuid, ${buyer.keyIds[0]!}::uuid, ${listing.id}::uuid, ${listing.providerOrgId}::uuid, null,
-           ${inputTokens}, 0, 0, 'ok', false, 200, p.id, ${costNano}, ${feeNano}, ${uuidv7()}::uuid, 0, ${settlementId}::uuid, ${at}
+           ${inputTokens}, 0, 0, 'ok', false, 200, p.id, ${costNano}, ${feeNano}, ${uuidv7()}::uuid, 0, ${settlementId}::uuid, ${at},
+           least(${costNano}, tm_usage_cost(${inputTokens}, 0, 0, p.input_per1k_nano, 0, p.cached_input_per1k_nano))
     from listing_prices p where p.listing_id = ${listing.id}::uuid limit 1`);
   await t.db.execute(sql`
     insert into usage_settlements (id, batch_id, buyer_org_id, provider_org_id, events, cost_nano, fee_nano, created_at)

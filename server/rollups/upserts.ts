@@ -22,14 +22,10 @@ const USEFUL_SUMS =
 /** Energy sums over `ev` (energySums): tokens and joules of events that reported energy. */
 const ENERGY_SUMS = "sum(energy_tokens)::int8, sum(energy_joules)::float8";
 
-/** Per-event values the rollups read, as select-list items over usage_events `e`. */
 /**
- * An event's input cost (the SQL twin of inputCostNano, server/economy/cput.ts) from its price version `lp`
- * (listing_prices joined on e.price_id): round_half_even((input·p_in + cached·p_cached) / 1000), at most what was billed.
+ * Per-event values the rollups read, as select-list items over usage_events `e`. The input cost is the one
+ * stage 1 stored when it priced the event (server/usage/ingest.ts), so the window joins no price version.
  */
-const INPUT_COST_SQL =
-  "coalesce(least(e.cost_nano, tm_usage_cost(e.input_tokens, 0, e.cached_input_tokens, lp.input_per1k_nano, 0, lp.cached_input_per1k_nano)), 0)";
-
 export const USAGE_EVENT_DERIVED = sql.raw(`date_trunc('hour', e.started_at, 'UTC') AS hour,
   extract(minute FROM e.started_at AT TIME ZONE 'UTC') AS minute,
   (extract(epoch FROM e.ended_at - e.started_at) * 1000)::int8 AS latency_ms,
@@ -39,7 +35,7 @@ export const USAGE_EVENT_DERIVED = sql.raw(`date_trunc('hour', e.started_at, 'UT
   ${USEFUL_EVENT_SQL} AS useful,
   CASE WHEN e.energy_joules IS NOT NULL THEN e.input_tokens + e.output_tokens + e.cached_input_tokens ELSE 0 END AS energy_tokens,
   coalesce(e.energy_joules, 0) AS energy_joules,
-  ${INPUT_COST_SQL} AS input_cost_nano`);
+  e.input_cost_nano`);
 
 /** org_usage_hourly, listing_hourly, listing_latency_hourly and usage_hourly, as CTEs (`name AS (…)`, comma-separated). */
 export function rollupUpserts(): SQL {

@@ -18,6 +18,14 @@ import { MAX_EVENT_COST_NANO } from "./rules";
  * usage_events (partitioned by the id's time) is the claim, so an id is billed once forever.
  */
 
+/**
+ * The part of an event's cost billed for its input, fixed here beside its cost, at the price version it is
+ * billed at (`p`) and never more than it is billed (`c.cost_nano`, after a capped event's cap):
+ * tm_input_cost_nano (migration 0033), the SQL twin of inputCostNano (server/economy/cput.ts). The rollups sum
+ * the stored column (server/rollups/upserts.ts), so no later reader looks the price version up again.
+ */
+const INPUT_COST_SQL = sql.raw("tm_input_cost_nano(p.input_tokens, p.cached_input_tokens, p.input_per1k_nano, p.cached_input_per1k_nano, c.cost_nano)");
+
 /** An event that passed intake: its buyer and provider known, `capped` when reported by a provider's token. */
 export type IngestEvent = { event: UsageEvent; fingerprint: string; orgId: string; providerOrgId: string; capped: boolean };
 
@@ -69,7 +77,7 @@ timed AS (
 ),
 -- The exact sum is compared before it is rounded into int8: an event past MAX_EVENT_COST_NANO is left out alone, never aborting the batch.
 priced AS (
-  SELECT i.*, p.id AS price_id,
+  SELECT i.*, p.id AS price_id, p.input_per1k_nano, p.cached_input_per1k_nano,
          CASE WHEN i.input_tokens::numeric * p.input_per1k_nano + i.output_tokens::numeric * p.output_per1k_nano
                    + i.cached_input_tokens::numeric * p.cached_input_per1k_nano <= ${MAX_EVENT_COST_NANO * 1000n}::numeric
               THEN tm_usage_cost(i.input_tokens, i.output_tokens, i.cached_input_tokens, p.input_per1k_nano, p.output_per1k_nano, p.cached_input_per1k_nano)
@@ -96,11 +104,11 @@ batch AS (SELECT nextval('usage_batches_seq_seq') AS seq),
 ins AS (
   INSERT INTO usage_events (id, started_at, first_token_at, ended_at, org_id, key_id, listing_id, provider_org_id, reservation_id,
                             input_tokens, output_tokens, cached_input_tokens, status, estimated, upstream_status, price_id, cost_nano, fee_nano,
-                            fingerprint, batch_seq, finish_reason, energy_joules)
+                            fingerprint, batch_seq, finish_reason, energy_joules, input_cost_nano)
   SELECT p.id, p.started_at, timestamptz 'epoch' + p.first_token_ms * interval '1 millisecond', timestamptz 'epoch' + p.ended_ms * interval '1 millisecond',
          p.org_id, p.key_id, p.listing_id, p.provider_org_id, p.reservation_id, p.input_tokens, p.output_tokens, p.cached_input_tokens,
          p.status, p.estimated, p.upstream_status, p.price_id, c.cost_nano, tm_fee_nano(c.cost_nano, coalesce(o.fee_bps, ${defaultFeeBps}::int)),
-         p.fingerprint, (SELECT seq FROM batch), p.finish_reason, p.energy_joules
+         p.fingerprint, (SELECT seq FROM batch), p.finish_reason, p.energy_joules, ${INPUT_COST_SQL}
   FROM priced p
   CROSS JOIN LATERAL (SELECT CASE WHEN p.capped THEN (SELECT cc.cost_nano FROM capped_cost cc WHERE cc.id = p.id) ELSE p.full_cost END AS cost_nano) c
   LEFT JOIN provider_fee_overrides o ON o.org_id = p.provider_org_id

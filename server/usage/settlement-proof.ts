@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { expect } from "vitest";
 import type { Db } from "../../db/client";
+import { inputCostNano } from "../economy/cput";
 import { checkInvariants } from "../ledger/invariants";
 import { accountSums, HOLDS_SQL, LEDGER_TABLES, TRANSFER_LEGS_SQL } from "../ledger/testing";
 
@@ -47,11 +48,31 @@ const sum = (xs: readonly ExpectedEvent[], f: (x: ExpectedEvent) => bigint) => x
 export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expected: readonly ExpectedEvent[]): Promise<void> {
   const q = async (text: string) => (await pool.query(text)).rows;
 
-  // Each acknowledged event stored exactly once (the primary key), at the cost it was acknowledged with.
-  const stored = await pool.query<{ id: string; cost_nano: bigint; fee_nano: bigint }>("select id, cost_nano, fee_nano from usage_events");
+  // Each acknowledged event stored exactly once (the primary key), at the cost it was acknowledged with,
+  // and with the input cost inputCostNano gives at the price version it was billed at.
+  const stored = await pool.query<{
+    id: string;
+    cost_nano: bigint;
+    fee_nano: bigint;
+    input_cost_nano: bigint;
+    input_tokens: number;
+    cached_input_tokens: number;
+    input_per1k_nano: bigint;
+    cached_input_per1k_nano: bigint;
+  }>(`select e.id, e.cost_nano, e.fee_nano, e.input_cost_nano, e.input_tokens, e.cached_input_tokens, p.input_per1k_nano, p.cached_input_per1k_nano
+      from usage_events e join listing_prices p on p.id = e.price_id`);
   expect(stored.rowCount).toBe(expected.length);
   const byId = new Map(expected.map((x) => [x.id, x]));
   expect(stored.rows.filter((r) => byId.get(r.id)?.costNano !== r.cost_nano || byId.get(r.id)?.feeNano !== r.fee_nano)).toEqual([]);
+  const inputCostOf = (r: (typeof stored.rows)[number]) =>
+    inputCostNano(
+      { input: r.input_tokens, cachedInput: r.cached_input_tokens },
+      { inputPer1kNano: r.input_per1k_nano, outputPer1kNano: 0n, cachedInputPer1kNano: r.cached_input_per1k_nano },
+      r.cost_nano,
+    );
+  expect(stored.rows.filter((r) => r.input_cost_nano !== inputCostOf(r)).map((r) => ({ id: r.id, stored: r.input_cost_nano, rule: inputCostOf(r) }))).toEqual(
+    [],
+  );
 
   // Every batch taken by exactly one window that exists, and the windows count exactly the batches and events.
   expect(await q("select seq from usage_batches b where settled_at is null or not exists (select 1 from usage_windows w where w.id = b.window_id)")).toEqual(
@@ -136,12 +157,10 @@ export async function expectEverythingSettledOnce(db: Db, pool: pg.Pool, expecte
   const hour = "date_trunc('hour', started_at, 'UTC')";
   // The token-economy sums (server/rollups/upserts.ts), written independently of it here; joules to the µJ (float sums differ in order).
   const useful = "status = 'ok' and coalesce(finish_reason, 'unknown') in ('stop', 'tool_calls', 'unknown')";
-  // An event's input cost at the price version it was billed at, never more than it was billed (inputCostNano, server/economy/cput.ts).
-  const inputCost = `(select least(cost_nano, tm_usage_cost(input_tokens, 0, cached_input_tokens, p.input_per1k_nano, 0, p.cached_input_per1k_nano))
-                      from listing_prices p where p.id = price_id)`;
+  // Input costs: each event's stored one (checked against inputCostNano above).
   const USEFUL_SUMS = `coalesce(sum(output_tokens) filter (where ${useful}), 0)::int8 as useful_output_tokens,
               coalesce(sum(cost_nano) filter (where not (${useful})), 0)::int8 as wasted_cost_nano,
-              coalesce(sum(${inputCost}), 0)::int8 as input_cost_nano`;
+              coalesce(sum(input_cost_nano), 0)::int8 as input_cost_nano`;
   const ECONOMY_SUMS = `${USEFUL_SUMS}, coalesce(sum(input_tokens + output_tokens + cached_input_tokens) filter (where energy_joules is not null), 0)::int8 as energy_tokens,
               round(coalesce(sum(energy_joules), 0)::numeric, 6) as energy_joules`;
   expect(

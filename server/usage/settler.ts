@@ -153,7 +153,7 @@ async function aggregateWindow(tx: Tx, windowId: string, seqs: readonly string[]
 WITH ev AS MATERIALIZED (
   SELECT e.id, e.org_id, e.key_id, e.listing_id, e.provider_org_id, e.reservation_id, e.input_tokens, e.output_tokens, e.cached_input_tokens,
          e.cost_nano, e.fee_nano, e.status, e.started_at, ${USAGE_EVENT_DERIVED}
-  FROM usage_events e LEFT JOIN listing_prices lp ON lp.id = e.price_id
+  FROM usage_events e
   WHERE e.batch_seq = any(${pgArray(seqs)}::int8[]) AND e.id >= tm_uuid_floor(${oldestId})
 ),
 ${rollupUpserts()},
