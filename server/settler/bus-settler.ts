@@ -43,6 +43,8 @@ export type BusSettlerOptions = {
    * since the last call: their windows can run now instead of at their next turn, as nothing more is in hand.
    */
   onCaughtUp?: (shards: number[]) => void;
+  /** How long stage 1 must have had nothing to settle before it counts as caught up (QUIET_MS when absent). */
+  quietMs?: number;
   /** How long a pull waits for messages when a shard is idle (JetStream's minimum is 1 s). */
   pullExpiresMs?: number;
   /** Most messages one pull takes from a shard (PULL_MESSAGES when absent). */
@@ -70,6 +72,8 @@ const PLATFORM = { kind: "platform" } as const;
  * the other settlers pulling the same consumer still get their share of a burst.
  */
 const PULL_MESSAGES = 4;
+/** Stage 1 is caught up once no message arrived for this long (a proxy's reporter sends a batch every 100 ms or sooner under load). */
+const QUIET_MS = 200;
 
 export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions): BusSettler {
   const stats = { settled: 0, duplicate: 0, conflict: 0, rejected: 0, poison: 0, batches: 0, failedBatches: 0 };
@@ -257,12 +261,28 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
    * once, never waiting for a pull to fill. One loop per settler (not per shard) keeps as many stage-1
    * transactions at once as there are settlers, which do not wait on each other's claims.
    */
+  const arrivalWithin = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        arrivals.splice(arrivals.indexOf(arrived), 1);
+        resolve(false);
+      }, ms);
+      function arrived() {
+        clearTimeout(timer);
+        resolve(true);
+      }
+      arrivals.push(arrived);
+    });
   const settleLoop = async () => {
     while (!stopping) {
       if (!inbox.length) {
-        if (stored.size) opts.onCaughtUp?.([...stored]);
-        stored.clear();
-        await new Promise<void>((r) => arrivals.push(r));
+        // Caught up once nothing more arrives for a moment: while a burst is still coming in, the windows' own
+        // turns take it in fewer, larger windows (each window has a cost of its own, paid on the same cores).
+        if (stored.size && !(await arrivalWithin(opts.quietMs ?? QUIET_MS))) {
+          opts.onCaughtUp?.([...stored]);
+          stored.clear();
+        }
+        if (!inbox.length && !stopping) await new Promise<void>((r) => arrivals.push(r));
         continue;
       }
       const byShard = new Map<number, JsMsg[]>();
