@@ -43,12 +43,8 @@ export type BusSettlerOptions = {
    * since the last call: their windows can run now instead of at their next turn, as nothing more is in hand.
    */
   onCaughtUp?: (shards: number[]) => void;
-  /** How long stage 1 must have had nothing to settle before it counts as caught up (QUIET_MS when absent). */
-  quietMs?: number;
   /** How long a pull waits for messages when a shard is idle (JetStream's minimum is 1 s). */
   pullExpiresMs?: number;
-  /** Most messages one pull takes from a shard (PULL_MESSAGES when absent). */
-  pullMessages?: number;
 };
 
 export type BusSettler = {
@@ -229,7 +225,7 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
         if (stopping) return;
         const nc = await Promise.race([link.ready(), stopped]);
         if (!consumer) consumer = await jetstream(nc).consumers.get(USAGE_STREAM, shardConsumer(shard));
-        const batch = await consumer.fetch({ max_messages: opts.pullMessages ?? PULL_MESSAGES, expires: opts.pullExpiresMs ?? 1000 });
+        const batch = await consumer.fetch({ max_messages: PULL_MESSAGES, expires: opts.pullExpiresMs ?? 1000 });
         pulls.add(batch);
         try {
           // Each message goes to the settling loop as it arrives: a pull answered only at its expiry (fewer
@@ -278,7 +274,7 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
       if (!inbox.length) {
         // Caught up once nothing more arrives for a moment: while a burst is still coming in, the windows' own
         // turns take it in fewer, larger windows (each window has a cost of its own, paid on the same cores).
-        if (stored.size && !(await arrivalWithin(opts.quietMs ?? QUIET_MS))) {
+        if (stored.size && !(await arrivalWithin(QUIET_MS))) {
           opts.onCaughtUp?.([...stored]);
           stored.clear();
         }
