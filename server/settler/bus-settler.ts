@@ -10,9 +10,10 @@ import { CLOCK_AHEAD_REASON } from "../usage/rules";
 import { type EventResult, reportUsage } from "../usage/settlement";
 
 /**
- * Stage 1 from the usage bus: pulls each shard's durable consumer in large batches (each
- * message carries one event or a proxy's batch of them) and runs all their events through `usage.report`'s own intake (reportUsage: validation, claims by the
- * events' primary key, caps), windowed, their batches marked with the shard so that shard's
+ * Stage 1 from the usage bus: pulls each shard's durable consumer a few messages at a time (each
+ * message carries one event or a proxy's batch of them) and, in one loop for all shards, runs their
+ * events through `usage.report`'s own intake (reportUsage: validation, claims by the events' primary
+ * key, caps), windowed, as soon as they arrive, their batches marked with the shard so that shard's
  * windows (stage 2, the settler loop per shard) post them. A
  * message is acknowledged only after the transactions that stored all its events committed; a
  * settler that dies before leaves it unacknowledged and JetStream delivers it again
@@ -28,7 +29,7 @@ import { type EventResult, reportUsage } from "../usage/settlement";
 
 export type BusSettlerOptions = {
   bus: BusConfig;
-  /** Most messages a pull takes, and most events one stage-1 transaction settles. */
+  /** Most events one stage-1 transaction settles. */
   batch: number;
   defaultFeeBps: number;
   backlogLimit: number;
@@ -37,6 +38,11 @@ export type BusSettlerOptions = {
   log: (line: string) => void;
   /** Called after each batch's commit, before its acknowledgements (the crash tests stop the process there). */
   afterCommit?: (messages: number) => Promise<void> | void;
+  /**
+   * Called when stage 1 has settled every message pulled so far, with the shards it stored new events of
+   * since the last call: their windows can run now instead of at their next turn, as nothing more is in hand.
+   */
+  onCaughtUp?: (shards: number[]) => void;
   /** How long a pull waits for messages when a shard is idle (JetStream's minimum is 1 s). */
   pullExpiresMs?: number;
 };
@@ -56,9 +62,19 @@ type Parsed = {
 type Entry = { item: Parsed; raw: unknown };
 
 const PLATFORM = { kind: "platform" } as const;
+/**
+ * Messages a settler holds of a shard at a time, pulled but not yet settled: a proxy's batch is one
+ * message per shard (up to its reporter's batch of events), so a few keep a transaction full while
+ * the other settlers pulling the same consumer still get their share of a burst.
+ */
+const PULL_MESSAGES = 4;
+/** Stage 1 is caught up once no message arrived for this long (a proxy's reporter sends a batch every 100 ms or sooner under load). */
+const QUIET_MS = 200;
 
 export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions): BusSettler {
   const stats = { settled: 0, duplicate: 0, conflict: 0, rejected: 0, poison: 0, batches: 0, failedBatches: 0 };
+  /** Shards stage 1 stored new events of since the settling loop last ran out of messages. */
+  const stored = new Set<number>();
   let stopping = false;
   const sleeps = new Set<() => void>();
   const sleep = (ms: number) =>
@@ -128,6 +144,7 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
     }
     await opts.afterCommit?.(entries.length);
     stats.batches++;
+    if (results.some((r) => r.status === "settled")) stored.add(shard);
     results.forEach((r, i) => {
       const { item, raw } = entries[i]!;
       if (r.status === "rejected" && r.reason === CLOCK_AHEAD_REASON) {
@@ -186,31 +203,45 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
     for (const item of items) conclude(item);
   };
 
+  /** Pulled messages the settling loop has not taken yet, in arrival order, and how many of them each shard has. */
+  const inbox: { shard: number; msg: JsMsg }[] = [];
+  const held = new Array<number>(opts.bus.shards).fill(0);
+  /** Woken when messages arrive (the settling loop) and when the loop has settled a shard's (the pulls). */
+  const arrivals: (() => void)[] = [];
+  const freed: (() => void)[] = [];
+  const wakeAll = (list: (() => void)[]) => {
+    for (const wake of list) wake();
+  };
+  const pulls = new Set<{ stop(): void }>();
+
   const pullShard = async (shard: number) => {
     let consumer: Consumer | null = null;
     let failures = 0;
     while (!stopping) {
       try {
+        // Pulled again once the settling loop has settled what the last pull brought: a settler holds few
+        // messages of a shard at a time, so the others pulling it get their share of a burst, to its end.
+        while (held[shard]! > 0 && !stopping) await new Promise<void>((r) => freed.push(r));
+        if (stopping) return;
         const nc = await Promise.race([link.ready(), stopped]);
         if (!consumer) consumer = await jetstream(nc).consumers.get(USAGE_STREAM, shardConsumer(shard));
-        // A pull is answered when full or expired: asking for no more than is waiting (a proxy's batch is one
-        // message per shard, so far fewer than `batch`) answers it at once instead of at the expiry. The count is
-        // asked fresh, not taken from the last message's pending count: other settlers pull meanwhile, and a pull
-        // sized by that stale count waits out the expiry (a bench:fleet smoke settled 1.8 s after the last publish
-        // with the fresh count, 3.2-3.3 s with the stale one).
-        const waiting = (await consumer.info()).num_pending;
-        const batch = await consumer.fetch({ max_messages: Math.min(opts.batch, Math.max(1, waiting)), expires: opts.pullExpiresMs ?? 1000 });
-        const msgs: JsMsg[] = [];
-        let broken: unknown = null;
+        const batch = await consumer.fetch({ max_messages: PULL_MESSAGES, expires: opts.pullExpiresMs ?? 1000 });
+        pulls.add(batch);
         try {
-          for await (const m of batch) msgs.push(m);
-        } catch (err) {
-          // A pull that breaks (missed heartbeats under load, a reconnect) still settles what it got:
-          // left unacknowledged, those messages would wait a whole ack wait before anyone saw them again.
-          broken = err;
+          // Each message goes to the settling loop as it arrives: a pull answered only at its expiry (fewer
+          // messages waiting than it asked for, another settler taking some) delays nothing.
+          for await (const m of batch) {
+            if (stopping) {
+              m.nak();
+              continue;
+            }
+            inbox.push({ shard, msg: m });
+            held[shard]!++;
+            wakeAll(arrivals.splice(0));
+          }
+        } finally {
+          pulls.delete(batch);
         }
-        if (msgs.length) await handle(shard, msgs);
-        if (broken) throw broken;
         failures = 0;
       } catch (err) {
         if (stopping) return;
@@ -219,6 +250,56 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
       }
     }
+  };
+
+  /**
+   * One loop settles what every shard's pull brought, a shard's messages at a time: whatever arrived, at
+   * once, never waiting for a pull to fill. One loop per settler (not per shard) keeps as many stage-1
+   * transactions at once as there are settlers, which do not wait on each other's claims.
+   */
+  const arrivalWithin = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        arrivals.splice(arrivals.indexOf(arrived), 1);
+        resolve(false);
+      }, ms);
+      function arrived() {
+        clearTimeout(timer);
+        resolve(true);
+      }
+      arrivals.push(arrived);
+    });
+  const settleLoop = async () => {
+    while (!stopping) {
+      if (!inbox.length) {
+        // Caught up once nothing more arrives for a moment: while a burst is still coming in, the windows' own
+        // turns take it in fewer, larger windows (each window has a cost of its own, paid on the same cores).
+        if (stored.size && !(await arrivalWithin(QUIET_MS))) {
+          opts.onCaughtUp?.([...stored]);
+          stored.clear();
+        }
+        if (!inbox.length && !stopping) await new Promise<void>((r) => arrivals.push(r));
+        continue;
+      }
+      const byShard = new Map<number, JsMsg[]>();
+      for (const { shard, msg } of inbox.splice(0)) {
+        const list = byShard.get(shard);
+        if (list) list.push(msg);
+        else byShard.set(shard, [msg]);
+      }
+      for (const [shard, msgs] of byShard) {
+        try {
+          await handle(shard, msgs);
+        } catch (err) {
+          // Its unacknowledged messages are delivered again after the ack wait.
+          opts.log(`settler: settling shard ${shard}'s messages failed (${(err as Error).message})`);
+        }
+        held[shard]! -= msgs.length;
+        wakeAll(freed.splice(0));
+      }
+    }
+    // Pulled but never settled here: delivered again at once, to whichever settler pulls next.
+    for (const { msg } of inbox.splice(0)) msg.nak();
   };
 
   const loops = (async () => {
@@ -233,7 +314,7 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)));
       }
     }
-    await Promise.all(Array.from({ length: opts.bus.shards }, (_, shard) => pullShard(shard)));
+    await Promise.all([settleLoop(), ...Array.from({ length: opts.bus.shards }, (_, shard) => pullShard(shard))]);
   })();
 
   return {
@@ -242,6 +323,9 @@ export function startBusSettler(db: Db, link: NatsLink, opts: BusSettlerOptions)
       stopping = true;
       onStop();
       for (const wake of [...sleeps]) wake();
+      for (const pull of pulls) pull.stop();
+      wakeAll(arrivals.splice(0));
+      wakeAll(freed.splice(0));
       await loops;
     },
   };

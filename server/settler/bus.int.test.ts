@@ -264,4 +264,35 @@ describe("usage bus and settlers", () => {
     a.spool.close();
     await stopSettlers();
   }, 120_000);
+
+  it("one settler left of two (the other SIGKILLed) serves every shard in its one loop, each shard's window run as soon as stage 1 has caught up, not at its next turn", async () => {
+    const a = proxyReporter();
+    // Window turns 10 s apart (the most SETTLEMENT_WINDOW_MS allows): after a turn that settled what came after
+    // `since`, the next timed one is at least 10 s after `since`; what settles before then was nudged by stage 1.
+    const slow = { SETTLEMENT_WINDOW_MS: "10000" };
+    const [gone, left] = [settler(slow), settler(slow)];
+    await Promise.all([gone.ready, left.ready]);
+    const first = await traffic(100);
+    all.push(...first.expected);
+    const since = Date.now();
+    await publish(a.reporter, first.events);
+    await settledAll(all, link());
+
+    gone.child.kill("SIGKILL");
+    await gone.exited;
+    const before = left.batches();
+    const second = await traffic(300);
+    all.push(...second.expected);
+    await publish(a.reporter, second.events);
+    await settledAll(all, link());
+    expect(Date.now() - since).toBeLessThan(10_000);
+    expect(left.batches()).toBeGreaterThan(before);
+    const { rows } = await t.pool.query<{ shard: number }>(
+      "select distinct b.shard from usage_batches b join usage_events e on e.batch_seq = b.seq where e.id = any($1)",
+      [second.events.map((e) => e.id)],
+    );
+    expect(rows.length).toBe(SHARDS);
+    a.spool.close();
+    await stopSettlers();
+  }, 120_000);
 });

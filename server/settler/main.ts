@@ -1,8 +1,9 @@
 // A settler process of the fleet: `node --import tsx server/settler/main.ts` with DATABASE_URL and NATS_URL.
 // Run any number of them: each pulls every shard's durable consumer (JetStream spreads the
-// messages among them), runs stage 1 on what it pulls and runs each of those shards' windows
-// (stage 2: one window per shard at a time across all of them, the shard's advisory lock, so
-// windows of different shards commit at once). Prints {"ready": true}
+// messages among them), runs stage 1 on what it pulls in one loop and runs each of those shards'
+// windows (stage 2: one window per shard at a time across all of them, the shard's advisory lock, so
+// windows of different shards commit at once), every SETTLEMENT_WINDOW_MS and as soon as stage 1
+// has nothing more in hand. Prints {"ready": true}
 // once running, then one JSON line per stage-1 batch ({"batch": n}) and per window
 // ({"window": id, ...}). SIGTERM: stops pulling, finishes and acknowledges the batch in hand,
 // finishes the running window, exits 0.
@@ -34,10 +35,18 @@ try {
   const { e, databaseUrl, natsUrl } = config();
   const dbUrl = new URL(databaseUrl);
   dbUrl.searchParams.set("application_name", "tm-settler");
-  // A connection for each shard's puller and each shard's window at once, within reason.
+  // A connection for stage 1 and each shard's window at once (one waiting for another settler's), within reason.
   const pool = createPool(dbUrl.toString(), Math.min(16, Math.max(4, 2 * e.USAGE_BUS_SHARDS)));
   const db = createDb(pool);
   const link = openNatsLink(natsUrl, { name: "tokenmarket-settler", log });
+  const windows = Array.from({ length: e.USAGE_BUS_SHARDS }, (_, shard) =>
+    startSettlerLoop(db, {
+      intervalMs: e.SETTLEMENT_WINDOW_MS,
+      shard,
+      log: (msg, fields) => log(`settler: ${msg} ${JSON.stringify(fields ?? {})}`),
+      onWindow: (w) => console.log(JSON.stringify({ window: w.windowId, shard: w.shard, batches: w.batches, events: w.events, lagMs: w.lagMs })),
+    }),
+  );
   const crashAfter = e.SETTLER_CRASH_AFTER_COMMIT;
   let committed = 0;
   const bus = startBusSettler(db, link, {
@@ -51,15 +60,10 @@ try {
       console.log(JSON.stringify({ batch: n }));
       if (crashAfter > 0 && ++committed >= crashAfter) process.kill(process.pid, "SIGKILL");
     },
+    onCaughtUp: (shards) => {
+      for (const shard of shards) windows[shard]?.nudge();
+    },
   });
-  const windows = Array.from({ length: e.USAGE_BUS_SHARDS }, (_, shard) =>
-    startSettlerLoop(db, {
-      intervalMs: e.SETTLEMENT_WINDOW_MS,
-      shard,
-      log: (msg, fields) => log(`settler: ${msg} ${JSON.stringify(fields ?? {})}`),
-      onWindow: (w) => console.log(JSON.stringify({ window: w.windowId, shard: w.shard, batches: w.batches, events: w.events, lagMs: w.lagMs })),
-    }),
-  );
   log(`settler: settling usage from ${redactUrl(natsUrl)} (${e.USAGE_BUS_SHARDS} shards)`);
   console.log(JSON.stringify({ ready: true }));
   let stopping = false;

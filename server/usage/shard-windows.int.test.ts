@@ -159,3 +159,41 @@ it("the worker's loop settles shard 0 and rescues another shard only once its ol
   await rescuing.stop();
   await expectEverythingSettledOnce(t.db, t.pool, world.expected);
 });
+
+it("a nudged loop runs its shard's window at once rather than at its next turn, and right after a window another settler has open", async () => {
+  await reportRound(world, { events: 200, capped: 6, shards: SHARDS });
+  const shard = (await unsettled())[0]!.shard;
+  const pending = async () => (await unsettled(`shard = ${shard}`)).length > 0;
+  const until = async (check: () => Promise<boolean>, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error("timed out");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  // Its first turn (at start) settles what waits; the next is a minute away.
+  const loop = startSettlerLoop(t.db, { intervalMs: 60_000, shard });
+  await until(async () => !(await pending()), 20_000);
+
+  await reportRound(world, { events: 200, capped: 6, shards: SHARDS });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await pending()).toBe(true);
+  loop.nudge();
+  await until(async () => !(await pending()), 10_000);
+
+  // Another settler's window of the shard is open: the nudged turn waits for it, then settles what came after it.
+  await reportRound(world, { events: 100, capped: 4, shards: SHARDS });
+  const held = gate("after-batches");
+  const other = settleWindow(t.db, { shard, probe: held.probe });
+  await held.arrived;
+  await reportRound(world, { events: 100, capped: 4, shards: SHARDS });
+  loop.nudge();
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await pending()).toBe(true);
+  held.open();
+  expect((await other)?.shard).toBe(shard);
+  await until(async () => !(await pending()), 10_000);
+  await loop.stop();
+  await settleThrough(t.db);
+  await expectEverythingSettledOnce(t.db, t.pool, world.expected);
+});

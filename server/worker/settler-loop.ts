@@ -3,7 +3,14 @@ import type { LogLine } from "../lib/logger";
 import { staleShards } from "../usage/backlog";
 import { settleWindow, type WindowOptions, type WindowResult } from "../usage/settler";
 
-export type SettlerLoop = { stop: () => Promise<void> };
+export type SettlerLoop = {
+  stop: () => Promise<void>;
+  /**
+   * A batch of the loop's shard has just committed: its window runs now rather than at the next turn, or
+   * right after the window running (this loop's, or another process's: it waits for the shard's lock).
+   */
+  nudge: () => void;
+};
 
 export type SettlerLoopOptions = {
   intervalMs: number;
@@ -28,15 +35,16 @@ export type SettlerLoopOptions = {
  */
 export function startSettlerLoop(db: Db, opts: SettlerLoopOptions): SettlerLoop {
   const shard = opts.shard ?? 0;
-  const settle = async (s: number) => {
+  const settle = async (s: number, wait = false) => {
     try {
-      const w = await settleWindow(db, { ...opts.window, shard: s });
+      const w = await settleWindow(db, { ...opts.window, shard: s, wait });
       if (w) opts.onWindow?.(w);
     } catch (err) {
       opts.log?.("settlement window failed", { shard: s, err: errorChain(err) });
     }
   };
   let stopping = false;
+  let nudged = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   const sleep = (ms: number) =>
@@ -47,7 +55,10 @@ export function startSettlerLoop(db: Db, opts: SettlerLoopOptions): SettlerLoop 
   const loop = (async () => {
     while (!stopping) {
       const started = Date.now();
-      await settle(shard);
+      // A nudged turn waits out another settler's window of the shard: that window may have started before the batch committed.
+      const wait = nudged;
+      nudged = false;
+      await settle(shard, wait);
       if (opts.rescueAfterMs !== undefined && !stopping) {
         try {
           for (const s of await staleShards(db, { olderThanMs: opts.rescueAfterMs, except: shard })) await settle(s);
@@ -55,10 +66,15 @@ export function startSettlerLoop(db: Db, opts: SettlerLoopOptions): SettlerLoop 
           opts.log?.("looking for stranded usage shards failed", { err: errorChain(err) });
         }
       }
-      if (!stopping) await sleep(Math.max(0, opts.intervalMs - (Date.now() - started)));
+      if (!stopping && !nudged) await sleep(Math.max(0, opts.intervalMs - (Date.now() - started)));
     }
   })();
   return {
+    nudge: () => {
+      nudged = true;
+      clearTimeout(timer);
+      wake?.();
+    },
     stop: async () => {
       stopping = true;
       clearTimeout(timer);
